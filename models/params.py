@@ -1,0 +1,89 @@
+"""Array parameters, declared once per run and shared by the RTL build, drivers and models."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from systolic.errors import ConfigError
+
+#: Legal ranges, mirrored by the elaboration-time checks in rtl/systolic_array.v.
+ROWS_RANGE = (1, 32)
+COLS_RANGE = (1, 32)
+DATA_W_RANGE = (2, 16)
+ACC_W_MAX = 64
+
+#: Environment variable that carries the parameters from the runner into the cocotb test module.
+ENV_VAR = "SYSTOLIC_PARAMS"
+
+
+@dataclass(frozen=True)
+class ArrayParams:
+    """Size and widths of one systolic array instance.
+
+    rows, cols: PE grid (rows of A / columns of B per fold); data_w: signed operand width;
+    acc_w: accumulator width (wraps modulo 2**acc_w).
+    """
+
+    rows: int = 4
+    cols: int = 4
+    data_w: int = 8
+    acc_w: int = 32
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols", "data_w", "acc_w"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name.upper()} must be an integer, got {value!r}")
+        _check_range("ROWS", self.rows, *ROWS_RANGE)
+        _check_range("COLS", self.cols, *COLS_RANGE)
+        _check_range("DATA_W", self.data_w, *DATA_W_RANGE)
+        if not 2 * self.data_w <= self.acc_w <= ACC_W_MAX:
+            raise ConfigError(
+                f"ACC_W={self.acc_w} is illegal: it must be between 2*DATA_W={2 * self.data_w} "
+                f"and {ACC_W_MAX}"
+            )
+
+    @property
+    def data_min(self) -> int:
+        """Smallest operand value (signed data_w bits)."""
+        return -(1 << (self.data_w - 1))
+
+    @property
+    def data_max(self) -> int:
+        """Largest operand value (signed data_w bits)."""
+        return (1 << (self.data_w - 1)) - 1
+
+    @property
+    def tag(self) -> str:
+        """Short name used for build and result folders, e.g. ``r4c4_d8_a32``."""
+        return f"r{self.rows}c{self.cols}_d{self.data_w}_a{self.acc_w}"
+
+    def hdl_parameters(self) -> dict[str, int]:
+        """Top-level HDL parameters of ``systolic_array``."""
+        return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_w, "ACC_W": self.acc_w}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ArrayParams:
+        try:
+            data = json.loads(text)
+            return cls(**{k: int(v) for k, v in data.items()})
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"malformed array parameters {text!r}: {exc}") from exc
+
+    @classmethod
+    def from_env(cls) -> ArrayParams:
+        """Parameters handed to a cocotb test module by the runner."""
+        text = os.environ.get(ENV_VAR)
+        if text is None:
+            raise ConfigError(f"{ENV_VAR} is not set: run the cocotb tests through systolic.tb.runner")
+        return cls.from_json(text)
+
+
+def _check_range(name: str, value: int, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is illegal: it must be between {lo} and {hi}")

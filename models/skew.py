@@ -1,0 +1,247 @@
+"""The skew and timing contract of the array, written once.
+
+Drivers use it to turn matrix products into per-cycle edge vectors; checkers use it to know at
+which cycle each result appears; ``deskew`` turns edge vectors back into the products.
+
+Contract (also in rtl/systolic_array.v and docs/architecture.md):
+
+* Cycle t ends with rising edge t. ``EdgeStimulus`` row t is applied before edge t.
+* A product (A: m x K, B: K x n, m <= ROWS, n <= COLS) is issued as K *steps*; step k goes out at
+  stream step s_k. Bubble steps carry nothing (all lanes invalid), so s_k may jump.
+* A[i][k] is on west lane i in cycle s_k + i, with first = (k == 0) and last = (k == K-1);
+  B[k][j] is on north lane j in cycle s_k + j. Unused lanes (i >= m, j >= n) are invalid.
+* PE(i,j) adds A[i][k]*B[k][j] at edge s_k + i + j; its result register holds C[i][j] with the
+  strobe set right after edge s_{K-1} + i + j (the product's *capture cycle* for that PE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from systolic.errors import OperandError
+from systolic.models.gemm import check_operands, golden_gemm
+from systolic.models.params import ArrayParams
+
+
+@dataclass(frozen=True)
+class Product:
+    """One accumulation job that fits the array: A (m x K) times B (K x n)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    label: str = ""
+
+    @property
+    def m(self) -> int:
+        return int(self.a.shape[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.a.shape[1])
+
+    @property
+    def n(self) -> int:
+        return int(self.b.shape[1])
+
+
+@dataclass(frozen=True)
+class ScheduledProduct:
+    """A product placed in the stream: the stream step of each of its K steps."""
+
+    product: Product
+    steps: np.ndarray  # (K,) strictly increasing stream steps
+    expected: np.ndarray  # golden C (m x n)
+    aborted: bool = False  # cut short by a reset: no result is expected
+
+    def capture_cycles(self) -> np.ndarray:
+        """(m, n) cycle after whose rising edge PE(i,j) holds the finished C[i][j]."""
+        m, n = self.product.m, self.product.n
+        return int(self.steps[-1]) + np.arange(m)[:, None] + np.arange(n)[None, :]
+
+    @property
+    def end_cycle(self) -> int:
+        """Cycle of the last capture of this product (its last used PE)."""
+        return int(self.steps[-1]) + self.product.m + self.product.n - 2
+
+
+@dataclass
+class EdgeStimulus:
+    """What the driver applies before each rising edge, one row per cycle."""
+
+    a: np.ndarray  # (T, ROWS) int64
+    a_vld: np.ndarray  # (T, ROWS) bool
+    a_first: np.ndarray  # (T, ROWS) bool
+    a_last: np.ndarray  # (T, ROWS) bool
+    b: np.ndarray  # (T, COLS) int64
+    b_vld: np.ndarray  # (T, COLS) bool
+    rst: np.ndarray  # (T,) bool: reset asserted during the cycle
+
+    @classmethod
+    def idle(cls, cycles: int, params: ArrayParams) -> EdgeStimulus:
+        r, c = params.rows, params.cols
+        return cls(
+            a=np.zeros((cycles, r), np.int64),
+            a_vld=np.zeros((cycles, r), bool),
+            a_first=np.zeros((cycles, r), bool),
+            a_last=np.zeros((cycles, r), bool),
+            b=np.zeros((cycles, c), np.int64),
+            b_vld=np.zeros((cycles, c), bool),
+            rst=np.zeros(cycles, bool),
+        )
+
+    @property
+    def cycles(self) -> int:
+        return int(self.rst.shape[0])
+
+    def fields(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def concat(self, other: EdgeStimulus) -> EdgeStimulus:
+        return EdgeStimulus(
+            **{k: np.concatenate([v, getattr(other, k)]) for k, v in self.fields().items()}
+        )
+
+    def truncate(self, cycles: int) -> EdgeStimulus:
+        return EdgeStimulus(**{k: v[:cycles].copy() for k, v in self.fields().items()})
+
+
+_FIELDS = ("a", "a_vld", "a_first", "a_last", "b", "b_vld", "rst")
+
+
+@dataclass
+class Stream:
+    """Products scheduled back to back, the edge stimulus that carries them, and what to expect."""
+
+    params: ArrayParams
+    stimulus: EdgeStimulus
+    products: list[ScheduledProduct] = field(default_factory=list)
+
+    @property
+    def cycles(self) -> int:
+        return self.stimulus.cycles
+
+    def concat(self, other: Stream) -> Stream:
+        """Append another stream after this one (its cycles shifted by ours)."""
+        shift = self.cycles
+        moved = [
+            ScheduledProduct(p.product, p.steps + shift, p.expected, p.aborted)
+            for p in other.products
+        ]
+        return Stream(self.params, self.stimulus.concat(other.stimulus), self.products + moved)
+
+    def with_reset(self, at_cycle: int, length: int) -> Stream:
+        """Cut the stream at ``at_cycle`` and hold reset for ``length`` idle cycles.
+
+        Products whose results are not all captured before the cut are marked aborted.
+        """
+        if not 0 <= at_cycle <= self.cycles or length < 1:
+            raise OperandError(f"reset at cycle {at_cycle} for {length} cycles is outside the stream")
+        stim = self.stimulus.truncate(at_cycle).concat(EdgeStimulus.idle(length, self.params))
+        stim.rst[at_cycle:] = True
+        kept = [
+            ScheduledProduct(p.product, p.steps, p.expected, p.aborted or p.end_cycle >= at_cycle)
+            for p in self.products
+            if p.steps[0] < at_cycle
+        ]
+        return Stream(self.params, stim, kept)
+
+
+def schedule(
+    products: Sequence[Product],
+    params: ArrayParams,
+    bubbles: np.ndarray | None = None,
+    tail: int | None = None,
+) -> Stream:
+    """Skew products into per-cycle edge vectors, back to back with no idle cycle between them.
+
+    bubbles: optional bool mask over stream steps; a True step carries no operands (all lanes
+    invalid) and pushes the remaining steps one later. tail: idle cycles appended after the last
+    step (default: enough for every result to be captured and seen).
+    """
+    for p in products:
+        check_operands(p.a, p.b, params)
+        if p.m > params.rows or p.n > params.cols:
+            raise OperandError(
+                f"product {p.label or ''}of {p.m}x{p.k} by {p.k}x{p.n} does not fit a "
+                f"{params.rows}x{params.cols} array: tile it (systolic.models.tiling)"
+            )
+    total_steps = sum(p.k for p in products)
+    issue = _issue_steps(total_steps, bubbles)
+    last_step = int(issue[-1]) if total_steps else -1
+    if tail is None:
+        tail = params.rows + params.cols
+    cycles = last_step + 1 + tail + params.rows + params.cols - 2
+    stim = EdgeStimulus.idle(max(cycles, 1), params)
+    scheduled = []
+    pos = 0
+    for p in products:
+        steps = issue[pos : pos + p.k]
+        pos += p.k
+        _place(stim, p, steps)
+        scheduled.append(ScheduledProduct(p, steps, golden_gemm(p.a, p.b, params)))
+    return Stream(params, stim, scheduled)
+
+
+def _issue_steps(total: int, bubbles: np.ndarray | None) -> np.ndarray:
+    """Stream step of each of ``total`` operand steps, skipping bubble steps."""
+    if bubbles is None or total == 0:
+        return np.arange(total, dtype=np.int64)
+    bubbles = np.asarray(bubbles, dtype=bool)
+    free = np.flatnonzero(~bubbles)
+    if free.size < total:  # bubbles only cover a prefix: steps after it are free
+        extra = np.arange(bubbles.size, bubbles.size + total - free.size)
+        free = np.concatenate([free, extra])
+    return free[:total].astype(np.int64)
+
+
+def _place(stim: EdgeStimulus, p: Product, steps: np.ndarray) -> None:
+    """Write one product's skewed operands into the stimulus (vectorized over lanes and steps)."""
+    i = np.arange(p.m)[:, None]
+    rows_t = steps[None, :] + i  # (m, K): cycle of A[i][k] on west lane i
+    stim.a[rows_t, i] = p.a
+    stim.a_vld[rows_t, i] = True
+    stim.a_first[rows_t[:, 0], np.arange(p.m)] = True
+    stim.a_last[rows_t[:, -1], np.arange(p.m)] = True
+    j = np.arange(p.n)[None, :]
+    cols_t = steps[:, None] + j  # (K, n): cycle of B[k][j] on north lane j
+    stim.b[cols_t, j] = p.b
+    stim.b_vld[cols_t, j] = True
+
+
+def deskew(stim: EdgeStimulus) -> list[Product]:
+    """Recover the products carried by edge vectors: the inverse of ``schedule``.
+
+    Steps are found on west lane 0's clock (stream step s = cycle - lane), products are cut at
+    ``first`` flags. Lanes that are never valid during a product are not part of it.
+    """
+    t = stim.a.shape[0]
+    # Un-skew: value of lane i at stream step s lives at cycle s + i.
+    a_s = _unskew(stim.a, t)
+    av_s = _unskew(stim.a_vld, t)
+    af_s = _unskew(stim.a_first, t)
+    b_s = _unskew(stim.b, t)
+    bv_s = _unskew(stim.b_vld, t)
+    live = np.flatnonzero(av_s.any(axis=1))
+    products: list[Product] = []
+    if live.size == 0:
+        return products
+    starts = [s for s in live if af_s[s][av_s[s]].any()] or [live[0]]
+    bounds = [*starts, t]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        steps = live[(live >= lo) & (live < hi)]
+        m = int(av_s[steps].any(axis=0).nonzero()[0].max()) + 1
+        nb = bv_s[steps].any(axis=0).nonzero()[0]
+        n = int(nb.max()) + 1 if nb.size else 0
+        products.append(Product(a_s[steps, :m].T.copy(), b_s[steps, :n].copy()))
+    return products
+
+
+def _unskew(lanes: np.ndarray, t: int) -> np.ndarray:
+    """(T, L) per-cycle lanes -> (T, L) per-stream-step lanes (lane l shifted back by l)."""
+    out = np.zeros_like(lanes)
+    for lane in range(lanes.shape[1]):  # a loop over lanes, not over cycles
+        out[: t - lane, lane] = lanes[lane:, lane]
+    return out

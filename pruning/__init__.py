@@ -1,0 +1,1 @@
+"""systolic.pruning: CNN pruning methods (Network Slimming, AutoPruner, SE, ShuffleNet) and lowering."""

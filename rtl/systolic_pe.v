@@ -1,0 +1,104 @@
+// Copyright systolic contributors. SPDX-License-Identifier: Apache-2.0
+//
+// systolic_pe: one processing element (PE) of the output-stationary systolic array.
+//
+// The PE owns one accumulator. Each cycle it receives an operand a from the west (with a valid
+// bit and the two stream flags first/last) and an operand b from the north (with a valid bit),
+// and registers all of them unchanged towards the east (a) and the south (b).
+//
+// When both operands are valid (a "pair" fires) at a rising edge:
+//   acc_q <= (first ? 0 : acc_q) + sext(a * b)          -- wraps modulo 2^ACC_W
+//   if last: res_q <= that same new sum, res_vld_q <= 1   -- for exactly one cycle
+// res_q holds a finished sum until the next pair with `last` fires, so the next accumulation can
+// run while the previous result is still readable. Flags of a non-firing cycle are ignored.
+//
+// Timing: every output is a register. A value presented on a_i/b_i before rising edge t is seen
+// on a_o/b_o (by the next PE) before rising edge t+1, and its effect on acc_q/res_q is visible
+// right after edge t.
+
+`default_nettype none
+
+module systolic_pe #(
+  parameter integer DATA_W = 8,  // operand width in bits; operands are signed two's complement
+  parameter integer ACC_W  = 32  // accumulator width in bits; >= 2*DATA_W, wraps modulo 2^ACC_W
+) (
+  input  wire                     clk_i,      // clock, all state changes on the rising edge
+  input  wire                     rst_ni,     // asynchronous reset, active low: clears all state
+  // West side: operand a and the stream flags travelling with it.
+  input  wire signed [DATA_W-1:0] a_i,        // operand a
+  input  wire                     a_vld_i,    // a_i is valid
+  input  wire                     a_first_i,  // this pair starts a new accumulation
+  input  wire                     a_last_i,   // this pair ends the accumulation (capture result)
+  // North side: operand b.
+  input  wire signed [DATA_W-1:0] b_i,        // operand b
+  input  wire                     b_vld_i,    // b_i is valid
+  // East side: a and its flags, one cycle later.
+  output reg  signed [DATA_W-1:0] a_o,
+  output reg                      a_vld_o,
+  output reg                      a_first_o,
+  output reg                      a_last_o,
+  // South side: b, one cycle later.
+  output reg  signed [DATA_W-1:0] b_o,
+  output reg                      b_vld_o,
+  // State.
+  output reg  signed [ACC_W-1:0]  acc_o,      // running accumulator
+  output reg  signed [ACC_W-1:0]  res_o,      // last finished sum, held until the next one
+  output reg                      res_vld_o   // res_o was captured at the previous rising edge
+);
+
+  localparam integer ProdW = 2 * DATA_W;
+
+  // Full-precision signed product, then sign-extended to the accumulator width.
+  wire signed [ProdW-1:0] prod = a_i * b_i;
+  wire signed [ACC_W-1:0] prod_ext;
+  generate
+    if (ACC_W > ProdW) begin : g_sext
+      assign prod_ext = {{(ACC_W - ProdW){prod[ProdW-1]}}, prod};
+    end else begin : g_no_sext
+      assign prod_ext = prod;
+    end
+  endgenerate
+
+  wire                    fire     = a_vld_i & b_vld_i;
+  wire signed [ACC_W-1:0] acc_base = a_first_i ? {ACC_W{1'b0}} : acc_o;
+  wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;
+
+  // Forwarding registers: operands and flags move on unconditionally, valid or not.
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_o       <= {DATA_W{1'b0}};
+      a_vld_o   <= 1'b0;
+      a_first_o <= 1'b0;
+      a_last_o  <= 1'b0;
+      b_o       <= {DATA_W{1'b0}};
+      b_vld_o   <= 1'b0;
+    end else begin
+      a_o       <= a_i;
+      a_vld_o   <= a_vld_i;
+      a_first_o <= a_first_i;
+      a_last_o  <= a_last_i;
+      b_o       <= b_i;
+      b_vld_o   <= b_vld_i;
+    end
+  end
+
+  // Accumulator and result register.
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_o     <= {ACC_W{1'b0}};
+      res_o     <= {ACC_W{1'b0}};
+      res_vld_o <= 1'b0;
+    end else begin
+      res_vld_o <= fire & a_last_i;
+      if (fire) begin
+        acc_o <= acc_next;
+        if (a_last_i) begin
+          res_o <= acc_next;
+        end
+      end
+    end
+  end
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,19 @@
+"""Errors that the command line reports as one clear line (and a non-zero exit), not a traceback."""
+
+from __future__ import annotations
+
+
+class SystolicError(Exception):
+    """Base class for every user-facing error of the project: bad input, bad configuration."""
+
+
+class ConfigError(SystolicError, ValueError):
+    """Illegal parameters: array size, widths, simulator name, ..."""
+
+
+class OperandError(SystolicError, ValueError):
+    """Matrices of the wrong shape or dtype, or values outside the data width."""
+
+
+class SimulatorError(SystolicError, RuntimeError):
+    """A simulator is missing or its build failed."""
