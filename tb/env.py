@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.utils import get_sim_time
 
 from systolic.models.array_model import ArrayTrace, simulate
 from systolic.models.params import ArrayParams
@@ -29,6 +31,10 @@ STATS_ENV = "SYSTOLIC_STATS_DIR"
 SIM_ENV = "SYSTOLIC_SIM"
 #: Environment variable with the run's seed (every test derives its own generator from it).
 SEED_ENV = "SYSTOLIC_SEED"
+#: Environment variable naming an .npz with matrices a and b for ``test_gemm_file``.
+GEMM_FILE_ENV = "SYSTOLIC_GEMM_FILE"
+#: Environment variable naming a folder where each stream's stimulus is saved (for wave checks).
+STIM_DUMP_ENV = "SYSTOLIC_STIM_DIR"
 
 
 class TB:
@@ -52,7 +58,8 @@ class TB:
         self.driver = EdgeDriver(dut, self.params)
         self.monitor = ArrayMonitor(dut, self.params)
         self.sim = os.environ.get(SIM_ENV, cocotb.SIM_NAME or "?")
-        self.stats = {"cycles": 0, "products": 0, "pe_checks": 0, "streams": 0}
+        self.stats: dict[str, float] = {
+            "cycles": 0, "products": 0, "pe_checks": 0, "streams": 0, "wall_s": 0.0}
 
     def _check_widths(self) -> None:
         p = self.params
@@ -96,22 +103,35 @@ class TB:
         whether to raise, so that a test may inspect a failure.
         """
         trace = expected if expected is not None else simulate(stream.stimulus, self.params)
+        self._dump_stimulus(stream)
         sb = Scoreboard(stream, trace, self.context)
         self.driver.load(stream.stimulus)
         # Driver and monitor run as separate coroutines, both on falling edges: at falling edge
         # t+1 the monitor samples the state after rising edge t while the driver applies the
         # inputs of cycle t+1. Register outputs only change at rising edges (or on reset, whose
         # write takes effect after the monitor's read in the same time step).
+        t0 = time.perf_counter()
         monitor = cocotb.start_soon(self._monitor(sb, stream.cycles))
         driver = cocotb.start_soon(self._drive(stream.cycles))
         await driver
         await monitor
+        self.stats["wall_s"] += time.perf_counter() - t0
         sb.check_results()
         self.stats["cycles"] += stream.cycles
         self.stats["products"] += sb.products_checked
         self.stats["pe_checks"] += sb.pe_checks
         self.stats["streams"] += 1
         return sb
+
+    def _dump_stimulus(self, stream: Stream) -> None:
+        """Save the stimulus and the sim time of its cycle 0, so a wave file can be checked."""
+        folder = os.environ.get(STIM_DUMP_ENV)
+        if not folder:
+            return
+        path = Path(folder) / f"{self.test_name}_{self.stats['streams']}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, t0_ns=get_sim_time("ns"), period_ns=CLOCK_PERIOD_NS,
+                 **stream.stimulus.fields())
 
     async def _drive(self, cycles: int) -> None:
         clk = self.dut.clk_i

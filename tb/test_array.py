@@ -6,6 +6,9 @@ parameters in $SYSTOLIC_PARAMS. Each test is a short scenario built from the ske
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import cocotb
 import numpy as np
 
@@ -14,7 +17,7 @@ from systolic.models.gemm import golden_gemm
 from systolic.models.params import ArrayParams
 from systolic.models.skew import Product, Stream, schedule
 from systolic.models.tiling import assemble, tile_gemm
-from systolic.tb.env import TB
+from systolic.tb.env import GEMM_FILE_ENV, TB
 from systolic.tb.scoreboard import ScoreboardError
 
 #: The lecture's 3x3 example.
@@ -225,3 +228,22 @@ async def test_checker_bites_golden(dut):
     sb = await tb.run(stream)
     tb.write_stats(True)
     sb.raise_if_failed()
+
+
+@cocotb.test(skip=not os.environ.get(GEMM_FILE_ENV))
+async def test_gemm_file(dut):
+    """The GEMM in $SYSTOLIC_GEMM_FILE (npz with int arrays a, b) through the array; writes c."""
+    tb = TB(dut, "test_gemm_file")
+    await tb.start()
+    path = Path(os.environ[GEMM_FILE_ENV])
+    with np.load(path, allow_pickle=False) as data:
+        a, b = data["a"], data["b"]
+    stream = schedule(tile_gemm(a, b, tb.params), tb.params)
+    sb = await tb.run(stream)
+    tb.write_stats(sb.passed)
+    sb.raise_if_failed()
+    c = assemble(sb.finished_results(), a.shape[0], b.shape[1], tb.params)
+    assert np.array_equal(c, golden_gemm(a, b, tb.params)), f"assembled C differs [{tb.context}]"
+    out = path.with_name(path.stem + "_c.npy")
+    np.save(out, c)
+    tb.log.info("C (%dx%d) written to %s", c.shape[0], c.shape[1], out)

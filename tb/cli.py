@@ -1,0 +1,264 @@
+"""Subcommands that drive the RTL: ``sim``, ``run``, ``gemm``, ``bench-sim``, ``lint``, ``doctor``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from systolic.errors import ConfigError, OperandError
+from systolic.models.gemm import check_operands
+from systolic.models.params import ArrayParams
+from systolic.tb import runner
+
+#: Array sizes of the default ``systolic sim`` regression (the lecture's 3x3 first).
+DEFAULT_SIZES = ((3, 3), (2, 5), (4, 4), (8, 8))
+#: Tests of the speed benchmark: long streams with every PE checked every cycle.
+BENCH_TESTS = ("test_random_k_sweep", "test_back_to_back")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="main job: lecture 3x3 + short random regression, with a summary",
+        description="Run every cocotb test (lecture 3x3 example, identity, zeros, extremes and "
+        "wrap, random K sweep, back-to-back, bubbles, reset, tiled GEMM, checker self-tests) "
+        "on a few array sizes, or on the one given by --rows/--cols, and print a summary.",
+    )
+    _array_args(p, rows=None, cols=None)
+    p.add_argument("--sizes", help="comma-separated RxC list, e.g. 3x3,2x5,16x16")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("run", help="run chosen cocotb tests on one array size",
+                       description="Run selected cocotb tests (all when --test is not given) on "
+                       "one parameter set. This is the command a failure message prints.")
+    _array_args(p, rows=4, cols=4)
+    p.add_argument("--test", action="append", help="cocotb test name (repeatable)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("gemm", help="multiply your own matrices on the RTL",
+                       description="Load A (MxK) and B (KxN) from .npy or .csv files, tile the "
+                       "GEMM onto the array, run it on the simulator with every PE checked, and "
+                       "write C (int64) to --out.")
+    _array_args(p, rows=4, cols=4)
+    p.add_argument("--a", required=True, type=Path, help="A: .npy or .csv of integers")
+    p.add_argument("--b", required=True, type=Path, help="B: .npy or .csv of integers")
+    p.add_argument("--out", type=Path, help="where to write C (.npy or .csv)")
+    p.set_defaults(func=cmd_gemm)
+
+    p = sub.add_parser("bench-sim", help="simulated cycles per second with full checking",
+                       description="Simulated cycles per wall-second of the cocotb testbench with "
+                       "every PE checked every cycle, on both simulators side by side.")
+    p.add_argument("--sizes", default="16x16,4x4", help="comma-separated RxC (default 16x16,4x4)")
+    p.add_argument("--sim", action="append", choices=runner.SIMULATORS,
+                   help="simulator (repeatable; default both)")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_bench_sim)
+
+    p = sub.add_parser("lint", help="verilator --lint-only -Wall over several parameter sets")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("doctor", help="check that simulators and packages are in place")
+    p.set_defaults(func=cmd_doctor)
+
+
+def _array_args(p: argparse.ArgumentParser, rows: int | None, cols: int | None) -> None:
+    p.add_argument("--sim", default="icarus", help="icarus (default) or verilator")
+    p.add_argument("--rows", type=int, default=rows, help="PE rows (1..32)")
+    p.add_argument("--cols", type=int, default=cols, help="PE columns (1..32)")
+    p.add_argument("--data-w", type=int, default=8, help="signed operand width (2..16)")
+    p.add_argument("--acc-w", type=int, default=32, help="accumulator width (2*DATA_W..64)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--waves", action="store_true", help="write a VCD per run and print its path")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the simulator's output")
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for item in text.split(","):
+        try:
+            r, c = item.lower().split("x")
+            sizes.append((int(r), int(c)))
+        except ValueError:
+            raise ConfigError(f"bad array size {item!r}: expected RxC, e.g. 8x8") from None
+    return sizes
+
+
+def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
+    if args.rows is not None or args.cols is not None:
+        rows = args.rows if args.rows is not None else args.cols
+        cols = args.cols if args.cols is not None else args.rows
+        sizes = [(rows, cols)]
+    elif getattr(args, "sizes", None):
+        sizes = parse_sizes(args.sizes)
+    else:
+        sizes = list(DEFAULT_SIZES)
+    return [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in sizes]
+
+
+def _run_and_report(args: argparse.Namespace, params: list[ArrayParams],
+                    tests: Sequence[str] | None) -> int:
+    runner.check_simulator(args.sim)
+    results = []
+    t0 = time.perf_counter()
+    for p in params:
+        print(f"[{args.sim} {p.rows}x{p.cols} DATA_W={p.data_w} ACC_W={p.acc_w}] building "
+              "and running ...", flush=True)
+        res = runner.run(args.sim, p, tests=tests, seed=args.seed, waves=args.waves,
+                         quiet=not args.verbose)
+        results.append(res)
+        print(res.summary(), flush=True)
+        if res.waves:
+            print(f"  waves: {res.waves}")
+        elif args.waves:
+            print("  waves: no VCD was written (see the log)")
+        if not res.passed:
+            print(f"  log:   {res.log}")
+    _print_summary(results, time.perf_counter() - t0)
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _print_summary(results: list[runner.RunResult], wall: float) -> None:
+    stats = [s for r in results for s in r.stats]
+    tests = sum(r.tests for r in results)
+    failed = sum(r.failed for r in results)
+    print()
+    print("summary")
+    print(f"  tests            {tests - failed}/{tests} passed")
+    print(f"  products checked {sum(s['products'] for s in stats)}")
+    print(f"  PE-cycle checks  {sum(s['pe_checks'] for s in stats)}")
+    print(f"  simulated cycles {sum(s['cycles'] for s in stats)}")
+    print(f"  wall time        {wall:.1f} s")
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    return _run_and_report(args, _params_list(args), None)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run_and_report(args, _params_list(args), args.test)
+
+
+def load_matrix(path: Path) -> np.ndarray:
+    """Read an integer matrix from .npy (no pickles) or .csv; one-line errors for bad files."""
+    if not path.is_file():
+        raise OperandError(f"{path}: no such file")
+    try:
+        if path.suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            arr = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    except (ValueError, OSError, EOFError) as exc:
+        raise OperandError(f"{path}: cannot read a matrix ({exc})") from None
+    return arr
+
+
+def save_matrix(path: Path, c: np.ndarray) -> None:
+    """Write atomically (temporary name, then rename) so no half-written file is left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as tmp:
+        if path.suffix == ".npy":
+            np.save(tmp, c)
+        else:
+            np.savetxt(tmp, c, delimiter=",", fmt="%d")
+    os.replace(tmp.name, path)
+
+
+def cmd_gemm(args: argparse.Namespace) -> int:
+    p = ArrayParams(args.rows, args.cols, args.data_w, args.acc_w)
+    a, b = load_matrix(args.a), load_matrix(args.b)
+    check_operands(a, b, p)
+    runner.check_simulator(args.sim)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "gemm.npz"
+        np.savez(src, a=a.astype(np.int64), b=b.astype(np.int64))
+        os.environ["SYSTOLIC_GEMM_FILE"] = str(src)
+        try:
+            res = runner.run(args.sim, p, tests=["test_gemm_file"], seed=args.seed,
+                             waves=args.waves, quiet=not args.verbose)
+        finally:
+            os.environ.pop("SYSTOLIC_GEMM_FILE", None)
+        print(res.summary())
+        if res.waves:
+            print(f"  waves: {res.waves}")
+        if not res.passed:
+            return 1
+        c = np.load(Path(tmp) / "gemm_c.npy")
+    if args.out:
+        save_matrix(args.out, c)
+        print(f"C ({c.shape[0]}x{c.shape[1]}) written to {args.out}")
+    else:
+        np.savetxt(sys.stdout, c, delimiter=",", fmt="%d")
+    return 0
+
+
+def cmd_bench_sim(args: argparse.Namespace) -> int:
+    sims = args.sim or list(runner.SIMULATORS)
+    rows = []
+    for r, c in parse_sizes(args.sizes):
+        p = ArrayParams(r, c)
+        for sim in sims:
+            runner.build(sim, p)  # builds are not part of the measurement
+            res = runner.run(sim, p, tests=list(BENCH_TESTS), seed=args.seed)
+            if not res.passed:
+                print(res.summary())
+                return 1
+            cycles = sum(s["cycles"] for s in res.stats)
+            wall = sum(s["wall_s"] for s in res.stats)
+            rows.append((f"{r}x{c}", sim, cycles, wall, cycles / wall))
+    print(f"{'array':>6} {'simulator':>10} {'cycles':>8} {'wall s':>7} {'cycles/s':>9}")
+    for size, sim, cycles, wall, rate in rows:
+        print(f"{size:>6} {sim:>10} {cycles:>8} {wall:>7.2f} {rate:>9.0f}")
+    print("(cocotb + Python checking of every PE every cycle; simulator start-up and build "
+          "excluded)")
+    return 0
+
+
+LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    exe = runner.verilator_bin() / "verilator"
+    bad = 0
+    for rows, cols, dw, aw in LINT_SETS:
+        cmd = [str(exe), "--lint-only", "-Wall", "--top-module", runner.TOPLEVEL,
+               f"-GROWS={rows}", f"-GCOLS={cols}", f"-GDATA_W={dw}", f"-GACC_W={aw}",
+               *map(str, runner.rtl_sources())]
+        env = {**os.environ, **runner.simulator_env("verilator")}
+        env.pop("VERILATOR_ROOT", None)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        msgs = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+                if ln.startswith("%") or "rror" in ln]
+        status = "clean" if proc.returncode == 0 and not msgs else "FAIL"
+        bad += status != "clean"
+        print(f"lint ROWS={rows} COLS={cols} DATA_W={dw} ACC_W={aw}: {status}")
+        for line in msgs:
+            print(f"  {line}")
+    return 1 if bad else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    ok = True
+    for sim in runner.SIMULATORS:
+        try:
+            runner.check_simulator(sim)
+            where = shutil.which("iverilog") if sim == "icarus" else runner.verilator_bin()
+            print(f"{sim:10} ok   {where}")
+        except Exception as exc:
+            ok = False
+            print(f"{sim:10} MISSING  {exc}")
+    for mod in ("cocotb", "numpy", "torch", "torch_pruning", "sklearn", "pywellen"):
+        try:
+            m = __import__(mod)
+            print(f"{mod:10} ok   {getattr(m, '__version__', '?')}")
+        except ImportError:
+            print(f"{mod:10} missing (optional parts need it: make setup installs it)")
+    return 0 if ok else 1
