@@ -1,0 +1,105 @@
+"""Lowering conv and linear layers to GEMM shapes (M, K, N), plus parameter and MAC counts.
+
+Rules (docs/domain.md section 3): a conv with input B x C_in x H x W, C_out filters of
+kh x kw and g groups runs as g GEMMs of M = B*H_o*W_o, K = C_in/g*kh*kw, N = C_out/g (one GEMM
+when g = 1; a depthwise conv is C GEMMs of M x k^2 x 1); a linear layer with input
+(..., in_features) is one GEMM of M = (product of leading dims), K = in_features,
+N = out_features. Shapes are taken from a real forward pass, so pooling, padding and stride
+need no separate bookkeeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class LayerGemm:
+    """The GEMMs of one layer: ``count`` identical GEMMs of M x K x N (count = groups)."""
+
+    layer: str
+    kind: str  # "conv", "grouped-conv", "depthwise-conv" or "linear"
+    M: int
+    K: int
+    N: int
+    count: int = 1
+
+    @property
+    def macs(self) -> int:
+        return self.count * self.M * self.K * self.N
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {**asdict(self), "macs": self.macs}
+
+
+def _conv_gemm(name: str, conv: nn.Conv2d, out: torch.Tensor) -> LayerGemm:
+    b, c_out, h_o, w_o = out.shape
+    g = conv.groups
+    kh, kw = conv.kernel_size
+    if g == 1:
+        kind = "conv"
+    elif g == conv.in_channels and c_out == conv.in_channels:
+        kind = "depthwise-conv"
+    else:
+        kind = "grouped-conv"
+    return LayerGemm(name, kind, b * h_o * w_o, conv.in_channels // g * kh * kw, c_out // g, g)
+
+
+def gemm_shapes(
+    model: nn.Module, input_shape: tuple[int, ...], batch: int = 1
+) -> list[LayerGemm]:
+    """Every conv/linear layer of ``model`` (in execution order) as GEMMs, for a batch of
+    ``batch`` inputs of shape ``input_shape`` (C x H x W)."""
+    found: list[LayerGemm] = []
+    handles = []
+
+    def hook(name: str):
+        def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+            if isinstance(module, nn.Conv2d):
+                found.append(_conv_gemm(name, module, out))
+            else:
+                x = inputs[0]
+                found.append(
+                    LayerGemm(name, "linear", x.numel() // x.shape[-1], x.shape[-1],
+                              module.out_features)
+                )
+
+        return record
+
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            handles.append(module.register_forward_hook(hook(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(batch, *input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return found
+
+
+def expand_gemms(layers: list[LayerGemm]) -> list[tuple[str, int, int, int]]:
+    """One (name, M, K, N) row per GEMM: a grouped conv becomes ``name[g]`` for every group."""
+    rows = []
+    for lg in layers:
+        if lg.count == 1:
+            rows.append((lg.layer, lg.M, lg.K, lg.N))
+        else:
+            rows.extend((f"{lg.layer}[{g}]", lg.M, lg.K, lg.N) for g in range(lg.count))
+    return rows
+
+
+def total_macs(layers: list[LayerGemm]) -> int:
+    """Multiply-accumulates of one forward pass (sum over all GEMMs of M*K*N)."""
+    return sum(lg.macs for lg in layers)
+
+
+def count_params(model: nn.Module) -> int:
+    """Learnable parameters (BN running statistics are buffers and not counted)."""
+    return sum(p.numel() for p in model.parameters())

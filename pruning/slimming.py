@@ -1,0 +1,164 @@
+"""Network Slimming (Liu et al., ICCV 2017).
+
+1. Sparsity training: L = CE + lambda * sum |gamma| over every BatchNorm scale factor, applied as
+   the subgradient ``gamma.grad += lambda * sign(gamma)`` after ``backward()``.
+2. Global threshold: the |gamma| of all BN layers are ranked together and the smallest fraction
+   ``ratio`` is pruned (the same count Torch-Pruning's global ``BNScalePruner`` prunes:
+   ``total - int(total * (1 - ratio))``, ties at the threshold pruned too).
+3. Guards: a layer keeps at least ``min_channels`` channels (its strongest ones; a global
+   threshold can otherwise empty a layer), and optionally its kept count is rounded up to a
+   multiple of the array width so that the GEMM N dimension fills whole array columns.
+4. Physical removal (:mod:`systolic.pruning.surgery`), then fine-tuning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from systolic.pruning.config import MethodResult
+from systolic.pruning.errors import PruningError
+from systolic.pruning.models import DigitsCNN
+from systolic.pruning.train import train
+from torch import nn
+
+
+def bn_layers(model: nn.Module) -> list[nn.BatchNorm2d]:
+    """The BN layers whose scale factors Network Slimming ranks (conv stages only)."""
+    if not isinstance(model, DigitsCNN):
+        raise PruningError("Network Slimming needs a conv-BN network (plain or SE variant)")
+    return [stage.bn for stage in model.stages]
+
+
+def bn_l1_subgradient(lam: float):
+    """The ``after_backward`` hook of sparsity training: gamma.grad += lam * sign(gamma)."""
+
+    def hook(model: nn.Module) -> None:
+        for bn in bn_layers(model):
+            if bn.weight.grad is not None:
+                bn.weight.grad.add_(lam * torch.sign(bn.weight.detach()))
+
+    return hook
+
+
+@dataclass
+class SlimmingSelection:
+    """Which channels every stage keeps, the global threshold, and what the guards did."""
+
+    keep: dict[int, torch.Tensor]
+    threshold: float
+    guarded: list[str] = field(default_factory=list)
+    rounded: list[str] = field(default_factory=list)
+
+
+def check_ratio(ratio: float) -> None:
+    """A pruning ratio must lie strictly between 0 and 1."""
+    if not 0.0 < ratio < 1.0 or math.isnan(ratio):
+        raise PruningError(f"pruning ratio must lie in (0, 1), got {ratio}")
+
+
+def global_threshold(gammas: torch.Tensor, ratio: float) -> tuple[float, int]:
+    """(threshold, number pruned): channels with |gamma| <= threshold are pruned."""
+    total = gammas.numel()
+    n_prune = total - int(total * (1.0 - ratio))
+    if n_prune <= 0:
+        return -math.inf, 0
+    return float(torch.sort(gammas).values[n_prune - 1]), n_prune
+
+
+def select_channels(
+    model: nn.Module, ratio: float, min_channels: int = 1, round_to: int | None = None
+) -> SlimmingSelection:
+    """Apply the global threshold and the guards to the trained model's BN scale factors."""
+    check_ratio(ratio)
+    if min_channels < 0:
+        raise PruningError(f"min_channels must be >= 0, got {min_channels}")
+    if round_to is not None and round_to < 1:
+        raise PruningError(f"round_to must be >= 1, got {round_to}")
+    layers = bn_layers(model)
+    scales = [bn.weight.detach().abs() for bn in layers]
+    thr, _ = global_threshold(torch.cat(scales), ratio)
+    sel = SlimmingSelection({}, thr)
+    for i, g in enumerate(scales):
+        n_keep = int((g > thr).sum())
+        if n_keep < min_channels or n_keep == 0:
+            if min_channels == 0:
+                raise PruningError(
+                    f"ratio {ratio} would remove every channel of stages.{i}; lower the ratio "
+                    "or set a minimum of channels per layer"
+                )
+            sel.guarded.append(
+                f"stages.{i}: the threshold keeps {n_keep} of {g.numel()} channels; the guard "
+                f"keeps its {min(min_channels, g.numel())} strongest"
+            )
+            n_keep = min(min_channels, g.numel())
+        if round_to:
+            rounded = min(g.numel(), math.ceil(n_keep / round_to) * round_to)
+            if rounded != n_keep:
+                sel.rounded.append(f"stages.{i}: {n_keep} -> {rounded} channels")
+            n_keep = rounded
+        # The strongest n_keep channels, back in their original order.
+        sel.keep[i] = torch.sort(torch.topk(g, n_keep).indices).values
+    return sel
+
+
+def run(cfg, data, baselines) -> MethodResult:
+    """The whole method on the plain network: dense baseline, sparsity training, global
+    pruning with guards, physical removal, fine-tuning."""
+    import copy
+    import time
+
+    from systolic.pruning.models import build_model, plain_spec
+    from systolic.pruning.surgery import remove_channels
+    from systolic.pruning.train import accuracy, train_fresh
+
+    check_ratio(cfg.ratio)
+    spec = plain_spec(cfg.widths)
+    secs: dict[str, float] = {}
+    dense, dense_acc, secs["dense"] = baselines.get(
+        spec, data, cfg.baseline, cfg.seed, cfg.progress
+    )
+    t0 = time.perf_counter()
+    sparse, log = train_fresh(
+        lambda: build_model(spec), data, cfg.sparsity_train, cfg.seed,
+        desc="slimming: sparsity", progress=cfg.progress,
+        after_backward=bn_l1_subgradient(cfg.sparsity),
+    )
+    secs["sparsity_training"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sel = select_channels(sparse, cfg.ratio, cfg.min_channels, cfg.round_to)
+    pruned, kept = remove_channels(sparse, sel.keep)
+    pruned_acc = accuracy(pruned, data.x_test, data.y_test)
+    secs["prune"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tuned = copy.deepcopy(pruned)
+    ft = train(tuned, data, cfg.finetune, torch.Generator().manual_seed(cfg.seed + 1),
+               desc="slimming: fine-tune", progress=cfg.progress)
+    secs["finetune"] = time.perf_counter() - t0
+    gammas = [bn.weight.detach().abs().tolist() for bn in bn_layers(sparse)]
+    return MethodResult(
+        method="slimming",
+        dense_model=dense,
+        pruned_model=tuned,
+        kept=kept,
+        accuracy={
+            "dense": dense_acc,
+            "sparsity_trained": log.test_accuracy,
+            "pruned": pruned_acc,
+            "finetuned": ft.test_accuracy,
+        },
+        distribution={"label": "|gamma| (BN scale) after sparsity training",
+                      "values": gammas, "threshold": sel.threshold, "log": True},
+        details={
+            "ratio": cfg.ratio,
+            "sparsity_lambda": cfg.sparsity,
+            "min_channels": cfg.min_channels,
+            "round_to": cfg.round_to,
+            "threshold": sel.threshold,
+            "pruned_channels": sum(len(g) for g in gammas) - sum(len(k) for k in kept.values()),
+            "total_channels": sum(len(g) for g in gammas),
+        },
+        notes=[*sel.guarded, *(f"rounded {r}" for r in sel.rounded)],
+        seconds=secs,
+    )
