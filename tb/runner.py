@@ -195,6 +195,7 @@ def run(
     build_root: Path | None = None,
     out_dir: Path | None = None,
     quiet: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> RunResult:
     """Build (if needed) and run cocotb tests; never raises for failing tests, see RunResult."""
     t0 = time.perf_counter()
@@ -207,7 +208,7 @@ def run(
     stats_dir = tdir / "stats"
     results = tdir / "results.xml"
     extra_env = {ENV_VAR: params.to_json(), STATS_ENV: str(stats_dir), SIM_ENV: sim, SEED_ENV: str(seed),
-                 "COCOTB_TRUST_INERTIAL_WRITES": "1"}
+                 "COCOTB_TRUST_INERTIAL_WRITES": "1", **(extra_env or {})}
     test_args: list[str] = []
     plusargs: list[str] = []
     wave_file = None
