@@ -83,7 +83,12 @@ class ArrayModel:
         self.res = np.where(capture, nxt, self.res)
         self.res_vld = capture
         self.fire = fire
-        self.a_q, self.a_vld_q, self.a_first_q, self.a_last_q = a_in, a_vld_in, a_first_in, a_last_in
+        self.a_q, self.a_vld_q, self.a_first_q, self.a_last_q = (
+            a_in,
+            a_vld_in,
+            a_first_in,
+            a_last_in,
+        )
         self.b_q, self.b_vld_q = b_in, b_vld_in
 
     def run(self, stim: EdgeStimulus) -> ArrayTrace:
@@ -91,13 +96,20 @@ class ArrayModel:
         t = stim.cycles
         shape = (t, self.params.rows, self.params.cols)
         trace = ArrayTrace(
-            np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, bool),
+            np.zeros(shape, np.int64),
+            np.zeros(shape, np.int64),
+            np.zeros(shape, bool),
             np.zeros(shape, bool),
         )
         for c in range(t):
             self.step(
-                stim.a[c], stim.a_vld[c], stim.a_first[c], stim.a_last[c],
-                stim.b[c], stim.b_vld[c], bool(stim.rst[c]),
+                stim.a[c],
+                stim.a_vld[c],
+                stim.a_first[c],
+                stim.a_last[c],
+                stim.b[c],
+                stim.b_vld[c],
+                bool(stim.rst[c]),
             )
             trace.acc[c], trace.res[c], trace.res_vld[c] = self.acc, self.res, self.res_vld
             trace.fire[c] = self.fire

@@ -40,14 +40,16 @@ def check_int_matrix(name: str, x: object, data_w: int) -> np.ndarray:
 
 
 def pack_lanes(values: np.ndarray, width: int) -> list[int]:
-    """Pack rows of lanes into bus integers: values (T, n) -> T non-negative ints of n*width bits."""
+    """Pack rows of lanes into bus ints: values (T, n) -> T non-negative ints of n*width bits."""
     values = np.atleast_2d(np.asarray(values, dtype=np.int64))
     t, n = values.shape
     if width in (8, 16, 32, 64):
         raw = values.astype(f"<i{width // 8}").view(np.uint8).reshape(t, -1)
     else:
         u = values.astype(np.uint64) & np.uint64((1 << width) - 1)
-        bits = ((u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+        bits = ((u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(
+            np.uint8
+        )
         raw = np.packbits(bits.reshape(t, n * width), axis=1, bitorder="little")
     return [int.from_bytes(row.tobytes(), "little") for row in raw]
 

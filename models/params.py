@@ -80,7 +80,9 @@ class ArrayParams:
         """Parameters handed to a cocotb test module by the runner."""
         text = os.environ.get(ENV_VAR)
         if text is None:
-            raise ConfigError(f"{ENV_VAR} is not set: run the cocotb tests through systolic.tb.runner")
+            raise ConfigError(
+                f"{ENV_VAR} is not set: run the cocotb tests through systolic.tb.runner"
+            )
         return cls.from_json(text)
 
 

@@ -16,6 +16,7 @@ Contract (also in rtl/systolic_array.v and docs/architecture.md):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -138,7 +139,9 @@ class Stream:
         Products whose results are not all captured before the cut are marked aborted.
         """
         if not 0 <= at_cycle <= self.cycles or length < 1:
-            raise OperandError(f"reset at cycle {at_cycle} for {length} cycles is outside the stream")
+            raise OperandError(
+                f"reset at cycle {at_cycle} for {length} cycles is outside the stream"
+            )
         stim = self.stimulus.truncate(at_cycle).concat(EdgeStimulus.idle(length, self.params))
         stim.rst[at_cycle:] = True
         kept = [
@@ -230,7 +233,7 @@ def deskew(stim: EdgeStimulus) -> list[Product]:
         return products
     starts = [s for s in live if af_s[s][av_s[s]].any()] or [live[0]]
     bounds = [*starts, t]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         steps = live[(live >= lo) & (live < hi)]
         m = int(av_s[steps].any(axis=0).nonzero()[0].max()) + 1
         nb = bv_s[steps].any(axis=0).nonzero()[0]

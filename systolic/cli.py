@@ -17,6 +17,8 @@ from systolic.errors import SystolicError
 #: and sets ``func`` (args -> exit status) as the parser default.
 COMMAND_MODULES = (
     "systolic.tb.cli",
+    "systolic.bench.cli",
+    "systolic.waves.cli",
     "systolic.pruning.cli",
 )
 
@@ -34,7 +36,9 @@ Every subcommand has its own --help.
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="systolic", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="systolic",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -1,4 +1,4 @@
-"""Subcommands that drive the RTL: ``sim``, ``run``, ``gemm``, ``bench-sim``, ``lint``, ``doctor``."""
+"""Subcommands that drive the RTL: sim, run, gemm, bench-sim, lint, doctor."""
 
 from __future__ import annotations
 
@@ -37,29 +37,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sizes", help="comma-separated RxC list, e.g. 3x3,2x5,16x16")
     p.set_defaults(func=cmd_sim)
 
-    p = sub.add_parser("run", help="run chosen cocotb tests on one array size",
-                       description="Run selected cocotb tests (all when --test is not given) on "
-                       "one parameter set. This is the command a failure message prints.")
+    p = sub.add_parser(
+        "run",
+        help="run chosen cocotb tests on one array size",
+        description="Run selected cocotb tests (all when --test is not given) on "
+        "one parameter set. This is the command a failure message prints.",
+    )
     _array_args(p, rows=4, cols=4)
     p.add_argument("--test", action="append", help="cocotb test name (repeatable)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("gemm", help="multiply your own matrices on the RTL",
-                       description="Load A (MxK) and B (KxN) from .npy or .csv files, tile the "
-                       "GEMM onto the array, run it on the simulator with every PE checked, and "
-                       "write C (int64) to --out.")
+    p = sub.add_parser(
+        "gemm",
+        help="multiply your own matrices on the RTL",
+        description="Load A (MxK) and B (KxN) from .npy or .csv files, tile the "
+        "GEMM onto the array, run it on the simulator with every PE checked, and "
+        "write C (int64) to --out.",
+    )
     _array_args(p, rows=4, cols=4)
     p.add_argument("--a", required=True, type=Path, help="A: .npy or .csv of integers")
     p.add_argument("--b", required=True, type=Path, help="B: .npy or .csv of integers")
     p.add_argument("--out", type=Path, help="where to write C (.npy or .csv)")
     p.set_defaults(func=cmd_gemm)
 
-    p = sub.add_parser("bench-sim", help="simulated cycles per second with full checking",
-                       description="Simulated cycles per wall-second of the cocotb testbench with "
-                       "every PE checked every cycle, on both simulators side by side.")
+    p = sub.add_parser(
+        "bench-sim",
+        help="simulated cycles per second with full checking",
+        description="Simulated cycles per wall-second of the cocotb testbench with "
+        "every PE checked every cycle, on both simulators side by side.",
+    )
     p.add_argument("--sizes", default="16x16,4x4", help="comma-separated RxC (default 16x16,4x4)")
-    p.add_argument("--sim", action="append", choices=runner.SIMULATORS,
-                   help="simulator (repeatable; default both)")
+    p.add_argument(
+        "--sim",
+        action="append",
+        choices=runner.SIMULATORS,
+        help="simulator (repeatable; default both)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_bench_sim)
 
@@ -104,16 +117,21 @@ def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
     return [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in sizes]
 
 
-def _run_and_report(args: argparse.Namespace, params: list[ArrayParams],
-                    tests: Sequence[str] | None) -> int:
+def _run_and_report(
+    args: argparse.Namespace, params: list[ArrayParams], tests: Sequence[str] | None
+) -> int:
     runner.check_simulator(args.sim)
     results = []
     t0 = time.perf_counter()
     for p in params:
-        print(f"[{args.sim} {p.rows}x{p.cols} DATA_W={p.data_w} ACC_W={p.acc_w}] building "
-              "and running ...", flush=True)
-        res = runner.run(args.sim, p, tests=tests, seed=args.seed, waves=args.waves,
-                         quiet=not args.verbose)
+        print(
+            f"[{args.sim} {p.rows}x{p.cols} DATA_W={p.data_w} ACC_W={p.acc_w}] building "
+            "and running ...",
+            flush=True,
+        )
+        res = runner.run(
+            args.sim, p, tests=tests, seed=args.seed, waves=args.waves, quiet=not args.verbose
+        )
         results.append(res)
         print(res.summary(), flush=True)
         if res.waves:
@@ -182,8 +200,14 @@ def cmd_gemm(args: argparse.Namespace) -> int:
         np.savez(src, a=a.astype(np.int64), b=b.astype(np.int64))
         os.environ["SYSTOLIC_GEMM_FILE"] = str(src)
         try:
-            res = runner.run(args.sim, p, tests=["test_gemm_file"], seed=args.seed,
-                             waves=args.waves, quiet=not args.verbose)
+            res = runner.run(
+                args.sim,
+                p,
+                tests=["test_gemm_file"],
+                seed=args.seed,
+                waves=args.waves,
+                quiet=not args.verbose,
+            )
         finally:
             os.environ.pop("SYSTOLIC_GEMM_FILE", None)
         print(res.summary())
@@ -217,8 +241,9 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     print(f"{'array':>6} {'simulator':>10} {'cycles':>8} {'wall s':>7} {'cycles/s':>9}")
     for size, sim, cycles, wall, rate in rows:
         print(f"{size:>6} {sim:>10} {cycles:>8} {wall:>7.2f} {rate:>9.0f}")
-    print("(cocotb + Python checking of every PE every cycle; simulator start-up and build "
-          "excluded)")
+    print(
+        "(cocotb + Python checking of every PE every cycle; simulator start-up and build excluded)"
+    )
     return 0
 
 
@@ -229,14 +254,26 @@ def cmd_lint(args: argparse.Namespace) -> int:
     exe = runner.verilator_bin() / "verilator"
     bad = 0
     for rows, cols, dw, aw in LINT_SETS:
-        cmd = [str(exe), "--lint-only", "-Wall", "--top-module", runner.TOPLEVEL,
-               f"-GROWS={rows}", f"-GCOLS={cols}", f"-GDATA_W={dw}", f"-GACC_W={aw}",
-               *map(str, runner.rtl_sources())]
+        cmd = [
+            str(exe),
+            "--lint-only",
+            "-Wall",
+            "--top-module",
+            runner.TOPLEVEL,
+            f"-GROWS={rows}",
+            f"-GCOLS={cols}",
+            f"-GDATA_W={dw}",
+            f"-GACC_W={aw}",
+            *map(str, runner.rtl_sources()),
+        ]
         env = {**os.environ, **runner.simulator_env("verilator")}
         env.pop("VERILATOR_ROOT", None)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        msgs = [ln for ln in (proc.stdout + proc.stderr).splitlines()
-                if ln.startswith("%") or "rror" in ln]
+        msgs = [
+            ln
+            for ln in (proc.stdout + proc.stderr).splitlines()
+            if ln.startswith("%") or "rror" in ln
+        ]
         status = "clean" if proc.returncode == 0 and not msgs else "FAIL"
         bad += status != "clean"
         print(f"lint ROWS={rows} COLS={cols} DATA_W={dw} ACC_W={aw}: {status}")

@@ -40,10 +40,10 @@ STIM_DUMP_ENV = "SYSTOLIC_STIM_DIR"
 class TB:
     """One array under test. Typical use inside a cocotb test::
 
-        tb = TB(dut, "test_name")
-        await tb.start()
-        sb = await tb.run(schedule(products, tb.params))
-        sb.raise_if_failed()
+    tb = TB(dut, "test_name")
+    await tb.start()
+    sb = await tb.run(schedule(products, tb.params))
+    sb.raise_if_failed()
     """
 
     def __init__(self, dut: Any, test_name: str) -> None:
@@ -59,12 +59,20 @@ class TB:
         self.monitor = ArrayMonitor(dut, self.params)
         self.sim = os.environ.get(SIM_ENV, cocotb.SIM_NAME or "?")
         self.stats: dict[str, float] = {
-            "cycles": 0, "products": 0, "pe_checks": 0, "streams": 0, "wall_s": 0.0}
+            "cycles": 0,
+            "products": 0,
+            "pe_checks": 0,
+            "streams": 0,
+            "wall_s": 0.0,
+        }
 
     def _check_widths(self) -> None:
         p = self.params
-        expect = {"a_i": p.rows * p.data_w, "b_i": p.cols * p.data_w,
-                  "acc_o": p.rows * p.cols * p.acc_w}
+        expect = {
+            "a_i": p.rows * p.data_w,
+            "b_i": p.cols * p.data_w,
+            "acc_o": p.rows * p.cols * p.acc_w,
+        }
         for name, width in expect.items():
             got = len(self.dut[name])
             if got != width:
@@ -130,8 +138,9 @@ class TB:
             return
         path = Path(folder) / f"{self.test_name}_{self.stats['streams']}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, t0_ns=get_sim_time("ns"), period_ns=CLOCK_PERIOD_NS,
-                 **stream.stimulus.fields())
+        np.savez(
+            path, t0_ns=get_sim_time("ns"), period_ns=CLOCK_PERIOD_NS, **stream.stimulus.fields()
+        )
 
     async def _drive(self, cycles: int) -> None:
         clk = self.dut.clk_i

@@ -27,7 +27,16 @@ class ArrayMonitor:
         Raises ValueError on X/Z bits (``to_unsigned`` refuses them), which the scoreboard reports.
         """
         w = self.params.acc_w
-        acc = unpack_lanes(self._acc.value.to_unsigned(), self._n, w).reshape(self._shape)
-        res = unpack_lanes(self._res.value.to_unsigned(), self._n, w).reshape(self._shape)
-        vld = unpack_lanes(self._vld.value.to_unsigned(), self._n, 1, signed=False)
+        acc = unpack_lanes(_bits(self._acc.value), self._n, w).reshape(self._shape)
+        res = unpack_lanes(_bits(self._res.value), self._n, w).reshape(self._shape)
+        vld = unpack_lanes(_bits(self._vld.value), self._n, 1, signed=False)
         return acc, res, vld.astype(bool).reshape(self._shape)
+
+
+def _bits(value: Any) -> int:
+    """A bus value as a non-negative int; a 1-bit port reads as a ``Logic``, not a LogicArray.
+
+    Both conversions raise ValueError on X/Z.
+    """
+    to_unsigned = getattr(value, "to_unsigned", None)
+    return to_unsigned() if to_unsigned is not None else int(value)

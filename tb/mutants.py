@@ -35,44 +35,103 @@ _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
         systolic_pe #("""
 
 CATALOG: tuple[Mutant, ...] = (
-    Mutant("swap_ab_forwarding", "PE forwards b to the east and a to the south", (
-        (PE, "      a_o       <= a_i;", "      a_o       <= b_i;"),
-        (PE, "      b_o       <= b_i;", "      b_o       <= a_i;"),
-    )),
-    Mutant("delay_last_pe", "the last PE sees its operands one cycle late", (
-        (TOP, "        systolic_pe #(", _DELAY_REGS),
-        (TOP, "          .a_i       (a_h[i][j]),", "          .a_i       (mut_dly ? mut_a_q : a_h[i][j]),"),
-        (TOP, "          .a_vld_i   (a_vld_h[i][j]),", "          .a_vld_i   (mut_dly ? mut_av_q : a_vld_h[i][j]),"),
-        (TOP, "          .a_first_i (a_fst_h[i][j]),", "          .a_first_i (mut_dly ? mut_af_q : a_fst_h[i][j]),"),
-        (TOP, "          .a_last_i  (a_lst_h[i][j]),", "          .a_last_i  (mut_dly ? mut_al_q : a_lst_h[i][j]),"),
-        (TOP, "          .b_i       (b_v[i][j]),", "          .b_i       (mut_dly ? mut_b_q : b_v[i][j]),"),
-        (TOP, "          .b_vld_i   (b_vld_v[i][j]),", "          .b_vld_i   (mut_dly ? mut_bv_q : b_vld_v[i][j]),"),
-    )),
-    Mutant("no_sign_extension", "the product is zero-extended into the accumulator", (
-        (PE, "{{(ACC_W - ProdW){prod[ProdW-1]}}, prod}", "{{(ACC_W - ProdW){1'b0}}, prod}"),
-    )),
-    Mutant("restart_ignored", "the first flag does not restart the accumulation", (
-        (PE, "a_first_i ? {ACC_W{1'b0}} : acc_o", "acc_o"),
-    )),
-    Mutant("unsigned_multiply", "operands multiplied as unsigned numbers", (
-        (PE, "prod = a_i * b_i;", "prod = $unsigned(a_i) * $unsigned(b_i);"),
-    )),
-    Mutant("result_misses_last_pair", "the result register captures the sum before the last pair", (
-        (PE, "          res_o <= acc_next;", "          res_o <= acc_o;"),
-    )),
-    Mutant("valid_ignored", "a pair fires on a valid a alone", (
-        (PE, "fire     = a_vld_i & b_vld_i;", "fire     = a_vld_i;"),
-    )),
-    Mutant("reset_keeps_acc", "reset does not clear the accumulator", (
-        (PE, "      acc_o     <= {ACC_W{1'b0}};\n", ""),
-    )),
-    Mutant("west_lanes_reversed", "the west bus lane order is reversed", (
-        (TOP, "assign a_h[i][0]     = a_i[i*DATA_W +: DATA_W];",
-         "assign a_h[i][0]     = a_i[(ROWS-1-i)*DATA_W +: DATA_W];"),
-    )),
-    Mutant("acc_bus_transposed", "PE(i,j)'s accumulator lands in lane j*ROWS+i", (
-        (TOP, "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;", "acc_o[(j*ROWS+i)*ACC_W +: ACC_W] = acc;"),
-    )),
+    Mutant(
+        "swap_ab_forwarding",
+        "PE forwards b to the east and a to the south",
+        (
+            (PE, "      a_o       <= a_i;", "      a_o       <= b_i;"),
+            (PE, "      b_o       <= b_i;", "      b_o       <= a_i;"),
+        ),
+    ),
+    Mutant(
+        "delay_last_pe",
+        "the last PE sees its operands one cycle late",
+        (
+            (TOP, "        systolic_pe #(", _DELAY_REGS),
+            (
+                TOP,
+                "          .a_i       (a_h[i][j]),",
+                "          .a_i       (mut_dly ? mut_a_q : a_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_vld_i   (a_vld_h[i][j]),",
+                "          .a_vld_i   (mut_dly ? mut_av_q : a_vld_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_first_i (a_fst_h[i][j]),",
+                "          .a_first_i (mut_dly ? mut_af_q : a_fst_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_last_i  (a_lst_h[i][j]),",
+                "          .a_last_i  (mut_dly ? mut_al_q : a_lst_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .b_i       (b_v[i][j]),",
+                "          .b_i       (mut_dly ? mut_b_q : b_v[i][j]),",
+            ),
+            (
+                TOP,
+                "          .b_vld_i   (b_vld_v[i][j]),",
+                "          .b_vld_i   (mut_dly ? mut_bv_q : b_vld_v[i][j]),",
+            ),
+        ),
+    ),
+    Mutant(
+        "no_sign_extension",
+        "the product is zero-extended into the accumulator",
+        ((PE, "{{(ACC_W - ProdW){prod[ProdW-1]}}, prod}", "{{(ACC_W - ProdW){1'b0}}, prod}"),),
+    ),
+    Mutant(
+        "restart_ignored",
+        "the first flag does not restart the accumulation",
+        ((PE, "a_first_i ? {ACC_W{1'b0}} : acc_o", "acc_o"),),
+    ),
+    Mutant(
+        "unsigned_multiply",
+        "operands multiplied as unsigned numbers",
+        ((PE, "prod = a_i * b_i;", "prod = $unsigned(a_i) * $unsigned(b_i);"),),
+    ),
+    Mutant(
+        "result_misses_last_pair",
+        "the result register captures the sum before the last pair",
+        ((PE, "          res_o <= acc_next;", "          res_o <= acc_o;"),),
+    ),
+    Mutant(
+        "valid_ignored",
+        "a pair fires on a valid a alone",
+        ((PE, "fire     = a_vld_i & b_vld_i;", "fire     = a_vld_i;"),),
+    ),
+    Mutant(
+        "reset_keeps_acc",
+        "reset does not clear the accumulator",
+        ((PE, "      acc_o     <= {ACC_W{1'b0}};\n", ""),),
+    ),
+    Mutant(
+        "west_lanes_reversed",
+        "the west bus lane order is reversed",
+        (
+            (
+                TOP,
+                "assign a_h[i][0]     = a_i[i*DATA_W +: DATA_W];",
+                "assign a_h[i][0]     = a_i[(ROWS-1-i)*DATA_W +: DATA_W];",
+            ),
+        ),
+    ),
+    Mutant(
+        "acc_bus_transposed",
+        "PE(i,j)'s accumulator lands in lane j*ROWS+i",
+        (
+            (
+                TOP,
+                "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;",
+                "acc_o[(j*ROWS+i)*ACC_W +: ACC_W] = acc;",
+            ),
+        ),
+    ),
 )
 
 

@@ -178,8 +178,10 @@ class RunResult:
         return self.tests > 0 and self.failed == 0
 
     def summary(self) -> str:
-        lines = [f"{self.sim} {self.params.tag} seed={self.seed}: {self.tests - self.failed}/"
-                 f"{self.tests} tests passed in {self.wall_s:.1f} s"]
+        lines = [
+            f"{self.sim} {self.params.tag} seed={self.seed}: {self.tests - self.failed}/"
+            f"{self.tests} tests passed in {self.wall_s:.1f} s"
+        ]
         for name, msg in self.failures.items():
             lines.append(f"  FAIL {name}: {msg}")
         return "\n".join(lines)
@@ -196,6 +198,7 @@ def run(
     out_dir: Path | None = None,
     quiet: bool = True,
     extra_env: dict[str, str] | None = None,
+    test_module: str = TEST_MODULE,
 ) -> RunResult:
     """Build (if needed) and run cocotb tests; never raises for failing tests, see RunResult."""
     t0 = time.perf_counter()
@@ -207,8 +210,14 @@ def run(
     tdir.mkdir(parents=True)
     stats_dir = tdir / "stats"
     results = tdir / "results.xml"
-    extra_env = {ENV_VAR: params.to_json(), STATS_ENV: str(stats_dir), SIM_ENV: sim, SEED_ENV: str(seed),
-                 "COCOTB_TRUST_INERTIAL_WRITES": "1", **(extra_env or {})}
+    extra_env = {
+        ENV_VAR: params.to_json(),
+        STATS_ENV: str(stats_dir),
+        SIM_ENV: sim,
+        SEED_ENV: str(seed),
+        "COCOTB_TRUST_INERTIAL_WRITES": "1",
+        **(extra_env or {}),
+    }
     test_args: list[str] = []
     plusargs: list[str] = []
     wave_file = None
@@ -221,10 +230,14 @@ def run(
             plusargs.append(f"+dumpfile_path={wave_file}")
         else:
             test_args += ["--trace-file", str(wave_file)]
-    with _patched_environ(env_changes), _log_to(tdir / "sim.log", quiet), _no_pytest_env():
-        with contextlib.suppress(SystemExit):
+    with (
+        _patched_environ(env_changes),
+        _log_to(tdir / "sim.log", quiet),
+        _no_pytest_env(),
+        contextlib.suppress(SystemExit),
+    ):
             runner.test(  # type: ignore[attr-defined]
-                test_module=TEST_MODULE,
+                test_module=test_module,
                 hdl_toplevel=TOPLEVEL,
                 hdl_toplevel_lang="verilog",
                 testcase=list(tests) if tests else None,
@@ -236,8 +249,14 @@ def run(
                 waves=waves,
                 results_xml=str(results),
             )
-    res = RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log",
-                    waves=wave_file if wave_file and wave_file.exists() else None)
+    res = RunResult(
+        sim,
+        params,
+        seed,
+        results_xml=results,
+        log=tdir / "sim.log",
+        waves=wave_file if wave_file and wave_file.exists() else None,
+    )
     _read_results(res, results)
     res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
     res.wall_s = time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""Scoreboard: every PE every cycle against the cycle model, every finished C against golden GEMM."""
+"""Scoreboard: every PE every cycle against the cycle model, every finished C against golden."""
 
 from __future__ import annotations
 
@@ -94,19 +94,32 @@ class Scoreboard:
             if late.any():
                 i, j = np.argwhere(late)[0]
                 self._add(
-                    Mismatch(int(cc[i, j]), int(i), int(j), f"C[{i}][{j}] of {_name(sp)}",
-                             int(sp.expected[i, j]), "never sampled (stream too short)")
+                    Mismatch(
+                        int(cc[i, j]),
+                        int(i),
+                        int(j),
+                        f"C[{i}][{j}] of {_name(sp)}",
+                        int(sp.expected[i, j]),
+                        "never sampled (stream too short)",
+                    )
                 )
                 continue
             got = self.obs_res[cc, ii, jj]
             strobe = self.obs_vld[cc, ii, jj]
             for i, j in np.argwhere(~strobe):
-                self._add(Mismatch(int(cc[i, j]), int(i), int(j),
-                                   f"result strobe of {_name(sp)}", 1, 0))
+                self._add(
+                    Mismatch(int(cc[i, j]), int(i), int(j), f"result strobe of {_name(sp)}", 1, 0)
+                )
             for i, j in np.argwhere(got != sp.expected):
                 self._add(
-                    Mismatch(int(cc[i, j]), int(i), int(j), f"C[{i}][{j}] of {_name(sp)}",
-                             int(sp.expected[i, j]), int(got[i, j]))
+                    Mismatch(
+                        int(cc[i, j]),
+                        int(i),
+                        int(j),
+                        f"C[{i}][{j}] of {_name(sp)}",
+                        int(sp.expected[i, j]),
+                        int(got[i, j]),
+                    )
                 )
             self.products_checked += 1
 

@@ -13,6 +13,7 @@ import cocotb
 import numpy as np
 
 from systolic.models.array_model import simulate
+from systolic.models.fixed import wrap
 from systolic.models.gemm import golden_gemm
 from systolic.models.params import ArrayParams
 from systolic.models.skew import Product, Stream, schedule
@@ -67,7 +68,16 @@ async def test_lecture_3x3(dut):
     """The lecture's example: a 3x3 by 3x3 product (tiled when the array is smaller)."""
     tb = TB(dut, "test_lecture_3x3")
     await tb.start()
-    await check_gemm(tb, LECTURE_A, LECTURE_B)
+    a, b = LECTURE_A, LECTURE_B
+    if LECTURE_A.max() > tb.params.data_max:  # DATA_W < 5: the same matrices, wrapped to fit
+        a, b = wrap(a, tb.params.data_w), wrap(b, tb.params.data_w)
+        tb.log.info(
+            "lecture matrices wrapped to DATA_W=%d: A=%s B=%s",
+            tb.params.data_w,
+            a.tolist(),
+            b.tolist(),
+        )
+    await check_gemm(tb, a, b)
 
 
 @cocotb.test()
@@ -115,8 +125,15 @@ async def test_extremes_wrap(dut):
     if k >= k_wrap:
         unbounded = k * lo * lo
         assert stream.products[0].expected[0, 0] != unbounded, "the wrap scenario does not wrap"
-        tb.log.info("accumulator wraps: %d*%d*%d = %d mod 2^%d -> %d", k, lo, lo, unbounded,
-                    p.acc_w, stream.products[0].expected[0, 0])
+        tb.log.info(
+            "accumulator wraps: %d*%d*%d = %d mod 2^%d -> %d",
+            k,
+            lo,
+            lo,
+            unbounded,
+            p.acc_w,
+            stream.products[0].expected[0, 0],
+        )
     else:
         tb.log.info("ACC_W=%d needs K=%d to wrap; extremes checked with K=%d", p.acc_w, k_wrap, k)
     await run_and_check(tb, stream)

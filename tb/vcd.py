@@ -47,7 +47,7 @@ class ArrayWaves:
         return int(ts.factor) * _UNIT_PS.get(unit, 1.0)
 
     def bus(self, name: str, time_ps: float) -> int:
-        value = self._w[f"{self.scope}.{name}"][int(round(time_ps / self.ps_per_unit))]
+        value = self._w[f"{self.scope}.{name}"][round(time_ps / self.ps_per_unit)]
         if value is None:
             raise WaveError(f"{self.scope}.{name} has no value at {time_ps} ps")
         return int(value)
@@ -60,6 +60,9 @@ class ArrayWaves:
         for k, t in enumerate(times_ps):
             acc[k] = unpack_lanes(self.bus("acc_o", t), n, p.acc_w).reshape(p.rows, p.cols)
             res[k] = unpack_lanes(self.bus("res_o", t), n, p.acc_w).reshape(p.rows, p.cols)
-            vld[k] = unpack_lanes(self.bus("res_vld_o", t), n, 1, signed=False).reshape(
-                p.rows, p.cols).astype(bool)
+            vld[k] = (
+                unpack_lanes(self.bus("res_vld_o", t), n, 1, signed=False)
+                .reshape(p.rows, p.cols)
+                .astype(bool)
+            )
         return acc, res, vld

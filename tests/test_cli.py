@@ -12,8 +12,14 @@ import pytest
 
 
 def systolic(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
-    return subprocess.run([sys.executable, "-m", "systolic", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "systolic", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
@@ -33,12 +39,14 @@ def test_help_lists_the_main_actions() -> None:
 
 @pytest.mark.parametrize(
     "args,needles",
-    [(["sim", "--rows", "0"], ["ROWS=0"]),
-     (["sim", "--rows", "2", "--cols", "33"], ["COLS=33"]),
-     (["sim", "--rows", "2", "--data-w", "17"], ["DATA_W=17"]),
-     (["sim", "--rows", "2", "--data-w", "8", "--acc-w", "12"], ["ACC_W=12"]),
-     (["sim", "--rows", "2", "--sim", "modelsim"], ["unknown simulator", "modelsim"]),
-     (["sim", "--sizes", "4by4"], ["bad array size"])],
+    [
+        (["sim", "--rows", "0"], ["ROWS=0"]),
+        (["sim", "--rows", "2", "--cols", "33"], ["COLS=33"]),
+        (["sim", "--rows", "2", "--data-w", "17"], ["DATA_W=17"]),
+        (["sim", "--rows", "2", "--data-w", "8", "--acc-w", "12"], ["ACC_W=12"]),
+        (["sim", "--rows", "2", "--sim", "modelsim"], ["unknown simulator", "modelsim"]),
+        (["sim", "--sizes", "4by4"], ["bad array size"]),
+    ],
 )
 def test_bad_configuration(args: list[str], needles: list[str]) -> None:
     assert_one_line_error(systolic(*args), *needles)
@@ -75,15 +83,18 @@ def mats(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.mark.parametrize(
     "a,b,needles",
-    [("a", "b_bad_k", ["inner dimensions"]),
-     ("a_float", "b", ["integer dtype"]),
-     ("a_range", "b", ["300", "outside the signed 8-bit range"]),
-     ("a_1d", "b", ["2-D"]),
-     ("corrupt", "b", ["cannot read"]),
-     ("missing", "b", ["no such file"])],
+    [
+        ("a", "b_bad_k", ["inner dimensions"]),
+        ("a_float", "b", ["integer dtype"]),
+        ("a_range", "b", ["300", "outside the signed 8-bit range"]),
+        ("a_1d", "b", ["2-D"]),
+        ("corrupt", "b", ["cannot read"]),
+        ("missing", "b", ["no such file"]),
+    ],
 )
-def test_bad_matrices(mats: dict[str, Path], tmp_path: Path, a: str, b: str,
-                      needles: list[str]) -> None:
+def test_bad_matrices(
+    mats: dict[str, Path], tmp_path: Path, a: str, b: str, needles: list[str]
+) -> None:
     a_path = mats.get(a, tmp_path / "missing.npy")
     out = tmp_path / "c.npy"
     proc = systolic("gemm", "--a", str(a_path), "--b", str(mats[b]), "--out", str(out))
@@ -94,9 +105,20 @@ def test_bad_matrices(mats: dict[str, Path], tmp_path: Path, a: str, b: str,
 @pytest.mark.sim
 def test_gemm_on_the_rtl(mats: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "c.csv"
-    proc = systolic("gemm", "--a", str(mats["a"]), "--b", str(mats["b"]), "--rows", "3",
-                    "--cols", "4", "--out", str(out),
-                    env={"SYSTOLIC_BUILD_DIR": str(tmp_path / "build")})
+    proc = systolic(
+        "gemm",
+        "--a",
+        str(mats["a"]),
+        "--b",
+        str(mats["b"]),
+        "--rows",
+        "3",
+        "--cols",
+        "4",
+        "--out",
+        str(out),
+        env={"SYSTOLIC_BUILD_DIR": str(tmp_path / "build")},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     c = np.loadtxt(out, delimiter=",", dtype=np.int64, ndmin=2)
     assert np.array_equal(c, np.load(mats["a"]) @ np.load(mats["b"]))

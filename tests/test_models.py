@@ -19,8 +19,13 @@ def rand(rng: np.random.Generator, shape: tuple[int, int], p: ArrayParams) -> np
 def test_pack_unpack_roundtrip(width: int) -> None:
     rng = np.random.default_rng(width)
     lo, hi = (0, 2) if width == 1 else (-(1 << (width - 1)), 1 << (width - 1))
-    values = rng.integers(lo, hi, size=(5, 7), dtype=np.int64) if width < 64 else \
-        rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=(5, 7), dtype=np.int64)
+    values = (
+        rng.integers(lo, hi, size=(5, 7), dtype=np.int64)
+        if width < 64
+        else rng.integers(
+            np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=(5, 7), dtype=np.int64
+        )
+    )
     packed = pack_lanes(values, width)
     for row, bus in zip(values, packed, strict=True):
         assert bus < (1 << (7 * width))
@@ -45,8 +50,9 @@ def test_golden_gemm_equals_python_integers(data_w: int, acc_w: int) -> None:
     p = ArrayParams(4, 4, data_w, acc_w)
     rng = np.random.default_rng(data_w * acc_w)
     a, b = rand(rng, (6, 40), p), rand(rng, (40, 5), p)
-    full = [[sum(int(a[i, k]) * int(b[k, j]) for k in range(40)) for j in range(5)]
-            for i in range(6)]
+    full = [
+        [sum(int(a[i, k]) * int(b[k, j]) for k in range(40)) for j in range(5)] for i in range(6)
+    ]
     half = 1 << (acc_w - 1)
     expect = [[((v + half) % (1 << acc_w)) - half for v in row] for row in full]
     assert golden_gemm(a, b, p).tolist() == expect
@@ -60,9 +66,15 @@ def test_golden_gemm_wraps_at_acc_w() -> None:
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"rows": 0}, "ROWS=0"), ({"cols": 33}, "COLS=33"), ({"data_w": 1}, "DATA_W=1"),
-     ({"data_w": 17}, "DATA_W=17"), ({"acc_w": 15}, "ACC_W=15"), ({"acc_w": 65}, "ACC_W=65"),
-     ({"rows": 2.5}, "ROWS must be an integer")],
+    [
+        ({"rows": 0}, "ROWS=0"),
+        ({"cols": 33}, "COLS=33"),
+        ({"data_w": 1}, "DATA_W=1"),
+        ({"data_w": 17}, "DATA_W=17"),
+        ({"acc_w": 15}, "ACC_W=15"),
+        ({"acc_w": 65}, "ACC_W=65"),
+        ({"rows": 2.5}, "ROWS must be an integer"),
+    ],
 )
 def test_illegal_params(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -71,12 +83,14 @@ def test_illegal_params(kwargs: dict, match: str) -> None:
 
 @pytest.mark.parametrize(
     "a,b,match",
-    [(np.ones((2, 3), int), np.ones((4, 2), int), "inner dimensions"),
-     (np.ones((2, 3)), np.ones((3, 2), int), "integer dtype"),
-     (np.ones(3, int), np.ones((3, 2), int), "2-D"),
-     (np.full((2, 3), 128), np.ones((3, 2), int), "outside the signed 8-bit range"),
-     (np.full((2, 3), -129), np.ones((3, 2), int), "-129"),
-     (np.ones((0, 3), int), np.ones((3, 2), int), "empty")],
+    [
+        (np.ones((2, 3), int), np.ones((4, 2), int), "inner dimensions"),
+        (np.ones((2, 3)), np.ones((3, 2), int), "integer dtype"),
+        (np.ones(3, int), np.ones((3, 2), int), "2-D"),
+        (np.full((2, 3), 128), np.ones((3, 2), int), "outside the signed 8-bit range"),
+        (np.full((2, 3), -129), np.ones((3, 2), int), "-129"),
+        (np.ones((0, 3), int), np.ones((3, 2), int), "empty"),
+    ],
 )
 def test_bad_operands(a: np.ndarray, b: np.ndarray, match: str) -> None:
     with pytest.raises(OperandError, match=match):
@@ -106,15 +120,18 @@ def test_skew_contract_cycles() -> None:
         for j in range(4):
             assert st.b[s + j, j] == b[k, j] and st.b_vld[s + j, j]
     assert st.a_vld.sum() == 15 and st.b_vld.sum() == 20
-    assert stream.products[0].capture_cycles().tolist() == [[7 + i + j for j in range(4)]
-                                                            for i in range(3)]
+    assert stream.products[0].capture_cycles().tolist() == [
+        [7 + i + j for j in range(4)] for i in range(3)
+    ]
 
 
 def test_deskew_inverts_schedule() -> None:
     p = ArrayParams(4, 3)
     rng = np.random.default_rng(2)
-    prods = [Product(rand(rng, (m, k), p), rand(rng, (k, n), p))
-             for m, k, n in [(4, 5, 3), (2, 1, 3), (4, 7, 1), (1, 2, 2)]]
+    prods = [
+        Product(rand(rng, (m, k), p), rand(rng, (k, n), p))
+        for m, k, n in [(4, 5, 3), (2, 1, 3), (4, 7, 1), (1, 2, 2)]
+    ]
     stream = schedule(prods, p, bubbles=rng.random(30) < 0.3)
     back = deskew(stream.stimulus)
     assert len(back) == len(prods)
@@ -126,9 +143,13 @@ def test_deskew_inverts_schedule() -> None:
 def test_cycle_model_results_equal_golden(rows: int, cols: int) -> None:
     p = ArrayParams(rows, cols, 8, 16)
     rng = np.random.default_rng(rows * 10 + cols)
-    prods = [Product(rand(rng, (int(rng.integers(1, rows + 1)), k), p),
-                     rand(rng, (k, int(rng.integers(1, cols + 1))), p))
-             for k in rng.integers(1, 20, size=15)]
+    prods = [
+        Product(
+            rand(rng, (int(rng.integers(1, rows + 1)), k), p),
+            rand(rng, (k, int(rng.integers(1, cols + 1))), p),
+        )
+        for k in rng.integers(1, 20, size=15)
+    ]
     stream = schedule(prods, p, bubbles=rng.random(200) < 0.2)
     trace = simulate(stream.stimulus, p)
     for sp in stream.products:

@@ -17,8 +17,7 @@ def test_mutant_is_killed(mutant: mutants.Mutant, tmp_path) -> None:
     assert res.tests >= 11, f"mutant {mutant.name} did not run: {res.summary()}"
     assert not res.passed, f"mutant {mutant.name} ({mutant.what}) survived the regression"
     # Killed by the checkers, not by a crash: some failure names a PE or a result.
-    assert any("PE(" in msg or "assembled C" in msg for msg in res.failures.values()), \
-        res.summary()
+    assert any("PE(" in msg or "assembled C" in msg for msg in res.failures.values()), res.summary()
 
 
 def test_unmodified_rtl_passes_the_same_tier(tmp_path) -> None:

@@ -15,8 +15,12 @@ from systolic.tb import runner
 SIZES = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 5), (5, 2), (8, 8), (16, 16)]
 WIDTHS = [(8, 32), (16, 32)]
 # Narrow accumulators, where the extremes test really wraps, and the widest one.
-EXTRA = [ArrayParams(3, 3, 8, 16), ArrayParams(2, 5, 4, 8), ArrayParams(1, 1, 2, 4),
-         ArrayParams(4, 3, 16, 64)]
+EXTRA = [
+    ArrayParams(3, 3, 8, 16),
+    ArrayParams(2, 5, 4, 8),
+    ArrayParams(1, 1, 2, 4),
+    ArrayParams(4, 3, 16, 64),
+]
 PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS] + EXTRA
 
 

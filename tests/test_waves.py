@@ -14,8 +14,14 @@ from systolic.tb.vcd import ArrayWaves, WaveError
 @pytest.mark.parametrize("sim", runner.SIMULATORS)
 def test_vcd_matches_cycle_model(sim: str, tmp_path) -> None:
     params = ArrayParams(3, 3)
-    res = runner.run(sim, params, tests=["test_lecture_3x3", "test_valid_bubbles"], seed=7,
-                     waves=True, extra_env={"SYSTOLIC_STIM_DIR": str(tmp_path)})
+    res = runner.run(
+        sim,
+        params,
+        tests=["test_lecture_3x3", "test_valid_bubbles"],
+        seed=7,
+        waves=True,
+        extra_env={"SYSTOLIC_STIM_DIR": str(tmp_path)},
+    )
     assert res.passed, res.summary()
     assert res.waves is not None and res.waves.suffix == ".vcd", "no VCD written"
     assert res.waves.read_bytes().startswith(b"$") and b"$enddefinitions" in res.waves.read_bytes()
@@ -24,8 +30,9 @@ def test_vcd_matches_cycle_model(sim: str, tmp_path) -> None:
     assert len(dumps) == 2
     for dump in dumps:
         with np.load(dump) as d:
-            stim = EdgeStimulus(**{k: d[k] for k in ("a", "a_vld", "a_first", "a_last", "b",
-                                                     "b_vld", "rst")})
+            stim = EdgeStimulus(
+                **{k: d[k] for k in ("a", "a_vld", "a_first", "a_last", "b", "b_vld", "rst")}
+            )
             t0_ps, period_ps = float(d["t0_ns"]) * 1e3, float(d["period_ns"]) * 1e3
         trace = simulate(stim, params)
         # State after rising edge t, read just before falling edge t+1 (where the TB samples).
@@ -45,7 +52,9 @@ def test_bad_wave_files(tmp_path) -> None:
     with pytest.raises(WaveError):
         ArrayWaves(junk, params)
     other = tmp_path / "other.vcd"
-    other.write_text("$timescale 1ps $end\n$scope module top $end\n$var wire 1 ! clk $end\n"
-                     "$upscope $end\n$enddefinitions $end\n#0\n0!\n#10\n1!\n")
+    other.write_text(
+        "$timescale 1ps $end\n$scope module top $end\n$var wire 1 ! clk $end\n"
+        "$upscope $end\n$enddefinitions $end\n#0\n0!\n#10\n1!\n"
+    )
     with pytest.raises(WaveError, match="no systolic_array signals"):
         ArrayWaves(other, params)

@@ -1,0 +1,1 @@
+"""systolic.bench: hardware-efficiency and simulation-throughput benchmarks."""

@@ -1,0 +1,1 @@
+"""systolic.waves: reading, summarizing and rendering the array's waveforms."""
