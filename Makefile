@@ -21,7 +21,7 @@ ARRAY_ARGS = --sim $(SIM) --data-w $(DATA_W) --acc-w $(ACC_W) --seed $(SEED) \
 	$(if $(ROWS),--rows $(ROWS)) $(if $(COLS),--cols $(COLS)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sim test test-one lint bench-sim clean distclean
+.PHONY: help setup sim test test-one lint clean distclean
 
 help: ## show this help
 	@echo "systolic: output-stationary systolic array, cocotb testbench, models, CNN pruning"
@@ -46,9 +46,6 @@ test-one: setup ## one cocotb test: make test-one TEST=test_lecture_3x3 ROWS=3 C
 lint: setup ## verilator --lint-only -Wall (several parameter sets) and ruff
 	@$(SYSTOLIC) lint
 	@$(VENV)/bin/ruff check .
-
-bench-sim: setup ## cocotb simulated cycles/s at 16x16 and 4x4 on both simulators
-	@$(SYSTOLIC) bench-sim
 
 clean: ## remove simulator builds, results and waves
 	rm -rf build sim_build results waves .pytest_cache

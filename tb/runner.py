@@ -236,19 +236,19 @@ def run(
         _no_pytest_env(),
         contextlib.suppress(SystemExit),
     ):
-            runner.test(  # type: ignore[attr-defined]
-                test_module=test_module,
-                hdl_toplevel=TOPLEVEL,
-                hdl_toplevel_lang="verilog",
-                testcase=list(tests) if tests else None,
-                seed=seed,
-                test_dir=tdir,
-                extra_env=extra_env,
-                plusargs=plusargs,
-                test_args=test_args,
-                waves=waves,
-                results_xml=str(results),
-            )
+        runner.test(  # type: ignore[attr-defined]
+            test_module=test_module,
+            hdl_toplevel=TOPLEVEL,
+            hdl_toplevel_lang="verilog",
+            testcase=list(tests) if tests else None,
+            seed=seed,
+            test_dir=tdir,
+            extra_env=extra_env,
+            plusargs=plusargs,
+            test_args=test_args,
+            waves=waves,
+            results_xml=str(results),
+        )
     res = RunResult(
         sim,
         params,
