@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from systolic.pruning.config import MethodResult, PruneConfig
+from torch import nn
+
+from systolic.pruning.config import MethodResult, PruneConfig, method_spec
 from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
-from systolic.pruning.models import DigitsCNN, plain_spec
+from systolic.pruning.models import DigitsCNN
 from systolic.pruning.surgery import KeptMap, remove_channels
 from systolic.pruning.train import TrainConfig, accuracy, train
-from torch import nn
 
 #: |v - 0.5| above this counts as a binary entry of the code (v < 0.1 or v > 0.9).
 BINARY_MARGIN = 0.4
@@ -129,10 +130,11 @@ def train_stage_pruner(
 
     def on_step(step: int) -> None:
         layer.alpha = levels[min(len(levels) - 1, step * len(levels) // total)]
-        if step and step % steps_per_epoch == 0 and layer.last_code is not None:
-            # Raise lambda while the open fraction is still off target (the paper adapts it).
-            if abs(float(layer.last_code.mean()) - cfg.keep_rate) > 0.5 / channels + 0.02:
-                state["lam"] = min(state["lam"] * 1.5, 1e3)
+        # Raise lambda while the open fraction is still off target (the paper adapts it).
+        epoch_start = step and step % steps_per_epoch == 0 and layer.last_code is not None
+        tolerance = 0.5 / channels + 0.02
+        if epoch_start and abs(float(layer.last_code.mean()) - cfg.keep_rate) > tolerance:
+            state["lam"] = min(state["lam"] * 1.5, 1e3)
 
     def extra_loss(_: nn.Module) -> torch.Tensor:
         v = layer.last_code
@@ -191,7 +193,7 @@ def prune_stage(
 
 def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     """The whole method on the plain network, starting from the trained dense baseline."""
-    spec = plain_spec(cfg.widths)
+    spec = method_spec(cfg, "autopruner")
     secs: dict[str, float] = {}
     dense, dense_acc, secs["dense"] = baselines.get(
         spec, data, cfg.baseline, cfg.seed, cfg.progress

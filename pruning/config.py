@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from torch import nn
+
 from systolic.pruning.surgery import KeptMap
 from systolic.pruning.train import TrainConfig
-from torch import nn
 
 METHODS = ("slimming", "autopruner", "se", "shuffle")
 
@@ -19,13 +20,15 @@ class PruneConfig:
     seed: int = 0
     threads: int = 2
     progress: bool = True
+    #: Model family (plain, se, shuffle); None: the method's default.
+    model: str | None = None
     widths: tuple[int, ...] = (32, 64, 128)
-    baseline: TrainConfig = TrainConfig(epochs=40)
-    finetune: TrainConfig = TrainConfig(epochs=30, lr=0.02)
+    baseline: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=40))
+    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, lr=0.02))
     # Network Slimming
     ratio: float = 0.6
     sparsity: float = 1e-2
-    sparsity_train: TrainConfig = TrainConfig(epochs=40)
+    sparsity_train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=40))
     min_channels: int = 1
     round_to: int | None = None
     # AutoPruner
@@ -60,3 +63,38 @@ class MethodResult:
     details: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+#: Model families each method can run on (the first one is its default).
+METHOD_MODELS: dict[str, tuple[str, ...]] = {
+    "slimming": ("plain", "se"),
+    "autopruner": ("plain", "se"),
+    "se": ("se",),
+    "shuffle": ("shuffle",),
+}
+WHY_NOT = {
+    "slimming": "it needs conv-BN stages whose channels can be removed",
+    "autopruner": "it needs conv-BN stages whose channels can be removed",
+    "se": "it needs an SE block after every conv stage",
+    "shuffle": "it part-prunes the 1x1 convs of ShuffleNet units",
+}
+
+
+def method_spec(cfg: PruneConfig, method: str):
+    """The architecture ``method`` runs on under ``cfg`` (``cfg.model`` or the default)."""
+    from systolic.pruning.errors import PruningError
+    from systolic.pruning.models import ShuffleSpec, plain_spec, se_spec
+
+    allowed = METHOD_MODELS[method]
+    family = cfg.model or allowed[0]
+    if family not in allowed:
+        raise PruningError(
+            f"method {method!r} does not apply to the {family!r} model: {WHY_NOT[method]} "
+            f"(use --model {' or '.join(allowed)})"
+        )
+    if family == "plain":
+        return plain_spec(cfg.widths)
+    if family == "se":
+        return se_spec(cfg.widths, cfg.se_reduction)
+    return ShuffleSpec(channels=cfg.shuffle_channels, bottleneck=cfg.shuffle_channels,
+                       groups=1, shuffle_groups=cfg.shuffle_groups)

@@ -48,9 +48,8 @@ def load_digits_split() -> Digits:
     x_tr, x_te, y_tr, y_te = train_test_split(
         images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
     )
-    return Digits(
-        torch.from_numpy(x_tr), torch.from_numpy(y_tr), torch.from_numpy(x_te), torch.from_numpy(y_te)
-    )
+    x_train, y_train, x_test, y_test = map(torch.from_numpy, (x_tr, y_tr, x_te, y_te))
+    return Digits(x_train, y_train, x_test, y_test)
 
 
 def seed_everything(seed: int, threads: int | None = None) -> torch.Generator:

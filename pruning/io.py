@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import (
     CNNSpec,
@@ -28,7 +30,6 @@ from systolic.pruning.models import (
     spec_from_dict,
     spec_to_dict,
 )
-from torch import nn
 
 FORMAT = "systolic-pruned-model"
 VERSION = 1

@@ -22,8 +22,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from systolic.pruning.errors import PruningError
 from torch import nn
+
+from systolic.pruning.errors import PruningError
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,13 @@ class ShuffleDigitsNet(nn.Module):
             for i, unit in enumerate(self.units)
             for name in ("conv1", "conv2")
         ]
+
+
+def family(spec: Spec) -> str:
+    """The model family name used on the command line: plain, se or shuffle."""
+    if isinstance(spec, ShuffleSpec):
+        return "shuffle"
+    return "se" if spec.has_se else "plain"
 
 
 def build_model(spec: Spec) -> nn.Module:

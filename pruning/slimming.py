@@ -17,11 +17,12 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
+
 from systolic.pruning.config import MethodResult
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import DigitsCNN
 from systolic.pruning.train import train
-from torch import nn
 
 
 def bn_layers(model: nn.Module) -> list[nn.BatchNorm2d]:
@@ -109,12 +110,13 @@ def run(cfg, data, baselines) -> MethodResult:
     import copy
     import time
 
-    from systolic.pruning.models import build_model, plain_spec
+    from systolic.pruning.config import method_spec
+    from systolic.pruning.models import build_model
     from systolic.pruning.surgery import remove_channels
     from systolic.pruning.train import accuracy, train_fresh
 
     check_ratio(cfg.ratio)
-    spec = plain_spec(cfg.widths)
+    spec = method_spec(cfg, "slimming")
     secs: dict[str, float] = {}
     dense, dense_acc, secs["dense"] = baselines.get(
         spec, data, cfg.baseline, cfg.seed, cfg.progress

@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 
 import torch
+from torch import nn
+
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import CNNSpec, DigitsCNN
-from torch import nn
 
 #: Layer name -> indices (into the original network) of the channels that the layer keeps.
 KeptMap = dict[str, list[int]]

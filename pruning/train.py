@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from systolic.pruning.data import Digits
 from torch import nn
+
+from systolic.pruning.data import Digits
 
 ExtraLoss = Callable[[nn.Module], torch.Tensor]
 AfterBackward = Callable[[nn.Module], None]

@@ -1,0 +1,184 @@
+"""Squeeze-and-Excitation as dynamic pruning, turned into static pruning.
+
+Every SE block scales channel c of sample x by s_c(x) in (0, 1): a per-sample (dynamic)
+pruning. Over a calibration set (the training split) this module gathers, per block and channel,
+the excitation's maximum and mean over all samples and per class, and E[GAP(u_c)], the squeeze
+input. Channels are then classed with the threshold tau:
+
+* ``always_squeezed``: max over all samples < tau; squeezed for every input, so the dynamic
+  pruning is in fact static. These are removed: the conv filter and BN entry, row c of the
+  excitation FC (W2, b2), input channel c of the next layer, and column c of the squeeze FC W1,
+  whose contribution W1[:, c] * E[GAP(u_c)] is folded into W1's bias.
+* ``class_dependent``: squeezed (max < tau) for every sample of some classes but not of all:
+  useful for the others, so it stays.
+* ``active``: everything else.
+
+Optional sparsity training (an L1 penalty on the excitations) pushes useless channels' scales
+towards zero so that more of them end up always squeezed; it plays the role that the L1 on BN
+scales plays in Network Slimming.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from systolic.pruning.config import MethodResult, PruneConfig, method_spec
+from systolic.pruning.data import Digits
+from systolic.pruning.errors import PruningError
+from systolic.pruning.models import DigitsCNN, build_model
+from systolic.pruning.surgery import remove_channels
+from systolic.pruning.train import accuracy, train, train_fresh
+
+
+def se_blocks_of(model: nn.Module) -> list:
+    """The model's SE blocks; a model without any is a user error for this method."""
+    blocks = model.se_blocks() if isinstance(model, DigitsCNN) else []
+    if not blocks or len(blocks) != len(model.stages):
+        raise PruningError(
+            "SE pruning needs a network with an SE block after every conv stage "
+            "(the 'se' variant)"
+        )
+    return blocks
+
+
+def excitation_l1(lam: float):
+    """``extra_loss`` of sparsity training: lam * sum over blocks of the mean excitation."""
+
+    def loss(model: nn.Module) -> torch.Tensor:
+        return lam * sum(b.last_excitation.mean() for b in se_blocks_of(model))
+
+    return loss
+
+
+@dataclass
+class ExcitationStats:
+    """Per-stage statistics over the calibration set (tensors of C, or classes x C)."""
+
+    max: list[torch.Tensor]
+    mean: list[torch.Tensor]
+    class_max: list[torch.Tensor]
+    class_mean: list[torch.Tensor]
+    squeeze_mean: list[torch.Tensor]
+
+
+@torch.no_grad()
+def excitation_stats(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512
+) -> ExcitationStats:
+    """Run the calibration set through the model in eval mode and summarise each SE block."""
+    blocks = se_blocks_of(model)
+    was_training = model.training
+    model.eval()
+    scales: list[list[torch.Tensor]] = [[] for _ in blocks]
+    squeezes: list[list[torch.Tensor]] = [[] for _ in blocks]
+    for chunk in x.split(batch_size):
+        model(chunk)
+        for i, b in enumerate(blocks):
+            scales[i].append(b.last_excitation)
+            squeezes[i].append(b.last_squeeze)
+    model.train(was_training)
+    classes = int(y.max()) + 1
+    stats = ExcitationStats([], [], [], [], [])
+    for sc, sq in zip(scales, squeezes, strict=True):
+        s = torch.cat(sc)
+        stats.max.append(s.max(0).values)
+        stats.mean.append(s.mean(0))
+        stats.class_max.append(torch.stack([s[y == k].max(0).values for k in range(classes)]))
+        stats.class_mean.append(torch.stack([s[y == k].mean(0) for k in range(classes)]))
+        stats.squeeze_mean.append(torch.cat(sq).mean(0))
+    return stats
+
+
+def classify_channels(stats: ExcitationStats, tau: float) -> list[dict[str, list[int]]]:
+    """Per stage: always-squeezed, class-dependent and active channel indices."""
+    out = []
+    for mx, cmx in zip(stats.max, stats.class_max, strict=True):
+        always = mx < tau
+        some_class = (cmx < tau).any(0) & ~always
+        out.append({
+            "always_squeezed": torch.nonzero(always).flatten().tolist(),
+            "class_dependent": torch.nonzero(some_class).flatten().tolist(),
+            "active": torch.nonzero(~always & ~some_class).flatten().tolist(),
+        })
+    return out
+
+
+def static_keep(
+    stats: ExcitationStats, tau: float, min_channels: int = 1
+) -> tuple[dict[int, torch.Tensor], list[str]]:
+    """Channels to keep per stage (all but the always-squeezed), with the empty-layer guard."""
+    if not 0.0 < tau < 1.0:
+        raise PruningError(f"excitation threshold must lie in (0, 1), got {tau}")
+    keep, notes = {}, []
+    for i, mx in enumerate(stats.max):
+        k = torch.nonzero(mx >= tau).flatten()
+        if k.numel() < max(1, min_channels):
+            if min_channels == 0:
+                raise PruningError(f"threshold {tau} would remove every channel of stages.{i}")
+            k = torch.sort(torch.topk(mx, min(min_channels, mx.numel())).indices).values
+            notes.append(f"stages.{i}: every channel is below tau; the guard keeps {k.numel()}")
+        keep[i] = k
+    return keep, notes
+
+
+def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
+    """Dense SE baseline, excitation-sparsity training, statistics, static removal with bias
+    folding, fine-tuning."""
+    spec = method_spec(cfg, "se")
+    secs: dict[str, float] = {}
+    dense, dense_acc, secs["dense"] = baselines.get(
+        spec, data, cfg.baseline, cfg.seed, cfg.progress
+    )
+    t0 = time.perf_counter()
+    sparse, log = train_fresh(
+        lambda: build_model(spec), data, cfg.sparsity_train, cfg.seed,
+        desc="se: excitation sparsity", progress=cfg.progress,
+        extra_loss=excitation_l1(cfg.se_sparsity) if cfg.se_sparsity > 0 else None,
+    )
+    secs["sparsity_training"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stats = excitation_stats(sparse, data.x_train, data.y_train)
+    classes = classify_channels(stats, cfg.se_threshold)
+    keep, notes = static_keep(stats, cfg.se_threshold, cfg.min_channels)
+    fold = dict(enumerate(stats.squeeze_mean))
+    pruned, kept = remove_channels(sparse, keep, se_fold=fold)
+    unfolded, _ = remove_channels(sparse, keep)
+    pruned_acc = accuracy(pruned, data.x_test, data.y_test)
+    secs["prune"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tuned = copy.deepcopy(pruned)
+    ft = train(tuned, data, cfg.finetune, torch.Generator().manual_seed(cfg.seed + 1),
+               desc="se: fine-tune", progress=cfg.progress)
+    secs["finetune"] = time.perf_counter() - t0
+    return MethodResult(
+        method="se",
+        dense_model=dense,
+        pruned_model=tuned,
+        kept=kept,
+        accuracy={
+            "dense": dense_acc,
+            "sparsity_trained": log.test_accuracy,
+            "pruned": pruned_acc,
+            "finetuned": ft.test_accuracy,
+        },
+        distribution={"label": "max excitation over the calibration set",
+                      "values": [m.tolist() for m in stats.max], "threshold": cfg.se_threshold,
+                      "log": True},
+        details={
+            "threshold": cfg.se_threshold,
+            "sparsity_lambda": cfg.se_sparsity,
+            "calibration_samples": len(data.y_train),
+            "pruned_accuracy_without_bias_fold": accuracy(unfolded, data.x_test, data.y_test),
+            "channel_classes": {
+                f"stages.{i}": {k: len(v) for k, v in c.items()} for i, c in enumerate(classes)
+            },
+            "channel_class_indices": {f"stages.{i}": c for i, c in enumerate(classes)},
+        },
+        notes=notes,
+        seconds=secs,
+    )
