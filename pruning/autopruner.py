@@ -133,7 +133,7 @@ def train_stage_pruner(
         # Raise lambda while the open fraction is still off target (the paper adapts it).
         epoch_start = step and step % steps_per_epoch == 0 and layer.last_code is not None
         tolerance = 0.5 / channels + 0.02
-        if epoch_start and abs(float(layer.last_code.mean()) - cfg.keep_rate) > tolerance:
+        if epoch_start and abs(float(layer.last_code.detach().mean()) - cfg.keep_rate) > tolerance:
             state["lam"] = min(state["lam"] * 1.5, 1e3)
 
     def extra_loss(_: nn.Module) -> torch.Tensor:
