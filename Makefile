@@ -21,7 +21,7 @@ ARRAY_ARGS = --sim $(SIM) --data-w $(DATA_W) --acc-w $(ACC_W) --seed $(SEED) \
 	$(if $(ROWS),--rows $(ROWS)) $(if $(COLS),--cols $(COLS)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sim test test-one lint clean distclean
+.PHONY: help setup sim test regress test-one lint clean distclean
 
 help: ## show this help
 	@echo "systolic: output-stationary systolic array, cocotb testbench, models, CNN pruning"
@@ -29,6 +29,7 @@ help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 SEED=1 WAVES=1 TEST=name"
+	@echo "         make test/regress: SIMS=icarus,verilator JOBS=2 PYTEST_ARGS='-k 8x8'"
 
 setup: ## create .venv with pinned packages, install Icarus (apt, as root)
 	@bash scripts/setup.sh
@@ -36,9 +37,24 @@ setup: ## create .venv with pinned packages, install Icarus (apt, as root)
 sim: setup ## main job: lecture 3x3 + short random regression, summary (SIM=, ROWS=, WAVES=1 ...)
 	@$(SYSTOLIC) sim $(ARRAY_ARGS)
 
-test: setup ## every test: Python unit tests + cocotb regressions on both simulators
-	@$(PY) -m pytest -n $(JOBS) --dist loadgroup -q; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+# One pytest run of a tier: JUnit XML in build/junit, coverage merged and checked for closure.
+# pytest's exit code 5 ("no tests collected") is a failure.
+define run_tier
+	@rm -rf build/coverage/$(1) && mkdir -p build/junit
+	@SYSTOLIC_COV_DIR=$(CURDIR)/build/coverage/$(1) $(PY) -m pytest -n $(JOBS) --dist loadgroup -q \
+		--tier $(2) --sims $(SIMS) --junitxml=build/junit/$(1).xml $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make: no tests were collected" >&2; exit 1; fi; exit $$rc
+	@$(SYSTOLIC) coverage build/coverage/$(1) --check
+endef
+
+SIMS        ?= icarus,verilator
+PYTEST_ARGS ?=
+
+test: setup ## every test: Python unit tests + cocotb regressions on both simulators (<10 min)
+	$(call run_tier,test,quick)
+
+regress: setup ## nightly depth: up to 32x32, DATA_W 4/8/16, many seeds, long streams
+	$(call run_tier,regress,nightly)
 
 test-one: setup ## one cocotb test: make test-one TEST=test_lecture_3x3 ROWS=3 COLS=3 SIM=icarus
 	@$(SYSTOLIC) run $(ARRAY_ARGS) $(if $(TEST),--test $(TEST))

@@ -58,6 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="where to write C (.npy or .csv)")
     p.set_defaults(func=cmd_gemm)
 
+    p = sub.add_parser(
+        "coverage",
+        help="merge functional coverage of a regression, report it, check closure",
+        description="Merge the coverage files (YAML, one per simulator run) found under DIR, "
+        "print every cover point's bins and hits, and with --check exit 1 if any bin is unhit.",
+    )
+    p.add_argument("dir", nargs="?", type=Path, default=Path("build/coverage"))
+    p.add_argument("--check", action="store_true", help="fail when a bin was never hit")
+    p.add_argument("--out", type=Path, help="merged YAML (default DIR/merged.yml)")
+    p.set_defaults(func=cmd_coverage)
+
     p = sub.add_parser("lint", help="verilator --lint-only -Wall over several parameter sets")
     p.set_defaults(func=cmd_lint)
 
@@ -204,6 +215,39 @@ def cmd_gemm(args: argparse.Namespace) -> int:
     else:
         np.savetxt(sys.stdout, c, delimiter=",", fmt="%d")
     return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import yaml
+    from cocotb_coverage.coverage import merge_coverage
+
+    files = (
+        sorted(f for f in args.dir.rglob("*.yml") if f.name != "merged.yml")
+        if args.dir.is_dir()
+        else []
+    )
+    if not files:
+        raise ConfigError(f"no coverage files under {args.dir}: run a regression first")
+    out = args.out or args.dir / "merged.yml"
+    merge_coverage(lambda _msg: None, str(out), *map(str, files))
+    db = yaml.safe_load(out.read_text())
+    holes = []
+    print(f"functional coverage of {len(files)} simulator runs ({out})")
+    for name, item in sorted(db.items()):
+        bins = item.get("bins:_hits")
+        if bins is None:
+            continue
+        missing = [str(b) for b, hits in bins.items() if hits < item.get("at_least", 1)]
+        holes += [f"{name}: {b}" for b in missing]
+        pct = item.get("cover_percentage", 0.0)
+        print(f"  {name:30} {pct:6.1f}%  " + ", ".join(f"{b}={h}" for b, h in bins.items()))
+    if holes:
+        print("unhit bins:")
+        for hole in holes:
+            print(f"  {hole}")
+    else:
+        print("coverage closed: every bin hit")
+    return 1 if holes and args.check else 0
 
 
 LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))

@@ -19,6 +19,7 @@ from cocotb.utils import get_sim_time
 from systolic.models.array_model import ArrayTrace, simulate
 from systolic.models.params import ArrayParams
 from systolic.models.skew import Stream
+from systolic.tb import coverage
 from systolic.tb.driver import EdgeDriver
 from systolic.tb.monitor import ArrayMonitor
 from systolic.tb.scoreboard import Scoreboard
@@ -125,6 +126,7 @@ class TB:
         await monitor
         self.stats["wall_s"] += time.perf_counter() - t0
         sb.check_results()
+        coverage.sample(stream)
         self.stats["cycles"] += stream.cycles
         self.stats["products"] += sb.products_checked
         self.stats["pe_checks"] += sb.pe_checks
@@ -168,3 +170,4 @@ class TB:
         path = Path(folder) / f"{self.test_name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"test": self.test_name, "passed": passed, **self.stats}))
+        coverage.export()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ENV_VAR, ArrayParams
+from systolic.tb.coverage import COV_FILE_ENV
 from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,8 @@ BUILD_ROOT = Path(os.environ.get("SYSTOLIC_BUILD_DIR", REPO_ROOT / "build"))
 TOPLEVEL = "systolic_array"
 TEST_MODULE = "systolic.tb.test_array"
 SIMULATORS = ("icarus", "verilator")
+#: Environment variable: folder that collects every run's coverage file (set by make targets).
+COV_DIR_ENV = "SYSTOLIC_COV_DIR"
 
 
 def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
@@ -218,6 +221,9 @@ def run(
         "COCOTB_TRUST_INERTIAL_WRITES": "1",
         **(extra_env or {}),
     }
+    cov_dir = os.environ.get(COV_DIR_ENV)
+    cov_file = Path(cov_dir) / f"{sim}_{params.tag}_{name}_seed{seed}.yml" if cov_dir else None
+    extra_env[COV_FILE_ENV] = str(cov_file or tdir / "coverage.yml")
     test_args: list[str] = []
     plusargs: list[str] = []
     wave_file = None

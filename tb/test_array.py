@@ -21,6 +21,9 @@ from systolic.models.tiling import assemble, tile_gemm
 from systolic.tb.env import GEMM_FILE_ENV, TB
 from systolic.tb.scoreboard import ScoreboardError
 
+#: Multiplier of the random streams' lengths ($SYSTOLIC_STREAM_SCALE; the nightly tier raises it).
+STREAM_SCALE = max(1, int(os.environ.get("SYSTOLIC_STREAM_SCALE", "1")))
+
 #: The lecture's 3x3 example.
 LECTURE_A = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
 LECTURE_B = np.array([[9, 8, 7], [6, 5, 4], [3, 2, 1]])
@@ -156,7 +159,7 @@ async def test_back_to_back(dut):
     tb = TB(dut, "test_back_to_back")
     await tb.start()
     p = tb.params
-    ks = [int(k) for k in tb.rng.integers(1, 2 * max(p.rows, p.cols) + 2, size=40)]
+    ks = [int(k) for k in tb.rng.integers(1, 2 * max(p.rows, p.cols) + 2, size=40 * STREAM_SCALE)]
     stream = schedule(random_products(tb, ks, full=True), p)
     steps = np.concatenate([sp.steps for sp in stream.products])
     assert np.array_equal(steps, np.arange(steps.size)), "the stream has an idle step"
@@ -169,7 +172,7 @@ async def test_valid_bubbles(dut):
     tb = TB(dut, "test_valid_bubbles")
     await tb.start()
     p, rng = tb.params, tb.rng
-    ks = [int(k) for k in rng.integers(1, 3 * max(p.rows, p.cols), size=12)]
+    ks = [int(k) for k in rng.integers(1, 3 * max(p.rows, p.cols), size=12 * STREAM_SCALE)]
     prods = random_products(tb, ks)
     total = sum(ks)
     bubbles = rng.random(2 * total) < 0.3

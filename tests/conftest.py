@@ -1,12 +1,41 @@
-"""Shared pytest options and fixtures."""
+"""Shared pytest options: simulator selection, regression tier, base seed."""
 
 from __future__ import annotations
 
 import pytest
 
+TIERS = ("quick", "nightly")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--seed", type=int, default=1, help="base seed of the cocotb regressions")
+    parser.addoption(
+        "--sims",
+        default="icarus,verilator",
+        help="comma-separated simulators to run (default: icarus,verilator)",
+    )
+    parser.addoption(
+        "--tier",
+        choices=TIERS,
+        default="quick",
+        help="quick: make test (every test, <10 min); nightly: also the deep regression",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (not skip) items of other simulators and of the nightly tier when quick."""
+    sims = {s.strip() for s in config.getoption("--sims").split(",") if s.strip()}
+    nightly = config.getoption("--tier") == "nightly"
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        sim = callspec.params.get("sim") if callspec else None
+        wrong_sim = sim is not None and sim not in sims
+        wrong_tier = item.get_closest_marker("nightly") is not None and not nightly
+        (drop if wrong_sim or wrong_tier else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

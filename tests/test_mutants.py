@@ -10,7 +10,8 @@ from systolic.tb import mutants, runner
 
 @pytest.mark.sim
 @pytest.mark.parametrize("mutant", mutants.CATALOG, ids=lambda m: m.name)
-def test_mutant_is_killed(mutant: mutants.Mutant, tmp_path) -> None:
+def test_mutant_is_killed(mutant: mutants.Mutant, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(runner.COV_DIR_ENV, raising=False)  # mutants do not count as coverage
     rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
     params = ArrayParams(3, 3, 8, 32)
     res = runner.run("icarus", params, seed=3, rtl_dir=rtl, build_root=tmp_path / "build")

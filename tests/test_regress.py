@@ -1,0 +1,26 @@
+"""Nightly depth (make regress): large and odd arrays, DATA_W 4/8/16, many seeds, long streams."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from systolic.models import ArrayParams
+from systolic.tb import runner
+
+SIZES = [(32, 32), (1, 32), (32, 1), (7, 3), (3, 7), (16, 16), (6, 6)]
+WIDTHS = [(4, 8), (8, 16), (16, 32), (8, 32)]
+SEEDS = [11, 12, 13]
+PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS]
+
+
+@pytest.mark.nightly
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize("params", PARAMS, ids=lambda p: p.tag)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_nightly(sim: str, params: ArrayParams, seed: int, base_seed: int) -> None:
+    os.environ.setdefault("SYSTOLIC_STREAM_SCALE", "5")
+    res = runner.run(sim, params, seed=base_seed * 100 + seed)
+    assert res.tests >= 11 and res.passed, res.summary()
