@@ -44,10 +44,11 @@ define run_tier
 	@SYSTOLIC_COV_DIR=$(CURDIR)/build/coverage/$(1) $(PY) -m pytest -n $(JOBS) --dist loadgroup -q \
 		--tier $(2) --sims $(SIMS) --junitxml=build/junit/$(1).xml $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make: no tests were collected" >&2; exit 1; fi; exit $$rc
-	@$(SYSTOLIC) coverage build/coverage/$(1) --check
+	@$(SYSTOLIC) coverage build/coverage/$(1) $(COV_CHECK)
 endef
 
 SIMS        ?= icarus,verilator
+COV_CHECK   ?= --check
 PYTEST_ARGS ?=
 
 test: setup ## every test: Python unit tests + cocotb regressions on both simulators (<10 min)
