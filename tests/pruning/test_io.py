@@ -89,7 +89,7 @@ def test_architecture_mismatch(saved) -> None:
 def test_kept_map_mismatch(saved) -> None:
     _, _, path = saved
     _edit_json(path, lambda d: d["kept_indices"]["stages.0"].pop())
-    with pytest.raises(PruningError, match="kept_indices of stages.0 lists 7 channels"):
+    with pytest.raises(PruningError, match=r"kept_indices of stages.0 lists 7 channels"):
         load_model(path)
 
 
@@ -108,5 +108,5 @@ def test_code_in_the_weights_file_is_refused(saved) -> None:
     torch.save({"payload": {1, 2}}, path / "weights.pt")
     digest = hashlib.sha256((path / "weights.pt").read_bytes()).hexdigest()
     _edit_json(path, lambda d: d.update(weights_sha256=digest))
-    with pytest.raises(PruningError, match="corrupt weights file|do not match the architecture"):
+    with pytest.raises(PruningError, match=r"corrupt weights file|do not match the architecture"):
         load_model(path)

@@ -97,4 +97,5 @@ def test_excitation_l1_penalises_open_channels() -> None:
     model = DigitsCNN(se_spec((8,)))
     model(torch.rand(4, 1, 8, 8))
     s = model.stages[0].se.last_excitation
-    assert float(excitation_l1(0.5)(model).detach()) == pytest.approx(0.5 * float(s.detach().mean()))
+    loss = float(excitation_l1(0.5)(model).detach())
+    assert loss == pytest.approx(0.5 * float(s.detach().mean()))

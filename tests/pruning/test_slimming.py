@@ -80,7 +80,7 @@ def test_guard_keeps_a_layer_alive_and_says_so() -> None:
 
 
 def test_without_guard_an_emptied_layer_is_an_error() -> None:
-    with pytest.raises(PruningError, match="would remove every channel of stages.1"):
+    with pytest.raises(PruningError, match=r"would remove every channel of stages.1"):
         select_channels(_model_with_weak_layer(), 0.5, min_channels=0)
 
 
