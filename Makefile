@@ -21,7 +21,7 @@ ARRAY_ARGS = --sim $(SIM) --data-w $(DATA_W) --acc-w $(ACC_W) --seed $(SEED) \
 	$(if $(ROWS),--rows $(ROWS)) $(if $(COLS),--cols $(COLS)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sim test regress test-one lint clean distclean
+.PHONY: help setup sim test regress test-one lint mutate clean distclean
 
 help: ## show this help
 	@echo "systolic: output-stationary systolic array, cocotb testbench, models, CNN pruning"
@@ -63,6 +63,9 @@ test-one: setup ## one cocotb test: make test-one TEST=test_lecture_3x3 ROWS=3 C
 lint: setup ## verilator --lint-only -Wall (several parameter sets) and ruff
 	@$(SYSTOLIC) lint
 	@$(VENV)/bin/ruff check .
+
+mutate: setup ## mutation testing of the testbench: every RTL mutant must be killed
+	@$(SYSTOLIC) mutate
 
 clean: ## remove simulator builds, results and waves
 	rm -rf build sim_build results waves .pytest_cache

@@ -69,6 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="merged YAML (default DIR/merged.yml)")
     p.set_defaults(func=cmd_coverage)
 
+    p = sub.add_parser(
+        "mutate",
+        help="mutation testing: every RTL mutant must fail the quick regression",
+        description="Apply each mutant of systolic.tb.mutants.CATALOG to a copy of rtl/, run the "
+        "quick tier (every cocotb test) on Icarus at a few sizes, and report killed/survived.",
+    )
+    p.add_argument("--sizes", default="3x3,2x5", help="array sizes (default 3x3,2x5)")
+    p.add_argument("--only", action="append", help="mutant name (repeatable)")
+    p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--out", type=Path, default=Path("build/mutate"), help="work folder")
+    p.set_defaults(func=cmd_mutate)
+
     p = sub.add_parser("lint", help="verilator --lint-only -Wall over several parameter sets")
     p.set_defaults(func=cmd_lint)
 
@@ -248,6 +260,45 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     else:
         print("coverage closed: every bin hit")
     return 1 if holes and args.check else 0
+
+
+def cmd_mutate(args: argparse.Namespace) -> int:
+    import json
+
+    from systolic.tb import mutants
+
+    chosen = [mutants.by_name(n) for n in args.only] if args.only else list(mutants.CATALOG)
+    sizes = parse_sizes(args.sizes)
+    runner.check_simulator("icarus")
+    print(f"{'mutant':26} {'result':9} first failure")
+    rows = [_mutate_one(m, sizes, args.seed, args.out.resolve()) for m in chosen]
+    killed = sum(r["status"] == "killed" for r in rows)
+    print(f"{killed}/{len(rows)} mutants killed ({100 * killed / len(rows):.0f}%)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(rows, indent=2))
+    return 0 if killed == len(rows) else 1
+
+
+def _mutate_one(mutant: object, sizes: list[tuple[int, int]], seed: int, out: Path) -> dict:
+    """Run the quick tier on one mutant: killed (a checker failed), SURVIVED or BROKEN."""
+    from systolic.tb import mutants
+
+    assert isinstance(mutant, mutants.Mutant)
+    work = out / mutant.name
+    rtl = mutants.apply(mutant, runner.RTL_DIR, work / "rtl")
+    status, detail = "SURVIVED", mutant.what
+    for r, c in sizes:
+        res = runner.run(
+            "icarus", ArrayParams(r, c), seed=seed, rtl_dir=rtl, build_root=work / "build"
+        )
+        if not res.passed:
+            name, msg = next(iter(res.failures.items()), ("?", "simulation failed"))
+            # A mutant that does not build or crashes the simulator is a broken mutant.
+            status = "BROKEN" if name == "<simulator>" else "killed"
+            detail = f"{r}x{c} {name}: {msg.split(' [')[0]}"
+            break
+    print(f"{mutant.name:26} {status:9} {detail[:100]}", flush=True)
+    return {"mutant": mutant.name, "what": mutant.what, "status": status, "detail": detail}
 
 
 LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))

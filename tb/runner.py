@@ -36,7 +36,7 @@ COV_DIR_ENV = "SYSTOLIC_COV_DIR"
 
 def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
     """The RTL files, the top level last (cocotb's runner takes the language from the last)."""
-    d = rtl_dir or RTL_DIR
+    d = Path(rtl_dir or RTL_DIR).resolve()
     return [d / "systolic_pe.v", d / "systolic_array.v"]
 
 
@@ -107,7 +107,7 @@ def _patched_environ(changes: dict[str, str]) -> Iterator[None]:
 
 
 def build_dir(sim: str, params: ArrayParams, waves: bool = False, root: Path | None = None) -> Path:
-    return (root or BUILD_ROOT) / sim / (params.tag + ("_waves" if waves else ""))
+    return Path(root or BUILD_ROOT).resolve() / sim / (params.tag + ("_waves" if waves else ""))
 
 
 def build(

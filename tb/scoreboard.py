@@ -27,6 +27,8 @@ class Mismatch:
     got: int | str
 
     def __str__(self) -> str:
+        if self.row < 0:  # the whole state could not be read
+            return f"array state at cycle {self.cycle}: {self.got}"
         return (
             f"PE({self.row},{self.col}) {self.what} at cycle {self.cycle}: "
             f"expected {self.expected}, got {self.got}"

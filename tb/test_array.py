@@ -199,6 +199,12 @@ async def test_reset_mid_product(dut):
     cut = schedule([first], p).with_reset(at_cycle=k // 2 + p.rows, length=3)
     stream = cut.concat(schedule([second], p))
     assert stream.products[0].aborted and not stream.products[1].aborted
+    # Right after reset, valid garbage on north lanes 1.. (which the new product's A operands
+    # reach only later): it must meet no valid a, since reset cleared every a valid in flight.
+    t = cut.cycles
+    stim = stream.stimulus
+    stim.b_vld[t, 1:] = True
+    stim.b[t, 1:] = random_matrix(tb.rng, (1, p.cols - 1), p)
     await run_and_check(tb, stream)
 
 
