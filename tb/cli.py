@@ -166,7 +166,25 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return _run_and_report(args, _params_list(args), None)
 
 
+def cocotb_tests(module_path: Path | None = None) -> list[str]:
+    """Names of the cocotb tests in tb/test_array.py (read from its source, no simulator)."""
+    import ast
+
+    path = module_path or Path(__file__).with_name("test_array.py")
+    tree = ast.parse(path.read_text())
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.AsyncFunctionDef)
+        and any("cocotb.test" in ast.unparse(d) for d in node.decorator_list)
+    ]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    known = cocotb_tests()
+    for name in args.test or []:
+        if name not in known:
+            raise ConfigError(f"no cocotb test named {name!r}; known: {', '.join(known)}")
     return _run_and_report(args, _params_list(args), args.test)
 
 
@@ -174,6 +192,8 @@ def load_matrix(path: Path) -> np.ndarray:
     """Read an integer matrix from .npy (no pickles) or .csv; one-line errors for bad files."""
     if not path.is_file():
         raise OperandError(f"{path}: no such file")
+    if path.suffix not in (".npy", ".csv", ".txt"):
+        raise OperandError(f"{path}: unsupported matrix format (use .npy or .csv)")
     try:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -186,13 +206,20 @@ def load_matrix(path: Path) -> np.ndarray:
 
 def save_matrix(path: Path, c: np.ndarray) -> None:
     """Write atomically (temporary name, then rename) so no half-written file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as tmp:
-        if path.suffix == ".npy":
-            np.save(tmp, c)
-        else:
-            np.savetxt(tmp, c, delimiter=",", fmt="%d")
-    os.replace(tmp.name, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as tmp:
+            try:
+                if path.suffix == ".npy":
+                    np.save(tmp, c)
+                else:
+                    np.savetxt(tmp, c, delimiter=",", fmt="%d")
+            except BaseException:
+                os.unlink(tmp.name)
+                raise
+        os.replace(tmp.name, path)
+    except OSError as exc:
+        raise OperandError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def cmd_gemm(args: argparse.Namespace) -> int:

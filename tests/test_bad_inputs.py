@@ -1,0 +1,201 @@
+"""The bad-input catalog: every case gets one clear line on stderr, exit status 2, and leaves no
+output file behind (half-written or not).
+
+Cases go through the real ``systolic`` command (a subprocess), except the few inputs that only
+the Python API takes (parameters handed to a cocotb run, a build that does not match them).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from systolic.errors import SystolicError
+from systolic.models import ArrayParams, EdgeStimulus, Product, schedule
+from systolic.models.tiling import assemble, gemm_cycles
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: tuple[str, ...]
+    needles: tuple[str, ...]
+
+
+def files(tmp: Path) -> dict[str, Path]:
+    """Matrix files, good and bad, for the gemm cases."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "a.npy": rng.integers(-128, 128, size=(5, 4)),
+        "b.npy": rng.integers(-128, 128, size=(4, 3)),
+        "b_k3.npy": rng.integers(-128, 128, size=(3, 3)),
+        "float.npy": rng.random((5, 4)),
+        "big.npy": np.full((5, 4), 200),
+        "small.npy": np.full((5, 4), -129),
+        "vec.npy": np.arange(4),
+        "cube.npy": np.zeros((2, 2, 2), int),
+        "empty.npy": np.zeros((5, 0), int),
+    }
+    out = {}
+    for name, arr in arrays.items():
+        out[name] = tmp / name
+        np.save(out[name], arr)
+    (tmp / "trunc.npy").write_bytes(out["a.npy"].read_bytes()[:60])
+    (tmp / "text.npy").write_text("not a numpy file")
+    (tmp / "words.csv").write_text("1,2,x\n3,4,5\n")
+    (tmp / "ragged.csv").write_text("1,2,3\n4,5\n")
+    (tmp / "a.mat").write_text("1 2\n")
+    with open(tmp / "pickle.npy", "wb") as fh:  # an object array needs pickle to load
+        np.save(fh, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    (tmp / "pickled.pkl").write_bytes(pickle.dumps([1, 2]))
+    return out
+
+
+def gemm(a: str, b: str = "b.npy", *extra: str) -> tuple[str, ...]:
+    return (
+        "gemm",
+        "--a",
+        f"{{tmp}}/{a}",
+        "--b",
+        f"{{tmp}}/{b}",
+        "--out",
+        "{tmp}/out/c.npy",
+        *extra,
+    )
+
+
+CATALOG = [
+    # Array parameters and simulator choice.
+    Case("rows-zero", ("sim", "--rows", "0"), ("ROWS=0",)),
+    Case("rows-too-big", ("sim", "--rows", "33", "--cols", "2"), ("ROWS=33",)),
+    Case("cols-too-big", ("sim", "--rows", "2", "--cols", "33"), ("COLS=33",)),
+    Case("data-w-17", ("sim", "--rows", "2", "--data-w", "17"), ("DATA_W=17",)),
+    Case("data-w-1", ("sim", "--rows", "2", "--data-w", "1"), ("DATA_W=1",)),
+    Case("acc-w-narrow", ("sim", "--rows", "2", "--acc-w", "12"), ("ACC_W=12", "2*DATA_W=16")),
+    Case("acc-w-65", ("sim", "--rows", "2", "--acc-w", "65"), ("ACC_W=65",)),
+    Case("unknown-sim", ("sim", "--rows", "2", "--sim", "modelsim"), ("unknown simulator",)),
+    Case("bad-size-list", ("sim", "--sizes", "4by4"), ("bad array size",)),
+    Case("unknown-test", ("run", "--rows", "2", "--test", "test_nope"), ("no cocotb test",)),
+    Case("unknown-mutant", ("mutate", "--only", "nope"), ("unknown mutant",)),
+    Case("no-coverage", ("coverage", "{tmp}/nothing"), ("no coverage files",)),
+    # Matrices for `systolic gemm`.
+    Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),
+    Case("float-dtype", gemm("float.npy"), ("integer dtype",)),
+    Case("above-range", gemm("big.npy"), ("200", "signed 8-bit range")),
+    Case("below-range", gemm("small.npy"), ("-129",)),
+    Case(
+        "above-range-16",
+        gemm("big.npy", "b.npy", "--data-w", "4", "--acc-w", "8"),
+        ("4-bit range",),
+    ),
+    Case("one-d", gemm("vec.npy"), ("2-D",)),
+    Case("three-d", gemm("cube.npy"), ("2-D",)),
+    Case("empty-dim", gemm("empty.npy"), ("empty dimension",)),
+    Case("truncated-npy", gemm("trunc.npy"), ("cannot read",)),
+    Case("not-npy", gemm("text.npy"), ("cannot read",)),
+    Case("object-npy", gemm("pickle.npy"), ("cannot read",)),
+    Case("csv-words", gemm("words.csv"), ("cannot read",)),
+    Case("csv-ragged", gemm("ragged.csv"), ("cannot read",)),
+    Case("unknown-format", gemm("a.mat"), ("unsupported matrix format",)),
+    Case("missing-file", gemm("missing.npy"), ("no such file",)),
+    Case("gemm-bad-array", gemm("a.npy", "b.npy", "--rows", "40"), ("ROWS=40",)),
+    # Pruning (no training happens: the checks come first).
+    Case(
+        "prune-ratio-high",
+        ("prune", "--method", "slimming", "--ratio", "1.5", "--out", "{tmp}/out"),
+        ("ratio", "(0, 1)"),
+    ),
+    Case(
+        "prune-ratio-zero",
+        ("prune", "--method", "slimming", "--ratio", "0", "--out", "{tmp}/out"),
+        ("ratio", "(0, 1)"),
+    ),
+    Case(
+        "prune-keep-rate",
+        ("prune", "--method", "autopruner", "--keep-rate", "1", "--out", "{tmp}/out"),
+        ("keep-rate",),
+    ),
+    Case(
+        "prune-se-no-se",
+        ("prune", "--method", "se", "--model", "plain", "--out", "{tmp}/out"),
+        ("does not apply", "SE"),
+    ),
+    Case(
+        "prune-bn-shuffle",
+        ("prune", "--method", "slimming", "--model", "shuffle", "--out", "{tmp}/out"),
+        ("does not apply",),
+    ),
+    Case("prune-inspect-missing", ("prune", "--inspect", "{tmp}/nomodel"), ("no saved model",)),
+]
+
+
+@pytest.fixture(scope="module")
+def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bad")
+    files(folder)
+    return folder
+
+
+def test_catalog_is_large_enough() -> None:
+    assert len(CATALOG) >= 25
+    assert len({c.id for c in CATALOG}) == len(CATALOG)
+
+
+@pytest.mark.parametrize("case", CATALOG, ids=lambda c: c.id)
+def test_bad_input(case: Case, tmp: Path) -> None:
+    argv = [a.replace("{tmp}", str(tmp)) for a in case.argv]
+    env = {**os.environ, "SYSTOLIC_BUILD_DIR": str(tmp / "build")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "systolic", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, f"exit {proc.returncode}: {proc.stderr}{proc.stdout}"
+    assert len(lines) == 1 and lines[0].startswith("systolic: error: "), proc.stderr
+    for needle in case.needles:
+        assert needle in lines[0], lines[0]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    out = tmp / "out"
+    assert not (out.exists() and any(out.iterdir())), f"{case.id} left files in {out}"
+
+
+API_CASES = [
+    ("params-json", lambda: ArrayParams.from_json("{rows: 3"), "malformed array parameters"),
+    ("params-type", lambda: ArrayParams(rows="3"), "ROWS must be an integer"),  # type: ignore[arg-type]
+    ("gemm-cycles-k0", lambda: gemm_cycles(4, 0, 4, ArrayParams()), "positive integer"),
+    ("assemble-count", lambda: assemble([], 5, 5, ArrayParams()), "fold results"),
+    (
+        "product-too-big",
+        lambda: schedule([Product(np.ones((5, 2), int), np.ones((2, 1), int))], ArrayParams(4, 4)),
+        "does not fit",
+    ),
+    (
+        "reset-outside",
+        lambda: schedule(
+            [Product(np.ones((2, 2), int), np.ones((2, 2), int))], ArrayParams(2, 2)
+        ).with_reset(10_000, 2),
+        "outside",
+    ),
+]
+
+
+@pytest.mark.parametrize("make,needle", [c[1:] for c in API_CASES], ids=[c[0] for c in API_CASES])
+def test_bad_api_input(make, needle: str) -> None:
+    with pytest.raises(SystolicError, match=needle) as info:
+        make()
+    assert "\n" not in str(info.value)
+
+
+def test_stimulus_idle_shapes() -> None:
+    stim = EdgeStimulus.idle(3, ArrayParams(2, 5))
+    assert stim.a.shape == (3, 2) and stim.b.shape == (3, 5)
