@@ -21,7 +21,7 @@ ARRAY_ARGS = --sim $(SIM) --data-w $(DATA_W) --acc-w $(ACC_W) --seed $(SEED) \
 	$(if $(ROWS),--rows $(ROWS)) $(if $(COLS),--cols $(COLS)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sim test regress test-one lint mutate clean distclean
+.PHONY: help setup sim test regress test-one lint mutate flake clean distclean
 
 help: ## show this help
 	@echo "systolic: output-stationary systolic array, cocotb testbench, models, CNN pruning"
@@ -66,6 +66,9 @@ lint: setup ## verilator --lint-only -Wall (several parameter sets) and ruff
 
 mutate: setup ## mutation testing of the testbench: every RTL mutant must be killed
 	@$(SYSTOLIC) mutate
+
+flake: setup ## run the quick cocotb regression N times (RUNS=3) and report any difference
+	@$(SYSTOLIC) flake --runs $(or $(RUNS),3)
 
 clean: ## remove simulator builds, results and waves
 	rm -rf build sim_build results waves .pytest_cache

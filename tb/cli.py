@@ -81,6 +81,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("build/mutate"), help="work folder")
     p.set_defaults(func=cmd_mutate)
 
+    p = sub.add_parser(
+        "flake",
+        help="run the quick regression N times and report any difference",
+        description="Run every cocotb test N times with the same seeds on each simulator and "
+        "size, and compare outcomes, failure messages, stimulus digests and cycle counts.",
+    )
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--sizes", default="3x3,2x5,8x8")
+    p.add_argument(
+        "--sim",
+        action="append",
+        choices=runner.SIMULATORS,
+        help="simulator (repeatable; default both)",
+    )
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_flake)
+
     p = sub.add_parser("lint", help="verilator --lint-only -Wall over several parameter sets")
     p.set_defaults(func=cmd_lint)
 
@@ -326,6 +343,36 @@ def _mutate_one(mutant: object, sizes: list[tuple[int, int]], seed: int, out: Pa
             break
     print(f"{mutant.name:26} {status:9} {detail[:100]}", flush=True)
     return {"mutant": mutant.name, "what": mutant.what, "status": status, "detail": detail}
+
+
+def flake_signature(res: runner.RunResult) -> dict[str, tuple]:
+    """What must not change between two runs with the same seed: per test, the outcome, the
+    failure message, the stimulus digest and the simulated/checked amounts (not wall times)."""
+    sig: dict[str, tuple] = {name: ("FAIL", msg) for name, msg in res.failures.items()}
+    for s in res.stats:
+        sig.setdefault(s["test"], ("pass",))
+        sig[s["test"]] += (s["stimulus_sha256"], s["cycles"], s["products"], s["pe_checks"])
+    return sig
+
+
+def cmd_flake(args: argparse.Namespace) -> int:
+    if args.runs < 2:
+        raise ConfigError(f"--runs must be at least 2, got {args.runs}")
+    sims = args.sim or list(runner.SIMULATORS)
+    differences = 0
+    for sim in sims:
+        for r, c in parse_sizes(args.sizes):
+            p = ArrayParams(r, c)
+            sigs = [flake_signature(runner.run(sim, p, seed=args.seed)) for _ in range(args.runs)]
+            diff = sorted(t for t in set().union(*sigs) if len({s.get(t) for s in sigs}) > 1)
+            differences += len(diff)
+            status = "stable" if not diff else "DIFFERS: " + ", ".join(diff)
+            print(
+                f"{sim:9} {r}x{c} seed={args.seed} x{args.runs}: {len(sigs[0])} tests {status}",
+                flush=True,
+            )
+    print("no differences" if not differences else f"{differences} differing tests")
+    return 1 if differences else 0
 
 
 LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))

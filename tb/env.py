@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -59,6 +60,7 @@ class TB:
         self.driver = EdgeDriver(dut, self.params)
         self.monitor = ArrayMonitor(dut, self.params)
         self.sim = os.environ.get(SIM_ENV, cocotb.SIM_NAME or "?")
+        self._digest = hashlib.sha256()
         self.stats: dict[str, float] = {
             "cycles": 0,
             "products": 0,
@@ -131,6 +133,8 @@ class TB:
         self.stats["products"] += sb.products_checked
         self.stats["pe_checks"] += sb.pe_checks
         self.stats["streams"] += 1
+        for array in stream.stimulus.fields().values():  # what was driven, for flake checks
+            self._digest.update(np.ascontiguousarray(array).tobytes())
         return sb
 
     def _dump_stimulus(self, stream: Stream) -> None:
@@ -169,5 +173,11 @@ class TB:
             return
         path = Path(folder) / f"{self.test_name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"test": self.test_name, "passed": passed, **self.stats}))
+        record = {
+            "test": self.test_name,
+            "passed": passed,
+            **self.stats,
+            "stimulus_sha256": self._digest.hexdigest()[:16],
+        }
+        path.write_text(json.dumps(record))
         coverage.export()

@@ -24,3 +24,15 @@ def test_nightly(sim: str, params: ArrayParams, seed: int, base_seed: int) -> No
     os.environ.setdefault("SYSTOLIC_STREAM_SCALE", "5")
     res = runner.run(sim, params, seed=base_seed * 100 + seed)
     assert res.tests >= 11 and res.passed, res.summary()
+
+
+@pytest.mark.nightly
+@pytest.mark.sim
+def test_flake(capsys) -> None:
+    """The quick tier, twice with the same seeds, on both simulators: nothing may differ."""
+    from argparse import Namespace
+
+    from systolic.tb.cli import cmd_flake
+
+    status = cmd_flake(Namespace(runs=2, sizes="3x3,2x5", sim=None, seed=5))
+    assert status == 0, capsys.readouterr().out
