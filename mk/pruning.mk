@@ -16,12 +16,12 @@ prune: setup ## prune digits CNNs with all four methods, reports in artifacts/pr
 
 # Each method runs in its own process so that its wall time includes its own dense baseline
 # training (nothing shared or cached between methods).
-bench-prune: setup ## prune digits CNNs with all four methods, reports in artifacts/pruning/
+bench-prune: setup ## pruning benchmark: MACs, accuracy loss, wall time per method vs dense
 	@mkdir -p $(PRUNE_OUT)/bench
 	@for m in slimming autopruner se shuffle; do \
 	  $(PY) -m systolic prune --method $$m --out $(PRUNE_OUT)/bench --quiet $(PRUNE_ARGS) || exit $$?; \
 	done
 	$(PY) -m systolic.pruning.bench $(PRUNE_OUT)/bench
 
-test-prune: setup ## prune digits CNNs with all four methods, reports in artifacts/pruning/
+test-prune: setup ## the pruning unit tests only
 	$(PY) -m pytest -q tests/pruning

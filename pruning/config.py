@@ -40,7 +40,7 @@ class PruneConfig:
     ap_alpha: tuple[float, float] = (0.1, 6.0)
     ap_vote: int = 10
     # SE static pruning
-    se_sparsity: float = 2e-2
+    se_sparsity: float = 0.1
     se_threshold: float = 0.05
     se_reduction: int = 4
     # ShuffleNet part-pruning

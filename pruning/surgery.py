@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from systolic.pruning.errors import PruningError
@@ -57,6 +58,7 @@ def remove_channels(
     keep: dict[int, torch.Tensor],
     kept: KeptMap | None = None,
     se_fold: dict[int, torch.Tensor] | None = None,
+    out_fold: dict[int, torch.Tensor] | None = None,
 ) -> tuple[DigitsCNN, KeptMap]:
     """A new, physically smaller network keeping channels ``keep[i]`` of stage i (stages not in
     ``keep`` stay whole), and the updated kept-index map.
@@ -65,6 +67,11 @@ def remove_channels(
     E[GAP(u_c)] of each channel: the SE block's first FC loses input column c, and
     ``W1[:, c] * E[GAP(u_c)]`` moves into its bias so that the squeeze path changes as little as
     possible. Without it the removed channels are assumed to output zero (as after masking).
+
+    ``out_fold[i]`` (optional, C x H x W: the mean output map of stage i over a calibration set)
+    compensates the consumer for the removed channels' mean output: the next conv's
+    contribution from it (averaged over pixels) moves into that stage's BN running mean, or,
+    after the last stage, ``W_head[:, cols] @ mean`` moves into the classifier bias.
     """
     if not isinstance(model, DigitsCNN):
         raise PruningError("channel removal needs a conv-stage network (plain or SE variant)")
@@ -74,12 +81,14 @@ def remove_channels(
     spec = model.spec.with_widths([int(keep[i].numel()) for i in range(len(model.stages))])
     old = model.state_dict()
     new: dict[str, torch.Tensor] = {}
+    shifts = _output_compensation(model, keep, out_fold or {})
     prev = torch.arange(model.spec.in_channels)
     for i, k in keep.items():
         p = f"stages.{i}."
         new[p + "conv.weight"] = old[p + "conv.weight"][k][:, prev]
-        for name in ("weight", "bias", "running_mean", "running_var"):
+        for name in ("weight", "bias", "running_var"):
             new[p + "bn." + name] = old[p + "bn." + name][k]
+        new[p + "bn.running_mean"] = (old[p + "bn.running_mean"] - shifts.get(i, 0.0))[k]
         new[p + "bn.num_batches_tracked"] = old[p + "bn.num_batches_tracked"]
         if model.spec.stages[i].se_hidden is not None:
             w1, b1 = old[p + "se.fc1.weight"], old[p + "se.fc1.bias"]
@@ -93,7 +102,7 @@ def remove_channels(
         prev = k
     cols = flat_feature_index(prev, model.spec.final_size() ** 2)
     new["head.weight"] = old["head.weight"][:, cols]
-    new["head.bias"] = old["head.bias"]
+    new["head.bias"] = old["head.bias"] + shifts.get("head", 0.0)
     pruned = DigitsCNN(spec)
     pruned.load_state_dict({n: t.clone() for n, t in new.items()})
     pruned.train(model.training)
@@ -101,6 +110,33 @@ def remove_channels(
         stage_name(i): [kept[stage_name(i)][j] for j in keep[i].tolist()] for i in keep
     }
     return pruned, new_kept
+
+
+def _output_compensation(
+    model: DigitsCNN, keep: dict[int, torch.Tensor], out_fold: dict[int, torch.Tensor]
+) -> dict[int | str, torch.Tensor]:
+    """Per consumer: for the next stage i+1, the amount to take off its BN running mean; for
+    "head", the amount to add to the classifier bias (the removed channels' mean contribution,
+    computed from their mean output maps ``out_fold``)."""
+    shifts: dict[int | str, torch.Tensor] = {}
+    last = len(model.stages) - 1
+    for i, mean_map in out_fold.items():
+        removed = torch.ones(mean_map.shape[0], dtype=torch.bool)
+        removed[keep[i]] = False
+        if not removed.any():
+            continue
+        if i < last:
+            conv = model.stages[i + 1].conv
+            delta = F.conv2d(mean_map[removed][None], conv.weight.detach()[:, removed],
+                             stride=conv.stride, padding=conv.padding)
+            # BN subtracts its running mean: lowering it by the lost mean contribution puts
+            # that contribution back (exactly for a constant map, up to padding borders).
+            shifts[i + 1] = delta.mean(dim=(0, 2, 3))
+        else:
+            hw = mean_map.shape[1] * mean_map.shape[2]
+            cols = flat_feature_index(torch.nonzero(removed).flatten(), hw)
+            shifts["head"] = model.head.weight.detach()[:, cols] @ mean_map[removed].reshape(-1)
+    return shifts
 
 
 def mask_channels(model: DigitsCNN, keep: dict[int, torch.Tensor]) -> DigitsCNN:

@@ -78,6 +78,47 @@ def test_removal_with_bias_folding_is_exact_for_a_constant_channel(se_model, dig
     assert folded.stages[0].se.fc2.weight.shape == (16 - 1, se_model.spec.stages[0].se_hidden)
 
 
+def test_output_fold_is_exact_for_a_constant_last_stage_channel(se_model, digits) -> None:
+    # Last-stage channel 7 outputs 0.7 * sigmoid(0) = 0.35 on every pixel of every sample:
+    # its whole contribution to the logits is a constant that the head bias can absorb.
+    model = copy.deepcopy(se_model)
+    with torch.no_grad():
+        model.stages[2].bn.weight[7] = 0.0
+        model.stages[2].bn.bias[7] = 0.7
+        model.stages[2].se.fc2.weight[7] = 0.0
+        model.stages[2].se.fc2.bias[7] = 0.0
+    stats = excitation_stats(model, digits.x_train, digits.y_train)
+    torch.testing.assert_close(stats.output_mean[2][7], torch.full((2, 2), 0.35))
+    keep = {2: torch.tensor([c for c in range(64) if c != 7])}
+    folded, _ = remove_channels(model, keep, se_fold=dict(enumerate(stats.squeeze_mean)),
+                                out_fold=dict(enumerate(stats.output_mean)))
+    ref = predict(model, digits.x_test)
+    torch.testing.assert_close(predict(folded, digits.x_test), ref, atol=1e-4, rtol=1e-4)
+    squeeze_only, _ = remove_channels(model, keep, se_fold=dict(enumerate(stats.squeeze_mean)))
+    assert (predict(squeeze_only, digits.x_test) - ref).abs().max() > 1e-3
+
+
+def test_output_fold_into_next_bn(se_model, digits) -> None:
+    # A mid-network channel with a constant output: folding its mean into the next BN's
+    # running mean must beat dropping it (exact but for the zero-padded border pixels).
+    model = copy.deepcopy(se_model)
+    with torch.no_grad():
+        model.stages[1].bn.weight[4] = 0.0
+        model.stages[1].bn.bias[4] = 2.0
+        model.stages[1].se.fc2.weight[4] = 0.0
+        model.stages[1].se.fc2.bias[4] = 0.0
+    stats = excitation_stats(model, digits.x_train, digits.y_train)
+    keep = {1: torch.tensor([c for c in range(32) if c != 4])}
+    sq = dict(enumerate(stats.squeeze_mean))
+    out = dict(enumerate(stats.output_mean))
+    folded, _ = remove_channels(model, keep, se_fold=sq, out_fold=out)
+    dropped, _ = remove_channels(model, keep, se_fold=sq)
+    ref = predict(model, digits.x_test)
+    err_folded = (predict(folded, digits.x_test) - ref).abs().mean()
+    err_dropped = (predict(dropped, digits.x_test) - ref).abs().mean()
+    assert err_folded < 0.5 * err_dropped
+
+
 def test_static_keep_guard_and_threshold(se_model: DigitsCNN, digits) -> None:
     stats = excitation_stats(se_model, digits.x_train, digits.y_train)
     keep, notes = static_keep(stats, tau=0.999, min_channels=2)
