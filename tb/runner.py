@@ -22,7 +22,7 @@ from pathlib import Path
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ENV_VAR, ArrayParams
 from systolic.tb.coverage import COV_FILE_ENV
-from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV
+from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV, STIM_DUMP_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RTL_DIR = Path(os.environ.get("SYSTOLIC_RTL_DIR", REPO_ROOT / "rtl"))
@@ -173,7 +173,8 @@ class RunResult:
     stats: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
     results_xml: Path | None = None
-    waves: Path | None = None
+    #: test name -> its wave file (VCD, with a GTKWave .gtkw next to it), when run with waves.
+    waves: dict[str, Path] = field(default_factory=dict)
     log: Path | None = None
 
     @property
@@ -224,12 +225,100 @@ def run(
     cov_dir = os.environ.get(COV_DIR_ENV)
     cov_file = Path(cov_dir) / f"{sim}_{params.tag}_{name}_seed{seed}.yml" if cov_dir else None
     extra_env[COV_FILE_ENV] = str(cov_file or tdir / "coverage.yml")
+    env_changes = simulator_env(sim)
+    if not waves:
+        _run_tests(runner, sim, test_module, tests, seed, tdir, extra_env, env_changes, quiet)
+        res = RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")
+        _read_results(res, results)
+    else:
+        # One simulator process per test, so that every test gets its own wave file.
+        res = RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")
+        for test in list(tests) if tests else list_tests(test_module):
+            wave_file = wave_path(sim, params, test, seed, build_root)
+            env = dict(extra_env)
+            if cov_file is None:
+                env[COV_FILE_ENV] = str(tdir / test / "coverage.yml")
+            else:
+                env[COV_FILE_ENV] = str(cov_file.with_name(f"{cov_file.stem}_{test}.yml"))
+            test_dir = tdir / test
+            _run_tests(
+                runner, sim, test_module, [test], seed, test_dir, env, env_changes, quiet, wave_file
+            )
+            xml_path = test_dir / "results.xml"
+            before = set(res.failures)
+            res.log = test_dir / "sim.log"
+            _read_results(res, xml_path)
+            if wave_file.exists():
+                res.waves[test] = wave_file
+                _write_gtkw(wave_file)
+            for name in set(res.failures) - before:
+                res.failures[name] += _waves_hint(wave_file, res.failures[name])
+        if res.failed:
+            res.log = next(
+                (tdir / t / "sim.log" for t in res.failures if (tdir / t).is_dir()), res.log
+            )
+        _merge_results(tdir, results)
+    res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
+    res.wall_s = time.perf_counter() - t0
+    return res
+
+
+#: Environment variable overriding the folder of wave files (default: <build root>/waves).
+WAVES_DIR_ENV = "SYSTOLIC_WAVES_DIR"
+
+
+def waves_dir(build_root: Path | None = None) -> Path:
+    """The folder where --waves runs put their wave files."""
+    env = os.environ.get(WAVES_DIR_ENV)
+    return Path(env) if env else (build_root or BUILD_ROOT) / "waves"
+
+
+def wave_path(
+    sim: str, params: ArrayParams, test: str, seed: int, build_root: Path | None = None
+) -> Path:
+    """``<waves dir>/<test>-<sim>-<params tag>-seed<N>.vcd``: one file per test and parameters."""
+    return waves_dir(build_root) / f"{test}-{sim}-{params.tag}-seed{seed}.vcd"
+
+
+def list_tests(test_module: str = TEST_MODULE) -> list[str]:
+    """Names of the cocotb tests of a module that would run (skipped ones left out)."""
+    import importlib
+
+    module = importlib.reload(importlib.import_module(test_module))
+    return [
+        name
+        for name, obj in vars(module).items()
+        if type(obj).__name__ == "TestGenerator" and not getattr(obj, "skip", False)
+    ]
+
+
+def _run_tests(
+    runner: object,
+    sim: str,
+    test_module: str,
+    tests: Sequence[str] | None,
+    seed: int,
+    tdir: Path,
+    extra_env: dict[str, str],
+    env_changes: dict[str, str],
+    quiet: bool,
+    wave_file: Path | None = None,
+) -> None:
+    """One simulator process running ``tests`` (all when None), writing ``wave_file`` if given."""
     test_args: list[str] = []
     plusargs: list[str] = []
-    wave_file = None
-    env_changes = simulator_env(sim)
-    if waves:
-        wave_file = tdir / f"{sim}_{params.tag}_{name}_seed{seed}.vcd"
+    env_changes = dict(env_changes)
+    tdir.mkdir(parents=True, exist_ok=True)
+    if wave_file is not None:
+        from systolic.waves.timeline import stim_dir
+
+        wave_file.parent.mkdir(parents=True, exist_ok=True)
+        wave_file.unlink(missing_ok=True)
+        stims = stim_dir(wave_file)
+        if stims.exists():
+            shutil.rmtree(stims)
+        # The TB saves each stream's stimulus there: `systolic waves` numbers cycles with it.
+        extra_env = {STIM_DUMP_ENV: str(stims), **extra_env}
         if sim == "icarus":
             # The runner asks vvp for FST; a later -vcd wins, and the dump module takes the path.
             env_changes["SIM_CMD_SUFFIX"] = "-vcd"
@@ -252,21 +341,48 @@ def run(
             extra_env=extra_env,
             plusargs=plusargs,
             test_args=test_args,
-            waves=waves,
-            results_xml=str(results),
+            waves=wave_file is not None,
+            results_xml=str(tdir / "results.xml"),
         )
-    res = RunResult(
-        sim,
-        params,
-        seed,
-        results_xml=results,
-        log=tdir / "sim.log",
-        waves=wave_file if wave_file and wave_file.exists() else None,
-    )
-    _read_results(res, results)
-    res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
-    res.wall_s = time.perf_counter() - t0
-    return res
+
+
+def _write_gtkw(wave_file: Path) -> None:
+    """The GTKWave view next to a wave file (skipped when the waves extra is not installed)."""
+    try:
+        from systolic.waves.gtkw import write_gtkw
+    except ImportError:
+        return
+    with contextlib.suppress(Exception):  # a view is a convenience: never fail a run for it
+        write_gtkw(wave_file)
+
+
+def _waves_hint(wave_file: Path, message: str) -> str:
+    """Where a failing test's waves are, and the command that shows the failing PE and cycle."""
+    if not wave_file.exists():
+        return f" [no wave file was written: see the log; expected {wave_file}]"
+    import re
+
+    from systolic.waves.timeline import stim_dir
+
+    cmd = f"systolic waves {wave_file}"
+    streams = len(list(stim_dir(wave_file).glob("*.npz")))
+    if streams > 1:
+        cmd += f" --stream {streams - 1}"
+    m = re.search(r"PE\((\d+),(\d+)\) [a-z ]+ at cycle (\d+)", message)
+    if m:
+        c = int(m[3])
+        cmd += f" --pe {m[1]},{m[2]} --cycles {max(c - 3, 0)}:{c + 2}"
+    return f" [waves: {wave_file}; look: {cmd}]"
+
+
+def _merge_results(tdir: Path, results: Path) -> None:
+    """One xUnit file for the run, made of the per-test files (for tools that read it)."""
+    root = ET.Element("testsuites", name="results")
+    for xml_path in sorted(tdir.glob("*/results.xml")):
+        with contextlib.suppress(ET.ParseError):
+            for suite in ET.parse(xml_path).getroot().iter("testsuite"):
+                root.append(suite)
+    ET.ElementTree(root).write(results, encoding="unicode")
 
 
 def _read_results(res: RunResult, xml_path: Path) -> None:
