@@ -58,6 +58,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--se-sparsity", type=float, default=0.1,
                    help="SE: lambda of the L1 on excitations during sparsity training")
     p.add_argument("--groups", type=int, default=3, help="ShuffleNet: groups of the 1x1 convs")
+    p.add_argument("--block-sparsity", type=float, default=3e-2,
+                   help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks")
     p.add_argument("--epochs", type=int, default=40, help="dense and sparsity training epochs")
     p.add_argument("--finetune-epochs", type=int, default=30)
     p.add_argument("--width", type=int, nargs="+", default=[32, 64, 128], metavar="C",
@@ -87,6 +89,10 @@ def _config(args: argparse.Namespace):
     for name, value in positive.items():
         if value < 1:
             raise PruningError(f"--{name} must be >= 1, got {value}")
+    for name in ("sparsity", "se_sparsity", "block_sparsity"):
+        value = getattr(args, name)
+        if value < 0:
+            raise PruningError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
     if any(w < 1 for w in args.width):
         raise PruningError(f"--width values must be >= 1, got {args.width}")
     return PruneConfig(
@@ -98,6 +104,7 @@ def _config(args: argparse.Namespace):
         ratio=args.ratio, sparsity=args.sparsity, min_channels=args.min_channels,
         round_to=args.round_to, keep_rate=args.keep_rate, se_threshold=args.se_threshold,
         se_sparsity=args.se_sparsity, shuffle_groups=args.groups,
+        block_sparsity=args.block_sparsity,
     )
 
 

@@ -46,7 +46,7 @@ class PruneConfig:
     # ShuffleNet part-pruning
     shuffle_channels: int = 48
     shuffle_groups: int = 3
-    block_sparsity: float = 1e-3
+    block_sparsity: float = 3e-2
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def build_report(
         "details": result.details,
         "notes": result.notes,
         "seconds": seconds,
+        # Wall times are only comparable on an otherwise idle machine: record how busy it was.
+        "load_average_1min": os.getloadavg()[0],
         "config": _jsonable(dataclasses.asdict(cfg)),
     }
     if result.method in TARGET_METHODS:
@@ -135,6 +138,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         "| phase | seconds |",
         "|---|---|",
         *(f"| {k} | {v:.1f} |" for k, v in report["seconds"].items()),
+        "",
+        f"Machine load (1-min average) when the report was written: "
+        f"{report['load_average_1min']:.2f}.",
     ]
     if "targets" in report:
         lines += ["", "## Targets", "", "| target | met |", "|---|---|"]
