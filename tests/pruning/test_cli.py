@@ -12,6 +12,9 @@ import pytest
 
 from systolic.cli import main
 
+# One worker builds the shared reports (under `--dist loadgroup`, as `make test` runs).
+pytestmark = pytest.mark.xdist_group(name="pruning-cli")
+
 #: A few epochs of narrow networks: exercises every code path in seconds (not the benchmark).
 TINY = ["--epochs", "3", "--finetune-epochs", "2", "--width", "8", "16", "16", "--quiet",
         "--threads", "1"]
