@@ -78,9 +78,122 @@ def gemm_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
     Fold f's steps are issued at stream steps f*K .. f*K+K-1; its last used PE (m_f-1, n_f-1)
     captures at cycle f*K + K-1 + m_f-1 + n_f-1. The GEMM ends at the latest capture: usually the
     last fold's, but a full fold can end later when the last fold is small and K is short.
+    Counted from cycle 0 (first operand applied) to the cycle whose rising edge captures the last
+    result, inclusive. No stall is ever needed: the readout is fully parallel (docs/gemm.md).
     """
-    if k < 1:
-        raise OperandError(f"GEMM dimension K must be a positive integer, got {k!r}")
+    return int(fold_ends(m, k, n, params).max()) + 1
+
+
+def check_dims(m: object, k: object, n: object) -> tuple[int, int, int]:
+    """Validate GEMM dimensions M, K, N (each a positive integer); one clear error otherwise."""
+    out = []
+    for name, value in (("M", m), ("K", k), ("N", n)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise OperandError(f"GEMM dimension {name} must be a positive integer, got {value!r}")
+        out.append(int(value))
+    return out[0], out[1], out[2]
+
+
+def fold_ends(m: int, k: int, n: int, params: ArrayParams) -> np.ndarray:
+    """Cycle of the last capture of every fold (its last used PE), streamed with no bubbles."""
+    m, k, n = check_dims(m, k, n)
     folds = plan_folds(m, n, params)
-    ends = [(f.index + 1) * k + f.m + f.n - 3 for f in folds]
-    return max(ends) + 1
+    idx = np.arange(len(folds), dtype=np.int64)
+    fm = np.array([f.m for f in folds], np.int64)
+    fn = np.array([f.n for f in folds], np.int64)
+    return (idx + 1) * k - 1 + fm - 1 + fn - 1
+
+
+def lower_bound_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
+    """The array's lower bound LB = folds*K + r_last + c_last - 2 (same counting as gemm_cycles).
+
+    Each edge lane takes one new k per cycle, so the folds need folds*K cycles of streaming; the
+    last fold's last used PE (r_last-1, c_last-1) then needs r_last + c_last - 2 more cycles to
+    see its last operands. Counted from cycle 0 (first operand applied) to the cycle whose rising
+    edge captures the last result, inclusive.
+    """
+    m, k, n = check_dims(m, k, n)
+    folds = plan_folds(m, n, params)
+    last = folds[-1]
+    return len(folds) * k + last.m + last.n - 2
+
+
+def scalesim_os_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
+    """SCALE-Sim's output-stationary compute cycles in *this project's* convention.
+
+    SCALE-Sim charges every fold the full K + ROWS + COLS - 2 (fill and drain through the whole
+    array, no overlap between folds) and reports that total minus one; this returns the total
+    (first operand in to last result captured, inclusive), i.e. SCALE-Sim's report + 1.
+    """
+    m, k, n = check_dims(m, k, n)
+    folds = len(plan_folds(m, n, params))
+    return folds * (k + params.rows + params.cols - 2)
+
+
+def readout_stall_cycles(m: int, k: int, n: int, params: ArrayParams, words: int | None) -> int:
+    """Cycles lost to a *narrower* result readout than this RTL's (``words`` results per cycle).
+
+    This RTL reads every PE in parallel (``words=None``): a result stays in its PE's result
+    register for K cycles, until the same PE captures its next fold, so nothing ever waits and
+    this returns 0. A chip that can read out only ``words`` results per cycle must drain a fold's
+    m_f*n_f results within those K cycles, or hold the next fold back: each fold after the first
+    is delayed by max(0, ceil(m_f*n_f/words) - K) bubble steps (a stall). See docs/gemm.md.
+    """
+    m, k, n = check_dims(m, k, n)
+    if words is None:
+        return 0
+    if isinstance(words, bool) or not isinstance(words, int) or words < 1:
+        raise OperandError(f"readout width must be a positive integer, got {words!r}")
+    folds = plan_folds(m, n, params)
+    return sum(max(0, -(-f.m * f.n // words) - k) for f in folds[:-1])
+
+
+@dataclass(frozen=True)
+class GemmPlan:
+    """A GEMM M x K x N planned on an array: folds, cycles (exact), bounds and efficiencies."""
+
+    m: int
+    k: int
+    n: int
+    params: ArrayParams
+
+    def __post_init__(self) -> None:
+        check_dims(self.m, self.k, self.n)
+
+    @property
+    def folds(self) -> list[Fold]:
+        return plan_folds(self.m, self.n, self.params)
+
+    @property
+    def fold_count(self) -> int:
+        return -(-self.m // self.params.rows) * -(-self.n // self.params.cols)
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.k * self.n
+
+    @property
+    def cycles(self) -> int:
+        """Exact RTL cycles (``gemm_cycles``)."""
+        return gemm_cycles(self.m, self.k, self.n, self.params)
+
+    @property
+    def lower_bound(self) -> int:
+        return lower_bound_cycles(self.m, self.k, self.n, self.params)
+
+    @property
+    def scalesim_cycles(self) -> int:
+        return scalesim_os_cycles(self.m, self.k, self.n, self.params)
+
+    @property
+    def pes(self) -> int:
+        return self.params.rows * self.params.cols
+
+    @property
+    def mapping_efficiency(self) -> float:
+        """Fraction of PE slots of the folds that hold a real output: MACs / (folds*K*ROWS*COLS)."""
+        return self.macs / (self.fold_count * self.k * self.pes)
+
+    def utilization(self, cycles: int | None = None) -> float:
+        """MACs / (cycles * ROWS * COLS), for the given cycle count (default: the exact model)."""
+        return self.macs / ((cycles if cycles is not None else self.cycles) * self.pes)

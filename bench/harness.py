@@ -1,0 +1,275 @@
+"""Build and run the fast-path harness (rtl/harness/): stimulus files, raw baselines, signatures.
+
+Three ways to run the same stimulus through the same RTL:
+
+* cocotb (``systolic.bench.fastpath``, used by tb/test_gemm.py): Python writes the stimulus
+  buffer in bulk and reads the signature at the end;
+* raw Icarus: rtl/harness/systolic_harness_tb.v, a Verilog testbench, under ``vvp``;
+* raw Verilator: rtl/harness/harness_main.cpp, a C++ main, built with ``verilator --exe``.
+
+All three read the same hex file through ``$readmemh`` and report the same signature.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from systolic.errors import SimulatorError
+from systolic.models.fast_trace import Signature, chunk_count
+from systolic.models.params import ArrayParams
+from systolic.models.skew import EdgeStimulus
+from systolic.tb import runner
+
+HARNESS_DIR = runner.REPO_ROOT / "rtl" / "harness"
+HARNESS_TOP = "systolic_harness"
+#: Default stimulus rows per segment (per $readmemh load).
+DEFAULT_DEPTH = 1 << 16
+_HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
+
+
+def harness_sources(rtl_dir: Path | None = None) -> list[Path]:
+    return [*runner.rtl_sources(rtl_dir), HARNESS_DIR / "systolic_harness.v"]
+
+
+def row_width(params: ArrayParams) -> int:
+    return params.rows * params.data_w + 3 * params.rows + params.cols * params.data_w + params.cols
+
+
+def _lane_bits(values: np.ndarray, width: int) -> np.ndarray:
+    u = (np.asarray(values, np.int64) & ((1 << width) - 1)).astype(np.uint64)
+    bits = (u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
+    return bits.reshape(values.shape[0], -1).astype(np.uint8)
+
+
+def stimulus_rows(stim: EdgeStimulus) -> int:
+    """Rows up to the last one that carries anything (later rows are idle in the harness)."""
+    busy = np.flatnonzero(stim.a_vld.any(axis=1) | stim.b_vld.any(axis=1))
+    return int(busy[-1]) + 1 if busy.size else 1
+
+
+def write_hex(path: Path, stim: EdgeStimulus, params: ArrayParams, lo: int, hi: int) -> None:
+    """Write rows lo..hi-1 of the stimulus as the harness's $readmemh file (vectorized)."""
+    if stim.rst[lo:hi].any():
+        raise SimulatorError("the fast-path harness plays streams without reset")
+    win = row_width(params)
+    digits = -(-win // 4)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        for c0 in range(lo, hi, 1 << 15):
+            c1 = min(hi, c0 + (1 << 15))
+            bits = np.concatenate(
+                [
+                    _lane_bits(stim.a[c0:c1], params.data_w),
+                    stim.a_vld[c0:c1].astype(np.uint8),
+                    stim.a_first[c0:c1].astype(np.uint8),
+                    stim.a_last[c0:c1].astype(np.uint8),
+                    _lane_bits(stim.b[c0:c1], params.data_w),
+                    stim.b_vld[c0:c1].astype(np.uint8),
+                    np.zeros((c1 - c0, digits * 4 - win), np.uint8),
+                ],
+                axis=1,
+            )
+            nib = bits.reshape(c1 - c0, digits, 4) @ np.array([1, 2, 4, 8], np.uint8)
+            chars = _HEX[nib[:, ::-1]]
+            lines = np.concatenate([chars, np.full((c1 - c0, 1), ord("\n"), np.uint8)], axis=1)
+            f.write(lines.tobytes())
+    os.replace(tmp, path)
+
+
+def parse_signature(text: str, params: ArrayParams) -> Signature:
+    """Signature printed by the raw testbenches (SAMPLED, LAST_VLD, SIG_* lines)."""
+    vals = dict(re.findall(r"^(SAMPLED|LAST_VLD|SIG_ACC|SIG_RES|SIG_VLD) (\S+)$", text, re.M))
+    if len(vals) != 5:
+        raise SimulatorError(f"the raw testbench printed no signature:\n{text[-2000:]}")
+    return Signature(
+        int(vals["SAMPLED"]),
+        slots(int(vals["SIG_ACC"], 16), chunk_count("acc", params)),
+        slots(int(vals["SIG_RES"], 16), chunk_count("res", params)),
+        slots(int(vals["SIG_VLD"], 16), chunk_count("vld", params)),
+        _last(int(vals["LAST_VLD"])),
+    )
+
+
+def _last(v: int) -> int:
+    return -1 if v == 0xFFFFFFFF else v
+
+
+def slots(value: int, n: int) -> np.ndarray:
+    """A wide signature bus as n uint64 slots (slot 0 in the least significant bits)."""
+    return np.frombuffer(value.to_bytes(8 * n, "little"), dtype="<u8").astype(np.uint64)
+
+
+def hdl_parameters(params: ArrayParams, depth: int, check: bool) -> dict[str, int]:
+    return {**params.hdl_parameters(), "DEPTH": depth, "CHECK": int(check)}
+
+
+def tag(params: ArrayParams, depth: int, check: bool) -> str:
+    return f"harness_{params.tag}_n{depth}{'' if check else '_nocheck'}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Raw baselines (no Python while simulating)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RawResult:
+    sim: str
+    signature: Signature
+    wall_s: float  # wall time of the simulator process
+
+
+def build_raw(
+    sim: str,
+    params: ArrayParams,
+    depth: int = DEFAULT_DEPTH,
+    check: bool = True,
+    build_root: Path | None = None,
+) -> Path:
+    """Build the raw (no-Python) harness; returns the executable (vvp file or binary)."""
+    runner.check_simulator(sim)
+    bdir = (build_root or runner.BUILD_ROOT) / sim / ("raw_" + tag(params, depth, check))
+    bdir.mkdir(parents=True, exist_ok=True)
+    srcs = [*harness_sources()]
+    stamp = max(p.stat().st_mtime for p in [*srcs, HARNESS_DIR / "harness_main.cpp"])
+    gparams = hdl_parameters(params, depth, check)
+    if sim == "icarus":
+        out = bdir / "sim.vvp"
+        if out.exists() and out.stat().st_mtime > stamp:
+            return out
+        cmd = ["iverilog", "-g2005", "-o", str(out), "-s", "systolic_harness_tb"]
+        cmd += [f"-Psystolic_harness_tb.{k}={v}" for k, v in gparams.items()]
+        cmd += [*map(str, srcs), str(HARNESS_DIR / "systolic_harness_tb.v")]
+    else:
+        out = bdir / "obj" / "Vsystolic_harness"
+        if out.exists() and out.stat().st_mtime > stamp:
+            return out
+        exe = runner.verilator_bin() / "verilator"
+        cmd = [str(exe), "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint"]
+        cmd += ["--top-module", HARNESS_TOP, "-Mdir", str(bdir / "obj")]
+        cmd += [f"-G{k}={v}" for k, v in gparams.items()]
+        cmd += [*map(str, srcs), str(HARNESS_DIR / "harness_main.cpp")]
+    env = {**os.environ, **runner.simulator_env(sim)}
+    env.pop("VERILATOR_ROOT", None)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
+    (bdir / "build.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0 or not out.exists():
+        raise SimulatorError(f"raw {sim} harness build failed; see {bdir / 'build.log'}")
+    return out
+
+
+def run_raw(sim: str, exe: Path, stim_file: Path, rows: int, total: int, params) -> RawResult:
+    """Run the raw harness on one stimulus file (one segment: rows <= DEPTH)."""
+    args = [f"+SYSTOLIC_STIM={stim_file}", f"+ROWS_N={rows}", f"+TOTAL={total}"]
+    cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SimulatorError(f"raw {sim} run failed: {proc.stderr.strip()[-500:]}")
+    return RawResult(sim, parse_signature(proc.stdout, params), wall)
+
+
+# ------------------------------------------------------------------------------------------------
+# cocotb builds of the harness
+# ------------------------------------------------------------------------------------------------
+
+
+def build_cocotb(
+    sim: str,
+    params: ArrayParams,
+    depth: int = DEFAULT_DEPTH,
+    check: bool = True,
+    rtl_dir: Path | None = None,
+    build_root: Path | None = None,
+):
+    """Build the harness for cocotb (own build directory); returns (runner, build dir)."""
+    from cocotb_tools.runner import get_runner
+
+    runner.check_simulator(sim)
+    bdir = (build_root or runner.BUILD_ROOT) / sim / tag(params, depth, check)
+    r = get_runner(sim)
+    with (
+        runner._patched_environ(runner.simulator_env(sim)),
+        runner._log_to(bdir / "build.log", True),
+    ):
+        try:
+            r.build(
+                sources=harness_sources(rtl_dir),
+                hdl_toplevel=HARNESS_TOP,
+                parameters=hdl_parameters(params, depth, check),
+                build_dir=bdir,
+                timescale=("1ns", "1ps"),
+                build_args=["-O3", "-Wno-fatal"] if sim == "verilator" else [],
+            )
+        except (SystemExit, Exception) as exc:
+            raise SimulatorError(
+                f"{sim} harness build of {params.tag} failed ({exc}); see {bdir / 'build.log'}"
+            ) from None
+    return r, bdir
+
+
+def run_cocotb(
+    sim: str,
+    params: ArrayParams,
+    tests: list[str],
+    extra_env: dict[str, str] | None = None,
+    depth: int = DEFAULT_DEPTH,
+    check: bool = True,
+    seed: int = 1,
+    rtl_dir: Path | None = None,
+    build_root: Path | None = None,
+    name: str = "fast",
+) -> runner.RunResult:
+    """Run cocotb tests of systolic.tb.test_gemm on the harness build; see runner.RunResult."""
+    import contextlib
+    import json
+
+    t0 = time.perf_counter()
+    r, bdir = build_cocotb(sim, params, depth, check, rtl_dir, build_root)
+    tdir = bdir / "runs" / f"{name}_seed{seed}"
+    if tdir.exists():
+        shutil.rmtree(tdir)
+    tdir.mkdir(parents=True)
+    stats_dir = tdir / "stats"
+    results = tdir / "results.xml"
+    env = {
+        runner.ENV_VAR: params.to_json(),
+        runner.STATS_ENV: str(stats_dir),
+        runner.SIM_ENV: sim,
+        runner.SEED_ENV: str(seed),
+        "COCOTB_TRUST_INERTIAL_WRITES": "1",
+        "SYSTOLIC_HARNESS_DEPTH": str(depth),
+        "SYSTOLIC_HARNESS_DIR": str(tdir),
+        **(extra_env or {}),
+    }
+    with (
+        runner._patched_environ(runner.simulator_env(sim)),
+        runner._log_to(tdir / "sim.log", True),
+        runner._no_pytest_env(),
+        contextlib.suppress(SystemExit),
+    ):
+        r.test(
+            test_module="systolic.tb.test_gemm",
+            hdl_toplevel=HARNESS_TOP,
+            hdl_toplevel_lang="verilog",
+            testcase=tests,
+            seed=seed,
+            test_dir=tdir,
+            extra_env=env,
+            plusargs=[f"+SYSTOLIC_STIM={tdir / 'stim.hex'}"],
+            results_xml=str(results),
+        )
+    res = runner.RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")
+    runner._read_results(res, results)
+    res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
+    res.wall_s = time.perf_counter() - t0
+    return res

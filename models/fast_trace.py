@@ -1,0 +1,292 @@
+"""The cycle model vectorized over time, and the state signature the fast HDL harness computes.
+
+``ArrayModel`` steps one rising edge at a time (a Python loop over cycles). For long streams that
+start from reset and contain no reset, the same state is computed here in closed form:
+
+* in *stream-step* coordinates s = t - i - j every PE sees the edge lanes unskewed
+  (A lane i at cycle s + i, B lane j at cycle s + j), so PE(i,j) fires at step s iff
+  a_vld[s+i, i] & b_vld[s+j, j];
+* the accumulator after step s is a segmented cumulative sum of the fired products, restarted at
+  every fired ``first`` step; the result register holds the accumulator of the latest fired
+  ``last`` step; the strobe is 1 exactly at fired ``last`` steps;
+* the state at cycle t is the step state at s = t - i - j (reset state before).
+
+``fast_trace`` returns an ``ArrayTrace`` equal to ``simulate`` (tests assert it).
+
+State signature (what ``rtl/harness/systolic_harness.v`` folds every cycle): each state bus
+(``acc_o``, ``res_o``, ``res_vld_o``, lane order of the RTL) is cut into 32-bit chunks, each
+zero-extended into a 64-bit slot, and every cycle ``slot = 3*slot + chunk (mod 2**64)``. After T
+cycles slot q holds sum_t 3**(T-1-t) * chunk_q(t) mod 2**64. Because 3 is odd, any wrong chunk in
+a single cycle changes its slot; a value one cycle early or late changes it by 2*3**k*d != 0
+(|d| < 2**32); a wrong value held L < 2**31 cycles changes it by d*(3**L-1)/2 != 0. Distinct
+chunks (PEs) never cancel each other. The signature is linear in the lanes, so it is computed here
+per PE, in step coordinates, chunk by chunk over time, without building the (T, ROWS, COLS) trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from systolic.errors import OperandError
+from systolic.models.array_model import ArrayTrace
+from systolic.models.fixed import wrap
+from systolic.models.params import ArrayParams
+from systolic.models.skew import EdgeStimulus
+
+U64 = np.uint64
+#: Multiplier of the signature (odd, so invertible modulo 2**64).
+SIG_MUL = 3
+INV3 = pow(SIG_MUL, -1, 1 << 64)
+#: Chunk width of the state buses in the signature.
+CHUNK_W = 32
+BUSES = ("acc", "res", "vld")
+
+
+def _check(stim: EdgeStimulus) -> None:
+    if stim.rst.any():
+        raise OperandError("the vectorized cycle model needs a stream without reset")
+
+
+def _unskew(lanes: np.ndarray, steps: int) -> np.ndarray:
+    """(T, L) cycle-domain lanes -> (steps, L): lane l at step s is lanes[s + l, l] (0 past T)."""
+    t, n = lanes.shape
+    out = np.zeros((steps, n), lanes.dtype)
+    for lane in range(n):  # a loop over lanes, not cycles
+        hi = min(steps, t - lane)
+        if hi > 0:
+            out[:hi, lane] = lanes[lane : lane + hi, lane]
+    return out
+
+
+@dataclass
+class StepState:
+    """PE state per stream step for a range of steps (arrays shaped (S, ROWS, COLS))."""
+
+    acc: np.ndarray
+    res: np.ndarray
+    vld: np.ndarray
+
+
+@dataclass
+class _Carry:
+    acc: np.ndarray
+    res: np.ndarray
+
+
+def _step_chunks(stim: EdgeStimulus, params: ArrayParams, chunk: int):
+    """Yield (s0, StepState) over all T stream steps of the stimulus, ``chunk`` steps at a time."""
+    _check(stim)
+    t = stim.cycles
+    r, c = params.rows, params.cols
+    a = _unskew(stim.a, t)
+    av = _unskew(stim.a_vld, t)
+    af = _unskew(stim.a_first, t)
+    al = _unskew(stim.a_last, t)
+    b = _unskew(stim.b, t)
+    bv = _unskew(stim.b_vld, t)
+    carry = _Carry(np.zeros((r, c), np.int64), np.zeros((r, c), np.int64))
+    for s0 in range(0, t, chunk):
+        s1 = min(t, s0 + chunk)
+        yield (
+            s0,
+            _advance(a[s0:s1], av[s0:s1], af[s0:s1], al[s0:s1], b[s0:s1], bv[s0:s1], carry, params),
+        )
+
+
+def _advance(a, av, af, al, b, bv, carry: _Carry, params: ArrayParams) -> StepState:
+    s = a.shape[0]
+    fire = av[:, :, None] & bv[:, None, :]
+    with np.errstate(over="ignore"):
+        prod = np.where(fire, a[:, :, None].astype(np.int64) * b[:, None, :], 0)
+        csum = np.cumsum(prod, axis=0)
+        prev = csum - prod  # sum before step s (within the chunk)
+        idx = np.arange(s, dtype=np.int64)[:, None, None]
+        restart = fire & af[:, :, None]
+        rs = np.maximum.accumulate(np.where(restart, idx, -1), axis=0)
+        base = np.where(
+            rs >= 0, np.take_along_axis(prev, np.maximum(rs, 0), axis=0), -carry.acc[None]
+        )
+        acc = wrap(csum - base, params.acc_w)
+    cap = fire & al[:, :, None]
+    cs = np.maximum.accumulate(np.where(cap, idx, -1), axis=0)
+    res = np.where(cs >= 0, np.take_along_axis(acc, np.maximum(cs, 0), axis=0), carry.res[None])
+    carry.acc, carry.res = acc[-1].copy(), res[-1].copy()
+    return StepState(acc, res, cap)
+
+
+def fast_trace(stim: EdgeStimulus, params: ArrayParams) -> ArrayTrace:
+    """The same ``ArrayTrace`` as ``simulate(stim, params)`` (stream from reset, no reset in it)."""
+    t = stim.cycles
+    r, c = params.rows, params.cols
+    _, st = next(_step_chunks(stim, params, max(t, 1)))
+    skew = (np.arange(r)[:, None] + np.arange(c)[None, :])[None]  # (1, R, C)
+    s = np.arange(t)[:, None, None] - skew  # (T, R, C) step seen at cycle t
+    ok = s >= 0
+    sc = np.maximum(s, 0)
+    ii = np.arange(r)[None, :, None]
+    jj = np.arange(c)[None, None, :]
+    acc = np.where(ok, st.acc[sc, ii, jj], 0)
+    res = np.where(ok, st.res[sc, ii, jj], 0)
+    vld = ok & st.vld[sc, ii, jj]
+    # Fired pairs are not observable; only the accumulator, result and strobe are compared.
+    return ArrayTrace(acc, res, vld, np.zeros_like(vld))
+
+
+# ------------------------------------------------------------------------------------------------
+# Signature
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Signature:
+    """Per-chunk signatures of the three state buses, and the last cycle with a result strobe."""
+
+    cycles: int
+    acc: np.ndarray  # (chunks,) uint64
+    res: np.ndarray
+    vld: np.ndarray
+    last_strobe: int  # -1 when no result was captured
+    extra: dict = field(default_factory=dict)
+
+    def differences(self, other: Signature, params: ArrayParams) -> list[str]:
+        """Human-readable differences (self = expected, other = observed), naming the PEs."""
+        out = []
+        if self.cycles != other.cycles:
+            out.append(f"sampled {other.cycles} cycles, expected {self.cycles}")
+        for bus in BUSES:
+            want, got = getattr(self, bus), getattr(other, bus)
+            for q in np.flatnonzero(want != got):
+                pes = ", ".join(f"PE({i},{j})" for i, j in chunk_pes(bus, int(q), params))
+                out.append(
+                    f"{_BUS_NAME[bus]} signature of {pes} differs: expected {int(want[q]):#018x}, "
+                    f"got {int(got[q]):#018x}"
+                )
+        if self.last_strobe != other.last_strobe:
+            out.append(
+                f"last result strobe at cycle {other.last_strobe}, expected {self.last_strobe}"
+            )
+        return out
+
+
+_BUS_NAME = {"acc": "accumulator", "res": "result", "vld": "result-valid"}
+
+
+def bus_width(bus: str, params: ArrayParams) -> int:
+    return params.acc_w if bus in ("acc", "res") else 1
+
+
+def chunk_count(bus: str, params: ArrayParams) -> int:
+    return -(-params.rows * params.cols * bus_width(bus, params) // CHUNK_W)
+
+
+def chunk_pes(bus: str, q: int, params: ArrayParams) -> list[tuple[int, int]]:
+    """The PEs whose lanes overlap 32-bit chunk q of a state bus."""
+    w = bus_width(bus, params)
+    lo, hi = q * CHUNK_W, (q + 1) * CHUNK_W
+    pes = range(max(0, lo // w), min(params.rows * params.cols, -(-hi // w)))
+    return [(pe // params.cols, pe % params.cols) for pe in pes]
+
+
+def _pieces(bus: str, params: ArrayParams):
+    """(pe, chunk, shift_right, mask, shift_left) for every overlap of a PE lane and a chunk."""
+    w = bus_width(bus, params)
+    rows = []
+    for pe in range(params.rows * params.cols):
+        lo, hi = pe * w, pe * w + w
+        for q in range(lo // CHUNK_W, (hi - 1) // CHUNK_W + 1):
+            c0, c1 = q * CHUNK_W, (q + 1) * CHUNK_W
+            o0, o1 = max(lo, c0), min(hi, c1)
+            rows.append((pe, q, o0 - lo, (1 << (o1 - o0)) - 1, o0 - c0))
+    arr = np.array(rows, dtype=np.int64)
+    return (
+        arr[:, 0],
+        arr[:, 1],
+        arr[:, 2].astype(U64),
+        arr[:, 3].astype(U64),
+        arr[:, 4].astype(U64),
+    )
+
+
+def _pow3(n: int) -> np.ndarray:
+    """3**e mod 2**64 for e = 0 .. n-1."""
+    p = np.full(max(n, 1), SIG_MUL, U64)
+    p[0] = 1
+    return np.cumprod(p, dtype=U64)[:n]
+
+
+def stream_signature(
+    stim: EdgeStimulus, params: ArrayParams, chunk_steps: int | None = None
+) -> Signature:
+    """The harness signature of the model's state over all T = stim.cycles cycles.
+
+    Computed in step coordinates, ``chunk_steps`` steps at a time (bounded memory), without the
+    cycle-domain trace.
+    """
+    t = stim.cycles
+    r, c = params.rows, params.cols
+    p = r * c
+    if chunk_steps is None:
+        chunk_steps = max(256, (1 << 22) // p)
+    pow3 = _pow3(t)
+    skew = (np.arange(r)[:, None] + np.arange(c)[None, :]).ravel()  # (P,)
+    inv = np.array([pow(INV3, int(k), 1 << 64) for k in range(r + c)], dtype=U64)[skew]
+    pieces = {bus: _pieces(bus, params) for bus in BUSES}
+    sums = {bus: np.zeros((len(pieces[bus][0]),), U64) for bus in BUSES}
+    last = -1
+    for s0, st in _step_chunks(stim, params, chunk_steps):
+        n = st.acc.shape[0]
+        steps = np.arange(s0, s0 + n)
+        # State at step s is observed at cycle s + i + j, which must be < T.
+        seen = (steps[:, None] + skew[None, :]) < t  # (S, P)
+        w = np.where(seen, pow3[np.minimum(t - 1 - steps, t - 1)][:, None], U64(0))  # 3^(T-1-s)
+        lanes = {
+            "acc": (st.acc.reshape(n, p) & ((1 << params.acc_w) - 1 if params.acc_w < 64 else -1)),
+            "res": (st.res.reshape(n, p) & ((1 << params.acc_w) - 1 if params.acc_w < 64 else -1)),
+            "vld": st.vld.reshape(n, p),
+        }
+        vld_seen = st.vld.reshape(n, p) & seen
+        if vld_seen.any():
+            ss, pe = np.nonzero(vld_seen)
+            last = max(last, int((steps[ss] + skew[pe]).max()))
+        for bus in BUSES:
+            u = lanes[bus].astype(np.int64).view(U64) if bus != "vld" else lanes[bus].astype(U64)
+            pe, _, sr, mask, _ = pieces[bus]
+            piece = (u[:, pe] >> sr) & mask  # (S, pieces)
+            with np.errstate(over="ignore"):
+                sums[bus] += (piece * w[:, pe]).sum(axis=0, dtype=U64)
+    out = {}
+    for bus in BUSES:
+        pe, q, _, _, sl = pieces[bus]
+        with np.errstate(over="ignore"):
+            contrib = (sums[bus] * inv[pe]) << sl
+        acc = np.zeros(chunk_count(bus, params), U64)
+        np.add.at(acc, q, contrib)
+        out[bus] = acc
+    return Signature(t, out["acc"], out["res"], out["vld"], last)
+
+
+def trace_signature(trace: ArrayTrace, params: ArrayParams) -> Signature:
+    """The harness signature of an explicit cycle-domain trace (e.g. a deliberately wrong one)."""
+    t = trace.cycles
+    p = params.rows * params.cols
+    pow3 = _pow3(t)[::-1]  # 3^(T-1-t)
+    out = {}
+    mask = (1 << params.acc_w) - 1 if params.acc_w < 64 else -1
+    for bus, data in (("acc", trace.acc), ("res", trace.res), ("vld", trace.res_vld)):
+        if bus == "vld":
+            u = data.reshape(t, p).astype(U64)
+        else:
+            u = (data.reshape(t, p) & mask).astype(np.int64).view(U64)
+        pe, q, sr, m, sl = _pieces(bus, params)
+        piece = ((u[:, pe] >> sr) & m) << sl
+        with np.errstate(over="ignore"):
+            per = (piece * pow3[:, None]).sum(axis=0, dtype=U64)
+        acc = np.zeros(chunk_count(bus, params), U64)
+        np.add.at(acc, q, per)
+        out[bus] = acc
+    strobes = np.flatnonzero(trace.res_vld.reshape(t, p).any(axis=1))
+    return Signature(
+        t, out["acc"], out["res"], out["vld"], int(strobes[-1]) if strobes.size else -1
+    )

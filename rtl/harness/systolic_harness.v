@@ -1,0 +1,170 @@
+// Copyright systolic contributors. SPDX-License-Identifier: Apache-2.0
+//
+// systolic_harness: the fast-path harness around systolic_array. Python (cocotb) or a raw
+// testbench (Verilog on Icarus, C++ main on Verilator) fills a stimulus buffer in bulk and reads
+// back a state signature and the last result-strobe cycle at the end; nothing wakes per cycle.
+//
+// Stimulus buffer: DEPTH rows, one per cycle, exactly the EdgeStimulus rows of models/skew.py
+// (already skewed), packed LSB first as {b_vld, b, a_last, a_first, a_vld, a}. A segment is
+// loaded with $readmemh from the file named by the plusarg +SYSTOLIC_STIM=<path> at the rising
+// edge where seg_i differs from the last segment played; that edge applies the segment's row 0
+// (so the next edge is the stream's cycle 0 when it is the first segment). Rows past rows_i
+// are idle (all lanes invalid). need_o rises after the edge that applied the segment's last row:
+// the next segment must be loaded (seg_i changed) before the next rising edge to keep the stream
+// gapless -- the simulator waits while Python writes, so no cycle is lost.
+//
+// Checking (CHECK=1): at every rising edge the harness reads the state the array holds after the
+// previous edge -- acc_o, res_o, res_vld_o, the state "at cycle t" of docs/architecture.md -- for
+// t = 0 .. total_i-1, and folds each bus, cut into 32-bit chunks each in a 64-bit slot, into
+// slot = 3*slot + chunk (mod 2^64). systolic.models.fast_trace computes the same signature from
+// the cycle model. last_vld_o is the last sampled cycle with any result strobe (the cycle count
+// of the stream is last_vld_o + 1). done_o rises after total_i samples.
+
+`default_nettype none
+
+module systolic_harness #(
+  parameter integer ROWS   = 4,
+  parameter integer COLS   = 4,
+  parameter integer DATA_W = 8,
+  parameter integer ACC_W  = 32,
+  parameter integer DEPTH  = 65536,  // stimulus rows per segment
+  parameter integer CHECK  = 1       // 0: no signature logic (stimulus replay only)
+) (
+  input  wire        clk_i,
+  input  wire        rst_ni,     // resets the array and the harness state
+  input  wire [31:0] seg_i,      // change it to start playing a freshly written segment
+  input  wire [31:0] rows_i,     // rows of the current segment
+  input  wire [31:0] total_i,    // cycles to sample from the stream's cycle 0
+  output reg         need_o,     // the current segment has been applied completely
+  output reg         done_o,     // total_i cycles sampled
+  output reg  [31:0] n_smp_o,    // cycles sampled so far
+  output reg  [31:0] last_vld_o, // last sampled cycle with a result strobe (all ones: none)
+  output reg  [64*((ROWS*COLS*ACC_W+31)/32)-1:0] sig_acc_o,
+  output reg  [64*((ROWS*COLS*ACC_W+31)/32)-1:0] sig_res_o,
+  output reg  [64*((ROWS*COLS+31)/32)-1:0]       sig_vld_o
+);
+
+  localparam integer AW  = ROWS * DATA_W;
+  localparam integer BW  = COLS * DATA_W;
+  localparam integer WIN = AW + 3 * ROWS + BW + COLS;
+  localparam integer CA  = (ROWS * COLS * ACC_W + 31) / 32;  // chunks of acc_o / res_o
+  localparam integer CV  = (ROWS * COLS + 31) / 32;          // chunks of res_vld_o
+
+  reg [WIN-1:0] mem [0:DEPTH-1];
+  reg [WIN-1:0] in_q;
+  reg [31:0]    ptr;
+  reg [31:0]    seg_q;
+  reg [1:0]     warm;      // edges since the first segment started (saturates at 2)
+  reg           started;
+  reg [8*1024-1:0] stim_file;
+
+  initial begin
+    if (!$value$plusargs("SYSTOLIC_STIM=%s", stim_file)) stim_file = "stim.hex";
+  end
+
+  wire fresh = (seg_i != seg_q);
+
+  wire [ROWS*COLS*ACC_W-1:0] acc, res;
+  wire [ROWS*COLS-1:0]       res_vld;
+
+  systolic_array #(
+    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W)
+  ) u_array (
+    .clk_i     (clk_i),
+    .rst_ni    (rst_ni),
+    .a_i       (in_q[0 +: AW]),
+    .a_vld_i   (in_q[AW +: ROWS]),
+    .a_first_i (in_q[AW + ROWS +: ROWS]),
+    .a_last_i  (in_q[AW + 2 * ROWS +: ROWS]),
+    .b_i       (in_q[AW + 3 * ROWS +: BW]),
+    .b_vld_i   (in_q[AW + 3 * ROWS + BW +: COLS]),
+    .a_o       (),
+    .a_vld_o   (),
+    .a_first_o (),
+    .a_last_o  (),
+    .b_o       (),
+    .b_vld_o   (),
+    .acc_o     (acc),
+    .res_o     (res),
+    .res_vld_o (res_vld)
+  );
+
+  // Stimulus playback.
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      in_q    <= {WIN{1'b0}};
+      ptr     <= 32'd0;
+      seg_q   <= seg_i;
+      need_o  <= 1'b0;
+      started <= 1'b0;
+      warm    <= 2'd0;
+    end else begin
+      if (fresh) begin
+        $readmemh(stim_file, mem, 0, rows_i - 1);
+        in_q    <= mem[0];
+        ptr     <= 32'd1;
+        seg_q   <= seg_i;
+        need_o  <= (rows_i <= 32'd1);
+        started <= 1'b1;
+      end else if (started && ptr < rows_i) begin
+        in_q   <= mem[ptr];
+        ptr    <= ptr + 32'd1;
+        need_o <= (ptr + 32'd1 == rows_i);
+      end else begin
+        in_q <= {WIN{1'b0}};
+      end
+      if ((started || fresh) && warm != 2'd2) warm <= warm + 2'd1;
+    end
+  end
+
+  // Sampling: at an edge with warm == 2 the array shows its state after the previous edge.
+  wire sample = started && (warm == 2'd2) && (n_smp_o < total_i);
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      n_smp_o    <= 32'd0;
+      last_vld_o <= 32'hFFFF_FFFF;
+      done_o     <= 1'b0;
+    end else if (sample) begin
+      if (|res_vld) last_vld_o <= n_smp_o;
+      n_smp_o <= n_smp_o + 32'd1;
+      done_o  <= (n_smp_o + 32'd1 == total_i);
+    end
+  end
+
+  generate
+    if (CHECK != 0) begin : g_check
+      wire [32*CA-1:0] acc_pad = {{(32 * CA - ROWS * COLS * ACC_W){1'b0}}, acc};
+      wire [32*CA-1:0] res_pad = {{(32 * CA - ROWS * COLS * ACC_W){1'b0}}, res};
+      wire [32*CV-1:0] vld_pad = {{(32 * CV - ROWS * COLS){1'b0}}, res_vld};
+      integer q, v;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          sig_acc_o <= {(64 * CA){1'b0}};
+          sig_res_o <= {(64 * CA){1'b0}};
+          sig_vld_o <= {(64 * CV){1'b0}};
+        end else if (sample) begin
+          for (q = 0; q < CA; q = q + 1) begin
+            sig_acc_o[q*64 +: 64] <= {sig_acc_o[q*64 +: 63], 1'b0} + sig_acc_o[q*64 +: 64]
+                                     + {32'd0, acc_pad[q*32 +: 32]};
+            sig_res_o[q*64 +: 64] <= {sig_res_o[q*64 +: 63], 1'b0} + sig_res_o[q*64 +: 64]
+                                     + {32'd0, res_pad[q*32 +: 32]};
+          end
+          for (v = 0; v < CV; v = v + 1) begin
+            sig_vld_o[v*64 +: 64] <= {sig_vld_o[v*64 +: 63], 1'b0} + sig_vld_o[v*64 +: 64]
+                                     + {32'd0, vld_pad[v*32 +: 32]};
+          end
+        end
+      end
+    end else begin : g_no_check
+      always @(posedge clk_i) begin
+        sig_acc_o <= {(64 * CA){1'b0}};
+        sig_res_o <= {(64 * CA){1'b0}};
+        sig_vld_o <= {(64 * CV){1'b0}};
+      end
+    end
+  endgenerate
+
+endmodule
+
+`default_nettype wire
