@@ -156,14 +156,24 @@ def _run_and_report(
         )
         results.append(res)
         print(res.summary(), flush=True)
-        if res.waves:
-            print(f"  waves: {res.waves}")
-        elif args.waves:
-            print("  waves: no VCD was written (see the log)")
+        _print_waves(res, args.waves)
         if not res.passed:
             print(f"  log:   {res.log}")
     _print_summary(results, time.perf_counter() - t0)
     return 0 if all(r.passed for r in results) else 1
+
+
+def _print_waves(res: runner.RunResult, asked: bool) -> None:
+    """The wave file of every test (with its GTKWave view) and how to look at them."""
+    if not asked:
+        return
+    if not res.waves:
+        print(f"  waves: no VCD was written (see {res.log})")
+        return
+    for path in res.waves.values():
+        print(f"  waves: {path}")
+    first = next(iter(res.waves.values()))
+    print(f"  look:  systolic waves {first}   (gtkwave {first} {first.with_suffix('.gtkw')})")
 
 
 def _print_summary(results: list[runner.RunResult], wall: float) -> None:
@@ -260,8 +270,7 @@ def cmd_gemm(args: argparse.Namespace) -> int:
         finally:
             os.environ.pop("SYSTOLIC_GEMM_FILE", None)
         print(res.summary())
-        if res.waves:
-            print(f"  waves: {res.waves}")
+        _print_waves(res, args.waves)
         if not res.passed:
             return 1
         c = np.load(Path(tmp) / "gemm_c.npy")

@@ -25,7 +25,7 @@ def gtkw_path(vcd: Path) -> Path:
 
 def write_gtkw(vcd: Path, out: Path | None = None, waves: ArrayWaves | None = None) -> Path:
     """Write the save file (atomically) next to ``vcd`` or to ``out``; returns its path."""
-    from vcd.gtkw import GTKWSave
+    from vcd.gtkw import GTKWFlag, GTKWSave
 
     vcd = Path(vcd)
     waves = waves or ArrayWaves(vcd)
@@ -40,7 +40,7 @@ def write_gtkw(vcd: Path, out: Path | None = None, waves: ArrayWaves | None = No
         return d.gtkwave_name
 
     def dec(g: GTKWSave, path: str, alias: str) -> None:
-        g.trace(name(path), alias=alias, datafmt="dec", extraflags=["signed"])
+        g.trace(name(path), alias=alias, datafmt="dec", extraflags=GTKWFlag.signed)
 
     def bit(g: GTKWSave, path: str, alias: str) -> None:
         g.trace(name(path), alias=alias, datafmt="bin")
