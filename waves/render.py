@@ -140,7 +140,7 @@ def draw_grid(frame: Frame, title: str = "") -> bytes:
 
     rows, cols = frame.acc.shape
     depth = frame.west.shape[1]
-    fig = _figure((1.25 * (cols + depth) + 0.6, 1.25 * (rows + depth) + 1.2))
+    fig = _figure((0.9 * (cols + depth) + 0.6, 0.9 * (rows + depth) + 1.3))
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.86))
     ax.set_xlim(-depth - 0.2, cols + 0.1)
     ax.set_ylim(rows + 0.1, -depth - 0.2)
