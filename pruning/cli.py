@@ -66,7 +66,9 @@ def register(subparsers: Any) -> None:
                    help="conv stage widths of the plain/SE models")
     p.add_argument("--batch", type=int, default=1, help="batch size of the reported GEMMs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (1 is as fast for these tiny networks and robust on a "
+                   "busy machine; results are deterministic per thread count)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--inspect", metavar="DIR", default=None,
                    help="load a saved model directory, evaluate it and print its GEMMs")

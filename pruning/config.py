@@ -18,7 +18,7 @@ class PruneConfig:
     """Everything a method run depends on. Defaults are the benchmark settings."""
 
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
     progress: bool = True
     #: Model family (plain, se, shuffle); None: the method's default.
     model: str | None = None
