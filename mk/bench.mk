@@ -1,5 +1,9 @@
 # Benchmarks (issue 3 grows this file).
 .PHONY: bench-sim
 
-bench-sim: setup ## cocotb simulated cycles/s at 16x16 and 4x4 on both simulators
+bench-sim: setup ## simulated cycles/s: cocotb default + fast path vs raw Icarus/Verilator
 	@$(SYSTOLIC) bench-sim
+.PHONY: bench
+
+bench: setup ## hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, Yosys area
+	@$(SYSTOLIC) bench

