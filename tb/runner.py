@@ -247,12 +247,16 @@ def run(
             xml_path = test_dir / "results.xml"
             before = set(res.failures)
             res.log = test_dir / "sim.log"
-            _read_results(res, xml_path)
+            if xml_path.is_file():
+                _read_results(res, xml_path)
+            else:  # name the test whose simulator crashed
+                res.tests, res.failed = res.tests + 1, res.failed + 1
+                res.failures[test] = f"no results written: the simulation crashed; see {res.log}"
             if wave_file.exists():
                 res.waves[test] = wave_file
                 _write_gtkw(wave_file)
-            for name in set(res.failures) - before:
-                res.failures[name] += _waves_hint(wave_file, res.failures[name])
+            for failed in set(res.failures) - before:
+                res.failures[failed] += _waves_hint(wave_file, res.failures[failed])
         if res.failed:
             res.log = next(
                 (tdir / t / "sim.log" for t in res.failures if (tdir / t).is_dir()), res.log
