@@ -180,3 +180,20 @@ def test_bad_input_is_one_line(lecture, tmp_path, capsys) -> None:
         assert err.startswith("systolic: error: ") and what in err, (what, err)
         assert "\n" not in err, err
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_make_waves_without_gtkwave_prints_how_to_open(lecture, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from systolic.waves import show
+
+    monkeypatch.setenv(runner.WAVES_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv("PATH", "/nonexistent")  # no gtkwave
+    target = runner.wave_path("icarus", ArrayParams(3, 3), "test_lecture_3x3", 1)
+    shutil.copy(lecture, target)  # present: nothing is simulated
+    assert show.main(["--sim", "icarus", "--test", "test_lecture_3x3"]) == 0
+    out = capsys.readouterr().out
+    gtkw = target.with_suffix(".gtkw")
+    assert gtkw.is_file() and "GTKWave is not installed" in out
+    assert f"gtkwave {target}" in out or f"gtkwave {target.name}" in out
+    assert "surfer " in out and "systolic waves " in out
