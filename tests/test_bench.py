@@ -1,0 +1,72 @@
+"""The benchmarks: SCALE-Sim agrees with the formula, the bench runs end to end, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from systolic.bench import scalesim_run
+from systolic.bench.area import parse_stat
+from systolic.models import ArrayParams
+from systolic.models.tiling import scalesim_os_cycles
+
+
+@pytest.mark.skipif(not scalesim_run.available(), reason="scalesim (bench extra) not installed")
+def test_scalesim_matches_its_formula(tmp_path) -> None:
+    gemms = [("a", 3, 3, 3), ("b", 64, 64, 64), ("c", 1, 10, 64), ("d", 17, 5, 9)]
+    res = scalesim_run.run_gemms(gemms, 8, 8, tmp_path)
+    for name, m, k, n in gemms:
+        assert res[name].project_cycles == scalesim_os_cycles(m, k, n, ArrayParams(8, 8)), name
+
+
+def test_parse_yosys_stat() -> None:
+    log = """Printing statistics.
+=== systolic_pe ===
+     1077 cells
+       64   $_DFFE_PN0P_
+       21   $_DFF_PN0_
+      500   $_AND_
+"""
+    a = parse_stat(log, "systolic_pe", 1, 1)
+    assert (a.cells, a.flops) == (1077, 85)
+
+
+def _systolic(*args: str):
+    return subprocess.run(
+        [sys.executable, "-m", "systolic", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.sim
+def test_bench_end_to_end(tmp_path) -> None:
+    out = tmp_path / "bench.json"
+    proc = _systolic(
+        "bench", "--sizes", "4x4", "--sim", "icarus", "--quick", "--no-area", "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "geometric mean" in proc.stdout and "RTL/LB" in proc.stdout
+    rows = json.loads(out.read_text())["arrays"]["4x4"]["rows"]
+    assert len(rows) == 12
+    for r in rows:
+        assert r["checked"] and r["rtl_cycles"] == r["model_cycles"], r
+        if scalesim_run.available():
+            assert r["scalesim_cycles"] == r["scalesim_reported"] + 1 == r["scalesim_formula"]
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["bench", "--sizes", "0x4"], "ROWS=0"),
+        (["bench", "--sizes", "4by4"], "bad array size"),
+        (["bench-sim", "--repeat", "0"], "--repeat"),
+        (["bench", "--sizes", "40x4"], "ROWS=40"),
+    ],
+)
+def test_bench_bad_input(args, needle) -> None:
+    proc = _systolic(*args)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr

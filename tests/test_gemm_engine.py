@@ -1,0 +1,159 @@
+"""Issue 3: tiling, zero-bubble streaming and the exact cycle model, in Python and on the RTL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from systolic.bench import harness
+from systolic.bench.streams import gemm_stream
+from systolic.errors import OperandError
+from systolic.models import ArrayParams, Product, schedule, simulate
+from systolic.models.fast_trace import fast_trace, stream_signature, trace_signature
+from systolic.models.tiling import (
+    GemmPlan,
+    check_dims,
+    gemm_cycles,
+    lower_bound_cycles,
+    readout_stall_cycles,
+    scalesim_os_cycles,
+)
+from systolic.tb import mutants, runner
+
+ARRAYS = [ArrayParams(1, 1), ArrayParams(2, 5), ArrayParams(3, 3), ArrayParams(8, 8)]
+
+
+@pytest.mark.parametrize("p", ARRAYS, ids=lambda p: p.tag)
+def test_cycle_model_equals_register_model(p: ArrayParams) -> None:
+    """gemm_cycles == last strobe + 1 of the register-level model, over many shapes."""
+    rng = np.random.default_rng(p.rows * 7 + p.cols)
+    for _ in range(12):
+        m, k, n = (int(x) for x in rng.integers(1, [3 * p.rows + 2, 12, 3 * p.cols + 2]))
+        trace = simulate(gemm_stream(m, k, n, p, 3).stimulus, p)
+        last = int(np.flatnonzero(trace.res_vld.any(axis=(1, 2)))[-1])
+        assert gemm_cycles(m, k, n, p) == last + 1, (m, k, n)
+        assert gemm_cycles(m, k, n, p) >= lower_bound_cycles(m, k, n, p) - p.rows - p.cols
+
+
+def test_short_k_earlier_fold_ends_last() -> None:
+    """K=1 with a tiny last fold: the full fold before it finishes later than LB says."""
+    p = ArrayParams(8, 8)
+    assert gemm_cycles(9, 1, 8, p) == 15 > lower_bound_cycles(9, 1, 8, p) == 2 + 1 + 8 - 2
+    assert gemm_cycles(16, 1, 8, p) == lower_bound_cycles(16, 1, 8, p) == 2 + 14
+
+
+def test_plan_bounds_and_scalesim_formula() -> None:
+    p = ArrayParams(16, 16)
+    plan = GemmPlan(64, 64, 64, p)
+    assert plan.fold_count == 16 and plan.cycles == plan.lower_bound == 16 * 64 + 30
+    assert plan.scalesim_cycles == 16 * (64 + 30) == 1503 + 1  # SCALE-Sim reports 1503
+    assert plan.utilization() == pytest.approx(64**3 / (1054 * 256))
+    assert GemmPlan(3, 3, 3, p).mapping_efficiency == pytest.approx(9 / 256)
+    assert scalesim_os_cycles(16, 16, 16, p) == 46  # SCALE-Sim reports 45
+
+
+def test_readout_model() -> None:
+    p = ArrayParams(8, 8)
+    assert readout_stall_cycles(100, 3, 70, p, None) == 0  # this RTL: fully parallel readout
+    # 8 results per cycle: a full fold needs 8 cycles of readout, K=3 gives 3 -> 5 stall each.
+    assert readout_stall_cycles(16, 3, 8, p, 8) == 5
+    assert readout_stall_cycles(16, 8, 8, p, 8) == 0
+
+
+@pytest.mark.parametrize("bad", [(0, 3, 3), (3, -1, 3), (3, 3, 2.5), (True, 1, 1)])
+def test_bad_dims(bad) -> None:
+    with pytest.raises(OperandError, match="positive integer"):
+        check_dims(*bad)
+
+
+def test_bad_operands() -> None:
+    from systolic.models.tiling import tile_gemm
+
+    p = ArrayParams(4, 4)
+    with pytest.raises(OperandError, match="inner dimensions differ"):
+        tile_gemm(np.ones((3, 4), int), np.ones((5, 2), int), p)
+    with pytest.raises(OperandError, match="outside the signed 8-bit range"):
+        tile_gemm(np.full((3, 4), 200), np.ones((4, 2), int), p)
+
+
+@pytest.mark.parametrize(
+    "p", [ArrayParams(3, 3), ArrayParams(2, 5, 4, 8), ArrayParams(4, 3, 16, 64)], ids=str
+)
+def test_fast_trace_and_signature_match_the_step_model(p: ArrayParams) -> None:
+    rng = np.random.default_rng(4)
+    prods = [
+        Product(
+            rng.integers(p.data_min, p.data_max + 1, (int(rng.integers(1, p.rows + 1)), k)),
+            rng.integers(p.data_min, p.data_max + 1, (k, int(rng.integers(1, p.cols + 1)))),
+        )
+        for k in (1, 2, 5, 9, 3)
+    ]
+    stim = schedule(prods, p, bubbles=rng.random(40) < 0.3).stimulus
+    stim.a[~stim.a_vld] = p.data_max  # garbage on invalid lanes must be ignored
+    stim.a_first |= ~stim.a_vld
+    stim.a_last |= ~stim.a_vld
+    ref, fast = simulate(stim, p), fast_trace(stim, p)
+    for f in ("acc", "res", "res_vld"):
+        assert np.array_equal(getattr(ref, f), getattr(fast, f)), f
+    want = trace_signature(ref, p)
+    assert not want.differences(stream_signature(stim, p, chunk_steps=5), p)
+    # One wrong value in one PE at one cycle, and one strobe a cycle late, are both caught.
+    bad = simulate(stim, p)
+    bad.acc[7, p.rows - 1, 0] ^= np.int64(1) << np.int64(min(p.acc_w - 1, 62))
+    errs = want.differences(trace_signature(bad, p), p)
+    assert len(errs) == 1 and f"PE({p.rows - 1},0)" in errs[0]
+    late = simulate(stim, p)
+    t = int(np.flatnonzero(late.res_vld[:, 0, 0])[0])
+    late.res_vld[t, 0, 0], late.res_vld[t + 1, 0, 0] = False, True
+    assert want.differences(trace_signature(late, p), p)
+
+
+# ------------------------------------------------------------------------------------------------
+# On the RTL
+# ------------------------------------------------------------------------------------------------
+
+SWEEP = {
+    "icarus": [ArrayParams(1, 1), ArrayParams(2, 5), ArrayParams(5, 2), ArrayParams(8, 8)],
+    "verilator": [ArrayParams(2, 5), ArrayParams(8, 8)],
+}
+SWEEP_ITEMS = [(s, p) for s, ps in SWEEP.items() for p in ps]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    ("sim", "params"), SWEEP_ITEMS, ids=[f"{s}-{p.tag}" for s, p in SWEEP_ITEMS]
+)
+def test_gemm_sweep_on_rtl(sim: str, params: ArrayParams, tmp_path_factory) -> None:
+    """Whole GEMMs (incl. 100x37x70, 1x300x1, 65x1x65 on 8x8): every PE every cycle, every C,
+    and RTL cycles == gemm_cycles, on both simulators."""
+    root = runner.BUILD_ROOT / "gemm-tests"
+    res = runner.run(
+        sim, params, tests=["test_gemm_sweep"], build_root=root, test_module="systolic.tb.test_gemm"
+    )
+    assert res.passed, res.summary()
+    assert res.stats and res.stats[0]["streams"] >= 13
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", runner.SIMULATORS)
+def test_fast_path_on_rtl(sim: str) -> None:
+    """The harness fast path: signature == model, cycles == model, injected errors are caught."""
+    res = harness.run_cocotb(
+        sim,
+        ArrayParams(4, 4),
+        ["test_fast_gemm", "test_fast_checker_bites"],
+        build_root=runner.BUILD_ROOT / "gemm-tests",
+    )
+    assert res.tests == 2 and res.passed, res.summary()
+
+
+@pytest.mark.sim
+def test_fast_path_kills_a_timing_mutant(tmp_path) -> None:
+    """An RTL bug (last PE one cycle late) fails the fast path, naming that PE."""
+    mutant = next(m for m in mutants.CATALOG if m.name == "delay_last_pe")
+    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    res = harness.run_cocotb(
+        "icarus", ArrayParams(3, 3), ["test_fast_gemm"], rtl_dir=rtl, build_root=tmp_path / "b"
+    )
+    assert res.tests == 1 and not res.passed, res.summary()
+    assert "PE(2,2)" in res.failures["test_fast_gemm"], res.summary()
