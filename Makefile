@@ -71,7 +71,7 @@ flake: setup ## run the quick cocotb regression N times (RUNS=3) and report any 
 	@$(SYSTOLIC) flake --runs $(or $(RUNS),3)
 
 clean: ## remove simulator builds, results and waves
-	rm -rf build sim_build results waves .pytest_cache
+	rm -rf build sim_build results .pytest_cache
 
 distclean: clean ## also remove the venv and artifacts
 	rm -rf $(VENV) artifacts
