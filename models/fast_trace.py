@@ -13,13 +13,13 @@ start from reset and contain no reset, the same state is computed here in closed
 
 ``fast_trace`` returns an ``ArrayTrace`` equal to ``simulate`` (tests assert it).
 
-State signature (what ``rtl/harness/systolic_harness.v`` folds every cycle): each state bus
-(``acc_o``, ``res_o``, ``res_vld_o``, lane order of the RTL) is cut into 32-bit chunks, each
-zero-extended into a 64-bit slot, and every cycle ``slot = 3*slot + chunk (mod 2**64)``. After T
-cycles slot q holds sum_t 3**(T-1-t) * chunk_q(t) mod 2**64. Because 3 is odd, any wrong chunk in
-a single cycle changes its slot; a value one cycle early or late changes it by 2*3**k*d != 0
-(|d| < 2**32); a wrong value held L < 2**31 cycles changes it by d*(3**L-1)/2 != 0. Distinct
-chunks (PEs) never cancel each other. The signature is linear in the lanes, so it is computed here
+State signature (what ``rtl/harness/systolic_harness.v`` folds every cycle): one 64-bit slot per
+PE for its accumulator and one for its result register (the ACC_W-bit value, zero-extended), and
+one per row for the strobes (bit j = column j); every cycle ``slot = 3*slot + value (mod 2**64)``.
+After T cycles slot q holds sum_t 3**(T-1-t) * value_q(t) mod 2**64. Because 3 is odd, any wrong
+value in a single cycle changes its slot; a value one cycle early or late changes it by
+2*3**k*d != 0 (0 < |d| < 2**63, i.e. always for ACC_W <= 32); a wrong value held L < 2**31
+cycles changes it by d*(3**L-1)/2 != 0. Distinct PEs never cancel each other. The signature is linear in the lanes, so it is computed here
 per PE, in step coordinates, chunk by chunk over time, without building the (T, ROWS, COLS) trace.
 """
 
@@ -39,8 +39,6 @@ U64 = np.uint64
 #: Multiplier of the signature (odd, so invertible modulo 2**64).
 SIG_MUL = 3
 INV3 = pow(SIG_MUL, -1, 1 << 64)
-#: Chunk width of the state buses in the signature.
-CHUNK_W = 32
 BUSES = ("acc", "res", "vld")
 
 
@@ -173,40 +171,27 @@ class Signature:
 _BUS_NAME = {"acc": "accumulator", "res": "result", "vld": "result-valid"}
 
 
-def bus_width(bus: str, params: ArrayParams) -> int:
-    return params.acc_w if bus in ("acc", "res") else 1
-
-
 def chunk_count(bus: str, params: ArrayParams) -> int:
-    return -(-params.rows * params.cols * bus_width(bus, params) // CHUNK_W)
+    """Signature slots of a bus: one per PE (acc, res), one per row (vld)."""
+    return params.rows * params.cols if bus in ("acc", "res") else params.rows
 
 
 def chunk_pes(bus: str, q: int, params: ArrayParams) -> list[tuple[int, int]]:
-    """The PEs whose lanes overlap 32-bit chunk q of a state bus."""
-    w = bus_width(bus, params)
-    lo, hi = q * CHUNK_W, (q + 1) * CHUNK_W
-    pes = range(max(0, lo // w), min(params.rows * params.cols, -(-hi // w)))
-    return [(pe // params.cols, pe % params.cols) for pe in pes]
+    """The PEs folded into signature slot q of a bus."""
+    if bus in ("acc", "res"):
+        return [(q // params.cols, q % params.cols)]
+    return [(q, j) for j in range(params.cols)]
 
 
 def _pieces(bus: str, params: ArrayParams):
-    """(pe, chunk, shift_right, mask, shift_left) for every overlap of a PE lane and a chunk."""
-    w = bus_width(bus, params)
-    rows = []
-    for pe in range(params.rows * params.cols):
-        lo, hi = pe * w, pe * w + w
-        for q in range(lo // CHUNK_W, (hi - 1) // CHUNK_W + 1):
-            c0, c1 = q * CHUNK_W, (q + 1) * CHUNK_W
-            o0, o1 = max(lo, c0), min(hi, c1)
-            rows.append((pe, q, o0 - lo, (1 << (o1 - o0)) - 1, o0 - c0))
-    arr = np.array(rows, dtype=np.int64)
-    return (
-        arr[:, 0],
-        arr[:, 1],
-        arr[:, 2].astype(U64),
-        arr[:, 3].astype(U64),
-        arr[:, 4].astype(U64),
-    )
+    """(pe, slot, shift_right, mask, shift_left) of every PE lane in the signature slots."""
+    p = params.rows * params.cols
+    pe = np.arange(p, dtype=np.int64)
+    zero = np.zeros(p, U64)
+    if bus in ("acc", "res"):
+        mask = np.full(p, (1 << params.acc_w) - 1 if params.acc_w < 64 else (1 << 64) - 1, U64)
+        return pe, pe, zero, mask, zero
+    return pe, pe // params.cols, zero, np.ones(p, U64), (pe % params.cols).astype(U64)
 
 
 def _pow3(n: int) -> np.ndarray:

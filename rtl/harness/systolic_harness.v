@@ -15,9 +15,10 @@
 //
 // Checking (CHECK=1): at every rising edge the harness reads the state the array holds after the
 // previous edge -- acc_o, res_o, res_vld_o, the state "at cycle t" of docs/architecture.md -- for
-// t = 0 .. total_i-1, and folds each bus, cut into 32-bit chunks each in a 64-bit slot, into
-// slot = 3*slot + chunk (mod 2^64). systolic.models.fast_trace computes the same signature from
-// the cycle model. last_vld_o is the last sampled cycle with any result strobe (the cycle count
+// t = 0 .. total_i-1, and folds it into 64-bit slots, slot = 3*slot + value (mod 2^64): one slot
+// per PE for its accumulator and one for its result register (ACC_W bits, zero-extended), one
+// per row for the strobes (bit j = column j). systolic.models.fast_trace computes the same
+// signature from the cycle model. The sig_*_o buses are written at the last sample only. last_vld_o is the last sampled cycle with any result strobe (the cycle count
 // of the stream is last_vld_o + 1). done_o rises after total_i samples.
 
 `default_nettype none
@@ -39,16 +40,14 @@ module systolic_harness #(
   output reg         done_o,     // total_i cycles sampled
   output reg  [31:0] n_smp_o,    // cycles sampled so far
   output reg  [31:0] last_vld_o, // last sampled cycle with a result strobe (all ones: none)
-  output reg  [64*((ROWS*COLS*ACC_W+31)/32)-1:0] sig_acc_o,
-  output reg  [64*((ROWS*COLS*ACC_W+31)/32)-1:0] sig_res_o,
-  output reg  [64*((ROWS*COLS+31)/32)-1:0]       sig_vld_o
+  output reg  [64*ROWS*COLS-1:0] sig_acc_o,  // one 64-bit slot per PE (valid once done_o)
+  output reg  [64*ROWS*COLS-1:0] sig_res_o,
+  output reg  [64*ROWS-1:0]      sig_vld_o   // one 64-bit slot per row
 );
 
   localparam integer AW  = ROWS * DATA_W;
   localparam integer BW  = COLS * DATA_W;
   localparam integer WIN = AW + 3 * ROWS + BW + COLS;
-  localparam integer CA  = (ROWS * COLS * ACC_W + 31) / 32;  // chunks of acc_o / res_o
-  localparam integer CV  = (ROWS * COLS + 31) / 32;          // chunks of res_vld_o
 
   reg [WIN-1:0] mem [0:DEPTH-1];
   reg [WIN-1:0] in_q;
@@ -132,35 +131,47 @@ module systolic_harness #(
     end
   end
 
+  // The last sample: the output buses below are written only then (cheap on Icarus, where
+  // updating slices of a wide bus every cycle is slow).
+  wire last_sample = sample && (n_smp_o + 32'd1 == total_i);
+
+  genvar gi, gj;
   generate
     if (CHECK != 0) begin : g_check
-      wire [32*CA-1:0] acc_pad = {{(32 * CA - ROWS * COLS * ACC_W){1'b0}}, acc};
-      wire [32*CA-1:0] res_pad = {{(32 * CA - ROWS * COLS * ACC_W){1'b0}}, res};
-      wire [32*CV-1:0] vld_pad = {{(32 * CV - ROWS * COLS){1'b0}}, res_vld};
-      integer q, v;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          sig_acc_o <= {(64 * CA){1'b0}};
-          sig_res_o <= {(64 * CA){1'b0}};
-          sig_vld_o <= {(64 * CV){1'b0}};
-        end else if (sample) begin
-          for (q = 0; q < CA; q = q + 1) begin
-            sig_acc_o[q*64 +: 64] <= {sig_acc_o[q*64 +: 63], 1'b0} + sig_acc_o[q*64 +: 64]
-                                     + {32'd0, acc_pad[q*32 +: 32]};
-            sig_res_o[q*64 +: 64] <= {sig_res_o[q*64 +: 63], 1'b0} + sig_res_o[q*64 +: 64]
-                                     + {32'd0, res_pad[q*32 +: 32]};
-          end
-          for (v = 0; v < CV; v = v + 1) begin
-            sig_vld_o[v*64 +: 64] <= {sig_vld_o[v*64 +: 63], 1'b0} + sig_vld_o[v*64 +: 64]
-                                     + {32'd0, vld_pad[v*32 +: 32]};
+      // One 64-bit slot per PE for acc and res, one per row for the strobes (bit j = column j).
+      for (gi = 0; gi < ROWS; gi = gi + 1) begin : g_row
+        for (gj = 0; gj < COLS; gj = gj + 1) begin : g_col
+          localparam integer PE = gi * COLS + gj;
+          wire [63:0] acc_u = {{(64 - ACC_W){1'b0}}, acc[PE*ACC_W +: ACC_W]};
+          wire [63:0] res_u = {{(64 - ACC_W){1'b0}}, res[PE*ACC_W +: ACC_W]};
+          reg  [63:0] sig_acc_q, sig_res_q;
+          wire [63:0] sig_acc_d = {sig_acc_q[62:0], 1'b0} + sig_acc_q + acc_u;
+          wire [63:0] sig_res_d = {sig_res_q[62:0], 1'b0} + sig_res_q + res_u;
+          always @(posedge clk_i or negedge rst_ni) begin
+            if (!rst_ni) begin
+              sig_acc_q <= 64'd0;
+              sig_res_q <= 64'd0;
+            end else if (sample) begin
+              sig_acc_q <= sig_acc_d;
+              sig_res_q <= sig_res_d;
+              if (last_sample) begin
+                sig_acc_o[PE*64 +: 64] <= sig_acc_d;
+                sig_res_o[PE*64 +: 64] <= sig_res_d;
+              end
+            end
           end
         end
-      end
-    end else begin : g_no_check
-      always @(posedge clk_i) begin
-        sig_acc_o <= {(64 * CA){1'b0}};
-        sig_res_o <= {(64 * CA){1'b0}};
-        sig_vld_o <= {(64 * CV){1'b0}};
+        wire [63:0] vld_u = {{(64 - COLS){1'b0}}, res_vld[gi*COLS +: COLS]};
+        reg  [63:0] sig_vld_q;
+        wire [63:0] sig_vld_d = {sig_vld_q[62:0], 1'b0} + sig_vld_q + vld_u;
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            sig_vld_q <= 64'd0;
+          end else if (sample) begin
+            sig_vld_q <= sig_vld_d;
+            if (last_sample) sig_vld_o[gi*64 +: 64] <= sig_vld_d;
+          end
+        end
       end
     end
   endgenerate

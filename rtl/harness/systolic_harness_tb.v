@@ -9,15 +9,13 @@
 
 module systolic_harness_tb;
   parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, DEPTH = 65536, CHECK = 1;
-  localparam integer CA = (ROWS * COLS * ACC_W + 31) / 32;
-  localparam integer CV = (ROWS * COLS + 31) / 32;
 
   reg clk = 1'b0, rst_n = 1'b0;
   reg [31:0] seg = 32'd0, rows_n = 32'd0, total = 32'd0;
   wire need, done;
   wire [31:0] n_smp, last_vld;
-  wire [64*CA-1:0] sig_acc, sig_res;
-  wire [64*CV-1:0] sig_vld;
+  wire [64*ROWS*COLS-1:0] sig_acc, sig_res;
+  wire [64*ROWS-1:0] sig_vld;
 
   systolic_harness #(
     .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .DEPTH (DEPTH), .CHECK (CHECK)
