@@ -147,11 +147,45 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines += [f"| {k} | {'yes' if v else 'NO'} |" for k, v in report["targets"].items()]
     if report["notes"]:
         lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]
+    lines += _method_sections(report["details"])
     scalar = {k: v for k, v in report["details"].items() if not isinstance(v, dict | list)}
     if scalar:
         lines += ["", "## Method details", "", "| field | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in scalar.items()]
     return "\n".join(lines) + "\n"
+
+
+def _method_sections(details: dict[str, Any]) -> list[str]:
+    """Markdown for the structured method details (AutoPruner layers, SE channel classes and
+    fold ablation, ShuffleNet wiring)."""
+    lines: list[str] = []
+    if "layers" in details:
+        lines += ["", "## AutoPruner, layer by layer", "",
+                  "| stage | channels | kept | final alpha | final lambda | binary fraction | "
+                  "acc. with pruner (%) | acc. after removal (%) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['stage']} | {r['channels']} | {r['kept']} | {r['alpha']:.3g} | "
+                  f"{r['lam']:.3g} | {r['binary_fraction']:.3f} | {r['gated_accuracy']:.2f} | "
+                  f"{r['pruned_accuracy']:.2f} |" for r in details["layers"]]
+    if "channel_classes" in details:
+        lines += ["", "## SE channel classes (calibration set, threshold tau)", "",
+                  "| stage | always squeezed (removed) | class-dependent (kept) | active |",
+                  "|---|---|---|---|"]
+        lines += [f"| {k} | {v['always_squeezed']} | {v['class_dependent']} | {v['active']} |"
+                  for k, v in details["channel_classes"].items()]
+    if "pruned_accuracy_by_fold" in details:
+        ablation = details["pruned_accuracy_by_fold"].items()
+        lines += ["", "Accuracy right after pruning without one or both folds: "
+                  + ", ".join(f"{k} {v:.2f}%" for k, v in ablation) + "."]
+    if "shuffle_permutation" in details:
+        lines += ["", "## ShuffleNet wiring", "",
+                  f"Shuffle ({details['shuffle_convention']}): "
+                  f"perm = {details['shuffle_permutation']}", "",
+                  "Each output group g of a grouped 1x1 conv keeps input channels "
+                  + "; ".join(f"g{i}: {grp[0]}..{grp[-1]}" for i, grp in enumerate(
+                      next(iter(details["kept_input_channels_per_output_group"].values()))))
+                  + " (all other inputs are the pruned off-diagonal blocks)."]
+    return lines
 
 
 def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
