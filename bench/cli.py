@@ -285,9 +285,7 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
                     exe = harness.build_raw(sim, p, depth=depth, check=check)
                     best = 0.0
                     for _ in range(args.repeat):
-                        full = harness.run_raw(
-                            sim, exe, hexf, rows_n, stream.cycles, p, check
-                        )
+                        full = harness.run_raw(sim, exe, hexf, rows_n, stream.cycles, p, check)
                         start = harness.run_raw(sim, exe, tiny, 1, 1, p, check)
                         best = max(best, stream.cycles / max(full.wall_s - start.wall_s, 1e-9))
                     row[key] = best

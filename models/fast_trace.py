@@ -14,13 +14,16 @@ start from reset and contain no reset, the same state is computed here in closed
 ``fast_trace`` returns an ``ArrayTrace`` equal to ``simulate`` (tests assert it).
 
 State signature (what ``rtl/harness/systolic_harness.v`` folds every cycle): one 64-bit slot per
-PE for its accumulator and one for its result register (the ACC_W-bit value, zero-extended), and
+PE for its accumulator and one for its result register (the signed ACC_W-bit value,
+sign-extended to 64 bits), and
 one per row for the strobes (bit j = column j); every cycle ``slot = 3*slot + value (mod 2**64)``.
 After T cycles slot q holds sum_t 3**(T-1-t) * value_q(t) mod 2**64. Because 3 is odd, any wrong
 value in a single cycle changes its slot; a value one cycle early or late changes it by
 2*3**k*d != 0 (0 < |d| < 2**63, i.e. always for ACC_W <= 32); a wrong value held L < 2**31
-cycles changes it by d*(3**L-1)/2 != 0. Distinct PEs never cancel each other. The signature is linear in the lanes, so it is computed here
-per PE, in step coordinates, chunk by chunk over time, without building the (T, ROWS, COLS) trace.
+cycles changes it by d*(3**L-1)/2 != 0. Distinct PEs never cancel each other. The signature is
+linear in the lanes, so it is computed per PE in step coordinates, chunk by chunk over time,
+without the (T, ROWS, COLS) trace -- or, faster, in closed form from the products
+(``products_signature``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from systolic.errors import OperandError
 from systolic.models.array_model import ArrayTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
-from systolic.models.skew import EdgeStimulus
+from systolic.models.skew import EdgeStimulus, Stream
 
 U64 = np.uint64
 #: Multiplier of the signature (odd, so invertible modulo 2**64).
@@ -95,20 +98,29 @@ def _step_chunks(stim: EdgeStimulus, params: ArrayParams, chunk: int):
 
 def _advance(a, av, af, al, b, bv, carry: _Carry, params: ArrayParams) -> StepState:
     s = a.shape[0]
+    narrow = params.acc_w <= 32  # int32 arithmetic wraps modulo 2**32 like the RTL (then wrap)
+    dt = np.int32 if narrow else np.int64
+    a = np.where(av, a, 0).astype(dt)  # invalid lanes carry nothing (their data is ignored)
+    b = np.where(bv, b, 0).astype(dt)
     fire = av[:, :, None] & bv[:, None, :]
     with np.errstate(over="ignore"):
-        prod = np.where(fire, a[:, :, None].astype(np.int64) * b[:, None, :], 0)
-        csum = np.cumsum(prod, axis=0)
+        prod = a[:, :, None] * b[:, None, :]  # 0 wherever the pair does not fire
+        csum = np.cumsum(prod, axis=0, dtype=dt)
         prev = csum - prod  # sum before step s (within the chunk)
-        idx = np.arange(s, dtype=np.int64)[:, None, None]
+        idx = np.arange(s, dtype=np.int32)[:, None, None]
         restart = fire & af[:, :, None]
-        rs = np.maximum.accumulate(np.where(restart, idx, -1), axis=0)
+        rs = np.maximum.accumulate(np.where(restart, idx, np.int32(-1)), axis=0)
         base = np.where(
-            rs >= 0, np.take_along_axis(prev, np.maximum(rs, 0), axis=0), -carry.acc[None]
+            rs >= 0,
+            np.take_along_axis(prev, np.maximum(rs, 0), axis=0),
+            (-carry.acc[None]).astype(dt),
         )
-        acc = wrap(csum - base, params.acc_w)
+        acc = csum - base
+        if params.acc_w not in (32, 64):
+            acc = wrap(acc, params.acc_w)
+        acc = acc.astype(np.int64)
     cap = fire & al[:, :, None]
-    cs = np.maximum.accumulate(np.where(cap, idx, -1), axis=0)
+    cs = np.maximum.accumulate(np.where(cap, idx, np.int32(-1)), axis=0)
     res = np.where(cs >= 0, np.take_along_axis(acc, np.maximum(cs, 0), axis=0), carry.res[None])
     carry.acc, carry.res = acc[-1].copy(), res[-1].copy()
     return StepState(acc, res, cap)
@@ -189,8 +201,7 @@ def _pieces(bus: str, params: ArrayParams):
     pe = np.arange(p, dtype=np.int64)
     zero = np.zeros(p, U64)
     if bus in ("acc", "res"):
-        mask = np.full(p, (1 << params.acc_w) - 1 if params.acc_w < 64 else (1 << 64) - 1, U64)
-        return pe, pe, zero, mask, zero
+        return pe, pe, zero, np.full(p, (1 << 64) - 1, U64), zero
     return pe, pe // params.cols, zero, np.ones(p, U64), (pe % params.cols).astype(U64)
 
 
@@ -218,34 +229,30 @@ def stream_signature(
     skew = (np.arange(r)[:, None] + np.arange(c)[None, :]).ravel()  # (P,)
     inv = np.array([pow(INV3, int(k), 1 << 64) for k in range(r + c)], dtype=U64)[skew]
     pieces = {bus: _pieces(bus, params) for bus in BUSES}
-    sums = {bus: np.zeros((len(pieces[bus][0]),), U64) for bus in BUSES}
+    sums = {bus: np.zeros(p, U64) for bus in BUSES}  # per PE lane
     last = -1
     for s0, st in _step_chunks(stim, params, chunk_steps):
         n = st.acc.shape[0]
         steps = np.arange(s0, s0 + n)
-        # State at step s is observed at cycle s + i + j, which must be < T.
-        seen = (steps[:, None] + skew[None, :]) < t  # (S, P)
-        w = np.where(seen, pow3[np.minimum(t - 1 - steps, t - 1)][:, None], U64(0))  # 3^(T-1-s)
-        lanes = {
-            "acc": (st.acc.reshape(n, p) & ((1 << params.acc_w) - 1 if params.acc_w < 64 else -1)),
-            "res": (st.res.reshape(n, p) & ((1 << params.acc_w) - 1 if params.acc_w < 64 else -1)),
-            "vld": st.vld.reshape(n, p),
-        }
-        vld_seen = st.vld.reshape(n, p) & seen
-        if vld_seen.any():
-            ss, pe = np.nonzero(vld_seen)
+        w = pow3[t - 1 - steps]  # 3^(T-1-s): weight of the state at step s for PE(0,0)
+        acc = st.acc.reshape(n, p)
+        res = st.res.reshape(n, p)
+        vld = st.vld.reshape(n, p)
+        if s0 + n + r + c - 2 > t - 1:  # the state at step s is seen at cycle s+i+j < T only
+            seen = (steps[:, None] + skew[None, :]) < t
+            acc, res, vld = np.where(seen, acc, 0), np.where(seen, res, 0), vld & seen
+        if vld.any():
+            ss, pe = np.nonzero(vld)
             last = max(last, int((steps[ss] + skew[pe]).max()))
-        for bus in BUSES:
-            u = lanes[bus].astype(np.int64).view(U64) if bus != "vld" else lanes[bus].astype(U64)
-            pe, _, sr, mask, _ = pieces[bus]
-            piece = (u[:, pe] >> sr) & mask  # (S, pieces)
-            with np.errstate(over="ignore"):
-                sums[bus] += (piece * w[:, pe]).sum(axis=0, dtype=U64)
+        with np.errstate(over="ignore"):
+            for bus, lanes in (("acc", acc), ("res", res)):
+                sums[bus] += w @ lanes.view(U64)  # signed values; uint64 wraps modulo 2**64
+            sums["vld"] += w @ vld.astype(U64)
     out = {}
     for bus in BUSES:
         pe, q, _, _, sl = pieces[bus]
         with np.errstate(over="ignore"):
-            contrib = (sums[bus] * inv[pe]) << sl
+            contrib = (sums[bus][pe] * inv[pe]) << sl
         acc = np.zeros(chunk_count(bus, params), U64)
         np.add.at(acc, q, contrib)
         out[bus] = acc
@@ -258,12 +265,11 @@ def trace_signature(trace: ArrayTrace, params: ArrayParams) -> Signature:
     p = params.rows * params.cols
     pow3 = _pow3(t)[::-1]  # 3^(T-1-t)
     out = {}
-    mask = (1 << params.acc_w) - 1 if params.acc_w < 64 else -1
     for bus, data in (("acc", trace.acc), ("res", trace.res), ("vld", trace.res_vld)):
         if bus == "vld":
             u = data.reshape(t, p).astype(U64)
         else:
-            u = (data.reshape(t, p) & mask).astype(np.int64).view(U64)
+            u = data.reshape(t, p).astype(np.int64).view(U64)  # signed, sign-extended
         pe, q, sr, m, sl = _pieces(bus, params)
         piece = ((u[:, pe] >> sr) & m) << sl
         with np.errstate(over="ignore"):
@@ -275,3 +281,80 @@ def trace_signature(trace: ArrayTrace, params: ArrayParams) -> Signature:
     return Signature(
         t, out["acc"], out["res"], out["vld"], int(strobes[-1]) if strobes.size else -1
     )
+
+
+def closed_form_applies(stream: Stream, params: ArrayParams) -> bool:
+    """No reset, sampled to the end, and no partial sum can overflow the signed ACC_W range."""
+    prods = stream.products
+    if not prods or any(sp.aborted for sp in prods) or stream.stimulus.rst.any():
+        return False
+    last_step = max(int(sp.steps[-1]) for sp in prods)
+    if stream.cycles < last_step + params.rows + params.cols - 1:
+        return False
+    limit = (1 << (params.acc_w - 1)) - 1
+    return all(
+        sp.product.k * int(np.abs(sp.product.a).max()) * int(np.abs(sp.product.b).max()) <= limit
+        for sp in prods
+    )
+
+
+def products_signature(stream: Stream, params: ArrayParams) -> Signature | None:
+    """The harness signature in closed form from the scheduled products (fast: ~one MAC each).
+
+    By the timing contract, PE(i,j) of a product p (i < m_p, j < n_p) restarts at p's first step,
+    adds A[i][k]*B[k][j] at step s_k, and holds the sum until the next product covering it
+    restarts it; its result register holds C_p from p's last step until the next covering
+    product's last step; its strobe is 1 exactly at p's last step. With W(x) = sum_{s<x} w_s and
+    w_s = 3**(T-1-s), PE(i,j)'s accumulator slot is therefore (in step coordinates)
+
+        sum_p  C_p[i][j] * W(h_p) - (A_p diag(W(s_p)) B_p)[i][j]
+
+    with h_p the next covering product's first step (or the end of what the harness samples), an
+    integer matrix product per product. It applies when no partial sum overflows ACC_W (then the
+    signed register values equal the exact sums), the stream has no reset and is sampled to its
+    end; otherwise it returns None and ``stream_signature`` is used. Tests check it against the
+    register-level model, bubbles and garbage on invalid lanes included.
+    """
+    if not closed_form_applies(stream, params):
+        return None
+    r, c = params.rows, params.cols
+    t = stream.cycles
+    prods = stream.products
+    w = _pow3(t)[::-1].copy()  # w[s] = 3^(T-1-s)
+    with np.errstate(over="ignore"):
+        wp = np.concatenate([np.zeros(1, U64), np.cumsum(w, dtype=U64)])  # W(x) = sum_{s<x}
+    skew = np.arange(r)[:, None] + np.arange(c)[None, :]
+    end = (t - skew).astype(np.int64)  # first step whose state the harness does not sample
+    next_first = end.copy()
+    next_cap = end.copy()
+    s_acc = np.zeros((r, c), U64)
+    s_res = np.zeros((r, c), U64)
+    s_vld = np.zeros((r, c), U64)
+    last = -1
+    with np.errstate(over="ignore"):
+        for sp in reversed(prods):
+            m, n = sp.product.m, sp.product.n
+            steps = sp.steps.astype(np.int64)
+            e = int(steps[-1])
+            a = np.ascontiguousarray(sp.product.a, np.int64).view(U64)
+            b = np.ascontiguousarray(sp.product.b, np.int64).view(U64)
+            cp = np.ascontiguousarray(sp.expected, np.int64).view(U64)
+            h = next_first[:m, :n]
+            hc = next_cap[:m, :n]
+            s_acc[:m, :n] += cp * wp[h] - (a * wp[steps][None, :]) @ b
+            s_res[:m, :n] += cp * (wp[hc] - wp[e])
+            s_vld[:m, :n] += w[e]
+            next_first[:m, :n] = steps[0]
+            next_cap[:m, :n] = e
+            last = max(last, e + m + n - 2)
+        inv = np.array([pow(INV3, int(k), 1 << 64) for k in range(r + c)], dtype=U64)[skew]
+        acc = (s_acc * inv).ravel()
+        res = (s_res * inv).ravel()
+        vld = ((s_vld * inv) << np.arange(c, dtype=U64)[None, :]).sum(axis=1, dtype=U64)
+    return Signature(t, acc, res, vld, last)
+
+
+def expected_signature(stream: Stream, params: ArrayParams) -> Signature:
+    """The closed form when it applies, else the vectorized register model."""
+    sig = products_signature(stream, params)
+    return sig if sig is not None else stream_signature(stream.stimulus, params)

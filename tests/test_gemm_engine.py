@@ -157,3 +157,29 @@ def test_fast_path_kills_a_timing_mutant(tmp_path) -> None:
     )
     assert res.tests == 1 and not res.passed, res.summary()
     assert "PE(2,2)" in res.failures["test_fast_gemm"], res.summary()
+
+
+@pytest.mark.parametrize(
+    "p",
+    [ArrayParams(3, 3), ArrayParams(2, 5, 4, 16), ArrayParams(4, 3, 16, 64), ArrayParams(1, 1)],
+    ids=str,
+)
+def test_closed_form_signature_matches_the_register_model(p: ArrayParams) -> None:
+    from systolic.models.fast_trace import closed_form_applies, products_signature
+    from systolic.models.tiling import tile_gemm
+
+    rng = np.random.default_rng(11)
+    a = rng.integers(p.data_min, p.data_max + 1, (11, 7))
+    b = rng.integers(p.data_min, p.data_max + 1, (7, 9))
+    prods = tile_gemm(a, b, p) + tile_gemm(a[:, :2], b[:2, :4], p)  # edge folds, K = 2 after 7
+    stream = schedule(prods, p, bubbles=rng.random(90) < 0.3)
+    st = stream.stimulus
+    st.a[~st.a_vld] = p.data_max
+    st.a_last |= ~st.a_vld
+    want = trace_signature(simulate(st, p), p)
+    assert closed_form_applies(stream, p)
+    assert not want.differences(products_signature(stream, p), p)
+    # Where a partial sum can overflow ACC_W, the closed form steps aside.
+    q = ArrayParams(2, 2, 8, 16)
+    big = schedule([Product(np.full((2, 9), -128), np.full((9, 2), -128))], q)
+    assert not closed_form_applies(big, q) and products_signature(big, q) is None

@@ -16,7 +16,7 @@
 // Checking (CHECK=1): at every rising edge the harness reads the state the array holds after the
 // previous edge -- acc_o, res_o, res_vld_o, the state "at cycle t" of docs/architecture.md -- for
 // t = 0 .. total_i-1, and folds it into 64-bit slots, slot = 3*slot + value (mod 2^64): one slot
-// per PE for its accumulator and one for its result register (ACC_W bits, zero-extended), one
+// per PE for its accumulator and one for its result register (ACC_W bits, sign-extended), one
 // per row for the strobes (bit j = column j). systolic.models.fast_trace computes the same
 // signature from the cycle model. The sig_*_o buses are written at the last sample only. last_vld_o is the last sampled cycle with any result strobe (the cycle count
 // of the stream is last_vld_o + 1). done_o rises after total_i samples.
@@ -142,8 +142,9 @@ module systolic_harness #(
       for (gi = 0; gi < ROWS; gi = gi + 1) begin : g_row
         for (gj = 0; gj < COLS; gj = gj + 1) begin : g_col
           localparam integer PE = gi * COLS + gj;
-          wire [63:0] acc_u = {{(64 - ACC_W){1'b0}}, acc[PE*ACC_W +: ACC_W]};
-          wire [63:0] res_u = {{(64 - ACC_W){1'b0}}, res[PE*ACC_W +: ACC_W]};
+          // The signed ACC_W-bit values, sign-extended to 64 bits.
+          wire [63:0] acc_u = {{(64 - ACC_W){acc[PE*ACC_W+ACC_W-1]}}, acc[PE*ACC_W +: ACC_W]};
+          wire [63:0] res_u = {{(64 - ACC_W){res[PE*ACC_W+ACC_W-1]}}, res[PE*ACC_W +: ACC_W]};
           reg  [63:0] sig_acc_q, sig_res_q;
           wire [63:0] sig_acc_d = {sig_acc_q[62:0], 1'b0} + sig_acc_q + acc_u;
           wire [63:0] sig_res_d = {sig_res_q[62:0], 1'b0} + sig_res_q + res_u;
