@@ -14,6 +14,7 @@ the first wrong cycle.
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ from systolic.models.params import ArrayParams
 from systolic.models.skew import Stream
 
 CLOCK_PERIOD_NS = 10
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+#: Rows of the first segment: small, so that the simulator starts while the rest is written.
+FIRST_SEGMENT = 2048
 
 
 @dataclass
@@ -84,6 +87,9 @@ class FastHarness:
         dut.rst_ni.value = 1
         await FallingEdge(dut.clk_i)
 
+    def _seg_file(self, k: int) -> Path:
+        return self.stim_file.with_name(f"{self.stim_file.name}.{k}")
+
     async def run(self, stream: Stream, expected: Signature | None = None) -> FastResult:
         """Play a stream (from reset) and compare the signature with the model's."""
         p = self.params
@@ -96,13 +102,25 @@ class FastHarness:
         rows = stimulus_rows(stim)
         dut = self.dut
         dut.total_i.value = total
-        for lo in range(0, rows, self.depth):
-            hi = min(rows, lo + self.depth)
-            write_hex(self.stim_file, stim, p, lo, hi)
+        # Segments: a small first one, then DEPTH rows each, written by worker threads while
+        # the simulator plays the previous one; each is renamed into place when it is needed.
+        bounds = [0, min(rows, FIRST_SEGMENT, self.depth)]
+        while bounds[-1] < rows:
+            bounds.append(min(rows, bounds[-1] + self.depth))
+        segs = list(itertools.pairwise(bounds))
+        write_hex(self.stim_file, stim, p, *segs[0])
+        pending = [
+            _POOL.submit(write_hex, self._seg_file(k), stim, p, lo, hi)
+            for k, (lo, hi) in enumerate(segs[1:], start=1)
+        ]
+        for k, (lo, hi) in enumerate(segs):
+            if k:
+                pending[k - 1].result()
+                os.replace(self._seg_file(k), self.stim_file)
             dut.rows_i.value = hi - lo
             self._seg += 1
             dut.seg_i.value = self._seg
-            if hi < rows:
+            if k + 1 < len(segs):
                 await RisingEdge(dut.need_o)
         await RisingEdge(dut.done_o)
         # done_o and the last signature update share a time step: read after it settled.
@@ -121,7 +139,7 @@ class FastHarness:
         return FastResult(expected, observed, total, wall, errors)
 
 
-def _last(v: int) -> int:
+def _last(v: int) -> int:  # all ones: no strobe seen
     return -1 if v == 0xFFFFFFFF else v
 
 

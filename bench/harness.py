@@ -33,6 +33,8 @@ HARNESS_TOP = "systolic_harness"
 #: Default stimulus rows per segment (per $readmemh load).
 DEFAULT_DEPTH = 1 << 16
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
+#: Two hex digits of every byte value.
+_HEX2 = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1)
 
 
 def harness_sources(rtl_dir: Path | None = None) -> list[Path]:
@@ -44,9 +46,9 @@ def row_width(params: ArrayParams) -> int:
 
 
 def _lane_bits(values: np.ndarray, width: int) -> np.ndarray:
-    u = (np.asarray(values, np.int64) & ((1 << width) - 1)).astype(np.uint64)
-    bits = (u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
-    return bits.reshape(values.shape[0], -1).astype(np.uint8)
+    u = (np.asarray(values) & ((1 << width) - 1)).astype(np.uint16)  # DATA_W <= 16
+    bits = (u[:, :, None] >> np.arange(width, dtype=np.uint16)).astype(np.uint8) & np.uint8(1)
+    return bits.reshape(values.shape[0], -1)
 
 
 def stimulus_rows(stim: EdgeStimulus) -> int:
@@ -61,7 +63,7 @@ def write_hex(path: Path, stim: EdgeStimulus, params: ArrayParams, lo: int, hi: 
         raise SimulatorError("the fast-path harness plays streams without reset")
     win = row_width(params)
     digits = -(-win // 4)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         for c0 in range(lo, hi, 1 << 15):
             c1 = min(hi, c0 + (1 << 15))
@@ -77,8 +79,10 @@ def write_hex(path: Path, stim: EdgeStimulus, params: ArrayParams, lo: int, hi: 
                 ],
                 axis=1,
             )
-            nib = bits.reshape(c1 - c0, digits, 4) @ np.array([1, 2, 4, 8], np.uint8)
-            chars = _HEX[nib[:, ::-1]]
+            packed = np.packbits(bits, axis=1, bitorder="little")  # (rows, bytes), LSB first
+            chars = _HEX2[packed[:, ::-1]].reshape(c1 - c0, -1)  # MSB first
+            if chars.shape[1] > digits:  # an odd number of digits: drop the leading zero
+                chars = chars[:, chars.shape[1] - digits :]
             lines = np.concatenate([chars, np.full((c1 - c0, 1), ord("\n"), np.uint8)], axis=1)
             f.write(lines.tobytes())
     os.replace(tmp, path)
