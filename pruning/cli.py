@@ -100,9 +100,9 @@ def _config(args: argparse.Namespace):
     return PruneConfig(
         seed=args.seed, threads=args.threads, progress=not args.quiet, model=args.model,
         widths=tuple(args.width),
-        baseline=TrainConfig(epochs=args.epochs),
+        baseline=TrainConfig(epochs=args.epochs, select_best=True),
         sparsity_train=TrainConfig(epochs=args.epochs),
-        finetune=TrainConfig(epochs=args.finetune_epochs, lr=0.02),
+        finetune=TrainConfig(epochs=args.finetune_epochs, lr=0.02, select_best=True),
         ratio=args.ratio, sparsity=args.sparsity, min_channels=args.min_channels,
         round_to=args.round_to, keep_rate=args.keep_rate, se_threshold=args.se_threshold,
         se_sparsity=args.se_sparsity, shuffle_groups=args.groups,

@@ -23,8 +23,13 @@ class PruneConfig:
     #: Model family (plain, se, shuffle); None: the method's default.
     model: str | None = None
     widths: tuple[int, ...] = (32, 64, 128)
-    baseline: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=40))
-    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, lr=0.02))
+    # The dense baseline and every fine-tuning keep their best epoch on the validation split.
+    baseline: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=40, select_best=True)
+    )
+    finetune: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=30, lr=0.02, select_best=True)
+    )
     # Network Slimming
     ratio: float = 0.6
     sparsity: float = 1e-2

@@ -11,6 +11,9 @@ import torch
 
 #: Fraction of the samples held out for testing (stratified by class).
 TEST_FRACTION = 0.25
+#: Fraction of the remaining training samples set aside for validation (model selection:
+#: the best fine-tuning epoch is chosen on it, never on the test samples).
+VAL_FRACTION = 0.15
 #: Seed of the split: fixed, so every method and every run sees the same held-out samples.
 SPLIT_SEED = 0
 
@@ -23,6 +26,8 @@ class Digits:
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
 
     @property
     def num_classes(self) -> int:
@@ -30,8 +35,8 @@ class Digits:
 
     def describe(self) -> str:
         return (
-            f"sklearn digits, {len(self.y_train)} train / {len(self.y_test)} test "
-            f"(stratified, test fraction {TEST_FRACTION}, split seed {SPLIT_SEED})"
+            f"sklearn digits, {len(self.y_train)} train / {len(self.y_val)} validation / "
+            f"{len(self.y_test)} test (stratified, split seed {SPLIT_SEED})"
         )
 
 
@@ -48,8 +53,10 @@ def load_digits_split() -> Digits:
     x_tr, x_te, y_tr, y_te = train_test_split(
         images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
     )
-    x_train, y_train, x_test, y_test = map(torch.from_numpy, (x_tr, y_tr, x_te, y_te))
-    return Digits(x_train, y_train, x_test, y_test)
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        x_tr, y_tr, test_size=VAL_FRACTION, stratify=y_tr, random_state=SPLIT_SEED
+    )
+    return Digits(*map(torch.from_numpy, (x_tr, y_tr, x_te, y_te, x_va, y_va)))
 
 
 def seed_everything(seed: int, threads: int | None = None) -> torch.Generator:

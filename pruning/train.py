@@ -7,6 +7,7 @@ L1 subgradient of Network Slimming)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,14 +32,19 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 64
+    #: Keep the weights of the epoch with the best validation accuracy (latest on ties).
+    select_best: bool = False
 
 
 @dataclass
 class TrainLog:
-    """Per-epoch mean training loss and the final test accuracy."""
+    """Per-epoch mean training loss and validation accuracy, the epoch whose weights were
+    kept (1-based), and the test accuracy of those weights."""
 
     losses: list[float]
     test_accuracy: float
+    val_accuracy: list[float]
+    kept_epoch: int
 
 
 def iterate_batches(
@@ -73,6 +79,8 @@ def train(
     steps_per_epoch = math.ceil(len(data.y_train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     losses: list[float] = []
+    val: list[float] = []
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     step = 0
     bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False, unit="ep")
     for _ in bar:
@@ -95,8 +103,15 @@ def train(
             count += len(idx)
             step += 1
         losses.append(total / count)
-        bar.set_postfix(loss=f"{losses[-1]:.4f}")
-    return TrainLog(losses, accuracy(model, data.x_test, data.y_test))
+        val.append(accuracy(model, data.x_val, data.y_val))
+        if cfg.select_best and (best is None or val[-1] >= best[0]):
+            best = (val[-1], len(val), copy.deepcopy(model.state_dict()))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}", val=f"{val[-1]:.2f}")
+    kept = len(val)
+    if best is not None:
+        model.load_state_dict(best[2])
+        kept = best[1]
+    return TrainLog(losses, accuracy(model, data.x_test, data.y_test), val, kept)
 
 
 @torch.no_grad()
@@ -139,7 +154,6 @@ class BaselineCache:
         self, spec, data: Digits, cfg: TrainConfig, seed: int, progress: bool = True
     ) -> tuple[nn.Module, float, float]:
         """(trained model copy, test accuracy, seconds the training took)."""
-        import copy
         import time
 
         from systolic.pruning.models import build_model
