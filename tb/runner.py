@@ -204,7 +204,11 @@ def run(
     extra_env: dict[str, str] | None = None,
     test_module: str = TEST_MODULE,
 ) -> RunResult:
-    """Build (if needed) and run cocotb tests; never raises for failing tests, see RunResult."""
+    """Build (if needed) and run cocotb tests; never raises for failing tests, see RunResult.
+
+    $SYSTOLIC_WAVES=1 turns waves on for every run (CI reruns failed tests that way).
+    """
+    waves = waves or os.environ.get("SYSTOLIC_WAVES", "").lower() in ("1", "true", "yes")
     t0 = time.perf_counter()
     runner, bdir = _build(sim, params, waves, rtl_dir, build_root, quiet)
     name = "-".join(tests) if tests and len(tests) <= 2 else "all"
