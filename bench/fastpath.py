@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 
 from systolic.bench.harness import DEFAULT_DEPTH, slots, stimulus_rows, write_hex
 from systolic.models.fast_trace import (
@@ -50,6 +50,7 @@ class FastResult:
     cycles: int  # sampled cycles (the stream's length)
     wall_s: float
     errors: list[str] = field(default_factory=list)
+    phases: dict = field(default_factory=dict)  # prepare_s, simulate_s, model_wait_s
 
     @property
     def measured_cycles(self) -> int:
@@ -71,21 +72,29 @@ class FastHarness:
         self.stim_file = Path(os.environ.get("SYSTOLIC_HARNESS_DIR", workdir or ".")) / "stim.hex"
         self._seg = 0
         self._clock_started = False
+        # systolic_harness_top generates its clock in HDL (signal clk); systolic_harness takes
+        # cocotb's clock on clk_i.
+        self.hdl_clock = not hasattr(dut, "clk_i")
+        self.clk = dut.clk if self.hdl_clock else dut.clk_i
 
     async def reset(self, cycles: int = 2) -> None:
         dut = self.dut
         if not self._clock_started:
-            Clock(dut.clk_i, CLOCK_PERIOD_NS, unit="ns").start()
             self._clock_started = True
-        await FallingEdge(dut.clk_i)  # never write the reset inside a rising edge's time step
+            if self.hdl_clock:
+                await Timer(1, unit="ns")  # let the HDL clock's initial value settle
+            else:
+                Clock(dut.clk_i, CLOCK_PERIOD_NS, unit="ns").start()
+        clk = self.clk
+        await FallingEdge(clk)  # never write the reset inside a rising edge's time step
         dut.rst_ni.value = 0
         dut.seg_i.value = self._seg
         dut.rows_i.value = 0
         dut.total_i.value = 0
-        await ClockCycles(dut.clk_i, cycles)
-        await FallingEdge(dut.clk_i)
+        await ClockCycles(clk, cycles)
+        await FallingEdge(clk)
         dut.rst_ni.value = 1
-        await FallingEdge(dut.clk_i)
+        await FallingEdge(clk)
 
     def _seg_file(self, k: int) -> Path:
         return self.stim_file.with_name(f"{self.stim_file.name}.{k}")
@@ -109,6 +118,7 @@ class FastHarness:
             bounds.append(min(rows, bounds[-1] + self.depth))
         segs = list(itertools.pairwise(bounds))
         write_hex(self.stim_file, stim, p, *segs[0])
+        t_sim = time.perf_counter()
         pending = [
             _POOL.submit(write_hex, self._seg_file(k), stim, p, lo, hi)
             for k, (lo, hi) in enumerate(segs[1:], start=1)
@@ -124,7 +134,7 @@ class FastHarness:
                 await RisingEdge(dut.need_o)
         await RisingEdge(dut.done_o)
         # done_o and the last signature update share a time step: read after it settled.
-        await FallingEdge(dut.clk_i)
+        await FallingEdge(self.clk)
         observed = Signature(
             int(dut.n_smp_o.value.to_unsigned()),
             slots(dut.sig_acc_o.value.to_unsigned(), chunk_count("acc", p)),
@@ -132,11 +142,17 @@ class FastHarness:
             slots(dut.sig_vld_o.value.to_unsigned(), chunk_count("vld", p)),
             _last(int(dut.last_vld_o.value.to_unsigned())),
         )
+        t_done = time.perf_counter()
         if future is not None:
             expected = future.result()
         wall = time.perf_counter() - t0
+        phases = {
+            "prepare_s": t_sim - t0,
+            "simulate_s": t_done - t_sim,
+            "model_wait_s": wall - (t_done - t0),
+        }
         errors = expected.differences(observed, p)
-        return FastResult(expected, observed, total, wall, errors)
+        return FastResult(expected, observed, total, wall, errors, phases)
 
 
 def _last(v: int) -> int:  # all ones: no strobe seen

@@ -37,8 +37,21 @@ _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 _HEX2 = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1)
 
 
-def harness_sources(rtl_dir: Path | None = None) -> list[Path]:
-    return [*runner.rtl_sources(rtl_dir), HARNESS_DIR / "systolic_harness.v"]
+#: The cocotb fast path's top on Verilator: HDL clock, only its own ports public.
+HDL_CLOCK_TOP = "systolic_harness_top"
+
+
+def harness_sources(rtl_dir: Path | None = None, top: str = HARNESS_TOP) -> list[Path]:
+    srcs = [*runner.rtl_sources(rtl_dir), HARNESS_DIR / "systolic_harness.v"]
+    if top == HDL_CLOCK_TOP:
+        srcs.append(HARNESS_DIR / "systolic_harness_top.v")
+    return srcs
+
+
+def cocotb_top(sim: str) -> str:
+    """Verilator: the HDL-clocked top (no GPI clock, array not public); Icarus: the harness with
+    cocotb's clock (an HDL clock gains nothing there)."""
+    return HDL_CLOCK_TOP if sim == "verilator" else HARNESS_TOP
 
 
 def row_width(params: ArrayParams) -> int:
@@ -205,20 +218,29 @@ def build_cocotb(
     from cocotb_tools.runner import get_runner
 
     runner.check_simulator(sim)
-    bdir = (build_root or runner.BUILD_ROOT) / sim / tag(params, depth, check)
+    top = cocotb_top(sim)
+    bdir = (build_root or runner.BUILD_ROOT) / sim / (tag(params, depth, check) + "_" + top)
     r = get_runner(sim)
+    extra = []
+    if top == HDL_CLOCK_TOP:
+        from cocotb_tools.runner import VerilatorControlFile
+
+        extra = [VerilatorControlFile(HARNESS_DIR / "harness_top.vlt")]
     with (
         runner._patched_environ(runner.simulator_env(sim)),
         runner._log_to(bdir / "build.log", True),
     ):
         try:
             r.build(
-                sources=harness_sources(rtl_dir),
-                hdl_toplevel=HARNESS_TOP,
+                sources=[*harness_sources(rtl_dir, top), *extra],
+                hdl_toplevel=top,
                 parameters=hdl_parameters(params, depth, check),
                 build_dir=bdir,
                 timescale=("1ns", "1ps"),
-                build_args=["-O3", "-Wno-fatal"] if sim == "verilator" else [],
+                build_args=["-O3", "-Wno-fatal", "--timing", "--no-public-flat-rw"]
+                + ["-CFLAGS", "-fcoroutines"]  # the wheel's verilated.mk leaves it out
+                if sim == "verilator"
+                else [],
             )
         except (SystemExit, Exception) as exc:
             raise SimulatorError(
@@ -269,7 +291,7 @@ def run_cocotb(
     ):
         r.test(
             test_module="systolic.tb.test_gemm",
-            hdl_toplevel=HARNESS_TOP,
+            hdl_toplevel=cocotb_top(sim),
             hdl_toplevel_lang="verilog",
             testcase=tests,
             seed=seed,

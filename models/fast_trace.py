@@ -292,6 +292,9 @@ def closed_form_applies(stream: Stream, params: ArrayParams) -> bool:
     if stream.cycles < last_step + params.rows + params.cols - 1:
         return False
     limit = (1 << (params.acc_w - 1)) - 1
+    kmax = max(sp.product.k for sp in prods)
+    if kmax * (1 << (2 * params.data_w - 2)) <= limit:  # no operands of DATA_W bits can overflow
+        return True
     return all(
         sp.product.k * int(np.abs(sp.product.a).max()) * int(np.abs(sp.product.b).max()) <= limit
         for sp in prods
@@ -325,28 +328,38 @@ def products_signature(stream: Stream, params: ArrayParams) -> Signature | None:
         wp = np.concatenate([np.zeros(1, U64), np.cumsum(w, dtype=U64)])  # W(x) = sum_{s<x}
     skew = np.arange(r)[:, None] + np.arange(c)[None, :]
     end = (t - skew).astype(np.int64)  # first step whose state the harness does not sample
-    next_first = end.copy()
-    next_cap = end.copy()
-    s_acc = np.zeros((r, c), U64)
-    s_res = np.zeros((r, c), U64)
-    s_vld = np.zeros((r, c), U64)
-    last = -1
+    n_p = len(prods)
+    pm = np.array([sp.product.m for sp in prods])
+    pn = np.array([sp.product.n for sp in prods])
+    first = np.array([int(sp.steps[0]) for sp in prods] + [0], np.int64)
+    e = np.array([int(sp.steps[-1]) for sp in prods] + [0], np.int64)
+    # PE(i,j) is covered by product p when i < m_p and j < n_p; nxt = next covering product.
+    cov = (np.arange(r)[None, :, None] < pm[:, None, None]) & (
+        np.arange(c)[None, None, :] < pn[:, None, None]
+    )
+    idx = np.where(cov, np.arange(n_p)[:, None, None], n_p)
+    after = np.minimum.accumulate(idx[::-1], axis=0)[::-1]  # first covering q >= p
+    nxt = np.concatenate([after[1:], np.full((1, r, c), n_p)], axis=0)  # first covering q > p
+    none = nxt == n_p
+    h = np.where(none, end[None], first[nxt])  # the accumulator holds until h
+    hc = np.where(none, end[None], e[nxt])  # the result register holds until hc
+    cfull = np.zeros((n_p, r, c), np.int64)
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for q, sp in enumerate(prods):
+        groups.setdefault((sp.product.m, sp.product.k, sp.product.n), []).append(q)
     with np.errstate(over="ignore"):
-        for sp in reversed(prods):
-            m, n = sp.product.m, sp.product.n
-            steps = sp.steps.astype(np.int64)
-            e = int(steps[-1])
-            a = np.ascontiguousarray(sp.product.a, np.int64).view(U64)
-            b = np.ascontiguousarray(sp.product.b, np.int64).view(U64)
-            cp = np.ascontiguousarray(sp.expected, np.int64).view(U64)
-            h = next_first[:m, :n]
-            hc = next_cap[:m, :n]
-            s_acc[:m, :n] += cp * wp[h] - (a * wp[steps][None, :]) @ b
-            s_res[:m, :n] += cp * (wp[hc] - wp[e])
-            s_vld[:m, :n] += w[e]
-            next_first[:m, :n] = steps[0]
-            next_cap[:m, :n] = e
-            last = max(last, e + m + n - 2)
+        s_acc = np.zeros((r, c), U64)
+        for (m, _k, n), qs in groups.items():
+            cfull[qs, :m, :n] = np.stack([prods[q].expected for q in qs])
+            a = np.stack([prods[q].product.a for q in qs]).astype(np.int64).view(U64)
+            b = np.stack([prods[q].product.b for q in qs]).astype(np.int64).view(U64)
+            steps = np.stack([prods[q].steps for q in qs]).astype(np.int64)
+            s_acc[:m, :n] -= ((a * wp[steps][:, None, :]) @ b).sum(axis=0, dtype=U64)
+        cu = cfull.view(U64)
+        s_acc += (cu * wp[h]).sum(axis=0, dtype=U64)
+        s_res = (cu * (wp[hc] - wp[e[:n_p]][:, None, None])).sum(axis=0, dtype=U64)
+        s_vld = (cov * w[e[:n_p]][:, None, None]).sum(axis=0, dtype=U64)
+        last = int((e[:n_p] + pm + pn - 2).max())
         inv = np.array([pow(INV3, int(k), 1 << 64) for k in range(r + c)], dtype=U64)[skew]
         acc = (s_acc * inv).ravel()
         res = (s_res * inv).ravel()

@@ -215,6 +215,7 @@ async def test_speed_fast(dut):
     await h.reset()
     stream = speed_stream(p, int(os.environ[SPEED_ENV]), int(os.environ.get("SYSTOLIC_SEED", 1)))
     res = await h.run(stream)
+    dut._log.info("fast path phases: %s", {k: round(v, 3) for k, v in res.phases.items()})
     _stats("test_speed_fast", res.passed, res.cycles, res.wall_s, p.rows * p.cols)
     assert res.passed, f"{'; '.join(res.errors)} [{_fast_context(p)}]"
 
