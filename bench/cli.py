@@ -264,6 +264,8 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     sims = args.sim or list(runner.SIMULATORS)
     if args.repeat < 1:
         raise ConfigError(f"--repeat must be at least 1, got {args.repeat}")
+    if args.cycles is not None and args.cycles < 100:
+        raise ConfigError(f"--cycles must be at least 100, got {args.cycles}")
     results = []
     for r, c in parse_sizes(args.sizes):
         p = ArrayParams(r, c)

@@ -62,6 +62,7 @@ def test_bench_end_to_end(tmp_path) -> None:
         (["bench", "--sizes", "0x4"], "ROWS=0"),
         (["bench", "--sizes", "4by4"], "bad array size"),
         (["bench-sim", "--repeat", "0"], "--repeat"),
+        (["bench-sim", "--cycles", "5"], "--cycles"),
         (["bench", "--sizes", "40x4"], "ROWS=40"),
     ],
 )
