@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sizes", default="8x8,16x16", help="comma-separated RxC (default 8x8,16x16)")
     p.add_argument("--sim", default="verilator", choices=runner.SIMULATORS)
     p.add_argument("--quick", action="store_true", help="skip the ResNet-18 layers")
+    p.add_argument(
+        "--only", help="comma-separated GEMM names (substrings) to run, e.g. 'lecture,digits fc'"
+    )
     p.add_argument("--no-area", action="store_true", help="skip the Yosys area table")
     p.add_argument("--no-scalesim", action="store_true", help="skip SCALE-Sim")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT / "bench.json", help="JSON output")
@@ -99,6 +102,11 @@ def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str
 def cmd_bench(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.sizes)
     gemms = [w for w in BENCH_GEMMS if not (args.quick and w.group == "resnet18")]
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        gemms = [w for w in gemms if any(k in w.name for k in keys)]
+        if not gemms:
+            raise ConfigError(f"--only {args.only!r} matches no GEMM of the benchmark list")
     work = args.out.parent / "work"
     report: dict = {"convention": CONVENTION, "arrays": {}, "targets": {}}
     all_lb, all_ss = [], []

@@ -43,13 +43,14 @@ def _systolic(*args: str):
 @pytest.mark.sim
 def test_bench_end_to_end(tmp_path) -> None:
     out = tmp_path / "bench.json"
+    only = "lecture,16^3,gemv,digits conv1,digits fc pruned"
     proc = _systolic(
-        "bench", "--sizes", "4x4", "--sim", "icarus", "--quick", "--no-area", "--out", str(out)
+        "bench", "--sizes", "4x4", "--sim", "icarus", "--only", only, "--no-area", "--out", str(out)
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "geometric mean" in proc.stdout and "RTL/LB" in proc.stdout
     rows = json.loads(out.read_text())["arrays"]["4x4"]["rows"]
-    assert len(rows) == 12
+    assert len(rows) == 6  # digits conv1 and digits conv1 pruned
     for r in rows:
         assert r["checked"] and r["rtl_cycles"] == r["model_cycles"], r
         if scalesim_run.available():
@@ -64,6 +65,7 @@ def test_bench_end_to_end(tmp_path) -> None:
         (["bench-sim", "--repeat", "0"], "--repeat"),
         (["bench-sim", "--cycles", "5"], "--cycles"),
         (["bench", "--sizes", "40x4"], "ROWS=40"),
+        (["bench", "--only", "nope"], "matches no GEMM"),
     ],
 )
 def test_bench_bad_input(args, needle) -> None:
