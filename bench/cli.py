@@ -19,7 +19,7 @@ from systolic.tb.cli import parse_sizes
 DEFAULT_OUT = runner.BUILD_ROOT / "bench"
 #: Speed workload length per (simulator, array size); the same stream for all three harnesses.
 SPEED_CYCLES = {
-    ("icarus", 16): 6000,
+    ("icarus", 16): 3000,
     ("icarus", 4): 40000,
     ("verilator", 16): 60000,
     ("verilator", 4): 200000,
