@@ -195,6 +195,7 @@ def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     dist = result.distribution
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -204,6 +205,8 @@ def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
         floor = max(lo, 1e-8)
         bins = [floor * (max(max(v) for v in values) / floor) ** (i / 40) for i in range(41)]
         ax1.set_xscale("log")
+        # Minor tick labels of a short log axis overlap each other.
+        ax1.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         values = [[max(x, floor) for x in v] for v in values]
     else:
         bins = 40
