@@ -15,6 +15,7 @@ COPY tb tb
 COPY pruning pruning
 COPY bench bench
 COPY waves waves
+COPY lowering lowering
 # Installs iverilog, perl, make, g++ with apt (root) and the pinned venv in .venv.
 RUN bash scripts/setup.sh
 

@@ -17,7 +17,8 @@ WAVES   ?=
 TEST    ?=
 JOBS    ?= 2
 
-ARRAY_ARGS = --sim $(SIM) --data-w $(DATA_W) --acc-w $(ACC_W) --seed $(SEED) \
+ARRAY_ARGS = --sim $(or $(SIM),icarus) $(if $(DATA_W),--data-w $(DATA_W)) \
+	$(if $(ACC_W),--acc-w $(ACC_W)) $(if $(SEED),--seed $(SEED)) \
 	$(if $(ROWS),--rows $(ROWS)) $(if $(COLS),--cols $(COLS)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 .DEFAULT_GOAL := help

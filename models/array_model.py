@@ -67,6 +67,9 @@ class ArrayModel:
             self.reset()
             return
         # Inputs seen by every PE: the edge for column/row 0, the neighbour's register otherwise.
+        # The lanes are DATA_W bits wide: an out-of-range stimulus value wraps as in hardware.
+        a = wrap(np.asarray(a), self.params.data_w)
+        b = wrap(np.asarray(b), self.params.data_w)
         a_in = _shift_in(self.a_q, a, axis=1)
         a_vld_in = _shift_in(self.a_vld_q, a_vld, axis=1)
         a_first_in = _shift_in(self.a_first_q, a_first, axis=1)

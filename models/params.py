@@ -72,7 +72,7 @@ class ArrayParams:
         try:
             data = json.loads(text)
             return cls(**{k: int(v) for k, v in data.items()})
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"malformed array parameters {text!r}: {exc}") from exc
 
     @classmethod

@@ -44,20 +44,20 @@ module systolic_array #(
   input  wire                          clk_i,      // clock
   input  wire                          rst_ni,     // asynchronous reset, active low
   // West edge (A).
-  input  wire [ROWS*DATA_W-1:0]        a_i,        // lane i = row i, signed
+  input  wire [ROWS*DATA_W-1:0]        a_i,        // lane i = row i (each lane signed)
   input  wire [ROWS-1:0]               a_vld_i,    // lane valid
   input  wire [ROWS-1:0]               a_first_i,  // lane's pair starts a new accumulation
   input  wire [ROWS-1:0]               a_last_i,   // lane's pair ends the accumulation
   // North edge (B).
-  input  wire [COLS*DATA_W-1:0]        b_i,        // lane j = column j, signed
+  input  wire [COLS*DATA_W-1:0]        b_i,        // lane j = column j (each lane signed)
   input  wire [COLS-1:0]               b_vld_i,    // lane valid
-  // East and south edges (operands leaving the array, for chaining).
-  output wire [ROWS*DATA_W-1:0]        a_o,
-  output wire [ROWS-1:0]               a_vld_o,
-  output wire [ROWS-1:0]               a_first_o,
-  output wire [ROWS-1:0]               a_last_o,
-  output wire [COLS*DATA_W-1:0]        b_o,
-  output wire [COLS-1:0]               b_vld_o,
+  // East and south edges (operands leaving the array, for chaining), same lane order.
+  output wire [ROWS*DATA_W-1:0]        a_o,        // a leaving PE(i,COLS-1), lane i
+  output wire [ROWS-1:0]               a_vld_o,    // its valid
+  output wire [ROWS-1:0]               a_first_o,  // its first flag
+  output wire [ROWS-1:0]               a_last_o,   // its last flag
+  output wire [COLS*DATA_W-1:0]        b_o,        // b leaving PE(ROWS-1,j), lane j
+  output wire [COLS-1:0]               b_vld_o,    // its valid
   // PE state, PE(i,j) at index i*COLS+j.
   output reg  [ROWS*COLS*ACC_W-1:0]    acc_o,      // running accumulators
   output reg  [ROWS*COLS*ACC_W-1:0]    res_o,      // finished sums
@@ -98,11 +98,11 @@ module systolic_array #(
   // Inter-PE wiring: column c of the horizontal nets is the west input of PE(i,c); column COLS is
   // the east edge. Likewise row r of the vertical nets is the north input of PE(r,j).
   // ---------------------------------------------------------------------------------------------
-  wire [DATA_W-1:0] a_h     [0:ROWS-1][0:COLS];
+  wire signed [DATA_W-1:0] a_h [0:ROWS-1][0:COLS];
   wire              a_vld_h [0:ROWS-1][0:COLS];
   wire              a_fst_h [0:ROWS-1][0:COLS];
   wire              a_lst_h [0:ROWS-1][0:COLS];
-  wire [DATA_W-1:0] b_v     [0:ROWS][0:COLS-1];
+  wire signed [DATA_W-1:0] b_v [0:ROWS][0:COLS-1];
   wire              b_vld_v [0:ROWS][0:COLS-1];
 
   genvar i, j;

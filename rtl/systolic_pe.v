@@ -7,10 +7,11 @@
 // and registers all of them unchanged towards the east (a) and the south (b).
 //
 // When both operands are valid (a "pair" fires) at a rising edge:
-//   acc_q <= (first ? 0 : acc_q) + sext(a * b)          -- wraps modulo 2^ACC_W
-//   if last: res_q <= that same new sum, res_vld_q <= 1   -- for exactly one cycle
-// res_q holds a finished sum until the next pair with `last` fires, so the next accumulation can
-// run while the previous result is still readable. Flags of a non-firing cycle are ignored.
+//   acc_o <= (first ? 0 : acc_o) + sext(a * b)          -- wraps modulo 2^ACC_W
+//   if last: res_o <= that same new sum, res_vld_o <= 1   -- for exactly one cycle
+// (all outputs are registers.) res_o holds a finished sum until the next pair with `last` fires,
+// so the next accumulation can run while the previous result is still readable. Flags of a
+// non-firing cycle are ignored.
 //
 // Timing: every output is a register. A value presented on a_i/b_i before rising edge t is seen
 // on a_o/b_o (by the next PE) before rising edge t+1, and its effect on acc_q/res_q is visible
@@ -32,21 +33,34 @@ module systolic_pe #(
   // North side: operand b.
   input  wire signed [DATA_W-1:0] b_i,        // operand b
   input  wire                     b_vld_i,    // b_i is valid
-  // East side: a and its flags, one cycle later.
-  output reg  signed [DATA_W-1:0] a_o,
-  output reg                      a_vld_o,
-  output reg                      a_first_o,
-  output reg                      a_last_o,
-  // South side: b, one cycle later.
-  output reg  signed [DATA_W-1:0] b_o,
-  output reg                      b_vld_o,
+  // East side: a and its flags, registered (seen by the east neighbour one cycle later).
+  output reg  signed [DATA_W-1:0] a_o,        // operand a
+  output reg                      a_vld_o,    // a_o is valid
+  output reg                      a_first_o,  // first flag travelling with a_o
+  output reg                      a_last_o,   // last flag travelling with a_o
+  // South side: b, registered (seen by the south neighbour one cycle later).
+  output reg  signed [DATA_W-1:0] b_o,        // operand b
+  output reg                      b_vld_o,    // b_o is valid
   // State.
   output reg  signed [ACC_W-1:0]  acc_o,      // running accumulator
   output reg  signed [ACC_W-1:0]  res_o,      // last finished sum, held until the next one
   output reg                      res_vld_o   // res_o was captured at the previous rising edge
 );
 
-  localparam integer ProdW = 2 * DATA_W;
+  localparam integer ProdW = 2 * DATA_W;  // width of the full-precision signed product
+
+  // Elaboration-time checks (the array checks its own parameters the same way). Under Verilator
+  // they use $error; Icarus 11 has no elaboration-time $error, so there an illegal value
+  // instantiates a module that does not exist, whose name is the message.
+  generate
+    if (DATA_W < 2 || ACC_W < ProdW || ACC_W > 64) begin : g_err_widths
+`ifdef VERILATOR
+      $error("systolic_pe: need DATA_W >= 2 and 2*DATA_W <= ACC_W <= 64");
+`else
+      systolic_pe__need_2xDATA_W_le_ACC_W_le_64 u_param_error ();
+`endif
+    end
+  endgenerate
 
   // Full-precision signed product, then sign-extended to the accumulator width.
   wire signed [ProdW-1:0] prod = a_i * b_i;
@@ -54,7 +68,7 @@ module systolic_pe #(
   generate
     if (ACC_W > ProdW) begin : g_sext
       assign prod_ext = {{(ACC_W - ProdW){prod[ProdW-1]}}, prod};
-    end else begin : g_no_sext
+    end else begin : g_no_sext  // ACC_W == 2*DATA_W (smaller widths are rejected above)
       assign prod_ext = prod;
     end
   endgenerate

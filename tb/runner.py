@@ -8,6 +8,7 @@ site-packages (see docs/architecture.md, "Toolchain").
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import json
 import os
@@ -106,8 +107,18 @@ def _patched_environ(changes: dict[str, str]) -> Iterator[None]:
             os.environ["VERILATOR_ROOT"] = root
 
 
-def build_dir(sim: str, params: ArrayParams, waves: bool = False, root: Path | None = None) -> Path:
-    return Path(root or BUILD_ROOT).resolve() / sim / (params.tag + ("_waves" if waves else ""))
+def build_dir(
+    sim: str,
+    params: ArrayParams,
+    waves: bool = False,
+    root: Path | None = None,
+    rtl_dir: Path | None = None,
+) -> Path:
+    """``<root>/<sim>/<params tag>[_waves][_rtl<hash>]``: one folder per build configuration."""
+    name = params.tag + ("_waves" if waves else "")
+    if rtl_dir is not None and Path(rtl_dir).resolve() != Path(RTL_DIR).resolve():
+        name += "_rtl" + hashlib.sha256(str(Path(rtl_dir).resolve()).encode()).hexdigest()[:8]
+    return Path(root or BUILD_ROOT).resolve() / sim / name
 
 
 def build(
@@ -133,7 +144,7 @@ def _build(
     from cocotb_tools.runner import get_runner
 
     check_simulator(sim)
-    bdir = build_dir(sim, params, waves, build_root)
+    bdir = build_dir(sim, params, waves, build_root, rtl_dir)
     runner = get_runner(sim)
     with _patched_environ(simulator_env(sim)), _log_to(bdir / "build.log", quiet):
         try:
@@ -156,7 +167,8 @@ def _build(
 def _build_args(sim: str) -> list[str]:
     if sim == "verilator":
         # -O3 and no assertions: the build is reused across many runs.
-        return ["-O3", "-Wno-fatal"]
+        # Warnings do not stop a build, but the RTL's elaboration-time $error checks must.
+        return ["-O3", "-Wno-fatal", "-Werror-USERERROR", "-Werror-USERFATAL"]
     return []
 
 

@@ -22,6 +22,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from systolic.tb.runner import SIMULATORS
+
+    sims = [s.strip() for s in config.getoption("--sims").split(",") if s.strip()]
+    unknown = sorted(set(sims) - set(SIMULATORS))
+    if not sims or unknown:
+        raise pytest.UsageError(
+            f"--sims {config.getoption('--sims')!r}: unknown simulator(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(SIMULATORS)}"
+        )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect (not skip) items of other simulators and of the nightly tier when quick."""
     sims = {s.strip() for s in config.getoption("--sims").split(",") if s.strip()}

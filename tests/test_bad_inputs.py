@@ -83,8 +83,9 @@ CATALOG = [
     Case("unknown-sim", ("sim", "--rows", "2", "--sim", "modelsim"), ("unknown simulator",)),
     Case("bad-size-list", ("sim", "--sizes", "4by4"), ("bad array size",)),
     Case("unknown-test", ("run", "--rows", "2", "--test", "test_nope"), ("no cocotb test",)),
+    Case("gemm-file-test", ("run", "--rows", "2", "--test", "test_gemm_file"), ("no cocotb test",)),
     Case("unknown-mutant", ("mutate", "--only", "nope"), ("unknown mutant",)),
-    Case("no-coverage", ("coverage", "{tmp}/nothing"), ("no coverage files",)),
+    Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no coverage files",)),
     # Matrices for `systolic gemm`.
     Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),
     Case("float-dtype", gemm("float.npy"), ("integer dtype",)),

@@ -9,8 +9,16 @@ from systolic.tb.runner import RunResult
 
 def result(digest: str, cycles: int, failures: dict[str, str] | None = None) -> RunResult:
     res = RunResult("icarus", ArrayParams(2, 2), seed=1, tests=1, failures=failures or {})
-    res.stats = [{"test": "t", "stimulus_sha256": digest, "cycles": cycles, "products": 2,
-                  "pe_checks": 4 * cycles, "wall_s": 0.1 * cycles}]
+    res.stats = [
+        {
+            "test": "t",
+            "stimulus_sha256": digest,
+            "cycles": cycles,
+            "products": 2,
+            "pe_checks": 4 * cycles,
+            "wall_s": 0.1 * cycles,
+        }
+    ]
     return res
 
 
