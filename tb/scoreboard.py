@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from systolic.models.array_model import ArrayTrace
-from systolic.models.skew import Stream
+from systolic.models.skew import ScheduledProduct, Stream
 
 #: How many individual mismatches a failure message lists.
 MAX_LISTED = 8
@@ -85,56 +85,46 @@ class Scoreboard:
 
     def check_results(self) -> None:
         """Check every finished product against the golden GEMM (independently of the model)."""
-        sampled = self.cycles_checked
         for sp in self.stream.products:
             if sp.aborted:
                 continue
-            m, n = sp.product.m, sp.product.n
             cc = sp.capture_cycles()
-            ii, jj = np.meshgrid(np.arange(m), np.arange(n), indexing="ij")
-            late = cc >= sampled
-            if late.any():
-                i, j = np.argwhere(late)[0]
-                self._add(
-                    Mismatch(
-                        int(cc[i, j]),
-                        int(i),
-                        int(j),
-                        f"C[{i}][{j}] of {_name(sp)}",
-                        int(sp.expected[i, j]),
-                        "never sampled (stream too short)",
-                    )
-                )
+            if (cc >= self.cycles_checked).any():
+                i, j = np.argwhere(cc >= self.cycles_checked)[0]
+                self._result_mismatch(sp, cc, i, j, "never sampled (stream too short)")
                 continue
-            got = self.obs_res[cc, ii, jj]
-            strobe = self.obs_vld[cc, ii, jj]
+            got, strobe = self._at_capture(sp, self.obs_res), self._at_capture(sp, self.obs_vld)
             for i, j in np.argwhere(~strobe):
                 self._add(
                     Mismatch(int(cc[i, j]), int(i), int(j), f"result strobe of {_name(sp)}", 1, 0)
                 )
             for i, j in np.argwhere(got != sp.expected):
-                self._add(
-                    Mismatch(
-                        int(cc[i, j]),
-                        int(i),
-                        int(j),
-                        f"C[{i}][{j}] of {_name(sp)}",
-                        int(sp.expected[i, j]),
-                        int(got[i, j]),
-                    )
-                )
+                self._result_mismatch(sp, cc, i, j, int(got[i, j]))
             self.products_checked += 1
+
+    def _result_mismatch(
+        self, sp: ScheduledProduct, cc: np.ndarray, i: int, j: int, got: int | str
+    ) -> None:
+        self._add(
+            Mismatch(
+                int(cc[i, j]),
+                int(i),
+                int(j),
+                f"C[{i}][{j}] of {_name(sp)}",
+                int(sp.expected[i, j]),
+                got,
+            )
+        )
+
+    def _at_capture(self, sp: ScheduledProduct, observed: np.ndarray) -> np.ndarray:
+        """(m, n) values of ``observed`` at each PE's capture cycle (clipped to what was seen)."""
+        cc = np.minimum(sp.capture_cycles(), max(self.cycles_checked - 1, 0))
+        ii, jj = np.meshgrid(np.arange(sp.product.m), np.arange(sp.product.n), indexing="ij")
+        return observed[cc, ii, jj]
 
     def finished_results(self) -> list[np.ndarray]:
         """The C of every non-aborted product as read from the DUT's result registers."""
-        out = []
-        for sp in self.stream.products:
-            if sp.aborted:
-                continue
-            cc = sp.capture_cycles()
-            ii, jj = np.meshgrid(np.arange(sp.product.m), np.arange(sp.product.n), indexing="ij")
-            out.append(self.obs_res[np.minimum(cc, self.cycles_checked - 1), ii, jj])
-        return out
+        return [self._at_capture(sp, self.obs_res) for sp in self.stream.products if not sp.aborted]
 
     @property
     def passed(self) -> bool:
@@ -160,6 +150,6 @@ class Scoreboard:
             self.mismatches.append(mismatch)
 
 
-def _name(sp: object) -> str:
-    label = sp.product.label  # type: ignore[attr-defined]
+def _name(sp: ScheduledProduct) -> str:
+    label = sp.product.label
     return f"product {label}" if label else "product"
