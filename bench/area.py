@@ -71,8 +71,22 @@ def parse_stat(log: str, top: str, rows: int, cols: int) -> Area:
 
 
 def area_table(sizes: list[tuple[int, int]], data_w: int, acc_w: int, workdir: Path) -> list[Area]:
+    """PE and arrays; cached in workdir while the RTL and the request are unchanged."""
+    import hashlib
+    import json
+
+    key = hashlib.sha256(
+        b"".join(p.read_bytes() for p in runner.rtl_sources())
+        + repr((sizes, data_w, acc_w)).encode()
+    ).hexdigest()
+    cache = workdir / "area.json"
+    if cache.is_file():
+        data = json.loads(cache.read_text())
+        if data.get("key") == key:
+            return [Area(**a) for a in data["areas"]]
     out = [synth("systolic_pe", {"DATA_W": data_w, "ACC_W": acc_w}, 1, 1, workdir)]
     for r, c in sizes:
         p = {"ROWS": r, "COLS": c, "DATA_W": data_w, "ACC_W": acc_w}
         out.append(synth("systolic_array", p, r, c, workdir))
+    cache.write_text(json.dumps({"key": key, "areas": [a.__dict__ for a in out]}))
     return out
