@@ -11,7 +11,7 @@ METHOD_CHOICES = ("slimming", "autopruner", "se", "shuffle", "all")
 
 EPILOG = """\
 examples:
-  systolic prune --method slimming                 Network Slimming, ratio 0.6
+  systolic prune --method slimming                 Network Slimming, ratio 0.7
   systolic prune --method autopruner --keep-rate 0.4
   systolic prune --method all --out artifacts/pruning
   systolic prune --inspect artifacts/pruning/slimming/pruned   load a saved model, print GEMMs
@@ -41,9 +41,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", choices=("plain", "se", "shuffle"), default=None,
                    help="model family (default: the method's own: plain, plain, se, shuffle)")
     p.add_argument("--out", default="artifacts/pruning", help="report directory")
-    p.add_argument("--ratio", type=_fraction, default=0.6,
+    p.add_argument("--ratio", type=_fraction, default=0.7,
                    help="Network Slimming: fraction of all BN channels to prune, in (0, 1)")
-    p.add_argument("--sparsity", type=float, default=1e-2,
+    p.add_argument("--sparsity", type=float, default=5e-3,
                    help="Network Slimming: lambda of the L1 on BN scales")
     p.add_argument("--min-channels", type=int, default=1,
                    help="keep at least this many channels per layer (0: no guard, an emptied "
