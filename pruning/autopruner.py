@@ -138,15 +138,22 @@ def train_stage_pruner(
 
     def extra_loss(_: nn.Module) -> torch.Tensor:
         v = layer.last_code
-        trace.append((len(trace), layer.alpha, float(v.detach().mean()),
-                      binary_fraction(v.detach())))
+        trace.append(
+            (len(trace), layer.alpha, float(v.detach().mean()), binary_fraction(v.detach()))
+        )
         return state["lam"] * (v.mean() - cfg.keep_rate) ** 2
 
     net_params = [p for n, p in model.named_parameters() if ".gate." not in n]
     train(
-        model, data, tcfg, gen, desc=f"autopruner: stage {stage}", progress=cfg.progress,
+        model,
+        data,
+        tcfg,
+        gen,
+        desc=f"autopruner: stage {stage}",
+        progress=cfg.progress,
         params=[{"params": net_params}, {"params": layer.parameters(), "lr": cfg.ap_pruner_lr}],
-        extra_loss=extra_loss, on_step=on_step,
+        extra_loss=extra_loss,
+        on_step=on_step,
     )
     # Bump alpha while the code is not binary enough yet (as the reference code does), one
     # extra epoch per bump, at most MAX_BUMPS times.
@@ -155,17 +162,29 @@ def train_stage_pruner(
             break
         levels[:] = [layer.alpha * 2.0]
         train(
-            model, data, TrainConfig(epochs=1, lr=cfg.ap_lr * 0.1), gen,
-            desc=f"autopruner: stage {stage}, alpha {levels[0]:.3g}", progress=cfg.progress,
-            params=[{"params": net_params},
-                    {"params": layer.parameters(), "lr": cfg.ap_pruner_lr * 0.1}],
-            extra_loss=extra_loss, on_step=on_step,
+            model,
+            data,
+            TrainConfig(epochs=1, lr=cfg.ap_lr * 0.1),
+            gen,
+            desc=f"autopruner: stage {stage}, alpha {levels[0]:.3g}",
+            progress=cfg.progress,
+            params=[
+                {"params": net_params},
+                {"params": layer.parameters(), "lr": cfg.ap_pruner_lr * 0.1},
+            ],
+            extra_loss=extra_loss,
+            on_step=on_step,
         )
     code = layer.last_code.detach()
     run = LayerRun(
-        stage=stage, channels=channels, kept=int(layer.read_out().sum()), alpha=layer.alpha,
-        lam=state["lam"], binary_fraction=binary_fraction(code),
-        gated_accuracy=accuracy(model, data.x_test, data.y_test), trace=trace,
+        stage=stage,
+        channels=channels,
+        kept=int(layer.read_out().sum()),
+        alpha=layer.alpha,
+        lam=state["lam"],
+        binary_fraction=binary_fraction(code),
+        gated_accuracy=accuracy(model, data.x_test, data.y_test),
+        trace=trace,
         final_code=code.tolist(),
     )
     return layer, run
@@ -181,11 +200,15 @@ def prune_stage(
     if keep.numel() < max(1, min_channels):
         if min_channels == 0:
             raise PruningError(f"AutoPruner closed every channel of stages.{stage}")
-        strongest = torch.topk(torch.stack(list(layer.votes)).mean(0) + layer.last_code.detach(),
-                               min(min_channels, open_.numel())).indices
+        strongest = torch.topk(
+            torch.stack(list(layer.votes)).mean(0) + layer.last_code.detach(),
+            min(min_channels, open_.numel()),
+        ).indices
         keep = torch.sort(strongest).values
-        notes.append(f"stages.{stage}: the code kept {int(open_.sum())} channels; the guard "
-                     f"keeps {keep.numel()}")
+        notes.append(
+            f"stages.{stage}: the code kept {int(open_.sum())} channels; the guard "
+            f"keeps {keep.numel()}"
+        )
     model.stages[stage].gate = nn.Identity()
     pruned, kept = remove_channels(model, {stage: keep}, kept)
     return pruned, kept, notes
@@ -214,8 +237,14 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     pruned_acc = accuracy(model, data.x_test, data.y_test)
     t0 = time.perf_counter()
     tuned = copy.deepcopy(model)
-    ft = train(tuned, data, cfg.finetune, torch.Generator().manual_seed(cfg.seed + 1),
-               desc="autopruner: fine-tune", progress=cfg.progress)
+    ft = train(
+        tuned,
+        data,
+        cfg.finetune,
+        torch.Generator().manual_seed(cfg.seed + 1),
+        desc="autopruner: fine-tune",
+        progress=cfg.progress,
+    )
     secs["finetune"] = time.perf_counter() - t0
     return MethodResult(
         method="autopruner",
@@ -228,8 +257,12 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
             "pruned": pruned_acc,
             "finetuned": ft.test_accuracy,
         },
-        distribution={"label": "AutoPruner code v at read-out",
-                      "values": [r.final_code for r in runs], "threshold": 0.5, "log": False},
+        distribution={
+            "label": "AutoPruner code v at read-out",
+            "values": [r.final_code for r in runs],
+            "threshold": 0.5,
+            "log": False,
+        },
         details={
             "keep_rate": cfg.keep_rate,
             "alpha": list(cfg.ap_alpha),

@@ -30,13 +30,16 @@ from systolic.pruning.report import (
 
 def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
     """Reports per run directory (the root itself, or its ``seed*`` folders)."""
-    runs = [root] if any((root / m / "report.json").is_file() for m in METHODS) else sorted(
-        root.glob("seed*"), key=lambda p: (len(p.name), p.name)
+    runs = (
+        [root]
+        if any((root / m / "report.json").is_file() for m in METHODS)
+        else sorted(root.glob("seed*"), key=lambda p: (len(p.name), p.name))
     )
     out = {}
     for run in runs:
-        reports = [json.loads(p.read_text()) for m in METHODS
-                   if (p := run / m / "report.json").is_file()]
+        reports = [
+            json.loads(p.read_text()) for m in METHODS if (p := run / m / "report.json").is_file()
+        ]
         if reports:
             out[run.name] = reports
     return out
@@ -61,8 +64,11 @@ def aggregate(runs: dict[str, list[dict[str, Any]]]) -> tuple[str, bool]:
         sd = statistics.stdev(loss) if len(loss) > 1 else 0.0
         met = "-"
         if method in TARGET_METHODS:
-            good = (min(red) >= TARGET_MAC_REDUCTION and statistics.mean(loss) <= TARGET_MAX_LOSS_PP
-                    and max(secs) < TARGET_SECONDS)
+            good = (
+                min(red) >= TARGET_MAC_REDUCTION
+                and statistics.mean(loss) <= TARGET_MAX_LOSS_PP
+                and max(secs) < TARGET_SECONDS
+            )
             ok = ok and good
             met = "met" if good else "NOT met"
         lines.append(
@@ -92,9 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, reports in runs.items():
         parts += [f"## {name}", "", summary_markdown(reports)]
     table, ok = aggregate(runs)
-    parts += ["## Over all runs", "",
-              f"Targets: MACs >= {TARGET_MAC_REDUCTION:g}x fewer on every run, mean accuracy "
-              f"loss <= {TARGET_MAX_LOSS_PP} pp, every run < {TARGET_SECONDS:g} s.", "", table]
+    parts += [
+        "## Over all runs",
+        "",
+        f"Targets: MACs >= {TARGET_MAC_REDUCTION:g}x fewer on every run, mean accuracy "
+        f"loss <= {TARGET_MAX_LOSS_PP} pp, every run < {TARGET_SECONDS:g} s.",
+        "",
+        table,
+    ]
     text = "\n".join(parts)
     (root / "bench.md").write_text(text)
     print(text)

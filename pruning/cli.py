@@ -32,46 +32,98 @@ def _fraction(text: str) -> float:
 def register(subparsers: Any) -> None:
     """Add the ``prune`` subcommand."""
     p = subparsers.add_parser(
-        "prune", help="prune digits CNNs (Network Slimming, AutoPruner, SE, ShuffleNet) and report",
+        "prune",
+        help="prune digits CNNs (Network Slimming, AutoPruner, SE, ShuffleNet) and report",
         description="Train a small CNN on scikit-learn's digits, prune it with one of four "
         "methods, fine-tune, and report accuracy, parameters, MACs and GEMM shapes per layer.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--method", choices=METHOD_CHOICES, default="slimming")
-    p.add_argument("--model", choices=("plain", "se", "shuffle"), default=None,
-                   help="model family (default: the method's own: plain, plain, se, shuffle)")
+    p.add_argument(
+        "--model",
+        choices=("plain", "se", "shuffle"),
+        default=None,
+        help="model family (default: the method's own: plain, plain, se, shuffle)",
+    )
     p.add_argument("--out", default="artifacts/pruning", help="report directory")
-    p.add_argument("--ratio", type=_fraction, default=0.7,
-                   help="Network Slimming: fraction of all BN channels to prune, in (0, 1)")
-    p.add_argument("--sparsity", type=float, default=5e-3,
-                   help="Network Slimming: lambda of the L1 on BN scales")
-    p.add_argument("--min-channels", type=int, default=1,
-                   help="keep at least this many channels per layer (0: no guard, an emptied "
-                   "layer is an error)")
-    p.add_argument("--round-to", type=int, default=None,
-                   help="round kept channels up to a multiple of this (the array width)")
-    p.add_argument("--keep-rate", type=_fraction, default=0.4,
-                   help="AutoPruner: target fraction r of channels to keep, in (0, 1)")
-    p.add_argument("--se-threshold", type=_fraction, default=0.05,
-                   help="SE: a channel whose excitation stays below this for every "
-                   "calibration sample is removed")
-    p.add_argument("--se-sparsity", type=float, default=0.1,
-                   help="SE: lambda of the L1 on excitations during sparsity training")
+    p.add_argument(
+        "--ratio",
+        type=_fraction,
+        default=0.7,
+        help="Network Slimming: fraction of all BN channels to prune, in (0, 1)",
+    )
+    p.add_argument(
+        "--sparsity",
+        type=float,
+        default=5e-3,
+        help="Network Slimming: lambda of the L1 on BN scales",
+    )
+    p.add_argument(
+        "--min-channels",
+        type=int,
+        default=1,
+        help="keep at least this many channels per layer (0: no guard, an emptied "
+        "layer is an error)",
+    )
+    p.add_argument(
+        "--round-to",
+        type=int,
+        default=None,
+        help="round kept channels up to a multiple of this (the array width)",
+    )
+    p.add_argument(
+        "--keep-rate",
+        type=_fraction,
+        default=0.4,
+        help="AutoPruner: target fraction r of channels to keep, in (0, 1)",
+    )
+    p.add_argument(
+        "--se-threshold",
+        type=_fraction,
+        default=0.05,
+        help="SE: a channel whose excitation stays below this for every "
+        "calibration sample is removed",
+    )
+    p.add_argument(
+        "--se-sparsity",
+        type=float,
+        default=0.1,
+        help="SE: lambda of the L1 on excitations during sparsity training",
+    )
     p.add_argument("--groups", type=int, default=3, help="ShuffleNet: groups of the 1x1 convs")
-    p.add_argument("--block-sparsity", type=float, default=3e-2,
-                   help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks")
+    p.add_argument(
+        "--block-sparsity",
+        type=float,
+        default=3e-2,
+        help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks",
+    )
     p.add_argument("--epochs", type=int, default=40, help="dense and sparsity training epochs")
     p.add_argument("--finetune-epochs", type=int, default=30)
-    p.add_argument("--width", type=int, nargs="+", default=[32, 64, 128], metavar="C",
-                   help="conv stage widths of the plain/SE models")
+    p.add_argument(
+        "--width",
+        type=int,
+        nargs="+",
+        default=[32, 64, 128],
+        metavar="C",
+        help="conv stage widths of the plain/SE models",
+    )
     p.add_argument("--batch", type=int, default=1, help="batch size of the reported GEMMs")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (1 is as fast for these tiny networks and robust on a "
-                   "busy machine; results are deterministic per thread count)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1 is as fast for these tiny networks and robust on a "
+        "busy machine; results are deterministic per thread count)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--inspect", metavar="DIR", default=None,
-                   help="load a saved model directory, evaluate it and print its GEMMs")
+    p.add_argument(
+        "--inspect",
+        metavar="DIR",
+        default=None,
+        help="load a saved model directory, evaluate it and print its GEMMs",
+    )
     p.set_defaults(func=_run)
 
 
@@ -86,8 +138,13 @@ def _config(args: argparse.Namespace):
         value = getattr(args, name)
         if not 0.0 < value < 1.0 or math.isnan(value):
             raise PruningError(f"--{name.replace('_', '-')} must lie in (0, 1), got {value}")
-    positive = {"epochs": args.epochs, "finetune-epochs": args.finetune_epochs,
-                "batch": args.batch, "groups": args.groups, "threads": args.threads}
+    positive = {
+        "epochs": args.epochs,
+        "finetune-epochs": args.finetune_epochs,
+        "batch": args.batch,
+        "groups": args.groups,
+        "threads": args.threads,
+    }
     for name, value in positive.items():
         if value < 1:
             raise PruningError(f"--{name} must be >= 1, got {value}")
@@ -98,14 +155,22 @@ def _config(args: argparse.Namespace):
     if any(w < 1 for w in args.width):
         raise PruningError(f"--width values must be >= 1, got {args.width}")
     return PruneConfig(
-        seed=args.seed, threads=args.threads, progress=not args.quiet, model=args.model,
+        seed=args.seed,
+        threads=args.threads,
+        progress=not args.quiet,
+        model=args.model,
         widths=tuple(args.width),
         baseline=TrainConfig(epochs=args.epochs, select_best=True),
         sparsity_train=TrainConfig(epochs=args.epochs),
         finetune=TrainConfig(epochs=args.finetune_epochs, lr=0.02, select_best=True),
-        ratio=args.ratio, sparsity=args.sparsity, min_channels=args.min_channels,
-        round_to=args.round_to, keep_rate=args.keep_rate, se_threshold=args.se_threshold,
-        se_sparsity=args.se_sparsity, shuffle_groups=args.groups,
+        ratio=args.ratio,
+        sparsity=args.sparsity,
+        min_channels=args.min_channels,
+        round_to=args.round_to,
+        keep_rate=args.keep_rate,
+        se_threshold=args.se_threshold,
+        se_sparsity=args.se_sparsity,
+        shuffle_groups=args.groups,
         block_sparsity=args.block_sparsity,
     )
 
@@ -121,9 +186,11 @@ def _inspect(args: argparse.Namespace) -> int:
     model, kept, meta = load_model(args.inspect)
     data = load_digits_split()
     gemms = gemm_shapes(model, input_shape(model.spec), args.batch)
-    print(f"{args.inspect}: {model.spec.kind} model, method {meta.get('method', '?')}, "
-          f"{count_params(model):,} parameters, {total_macs(gemms):,} MACs at batch {args.batch}, "
-          f"test accuracy {accuracy(model, data.x_test, data.y_test):.2f}%")
+    print(
+        f"{args.inspect}: {model.spec.kind} model, method {meta.get('method', '?')}, "
+        f"{count_params(model):,} parameters, {total_macs(gemms):,} MACs at batch {args.batch}, "
+        f"test accuracy {accuracy(model, data.x_test, data.y_test):.2f}%"
+    )
     for g in gemms:
         print(f"  {g.layer:<16} {g.kind:<15} {g.count:>3} x GEMM M={g.M:<5} K={g.K:<5} N={g.N}")
     for layer, idx in kept.items():
@@ -146,10 +213,12 @@ def _run(args: argparse.Namespace) -> int:
     reports = run_methods(methods, cfg, args.out, args.batch)
     for r in reports:
         a = r["accuracy"]
-        print(f"{r['method']:<10} acc dense {a['dense']:.2f} -> sparse {a['sparsity_trained']:.2f} "
-              f"-> pruned {a['pruned']:.2f} -> fine-tuned {a['finetuned']:.2f} | MACs "
-              f"{r['macs']['dense']:,} -> {r['macs']['pruned']:,} ({r['macs']['reduction']:.2f}x) "
-              f"| params {r['params']['reduction']:.2f}x | {r['seconds']['total']:.1f} s")
+        print(
+            f"{r['method']:<10} acc dense {a['dense']:.2f} -> sparse {a['sparsity_trained']:.2f} "
+            f"-> pruned {a['pruned']:.2f} -> fine-tuned {a['finetuned']:.2f} | MACs "
+            f"{r['macs']['dense']:,} -> {r['macs']['pruned']:,} ({r['macs']['reduction']:.2f}x) "
+            f"| params {r['params']['reduction']:.2f}x | {r['seconds']['total']:.1f} s"
+        )
         for note in r["notes"]:
             print(f"  note: {note}")
         print(f"  report: {r['files']['markdown']}")

@@ -24,9 +24,7 @@ class PruneConfig:
     model: str | None = None
     widths: tuple[int, ...] = (32, 64, 128)
     # The dense baseline and every fine-tuning keep their best epoch on the validation split.
-    baseline: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=40, select_best=True)
-    )
+    baseline: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=40, select_best=True))
     finetune: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=30, lr=0.02, select_best=True)
     )
@@ -103,5 +101,9 @@ def method_spec(cfg: PruneConfig, method: str):
         return plain_spec(cfg.widths)
     if family == "se":
         return se_spec(cfg.widths, cfg.se_reduction)
-    return ShuffleSpec(channels=cfg.shuffle_channels, bottleneck=cfg.shuffle_channels,
-                       groups=1, shuffle_groups=cfg.shuffle_groups)
+    return ShuffleSpec(
+        channels=cfg.shuffle_channels,
+        bottleneck=cfg.shuffle_channels,
+        groups=1,
+        shuffle_groups=cfg.shuffle_groups,
+    )

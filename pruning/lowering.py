@@ -48,9 +48,7 @@ def _conv_gemm(name: str, conv: nn.Conv2d, out: torch.Tensor) -> LayerGemm:
     return LayerGemm(name, kind, b * h_o * w_o, conv.in_channels // g * kh * kw, c_out // g, g)
 
 
-def gemm_shapes(
-    model: nn.Module, input_shape: tuple[int, ...], batch: int = 1
-) -> list[LayerGemm]:
+def gemm_shapes(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) -> list[LayerGemm]:
     """Every conv/linear layer of ``model`` (in execution order) as GEMMs, for a batch of
     ``batch`` inputs of shape ``input_shape`` (C x H x W)."""
     found: list[LayerGemm] = []
@@ -63,8 +61,9 @@ def gemm_shapes(
             else:
                 x = inputs[0]
                 found.append(
-                    LayerGemm(name, "linear", x.numel() // x.shape[-1], x.shape[-1],
-                              module.out_features)
+                    LayerGemm(
+                        name, "linear", x.numel() // x.shape[-1], x.shape[-1], module.out_features
+                    )
                 )
 
         return record

@@ -97,8 +97,10 @@ def se_spec(widths: tuple[int, ...] = (32, 64, 128), reduction: int = 4) -> CNNS
     """The plain network with an SE block (bottleneck ``C / reduction``) after every stage."""
     base = plain_spec(widths)
     return CNNSpec(
-        tuple(StageSpec(s.out_channels, s.pool, max(1, s.out_channels // reduction))
-              for s in base.stages)
+        tuple(
+            StageSpec(s.out_channels, s.pool, max(1, s.out_channels // reduction))
+            for s in base.stages
+        )
     )
 
 

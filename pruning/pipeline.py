@@ -18,8 +18,12 @@ def run_method(
     """Run ``method`` (one of METHODS) and return its result (no files written)."""
     from systolic.pruning import autopruner, se_prune, shuffle, slimming
 
-    runners = {"slimming": slimming.run, "autopruner": autopruner.run, "se": se_prune.run,
-               "shuffle": shuffle.run}
+    runners = {
+        "slimming": slimming.run,
+        "autopruner": autopruner.run,
+        "se": se_prune.run,
+        "shuffle": shuffle.run,
+    }
     if method not in runners:
         raise PruningError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     seed_everything(cfg.seed, cfg.threads)

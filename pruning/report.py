@@ -160,31 +160,56 @@ def _method_sections(details: dict[str, Any]) -> list[str]:
     fold ablation, ShuffleNet wiring)."""
     lines: list[str] = []
     if "layers" in details:
-        lines += ["", "## AutoPruner, layer by layer", "",
-                  "| stage | channels | kept | final alpha | final lambda | binary fraction | "
-                  "acc. with pruner (%) | acc. after removal (%) |",
-                  "|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['stage']} | {r['channels']} | {r['kept']} | {r['alpha']:.3g} | "
-                  f"{r['lam']:.3g} | {r['binary_fraction']:.3f} | {r['gated_accuracy']:.2f} | "
-                  f"{r['pruned_accuracy']:.2f} |" for r in details["layers"]]
+        lines += [
+            "",
+            "## AutoPruner, layer by layer",
+            "",
+            "| stage | channels | kept | final alpha | final lambda | binary fraction | "
+            "acc. with pruner (%) | acc. after removal (%) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['stage']} | {r['channels']} | {r['kept']} | {r['alpha']:.3g} | "
+            f"{r['lam']:.3g} | {r['binary_fraction']:.3f} | {r['gated_accuracy']:.2f} | "
+            f"{r['pruned_accuracy']:.2f} |"
+            for r in details["layers"]
+        ]
     if "channel_classes" in details:
-        lines += ["", "## SE channel classes (calibration set, threshold tau)", "",
-                  "| stage | always squeezed (removed) | class-dependent (kept) | active |",
-                  "|---|---|---|---|"]
-        lines += [f"| {k} | {v['always_squeezed']} | {v['class_dependent']} | {v['active']} |"
-                  for k, v in details["channel_classes"].items()]
+        lines += [
+            "",
+            "## SE channel classes (calibration set, threshold tau)",
+            "",
+            "| stage | always squeezed (removed) | class-dependent (kept) | active |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {v['always_squeezed']} | {v['class_dependent']} | {v['active']} |"
+            for k, v in details["channel_classes"].items()
+        ]
     if "pruned_accuracy_by_fold" in details:
         ablation = details["pruned_accuracy_by_fold"].items()
-        lines += ["", "Accuracy right after pruning without one or both folds: "
-                  + ", ".join(f"{k} {v:.2f}%" for k, v in ablation) + "."]
+        lines += [
+            "",
+            "Accuracy right after pruning without one or both folds: "
+            + ", ".join(f"{k} {v:.2f}%" for k, v in ablation)
+            + ".",
+        ]
     if "shuffle_permutation" in details:
-        lines += ["", "## ShuffleNet wiring", "",
-                  f"Shuffle ({details['shuffle_convention']}): "
-                  f"perm = {details['shuffle_permutation']}", "",
-                  "Each output group g of a grouped 1x1 conv keeps input channels "
-                  + "; ".join(f"g{i}: {grp[0]}..{grp[-1]}" for i, grp in enumerate(
-                      next(iter(details["kept_input_channels_per_output_group"].values()))))
-                  + " (all other inputs are the pruned off-diagonal blocks)."]
+        lines += [
+            "",
+            "## ShuffleNet wiring",
+            "",
+            f"Shuffle ({details['shuffle_convention']}): perm = {details['shuffle_permutation']}",
+            "",
+            "Each output group g of a grouped 1x1 conv keeps input channels "
+            + "; ".join(
+                f"g{i}: {grp[0]}..{grp[-1]}"
+                for i, grp in enumerate(
+                    next(iter(details["kept_input_channels_per_output_group"].values()))
+                )
+            )
+            + " (all other inputs are the pruned off-diagonal blocks).",
+        ]
     return lines
 
 
@@ -233,8 +258,10 @@ def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
     ax2.set_xticks(list(xs), names, rotation=30, ha="right", fontsize=8)
     ax2.legend()
     acc = report["accuracy"]
-    fig.suptitle(f"{result.method}: accuracy {acc['dense']:.2f}% -> {acc['finetuned']:.2f}%, "
-                 f"MACs / {report['macs']['reduction']:.2f}")
+    fig.suptitle(
+        f"{result.method}: accuracy {acc['dense']:.2f}% -> {acc['finetuned']:.2f}%, "
+        f"MACs / {report['macs']['reduction']:.2f}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -248,16 +275,24 @@ def write_report(
     out = Path(out_dir) / result.method
     out.mkdir(parents=True, exist_ok=True)
     report = build_report(result, cfg, data, batch)
-    meta = {"method": result.method, "accuracy": report["accuracy"], "details": {
-        k: v for k, v in result.details.items() if k != "channel_class_indices"}}
+    meta = {
+        "method": result.method,
+        "accuracy": report["accuracy"],
+        "details": {k: v for k, v in result.details.items() if k != "channel_class_indices"},
+    }
     files = {
         "json": out / "report.json",
         "markdown": out / "report.md",
         "plot": out / "pruning.png",
-        "pruned_model": save_model(out / "pruned", result.pruned_model, result.kept,
-                                   _jsonable(meta)).parent,
-        "dense_model": save_model(out / "dense", result.dense_model, None,
-                                  {"method": result.method, "role": "dense baseline"}).parent,
+        "pruned_model": save_model(
+            out / "pruned", result.pruned_model, result.kept, _jsonable(meta)
+        ).parent,
+        "dense_model": save_model(
+            out / "dense",
+            result.dense_model,
+            None,
+            {"method": result.method, "role": "dense baseline"},
+        ).parent,
     }
     plot(result, report, files["plot"])
     report["files"] = {k: str(v) for k, v in files.items()}

@@ -42,8 +42,7 @@ def se_blocks_of(model: nn.Module) -> list:
     blocks = model.se_blocks() if isinstance(model, DigitsCNN) else []
     if not blocks or len(blocks) != len(model.stages):
         raise PruningError(
-            "SE pruning needs a network with an SE block after every conv stage "
-            "(the 'se' variant)"
+            "SE pruning needs a network with an SE block after every conv stage (the 'se' variant)"
         )
     return blocks
 
@@ -117,11 +116,13 @@ def classify_channels(stats: ExcitationStats, tau: float) -> list[dict[str, list
     for mx, cmx in zip(stats.max, stats.class_max, strict=True):
         always = mx < tau
         some_class = (cmx < tau).any(0) & ~always
-        out.append({
-            "always_squeezed": torch.nonzero(always).flatten().tolist(),
-            "class_dependent": torch.nonzero(some_class).flatten().tolist(),
-            "active": torch.nonzero(~always & ~some_class).flatten().tolist(),
-        })
+        out.append(
+            {
+                "always_squeezed": torch.nonzero(always).flatten().tolist(),
+                "class_dependent": torch.nonzero(some_class).flatten().tolist(),
+                "active": torch.nonzero(~always & ~some_class).flatten().tolist(),
+            }
+        )
     return out
 
 
@@ -153,8 +154,12 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     )
     t0 = time.perf_counter()
     sparse, log = train_fresh(
-        lambda: build_model(spec), data, cfg.sparsity_train, cfg.seed,
-        desc="se: excitation sparsity", progress=cfg.progress,
+        lambda: build_model(spec),
+        data,
+        cfg.sparsity_train,
+        cfg.seed,
+        desc="se: excitation sparsity",
+        progress=cfg.progress,
         extra_loss=excitation_l1(cfg.se_sparsity) if cfg.se_sparsity > 0 else None,
     )
     secs["sparsity_training"] = time.perf_counter() - t0
@@ -166,17 +171,27 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     pruned, kept = remove_channels(sparse, keep, se_fold=sq_fold, out_fold=out_fold)
     # Ablation: what each fold contributes to the accuracy right after pruning.
     ablation = {
-        name: accuracy(remove_channels(sparse, keep, se_fold=a, out_fold=b)[0],
-                       data.x_test, data.y_test)
-        for name, a, b in (("squeeze_fold_only", sq_fold, None),
-                           ("output_fold_only", None, out_fold), ("no_fold", None, None))
+        name: accuracy(
+            remove_channels(sparse, keep, se_fold=a, out_fold=b)[0], data.x_test, data.y_test
+        )
+        for name, a, b in (
+            ("squeeze_fold_only", sq_fold, None),
+            ("output_fold_only", None, out_fold),
+            ("no_fold", None, None),
+        )
     }
     pruned_acc = accuracy(pruned, data.x_test, data.y_test)
     secs["prune"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tuned = copy.deepcopy(pruned)
-    ft = train(tuned, data, cfg.finetune, torch.Generator().manual_seed(cfg.seed + 1),
-               desc="se: fine-tune", progress=cfg.progress)
+    ft = train(
+        tuned,
+        data,
+        cfg.finetune,
+        torch.Generator().manual_seed(cfg.seed + 1),
+        desc="se: fine-tune",
+        progress=cfg.progress,
+    )
     secs["finetune"] = time.perf_counter() - t0
     return MethodResult(
         method="se",
@@ -189,9 +204,12 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
             "pruned": pruned_acc,
             "finetuned": ft.test_accuracy,
         },
-        distribution={"label": "max excitation over the calibration set",
-                      "values": [m.tolist() for m in stats.max], "threshold": cfg.se_threshold,
-                      "log": True},
+        distribution={
+            "label": "max excitation over the calibration set",
+            "values": [m.tolist() for m in stats.max],
+            "threshold": cfg.se_threshold,
+            "log": True,
+        },
         details={
             "threshold": cfg.se_threshold,
             "sparsity_lambda": cfg.se_sparsity,

@@ -42,13 +42,20 @@ def block_diagonal_mask(c_out: int, c_in: int, groups: int) -> torch.Tensor:
 def grouped_to_dense(conv: nn.Conv2d) -> nn.Conv2d:
     """The dense conv (groups=1) whose weight is the grouped conv's, block-diagonally placed."""
     g, c_in, c_out = conv.groups, conv.in_channels, conv.out_channels
-    dense = nn.Conv2d(c_in, c_out, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
-                      bias=conv.bias is not None)
+    dense = nn.Conv2d(
+        c_in,
+        c_out,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        bias=conv.bias is not None,
+    )
     with torch.no_grad():
         w = torch.zeros_like(dense.weight)
         co, ci = c_out // g, c_in // g
         for i in range(g):
-            w[i * co:(i + 1) * co, i * ci:(i + 1) * ci] = conv.weight[i * co:(i + 1) * co]
+            w[i * co : (i + 1) * co, i * ci : (i + 1) * ci] = conv.weight[i * co : (i + 1) * co]
         dense.weight.copy_(w)
         if conv.bias is not None:
             dense.bias.copy_(conv.bias)
@@ -61,13 +68,21 @@ def diagonal_blocks(weight: torch.Tensor, groups: int) -> torch.Tensor:
     c_out, c_in = weight.shape[:2]
     block_diagonal_mask(c_out, c_in, groups)  # validates the group count
     co, ci = c_out // groups, c_in // groups
-    return torch.cat([weight[i * co:(i + 1) * co, i * ci:(i + 1) * ci] for i in range(groups)])
+    return torch.cat([weight[i * co : (i + 1) * co, i * ci : (i + 1) * ci] for i in range(groups)])
 
 
 def dense_to_grouped(conv: nn.Conv2d, groups: int) -> nn.Conv2d:
     """A real grouped conv from the diagonal blocks of a dense conv."""
-    grouped = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                        conv.padding, conv.dilation, groups=groups, bias=conv.bias is not None)
+    grouped = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        groups=groups,
+        bias=conv.bias is not None,
+    )
     with torch.no_grad():
         grouped.weight.copy_(diagonal_blocks(conv.weight, groups))
         if conv.bias is not None:
@@ -81,10 +96,13 @@ def per_group_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     xs = x.chunk(g, dim=1)
     ws = conv.weight.chunk(g, dim=0)
     bs = conv.bias.chunk(g) if conv.bias is not None else [None] * g
-    return torch.cat([
-        F.conv2d(xi, wi, bi, conv.stride, conv.padding, conv.dilation)
-        for xi, wi, bi in zip(xs, ws, bs, strict=True)
-    ], dim=1)
+    return torch.cat(
+        [
+            F.conv2d(xi, wi, bi, conv.stride, conv.padding, conv.dilation)
+            for xi, wi, bi in zip(xs, ws, bs, strict=True)
+        ],
+        dim=1,
+    )
 
 
 def fold_shuffle(weight: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
@@ -128,8 +146,9 @@ def part_prune(model: ShuffleDigitsNet, groups: int) -> ShuffleDigitsNet:
     model = _require_shuffle(model)
     if model.spec.groups != 1:
         raise PruningError(f"the network is already grouped (groups={model.spec.groups})")
-    spec = ShuffleSpec(**{**{k: v for k, v in model.spec.__dict__.items() if k != "kind"},
-                          "groups": groups})
+    spec = ShuffleSpec(
+        **{**{k: v for k, v in model.spec.__dict__.items() if k != "kind"}, "groups": groups}
+    )
     grouped = ShuffleDigitsNet(spec)
     state = model.state_dict()
     for name, conv in model.pointwise_convs():
@@ -158,8 +177,12 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     )
     t0 = time.perf_counter()
     sparse, log = train_fresh(
-        lambda: build_model(spec), data, cfg.sparsity_train, cfg.seed,
-        desc="shuffle: block sparsity", progress=cfg.progress,
+        lambda: build_model(spec),
+        data,
+        cfg.sparsity_train,
+        cfg.seed,
+        desc="shuffle: block sparsity",
+        progress=cfg.progress,
         after_backward=off_diagonal_l1(cfg.block_sparsity, g) if cfg.block_sparsity else None,
     )
     secs["sparsity_training"] = time.perf_counter() - t0
@@ -173,8 +196,14 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     secs["prune"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tuned = copy.deepcopy(grouped)
-    ft = train(tuned, data, cfg.finetune, torch.Generator().manual_seed(cfg.seed + 1),
-               desc="shuffle: fine-tune", progress=cfg.progress)
+    ft = train(
+        tuned,
+        data,
+        cfg.finetune,
+        torch.Generator().manual_seed(cfg.seed + 1),
+        desc="shuffle: fine-tune",
+        progress=cfg.progress,
+    )
     secs["finetune"] = time.perf_counter() - t0
     norms = block_norms(sparse, g)
     c, gb = cfg.shuffle_channels, cfg.shuffle_channels // g
@@ -189,8 +218,12 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
             "pruned": pruned_acc,
             "finetuned": ft.test_accuracy,
         },
-        distribution={"label": "L1 norm of each g x g block of the 1x1 weights",
-                      "values": norms, "threshold": None, "log": True},
+        distribution={
+            "label": "L1 norm of each g x g block of the 1x1 weights",
+            "values": norms,
+            "threshold": None,
+            "log": True,
+        },
         details={
             "groups": g,
             "block_sparsity_lambda": cfg.block_sparsity,

@@ -125,8 +125,12 @@ def run(cfg, data, baselines) -> MethodResult:
     )
     t0 = time.perf_counter()
     sparse, log = train_fresh(
-        lambda: build_model(spec), data, cfg.sparsity_train, cfg.seed,
-        desc="slimming: sparsity", progress=cfg.progress,
+        lambda: build_model(spec),
+        data,
+        cfg.sparsity_train,
+        cfg.seed,
+        desc="slimming: sparsity",
+        progress=cfg.progress,
         after_backward=bn_l1_subgradient(cfg.sparsity),
     )
     secs["sparsity_training"] = time.perf_counter() - t0
@@ -137,8 +141,14 @@ def run(cfg, data, baselines) -> MethodResult:
     secs["prune"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tuned = copy.deepcopy(pruned)
-    ft = train(tuned, data, cfg.finetune, torch.Generator().manual_seed(cfg.seed + 1),
-               desc="slimming: fine-tune", progress=cfg.progress)
+    ft = train(
+        tuned,
+        data,
+        cfg.finetune,
+        torch.Generator().manual_seed(cfg.seed + 1),
+        desc="slimming: fine-tune",
+        progress=cfg.progress,
+    )
     secs["finetune"] = time.perf_counter() - t0
     gammas = [bn.weight.detach().abs().tolist() for bn in bn_layers(sparse)]
     return MethodResult(
@@ -152,8 +162,12 @@ def run(cfg, data, baselines) -> MethodResult:
             "pruned": pruned_acc,
             "finetuned": ft.test_accuracy,
         },
-        distribution={"label": "|gamma| (BN scale) after sparsity training",
-                      "values": gammas, "threshold": sel.threshold, "log": True},
+        distribution={
+            "label": "|gamma| (BN scale) after sparsity training",
+            "values": gammas,
+            "threshold": sel.threshold,
+            "log": True,
+        },
         details={
             "ratio": cfg.ratio,
             "sparsity_lambda": cfg.sparsity,

@@ -106,9 +106,7 @@ def remove_channels(
     pruned = DigitsCNN(spec)
     pruned.load_state_dict({n: t.clone() for n, t in new.items()})
     pruned.train(model.training)
-    new_kept = {
-        stage_name(i): [kept[stage_name(i)][j] for j in keep[i].tolist()] for i in keep
-    }
+    new_kept = {stage_name(i): [kept[stage_name(i)][j] for j in keep[i].tolist()] for i in keep}
     return pruned, new_kept
 
 
@@ -127,8 +125,12 @@ def _output_compensation(
             continue
         if i < last:
             conv = model.stages[i + 1].conv
-            delta = F.conv2d(mean_map[removed][None], conv.weight.detach()[:, removed],
-                             stride=conv.stride, padding=conv.padding)
+            delta = F.conv2d(
+                mean_map[removed][None],
+                conv.weight.detach()[:, removed],
+                stride=conv.stride,
+                padding=conv.padding,
+            )
             # BN subtracts its running mean: lowering it by the lost mean contribution puts
             # that contribution back (exactly for a constant map, up to padding borders).
             shifts[i + 1] = delta.mean(dim=(0, 2, 3))

@@ -47,9 +47,7 @@ class TrainLog:
     kept_epoch: int
 
 
-def iterate_batches(
-    n: int, batch_size: int, gen: torch.Generator
-) -> Iterable[torch.Tensor]:
+def iterate_batches(n: int, batch_size: int, gen: torch.Generator) -> Iterable[torch.Tensor]:
     """Shuffled index batches from the run's own generator (reproducible, no worker processes)."""
     order = torch.randperm(n, generator=gen)
     yield from order.split(batch_size)
@@ -73,9 +71,7 @@ def train(
     from tqdm.auto import tqdm
 
     groups = list(params) if params is not None else [{"params": model.parameters()}]
-    opt = torch.optim.SGD(
-        groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-    )
+    opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(data.y_train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     losses: list[float] = []
@@ -162,8 +158,12 @@ class BaselineCache:
         if key not in self._store:
             t0 = time.perf_counter()
             model, log = train_fresh(
-                lambda: build_model(spec), data, cfg, seed,
-                desc=f"dense {spec.kind}", progress=progress,
+                lambda: build_model(spec),
+                data,
+                cfg,
+                seed,
+                desc=f"dense {spec.kind}",
+                progress=progress,
             )
             self._store[key] = (model, log.test_accuracy, time.perf_counter() - t0)
         model, acc, secs = self._store[key]
