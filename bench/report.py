@@ -19,9 +19,10 @@ def bench_md(path: Path) -> str:
         out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in a["rows"]:
             ss = r["scalesim_cycles"]
+            mark = "*" if r.get("scalesim_source") == "formula" else ""
             out.append(
                 f"| {r['name']} | {r['m']}x{r['k']}x{r['n']} | {r['rtl_cycles']} | "
-                f"{r['model_cycles']} | {ss if ss else '-'} | {r['lower_bound']} | "
+                f"{r['model_cycles']} | {f'{ss}{mark}' if ss else '-'} | {r['lower_bound']} | "
                 f"{r['rtl_over_lb']:.4f} | "
                 + (f"{r['rtl_over_scalesim']:.3f}" if ss else "-")
                 + f" | {r['utilization']:.1%} | "
