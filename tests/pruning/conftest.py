@@ -35,8 +35,12 @@ def slim_model(digits: Digits) -> DigitsCNN:
     """Plain network after a short Network Slimming sparsity training (gammas separated)."""
     seed_everything(0, threads=1)
     model, _ = train_fresh(
-        lambda: build_model(plain_spec(SMALL)), digits, TrainConfig(epochs=8), seed=0,
-        progress=False, after_backward=bn_l1_subgradient(1e-2),
+        lambda: build_model(plain_spec(SMALL)),
+        digits,
+        TrainConfig(epochs=8),
+        seed=0,
+        progress=False,
+        after_backward=bn_l1_subgradient(1e-2),
     )
     return model.eval()
 
@@ -46,7 +50,10 @@ def se_model(digits: Digits) -> DigitsCNN:
     """SE network after a short training."""
     seed_everything(0, threads=1)
     model, _ = train_fresh(
-        lambda: build_model(se_spec(SMALL)), digits, TrainConfig(epochs=4), seed=0,
+        lambda: build_model(se_spec(SMALL)),
+        digits,
+        TrainConfig(epochs=4),
+        seed=0,
         progress=False,
     )
     return model.eval()

@@ -13,14 +13,31 @@ import pytest
 from systolic.cli import main
 
 #: A few epochs of narrow networks: exercises every code path in seconds (not the benchmark).
-TINY = ["--epochs", "3", "--finetune-epochs", "2", "--width", "8", "16", "16", "--quiet",
-        "--threads", "1"]
+TINY = [
+    "--epochs",
+    "3",
+    "--finetune-epochs",
+    "2",
+    "--width",
+    "8",
+    "16",
+    "16",
+    "--quiet",
+    "--threads",
+    "1",
+]
 
 
 def _check_report(out: Path, method: str) -> None:
     folder = out / method
-    for name in ("report.json", "report.md", "pruning.png", "pruned/model.json",
-                 "pruned/weights.pt", "dense/model.json"):
+    for name in (
+        "report.json",
+        "report.md",
+        "pruning.png",
+        "pruned/model.json",
+        "pruned/weights.pt",
+        "dense/model.json",
+    ):
         assert (folder / name).is_file(), name
     report = json.loads((folder / "report.json").read_text())
     assert set(report["accuracy"]) == {"dense", "sparsity_trained", "pruned", "finetuned"}
@@ -50,8 +67,9 @@ def test_all_methods_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
         _check_report(tmp_path, method)
     assert (tmp_path / "summary.md").read_text().count("\n") == 2 + 4
     capsys.readouterr()
-    assert main(["prune", "--inspect", str(tmp_path / "autopruner" / "pruned"),
-                 "--threads", "1"]) == 0
+    assert (
+        main(["prune", "--inspect", str(tmp_path / "autopruner" / "pruned"), "--threads", "1"]) == 0
+    )
     out = capsys.readouterr().out
     assert "MACs at batch 1" in out and "stages.1.conv" in out and "kept stages.0" in out
 
@@ -94,6 +112,8 @@ def test_corrupt_saved_model_is_one_line(tmp_path: Path, capsys) -> None:
 
 
 def test_help_does_not_import_torch() -> None:
-    code = ("import sys; from systolic.cli import build_parser; build_parser(); "
-            "sys.exit('torch' in sys.modules or 'sklearn' in sys.modules)")
+    code = (
+        "import sys; from systolic.cli import build_parser; build_parser(); "
+        "sys.exit('torch' in sys.modules or 'sklearn' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

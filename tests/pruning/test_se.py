@@ -49,7 +49,8 @@ def test_stats_and_classes(se_model: DigitsCNN, digits) -> None:
     assert DEAD in classes[0]["always_squeezed"]
     for c in classes:
         assert sorted(c["always_squeezed"] + c["class_dependent"] + c["active"]) == list(
-            range(len(c["active"]) + len(c["class_dependent"]) + len(c["always_squeezed"])))
+            range(len(c["active"]) + len(c["class_dependent"]) + len(c["always_squeezed"]))
+        )
 
 
 def test_class_dependent_channel_stays(se_model: DigitsCNN, digits) -> None:
@@ -90,8 +91,12 @@ def test_output_fold_is_exact_for_a_constant_last_stage_channel(se_model, digits
     stats = excitation_stats(model, digits.x_train, digits.y_train)
     torch.testing.assert_close(stats.output_mean[2][7], torch.full((2, 2), 0.35))
     keep = {2: torch.tensor([c for c in range(64) if c != 7])}
-    folded, _ = remove_channels(model, keep, se_fold=dict(enumerate(stats.squeeze_mean)),
-                                out_fold=dict(enumerate(stats.output_mean)))
+    folded, _ = remove_channels(
+        model,
+        keep,
+        se_fold=dict(enumerate(stats.squeeze_mean)),
+        out_fold=dict(enumerate(stats.output_mean)),
+    )
     ref = predict(model, digits.x_test)
     torch.testing.assert_close(predict(folded, digits.x_test), ref, atol=1e-4, rtol=1e-4)
     squeeze_only, _ = remove_channels(model, keep, se_fold=dict(enumerate(stats.squeeze_mean)))

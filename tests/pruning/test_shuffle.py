@@ -96,8 +96,9 @@ def test_off_diagonal_l1_touches_only_the_pruned_blocks() -> None:
     conv = model.units[0].conv1
     mask = block_diagonal_mask(6, 6, 3)
     assert bool((conv.weight.grad[:, :, 0, 0][mask] == 0).all())
-    torch.testing.assert_close(conv.weight.grad[:, :, 0, 0][~mask],
-                               0.1 * torch.sign(conv.weight[:, :, 0, 0][~mask]))
+    torch.testing.assert_close(
+        conv.weight.grad[:, :, 0, 0][~mask], 0.1 * torch.sign(conv.weight[:, :, 0, 0][~mask])
+    )
 
 
 @pytest.mark.parametrize(("c_out", "c_in", "g"), [(6, 12, 4), (5, 12, 3), (6, 6, 0)])

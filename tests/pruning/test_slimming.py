@@ -25,9 +25,12 @@ def _torch_pruning_keep(model: DigitsCNN, ratio: float) -> tuple[DigitsCNN, dict
     tp = pytest.importorskip("torch_pruning")
     pruned = copy.deepcopy(model)
     pruner = tp.pruner.BNScalePruner(
-        pruned, example_inputs=torch.zeros(1, 1, 8, 8),
+        pruned,
+        example_inputs=torch.zeros(1, 1, 8, 8),
         importance=tp.importance.BNScaleImportance(normalizer=None),
-        global_pruning=True, pruning_ratio=ratio, ignored_layers=[pruned.head],
+        global_pruning=True,
+        pruning_ratio=ratio,
+        ignored_layers=[pruned.head],
     )
     pruner.step()
     keep = {}
@@ -55,8 +58,9 @@ def test_threshold_prunes_the_requested_fraction(slim_model: DigitsCNN) -> None:
     total = sum(bn.num_features for bn in bn_layers(slim_model))
     assert sum(k.numel() for k in sel.keep.values()) == int(total * 0.5)
     gammas = torch.cat([bn.weight.detach().abs() for bn in bn_layers(slim_model)])
-    kept = torch.cat([bn.weight.detach().abs()[sel.keep[i]]
-                      for i, bn in enumerate(bn_layers(slim_model))])
+    kept = torch.cat(
+        [bn.weight.detach().abs()[sel.keep[i]] for i, bn in enumerate(bn_layers(slim_model))]
+    )
     assert float(kept.min()) > sel.threshold >= float(gammas.min())
 
 
@@ -86,8 +90,10 @@ def test_without_guard_an_emptied_layer_is_an_error() -> None:
 
 def test_round_to_array_width(slim_model: DigitsCNN) -> None:
     sel = select_channels(slim_model, 0.5, round_to=8)
-    assert all(k.numel() % 8 == 0 or k.numel() == bn.num_features
-               for k, bn in zip(sel.keep.values(), bn_layers(slim_model), strict=True))
+    assert all(
+        k.numel() % 8 == 0 or k.numel() == bn.num_features
+        for k, bn in zip(sel.keep.values(), bn_layers(slim_model), strict=True)
+    )
     assert sel.rounded
 
 

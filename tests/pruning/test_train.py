@@ -23,8 +23,10 @@ def test_split_is_fixed_stratified_and_disjoint(digits) -> None:
 
 def test_training_is_deterministic(digits) -> None:
     cfg = TrainConfig(epochs=2)
-    runs = [train_fresh(lambda: build_model(plain_spec((8, 8))), digits, cfg, seed=3,
-                        progress=False) for _ in range(2)]
+    runs = [
+        train_fresh(lambda: build_model(plain_spec((8, 8))), digits, cfg, seed=3, progress=False)
+        for _ in range(2)
+    ]
     assert runs[0][1].losses == runs[1][1].losses
     for a, b in zip(runs[0][0].parameters(), runs[1][0].parameters(), strict=True):
         assert torch.equal(a, b)
@@ -32,8 +34,9 @@ def test_training_is_deterministic(digits) -> None:
 
 def test_select_best_keeps_the_best_validation_epoch(digits) -> None:
     cfg = TrainConfig(epochs=4, lr=0.3, select_best=True)
-    model, log = train_fresh(lambda: build_model(plain_spec((4, 4))), digits, cfg, seed=0,
-                             progress=False)
+    model, log = train_fresh(
+        lambda: build_model(plain_spec((4, 4))), digits, cfg, seed=0, progress=False
+    )
     best = max(log.val_accuracy)
     latest_best = max(i for i, v in enumerate(log.val_accuracy, 1) if v == best)
     assert log.kept_epoch == latest_best
