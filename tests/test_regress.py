@@ -20,8 +20,10 @@ PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS]
 @pytest.mark.parametrize("sim", runner.SIMULATORS)
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: p.tag)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_nightly(sim: str, params: ArrayParams, seed: int, base_seed: int) -> None:
-    os.environ.setdefault("SYSTOLIC_STREAM_SCALE", "5")
+def test_nightly(
+    sim: str, params: ArrayParams, seed: int, base_seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYSTOLIC_STREAM_SCALE", os.environ.get("SYSTOLIC_STREAM_SCALE", "5"))
     res = runner.run(sim, params, seed=base_seed * 100 + seed)
     assert res.tests >= 11 and res.passed, res.summary()
 
