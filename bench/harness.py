@@ -24,6 +24,7 @@ import numpy as np
 
 from systolic.errors import SimulatorError
 from systolic.models.fast_trace import Signature, chunk_count
+from systolic.models.fixed import lane_bits
 from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus
 from systolic.tb import runner
@@ -70,12 +71,6 @@ def row_width(params: ArrayParams) -> int:
     return params.rows * params.data_w + 3 * params.rows + params.cols * params.data_w + params.cols
 
 
-def _lane_bits(values: np.ndarray, width: int) -> np.ndarray:
-    u = (np.asarray(values) & ((1 << width) - 1)).astype(np.uint16)  # DATA_W <= 16
-    bits = (u[:, :, None] >> np.arange(width, dtype=np.uint16)).astype(np.uint8) & np.uint8(1)
-    return bits.reshape(values.shape[0], -1)
-
-
 def stimulus_rows(stim: EdgeStimulus) -> int:
     """Rows up to the last one that carries anything (later rows are idle in the harness)."""
     busy = np.flatnonzero(stim.a_vld.any(axis=1) | stim.b_vld.any(axis=1))
@@ -94,11 +89,11 @@ def write_hex(path: Path, stim: EdgeStimulus, params: ArrayParams, lo: int, hi: 
             c1 = min(hi, c0 + (1 << 15))
             bits = np.concatenate(
                 [
-                    _lane_bits(stim.a[c0:c1], params.data_w),
+                    lane_bits(stim.a[c0:c1], params.data_w),
                     stim.a_vld[c0:c1].astype(np.uint8),
                     stim.a_first[c0:c1].astype(np.uint8),
                     stim.a_last[c0:c1].astype(np.uint8),
-                    _lane_bits(stim.b[c0:c1], params.data_w),
+                    lane_bits(stim.b[c0:c1], params.data_w),
                     stim.b_vld[c0:c1].astype(np.uint8),
                     np.zeros((c1 - c0, digits * 4 - win), np.uint8),
                 ],

@@ -36,7 +36,7 @@ from systolic.errors import OperandError
 from systolic.models.array_model import ArrayTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
-from systolic.models.skew import EdgeStimulus, Stream
+from systolic.models.skew import EdgeStimulus, Stream, unskew
 
 U64 = np.uint64
 #: Multiplier of the signature (odd, so invertible modulo 2**64).
@@ -48,17 +48,6 @@ BUSES = ("acc", "res", "vld")
 def _check(stim: EdgeStimulus) -> None:
     if stim.rst.any():
         raise OperandError("the vectorized cycle model needs a stream without reset")
-
-
-def _unskew(lanes: np.ndarray, steps: int) -> np.ndarray:
-    """(T, L) cycle-domain lanes -> (steps, L): lane l at step s is lanes[s + l, l] (0 past T)."""
-    t, n = lanes.shape
-    out = np.zeros((steps, n), lanes.dtype)
-    for lane in range(n):  # a loop over lanes, not cycles
-        hi = min(steps, t - lane)
-        if hi > 0:
-            out[:hi, lane] = lanes[lane : lane + hi, lane]
-    return out
 
 
 @dataclass
@@ -81,12 +70,12 @@ def _step_chunks(stim: EdgeStimulus, params: ArrayParams, chunk: int):
     _check(stim)
     t = stim.cycles
     r, c = params.rows, params.cols
-    a = _unskew(stim.a, t)
-    av = _unskew(stim.a_vld, t)
-    af = _unskew(stim.a_first, t)
-    al = _unskew(stim.a_last, t)
-    b = _unskew(stim.b, t)
-    bv = _unskew(stim.b_vld, t)
+    a = unskew(stim.a, t)
+    av = unskew(stim.a_vld, t)
+    af = unskew(stim.a_first, t)
+    al = unskew(stim.a_last, t)
+    b = unskew(stim.b, t)
+    bv = unskew(stim.b_vld, t)
     carry = _Carry(np.zeros((r, c), np.int64), np.zeros((r, c), np.int64))
     for s0 in range(0, t, chunk):
         s1 = min(t, s0 + chunk)

@@ -42,16 +42,19 @@ def check_int_matrix(name: str, x: object, data_w: int) -> np.ndarray:
 def pack_lanes(values: np.ndarray, width: int) -> list[int]:
     """Pack rows of lanes into bus ints: values (T, n) -> T non-negative ints of n*width bits."""
     values = np.atleast_2d(np.asarray(values, dtype=np.int64))
-    t, n = values.shape
     if width in (8, 16, 32, 64):
-        raw = values.astype(f"<i{width // 8}").view(np.uint8).reshape(t, -1)
+        raw = values.astype(f"<i{width // 8}").view(np.uint8).reshape(values.shape[0], -1)
     else:
-        u = values.astype(np.uint64) & np.uint64((1 << width) - 1)
-        bits = ((u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(
-            np.uint8
-        )
-        raw = np.packbits(bits.reshape(t, n * width), axis=1, bitorder="little")
+        raw = np.packbits(lane_bits(values, width), axis=1, bitorder="little")
     return [int.from_bytes(row.tobytes(), "little") for row in raw]
+
+
+def lane_bits(values: np.ndarray, width: int) -> np.ndarray:
+    """Rows of lanes as bits: values (T, n) -> uint8 (T, n*width), lane 0's LSB first."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.int64))
+    u = values.astype(np.uint64) & np.uint64((1 << width) - 1)
+    bits = (u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
+    return bits.astype(np.uint8).reshape(values.shape[0], -1)
 
 
 def pack_bits(flags: np.ndarray) -> list[int]:

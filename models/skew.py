@@ -222,11 +222,11 @@ def deskew(stim: EdgeStimulus) -> list[Product]:
     """
     t = stim.a.shape[0]
     # Un-skew: value of lane i at stream step s lives at cycle s + i.
-    a_s = _unskew(stim.a, t)
-    av_s = _unskew(stim.a_vld, t)
-    af_s = _unskew(stim.a_first, t)
-    b_s = _unskew(stim.b, t)
-    bv_s = _unskew(stim.b_vld, t)
+    a_s = unskew(stim.a)
+    av_s = unskew(stim.a_vld)
+    af_s = unskew(stim.a_first)
+    b_s = unskew(stim.b)
+    bv_s = unskew(stim.b_vld)
     live = np.flatnonzero(av_s.any(axis=1))
     products: list[Product] = []
     if live.size == 0:
@@ -242,9 +242,16 @@ def deskew(stim: EdgeStimulus) -> list[Product]:
     return products
 
 
-def _unskew(lanes: np.ndarray, t: int) -> np.ndarray:
-    """(T, L) per-cycle lanes -> (T, L) per-stream-step lanes (lane l shifted back by l)."""
-    out = np.zeros_like(lanes)
-    for lane in range(lanes.shape[1]):  # a loop over lanes, not over cycles
-        out[: t - lane, lane] = lanes[lane:, lane]
+def unskew(lanes: np.ndarray, steps: int | None = None) -> np.ndarray:
+    """(T, L) per-cycle lanes -> (steps, L) per-stream-step lanes: the skew rule inverted.
+
+    Lane l carries stream step s at cycle s + l, so lane l is shifted back by l (zero past T).
+    """
+    t, n = lanes.shape
+    steps = t if steps is None else steps
+    out = np.zeros((steps, n), lanes.dtype)
+    for lane in range(n):  # a loop over lanes, not over cycles
+        hi = min(steps, t - lane)
+        if hi > 0:
+            out[:hi, lane] = lanes[lane : lane + hi, lane]
     return out

@@ -33,7 +33,7 @@ from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import DigitsCNN
 from systolic.pruning.surgery import KeptMap, remove_channels
-from systolic.pruning.train import TrainConfig, accuracy, train
+from systolic.pruning.train import TrainConfig, accuracy, finetune, train
 
 #: |v - 0.5| above this counts as a binary entry of the code (v < 0.1 or v > 0.9).
 BINARY_MARGIN = 0.4
@@ -235,17 +235,7 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
         notes.extend(guard_notes)
     secs["pruner_training"] = time.perf_counter() - t0
     pruned_acc = accuracy(model, data.x_test, data.y_test)
-    t0 = time.perf_counter()
-    tuned = copy.deepcopy(model)
-    ft = train(
-        tuned,
-        data,
-        cfg.finetune,
-        torch.Generator().manual_seed(cfg.seed + 1),
-        desc="autopruner: fine-tune",
-        progress=cfg.progress,
-    )
-    secs["finetune"] = time.perf_counter() - t0
+    tuned, ft = finetune(cfg, model, data, secs, "autopruner: fine-tune")
     return MethodResult(
         method="autopruner",
         dense_model=dense,

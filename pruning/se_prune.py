@@ -22,7 +22,6 @@ scales plays in Network Slimming.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 
@@ -32,9 +31,9 @@ from torch import nn
 from systolic.pruning.config import MethodResult, PruneConfig, method_spec
 from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
-from systolic.pruning.models import DigitsCNN, build_model
+from systolic.pruning.models import DigitsCNN
 from systolic.pruning.surgery import remove_channels
-from systolic.pruning.train import accuracy, train, train_fresh
+from systolic.pruning.train import accuracy, finetune, sparsity_train
 
 
 def se_blocks_of(model: nn.Module) -> list:
@@ -152,17 +151,14 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     dense, dense_acc, secs["dense"] = baselines.get(
         spec, data, cfg.baseline, cfg.seed, cfg.progress
     )
-    t0 = time.perf_counter()
-    sparse, log = train_fresh(
-        lambda: build_model(spec),
+    sparse, log = sparsity_train(
+        cfg,
+        spec,
         data,
-        cfg.sparsity_train,
-        cfg.seed,
-        desc="se: excitation sparsity",
-        progress=cfg.progress,
+        secs,
+        "se: excitation sparsity",
         extra_loss=excitation_l1(cfg.se_sparsity) if cfg.se_sparsity > 0 else None,
     )
-    secs["sparsity_training"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stats = excitation_stats(sparse, data.x_train, data.y_train)
     classes = classify_channels(stats, cfg.se_threshold)
@@ -182,17 +178,7 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     }
     pruned_acc = accuracy(pruned, data.x_test, data.y_test)
     secs["prune"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tuned = copy.deepcopy(pruned)
-    ft = train(
-        tuned,
-        data,
-        cfg.finetune,
-        torch.Generator().manual_seed(cfg.seed + 1),
-        desc="se: fine-tune",
-        progress=cfg.progress,
-    )
-    secs["finetune"] = time.perf_counter() - t0
+    tuned, ft = finetune(cfg, pruned, data, secs, "se: fine-tune")
     return MethodResult(
         method="se",
         dense_model=dense,

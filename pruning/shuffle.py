@@ -28,8 +28,8 @@ from torch import nn
 from systolic.pruning.config import MethodResult, PruneConfig, method_spec
 from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
-from systolic.pruning.models import ShuffleDigitsNet, ShuffleSpec, build_model
-from systolic.pruning.train import accuracy, predict, train, train_fresh
+from systolic.pruning.models import ShuffleDigitsNet, ShuffleSpec
+from systolic.pruning.train import accuracy, finetune, predict, sparsity_train
 
 
 def block_diagonal_mask(c_out: int, c_in: int, groups: int) -> torch.Tensor:
@@ -175,17 +175,14 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
     dense, dense_acc, secs["dense"] = baselines.get(
         spec, data, cfg.baseline, cfg.seed, cfg.progress
     )
-    t0 = time.perf_counter()
-    sparse, log = train_fresh(
-        lambda: build_model(spec),
+    sparse, log = sparsity_train(
+        cfg,
+        spec,
         data,
-        cfg.sparsity_train,
-        cfg.seed,
-        desc="shuffle: block sparsity",
-        progress=cfg.progress,
+        secs,
+        "shuffle: block sparsity",
         after_backward=off_diagonal_l1(cfg.block_sparsity, g) if cfg.block_sparsity else None,
     )
-    secs["sparsity_training"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     masked = mask_off_diagonal(sparse, g)
     grouped = part_prune(sparse, g)
@@ -194,17 +191,7 @@ def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
         raise PruningError(f"grouped network differs from the masked dense one by {diff:.3g}")
     pruned_acc = accuracy(grouped, data.x_test, data.y_test)
     secs["prune"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tuned = copy.deepcopy(grouped)
-    ft = train(
-        tuned,
-        data,
-        cfg.finetune,
-        torch.Generator().manual_seed(cfg.seed + 1),
-        desc="shuffle: fine-tune",
-        progress=cfg.progress,
-    )
-    secs["finetune"] = time.perf_counter() - t0
+    tuned, ft = finetune(cfg, grouped, data, secs, "shuffle: fine-tune")
     norms = block_norms(sparse, g)
     c, gb = cfg.shuffle_channels, cfg.shuffle_channels // g
     return MethodResult(

@@ -24,7 +24,6 @@ from torch import nn
 from systolic.pruning.config import MethodResult
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import DigitsCNN
-from systolic.pruning.train import train
 
 
 def bn_layers(model: nn.Module) -> list[nn.BatchNorm2d]:
@@ -109,13 +108,11 @@ def select_channels(
 def run(cfg, data, baselines) -> MethodResult:
     """The whole method on the plain network: dense baseline, sparsity training, global
     pruning with guards, physical removal, fine-tuning."""
-    import copy
     import time
 
     from systolic.pruning.config import method_spec
-    from systolic.pruning.models import build_model
     from systolic.pruning.surgery import remove_channels
-    from systolic.pruning.train import accuracy, train_fresh
+    from systolic.pruning.train import accuracy, finetune, sparsity_train
 
     check_ratio(cfg.ratio)
     spec = method_spec(cfg, "slimming")
@@ -123,33 +120,20 @@ def run(cfg, data, baselines) -> MethodResult:
     dense, dense_acc, secs["dense"] = baselines.get(
         spec, data, cfg.baseline, cfg.seed, cfg.progress
     )
-    t0 = time.perf_counter()
-    sparse, log = train_fresh(
-        lambda: build_model(spec),
+    sparse, log = sparsity_train(
+        cfg,
+        spec,
         data,
-        cfg.sparsity_train,
-        cfg.seed,
-        desc="slimming: sparsity",
-        progress=cfg.progress,
+        secs,
+        "slimming: sparsity",
         after_backward=bn_l1_subgradient(cfg.sparsity),
     )
-    secs["sparsity_training"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sel = select_channels(sparse, cfg.ratio, cfg.min_channels, cfg.round_to)
     pruned, kept = remove_channels(sparse, sel.keep)
     pruned_acc = accuracy(pruned, data.x_test, data.y_test)
     secs["prune"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tuned = copy.deepcopy(pruned)
-    ft = train(
-        tuned,
-        data,
-        cfg.finetune,
-        torch.Generator().manual_seed(cfg.seed + 1),
-        desc="slimming: fine-tune",
-        progress=cfg.progress,
-    )
-    secs["finetune"] = time.perf_counter() - t0
+    tuned, ft = finetune(cfg, pruned, data, secs, "slimming: fine-tune")
     gammas = [bn.weight.detach().abs().tolist() for bn in bn_layers(sparse)]
     return MethodResult(
         method="slimming",

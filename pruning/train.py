@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -137,6 +139,45 @@ def train_fresh(
     model = model_factory()
     gen = torch.Generator().manual_seed(seed)
     return model, train(model, data, cfg, gen, **kwargs)
+
+
+def sparsity_train(
+    cfg: Any, spec: Any, data: Digits, secs: dict[str, float], desc: str, **hooks: Any
+) -> tuple[nn.Module, TrainLog]:
+    """A method's sparsity stage: a fresh model of ``spec`` trained with the method's hook
+    (``extra_loss`` / ``after_backward``), seeded by ``cfg.seed``; timed into ``secs``."""
+    from systolic.pruning.models import build_model
+
+    t0 = time.perf_counter()
+    out = train_fresh(
+        lambda: build_model(spec),
+        data,
+        cfg.sparsity_train,
+        cfg.seed,
+        desc=desc,
+        progress=cfg.progress,
+        **hooks,
+    )
+    secs["sparsity_training"] = time.perf_counter() - t0
+    return out
+
+
+def finetune(
+    cfg: Any, model: nn.Module, data: Digits, secs: dict[str, float], desc: str
+) -> tuple[nn.Module, TrainLog]:
+    """Every method's last stage: fine-tune a copy of the pruned model (seed + 1), timed."""
+    t0 = time.perf_counter()
+    tuned = copy.deepcopy(model)
+    log = train(
+        tuned,
+        data,
+        cfg.finetune,
+        torch.Generator().manual_seed(cfg.seed + 1),
+        desc=desc,
+        progress=cfg.progress,
+    )
+    secs["finetune"] = time.perf_counter() - t0
+    return tuned, log
 
 
 class BaselineCache:
