@@ -31,8 +31,11 @@ class QuantWeight:
         return self.q.astype(np.float64) * self.scale.reshape(shape)
 
 
-def quantize_weight(weight: torch.Tensor | np.ndarray) -> QuantWeight:
-    """Per-output-channel symmetric int8; an all-zero channel gets scale 1 (its q is all 0)."""
+def quantize_weight(
+    weight: torch.Tensor | np.ndarray, min_scale: np.ndarray | None = None
+) -> QuantWeight:
+    """Per-output-channel symmetric int8; an all-zero channel gets scale 1 (its q is all 0).
+    ``min_scale``: a per-channel lower bound on the scale (see :func:`quantize_layer`)."""
     w = np.asarray(
         weight.detach().cpu().numpy() if isinstance(weight, torch.Tensor) else weight,
         dtype=np.float64,
@@ -41,6 +44,8 @@ def quantize_weight(weight: torch.Tensor | np.ndarray) -> QuantWeight:
         raise LoweringError("weights hold NaN or infinity")
     amax = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
     scale = np.where(amax > 0, amax / QMAX, 1.0)
+    if min_scale is not None:
+        scale = np.maximum(scale, np.asarray(min_scale, np.float64))
     q = np.clip(np.rint(w / scale.reshape((-1,) + (1,) * (w.ndim - 1))), -QMAX, QMAX)
     return QuantWeight(q.astype(np.int8), scale)
 
@@ -76,3 +81,21 @@ def requantize(acc: np.ndarray, s_a: float, s_w: np.ndarray, s_y: float, relu: b
     real = np.asarray(acc, np.float64) * (s_a * np.asarray(s_w, np.float64)) / s_y
     lo = 0 if relu else -QMAX
     return np.clip(np.rint(real), lo, QMAX).astype(np.int8)
+
+
+#: Largest |bias| in accumulator units: 2^30 leaves half of the int32 range for the dot product.
+BIAS_MAX = 2**30
+
+
+def quantize_layer(
+    weight: torch.Tensor | np.ndarray, bias: torch.Tensor | np.ndarray, s_a: float
+) -> tuple[QuantWeight, np.ndarray]:
+    """Weights per output channel and the bias in the accumulator's scale, for input scale
+    ``s_a``. A channel whose weights are tiny next to its bias (a pruned-away channel that BN
+    folding left almost constant) gets a coarser weight scale, so that its bias fits in int32:
+    s_w >= |b| / (s_a * 2^30)."""
+    b = np.asarray(
+        bias.detach().cpu().numpy() if isinstance(bias, torch.Tensor) else bias, dtype=np.float64
+    )
+    qw = quantize_weight(weight, np.abs(b) / (s_a * BIAS_MAX))
+    return qw, quantize_bias(b, s_a, qw.scale)
