@@ -191,6 +191,7 @@ class LayerGemms:
 
     layer: GemmLayer
     pairs: list[tuple[np.ndarray, np.ndarray]]
+    input_shape: tuple[int, ...]  # of the layer's input tensor (batch first)
 
 
 def run_steps(
@@ -205,7 +206,7 @@ def run_steps(
         if isinstance(op, GemmLayer):
             x = env[op.src].q
             pairs = op.lower(x)
-            products = yield LayerGemms(op, pairs)
+            products = yield LayerGemms(op, pairs, tuple(x.shape))
             if len(products) != len(pairs):
                 raise LoweringError(f"{op.name}: {len(products)} GEMM results for {len(pairs)}")
             env[op.dst] = op.finish(x, products, env)

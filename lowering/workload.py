@@ -1,0 +1,496 @@
+"""Workload files: a lowered network, its input batch and every GEMM it runs, in one ``.npz``.
+
+Schema (version 1; read with ``numpy.load(..., allow_pickle=False)``, so no code is ever
+unpickled). Arrays:
+
+* ``meta``: uint8, UTF-8 JSON (below).
+* ``input``: int8 (N, C, H, W), the quantized images; ``labels``: int64 (N,);
+  ``predictions``: int64 (N,), the integer reference's classes; ``logits``: float64 (N, classes).
+* per GEMM layer ``L``: ``w.L`` int8 weight (C_out, C_in/g, kh, kw) or (out, in), ``ws.L``
+  float64 per-output-channel weight scales, ``bias.L`` int32 (accumulator scale).
+* per GEMM ``g`` of layer ``L``: ``gemm.L.g.A`` int8 (M, K), ``gemm.L.g.B`` int8 (K, N),
+  ``gemm.L.g.C`` int32 (M, N) = A @ B exactly (what the array must return, before bias).
+
+``meta``::
+
+    {"format": "systolic-workload", "version": 1, "model": str, "source": {...},
+     "data_w": 8, "acc_w": 32, "input_scale": float, "input_shape": [C, H, W],
+     "images": N, "output": "logits", "accuracy": {"float": f, "int": f},
+     "ops": [{"op": "gemm", "name", "kind": "conv"|"linear", "src", "dst", "in_scale",
+              "out_scale" (null: real output), "relu", "residual" (null or tensor),
+              "geometry": {"kernel", "stride", "padding", "dilation", "groups"} | null,
+              "gemms": [{"M", "K", "N"}, ...]},
+             {"op": "maxpool"|"flatten"|"gap"|"shuffle"|"se_scale", "name", "src", "dst",
+              "out_scale", "groups", "gate"}, ...]}
+
+Loading checks everything a simulator run relies on and reports the first problem in one line
+(:class:`WorkloadError`): truncated or foreign file, missing arrays, wrong dtypes, shapes that do
+not chain, B that is not the layer's weight, C that is not A @ B, unknown operations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from systolic.lowering.fold import LoweringError
+from systolic.lowering.im2col import ConvGeometry
+from systolic.lowering.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tensor, run_steps
+
+FORMAT = "systolic-workload"
+VERSION = 1
+
+
+class WorkloadError(LoweringError):
+    """A workload file that cannot be used: corrupt, inconsistent or out of range."""
+
+
+@dataclass
+class Gemm:
+    """One GEMM of a layer: operands and the exact expected product."""
+
+    layer: str
+    group: int
+    a: np.ndarray  # int8 (M, K)
+    b: np.ndarray  # int8 (K, N)
+    c: np.ndarray  # int32 (M, N)
+
+    @property
+    def label(self) -> str:
+        return (
+            self.layer
+            if self.group == 0 and not self.layer.endswith("]")
+            else (f"{self.layer}[{self.group}]")
+        )
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return int(self.a.shape[0]), int(self.a.shape[1]), int(self.b.shape[1])
+
+    @property
+    def macs(self) -> int:
+        m, k, n = self.shape
+        return m * k * n
+
+
+@dataclass
+class Workload:
+    """A loaded (or freshly built) workload."""
+
+    net: QuantNet
+    x: np.ndarray  # int8 input batch
+    labels: np.ndarray
+    predictions: np.ndarray
+    logits: np.ndarray
+    gemms: dict[str, list[Gemm]] = field(default_factory=dict)  # by layer name, in op order
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: Per GEMM layer: its input tensor's shape without the batch (C, H, W) or (features,).
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def all_gemms(self) -> list[Gemm]:
+        return [g for layer in self.net.layers for g in self.gemms[layer.name]]
+
+    @property
+    def macs(self) -> int:
+        return sum(g.macs for g in self.all_gemms)
+
+
+# ------------------------------------------------------------------------------------------------
+# Building and saving
+# ------------------------------------------------------------------------------------------------
+
+
+def build_workload(
+    net: QuantNet,
+    x_float: np.ndarray,
+    labels: np.ndarray,
+    source: dict[str, Any] | None = None,
+    float_accuracy: float | None = None,
+) -> Workload:
+    """Run the integer reference on ``x_float`` and record every GEMM it computes."""
+    from systolic.lowering.network import exact_gemm, predictions
+
+    x_q = net.quantize_input(np.asarray(x_float))
+    gemms: dict[str, list[Gemm]] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    steps = run_steps(net, x_q)
+    try:
+        item = next(steps)
+        while True:
+            shapes[item.layer.name] = tuple(item.input_shape[1:])
+            out = []
+            for g, (a, b) in enumerate(item.pairs):
+                c = exact_gemm(item.layer, g, a, b)
+                gemms.setdefault(item.layer.name, []).append(
+                    Gemm(
+                        item.layer.name, g, a.astype(np.int8), b.astype(np.int8), c.astype(np.int32)
+                    )
+                )
+                out.append(c)
+            item = steps.send(out)
+    except StopIteration as stop:
+        logits = stop.value
+    labels = np.asarray(labels, np.int64)
+    preds = predictions(logits)
+    meta = {
+        "source": source or {},
+        "accuracy": {
+            "float": float_accuracy,
+            "int": float((preds == labels).mean()) if labels.size else None,
+        },
+    }
+    return Workload(net, x_q, labels, preds, logits.real(), gemms, meta, shapes)
+
+
+def _geometry_dict(geo: ConvGeometry | None) -> dict[str, Any] | None:
+    if geo is None:
+        return None
+    return {
+        "kernel": list(geo.kernel),
+        "stride": list(geo.stride),
+        "padding": list(geo.padding),
+        "dilation": list(geo.dilation),
+        "groups": geo.groups,
+    }
+
+
+def _op_meta(op: GemmLayer | HostOp, gemms: list[Gemm], in_shape: tuple) -> dict[str, Any]:
+    if isinstance(op, HostOp):
+        return {
+            "op": op.op,
+            "name": op.name,
+            "src": op.src,
+            "dst": op.dst,
+            "out_scale": op.out_scale,
+            "groups": op.groups,
+            "gate": op.gate,
+        }
+    return {
+        "op": "gemm",
+        "name": op.name,
+        "kind": op.kind,
+        "src": op.src,
+        "dst": op.dst,
+        "in_scale": op.in_scale,
+        "out_scale": op.out_scale,
+        "relu": op.relu,
+        "residual": op.residual,
+        "geometry": _geometry_dict(op.geometry),
+        "input_shape": list(in_shape),
+        "gemms": [dict(zip("MKN", g.shape, strict=True)) for g in gemms],
+    }
+
+
+def save_workload(wl: Workload, path: str | Path) -> Path:
+    """Write ``wl`` to ``path`` (.npz, compressed) atomically: a partial file never appears."""
+    path = Path(path)
+    net = wl.net
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": net.name,
+        "data_w": 8,
+        "acc_w": 32,
+        "input_scale": net.input_scale,
+        "input_shape": list(net.input_shape),
+        "images": int(wl.x.shape[0]),
+        "output": net.output,
+        **wl.meta,
+        "ops": [
+            _op_meta(op, wl.gemms.get(op.name, []), wl.input_shapes.get(op.name, ()))
+            for op in net.ops
+        ],
+    }
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8),
+        "input": wl.x.astype(np.int8),
+        "labels": wl.labels.astype(np.int64),
+        "predictions": wl.predictions.astype(np.int64),
+        "logits": wl.logits.astype(np.float64),
+    }
+    for layer in net.layers:
+        arrays[f"w.{layer.name}"] = layer.weight.astype(np.int8)
+        arrays[f"ws.{layer.name}"] = layer.w_scale.astype(np.float64)
+        arrays[f"bias.{layer.name}"] = layer.bias.astype(np.int32)
+        for g in wl.gemms.get(layer.name, []):
+            key = f"gemm.{layer.name}.{g.group}"
+            arrays[f"{key}.A"], arrays[f"{key}.B"], arrays[f"{key}.C"] = g.a, g.b, g.c
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp.npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading and checking
+# ------------------------------------------------------------------------------------------------
+
+
+class _Arrays:
+    """Typed access to the arrays of an open npz, each failure one WorkloadError."""
+
+    def __init__(self, npz: Any, path: Path) -> None:
+        self.npz, self.path = npz, path
+
+    def get(self, key: str, dtype: type, ndim: int | None = None) -> np.ndarray:
+        if key not in self.npz.files:
+            raise WorkloadError(f"{self.path}: array {key!r} is missing")
+        try:
+            arr = self.npz[key]
+        except ValueError as exc:  # object arrays need pickle, which is refused
+            raise WorkloadError(f"{self.path}: array {key!r} cannot be read: {exc}") from None
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+            raise WorkloadError(f"{self.path}: array {key!r} is corrupt: {exc}") from None
+        if arr.dtype != np.dtype(dtype):
+            raise WorkloadError(
+                f"{self.path}: array {key!r} has dtype {arr.dtype}, expected {np.dtype(dtype)}"
+            )
+        if ndim is not None and arr.ndim != ndim:
+            raise WorkloadError(
+                f"{self.path}: array {key!r} has {arr.ndim} dimensions {arr.shape}, expected {ndim}"
+            )
+        return arr
+
+
+def _need(d: dict, key: str, kind: type | tuple, where: str) -> Any:
+    if key not in d:
+        raise WorkloadError(f"{where}: missing field {key!r}")
+    value = d[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise WorkloadError(f"{where}: field {key!r} has the wrong type ({value!r})")
+    return value
+
+
+def _scale(d: dict, key: str, where: str, optional: bool = False) -> float | None:
+    if optional and d.get(key) is None:
+        return None
+    value = float(_need(d, key, (int, float), where))
+    if not np.isfinite(value) or value <= 0:
+        raise WorkloadError(f"{where}: {key} must be a positive finite number, got {value}")
+    return value
+
+
+def _read_meta(arrays: _Arrays) -> dict[str, Any]:
+    raw = arrays.get("meta", np.uint8, 1)
+    try:
+        meta = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WorkloadError(f"{arrays.path}: corrupt metadata: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise WorkloadError(f"{arrays.path} is not a systolic workload file")
+    if meta.get("version") != VERSION:
+        raise WorkloadError(
+            f"{arrays.path}: workload format version {meta.get('version')}, expected {VERSION}"
+        )
+    return meta
+
+
+def _geometry(d: dict | None, where: str) -> ConvGeometry:
+    if not isinstance(d, dict):
+        raise WorkloadError(f"{where}: a conv layer needs its geometry")
+    try:
+        geo = ConvGeometry(
+            tuple(int(v) for v in d["kernel"]),
+            tuple(int(v) for v in d["stride"]),
+            tuple(int(v) for v in d["padding"]),
+            tuple(int(v) for v in d["dilation"]),
+            int(d["groups"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WorkloadError(f"{where}: malformed geometry {d!r} ({exc})") from None
+    pairs = (geo.kernel, geo.stride, geo.padding, geo.dilation)
+    if any(len(p) != 2 for p in pairs) or geo.groups < 1 or min(map(min, pairs[:2])) < 1:
+        raise WorkloadError(f"{where}: illegal geometry {d!r}")
+    return geo
+
+
+def _layer(d: dict, arrays: _Arrays) -> GemmLayer:
+    name = _need(d, "name", str, "workload op")
+    where = f"{arrays.path}: layer {name}"
+    kind = _need(d, "kind", str, where)
+    if kind not in ("conv", "linear"):
+        raise WorkloadError(f"{where}: unknown layer kind {kind!r}")
+    weight = arrays.get(f"w.{name}", np.int8, 4 if kind == "conv" else 2)
+    w_scale = arrays.get(f"ws.{name}", np.float64, 1)
+    bias = arrays.get(f"bias.{name}", np.int32, 1)
+    c_out = weight.shape[0]
+    if w_scale.shape != (c_out,) or bias.shape != (c_out,):
+        raise WorkloadError(
+            f"{where}: {c_out} output channels but {w_scale.size} scales, {bias.size} biases"
+        )
+    if not (np.isfinite(w_scale).all() and (w_scale > 0).all()):
+        raise WorkloadError(f"{where}: weight scales must be positive and finite")
+    return GemmLayer(
+        name=name,
+        kind=kind,
+        src=_need(d, "src", str, where),
+        dst=_need(d, "dst", str, where),
+        weight=weight,
+        w_scale=w_scale,
+        bias=bias,
+        in_scale=_scale(d, "in_scale", where),
+        out_scale=_scale(d, "out_scale", where, optional=True),
+        relu=bool(_need(d, "relu", bool, where)),
+        geometry=_geometry(d.get("geometry"), where) if kind == "conv" else None,
+        residual=d.get("residual"),
+    )
+
+
+def _host_op(d: dict, where: str) -> HostOp:
+    op = d["op"]
+    if op not in HOST_OPS:
+        raise WorkloadError(f"{where}: unknown operation {op!r}")
+    groups = d.get("groups", 1)
+    if not isinstance(groups, int) or groups < 1:
+        raise WorkloadError(f"{where}: groups must be a positive integer, got {groups!r}")
+    return HostOp(
+        op,
+        _need(d, "name", str, where),
+        _need(d, "src", str, where),
+        _need(d, "dst", str, where),
+        _scale(d, "out_scale", where, optional=op not in ("gap", "se_scale")),
+        groups,
+        d.get("gate"),
+    )
+
+
+def _gemms(layer: GemmLayer, declared: Any, arrays: _Arrays) -> list[Gemm]:
+    where = f"{arrays.path}: layer {layer.name}"
+    if not isinstance(declared, list) or len(declared) != layer.groups:
+        raise WorkloadError(
+            f"{where}: expected {layer.groups} GEMMs, the metadata lists {declared!r}"
+        )
+    out = []
+    for g, dims in enumerate(declared):
+        key = f"gemm.{layer.name}.{g}"
+        a = arrays.get(f"{key}.A", np.int8, 2)
+        b = arrays.get(f"{key}.B", np.int8, 2)
+        c = arrays.get(f"{key}.C", np.int32, 2)
+        shape = (a.shape[0], a.shape[1], b.shape[1])
+        want = tuple(dims.get(x) for x in "MKN") if isinstance(dims, dict) else None
+        if (
+            b.shape[0] != a.shape[1]
+            or c.shape != (a.shape[0], b.shape[1])
+            or want != shape
+            or 0 in shape
+        ):
+            raise WorkloadError(
+                f"{where} GEMM {g}: shapes do not match: A {a.shape}, B {b.shape}, C {c.shape}, "
+                f"declared M,K,N {want}"
+            )
+        n_g = layer.weight.shape[0] // layer.groups
+        w = layer.weight[g * n_g : (g + 1) * n_g].reshape(n_g, -1).T
+        if w.shape != b.shape or not np.array_equal(w, b):
+            raise WorkloadError(f"{where} GEMM {g}: B is not the layer's weight (group {g})")
+        # int8 products summed over K <= 2^20 are exact in float64, so BLAS can check C.
+        if a.shape[1] > 2**20 or not np.array_equal(
+            a.astype(np.float64) @ b.astype(np.float64), c.astype(np.float64)
+        ):
+            raise WorkloadError(
+                f"{where} GEMM {g}: C is not A @ B (the expected results are wrong)"
+            )
+        out.append(Gemm(layer.name, g, a, b, c))
+    return out
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Load and check a workload file; every problem is one WorkloadError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorkloadError(f"workload file {path} does not exist")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise WorkloadError(f"{path} is not a readable workload file (.npz): {exc}") from None
+    if not hasattr(npz, "files"):
+        raise WorkloadError(f"{path} holds a single array, not a workload (.npz)")
+    with npz:
+        arrays = _Arrays(npz, path)
+        meta = _read_meta(arrays)
+        try:
+            return _build(meta, arrays, path)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise WorkloadError(f"{path}: malformed metadata ({exc!r})") from None
+
+
+def _build(meta: dict, arrays: _Arrays, path: Path) -> Workload:
+    shape = tuple(_need(meta, "input_shape", list, str(path)))
+    x = arrays.get("input", np.int8, 4)
+    if tuple(x.shape[1:]) != shape:
+        raise WorkloadError(f"{path}: input is {x.shape}, the network takes N x {shape}")
+    n = x.shape[0]
+    labels = arrays.get("labels", np.int64, 1)
+    preds = arrays.get("predictions", np.int64, 1)
+    logits = arrays.get("logits", np.float64, 2)
+    if labels.shape != (n,) or preds.shape != (n,) or logits.shape[0] != n:
+        raise WorkloadError(
+            f"{path}: {n} images but {labels.size} labels, {preds.size} predictions"
+        )
+    ops: list = []
+    gemms: dict[str, list[Gemm]] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    known = {"input"}
+    for d in _need(meta, "ops", list, str(path)):
+        if not isinstance(d, dict) or "op" not in d:
+            raise WorkloadError(f"{path}: malformed operation {d!r}")
+        op = _layer(d, arrays) if d["op"] == "gemm" else _host_op(d, f"{path}: op {d.get('name')}")
+        needs = [op.src] + [
+            t for t in (getattr(op, "residual", None), getattr(op, "gate", None)) if t
+        ]
+        missing = [t for t in needs if t not in known]
+        if missing:
+            raise WorkloadError(f"{path}: {op.name} reads {missing[0]!r} before it is computed")
+        known.add(op.dst)
+        if isinstance(op, GemmLayer):
+            gemms[op.name] = _gemms(op, d.get("gemms"), arrays)
+            in_shape = d.get("input_shape")
+            if not isinstance(in_shape, list) or not all(isinstance(v, int) for v in in_shape):
+                raise WorkloadError(f"{path}: layer {op.name} has no valid input_shape")
+            shapes[op.name] = tuple(in_shape)
+        ops.append(op)
+    net = QuantNet(
+        _need(meta, "model", str, str(path)),
+        shape,
+        _scale(meta, "input_scale", str(path)),
+        ops,
+        _need(meta, "output", str, str(path)),
+    )
+    if net.output not in known:
+        raise WorkloadError(f"{path}: output tensor {net.output!r} is never computed")
+    extra = {k: meta[k] for k in ("source", "accuracy") if k in meta}
+    return Workload(net, x, labels, preds, logits, gemms, extra, shapes)
+
+
+def check_operands_match(wl: Workload, layer: str, group: int, a: np.ndarray) -> str | None:
+    """None if ``a`` equals the workload's recorded A of (layer, group), else why not."""
+    want = wl.gemms[layer][group].a
+    if want.shape != a.shape:
+        return f"{layer}[{group}]: A is {a.shape}, the workload recorded {want.shape}"
+    if not np.array_equal(want, a):
+        bad = np.argwhere(want != a)
+        return (
+            f"{layer}[{group}]: A differs from the workload's in {len(bad)} entries, "
+            f"first at {tuple(int(v) for v in bad[0])}"
+        )
+    return None
+
+
+def reference_run(wl: Workload) -> Tensor:
+    """Rerun the integer reference on the stored input (to check a loaded file end to end)."""
+    from systolic.lowering.network import run
+
+    return run(wl.net, wl.x)
