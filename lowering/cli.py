@@ -1,0 +1,132 @@
+"""``systolic lower`` (a saved model to a workload file) and ``systolic e2e`` (train, prune,
+lower and run the digits test split through the RTL, then report). torch is imported only when
+a command runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from systolic.lowering.e2e import METHOD_FAMILY
+
+LOWER_EPILOG = """\
+examples:
+  systolic lower artifacts/pruning/slimming/pruned --out build/slimming.npz
+  systolic lower artifacts/pruning/shuffle/dense --out build/shuffle.npz --images 32
+  systolic sim --workload build/slimming.npz --sim verilator     run it through the RTL
+Writes FILE.npz (schema in docs/lowering.md) and FILE.scalesim_{conv,gemm}.csv.
+"""
+
+E2E_EPILOG = """\
+examples:
+  systolic e2e                                 all methods, Verilator 8x8, whole test split
+  systolic e2e --methods slimming --images 64 --sim icarus
+Models are read from --prune-dir (trained and pruned there first when missing); the report
+goes to --out: report.md, report.json, e2e.png, workloads/*.npz.
+"""
+
+
+def _methods(text: str) -> list[str]:
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in names if m not in METHOD_FAMILY]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown method {', '.join(bad) or '(none)'}; choose from {', '.join(METHOD_FAMILY)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "lower",
+        help="lower a saved (pruned) model to a workload file of int8 GEMMs",
+        description="Fold BN, quantize to int8 (per-channel weights, calibrated activations), "
+        "run the integer reference on the digits test split and write every GEMM it computes "
+        "(A, B, expected C) with the network's metadata to a .npz workload file.",
+        epilog=LOWER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", type=Path, help="directory written by systolic prune (model.json)")
+    p.add_argument("--out", type=Path, required=True, help="workload file to write (.npz)")
+    p.add_argument("--images", type=_positive, help="first N test images (default: all 450)")
+    p.add_argument("--name", help="model name inside the workload (default: the directory's)")
+    p.add_argument("--no-scalesim", action="store_true", help="skip the SCALE-Sim CSV files")
+    p.set_defaults(func=cmd_lower)
+
+    p = sub.add_parser(
+        "e2e",
+        help="train, prune, lower and run the digits test split through the RTL; report",
+        description="For the dense and every pruned model: lower to int8 GEMMs, run the whole "
+        "network on the RTL layer by layer (the host feeds each layer the RTL's own outputs), "
+        "check every GEMM bit-exactly and the predictions against the integer reference, and "
+        "report cycles, utilization and accuracy (dense vs pruned).",
+        epilog=E2E_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--methods",
+        type=_methods,
+        default=list(METHOD_FAMILY),
+        help="comma-separated pruning methods (default: slimming,autopruner,se,shuffle)",
+    )
+    p.add_argument("--sim", default="verilator", help="verilator (default) or icarus")
+    p.add_argument("--rows", type=_positive, default=8, help="PE rows (default 8)")
+    p.add_argument("--cols", type=_positive, default=8, help="PE columns (default 8)")
+    p.add_argument("--images", type=_positive, help="first N test images (default: all 450)")
+    p.add_argument("--seed", type=int, default=0, help="training/pruning seed (default 0)")
+    p.add_argument("--prune-dir", type=Path, default=Path("artifacts/pruning/e2e"))
+    p.add_argument("--out", type=Path, default=Path("artifacts/e2e"))
+    p.add_argument("--retrain", action="store_true", help="train and prune even if models exist")
+    p.set_defaults(func=cmd_e2e)
+
+
+def cmd_lower(args: argparse.Namespace) -> int:
+    from systolic.lowering.e2e import lower_model
+
+    if args.out.suffix != ".npz":
+        args.out = args.out.with_suffix(args.out.suffix + ".npz")
+    info = lower_model(
+        args.model, args.out, args.name or args.model.name, args.images, not args.no_scalesim
+    )
+    print(
+        f"{info['workload']}: {info['images']} images, {info['macs']:,} MACs; accuracy float "
+        f"{100 * info['float_accuracy']:.2f}%, integer {100 * info['int_accuracy']:.2f}%; "
+        f"integer vs fake-quantized torch logits within "
+        f"{info['fake_quant_check']['max_abs_logit_diff']:.1e}"
+    )
+    for path in info["scalesim_topologies"]:
+        print(f"  {path}")
+    return 0
+
+
+def cmd_e2e(args: argparse.Namespace) -> int:
+    from systolic.lowering.e2e import run_e2e
+    from systolic.lowering.report import to_markdown
+
+    report = run_e2e(
+        args.methods,
+        args.prune_dir,
+        args.out,
+        args.sim,
+        args.rows,
+        args.cols,
+        args.seed,
+        args.images,
+        args.retrain,
+    )
+    print()
+    print(to_markdown({**report, "runs": []}))
+    print("\n".join(f"  {k}: {v}" for k, v in report["files"].items()))
+    ok = all(t["met"] for t in report["targets"] if "integer reference" in t["target"])
+    return 0 if ok else 1

@@ -1,0 +1,177 @@
+"""End to end: train and prune (systolic.pruning), lower, and run the digits test split through
+the RTL for the dense and every pruned model; then the report (lowering/report.py).
+
+Models come from ``systolic prune`` output (``<prune_dir>/<method>/{dense,pruned}``); missing
+ones are trained and pruned first. Dense models shared by several methods (the plain network of
+Network Slimming and AutoPruner) are run once (same weight hash).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Methods and the family each prunes (systolic.pruning.config.METHOD_MODELS defaults).
+METHOD_FAMILY = {"slimming": "plain", "autopruner": "plain", "se": "se", "shuffle": "shuffle"}
+#: Calibration images (from the training split) for the activation scales.
+CALIBRATION_IMAGES = 512
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the run: its name in the report, its saved directory, its dense baseline."""
+
+    name: str
+    path: Path
+    family: str
+    dense: str | None  # name of the dense entry it was pruned from (None: it is dense)
+    method: str | None
+
+
+def ensure_models(methods: list[str], prune_dir: Path, seed: int, retrain: bool) -> None:
+    """Train and prune the methods whose saved models are missing (or all, with ``retrain``)."""
+    from systolic.pruning.config import PruneConfig
+    from systolic.pruning.pipeline import run_methods
+
+    todo = [
+        m
+        for m in methods
+        if retrain
+        or not (prune_dir / m / "pruned" / "model.json").is_file()
+        or not (prune_dir / m / "dense" / "model.json").is_file()
+    ]
+    if todo:
+        print(f"training and pruning: {', '.join(todo)} (seed {seed}) -> {prune_dir}", flush=True)
+        run_methods(todo, PruneConfig(seed=seed, progress=False), prune_dir)
+
+
+def model_entries(methods: list[str], prune_dir: Path) -> list[ModelEntry]:
+    """Dense models (deduplicated by weight hash) and pruned models, dense first per family."""
+    entries: list[ModelEntry] = []
+    dense_by_hash: dict[str, str] = {}
+    for m in methods:
+        fam = METHOD_FAMILY[m]
+        dense_dir = prune_dir / m / "dense"
+        digest = json.loads((dense_dir / "model.json").read_text()).get("weights_sha256", m)
+        if digest not in dense_by_hash:
+            dense_by_hash[digest] = f"{fam}-dense"
+            if any(e.name == f"{fam}-dense" for e in entries):
+                dense_by_hash[digest] = f"{fam}-dense-{m}"
+            entries.append(ModelEntry(dense_by_hash[digest], dense_dir, fam, None, None))
+        entries.append(ModelEntry(m, prune_dir / m / "pruned", fam, dense_by_hash[digest], m))
+    return entries
+
+
+def lower_model(
+    model_dir: Path,
+    out: Path,
+    name: str,
+    images: int | None = None,
+    scalesim: bool = True,
+) -> dict[str, Any]:
+    """Load a saved model, build its integer network, check it against the fake-quantized torch
+    forward, and write its workload (+ SCALE-Sim topologies). Returns what the report needs."""
+    import torch
+
+    from systolic.lowering.fold import LoweringError
+    from systolic.lowering.from_torch import (
+        build_quantnet,
+        fake_quant_forward,
+        quantnet_scales,
+    )
+    from systolic.lowering.topology import write_topologies
+    from systolic.lowering.workload import build_workload, save_workload
+    from systolic.pruning.data import load_digits_split
+    from systolic.pruning.io import load_model
+
+    model, _, meta = load_model(model_dir)
+    data = load_digits_split()
+    x, y = data.x_test, data.y_test
+    if images is not None:
+        if images < 1:
+            raise LoweringError(f"--images must be at least 1, got {images}")
+        x, y = x[:images], y[:images]
+    t0 = time.perf_counter()
+    net = build_quantnet(model, data.x_train[:CALIBRATION_IMAGES], name)
+    with torch.no_grad():
+        float_logits = model.eval()(x).double()
+    float_acc = float((float_logits.argmax(1) == y).double().mean())
+    wl = build_workload(
+        net,
+        x.numpy(),
+        y.numpy(),
+        source={"model_dir": str(model_dir), "method": meta.get("method"), **_source(model_dir)},
+        float_accuracy=float_acc,
+    )
+    fq = fake_quant_forward(model, x, quantnet_scales(net)).numpy()
+    check = {
+        "max_abs_logit_diff": float(np.abs(fq - wl.logits).max()),
+        "prediction_agreement": float((fq.argmax(1) == wl.predictions).mean()),
+    }
+    wl.meta["fake_quant_check"] = check
+    path = save_workload(wl, out)
+    topo = [str(p) for p in write_topologies(wl, out.with_suffix(""))] if scalesim else []
+    return {
+        "name": name,
+        "workload": str(path),
+        "scalesim_topologies": topo,
+        "images": int(x.shape[0]),
+        "macs": wl.macs,
+        "float_accuracy": float_acc,
+        "int_accuracy": wl.meta["accuracy"]["int"],
+        "fake_quant_check": check,
+        "lower_s": time.perf_counter() - t0,
+    }
+
+
+def _source(model_dir: Path) -> dict[str, Any]:
+    doc = json.loads((model_dir / "model.json").read_text())
+    return {"weights_sha256": doc.get("weights_sha256")}
+
+
+def run_e2e(
+    methods: list[str],
+    prune_dir: Path,
+    out_dir: Path,
+    sim: str,
+    rows: int,
+    cols: int,
+    seed: int = 0,
+    images: int | None = None,
+    retrain: bool = False,
+) -> dict[str, Any]:
+    """The whole flow; returns the report (also written to ``out_dir``)."""
+    from systolic.lowering.report import write_report
+    from systolic.models.params import ArrayParams
+    from systolic.tb import runner
+    from systolic.tb.workload import print_summary, run_workload
+
+    runner.check_simulator(sim)
+    params = ArrayParams(rows, cols, 8, 32)
+    ensure_models(methods, prune_dir, seed, retrain)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models = []
+    for entry in model_entries(methods, prune_dir):
+        print(f"lowering {entry.name} ({entry.path})", flush=True)
+        info = lower_model(
+            entry.path, out_dir / "workloads" / f"{entry.name}.npz", entry.name, images
+        )
+        print(
+            f"  {info['images']} images, {info['macs']:,} MACs; accuracy float "
+            f"{100 * info['float_accuracy']:.2f}%, integer {100 * info['int_accuracy']:.2f}%; "
+            f"integer vs fake-quantized torch: logits within "
+            f"{info['fake_quant_check']['max_abs_logit_diff']:.1e}",
+            flush=True,
+        )
+        print(f"running {entry.name} end to end on {sim} {rows}x{cols} ...", flush=True)
+        run = run_workload(
+            Path(info["workload"]), sim, params, "e2e", name=f"e2e_{entry.name}_{sim}_{rows}x{cols}"
+        )
+        print_summary(run)
+        models.append({**info, "family": entry.family, "dense": entry.dense, "run": run})
+    return write_report(models, out_dir, sim, params)

@@ -1,0 +1,204 @@
+"""The end-to-end report: per model and per layer GEMM shape, MACs, RTL cycles, utilization;
+dense vs pruned totals, the cycle reduction next to the MAC reduction; JSON + Markdown + plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from systolic.models.params import ArrayParams
+
+#: Targets of the issue (benchmarks, not tests).
+CYCLE_REDUCTION_TARGET = 3.0
+WALL_TARGET_S = 300.0
+TARGET_METHODS = ("slimming", "autopruner")
+
+
+def _reduction(base: float, value: float) -> float | None:
+    return base / value if value else None
+
+
+def summarize_models(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model with its reductions against its dense baseline."""
+    by_name = {m["name"]: m for m in models}
+    rows = []
+    for m in models:
+        tot = m["run"]["total"]
+        row = {
+            "model": m["name"],
+            "family": m["family"],
+            "dense": m["dense"],
+            "images": m["images"],
+            "macs": tot["macs"],
+            "rtl_cycles": tot["rtl_cycles"],
+            "model_cycles": tot["model_cycles"],
+            "utilization": tot["macs"] / (tot["rtl_cycles"] * m["run"]["rows"] * m["run"]["cols"]),
+            "float_accuracy": m["float_accuracy"],
+            "int_accuracy": m["int_accuracy"],
+            "rtl_accuracy": m["run"].get("rtl_accuracy"),
+            "agreement": m["run"].get("agreement"),
+            "passed": m["run"]["passed"],
+            "sim_wall_s": m["run"].get("sim_wall_s"),
+            "fake_quant_max_logit_diff": m["fake_quant_check"]["max_abs_logit_diff"],
+            "mac_reduction": None,
+            "cycle_reduction": None,
+        }
+        base = by_name.get(m["dense"]) if m["dense"] else None
+        if base is not None:
+            row["mac_reduction"] = _reduction(base["run"]["total"]["macs"], tot["macs"])
+            row["cycle_reduction"] = _reduction(
+                base["run"]["total"]["rtl_cycles"], tot["rtl_cycles"]
+            )
+        rows.append(row)
+    return rows
+
+
+def targets(rows: list[dict[str, Any]], sim: str, params: ArrayParams) -> list[dict[str, Any]]:
+    """The issue's targets, each with its measured value and whether it is met."""
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "target": f"{r['model']}: RTL predictions == integer reference on every image",
+                "value": f"{r['agreement']}/{r['images']}",
+                "met": r["agreement"] == r["images"] and r["passed"],
+            }
+        )
+    for r in rows:
+        if r["model"] in TARGET_METHODS and r["cycle_reduction"] is not None:
+            out.append(
+                {
+                    "target": f"{r['model']}: RTL cycles >= {CYCLE_REDUCTION_TARGET:.0f}x fewer "
+                    f"than {r['dense']}",
+                    "value": f"{r['cycle_reduction']:.2f}x (MACs {r['mac_reduction']:.2f}x)",
+                    "met": r["cycle_reduction"] >= CYCLE_REDUCTION_TARGET,
+                }
+            )
+    if sim == "verilator" and (params.rows, params.cols) == (8, 8):
+        for r in rows:
+            if r["images"] >= 450 and r["sim_wall_s"] is not None:
+                out.append(
+                    {
+                        "target": f"{r['model']}: whole held-out split through the RTL in "
+                        f"<= {WALL_TARGET_S:.0f} s (Verilator 8x8)",
+                        "value": f"{r['sim_wall_s']:.0f} s",
+                        "met": r["sim_wall_s"] <= WALL_TARGET_S,
+                    }
+                )
+    return out
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def _x(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}x"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# End to end on the RTL: {report['sim']} {report['array']}",
+        "",
+        f"Digits held-out split ({report['images']} images) through every conv and linear layer "
+        "on the RTL; the host does bias, requantization, ReLU, pooling, shuffle, SE gates. "
+        "Cycles are measured on the RTL (first operand to last result strobe, per layer).",
+        "",
+        "| model | dense baseline | MACs | RTL cycles | MAC reduction | cycle reduction | "
+        "utilization | float acc | int acc | RTL acc | RTL == int ref | sim wall |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["models"]:
+        lines.append(
+            f"| {r['model']} | {r['dense'] or '-'} | {r['macs']:,} | {r['rtl_cycles']:,} | "
+            f"{_x(r['mac_reduction'])} | {_x(r['cycle_reduction'])} | "
+            f"{_pct(r['utilization'])} | {_pct(r['float_accuracy'])} | "
+            f"{_pct(r['int_accuracy'])} | {_pct(r['rtl_accuracy'])} | "
+            f"{r['agreement']}/{r['images']} | {r['sim_wall_s']:.0f} s |"
+        )
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for t in report["targets"]:
+        lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else 'NO'} |")
+    for m in report["runs"]:
+        lines += [
+            "",
+            f"## {m['name']}",
+            "",
+            f"Workload `{m['workload']}`; integer vs fake-quantized torch logits within "
+            f"{m['fake_quant_check']['max_abs_logit_diff']:.1e}.",
+            "",
+            "| layer | kind | GEMMs | M x K x N | MACs | RTL cycles | model cycles | "
+            "utilization | dense block-diagonal cycles |",
+            "|---|---|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for lr in m["run"]["layers"]:
+            bd = lr["block_diagonal_cycles"]
+            lines.append(
+                f"| {lr['layer']} | {lr['kind']} | {lr['gemms']} | {lr['M']} x {lr['K']} x "
+                f"{lr['N']} | {lr['macs']:,} | {lr['rtl_cycles']:,} | {lr['model_cycles']:,} | "
+                f"{_pct(lr['utilization'])} | {'-' if bd is None else f'{bd:,}'} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """MAC vs cycle reduction per pruned model, and RTL cycles per layer per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pruned = [r for r in report["models"] if r["dense"]]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    xs = range(len(pruned))
+    ax1.bar([x - 0.2 for x in xs], [r["mac_reduction"] for r in pruned], 0.4, label="MACs")
+    ax1.bar([x + 0.2 for x in xs], [r["cycle_reduction"] for r in pruned], 0.4, label="RTL cycles")
+    ax1.axhline(CYCLE_REDUCTION_TARGET, color="grey", ls="--", lw=1, label="3x target")
+    ax1.set_xticks(list(xs), [r["model"] for r in pruned])
+    ax1.set_ylabel("reduction vs dense (x)")
+    ax1.set_title(f"pruning gain realized on the {report['array']} array")
+    ax1.legend()
+    for m in report["runs"]:
+        layers = m["run"]["layers"]
+        ax2.plot(
+            range(len(layers)), [lr["rtl_cycles"] for lr in layers], marker="o", label=m["name"]
+        )
+    ax2.set_yscale("log")
+    ax2.set_xlabel("GEMM layer (execution order)")
+    ax2.set_ylabel("RTL cycles")
+    ax2.set_title("cycles per layer")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(
+    models: list[dict[str, Any]], out_dir: Path, sim: str, params: ArrayParams
+) -> dict[str, Any]:
+    """Write report.json, report.md and e2e.png to ``out_dir``; returns the report."""
+    rows = summarize_models(models)
+    report = {
+        "sim": sim,
+        "array": f"{params.rows}x{params.cols}",
+        "images": max((r["images"] for r in rows), default=0),
+        "models": rows,
+        "targets": targets(rows, sim, params),
+        "runs": [
+            {k: v for k, v in m.items() if k != "run"}
+            | {"run": {k: v for k, v in m["run"].items() if k != "rtl_predictions"}}
+            for m in models
+        ],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
+    (out_dir / "report.md").write_text(to_markdown(report))
+    if any(r["dense"] for r in rows):
+        plot(report, out_dir / "e2e.png")
+    report["files"] = {
+        "json": str(out_dir / "report.json"),
+        "markdown": str(out_dir / "report.md"),
+        "plot": str(out_dir / "e2e.png"),
+    }
+    return report

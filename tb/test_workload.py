@@ -1,0 +1,140 @@
+"""cocotb: a workload file through the RTL (fast-path harness with result dump).
+
+Launched by :func:`systolic.tb.workload.run_workload` (``systolic sim --workload FILE``); the mode
+(``e2e`` or ``replay``) and the output JSON come from the environment (tb/workload.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+import numpy as np
+
+from systolic.models.params import ArrayParams
+from systolic.tb.workload import (
+    MODE_ENV,
+    OUT_ENV,
+    WORKLOAD_ENV,
+    LayerRecord,
+    first_mismatch,
+    format_layer,
+    layer_record,
+    layer_stream,
+    split_results,
+    summarize,
+)
+
+
+class WorkloadRun:
+    """Runs layers on the harness and keeps their records."""
+
+    def __init__(self, dut, params: ArrayParams) -> None:
+        from systolic.bench.fastpath import FastHarness
+
+        self.dut = dut
+        self.p = params
+        self.h = FastHarness(dut, params)
+        self.records: list[LayerRecord] = []
+
+    async def layer(
+        self,
+        name: str,
+        kind: str,
+        pairs: list[tuple[np.ndarray, np.ndarray]],
+        want: list[np.ndarray],
+        errors: list[str] | None = None,
+    ) -> list[np.ndarray | None]:
+        """All GEMMs of one layer in one stream; returns the RTL's C per GEMM."""
+        p = self.p
+        t0 = time.perf_counter()
+        stream = layer_stream(pairs, p)
+        await self.h.reset()
+        res = await self.h.run(stream)
+        errors = [*(errors or []), *res.errors]
+        cs = split_results(res.results, pairs, p)
+        for g, (c, w, (_, b)) in enumerate(zip(cs, want, pairs, strict=True)):
+            label = f"{name}[{g}]" if len(pairs) > 1 else name
+            if c is None:
+                errors.append(f"{label}: the RTL returned no results")
+            elif not np.array_equal(c, w):
+                errors.append(f"{label}: " + first_mismatch(c, w, b.shape[1], p))
+        rec = layer_record(
+            name, kind, pairs, stream, res.measured_cycles, time.perf_counter() - t0, errors, p
+        )
+        self.records.append(rec)
+        self.dut._log.info(format_layer(rec))
+        return cs
+
+
+def _write(summary: dict) -> None:
+    out = os.environ.get(OUT_ENV)
+    if out:
+        Path(out).write_text(json.dumps(summary, indent=1))
+
+
+@cocotb.test()
+async def test_workload(dut):
+    """Every GEMM of the workload (replay) or the whole network (e2e) on the RTL, bit-exact."""
+    from systolic.lowering.network import exact_gemm, predictions, run_steps
+    from systolic.lowering.workload import check_operands_match, load_workload
+
+    p = ArrayParams.from_env()
+    wl = load_workload(os.environ[WORKLOAD_ENV])
+    mode = os.environ.get(MODE_ENV, "e2e")
+    run = WorkloadRun(dut, p)
+    extra: dict = {
+        "mode": mode,
+        "model": wl.net.name,
+        "array": p.tag,
+        "rows": p.rows,
+        "cols": p.cols,
+        "images": int(wl.x.shape[0]),
+        "source": wl.meta.get("source", {}),
+        "float_accuracy": wl.meta.get("accuracy", {}).get("float"),
+        "int_accuracy": float((wl.predictions == wl.labels).mean()),
+    }
+    if mode == "replay":
+        for layer in wl.net.layers:
+            gs = wl.gemms[layer.name]
+            await run.layer(layer.name, layer.kind, [(g.a, g.b) for g in gs], [g.c for g in gs])
+    else:
+        steps = run_steps(wl.net, wl.x)
+        try:
+            item = next(steps)
+            while True:
+                layer, pairs = item.layer, item.pairs
+                diverged = [
+                    check_operands_match(wl, layer.name, g, a) for g, (a, _) in enumerate(pairs)
+                ]
+                want = [exact_gemm(layer, g, a, b) for g, (a, b) in enumerate(pairs)]
+                cs = await run.layer(
+                    layer.name, layer.kind, pairs, want, [d for d in diverged if d]
+                )
+                # Only the RTL's values go on; a missing result stops the run (reported below).
+                if any(c is None for c in cs):
+                    raise RuntimeError(f"{layer.name}: the RTL returned no results")
+                item = steps.send(cs)
+        except StopIteration as stop:
+            preds = predictions(stop.value)
+            agree = int((preds == wl.predictions).sum())
+            extra.update(
+                {
+                    "rtl_accuracy": float((preds == wl.labels).mean()),
+                    "agreement": agree,
+                    "agreement_ok": agree == len(preds),
+                    "rtl_predictions": preds.tolist(),
+                }
+            )
+    summary = summarize(run.records, extra)
+    _write(summary)
+    bad = [f"{r.layer}: {'; '.join(r.errors[:3])}" for r in run.records if not r.passed]
+    if mode == "e2e" and not extra["agreement_ok"]:
+        bad.append(
+            f"RTL predictions differ from the integer reference on "
+            f"{extra['images'] - extra['agreement']} of {extra['images']} images"
+        )
+    assert not bad, f"{wl.net.name} on {p.tag} ({mode}): " + " | ".join(bad[:4])

@@ -1,0 +1,245 @@
+"""Running a workload file through the RTL: the driver side of ``systolic sim --workload``.
+
+Two modes, both on the fast-path harness (rtl/harness, built with DUMP=1 so that the RTL's own
+result values come back, not the model's):
+
+* ``replay``: every GEMM recorded in the file, layer by layer; each result must equal the
+  recorded C bit for bit.
+* ``e2e``: the network end to end. Only the input images come from the file; every GEMM's A is
+  built by the host from the *RTL's* outputs of the previous layers (bias, requantization, ReLU,
+  pooling, shuffle, SE gate on the host), so the predictions are the RTL's. Each A is also
+  compared with the file's (the integer reference's), and each C with the exact A @ B.
+
+Per layer, all GEMMs (one per group) are tiled (models.tiling) and scheduled back to back in
+one stream; the harness checks every PE's state every cycle against the cycle model through its
+signature, and the measured cycles (first operand to last result strobe) must equal the model's.
+The cocotb side is tb/test_workload.py; :func:`run_workload` launches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from systolic.errors import SystolicError
+from systolic.models.params import ArrayParams
+from systolic.models.skew import Product, Stream, schedule
+from systolic.models.tiling import (
+    assemble,
+    gemm_cycles,
+    lower_bound_cycles,
+    plan_folds,
+    stream_cycles,
+    tile_gemm,
+)
+
+WORKLOAD_ENV = "SYSTOLIC_WORKLOAD"
+MODE_ENV = "SYSTOLIC_WORKLOAD_MODE"
+OUT_ENV = "SYSTOLIC_WORKLOAD_OUT"
+MODES = ("e2e", "replay")
+
+
+@dataclass
+class LayerRecord:
+    """What one layer cost and whether it was right."""
+
+    layer: str
+    kind: str
+    gemms: int
+    M: int
+    K: int
+    N: int
+    macs: int
+    rtl_cycles: int
+    model_cycles: int
+    lower_bound: int
+    block_diagonal_cycles: int | None  # grouped layers: the dense block-diagonal GEMM instead
+    utilization: float
+    wall_s: float
+    passed: bool
+    errors: list[str] = field(default_factory=list)
+
+
+def layer_stream(pairs: list[tuple[np.ndarray, np.ndarray]], p: ArrayParams) -> Stream:
+    """All GEMMs of a layer as one zero-bubble stream of folds (GEMM after GEMM)."""
+    products: list[Product] = []
+    for a, b in pairs:
+        products += tile_gemm(a, b, p)
+    return schedule(products, p)
+
+
+def split_results(
+    results: list[np.ndarray | None], pairs: list[tuple[np.ndarray, np.ndarray]], p: ArrayParams
+) -> list[np.ndarray | None]:
+    """Per-fold result tiles of a layer stream back into one C per GEMM (None if a tile is)."""
+    out: list[np.ndarray | None] = []
+    pos = 0
+    for a, b in pairs:
+        m, n = a.shape[0], b.shape[1]
+        count = len(plan_folds(m, n, p))
+        tiles = results[pos : pos + count]
+        pos += count
+        out.append(None if any(t is None for t in tiles) else assemble(tiles, m, n, p))
+    return out
+
+
+def first_mismatch(got: np.ndarray, want: np.ndarray, n_total: int, p: ArrayParams) -> str:
+    """Where a GEMM's C first differs: entry, fold and PE (i, j) that computed it."""
+    bad = np.argwhere(got != want)
+    i, j = (int(v) for v in bad[0])
+    fold = (i // p.rows) * -(-n_total // p.cols) + j // p.cols
+    return (
+        f"{len(bad)} wrong entries; first C[{i}][{j}] = {int(got[i, j])}, expected "
+        f"{int(want[i, j])} (fold {fold}, PE({i % p.rows},{j % p.cols}))"
+    )
+
+
+def layer_record(
+    name: str,
+    kind: str,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    stream: Stream,
+    rtl_cycles: int,
+    wall: float,
+    errors: list[str],
+    p: ArrayParams,
+) -> LayerRecord:
+    m, k = pairs[0][0].shape
+    n = pairs[0][1].shape[1]
+    g = len(pairs)
+    macs = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs)
+    model = stream_cycles(stream.products)
+    if rtl_cycles != model:
+        errors = [*errors, f"RTL took {rtl_cycles} cycles, the cycle model {model}"]
+    return LayerRecord(
+        layer=name,
+        kind=kind,
+        gemms=g,
+        M=m,
+        K=k,
+        N=n,
+        macs=macs,
+        rtl_cycles=rtl_cycles,
+        model_cycles=model,
+        lower_bound=sum(
+            lower_bound_cycles(a.shape[0], a.shape[1], b.shape[1], p) for a, b in pairs
+        ),
+        block_diagonal_cycles=gemm_cycles(m, k * g, n * g, p) if g > 1 else None,
+        utilization=macs / (rtl_cycles * p.rows * p.cols) if rtl_cycles > 0 else 0.0,
+        wall_s=wall,
+        passed=not errors,
+        errors=errors,
+    )
+
+
+def summarize(records: list[LayerRecord], extra: dict[str, Any]) -> dict[str, Any]:
+    """Totals over the layers plus ``extra`` (mode, model, predictions...)."""
+    cycles = sum(r.rtl_cycles for r in records)
+    return {
+        **extra,
+        "layers": [asdict(r) for r in records],
+        "total": {
+            "macs": sum(r.macs for r in records),
+            "rtl_cycles": cycles,
+            "model_cycles": sum(r.model_cycles for r in records),
+            "gemms": sum(r.gemms for r in records),
+            "wall_s": sum(r.wall_s for r in records),
+        },
+        "passed": all(r.passed for r in records) and extra.get("agreement_ok", True),
+    }
+
+
+def format_layer(r: LayerRecord) -> str:
+    shape = f"{r.M}x{r.K}x{r.N}" + (f" x{r.gemms}" if r.gemms > 1 else "")
+    status = "ok" if r.passed else "FAILED: " + "; ".join(r.errors[:3])
+    return (
+        f"{r.layer:<22} {shape:<20} {r.macs:>12,} MACs {r.rtl_cycles:>11,} cycles "
+        f"(model {r.model_cycles:,}) util {100 * r.utilization:5.1f}% {r.wall_s:7.2f} s  {status}"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Launching the cocotb run
+# ------------------------------------------------------------------------------------------------
+
+
+def run_workload(
+    path: Path,
+    sim: str,
+    params: ArrayParams,
+    mode: str = "e2e",
+    seed: int = 1,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
+
+    Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
+    SystolicError if the simulation could not run at all. A failing check is reported in the
+    summary (``passed`` False, per-layer ``errors``), not raised."""
+    from systolic.bench.harness import run_cocotb
+    from systolic.lowering.workload import load_workload
+
+    if mode not in MODES:
+        raise SystolicError(f"unknown workload mode {mode!r}; choose from {', '.join(MODES)}")
+    if params.data_w < 8 or params.acc_w < 32:
+        raise SystolicError(
+            f"workloads hold int8 operands and int32 results: the array needs DATA_W >= 8 and "
+            f"ACC_W >= 32 (got {params.data_w}, {params.acc_w})"
+        )
+    path = Path(path).resolve()
+    load_workload(path)  # one clear line for a bad file, before any build
+    tag = name or f"workload_{path.stem}_{mode}"
+    out = (
+        Path(os.environ.get("SYSTOLIC_BUILD_DIR", "build")).resolve() / "workloads" / f"{tag}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    res = run_cocotb(
+        sim,
+        params,
+        ["test_workload"],
+        extra_env={WORKLOAD_ENV: str(path), MODE_ENV: mode, OUT_ENV: str(out)},
+        seed=seed,
+        name=tag,
+        test_module="systolic.tb.test_workload",
+        dump=True,
+    )
+    if not out.is_file():
+        raise SystolicError(
+            f"the {sim} workload run wrote no results (see {res.log}); "
+            f"{'; '.join(res.failures[:2]) if getattr(res, 'failures', None) else ''}".rstrip("; ")
+        )
+    summary = json.loads(out.read_text())
+    summary["sim_wall_s"] = time.perf_counter() - t0
+    summary["log"] = str(res.log)
+    summary["results_json"] = str(out)
+    return summary
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    """The per-layer table and totals of a run (what ``systolic sim --workload`` prints)."""
+    for row in s["layers"]:
+        print("  " + format_layer(LayerRecord(**row)))
+    tot = s["total"]
+    util = tot["macs"] / (tot["rtl_cycles"] * s["rows"] * s["cols"]) if tot["rtl_cycles"] else 0
+    print(
+        f"  total: {tot['gemms']} GEMMs, {tot['macs']:,} MACs, {tot['rtl_cycles']:,} cycles "
+        f"(model {tot['model_cycles']:,}), utilization {100 * util:.1f}%, "
+        f"wall {s.get('sim_wall_s', tot['wall_s']):.1f} s"
+    )
+    if s["mode"] == "e2e" and "agreement" in s:
+        fa = s.get("float_accuracy")
+        print(
+            f"  {s['images']} images: RTL predictions equal the integer reference on "
+            f"{s['agreement']}/{s['images']}; accuracy RTL {100 * s['rtl_accuracy']:.2f}%, "
+            f"integer reference {100 * s['int_accuracy']:.2f}%"
+            + (f", float {100 * fa:.2f}%" if fa is not None else "")
+        )
+    print(f"  {'PASSED' if s['passed'] else 'FAILED'}  (results: {s.get('results_json', '-')})")
