@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "systolic.bench.cli",
     "systolic.waves.cli",
     "systolic.pruning.cli",
+    "systolic.lowering.cli",
 )
 
 DESCRIPTION = """\
@@ -30,6 +31,7 @@ Start with:
   systolic sim --sim verilator      the same on Verilator
   systolic sim --waves              also write a VCD per test and print its path
   systolic doctor                   check that simulators and packages are in place
+  systolic e2e                      digits CNNs (dense + pruned) end to end through the RTL
 Every subcommand has its own --help.
 """
 

@@ -35,6 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _array_args(p, rows=None, cols=None)
     p.add_argument("--sizes", help="comma-separated RxC list, e.g. 3x3,2x5,16x16")
+    p.add_argument(
+        "--workload",
+        type=Path,
+        help="run a workload file (systolic lower) through the RTL instead: every GEMM checked "
+        "bit-exactly, per-layer cycles, utilization and wall time (array 8x8 unless --rows/--cols)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("e2e", "replay"),
+        default="e2e",
+        help="with --workload: e2e = the network end to end, each layer fed with the RTL's own "
+        "outputs (default); replay = the file's recorded GEMMs one by one",
+    )
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser(
@@ -192,7 +205,23 @@ def _print_summary(results: list[runner.RunResult], wall: float) -> None:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
+    if args.workload is not None:
+        return cmd_sim_workload(args)
     return _run_and_report(args, _params_list(args), None)
+
+
+def cmd_sim_workload(args: argparse.Namespace) -> int:
+    """``systolic sim --workload FILE``: one workload through the RTL, per-layer table."""
+    from systolic.tb.workload import print_summary, run_workload
+
+    rows = args.rows if args.rows is not None else (args.cols or 8)
+    cols = args.cols if args.cols is not None else rows
+    p = ArrayParams(rows, cols, args.data_w, args.acc_w)
+    runner.check_simulator(args.sim)
+    print(f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode}) ...", flush=True)
+    summary = run_workload(args.workload, args.sim, p, args.mode, args.seed)
+    print_summary(summary)
+    return 0 if summary["passed"] else 1
 
 
 def cocotb_tests(module_path: Path | None = None) -> list[str]:
