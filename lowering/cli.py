@@ -28,23 +28,16 @@ goes to --out: report.md, report.json, e2e.png, workloads/*.npz.
 
 
 def _methods(text: str) -> list[str]:
-    names = [m.strip() for m in text.split(",") if m.strip()]
+    """Comma-separated method names; unknown ones are one clear error (not argparse usage)."""
+    from systolic.lowering.fold import LoweringError
+
+    names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     bad = [m for m in names if m not in METHOD_FAMILY]
     if bad or not names:
-        raise argparse.ArgumentTypeError(
+        raise LoweringError(
             f"unknown method {', '.join(bad) or '(none)'}; choose from {', '.join(METHOD_FAMILY)}"
         )
-    return list(dict.fromkeys(names))
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return names
 
 
 def register(sub: Any) -> None:
@@ -59,7 +52,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("model", type=Path, help="directory written by systolic prune (model.json)")
     p.add_argument("--out", type=Path, required=True, help="workload file to write (.npz)")
-    p.add_argument("--images", type=_positive, help="first N test images (default: all 450)")
+    p.add_argument("--images", type=int, help="first N test images (default: all 450)")
     p.add_argument("--name", help="model name inside the workload (default: the directory's)")
     p.add_argument("--no-scalesim", action="store_true", help="skip the SCALE-Sim CSV files")
     p.set_defaults(func=cmd_lower)
@@ -76,14 +69,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--methods",
-        type=_methods,
-        default=list(METHOD_FAMILY),
+        default=",".join(METHOD_FAMILY),
         help="comma-separated pruning methods (default: slimming,autopruner,se,shuffle)",
     )
     p.add_argument("--sim", default="verilator", help="verilator (default) or icarus")
-    p.add_argument("--rows", type=_positive, default=8, help="PE rows (default 8)")
-    p.add_argument("--cols", type=_positive, default=8, help="PE columns (default 8)")
-    p.add_argument("--images", type=_positive, help="first N test images (default: all 450)")
+    p.add_argument("--rows", type=int, default=8, help="PE rows (default 8)")
+    p.add_argument("--cols", type=int, default=8, help="PE columns (default 8)")
+    p.add_argument("--images", type=int, help="first N test images (default: all 450)")
     p.add_argument("--seed", type=int, default=0, help="training/pruning seed (default 0)")
     p.add_argument("--prune-dir", type=Path, default=Path("artifacts/pruning/e2e"))
     p.add_argument("--out", type=Path, default=Path("artifacts/e2e"))
@@ -115,7 +107,7 @@ def cmd_e2e(args: argparse.Namespace) -> int:
     from systolic.lowering.report import to_markdown
 
     report = run_e2e(
-        args.methods,
+        _methods(args.methods),
         args.prune_dir,
         args.out,
         args.sim,

@@ -89,12 +89,12 @@ def lower_model(
     from systolic.pruning.data import load_digits_split
     from systolic.pruning.io import load_model
 
+    if images is not None and images < 1:
+        raise LoweringError(f"--images must be at least 1, got {images}")
     model, _, meta = load_model(model_dir)
     data = load_digits_split()
     x, y = data.x_test, data.y_test
     if images is not None:
-        if images < 1:
-            raise LoweringError(f"--images must be at least 1, got {images}")
         x, y = x[:images], y[:images]
     t0 = time.perf_counter()
     net = build_quantnet(model, data.x_train[:CALIBRATION_IMAGES], name)
@@ -151,6 +151,10 @@ def run_e2e(
     from systolic.tb import runner
     from systolic.tb.workload import print_summary, run_workload
 
+    if images is not None and images < 1:
+        from systolic.lowering.fold import LoweringError
+
+        raise LoweringError(f"--images must be at least 1, got {images}")
     runner.check_simulator(sim)
     params = ArrayParams(rows, cols, 8, 32)
     ensure_models(methods, prune_dir, seed, retrain)

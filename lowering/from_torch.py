@@ -184,12 +184,21 @@ def _fake(t: torch.Tensor, scale: float, relu: bool) -> torch.Tensor:
     return torch.clamp(torch.round(t / scale), 0 if relu else -QMAX, QMAX) * scale
 
 
-def fake_quant_forward(model: nn.Module, x: torch.Tensor, scales: dict[str, float]) -> torch.Tensor:
+def fake_quant_forward(
+    model: nn.Module,
+    x: torch.Tensor,
+    scales: dict[str, float],
+    trace: dict[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """The fake-quantized float64 forward: dequantized int8 weights, int32 biases, and every
-    activation rounded and clamped to its int8 grid. Returns the logits."""
+    activation rounded and clamped to its int8 grid. Returns the logits; ``trace`` (if given)
+    receives every requantization point's activation by name."""
 
     def act(name: str, t: torch.Tensor, relu: bool) -> torch.Tensor:
-        return _fake(t, scales[name], relu)
+        out = _fake(t, scales[name], relu)
+        if trace is not None:
+            trace[name] = out
+        return out
 
     def params(_name: str, w: torch.Tensor, b: torch.Tensor, src: str):
         s_in = scales[src]
