@@ -1,0 +1,26 @@
+# End to end (issue 5). Included by the top-level Makefile, which defines SYSTOLIC and `setup`.
+#   make e2e                 train, prune, lower and run the digits test split through the RTL
+#                            (dense + every pruned model), report in artifacts/e2e/
+#   make lower MODEL=DIR     a saved model to a workload file (WORKLOAD_OUT=build/model.npz)
+#   make sim WORKLOAD=FILE   one workload through the RTL (SIM=verilator ROWS=8 COLS=8 MODE=e2e)
+# Override e.g. E2E_SIM=icarus E2E_IMAGES=64 E2E_METHODS=slimming,autopruner.
+
+E2E_SIM     ?= verilator
+E2E_ROWS    ?= 8
+E2E_COLS    ?= 8
+E2E_METHODS ?= slimming,autopruner,se,shuffle
+E2E_IMAGES  ?=
+E2E_SEED    ?= 0
+E2E_OUT     ?= artifacts/e2e
+WORKLOAD_OUT ?= build/$(notdir $(MODEL)).npz
+
+.PHONY: e2e lower
+
+e2e: setup ## train, prune, lower, run the digits test split through the RTL; report (artifacts/e2e)
+	$(SYSTOLIC) e2e --sim $(E2E_SIM) --rows $(E2E_ROWS) --cols $(E2E_COLS) \
+		--methods $(E2E_METHODS) --seed $(E2E_SEED) --out $(E2E_OUT) \
+		$(if $(E2E_IMAGES),--images $(E2E_IMAGES))
+
+lower: setup ## a saved model to a workload file: make lower MODEL=artifacts/pruning/e2e/slimming/pruned
+	@test -n "$(MODEL)" || { echo "make lower: give MODEL=<directory written by systolic prune>" >&2; exit 2; }
+	$(SYSTOLIC) lower $(MODEL) --out $(WORKLOAD_OUT)
