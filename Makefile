@@ -29,7 +29,7 @@ ARRAY_ARGS = --sim $(or $(SIM),icarus) $(if $(DATA_W),--data-w $(DATA_W)) \
 help: ## show this help
 	@echo "systolic: output-stationary systolic array, cocotb testbench, models, CNN pruning"
 	@echo
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 SEED=1 WAVES=1 TEST=name"
 	@echo "         make sim WORKLOAD=file.npz [MODE=e2e|replay]: a workload file through the RTL"
