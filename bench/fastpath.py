@@ -9,6 +9,12 @@ can overflow, else the register model vectorized over time; NumPy releases the G
 costs little wall time. A mismatch names the PEs whose state differed; rerun that GEMM on the
 default path (``tb/test_gemm.py::test_gemm_sweep`` style, every PE every cycle in Python) to see
 the first wrong cycle.
+
+Result values: a harness built with DUMP=1 (``harness.run_cocotb(..., dump=True)``) writes every
+strobed result to a file, named to the tests by ``$SYSTOLIC_HARNESS_RES`` (``harness.RES_ENV``).
+``FastHarness.run`` then also returns the RTL's own C of every product (``FastResult.results``),
+read back after ``done_o`` from where the previous run's lines ended; ``gemm_result`` puts the
+folds of a tiled GEMM back into its M x N C. Values come from the RTL, not from the model.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import concurrent.futures
 import itertools
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +32,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 
-from systolic.bench.harness import DEFAULT_DEPTH, slots, stimulus_rows, write_hex
+from systolic.bench.harness import DEFAULT_DEPTH, RES_ENV, slots, stimulus_rows, write_hex
+from systolic.errors import SimulatorError
 from systolic.models.fast_trace import (
     Signature,
     chunk_count,
@@ -33,7 +41,8 @@ from systolic.models.fast_trace import (
     expected_signature,
 )
 from systolic.models.params import ArrayParams
-from systolic.models.skew import Stream
+from systolic.models.skew import ScheduledProduct, Stream
+from systolic.models.tiling import assemble, plan_folds
 
 CLOCK_PERIOD_NS = 10
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2)
@@ -51,6 +60,10 @@ class FastResult:
     wall_s: float
     errors: list[str] = field(default_factory=list)
     phases: dict = field(default_factory=dict)  # prepare_s, simulate_s, model_wait_s
+    #: With a DUMP=1 build: the RTL's C (m x n int64, signed ACC_W-bit) of every product of the
+    #: stream, in ``stream.products`` order; None for an aborted product or one whose results
+    #: could not be placed (see errors). Empty when the build does not dump.
+    results: list[np.ndarray | None] = field(default_factory=list)
 
     @property
     def measured_cycles(self) -> int:
@@ -76,6 +89,15 @@ class FastHarness:
         # cocotb's clock on clk_i.
         self.hdl_clock = not hasattr(dut, "clk_i")
         self.clk = dut.clk if self.hdl_clock else dut.clk_i
+        # A DUMP=1 build run by harness.run_cocotb(dump=True): the file of strobed results.
+        res = os.environ.get(RES_ENV)
+        self.res_file: Path | None = Path(res) if res else None
+        self._res_offset = 0  # bytes of the results file consumed by earlier runs
+
+    @property
+    def dump(self) -> bool:
+        """The harness writes every strobed result (FastResult.results is filled)."""
+        return self.res_file is not None
 
     async def reset(self, cycles: int = 2) -> None:
         dut = self.dut
@@ -109,6 +131,11 @@ class FastHarness:
         if expected is None:
             future = _POOL.submit(expected_signature, stream, p)
         rows = stimulus_rows(stim)
+        layout = None
+        if self.dump:
+            # Lines of earlier runs (also of an aborted one: the harness flushes in reset).
+            self._res_offset = _file_size(self.res_file)
+            layout = _POOL.submit(expected_strobes, stream.products, p, total)
         dut = self.dut
         dut.total_i.value = total
         # Segments: a small first one, then DEPTH rows each, written by worker threads while
@@ -143,20 +170,193 @@ class FastHarness:
             _last(int(dut.last_vld_o.value.to_unsigned())),
         )
         t_done = time.perf_counter()
+        results: list[np.ndarray | None] = []
+        dump_errors: list[str] = []
+        if self.dump:
+            with open(self.res_file, "rb") as f:
+                f.seek(self._res_offset)
+                data = f.read()
+            self._res_offset += len(data)
+            results, dump_errors = place_results(data, stream.products, p, total, layout.result())
+        t_read = time.perf_counter()
         if future is not None:
             expected = future.result()
         wall = time.perf_counter() - t0
         phases = {
             "prepare_s": t_sim - t0,
             "simulate_s": t_done - t_sim,
-            "model_wait_s": wall - (t_done - t0),
+            "results_s": t_read - t_done,
+            "model_wait_s": wall - (t_read - t0),
         }
-        errors = expected.differences(observed, p)
-        return FastResult(expected, observed, total, wall, errors, phases)
+        errors = expected.differences(observed, p) + dump_errors
+        return FastResult(expected, observed, total, wall, errors, phases, results)
 
 
 def _last(v: int) -> int:  # all ones: no strobe seen
     return -1 if v == 0xFFFFFFFF else v
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# Result dump (DUMP=1 builds)
+# ------------------------------------------------------------------------------------------------
+
+#: Hex digit value of every byte (255: not a hex digit, e.g. x or z).
+_HEX_VALUE = np.full(256, 255, np.uint8)
+_HEX_VALUE[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
+_HEX_VALUE[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16)
+_HEX_VALUE[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16)
+
+
+def parse_results(data: bytes, acc_w: int) -> tuple[np.ndarray, list[str]]:
+    """The harness's result lines (ceil(acc_w/4) hex digits and a newline each) as signed acc_w-bit
+    int64 values, vectorized. Returns (values, errors): a partial last line or a line that is not
+    hex gives an error; the values of the whole, valid lines before it are still returned."""
+    digits = -(-acc_w // 4)
+    width = digits + 1
+    n = len(data) // width
+    errors: list[str] = []
+    if len(data) % width:
+        errors.append(
+            f"result dump: {len(data)} bytes is not a whole number of {width}-byte lines "
+            f"({digits} hex digits + newline for ACC_W={acc_w}): truncated or wrong width"
+        )
+    lines = np.frombuffer(data, np.uint8, count=n * width).reshape(n, width)
+    vals = _HEX_VALUE[lines[:, :digits]]
+    bad = (vals == 255).any(axis=1) | (lines[:, digits] != ord("\n"))
+    if bad.any():
+        first = int(np.argmax(bad))
+        text = bytes(lines[first]).decode("ascii", "replace").rstrip("\n")
+        errors.append(f"result dump: line {first} is not {digits} hex digits: {text!r}")
+        n = first
+        vals = vals[:n]
+    out = np.zeros(n, np.uint64)
+    for d in range(digits):  # a loop over the digits of a line, not over lines
+        out = (out << np.uint64(4)) | vals[:, d].astype(np.uint64)
+    if acc_w < 64:
+        mask = np.uint64((1 << acc_w) - 1)
+        sign = np.uint64(1 << (acc_w - 1))
+        out &= mask
+        signed = (out ^ sign).astype(np.int64) - np.int64(1 << (acc_w - 1))
+    else:
+        signed = out.view(np.int64)
+    return signed, errors
+
+
+def expected_strobes(
+    products: Sequence[ScheduledProduct], params: ArrayParams, cycles: int | None = None
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Where each result of each product is in the dump file.
+
+    Returns (position, offsets, placed): the results of placed product ``placed[q]`` are the
+    flattened (m, n) C at file lines ``position[offsets[q]:offsets[q+1]]`` (row-major), the file
+    being sorted by capture cycle, then lane i*COLS+j. Aborted products, and products not all
+    captured within ``cycles`` sampled cycles, strobe nothing that is expected: not placed."""
+    placed = [
+        q
+        for q, sp in enumerate(products)
+        if not sp.aborted and (cycles is None or sp.end_cycle < cycles)
+    ]
+    ends = np.array([int(products[q].steps[-1]) for q in placed], np.int64)
+    ms = np.array([products[q].product.m for q in placed], np.int64)
+    ns = np.array([products[q].product.n for q in placed], np.int64)
+    sizes = ms * ns
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    local = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], sizes)
+    n_rep = np.repeat(ns, sizes)
+    i, j = local // n_rep, local % n_rep
+    cycle = np.repeat(ends, sizes) + i + j
+    lane = i * params.cols + j
+    order = np.lexsort((lane, cycle))  # file order -> entry
+    position = np.empty_like(order)
+    position[order] = np.arange(order.size)  # entry -> file line
+    return position, offsets, placed
+
+
+def place_results(
+    data: bytes,
+    products: Sequence[ScheduledProduct],
+    params: ArrayParams,
+    cycles: int | None = None,
+    layout: tuple[np.ndarray, np.ndarray, list[int]] | None = None,
+) -> tuple[list[np.ndarray | None], list[str]]:
+    """Map a run's dump lines to (product, i, j): one (m, n) int64 C per product (None when
+    aborted or not placeable) and the errors found. When the file has fewer lines than expected
+    strobes, the products entirely within the lines present are still filled; with more lines the
+    mapping is unknown and nothing is filled. layout: ``expected_strobes(products, params,
+    cycles)`` if already computed."""
+    vals, errors = parse_results(data, params.acc_w)
+    position, offsets, placed = layout or expected_strobes(products, params, cycles)
+    results: list[np.ndarray | None] = [None] * len(products)
+    placed_set = set(placed)
+    skipped = [q for q, sp in enumerate(products) if not sp.aborted and q not in placed_set]
+    if skipped:
+        errors.append(
+            f"result dump: {len(skipped)} product(s) (first: #{skipped[0]} "
+            f"{products[skipped[0]].product.label}) end after the stream's {cycles} sampled cycles"
+        )
+    want = int(offsets[-1])
+    if vals.size != want:
+        errors.append(
+            f"result dump: {vals.size} results read, {want} result strobes expected from the "
+            f"capture cycles of {len(placed)} products"
+            + (" (extra or early strobes: no result placed)" if vals.size > want else "")
+        )
+        if vals.size > want:
+            return results, errors
+    if not placed:
+        return results, errors
+    # Every entry's value at once; a product is filled only when all its lines are present.
+    flat = vals[np.minimum(position, max(vals.size - 1, 0))] if vals.size else position * 0
+    complete = np.maximum.reduceat(position, offsets[:-1]) < vals.size
+    for k, q in enumerate(placed):
+        if complete[k]:
+            sp = products[q]
+            results[q] = flat[offsets[k] : offsets[k + 1]].reshape(sp.product.m, sp.product.n)
+    return results, errors
+
+
+def gemm_result(
+    res: FastResult | Sequence[np.ndarray | None],
+    m: int,
+    n: int,
+    params: ArrayParams,
+    first: int = 0,
+) -> np.ndarray:
+    """The M x N C of a GEMM whose ``tile_gemm`` folds are products ``first ..`` of the stream
+    (``FastResult.results`` or that list), assembled from the RTL's fold results."""
+    results = res.results if isinstance(res, FastResult) else res
+    count = len(plan_folds(m, n, params))
+    tiles = list(results[first : first + count])
+    if len(tiles) != count:
+        raise SimulatorError(
+            f"GEMM {m}x{n} needs {count} fold results from product #{first}, the run has "
+            f"{len(results)} (was the harness built with dump=True?)"
+        )
+    missing = [first + q for q, t in enumerate(tiles) if t is None]
+    if missing:
+        raise SimulatorError(f"GEMM {m}x{n}: no RTL result for product(s) {missing[:8]}")
+    return assemble(tiles, m, n, params)
+
+
+def gemm_results(
+    res: FastResult | Sequence[np.ndarray | None],
+    shapes: Sequence[tuple[int, int]],
+    params: ArrayParams,
+    first: int = 0,
+) -> list[np.ndarray]:
+    """The C of several GEMMs (M, N per GEMM) whose folds were streamed one GEMM after the other."""
+    out = []
+    for m, n in shapes:
+        out.append(gemm_result(res, m, n, params, first))
+        first += len(plan_folds(m, n, params))
+    return out
 
 
 def check_results_vs_golden(stream: Stream, params: ArrayParams) -> list[str]:

@@ -135,12 +135,24 @@ def slots(value: int, n: int) -> np.ndarray:
     return np.frombuffer(value.to_bytes(8 * n, "little"), dtype="<u8").astype(np.uint64)
 
 
-def hdl_parameters(params: ArrayParams, depth: int, check: bool) -> dict[str, int]:
-    return {**params.hdl_parameters(), "DEPTH": depth, "CHECK": int(check)}
+def hdl_parameters(
+    params: ArrayParams, depth: int, check: bool, dump: bool = False
+) -> dict[str, int]:
+    """The harness's HDL parameters. DUMP is passed only when on (the raw Verilog testbench
+    has no such parameter; DUMP=0 is the harness's default)."""
+    gparams = {**params.hdl_parameters(), "DEPTH": depth, "CHECK": int(check)}
+    if dump:
+        gparams["DUMP"] = 1
+    return gparams
 
 
-def tag(params: ArrayParams, depth: int, check: bool) -> str:
-    return f"harness_{params.tag}_n{depth}{'' if check else '_nocheck'}"
+def tag(params: ArrayParams, depth: int, check: bool, dump: bool = False) -> str:
+    return f"harness_{params.tag}_n{depth}{'' if check else '_nocheck'}{'_dump' if dump else ''}"
+
+
+#: Environment variable of a cocotb run of a DUMP=1 harness build: the file the harness writes
+#: every strobed result to (+SYSTOLIC_RES); systolic.bench.fastpath.FastHarness reads it back.
+RES_ENV = "SYSTOLIC_HARNESS_RES"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -220,13 +232,16 @@ def build_cocotb(
     check: bool = True,
     rtl_dir: Path | None = None,
     build_root: Path | None = None,
+    dump: bool = False,
 ):
-    """Build the harness for cocotb (own build directory); returns (runner, build dir)."""
+    """Build the harness for cocotb (own build directory); returns (runner, build dir).
+
+    dump: build with DUMP=1 (every strobed result written to the +SYSTOLIC_RES file)."""
     from cocotb_tools.runner import get_runner
 
     runner.check_simulator(sim)
     top = cocotb_top(sim)
-    bdir = (build_root or runner.BUILD_ROOT) / sim / (tag(params, depth, check) + "_" + top)
+    bdir = (build_root or runner.BUILD_ROOT) / sim / (tag(params, depth, check, dump) + "_" + top)
     r = get_runner(sim)
     extra = []
     if top == HDL_CLOCK_TOP:
@@ -241,7 +256,7 @@ def build_cocotb(
             r.build(
                 sources=[*harness_sources(rtl_dir, top), *extra],
                 hdl_toplevel=top,
-                parameters=hdl_parameters(params, depth, check),
+                parameters=hdl_parameters(params, depth, check, dump),
                 build_dir=bdir,
                 timescale=("1ns", "1ps"),
                 build_args=VERILATOR_FAST_ARGS if sim == "verilator" else [],
@@ -264,13 +279,18 @@ def run_cocotb(
     rtl_dir: Path | None = None,
     build_root: Path | None = None,
     name: str = "fast",
+    dump: bool = False,
+    test_module: str = "systolic.tb.test_gemm",
 ) -> runner.RunResult:
-    """Run cocotb tests of systolic.tb.test_gemm on the harness build; see runner.RunResult."""
+    """Run cocotb tests of ``test_module`` on the harness build; see runner.RunResult.
+
+    dump: a DUMP=1 build; the harness writes every strobed result to <run dir>/results.hex,
+    named to the tests by $SYSTOLIC_HARNESS_RES (FastHarness then returns the RTL's C values)."""
     import contextlib
     import json
 
     t0 = time.perf_counter()
-    r, bdir = build_cocotb(sim, params, depth, check, rtl_dir, build_root)
+    r, bdir = build_cocotb(sim, params, depth, check, rtl_dir, build_root, dump)
     tdir = bdir / "runs" / f"{name}_seed{seed}"
     if tdir.exists():
         shutil.rmtree(tdir)
@@ -287,6 +307,10 @@ def run_cocotb(
         "SYSTOLIC_HARNESS_DIR": str(tdir),
         **(extra_env or {}),
     }
+    plusargs = [f"+SYSTOLIC_STIM={tdir / 'stim.hex'}"]
+    if dump:
+        env[RES_ENV] = str(tdir / "results.hex")
+        plusargs.append(f"+SYSTOLIC_RES={env[RES_ENV]}")
     with (
         runner._patched_environ(runner.simulator_env(sim)),
         runner._log_to(tdir / "sim.log", True),
@@ -294,14 +318,14 @@ def run_cocotb(
         contextlib.suppress(SystemExit),
     ):
         r.test(
-            test_module="systolic.tb.test_gemm",
+            test_module=test_module,
             hdl_toplevel=cocotb_top(sim),
             hdl_toplevel_lang="verilog",
             testcase=tests,
             seed=seed,
             test_dir=tdir,
             extra_env=env,
-            plusargs=[f"+SYSTOLIC_STIM={tdir / 'stim.hex'}"],
+            plusargs=plusargs,
             results_xml=str(results),
         )
     res = runner.RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")

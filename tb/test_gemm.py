@@ -252,3 +252,59 @@ async def test_fast_checker_bites(dut):
         assert res.errors, f"the fast path accepted a wrong {what} in PE{pe}"
         assert all(f"PE({pe[0]},{pe[1]})" in e for e in res.errors if "signature" in e), res.errors
         dut._log.info("injected %s error in PE%s caught: %s", what, pe, res.errors[0])
+
+
+def _c_mismatches(name: str, got: np.ndarray, want: np.ndarray) -> list[str]:
+    """Differences between a C read back from the RTL and the expected one (first one named)."""
+    if got.shape != want.shape:
+        return [f"{name}: C is {got.shape}, expected {want.shape}"]
+    bad = np.argwhere(got != want)
+    if not bad.size:
+        return []
+    i, j = bad[0]
+    return [f"{name}: {len(bad)} wrong, first C[{i}][{j}] = {got[i, j]}, expected {want[i, j]}"]
+
+
+@cocotb.test(skip=not (FAST and os.environ.get("SYSTOLIC_HARNESS_RES")))
+async def test_fast_dump(dut):
+    """A DUMP=1 harness returns the RTL's own C: several GEMMs (edge folds, K=1, two GEMMs in one
+    stream, two runs with a reset between) equal golden_gemm exactly; a wrong value is noticed."""
+    from systolic.bench.fastpath import FastHarness, gemm_results
+
+    p = ArrayParams.from_env()
+    h = FastHarness(dut, p)
+    assert h.dump, "FastHarness does not see the results file"
+    r, c = p.rows, p.cols
+    runs = [
+        [(r + 1, 1, c + 1), (2 * r + 1, 3, c + 2)],  # K = 1 with edge folds, then a second GEMM
+        [(r, r + c, c), (1, 1, 1), (3 * r - 1, 2, 2 * c + 1)],
+    ]
+    failures: list[str] = []
+    for run_idx, shapes in enumerate(runs):
+        ops = [
+            random_operands(m, k, n, p, 40 + 10 * run_idx + q) for q, (m, k, n) in enumerate(shapes)
+        ]
+        if run_idx == 1:  # extreme operands: the most negative and positive sums
+            m, k, n = shapes[0]
+            ops[0] = (np.full((m, k), p.data_min), np.full((k, n), p.data_min))
+        stream = schedule([f for a, b in ops for f in tile_gemm(a, b, p)], p)
+        await h.reset()
+        res = await h.run(stream)
+        failures += [f"run {run_idx}: {e}" for e in res.errors]
+        assert len(res.results) == len(stream.products), res.errors
+        cs = gemm_results(res, [(m, n) for m, _, n in shapes], p)
+        for (m, k, n), (a, b), got in zip(shapes, ops, cs, strict=True):
+            want = golden_gemm(a, b, p)
+            failures += _c_mismatches(f"run {run_idx} {m}x{k}x{n}", got, want)
+            # The comparison bites: one expected value off by one is noticed.
+            wrong = want.copy()
+            wrong[m - 1, n // 2] += 1
+            assert _c_mismatches("wrong", got, wrong), "a wrong expectation was not noticed"
+        dut._log.info(
+            "run %d: %d GEMMs, %d results read back in %.3f s",
+            run_idx,
+            len(shapes),
+            sum(x.size for x in res.results if x is not None),
+            res.phases.get("results_s", 0.0),
+        )
+    assert not failures, f"{'; '.join(failures[:8])} [{_fast_context(p)}]"

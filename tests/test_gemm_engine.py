@@ -183,3 +183,98 @@ def test_closed_form_signature_matches_the_register_model(p: ArrayParams) -> Non
     q = ArrayParams(2, 2, 8, 16)
     big = schedule([Product(np.full((2, 9), -128), np.full((9, 2), -128))], q)
     assert not closed_form_applies(big, q) and products_signature(big, q) is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Result dump of the fast path (DUMP=1 harness builds)
+# ------------------------------------------------------------------------------------------------
+
+
+def _dump_text(trace, p: ArrayParams) -> bytes:
+    """What a DUMP=1 harness writes for a trace: per cycle, strobed lanes in ascending order."""
+    digits = -(-p.acc_w // 4)
+    mask = (1 << p.acc_w) - 1
+    t, i, j = np.nonzero(trace.res_vld)  # C order: cycle, then lane i*COLS+j
+    return b"".join(f"{int(v) & mask:0{digits}x}\n".encode() for v in trace.res[t, i, j])
+
+
+@pytest.mark.parametrize("acc_w", [32, 20, 18, 64])
+def test_result_dump_parser_sign_extends(acc_w: int) -> None:
+    from systolic.bench.fastpath import parse_results
+
+    digits = -(-acc_w // 4)
+    want = [0, 1, -1, (1 << (acc_w - 1)) - 1, -(1 << (acc_w - 1)), -12345, 54321]
+    text = b"".join(f"{v & ((1 << acc_w) - 1):0{digits}x}\n".encode() for v in want)
+    vals, errs = parse_results(text, acc_w)
+    assert not errs and vals.dtype == np.int64 and vals.tolist() == want
+    vals, errs = parse_results(text.upper(), acc_w)  # upper-case digits are hex too
+    assert not errs and vals.tolist() == want
+    # A truncated file: the whole lines are kept, the cut one is reported.
+    vals, errs = parse_results(text[:-3], acc_w)
+    assert vals.tolist() == want[:-1] and len(errs) == 1 and "truncated" in errs[0]
+    # x/z from the simulator: reported, values up to it kept.
+    bad = text[: digits + 1] + b"x" * digits + b"\n" + text[2 * (digits + 1) :]
+    vals, errs = parse_results(bad, acc_w)
+    assert vals.tolist() == want[:1] and "line 1" in errs[0]
+    assert parse_results(b"", acc_w)[0].size == 0
+
+
+@pytest.mark.parametrize(
+    "p", [ArrayParams(3, 4, 8, 20), ArrayParams(4, 4), ArrayParams(2, 3, 4, 8)]
+)
+def test_result_dump_placement(p: ArrayParams) -> None:
+    """Dump lines (ordered by capture cycle, then lane) are mapped back to each product's C."""
+    from systolic.bench.fastpath import gemm_results, place_results
+    from systolic.models.tiling import tile_gemm
+
+    rng = np.random.default_rng(3)
+    shapes = [(2 * p.rows + 1, 1, p.cols + 1), (p.rows, 2 * p.rows + 3, 2 * p.cols - 1), (1, 1, 1)]
+    ops = [
+        (
+            rng.integers(p.data_min, p.data_max + 1, (m, k)),
+            rng.integers(p.data_min, p.data_max + 1, (k, n)),
+        )
+        for m, k, n in shapes
+    ]
+    prods = [f for a, b in ops for f in tile_gemm(a, b, p)]
+    stream = schedule(prods, p, bubbles=rng.random(30) < 0.3)
+    text = _dump_text(fast_trace(stream.stimulus, p), p)
+    results, errs = place_results(text, stream.products, p, stream.cycles)
+    assert not errs
+    for sp, got in zip(stream.products, results, strict=True):
+        assert np.array_equal(got, sp.expected)
+    cs = gemm_results(results, [(m, n) for m, _, n in shapes], p)
+    from systolic.models.gemm import golden_gemm
+
+    for (a, b), c in zip(ops, cs, strict=True):
+        assert np.array_equal(c, golden_gemm(a, b, p))
+    # Truncated: the error says so, and the products entirely before the cut are still filled.
+    width = -(-p.acc_w // 4) + 1
+    results, errs = place_results(text[: -5 * width], stream.products, p, stream.cycles)
+    assert errs and "result strobes expected" in errs[0]
+    last = int(np.argmax([sp.end_cycle for sp in stream.products]))
+    assert results[0] is not None and results[last] is None
+    # One extra strobe: nothing can be placed.
+    results, errs = place_results(text + text[:width], stream.products, p, stream.cycles)
+    assert errs and all(r is None for r in results)
+
+
+DUMP_ITEMS = [
+    (s, p) for s in runner.SIMULATORS for p in (ArrayParams(3, 4, 8, 20), ArrayParams(4, 4))
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("sim", "params"), DUMP_ITEMS, ids=[f"{s}-{p.tag}" for s, p in DUMP_ITEMS])
+def test_fast_path_dump_on_rtl(sim: str, params: ArrayParams) -> None:
+    """A DUMP=1 harness build hands back the RTL's own C values, equal to golden, on both
+    simulators (and the fast-path checks still pass on that build)."""
+    res = harness.run_cocotb(
+        sim,
+        params,
+        ["test_fast_dump", "test_fast_checker_bites"],
+        build_root=runner.BUILD_ROOT / "gemm-tests",
+        dump=True,
+        name="dump",
+    )
+    assert res.tests == 2 and res.passed, res.summary()

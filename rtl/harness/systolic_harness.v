@@ -20,6 +20,15 @@
 // per row for the strobes (bit j = column j). systolic.models.fast_trace computes the same
 // signature from the cycle model. The sig_*_o buses are written at the last sample only. last_vld_o is the last sampled cycle with any result strobe (the cycle count
 // of the stream is last_vld_o + 1). done_o rises after total_i samples.
+//
+// Result dump (DUMP=1): with the plusarg +SYSTOLIC_RES=<path>, the file is opened for writing
+// once; at every sampled edge (cycle t = n_smp_o, the same samples as the signature) each lane
+// l = i*COLS+j whose strobe res_vld_o is set, in ascending l, writes its ACC_W-bit result as one
+// line of ceil(ACC_W/4) zero-padded hex digits. So the file lists every finished C[i][j] ordered
+// by capture cycle, then lane (systolic.bench.fastpath reads it). The file is flushed at the last
+// sample (done_o rises) and when reset is asserted, so a reader sees every line after done_o.
+// Several streams (with a reset between) append to the same file. Without the plusarg, or with
+// DUMP=0, nothing is written and the hardware is the same as without the parameter.
 
 `default_nettype none
 
@@ -29,7 +38,8 @@ module systolic_harness #(
   parameter integer DATA_W = 8,
   parameter integer ACC_W  = 32,
   parameter integer DEPTH  = 65536,  // stimulus rows per segment
-  parameter integer CHECK  = 1       // 0: no signature logic (stimulus replay only)
+  parameter integer CHECK  = 1,      // 0: no signature logic (stimulus replay only)
+  parameter integer DUMP   = 0       // 1: write every strobed result to +SYSTOLIC_RES=<path>
 ) (
   input  wire        clk_i,
   input  wire        rst_ni,     // resets the array and the harness state
@@ -172,6 +182,34 @@ module systolic_harness #(
             sig_vld_q <= sig_vld_d;
             if (last_sample) sig_vld_o[gi*64 +: 64] <= sig_vld_d;
           end
+        end
+      end
+    end
+  endgenerate
+
+  // Result dump: simulation-only file output, nothing synthesizable.
+  generate
+    if (DUMP != 0) begin : g_dump
+      integer          res_fd;
+      integer          lane;
+      reg [8*1024-1:0] res_file;
+      initial begin
+        res_fd = 0;
+        if ($value$plusargs("SYSTOLIC_RES=%s", res_file)) begin
+          res_fd = $fopen(res_file, "w");
+          if (res_fd == 0) $display("systolic_harness: cannot open +SYSTOLIC_RES file");
+        end
+      end
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          if (res_fd != 0) $fflush(res_fd);
+        end else if (sample && res_fd != 0) begin
+          if (|res_vld) begin
+            for (lane = 0; lane < ROWS * COLS; lane = lane + 1) begin
+              if (res_vld[lane]) $fwrite(res_fd, "%h\n", res[lane*ACC_W +: ACC_W]);
+            end
+          end
+          if (last_sample) $fflush(res_fd);
         end
       end
     end
