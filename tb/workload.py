@@ -19,7 +19,6 @@ The cocotb side is tb/test_workload.py; :func:`run_workload` launches it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -176,14 +175,19 @@ def run_workload(
     mode: str = "e2e",
     seed: int = 1,
     name: str | None = None,
+    build_root: Path | None = None,
+    rtl_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
 
     Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
     SystolicError if the simulation could not run at all. A failing check is reported in the
-    summary (``passed`` False, per-layer ``errors``), not raised."""
+    summary (``passed`` False, per-layer ``errors``), not raised. ``build_root`` (default
+    build/) holds the harness build and ``workloads/<name>.json``; ``rtl_dir`` replaces rtl/
+    (mutation tests)."""
     from systolic.bench.harness import run_cocotb
     from systolic.lowering.workload import load_workload
+    from systolic.tb import runner
 
     if mode not in MODES:
         raise SystolicError(f"unknown workload mode {mode!r}; choose from {', '.join(MODES)}")
@@ -195,9 +199,7 @@ def run_workload(
     path = Path(path).resolve()
     load_workload(path)  # one clear line for a bad file, before any build
     tag = name or f"workload_{path.stem}_{mode}"
-    out = (
-        Path(os.environ.get("SYSTOLIC_BUILD_DIR", "build")).resolve() / "workloads" / f"{tag}.json"
-    )
+    out = (build_root or runner.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     t0 = time.perf_counter()
@@ -210,6 +212,8 @@ def run_workload(
         name=tag,
         test_module="systolic.tb.test_workload",
         dump=True,
+        build_root=build_root,
+        rtl_dir=rtl_dir,
     )
     if not out.is_file():
         raise SystolicError(

@@ -1,0 +1,80 @@
+"""Small end-to-end runs on both simulators (inside make test): small networks of every family
+(plain; SE with its fc layers on the array; ShuffleNet with grouped and depthwise convs, shuffle
+and residual) lowered, run on the RTL layer by layer from the RTL's own outputs, and checked
+bit-exactly; the replay mode; and a broken RTL that the end-to-end check must catch.
+
+The full-size run (450 images, trained and pruned models) is ``make e2e``, a benchmark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from systolic.models.params import ArrayParams
+from systolic.tb import mutants, runner
+from systolic.tb.workload import run_workload
+
+from .conftest import images, random_model
+
+ARRAY = ArrayParams(4, 4)
+ROOT = runner.BUILD_ROOT / "e2e-tests"
+#: (family, images): small enough for Icarus, every kind of layer and host operation.
+NETS = (("plain", 5), ("se", 3), ("shuffle-g3", 3))
+
+
+def _workload(family: str, n: int, folder: Path) -> Path:
+    from systolic.lowering.from_torch import build_quantnet
+    from systolic.lowering.workload import build_workload, save_workload
+
+    net = build_quantnet(random_model(family, seed=4), images(64, 2), f"small-{family}")
+    wl = build_workload(net, images(n, 7).numpy(), np.arange(n) % 10)
+    return save_workload(wl, folder / f"{family}.npz")
+
+
+@pytest.fixture(scope="module")
+def workloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("e2e")
+    return {fam: _workload(fam, n, folder) for fam, n in NETS}
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", runner.SIMULATORS)
+def test_small_networks_end_to_end(sim: str, workloads: dict[str, Path]) -> None:
+    for family, path in workloads.items():
+        s = run_workload(path, sim, ARRAY, "e2e", name=f"{family}-{sim}", build_root=ROOT)
+        assert s["passed"], [lr["errors"] for lr in s["layers"] if lr["errors"]]
+        assert s["agreement"] == s["images"]
+        assert all(lr["rtl_cycles"] == lr["model_cycles"] > 0 for lr in s["layers"])
+        kinds = {(lr["kind"], lr["gemms"] > 1) for lr in s["layers"]}
+        if family == "shuffle-g3":  # grouped and depthwise convs: one GEMM per group
+            assert ("conv", True) in kinds
+        if family == "se":  # SE excitation layers run on the array too
+            assert any(lr["layer"].endswith("se.fc1") for lr in s["layers"])
+
+
+@pytest.mark.sim
+def test_replay_every_recorded_gemm(workloads: dict[str, Path]) -> None:
+    s = run_workload(
+        workloads["shuffle-g3"], "icarus", ARRAY, "replay", name="replay", build_root=ROOT
+    )
+    assert s["passed"] and s["mode"] == "replay"
+    assert s["total"]["gemms"] == sum(lr["gemms"] for lr in s["layers"]) > len(s["layers"])
+
+
+@pytest.mark.sim
+def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path: Path) -> None:
+    """An RTL whose accumulator drops the last K step: every layer's C is wrong; the run fails
+    and names the layer, the C entry and the PE."""
+    mutant = mutants.by_name("result_misses_last_pair")
+    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    s = run_workload(
+        workloads["plain"], "icarus", ARRAY, "e2e", name="mutant", build_root=tmp_path, rtl_dir=rtl
+    )
+    assert not s["passed"]
+    first = s["layers"][0]["errors"]
+    assert any(
+        e.startswith("stages.0.conv: ") and "wrong entries" in e and "PE(" in e for e in first
+    ), first
