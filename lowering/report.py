@@ -143,7 +143,7 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
-    """MAC vs cycle reduction per pruned model, and RTL cycles per layer per model."""
+    """MAC vs cycle reduction per pruned model; RTL cycles per model next to the ideal."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,16 +159,16 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ax1.set_ylabel("reduction vs dense (x)")
     ax1.set_title(f"pruning gain realized on the {report['array']} array")
     ax1.legend()
-    for m in report["runs"]:
-        layers = m["run"]["layers"]
-        ax2.plot(
-            range(len(layers)), [lr["rtl_cycles"] for lr in layers], marker="o", label=m["name"]
-        )
-    ax2.set_yscale("log")
-    ax2.set_xlabel("GEMM layer (execution order)")
-    ax2.set_ylabel("RTL cycles")
-    ax2.set_title("cycles per layer")
-    ax2.legend(fontsize=7)
+    models = report["models"]
+    pes = report["pes"]
+    ys = range(len(models))
+    ax2.barh(list(ys), [r["rtl_cycles"] for r in models], color="tab:orange", label="RTL cycles")
+    ax2.plot([r["macs"] / pes for r in models], list(ys), "k|", ms=14, mew=2, label="MACs / PEs")
+    ax2.set_yticks(list(ys), [r["model"] for r in models])
+    ax2.invert_yaxis()
+    ax2.set_xlabel("cycles for the whole test split")
+    ax2.set_title("RTL cycles vs ideal (every PE busy)")
+    ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -182,6 +182,7 @@ def write_report(
     report = {
         "sim": sim,
         "array": f"{params.rows}x{params.cols}",
+        "pes": params.rows * params.cols,
         "images": max((r["images"] for r in rows), default=0),
         "models": rows,
         "targets": targets(rows, sim, params),
