@@ -20,6 +20,9 @@ import numpy as np
 METHOD_FAMILY = {"slimming": "plain", "autopruner": "plain", "se": "se", "shuffle": "shuffle"}
 #: Calibration images (from the training split) for the activation scales.
 CALIBRATION_IMAGES = 512
+#: Largest logit difference allowed between the integer reference and the fake-quantized torch
+#: forward (both float64; measured ~1e-14).
+FAKE_QUANT_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,12 @@ def lower_model(
         "max_abs_logit_diff": float(np.abs(fq - wl.logits).max()),
         "prediction_agreement": float((fq.argmax(1) == wl.predictions).mean()),
     }
+    if check["max_abs_logit_diff"] > FAKE_QUANT_TOLERANCE or check["prediction_agreement"] < 1:
+        raise LoweringError(
+            f"{name}: the integer network disagrees with the fake-quantized torch forward "
+            f"(logits differ by up to {check['max_abs_logit_diff']:.2e}, predictions agree on "
+            f"{100 * check['prediction_agreement']:.2f}%): the lowering is wrong for this model"
+        )
     wl.meta["fake_quant_check"] = check
     path = save_workload(wl, out)
     topo = [str(p) for p in write_topologies(wl, out.with_suffix(""))] if scalesim else []

@@ -27,6 +27,7 @@ from systolic.lowering.im2col import ConvGeometry
 from systolic.lowering.network import GemmLayer, HostOp, QuantNet
 from systolic.lowering.quant import QMAX, quantize_layer
 from systolic.pruning.models import (
+    ChannelShuffle,
     ConvStage,
     DigitsCNN,
     SEBlock,
@@ -59,9 +60,21 @@ def check_supported(model: nn.Module) -> None:
             if not isinstance(module.pool, nn.Identity | nn.MaxPool2d):
                 raise LoweringError(f"{name}.pool: unsupported {type(module.pool).__name__}")
         if isinstance(module, nn.MaxPool2d) and (
-            module.kernel_size not in (2, (2, 2)) or module.stride not in (2, (2, 2), None)
+            module.kernel_size not in (2, (2, 2))
+            or module.stride not in (2, (2, 2), None)
+            or module.padding not in (0, (0, 0))
+            or module.dilation not in (1, (1, 1))
+            or module.ceil_mode
         ):
             raise LoweringError(f"{name}: only 2x2 max-pooling with stride 2 is supported")
+        if isinstance(module, ShuffleDigitsNet):
+            for i, pool in enumerate(module.pools):
+                if not isinstance(pool, nn.Identity | nn.MaxPool2d):
+                    raise LoweringError(f"{name}.pools.{i}: unsupported {type(pool).__name__}")
+        if isinstance(module, ShuffleUnit) and not isinstance(module.shuffle, ChannelShuffle):
+            raise LoweringError(
+                f"{name}.shuffle: unsupported {type(module.shuffle).__name__} (a channel shuffle)"
+            )
 
 
 def _geometry(conv: nn.Conv2d) -> ConvGeometry:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from systolic.lowering.fold import LoweringError
-from systolic.lowering.im2col import ConvGeometry, conv_gemms, gemm_outputs_to_nchw
-from systolic.lowering.quant import QMAX
+from systolic.lowering.im2col import ConvGeometry, conv_gemms, gemm_outputs_to_nchw, linear_gemm
+from systolic.lowering.quant import to_int8
 
 #: Accumulator width of the integer reference (the array runs with ACC_W = 32).
 ACC_BITS = 32
@@ -40,9 +40,7 @@ class Tensor:
         return self.q.astype(np.float64) * (1.0 if self.scale is None else self.scale)
 
 
-def requant(real: np.ndarray, scale: float, relu: bool) -> np.ndarray:
-    """Real values to int8 at ``scale``: round half to even, clamp to [0 or -127, 127]."""
-    return np.clip(np.rint(real / scale), 0 if relu else -QMAX, QMAX).astype(np.int8)
+requant = to_int8  # real values to int8 codes (round half to even, ReLU as the lower clamp)
 
 
 @dataclass
@@ -80,11 +78,10 @@ class GemmLayer:
             if x.ndim != 4:
                 raise LoweringError(f"{self.name}: conv input must be N x C x H x W, got {x.shape}")
             return conv_gemms(x, self.weight, self.geometry)
-        if x.ndim != 2 or x.shape[1] != self.weight.shape[1]:
-            raise LoweringError(
-                f"{self.name}: linear input {x.shape} does not match weight {self.weight.shape}"
-            )
-        return [(x, np.ascontiguousarray(self.weight.T))]
+        try:
+            return [linear_gemm(x, self.weight)]
+        except LoweringError as exc:
+            raise LoweringError(f"{self.name}: {exc}") from None
 
     def finish(self, x: np.ndarray, products: list[np.ndarray], env: dict[str, Tensor]) -> Tensor:
         """Bias, residual, requantization of the GEMM results ``products`` (one per group)."""
@@ -204,7 +201,13 @@ def run_steps(
         if op.src not in env:
             raise LoweringError(f"{op.name}: input tensor {op.src!r} is not computed before it")
         if isinstance(op, GemmLayer):
-            x = env[op.src].q
+            src = env[op.src]
+            if src.scale is None or src.scale != op.in_scale:
+                raise LoweringError(
+                    f"{op.name}: its input {op.src!r} has scale {src.scale}, the layer was "
+                    f"quantized for {op.in_scale}"
+                )
+            x = src.q
             pairs = op.lower(x)
             products = yield LayerGemms(op, pairs, tuple(x.shape))
             if len(products) != len(pairs):

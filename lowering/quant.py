@@ -62,10 +62,17 @@ def activation_scale(samples: torch.Tensor | np.ndarray) -> float:
     return amax / QMAX if amax > 0 else 1.0
 
 
+def to_int8(real: np.ndarray, scale: float, relu: bool = False) -> np.ndarray:
+    """Real values to int8 codes at ``scale``: round half to even, clamp to [lo, 127] with
+    lo = 0 for a ReLU, else -127. Every requantization of the project goes through here."""
+    return np.clip(np.rint(np.asarray(real) / scale), 0 if relu else -QMAX, QMAX).astype(np.int8)
+
+
 def quantize_activation(x: torch.Tensor | np.ndarray, scale: float) -> np.ndarray:
     """int8 activations with zero-point 0: clamp(round(x / s), -127, 127)."""
-    arr = np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x)
-    return np.clip(np.rint(arr / scale), -QMAX, QMAX).astype(np.int8)
+    return to_int8(
+        np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x), scale
+    )
 
 
 def quantize_bias(bias: np.ndarray, s_a: float, s_w: np.ndarray) -> np.ndarray:
@@ -78,12 +85,12 @@ def quantize_bias(bias: np.ndarray, s_a: float, s_w: np.ndarray) -> np.ndarray:
 
 def requantize(acc: np.ndarray, s_a: float, s_w: np.ndarray, s_y: float, relu: bool) -> np.ndarray:
     """int32 accumulators (..., N) -> int8 outputs in scale s_y; ReLU is the lower clamp."""
-    real = np.asarray(acc, np.float64) * (s_a * np.asarray(s_w, np.float64)) / s_y
-    lo = 0 if relu else -QMAX
-    return np.clip(np.rint(real), lo, QMAX).astype(np.int8)
+    return to_int8(np.asarray(acc, np.float64) * (s_a * np.asarray(s_w, np.float64)), s_y, relu)
 
 
-#: Largest |bias| in accumulator units: 2^30 leaves half of the int32 range for the dot product.
+#: Largest |bias| in accumulator units. The host adds the bias (in int64), but keeping it within
+#: 2^30 leaves half of the int32 range for the dot product should the bias ever be preloaded
+#: into the array's accumulators.
 BIAS_MAX = 2**30
 
 

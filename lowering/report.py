@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from systolic.fileio import atomic_path, atomic_write
 from systolic.models.params import ArrayParams
 
 #: Targets of the issue (benchmarks, not tests).
@@ -40,6 +41,7 @@ def summarize_models(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "agreement": m["run"].get("agreement"),
             "passed": m["run"]["passed"],
             "sim_wall_s": m["run"].get("sim_wall_s"),
+            "build_s": m["run"].get("build_s"),
             "fake_quant_max_logit_diff": m["fake_quant_check"]["max_abs_logit_diff"],
             "mac_reduction": None,
             "cycle_reduction": None,
@@ -60,6 +62,7 @@ def targets(rows: list[dict[str, Any]], sim: str, params: ArrayParams) -> list[d
     for r in rows:
         out.append(
             {
+                "kind": "agreement",
                 "target": f"{r['model']}: RTL predictions == integer reference on every image",
                 "value": f"{r['agreement']}/{r['images']}",
                 "met": r["agreement"] == r["images"] and r["passed"],
@@ -69,6 +72,7 @@ def targets(rows: list[dict[str, Any]], sim: str, params: ArrayParams) -> list[d
         if r["model"] in TARGET_METHODS and r["cycle_reduction"] is not None:
             out.append(
                 {
+                    "kind": "cycles",
                     "target": f"{r['model']}: RTL cycles >= {CYCLE_REDUCTION_TARGET:.0f}x fewer "
                     f"than {r['dense']}",
                     "value": f"{r['cycle_reduction']:.2f}x (MACs {r['mac_reduction']:.2f}x)",
@@ -80,8 +84,9 @@ def targets(rows: list[dict[str, Any]], sim: str, params: ArrayParams) -> list[d
             if r["images"] >= 450 and r["sim_wall_s"] is not None:
                 out.append(
                     {
+                        "kind": "wall",
                         "target": f"{r['model']}: whole held-out split through the RTL in "
-                        f"<= {WALL_TARGET_S:.0f} s (Verilator 8x8)",
+                        f"<= {WALL_TARGET_S:.0f} s (Verilator 8x8, harness build included)",
                         "value": f"{r['sim_wall_s']:.0f} s",
                         "met": r["sim_wall_s"] <= WALL_TARGET_S,
                     }
@@ -91,6 +96,13 @@ def targets(rows: list[dict[str, Any]], sim: str, params: ArrayParams) -> list[d
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def _seconds(r: dict[str, Any]) -> str:
+    if r.get("sim_wall_s") is None:
+        return "-"
+    build = r.get("build_s") or 0.0
+    return f"{r['sim_wall_s']:.0f} s" + (f" (build {build:.0f} s)" if build >= 1 else "")
 
 
 def _x(v: float | None) -> str:
@@ -115,7 +127,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"{_x(r['mac_reduction'])} | {_x(r['cycle_reduction'])} | "
             f"{_pct(r['utilization'])} | {_pct(r['float_accuracy'])} | "
             f"{_pct(r['int_accuracy'])} | {_pct(r['rtl_accuracy'])} | "
-            f"{r['agreement']}/{r['images']} | {r['sim_wall_s']:.0f} s |"
+            f"{r['agreement']}/{r['images']} | {_seconds(r)} |"
         )
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for t in report["targets"]:
@@ -179,27 +191,27 @@ def write_report(
 ) -> dict[str, Any]:
     """Write report.json, report.md and e2e.png to ``out_dir``; returns the report."""
     rows = summarize_models(models)
+    tgts = targets(rows, sim, params)
     report = {
         "sim": sim,
         "array": f"{params.rows}x{params.cols}",
         "pes": params.rows * params.cols,
         "images": max((r["images"] for r in rows), default=0),
         "models": rows,
-        "targets": targets(rows, sim, params),
+        "targets": tgts,
+        "passed": all(t["met"] for t in tgts if t["kind"] == "agreement"),
         "runs": [
             {k: v for k, v in m.items() if k != "run"}
             | {"run": {k: v for k, v in m["run"].items() if k != "rtl_predictions"}}
             for m in models
         ],
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
-    (out_dir / "report.md").write_text(to_markdown(report))
+    files = {"json": out_dir / "report.json", "markdown": out_dir / "report.md"}
+    atomic_write(files["json"], json.dumps(report, indent=1))
+    atomic_write(files["markdown"], to_markdown(report))
     if any(r["dense"] for r in rows):
-        plot(report, out_dir / "e2e.png")
-    report["files"] = {
-        "json": str(out_dir / "report.json"),
-        "markdown": str(out_dir / "report.md"),
-        "plot": str(out_dir / "e2e.png"),
-    }
+        files["plot"] = out_dir / "e2e.png"
+        with atomic_path(files["plot"]) as tmp:
+            plot(report, tmp)
+    report["files"] = {k: str(v) for k, v in files.items()}
     return report

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from systolic.fileio import atomic_write
 from systolic.lowering.fold import LoweringError
 from systolic.lowering.workload import Workload
 
@@ -75,10 +76,11 @@ def write_topologies(wl: Workload, stem: str | Path) -> tuple[Path, Path]:
     gemm = stem.with_name(stem.name + ".scalesim_gemm.csv")
     lines = [CONV_HEADER]
     lines += [", ".join(map(str, r)) + "," for r in conv_rows(wl)]
-    conv.write_text("\n".join(lines) + "\n")
+    atomic_write(conv, "\n".join(lines) + "\n")
     lines = ["Layer Name, M, N, K,"]
     for g in wl.all_gemms:
         m, k, n = g.shape
-        lines.append(f"{_safe(g.label)}, {m}, {n}, {k},")
-    gemm.write_text("\n".join(lines) + "\n")
+        name = g.layer if len(wl.gemms[g.layer]) == 1 else f"{g.layer}_g{g.group}"
+        lines.append(f"{_safe(name)}, {m}, {n}, {k},")
+    atomic_write(gemm, "\n".join(lines) + "\n")
     return conv, gemm

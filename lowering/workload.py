@@ -31,8 +31,6 @@ not chain, B that is not the layer's weight, C that is not A @ B, unknown operat
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from systolic.fileio import atomic_path
 from systolic.lowering.fold import LoweringError
 from systolic.lowering.im2col import ConvGeometry
-from systolic.lowering.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tensor, run_steps
+from systolic.lowering.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tensor
 
 FORMAT = "systolic-workload"
 VERSION = 1
@@ -116,28 +115,22 @@ def build_workload(
     float_accuracy: float | None = None,
 ) -> Workload:
     """Run the integer reference on ``x_float`` and record every GEMM it computes."""
-    from systolic.lowering.network import exact_gemm, predictions
+    from systolic.lowering.network import exact_gemm, predictions, run
 
     x_q = net.quantize_input(np.asarray(x_float))
     gemms: dict[str, list[Gemm]] = {}
-    shapes: dict[str, tuple[int, ...]] = {}
-    steps = run_steps(net, x_q)
-    try:
-        item = next(steps)
-        while True:
-            shapes[item.layer.name] = tuple(item.input_shape[1:])
-            out = []
-            for g, (a, b) in enumerate(item.pairs):
-                c = exact_gemm(item.layer, g, a, b)
-                gemms.setdefault(item.layer.name, []).append(
-                    Gemm(
-                        item.layer.name, g, a.astype(np.int8), b.astype(np.int8), c.astype(np.int32)
-                    )
-                )
-                out.append(c)
-            item = steps.send(out)
-    except StopIteration as stop:
-        logits = stop.value
+
+    def record(layer: GemmLayer, g: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        c = exact_gemm(layer, g, a, b)
+        gemms.setdefault(layer.name, []).append(
+            Gemm(layer.name, g, a.astype(np.int8), b.astype(np.int8), c.astype(np.int32))
+        )
+        return c
+
+    trace: dict[str, Tensor] = {}
+    logits = run(net, x_q, record, trace)
+    trace["input"] = Tensor(x_q, net.input_scale)
+    shapes = {layer.name: tuple(trace[layer.src].q.shape[1:]) for layer in net.layers}
     labels = np.asarray(labels, np.int64)
     preds = predictions(logits)
     meta = {
@@ -192,6 +185,8 @@ def _op_meta(op: GemmLayer | HostOp, gemms: list[Gemm], in_shape: tuple) -> dict
 def save_workload(wl: Workload, path: str | Path) -> Path:
     """Write ``wl`` to ``path`` (.npz, compressed) atomically: a partial file never appears."""
     path = Path(path)
+    if path.suffix != ".npz":
+        raise WorkloadError(f"a workload file name ends in .npz, got {path}")
     net = wl.net
     meta = {
         "format": FORMAT,
@@ -223,15 +218,8 @@ def save_workload(wl: Workload, path: str | Path) -> Path:
         for g in wl.gemms.get(layer.name, []):
             key = f"gemm.{layer.name}.{g.group}"
             arrays[f"{key}.A"], arrays[f"{key}.B"], arrays[f"{key}.C"] = g.a, g.b, g.c
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp.npz", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -313,7 +301,12 @@ def _geometry(d: dict | None, where: str) -> ConvGeometry:
     except (KeyError, TypeError, ValueError) as exc:
         raise WorkloadError(f"{where}: malformed geometry {d!r} ({exc})") from None
     pairs = (geo.kernel, geo.stride, geo.padding, geo.dilation)
-    if any(len(p) != 2 for p in pairs) or geo.groups < 1 or min(map(min, pairs[:2])) < 1:
+    if (
+        any(len(p) != 2 for p in pairs)
+        or geo.groups < 1
+        or min(*geo.kernel, *geo.stride, *geo.dilation) < 1
+        or min(geo.padding) < 0
+    ):
         raise WorkloadError(f"{where}: illegal geometry {d!r}")
     return geo
 
@@ -328,6 +321,14 @@ def _layer(d: dict, arrays: _Arrays) -> GemmLayer:
     w_scale = arrays.get(f"ws.{name}", np.float64, 1)
     bias = arrays.get(f"bias.{name}", np.int32, 1)
     c_out = weight.shape[0]
+    geometry = _geometry(d.get("geometry"), where) if kind == "conv" else None
+    if geometry is not None and (
+        tuple(weight.shape[2:]) != geometry.kernel or c_out % geometry.groups
+    ):
+        raise WorkloadError(
+            f"{where}: weight {weight.shape} does not match kernel {geometry.kernel} in "
+            f"{geometry.groups} groups"
+        )
     if w_scale.shape != (c_out,) or bias.shape != (c_out,):
         raise WorkloadError(
             f"{where}: {c_out} output channels but {w_scale.size} scales, {bias.size} biases"
@@ -345,7 +346,7 @@ def _layer(d: dict, arrays: _Arrays) -> GemmLayer:
         in_scale=_scale(d, "in_scale", where),
         out_scale=_scale(d, "out_scale", where, optional=True),
         relu=bool(_need(d, "relu", bool, where)),
-        geometry=_geometry(d.get("geometry"), where) if kind == "conv" else None,
+        geometry=geometry,
         residual=d.get("residual"),
     )
 
@@ -410,6 +411,8 @@ def _gemms(layer: GemmLayer, declared: Any, arrays: _Arrays) -> list[Gemm]:
 def load_workload(path: str | Path) -> Workload:
     """Load and check a workload file; every problem is one WorkloadError line."""
     path = Path(path)
+    if path.is_dir():
+        raise WorkloadError(f"{path} is a directory, not a workload file (.npz)")
     if not path.is_file():
         raise WorkloadError(f"workload file {path} does not exist")
     try:
@@ -471,8 +474,44 @@ def _build(meta: dict, arrays: _Arrays, path: Path) -> Workload:
     )
     if net.output not in known:
         raise WorkloadError(f"{path}: output tensor {net.output!r} is never computed")
-    extra = {k: meta[k] for k in ("source", "accuracy") if k in meta}
-    return Workload(net, x, labels, preds, logits, gemms, extra, shapes)
+    extra = {k: meta[k] for k in ("source", "accuracy", "fake_quant_check") if k in meta}
+    wl = Workload(net, x, labels, preds, logits, gemms, extra, shapes)
+    _check_reference(wl, path)
+    return wl
+
+
+def _check_reference(wl: Workload, path: Path) -> None:
+    """Rerun the integer reference from the input: it must run, lower to exactly the recorded
+    GEMMs, and reproduce the recorded logits and predictions (so a run never starts on a file
+    whose network and GEMMs disagree)."""
+    from systolic.lowering.network import predictions, run
+
+    seen: dict[tuple[str, int], bool] = {}
+
+    def recorded(layer, group, a, b):
+        gemms = wl.gemms[layer.name]
+        if group >= len(gemms):
+            raise WorkloadError(f"{path}: layer {layer.name} lowers to more GEMMs than recorded")
+        why = check_operands_match(wl, layer.name, group, a)
+        if why:
+            raise WorkloadError(f"{path}: the network does not reproduce its GEMMs: {why}")
+        seen[layer.name, group] = True
+        return gemms[group].c.astype(np.int64)
+
+    try:
+        logits = run(wl.net, wl.x, recorded)
+    except WorkloadError:
+        raise
+    except (LoweringError, ValueError, IndexError, KeyError, TypeError) as exc:
+        raise WorkloadError(f"{path}: the network cannot run: {exc}") from None
+    if len(seen) != sum(len(g) for g in wl.gemms.values()):
+        raise WorkloadError(f"{path}: some recorded GEMMs are not part of the network")
+    if logits.scale is not None or logits.q.shape != wl.logits.shape:
+        raise WorkloadError(f"{path}: the output {wl.net.output!r} is not the recorded logits")
+    if not np.allclose(logits.real(), wl.logits, rtol=1e-9, atol=1e-12) or not np.array_equal(
+        predictions(logits), wl.predictions
+    ):
+        raise WorkloadError(f"{path}: the recorded logits or predictions are not the network's")
 
 
 def check_operands_match(wl: Workload, layer: str, group: int, a: np.ndarray) -> str | None:

@@ -1,8 +1,9 @@
 # End to end (issue 5). Included by the top-level Makefile, which defines SYSTOLIC and `setup`.
 #   make e2e                 train, prune, lower and run the digits test split through the RTL
 #                            (dense + every pruned model), report in artifacts/e2e/
-#   make lower MODEL=DIR     a saved model to a workload file (WORKLOAD_OUT=build/model.npz)
-#   make sim WORKLOAD=FILE   one workload through the RTL (SIM=verilator ROWS=8 COLS=8 MODE=e2e)
+#   make lower MODEL=DIR     a saved model to a workload file (default build/<method>-<dir>.npz)
+#   make sim WORKLOAD=FILE   one workload through the RTL (SIM=icarus|verilator, ROWS=COLS=8
+#                            by default, MODE=e2e|replay)
 # Override e.g. E2E_SIM=icarus E2E_IMAGES=64 E2E_METHODS=slimming,autopruner.
 
 E2E_SIM     ?= verilator
@@ -12,7 +13,9 @@ E2E_METHODS ?= slimming,autopruner,se,shuffle
 E2E_IMAGES  ?=
 E2E_SEED    ?= 0
 E2E_OUT     ?= artifacts/e2e
-WORKLOAD_OUT ?= build/$(notdir $(MODEL)).npz
+# artifacts/pruning/e2e/slimming/pruned/ -> build/slimming-pruned.npz
+MODEL_DIR    = $(patsubst %/,%,$(MODEL))
+WORKLOAD_OUT ?= build/$(notdir $(patsubst %/,%,$(dir $(MODEL_DIR))))-$(notdir $(MODEL_DIR)).npz
 
 .PHONY: e2e lower
 

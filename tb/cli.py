@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mode",
         choices=("e2e", "replay"),
-        default="e2e",
+        default=None,
         help="with --workload: e2e = the network end to end, each layer fed with the RTL's own "
         "outputs (default); replay = the file's recorded GEMMs one by one",
     )
@@ -207,19 +207,26 @@ def _print_summary(results: list[runner.RunResult], wall: float) -> None:
 def cmd_sim(args: argparse.Namespace) -> int:
     if args.workload is not None:
         return cmd_sim_workload(args)
+    if args.mode is not None:
+        raise ConfigError("--mode applies to --workload runs only")
     return _run_and_report(args, _params_list(args), None)
 
 
 def cmd_sim_workload(args: argparse.Namespace) -> int:
     """``systolic sim --workload FILE``: one workload through the RTL, per-layer table."""
+    from systolic.lowering.workload import load_workload
     from systolic.tb.workload import print_summary, run_workload
 
+    for flag, given in (("--waves", args.waves), ("--sizes", args.sizes)):
+        if given:
+            raise ConfigError(f"{flag} does not apply to --workload runs")
+    load_workload(args.workload)  # a bad file is one line, before any simulator is looked for
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
     p = ArrayParams(rows, cols, args.data_w, args.acc_w)
     runner.check_simulator(args.sim)
-    print(f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode}) ...", flush=True)
-    summary = run_workload(args.workload, args.sim, p, args.mode, args.seed)
+    print(f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}) ...", flush=True)
+    summary = run_workload(args.workload, args.sim, p, args.mode or "e2e", args.seed)
     print_summary(summary)
     return 0 if summary["passed"] else 1
 

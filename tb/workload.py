@@ -26,11 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from systolic.errors import SystolicError
+from systolic.errors import SimulatorError, SystolicError
 from systolic.models.params import ArrayParams
 from systolic.models.skew import Product, Stream, schedule
 from systolic.models.tiling import (
-    assemble,
     gemm_cycles,
     lower_bound_cycles,
     plan_folds,
@@ -76,15 +75,19 @@ def layer_stream(pairs: list[tuple[np.ndarray, np.ndarray]], p: ArrayParams) -> 
 def split_results(
     results: list[np.ndarray | None], pairs: list[tuple[np.ndarray, np.ndarray]], p: ArrayParams
 ) -> list[np.ndarray | None]:
-    """Per-fold result tiles of a layer stream back into one C per GEMM (None if a tile is)."""
+    """Per-fold result tiles of a layer stream back into one C per GEMM (None if a tile is
+    missing)."""
+    from systolic.bench.fastpath import gemm_result
+
     out: list[np.ndarray | None] = []
-    pos = 0
+    first = 0
     for a, b in pairs:
         m, n = a.shape[0], b.shape[1]
-        count = len(plan_folds(m, n, p))
-        tiles = results[pos : pos + count]
-        pos += count
-        out.append(None if any(t is None for t in tiles) else assemble(tiles, m, n, p))
+        try:
+            out.append(gemm_result(results, m, n, p, first))
+        except SimulatorError:
+            out.append(None)
+        first += len(plan_folds(m, n, p))
     return out
 
 
@@ -185,7 +188,7 @@ def run_workload(
     summary (``passed`` False, per-layer ``errors``), not raised. ``build_root`` (default
     build/) holds the harness build and ``workloads/<name>.json``; ``rtl_dir`` replaces rtl/
     (mutation tests)."""
-    from systolic.bench.harness import run_cocotb
+    from systolic.bench.harness import build_cocotb, run_cocotb
     from systolic.lowering.workload import load_workload
     from systolic.tb import runner
 
@@ -203,6 +206,8 @@ def run_workload(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     t0 = time.perf_counter()
+    build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
+    build_s = time.perf_counter() - t0
     res = run_cocotb(
         sim,
         params,
@@ -222,6 +227,7 @@ def run_workload(
         )
     summary = json.loads(out.read_text())
     summary["sim_wall_s"] = time.perf_counter() - t0
+    summary["build_s"] = build_s
     summary["log"] = str(res.log)
     summary["results_json"] = str(out)
     return summary

@@ -13,8 +13,6 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,13 +330,9 @@ def render(frames: Sequence[Frame], title: str = "", heatmap: bool | None = None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as tmp:
-        tmp.write(data)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private: make it an ordinary one
-    os.replace(tmp.name, path)
+    from systolic.fileio import atomic_write
+
+    atomic_write(path, data)
 
 
 def frame_name(cycle: int) -> str:

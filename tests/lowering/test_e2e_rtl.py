@@ -74,6 +74,9 @@ def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path:
         workloads["plain"], "icarus", ARRAY, "e2e", name="mutant", build_root=tmp_path, rtl_dir=rtl
     )
     assert not s["passed"]
+    # (The predictions may still agree: small errors need not change a random net's argmax.)
+    # Layer 2 is fed the broken array's outputs, not the reference's: its A differs.
+    assert any("A differs from the workload's" in e for e in s["layers"][1]["errors"])
     first = s["layers"][0]["errors"]
     assert any(
         e.startswith("stages.0.conv: ") and "wrong entries" in e and "PE(" in e for e in first

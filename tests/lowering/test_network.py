@@ -21,7 +21,6 @@ from systolic.lowering.network import (
     exact_gemm,
     predictions,
     run,
-    run_steps,
 )
 from systolic.lowering.quant import QMAX, quantize_layer
 
@@ -79,17 +78,13 @@ def test_requantization_points_are_int8_and_relu_clamps() -> None:
 def test_grouped_layers_lower_to_one_gemm_per_group() -> None:
     model = random_model("shuffle-g3")
     net = build_quantnet(model, images(32, 2), "shuffle")
-    steps = run_steps(net, net.quantize_input(images(2).numpy()))
-    groups = {}
-    try:
-        item = next(steps)
-        while True:
-            groups[item.layer.name] = [(a.shape, b.shape) for a, b in item.pairs]
-            item = steps.send(
-                [exact_gemm(item.layer, g, a, b) for g, (a, b) in enumerate(item.pairs)]
-            )
-    except StopIteration:
-        pass
+    groups: dict[str, list] = {}
+
+    def record(layer, g, a, b):
+        groups.setdefault(layer.name, []).append((a.shape, b.shape))
+        return exact_gemm(layer, g, a, b)
+
+    run(net, net.quantize_input(images(2).numpy()), record)
     assert len(groups["units.0.conv1"]) == 3  # grouped 1x1: 3 GEMMs of (M, 2) x (2, 2)
     assert groups["units.0.conv1"][0] == ((2 * 64, 2), (2, 2))
     assert len(groups["units.0.dw"]) == 6  # depthwise: one M x 9 x 1 GEMM per channel
@@ -129,6 +124,14 @@ def test_unsupported_layers_are_named() -> None:
     model = random_model("plain")
     model.stages[1].gate = nn.Sigmoid()
     with pytest.raises(LoweringError, match=r"stages\.1\.gate: a Sigmoid is attached"):
+        check_supported(model)
+    model = random_model("shuffle-g3")
+    model.units[0].shuffle = nn.Identity()
+    with pytest.raises(LoweringError, match=r"units\.0\.shuffle: unsupported Identity"):
+        check_supported(model)
+    model = random_model("plain")
+    model.stages[1].pool = nn.MaxPool2d(2, ceil_mode=True)
+    with pytest.raises(LoweringError, match=r"stages\.1\.pool: only 2x2 max-pooling"):
         check_supported(model)
     model = random_model("plain")
     model.stages[0].conv.padding_mode = "reflect"

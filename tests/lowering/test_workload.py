@@ -138,6 +138,38 @@ ARRAY_CASES: dict[str, tuple[Callable[[dict], dict], str]] = {
         lambda d: _with_meta(d, lambda m: _first_gemm_op(m)["geometry"].update(stride=[0, 1])),
         "illegal geometry",
     ),
+    "dilation-zero": (
+        lambda d: _with_meta(d, lambda m: _first_gemm_op(m)["geometry"].update(dilation=[0, 0])),
+        "illegal geometry",
+    ),
+    "padding-negative": (
+        lambda d: _with_meta(d, lambda m: _first_gemm_op(m)["geometry"].update(padding=[-1, 1])),
+        "illegal geometry",
+    ),
+    "kernel-mismatch": (
+        lambda d: _with_meta(d, lambda m: _first_gemm_op(m)["geometry"].update(kernel=[2, 2])),
+        "does not match kernel",
+    ),
+    "in-scale": (
+        lambda d: _with_meta(d, lambda m: _first_gemm_op(m).update(in_scale=0.5)),
+        "the layer was quantized for 0.5",
+    ),
+    "output-feature-map": (
+        lambda d: _with_meta(d, lambda m: m.update(output="stages.0")),
+        "is not the recorded logits",
+    ),
+    "A-and-C-consistent-but-not-the-network": (
+        lambda d: {
+            **d,
+            A0: np.flipud(d[A0]).copy(),
+            C0: (np.flipud(d[A0]).astype(np.int64) @ d["gemm.stages.0.conv.0.B"]).astype(np.int32),
+        },
+        "does not reproduce its GEMMs",
+    ),
+    "predictions": (
+        lambda d: _set(d, "predictions", (d["predictions"] + 1) % 10),
+        "recorded logits or predictions",
+    ),
 }
 
 
