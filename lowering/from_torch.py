@@ -10,7 +10,8 @@ sigmoid) in float64, either plain (calibration; equals the model's forward) or f
 weights and biases replaced by their dequantized integers and every activation rounded to its
 int8 grid at the same points as the integer network. The integer network is built separately
 from the same structure (:func:`build_quantnet`), so the two agreeing checks the lowering
-(im2col, groups, bias, requantization, host operations), not a shared code path.
+(im2col, groups, bias, requantization, host operations) through independent execution; they share
+only the parameter quantization (``quant.quantize_layer``), which is tested on its own.
 """
 
 from __future__ import annotations

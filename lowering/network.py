@@ -188,7 +188,6 @@ class LayerGemms:
 
     layer: GemmLayer
     pairs: list[tuple[np.ndarray, np.ndarray]]
-    input_shape: tuple[int, ...]  # of the layer's input tensor (batch first)
 
 
 def run_steps(
@@ -209,7 +208,7 @@ def run_steps(
                 )
             x = src.q
             pairs = op.lower(x)
-            products = yield LayerGemms(op, pairs, tuple(x.shape))
+            products = yield LayerGemms(op, pairs)
             if len(products) != len(pairs):
                 raise LoweringError(f"{op.name}: {len(products)} GEMM results for {len(pairs)}")
             env[op.dst] = op.finish(x, products, env)

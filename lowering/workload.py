@@ -62,14 +62,6 @@ class Gemm:
     c: np.ndarray  # int32 (M, N)
 
     @property
-    def label(self) -> str:
-        return (
-            self.layer
-            if self.group == 0 and not self.layer.endswith("]")
-            else (f"{self.layer}[{self.group}]")
-        )
-
-    @property
     def shape(self) -> tuple[int, int, int]:
         return int(self.a.shape[0]), int(self.a.shape[1]), int(self.b.shape[1])
 

@@ -44,6 +44,16 @@ def test_round_trip(small_workload: Path) -> None:
     assert load_workload(again).macs == wl.macs
 
 
+def test_unwritable_output_is_one_error(small_workload: Path) -> None:
+    from systolic.errors import SystolicError
+
+    wl = load_workload(small_workload)
+    with pytest.raises(SystolicError, match="cannot write /proc/nope/x.npz"):
+        save_workload(wl, Path("/proc/nope/x.npz"))
+    with pytest.raises(WorkloadError, match="ends in .npz"):
+        save_workload(wl, small_workload.with_suffix(".bin"))
+
+
 def test_scalesim_topologies(small_workload: Path, tmp_path: Path) -> None:
     wl = load_workload(small_workload)
     conv, gemm = write_topologies(wl, tmp_path / "small")
@@ -216,6 +226,10 @@ CLI_CASES = {
         "at least 1",
     ),
     "e2e-method": (["e2e", "--methods", "slimmin"], "unknown method slimmin"),
+    "e2e-images": (["e2e", "--images", "0"], "at least 1"),
+    "mode-without-workload": (["sim", "--mode", "replay"], "--mode applies to --workload"),
+    "waves-with-workload": (["sim", "--workload", "{good}", "--waves"], "--waves does not apply"),
+    "workload-is-dir": (["sim", "--workload", "{tmp}"], "is a directory"),
 }
 
 
