@@ -48,9 +48,9 @@ def test_unwritable_output_is_one_error(small_workload: Path) -> None:
     from systolic.errors import SystolicError
 
     wl = load_workload(small_workload)
-    with pytest.raises(SystolicError, match="cannot write /proc/nope/x.npz"):
+    with pytest.raises(SystolicError, match=r"cannot write /proc/nope/x\.npz"):
         save_workload(wl, Path("/proc/nope/x.npz"))
-    with pytest.raises(WorkloadError, match="ends in .npz"):
+    with pytest.raises(WorkloadError, match=r"ends in \.npz"):
         save_workload(wl, small_workload.with_suffix(".bin"))
 
 
