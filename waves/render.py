@@ -132,6 +132,20 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _operand(ax, x: float, y: float, value: int, color: str) -> None:
+    """An operand waiting outside the array: its value in a circle of its matrix's color."""
+    ax.text(
+        x,
+        y,
+        str(int(value)),
+        ha="center",
+        va="center",
+        fontsize=10,
+        color=color,
+        bbox={"boxstyle": "circle", "fc": "white", "ec": color, "lw": 0.8},
+    )
+
+
 def draw_grid(frame: Frame, title: str = "") -> bytes:
     """The lecture's picture: PEs with their accumulators, operands entering skewed."""
     from matplotlib.patches import FancyArrowPatch, Rectangle
@@ -211,32 +225,10 @@ def draw_grid(frame: Frame, title: str = "") -> bytes:
                     )
                 )
     # Operands waiting outside the array: west lane i's value of cycle t+d sits d cells left.
-    for i in range(rows):
-        for d in range(depth):
-            if frame.west_vld[i, d]:
-                ax.text(
-                    -d - 1 + s / 2,
-                    i + s / 2,
-                    str(int(frame.west[i, d])),
-                    ha="center",
-                    va="center",
-                    fontsize=10,
-                    color=A_COLOR,
-                    bbox={"boxstyle": "circle", "fc": "white", "ec": A_COLOR, "lw": 0.8},
-                )
-    for j in range(cols):
-        for d in range(depth):
-            if frame.north_vld[j, d]:
-                ax.text(
-                    j + s / 2,
-                    -d - 1 + s / 2,
-                    str(int(frame.north[j, d])),
-                    ha="center",
-                    va="center",
-                    fontsize=10,
-                    color=B_COLOR,
-                    bbox={"boxstyle": "circle", "fc": "white", "ec": B_COLOR, "lw": 0.8},
-                )
+    for i, d in zip(*np.nonzero(frame.west_vld), strict=True):
+        _operand(ax, -d - 1 + s / 2, i + s / 2, frame.west[i, d], A_COLOR)
+    for j, d in zip(*np.nonzero(frame.north_vld), strict=True):
+        _operand(ax, j + s / 2, -d - 1 + s / 2, frame.north[j, d], B_COLOR)
     fig.suptitle(f"cycle {frame.cycle}   ({frame.time_ns:g} ns)", fontsize=13, y=0.975)
     fig.text(
         0.5,
