@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -287,22 +286,13 @@ def run_cocotb(
     dump: a DUMP=1 build; the harness writes every strobed result to <run dir>/results.hex,
     named to the tests by $SYSTOLIC_HARNESS_RES (FastHarness then returns the RTL's C values)."""
     import contextlib
-    import json
 
     t0 = time.perf_counter()
     r, bdir = build_cocotb(sim, params, depth, check, rtl_dir, build_root, dump)
-    tdir = bdir / "runs" / f"{name}_seed{seed}"
-    if tdir.exists():
-        shutil.rmtree(tdir)
-    tdir.mkdir(parents=True)
-    stats_dir = tdir / "stats"
+    tdir = runner.fresh_run_dir(bdir / "runs", name, seed)
     results = tdir / "results.xml"
     env = {
-        runner.ENV_VAR: params.to_json(),
-        runner.STATS_ENV: str(stats_dir),
-        runner.SIM_ENV: sim,
-        runner.SEED_ENV: str(seed),
-        "COCOTB_TRUST_INERTIAL_WRITES": "1",
+        **runner.run_env(sim, params, seed, tdir),
         "SYSTOLIC_HARNESS_DEPTH": str(depth),
         "SYSTOLIC_HARNESS_DIR": str(tdir),
         **(extra_env or {}),
@@ -330,6 +320,6 @@ def run_cocotb(
         )
     res = runner.RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")
     runner._read_results(res, results)
-    res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
+    res.stats = runner.read_stats(tdir)
     res.wall_s = time.perf_counter() - t0
     return res

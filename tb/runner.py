@@ -224,20 +224,9 @@ def run(
     t0 = time.perf_counter()
     runner, bdir = _build(sim, params, waves, rtl_dir, build_root, quiet)
     name = "-".join(tests) if tests and len(tests) <= 2 else "all"
-    tdir = (out_dir or bdir / "runs") / f"{name}_seed{seed}"
-    if tdir.exists():
-        shutil.rmtree(tdir)
-    tdir.mkdir(parents=True)
-    stats_dir = tdir / "stats"
+    tdir = fresh_run_dir(out_dir or bdir / "runs", name, seed)
     results = tdir / "results.xml"
-    extra_env = {
-        ENV_VAR: params.to_json(),
-        STATS_ENV: str(stats_dir),
-        SIM_ENV: sim,
-        SEED_ENV: str(seed),
-        "COCOTB_TRUST_INERTIAL_WRITES": "1",
-        **(extra_env or {}),
-    }
+    extra_env = {**run_env(sim, params, seed, tdir), **(extra_env or {})}
     cov_dir = os.environ.get(COV_DIR_ENV)
     cov_file = Path(cov_dir) / f"{sim}_{params.tag}_{name}_seed{seed}.yml" if cov_dir else None
     extra_env[COV_FILE_ENV] = str(cov_file or tdir / "coverage.yml")
@@ -278,9 +267,35 @@ def run(
                 (tdir / t / "sim.log" for t in res.failures if (tdir / t).is_dir()), res.log
             )
         _merge_results(tdir, results)
-    res.stats = [json.loads(p.read_text()) for p in sorted(stats_dir.glob("*.json"))]
+    res.stats = read_stats(tdir)
     res.wall_s = time.perf_counter() - t0
     return res
+
+
+def fresh_run_dir(parent: Path, name: str, seed: int) -> Path:
+    """``<parent>/<name>_seed<N>``, emptied: one folder per run (results, stats, logs)."""
+    tdir = parent / f"{name}_seed{seed}"
+    if tdir.exists():
+        shutil.rmtree(tdir)
+    tdir.mkdir(parents=True)
+    return tdir
+
+
+def run_env(sim: str, params: ArrayParams, seed: int, tdir: Path) -> dict[str, str]:
+    """What every cocotb run of the project is told: parameters, simulator, seed, where the tests
+    write their statistics (read back by :func:`read_stats`)."""
+    return {
+        ENV_VAR: params.to_json(),
+        STATS_ENV: str(tdir / "stats"),
+        SIM_ENV: sim,
+        SEED_ENV: str(seed),
+        "COCOTB_TRUST_INERTIAL_WRITES": "1",
+    }
+
+
+def read_stats(tdir: Path) -> list[dict]:
+    """The per-test statistics a run's tests wrote (see :func:`run_env`)."""
+    return [json.loads(p.read_text()) for p in sorted((tdir / "stats").glob("*.json"))]
 
 
 #: Environment variable overriding the folder of wave files (default: <build root>/waves).
