@@ -214,17 +214,14 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_sim_workload(args: argparse.Namespace) -> int:
     """``systolic sim --workload FILE``: one workload through the RTL, per-layer table."""
-    from systolic.lowering.workload import load_workload
     from systolic.tb.workload import print_summary, run_workload
 
     for flag, given in (("--waves", args.waves), ("--sizes", args.sizes)):
         if given:
             raise ConfigError(f"{flag} does not apply to --workload runs")
-    load_workload(args.workload)  # a bad file is one line, before any simulator is looked for
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
     p = ArrayParams(rows, cols, args.data_w, args.acc_w)
-    runner.check_simulator(args.sim)
     print(f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}) ...", flush=True)
     summary = run_workload(args.workload, args.sim, p, args.mode or "e2e", args.seed)
     print_summary(summary)

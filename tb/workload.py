@@ -200,7 +200,7 @@ def run_workload(
             f"ACC_W >= 32 (got {params.data_w}, {params.acc_w})"
         )
     path = Path(path).resolve()
-    load_workload(path)  # one clear line for a bad file, before any build
+    load_workload(path)  # one clear line for a bad file, before the simulator is looked for
     tag = name or f"workload_{path.stem}_{mode}"
     out = (build_root or runner.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
