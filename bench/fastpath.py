@@ -41,7 +41,7 @@ from systolic.models.fast_trace import (
     expected_signature,
 )
 from systolic.models.params import ArrayParams
-from systolic.models.skew import ScheduledProduct, Stream
+from systolic.models.skew import ScheduledProduct, Stream, pe_delay
 from systolic.models.tiling import assemble, plan_folds
 
 CLOCK_PERIOD_NS = 10
@@ -271,7 +271,7 @@ def expected_strobes(
     local = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], sizes)
     n_rep = np.repeat(ns, sizes)
     i, j = local // n_rep, local % n_rep
-    cycle = np.repeat(ends, sizes) + i + j
+    cycle = np.repeat(ends, sizes) + pe_delay(i, j)  # the capture cycle of C[i][j]
     lane = i * params.cols + j
     order = np.lexsort((lane, cycle))  # file order -> entry
     position = np.empty_like(order)

@@ -36,7 +36,7 @@ from systolic.errors import OperandError
 from systolic.models.array_model import ArrayTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
-from systolic.models.skew import EdgeStimulus, Stream, unskew
+from systolic.models.skew import EdgeStimulus, Stream, pe_delay, unskew
 
 U64 = np.uint64
 #: Multiplier of the signature (odd, so invertible modulo 2**64).
@@ -315,7 +315,7 @@ def products_signature(stream: Stream, params: ArrayParams) -> Signature | None:
     w = _pow3(t)[::-1].copy()  # w[s] = 3^(T-1-s)
     with np.errstate(over="ignore"):
         wp = np.concatenate([np.zeros(1, U64), np.cumsum(w, dtype=U64)])  # W(x) = sum_{s<x}
-    skew = np.arange(r)[:, None] + np.arange(c)[None, :]
+    skew = pe_delay(np.arange(r)[:, None], np.arange(c)[None, :])
     end = (t - skew).astype(np.int64)  # first step whose state the harness does not sample
     n_p = len(prods)
     pm = np.array([sp.product.m for sp in prods])

@@ -27,6 +27,14 @@ from systolic.models.gemm import check_operands, golden_gemm
 from systolic.models.params import ArrayParams
 
 
+def pe_delay(i: int | np.ndarray, j: int | np.ndarray) -> int | np.ndarray:
+    """The skew rule: A[i][k] of stream step s enters west lane i at cycle s + i and moves one PE
+    east per cycle, B[k][j] enters north lane j at s + j and moves one PE south per cycle, so
+    they meet in PE(i, j) at cycle s + i + j; a product finishes in PE(i, j) i + j cycles after
+    its last step. Scalars or broadcasting arrays."""
+    return i + j
+
+
 @dataclass(frozen=True)
 class Product:
     """One accumulation job that fits the array: A (m x K) times B (K x n)."""
@@ -60,12 +68,12 @@ class ScheduledProduct:
     def capture_cycles(self) -> np.ndarray:
         """(m, n) cycle after whose rising edge PE(i,j) holds the finished C[i][j]."""
         m, n = self.product.m, self.product.n
-        return int(self.steps[-1]) + np.arange(m)[:, None] + np.arange(n)[None, :]
+        return int(self.steps[-1]) + pe_delay(np.arange(m)[:, None], np.arange(n)[None, :])
 
     @property
     def end_cycle(self) -> int:
         """Cycle of the last capture of this product (its last used PE)."""
-        return int(self.steps[-1]) + self.product.m + self.product.n - 2
+        return int(self.steps[-1]) + pe_delay(self.product.m - 1, self.product.n - 1)
 
 
 @dataclass
