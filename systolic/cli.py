@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from systolic import options, procs
 from systolic.errors import SystolicError
 
 #: Modules that contribute subcommands: each has ``register(subparsers)`` which adds its parsers
@@ -37,7 +38,7 @@ Every subcommand has its own --help.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = options.Parser(
         prog="systolic",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -55,16 +56,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; every expected failure is one line on stderr and a non-zero exit."""
+    try:
+        with procs.terminable():
+            return _main(argv)
+    except BrokenPipeError:  # `systolic ... | head`: the reader is gone; exit as Unix tools do
+        procs.quiet_stdout()
+        return 141
+    except procs.Terminated:
+        procs.kill_children()
+        print("systolic: error: terminated", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        procs.kill_children()
+        print("systolic: error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
+        options.check_paths(args)
         return int(args.func(args) or 0)
     except SystolicError as exc:
         print(f"systolic: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("systolic: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        # A fault of the machine (disk full, permissions changed under us): one line, not a
+        # traceback; outputs are written atomically, so nothing half-written stays behind.
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"systolic: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2

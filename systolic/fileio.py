@@ -5,9 +5,11 @@ the permissions an ordinary file would get. A failed write leaves no half-writte
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from systolic.errors import SystolicError
@@ -52,3 +54,172 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.encode() if isinstance(data, str) else data)
     return Path(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking paths before any work starts: one place that decides what an input or an output may
+# be, so that every command refuses the same bad paths with the same one-line messages.
+# ---------------------------------------------------------------------------------------------
+
+
+class InputError(SystolicError, OSError):
+    """An input path is missing, unreadable or not what the command reads."""
+
+
+def resolve(path: str | os.PathLike[str]) -> Path:
+    """An absolute path, relative ones taken from the caller's working directory.
+
+    Not ``realpath``: a symbolic link stays visible, so that the output checks can refuse it.
+    Resolving early matters because simulators run in other folders.
+    """
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def _lstat(path: Path, error: type[SystolicError]) -> os.stat_result | None:
+    """``lstat`` with one-line errors; None when nothing is there."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise error(f"{path}: a folder in this path is a file") from None
+    except OSError as exc:
+        raise error(f"{path}: {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return exc.strerror or str(exc)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "not a regular file"
+
+
+def check_input_file(path: str | os.PathLike[str], suffixes: Sequence[str] = ()) -> Path:
+    """A readable regular file (symbolic links followed), with one of ``suffixes`` if given."""
+    p = resolve(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except NotADirectoryError:
+        raise InputError(f"{p}: a folder in this path is a file") from None
+    except OSError as exc:
+        raise InputError(f"{p}: {_reason(exc)}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{p}: is {_kind(st.st_mode)}, not a file")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise InputError(
+            f"{p}: unsupported format {p.suffix or '(none)'}; use {', '.join(suffixes)}"
+        )
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{p}: not readable")
+    return p
+
+
+def check_input_dir(path: str | os.PathLike[str]) -> Path:
+    """An existing, readable directory (symbolic links followed)."""
+    p = resolve(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such directory") from None
+    except NotADirectoryError:
+        raise InputError(f"{p}: a folder in this path is a file") from None
+    except OSError as exc:
+        raise InputError(f"{p}: {_reason(exc)}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{p}: is {_kind(st.st_mode)}, not a directory")
+    return p
+
+
+def _check_parent(p: Path) -> None:
+    """The nearest existing ancestor of ``p`` must be a writable directory."""
+    for parent in p.parents:
+        st = _lstat(parent, OutputError)
+        if st is None:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                st = os.stat(parent)
+            except OSError as exc:
+                raise OutputError(f"{p}: {parent}: {_reason(exc)}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise OutputError(f"{p}: {parent} is {_kind(st.st_mode)}, not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(f"{p}: folder {parent} is not writable")
+        return
+
+
+def check_output_file(
+    path: str | os.PathLike[str],
+    suffixes: Sequence[str] = (),
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """A path that an atomic write may replace: nothing, or a regular file that is no input.
+
+    Refused: a symbolic link (replacing it would not write where it points), a directory, a
+    device, FIFO or socket, a path through a file, a folder that is not writable, a suffix not
+    in ``suffixes`` (compared without case: the suffix decides the format), any of ``inputs``.
+    """
+    p = resolve(path)
+    if p.name in ("", ".", ".."):
+        raise OutputError(f"{p}: not a file name")
+    st = _lstat(p, OutputError)
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise OutputError(f"{p}: is a symbolic link; give the file it should replace")
+        if not stat.S_ISREG(st.st_mode):
+            raise OutputError(f"{p}: is {_kind(st.st_mode)}; refusing to replace it")
+    _check_parent(p)
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise OutputError(
+            f"{p}: cannot write format {p.suffix or '(no suffix)'}; use {', '.join(suffixes)}"
+        )
+    check_not_input(p, inputs)
+    return p
+
+
+def check_output_dir(
+    path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+) -> Path:
+    """A folder that outputs may be written into: an existing writable directory or nothing yet."""
+    p = resolve(path)
+    st = _lstat(p, OutputError)
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                st = os.stat(p)
+            except OSError as exc:
+                raise OutputError(f"{p}: {_reason(exc)}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise OutputError(f"{p}: is {_kind(st.st_mode)}, not a directory")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise OutputError(f"{p}: directory is not writable")
+    else:
+        _check_parent(p)
+    check_not_input(p, inputs)
+    return p
+
+
+def check_not_input(out: Path, inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Refuse an output that is one of the run's inputs (the same file by any name)."""
+    for item in inputs:
+        src = resolve(item)
+        same = src == out or os.path.realpath(src) == os.path.realpath(out)
+        with contextlib.suppress(OSError):
+            same = same or os.path.samefile(src, out)
+        if same:
+            raise OutputError(f"{out}: is also an input of this run; refusing to overwrite it")

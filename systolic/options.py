@@ -1,0 +1,182 @@
+"""Command-line input validation shared by every subcommand.
+
+Every option is parsed and range-checked by argparse before a command starts any work, with one
+line ``systolic: error: …`` for anything wrong (never argparse's usage block). Paths are typed:
+``InPath`` for what a command reads and ``OutFile`` / ``OutDir`` for what it writes; after
+parsing, :func:`check_paths` refuses an output that is also an input of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import PosixPath
+from typing import Any, NoReturn
+
+from systolic import fileio
+from systolic.errors import SystolicError
+
+#: Largest seed: NumPy's generators take any non-negative int, cocotb and the simulators 32 bits.
+SEED_MAX = 2**32 - 1
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``systolic: error: <command>: <what>``, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        sys.stderr.write(f"systolic: error: {command}{message}\n")
+        sys.exit(2)
+
+
+class InPath(PosixPath):
+    """A path the command reads (checked to exist before any work)."""
+
+
+class OutFile(PosixPath):
+    """A file the command writes (checked writable, of a known format, and no input)."""
+
+
+class OutDir(PosixPath):
+    """A folder the command writes into."""
+
+
+def _type_error(exc: SystolicError) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(str(exc))
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    """argparse type: a decimal integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"{value} is out of range {_range(lo, hi)}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def real(
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> Callable[[str], float]:
+    """argparse type: a finite number in the given range (NaN and infinities refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        too_low = lo is not None and (value <= lo if lo_open else value < lo)
+        too_high = hi is not None and (value >= hi if hi_open else value > hi)
+        if too_low or too_high:
+            lb = "(" if lo_open else "["
+            rb = ")" if hi_open else "]"
+            raise argparse.ArgumentTypeError(
+                f"{value:g} is out of range {lb}{_g(lo, '-inf')}, {_g(hi, 'inf')}{rb}"
+            )
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _range(lo: int | None, hi: int | None) -> str:
+    return f"{'-inf' if lo is None else lo}..{'inf' if hi is None else hi}"
+
+
+def _g(value: float | None, default: str) -> str:
+    return default if value is None else f"{value:g}"
+
+
+#: argparse type of every --seed option.
+seed = integer(0, SEED_MAX)
+
+
+def sizes(text: str) -> list[tuple[int, int]]:
+    """argparse type: comma-separated array sizes RxC (ranges are ArrayParams's to check)."""
+    out = []
+    for item in text.split(","):
+        parts = item.strip().lower().split("x")
+        try:
+            r, c = (int(x, 10) for x in parts)
+        except ValueError:
+            msg = f"bad array size {item!r}: expected RxC, e.g. 8x8"
+            raise argparse.ArgumentTypeError(msg) from None
+        out.append((r, c))
+    return out
+
+
+def in_file(*suffixes: str) -> Callable[[str], InPath]:
+    """argparse type: an existing readable file (with one of ``suffixes``, without case)."""
+
+    def parse(text: str) -> InPath:
+        try:
+            return InPath(fileio.check_input_file(text, suffixes))
+        except SystolicError as exc:
+            raise _type_error(exc) from None
+
+    parse.__name__ = "file"
+    return parse
+
+
+def in_dir(text: str) -> InPath:
+    """argparse type: an existing directory."""
+    try:
+        return InPath(fileio.check_input_dir(text))
+    except SystolicError as exc:
+        raise _type_error(exc) from None
+
+
+def out_file(*suffixes: str) -> Callable[[str], OutFile]:
+    """argparse type: a file that may be written; the suffix decides the format."""
+
+    def parse(text: str) -> OutFile:
+        try:
+            return OutFile(fileio.check_output_file(text, suffixes))
+        except SystolicError as exc:
+            raise _type_error(exc) from None
+
+    parse.__name__ = "output file"
+    return parse
+
+
+def out_dir(text: str) -> OutDir:
+    """argparse type: a folder outputs may be written into."""
+    try:
+        return OutDir(fileio.check_output_dir(text))
+    except SystolicError as exc:
+        raise _type_error(exc) from None
+
+
+def _values(args: argparse.Namespace) -> Iterator[Any]:
+    for value in vars(args).values():
+        if isinstance(value, list | tuple):
+            yield from value
+        else:
+            yield value
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Refuse any output path of the run that names one of its inputs (by any name)."""
+    inputs = [v for v in _values(args) if isinstance(v, InPath)]
+    for value in _values(args):
+        if isinstance(value, OutFile | OutDir):
+            fileio.check_not_input(value, inputs)
+
+
+def add_seed(p: argparse.ArgumentParser, default: int = 1) -> None:
+    p.add_argument(
+        "--seed", type=seed, default=default, help=f"random seed 0..2^32-1 (default {default})"
+    )
