@@ -14,12 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
+from systolic import fileio, options
 from systolic.errors import ConfigError, OperandError, SimulatorError
 from systolic.models.gemm import check_operands
 from systolic.models.params import ArrayParams
 from systolic.tb import runner
 from systolic.tb.env import GEMM_FILE_ENV
 from systolic.tb.mutants import Mutant
+
+#: Matrix files ``systolic gemm`` reads and writes (the suffix, without case, decides the format).
+MATRIX_IN = options.in_file(".npy", ".csv", ".txt")
+MATRIX_OUT = (".npy", ".csv")
 
 #: Array sizes of the default ``systolic sim`` regression (the lecture's 3x3 first).
 DEFAULT_SIZES = ((3, 3), (2, 5), (4, 4), (8, 8))
@@ -68,9 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "write C (int64) to --out.",
     )
     _array_args(p, rows=4, cols=4)
-    p.add_argument("--a", required=True, type=Path, help="A: .npy or .csv of integers")
-    p.add_argument("--b", required=True, type=Path, help="B: .npy or .csv of integers")
-    p.add_argument("--out", type=Path, help="where to write C (.npy or .csv)")
+    p.add_argument("--a", required=True, type=MATRIX_IN, help="A: .npy or .csv of integers")
+    p.add_argument("--b", required=True, type=MATRIX_IN, help="B: .npy or .csv of integers")
+    p.add_argument(
+        "--out",
+        type=options.out_file(*MATRIX_OUT),
+        help="where to write C (.npy or .csv: the suffix decides the format)",
+    )
     p.set_defaults(func=cmd_gemm)
 
     p = sub.add_parser(
@@ -79,9 +88,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Merge the coverage files (YAML, one per simulator run) found under DIR, "
         "print every cover point's bins and hits, and with --check exit 1 if any bin is unhit.",
     )
-    p.add_argument("dir", nargs="?", type=Path, default=Path("build/coverage"))
+    p.add_argument(
+        "dir", nargs="?", type=options.in_dir, help="folder of coverage files (build/coverage)"
+    )
     p.add_argument("--check", action="store_true", help="fail when a bin was never hit")
-    p.add_argument("--out", type=Path, help="merged YAML (default DIR/merged.yml)")
+    p.add_argument(
+        "--out", type=options.out_file(".yml", ".yaml"), help="merged YAML (default DIR/merged.yml)"
+    )
     p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser(
@@ -121,12 +134,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _array_args(p: argparse.ArgumentParser, rows: int | None, cols: int | None) -> None:
-    p.add_argument("--sim", default="icarus", help="icarus (default) or verilator")
-    p.add_argument("--rows", type=int, default=rows, help="PE rows (1..32)")
-    p.add_argument("--cols", type=int, default=cols, help="PE columns (1..32)")
-    p.add_argument("--data-w", type=int, default=8, help="signed operand width (2..16)")
-    p.add_argument("--acc-w", type=int, default=32, help="accumulator width (2*DATA_W..64)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--sim", default="icarus", choices=runner.SIMULATORS, help="icarus (default) or verilator"
+    )
+    p.add_argument("--rows", type=options.integer(), default=rows, help="PE rows (1..32)")
+    p.add_argument("--cols", type=options.integer(), default=cols, help="PE columns (1..32)")
+    p.add_argument(
+        "--data-w", type=options.integer(), default=8, help="signed operand width (2..16)"
+    )
+    p.add_argument(
+        "--acc-w", type=options.integer(), default=32, help="accumulator width (2*DATA_W..64)"
+    )
+    options.add_seed(p)
     p.add_argument("--waves", action="store_true", help="write a VCD per run and print its path")
     p.add_argument("-v", "--verbose", action="store_true", help="show the simulator's output")
 
@@ -253,36 +272,34 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def load_matrix(path: Path) -> np.ndarray:
     """Read an integer matrix from .npy (no pickles) or .csv; one-line errors for bad files."""
-    if not path.is_file():
-        raise OperandError(f"{path}: no such file")
-    if path.suffix not in (".npy", ".csv", ".txt"):
-        raise OperandError(f"{path}: unsupported matrix format (use .npy or .csv)")
     try:
-        if path.suffix == ".npy":
+        path = fileio.check_input_file(path, (".npy", ".csv", ".txt"))
+    except fileio.InputError as exc:
+        raise OperandError(str(exc)) from None
+    try:
+        if path.suffix.lower() == ".npy":
             arr = np.load(path, allow_pickle=False)
         else:
             arr = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
-    except (ValueError, OSError, EOFError) as exc:
-        raise OperandError(f"{path}: cannot read a matrix ({exc})") from None
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise OperandError(f"{path}: cannot read a matrix ({_one_line(exc)})") from None
     return arr
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def save_matrix(path: Path, c: np.ndarray) -> None:
-    """Write atomically (temporary name, then rename) so no half-written file is left."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=path.suffix, delete=False) as tmp:
-            try:
-                if path.suffix == ".npy":
-                    np.save(tmp, c)
-                else:
-                    np.savetxt(tmp, c, delimiter=",", fmt="%d")
-            except BaseException:
-                os.unlink(tmp.name)
-                raise
-        os.replace(tmp.name, path)
-    except OSError as exc:
-        raise OperandError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write C atomically in the format its suffix names (.npy or .csv, without case)."""
+    path = fileio.check_output_file(path, MATRIX_OUT)
+    # A file object, because np.save would append .npy to a name in capitals.
+    with fileio.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        if path.suffix.lower() == ".npy":
+            np.save(fh, c)
+        else:
+            np.savetxt(fh, c, delimiter=",", fmt="%d")
 
 
 def cmd_gemm(args: argparse.Namespace) -> int:
@@ -319,9 +336,8 @@ def cmd_gemm(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    import yaml
-    from cocotb_coverage.coverage import merge_coverage
-
+    if args.dir is None:
+        args.dir = fileio.resolve("build/coverage")
     files = (
         sorted(f for f in args.dir.rglob("*.yml") if f.name != "merged.yml")
         if args.dir.is_dir()
@@ -332,9 +348,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
             raise ConfigError(f"no coverage files under {args.dir}: run a regression first")
         print(f"no coverage files under {args.dir} (nothing was simulated)")
         return 0
-    out = args.out or args.dir / "merged.yml"
-    merge_coverage(lambda _msg: None, str(out), *map(str, files))
-    db = yaml.safe_load(out.read_text())
+    out = args.out or fileio.check_output_file(args.dir / "merged.yml")
+    db = _merge_coverage(files, out)
     holes = []
     print(f"functional coverage of {len(files)} simulator runs ({out})")
     for name, item in sorted(db.items()):
@@ -352,6 +367,26 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     else:
         print("coverage closed: every bin hit")
     return 1 if holes and args.check else 0
+
+
+def _merge_coverage(files: list[Path], out: Path) -> dict:
+    """Merge coverage files into ``out`` (atomically); a malformed file is one clear error."""
+    import yaml
+    from cocotb_coverage.coverage import merge_coverage
+
+    for f in files:
+        try:
+            data = yaml.safe_load(f.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{f}: not a coverage file ({_one_line(exc)})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{f}: not a coverage file (no cover points)")
+    with fileio.atomic_path(out) as tmp:
+        try:
+            merge_coverage(lambda _msg: None, str(tmp), *map(str, files))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"coverage files under {out.parent} do not merge ({exc!r})") from None
+        return yaml.safe_load(tmp.read_text())
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:

@@ -80,12 +80,12 @@ CATALOG = [
     Case("data-w-1", ("sim", "--rows", "2", "--data-w", "1"), ("DATA_W=1",)),
     Case("acc-w-narrow", ("sim", "--rows", "2", "--acc-w", "12"), ("ACC_W=12", "2*DATA_W=16")),
     Case("acc-w-65", ("sim", "--rows", "2", "--acc-w", "65"), ("ACC_W=65",)),
-    Case("unknown-sim", ("sim", "--rows", "2", "--sim", "modelsim"), ("unknown simulator",)),
+    Case("unknown-sim", ("sim", "--rows", "2", "--sim", "modelsim"), ("invalid choice", "icarus")),
     Case("bad-size-list", ("sim", "--sizes", "4by4"), ("bad array size",)),
     Case("unknown-test", ("run", "--rows", "2", "--test", "test_nope"), ("no cocotb test",)),
     Case("gemm-file-test", ("run", "--rows", "2", "--test", "test_gemm_file"), ("no cocotb test",)),
     Case("unknown-mutant", ("mutate", "--only", "nope"), ("unknown mutant",)),
-    Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no coverage files",)),
+    Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no such directory",)),
     # Matrices for `systolic gemm`.
     Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),
     Case("float-dtype", gemm("float.npy"), ("integer dtype",)),
@@ -104,7 +104,7 @@ CATALOG = [
     Case("object-npy", gemm("pickle.npy"), ("cannot read",)),
     Case("csv-words", gemm("words.csv"), ("cannot read",)),
     Case("csv-ragged", gemm("ragged.csv"), ("cannot read",)),
-    Case("unknown-format", gemm("a.mat"), ("unsupported matrix format",)),
+    Case("unknown-format", gemm("a.mat"), ("unsupported format",)),
     Case("missing-file", gemm("missing.npy"), ("no such file",)),
     Case("gemm-bad-array", gemm("a.npy", "b.npy", "--rows", "40"), ("ROWS=40",)),
     # Pruning (no training happens: the checks come first).

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from systolic import options
+
 DESCRIPTION = """\
 Read a VCD of systolic_array (written by `systolic sim/run --waves` or `make sim WAVES=1`, on
 Icarus or Verilator, any array size) and show what the array did, cycle by cycle.
@@ -41,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", type=Path, help="VCD written by Icarus or Verilator")
+    p.add_argument("file", type=options.in_file(".vcd"), help="VCD written by Icarus or Verilator")
     p.add_argument("--pe", action="append", default=[], metavar="I,J", help="show PE(I,J)")
     p.add_argument(
         "--region",
@@ -58,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--stream",
-        type=int,
+        type=options.integer(0),
         metavar="N",
         help="number cycles from the N-th stream of the test (default 0)",
     )
@@ -68,28 +70,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--timeline", action="store_true", help="print the timeline even when writing pictures"
     )
-    p.add_argument("--png", type=Path, metavar="DIR", help="write one PNG per cycle into DIR")
-    p.add_argument("--gif", type=Path, metavar="FILE", help="write an animated GIF")
+    p.add_argument(
+        "--png", type=options.out_dir, metavar="DIR", help="write one PNG per cycle into DIR"
+    )
+    p.add_argument(
+        "--gif", type=options.out_file(".gif"), metavar="FILE", help="write an animated GIF"
+    )
     p.add_argument(
         "--html",
-        type=Path,
+        type=options.out_file(".html", ".htm"),
         metavar="FILE",
         help="write a self-contained HTML page with the frames and play controls",
     )
     p.add_argument(
         "--summary",
-        type=Path,
+        type=options.out_file(".png"),
         metavar="FILE",
         help="write a summary PNG: MACs per PE, accumulators, activity per cycle",
     )
     p.add_argument(
         "--heatmap", action="store_true", help="draw frames as heat maps even for small arrays"
     )
-    p.add_argument("--fps", type=float, default=2.0, help="GIF/HTML frames per second (2)")
-    p.add_argument("--max-frames", type=int, default=400, help="refuse more frames (400)")
+    p.add_argument(
+        "--fps",
+        type=options.real(0, 100, lo_open=True),
+        default=2.0,
+        help="GIF/HTML frames per second, 0 < FPS <= 100 (2)",
+    )
+    p.add_argument(
+        "--max-frames", type=options.integer(1), default=400, help="refuse more frames (400)"
+    )
     p.add_argument(
         "--gtkw",
         nargs="?",
+        type=options.out_file(".gtkw"),
         const=True,
         default=None,
         metavar="OUT",
@@ -107,6 +121,8 @@ def cmd_waves(args: argparse.Namespace) -> int:
     pes = [tlm.parse_pe(x) for x in args.pe]
     for region in args.region:
         pes += tlm.parse_region(region)
+    if (args.pe or args.region) and not pes:
+        raise WaveError("the --pe/--region selection contains no PE")
     pes = tlm.check_pes(pes, params)
     cycles = tlm.parse_cycles(args.cycles) if args.cycles else None
     if args.fps <= 0:

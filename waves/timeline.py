@@ -225,6 +225,8 @@ def parse_region(text: str) -> list[PE]:
         c0, c1 = _span(cols)
     except ValueError:
         raise WaveError(f"bad region {text!r}: expected R0-R1,C0-C1, e.g. 0-1,0-2") from None
+    if r1 < r0 or c1 < c0 or min(r0, c0) < 0:
+        raise WaveError(f"region {text!r} contains no PE (ranges are R0-R1 with 0 <= R0 <= R1)")
     return [(i, j) for i in range(r0, r1 + 1) for j in range(c0, c1 + 1)]
 
 
@@ -237,11 +239,17 @@ def parse_cycles(text: str) -> tuple[int | None, int | None]:
     """``A:B`` inclusive, ``A:`` from A, ``:B`` up to B, ``A`` one cycle."""
     try:
         if ":" not in text:
-            return int(text), int(text)
-        a, b = text.split(":")
-        return (int(a) if a.strip() else None), (int(b) if b.strip() else None)
+            lo, hi = int(text), int(text)
+        else:
+            a, b = text.split(":")
+            lo, hi = (int(a) if a.strip() else None), (int(b) if b.strip() else None)
     except ValueError:
         raise WaveError(f"bad cycle range {text!r}: expected A:B, e.g. 0:20") from None
+    if (lo is not None and lo < 0) or (hi is not None and hi < 0):
+        raise WaveError(f"cycle range {text!r}: cycles are numbered from 0")
+    if lo is not None and hi is not None and hi < lo:
+        raise WaveError(f"cycle range {text!r} is empty: B must not be below A")
+    return lo, hi
 
 
 def check_pes(pes: Iterable[PE], params: ArrayParams) -> list[PE]:
