@@ -16,9 +16,17 @@ def wrap(values: np.ndarray, width: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
     if width >= 64:
         return values  # int64 arithmetic already wraps modulo 2**64
-    u = values.astype(np.uint64) & np.uint64((1 << width) - 1)
-    sign = np.uint64(1 << (width - 1))
-    return (u.astype(np.int64) - ((u & sign) != 0).astype(np.int64) * (1 << width)).astype(np.int64)
+    return _sign_extend(values.astype(np.uint64), width)
+
+
+def _sign_extend(u: np.ndarray, width: int) -> np.ndarray:
+    """The low ``width`` bits of uint64 values as signed int64 (1 <= width <= 64).
+
+    Shifting the sign bit to bit 63 and back (arithmetic shift) never forms 2**width, which does
+    not fit int64 for width 63.
+    """
+    shift = 64 - width
+    return (u << np.uint64(shift)).view(np.int64) >> np.int64(shift)
 
 
 def check_int_matrix(name: str, x: object, data_w: int) -> np.ndarray:
@@ -71,7 +79,4 @@ def unpack_lanes(value: int, n: int, width: int, signed: bool = True) -> np.ndar
         return out
     bits = np.unpackbits(raw, bitorder="little")[: n * width].reshape(n, width)
     u = bits.astype(np.uint64) @ (np.uint64(1) << np.arange(width, dtype=np.uint64))
-    out = u.astype(np.int64)
-    if signed:
-        out = np.where(out >= (1 << (width - 1)), out - (1 << width), out)
-    return out
+    return _sign_extend(u, width) if signed else u.astype(np.int64)

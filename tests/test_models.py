@@ -15,7 +15,7 @@ def rand(rng: np.random.Generator, shape: tuple[int, int], p: ArrayParams) -> np
     return rng.integers(p.data_min, p.data_max + 1, size=shape)
 
 
-@pytest.mark.parametrize("width", [1, 3, 8, 13, 16, 32, 40, 64])
+@pytest.mark.parametrize("width", [1, 3, 8, 13, 16, 32, 37, 40, 63, 64])
 def test_pack_unpack_roundtrip(width: int) -> None:
     rng = np.random.default_rng(width)
     lo, hi = (0, 2) if width == 1 else (-(1 << (width - 1)), 1 << (width - 1))
@@ -37,7 +37,7 @@ def test_lane_order_is_lane0_lsb() -> None:
     assert pack_bits(np.array([[True, False, True]])) == [0b101]
 
 
-@pytest.mark.parametrize("width", [4, 16, 32, 64])
+@pytest.mark.parametrize("width", [4, 5, 16, 20, 32, 37, 63, 64])
 def test_wrap_matches_python_modulo(width: int) -> None:
     rng = np.random.default_rng(0)
     x = rng.integers(-(2**62), 2**62, size=200, dtype=np.int64)
@@ -45,7 +45,10 @@ def test_wrap_matches_python_modulo(width: int) -> None:
     assert wrap(x, width).tolist() == expect
 
 
-@pytest.mark.parametrize("data_w,acc_w", [(8, 32), (8, 16), (4, 8), (16, 32), (16, 64)])
+@pytest.mark.parametrize(
+    "data_w,acc_w",
+    [(8, 32), (8, 16), (4, 8), (16, 32), (16, 64), (3, 7), (7, 20), (12, 37), (16, 63)],
+)
 def test_golden_gemm_equals_python_integers(data_w: int, acc_w: int) -> None:
     p = ArrayParams(4, 4, data_w, acc_w)
     rng = np.random.default_rng(data_w * acc_w)
