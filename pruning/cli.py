@@ -4,8 +4,9 @@ inspect a saved pruned model. torch and scikit-learn are imported only when the 
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
+
+from systolic import options
 
 METHOD_CHOICES = ("slimming", "autopruner", "se", "shuffle", "all")
 
@@ -18,15 +19,6 @@ examples:
 Reports: <out>/<method>/report.{json,md}, pruning.png, pruned/ and dense/ models;
 <out>/summary.md compares the methods that ran.
 """
-
-
-def _fraction(text: str) -> float:
-    """argparse type: a float (range checks are the method's, so the message names it)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -46,73 +38,84 @@ def register(subparsers: Any) -> None:
         default=None,
         help="model family (default: the method's own: plain, plain, se, shuffle)",
     )
-    p.add_argument("--out", default="artifacts/pruning", help="report directory")
+    p.add_argument(
+        "--out", type=options.out_dir, default="artifacts/pruning", help="report directory"
+    )
     p.add_argument(
         "--ratio",
-        type=_fraction,
+        type=options.real(0, 1, lo_open=True, hi_open=True),
         default=0.7,
         help="Network Slimming: fraction of all BN channels to prune, in (0, 1)",
     )
     p.add_argument(
         "--sparsity",
-        type=float,
+        type=options.real(0),
         default=5e-3,
         help="Network Slimming: lambda of the L1 on BN scales",
     )
     p.add_argument(
         "--min-channels",
-        type=int,
+        type=options.integer(0),
         default=1,
         help="keep at least this many channels per layer (0: no guard, an emptied "
         "layer is an error)",
     )
     p.add_argument(
         "--round-to",
-        type=int,
+        type=options.integer(1, 4096),
         default=None,
         help="round kept channels up to a multiple of this (the array width)",
     )
     p.add_argument(
         "--keep-rate",
-        type=_fraction,
+        type=options.real(0, 1, lo_open=True, hi_open=True),
         default=0.4,
         help="AutoPruner: target fraction r of channels to keep, in (0, 1)",
     )
     p.add_argument(
         "--se-threshold",
-        type=_fraction,
+        type=options.real(0, 1, lo_open=True, hi_open=True),
         default=0.05,
         help="SE: a channel whose excitation stays below this for every "
         "calibration sample is removed",
     )
     p.add_argument(
         "--se-sparsity",
-        type=float,
+        type=options.real(0),
         default=0.1,
         help="SE: lambda of the L1 on excitations during sparsity training",
     )
-    p.add_argument("--groups", type=int, default=3, help="ShuffleNet: groups of the 1x1 convs")
+    p.add_argument(
+        "--groups",
+        type=options.integer(1, 64),
+        default=3,
+        help="ShuffleNet: groups of the 1x1 convs",
+    )
     p.add_argument(
         "--block-sparsity",
-        type=float,
+        type=options.real(0),
         default=3e-2,
         help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks",
     )
-    p.add_argument("--epochs", type=int, default=40, help="dense and sparsity training epochs")
-    p.add_argument("--finetune-epochs", type=int, default=30)
+    p.add_argument(
+        "--epochs", type=options.integer(1, 10_000), default=40, help="dense and sparsity epochs"
+    )
+    p.add_argument("--finetune-epochs", type=options.integer(0, 10_000), default=30)
     p.add_argument(
         "--width",
-        type=int,
+        type=options.integer(1, 4096),
         nargs="+",
         default=[32, 64, 128],
         metavar="C",
         help="conv stage widths of the plain/SE models",
     )
-    p.add_argument("--batch", type=int, default=1, help="batch size of the reported GEMMs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--batch", type=options.integer(1, 1 << 20), default=1, help="batch of the reported GEMMs"
+    )
+    options.add_seed(p, default=0)
     p.add_argument(
         "--threads",
-        type=int,
+        type=options.integer(1, 1024),
         default=1,
         help="torch CPU threads (1 is as fast for these tiny networks and robust on a "
         "busy machine; results are deterministic per thread count)",
@@ -120,6 +123,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--inspect",
+        type=options.in_dir,
         metavar="DIR",
         default=None,
         help="load a saved model directory, evaluate it and print its GEMMs",
@@ -129,31 +133,9 @@ def register(subparsers: Any) -> None:
 
 def _config(args: argparse.Namespace):
     from systolic.pruning.config import PruneConfig
-    from systolic.pruning.errors import PruningError
-    from systolic.pruning.slimming import check_ratio
     from systolic.pruning.train import TrainConfig
 
-    check_ratio(args.ratio)
-    for name in ("keep_rate", "se_threshold"):
-        value = getattr(args, name)
-        if not 0.0 < value < 1.0 or math.isnan(value):
-            raise PruningError(f"--{name.replace('_', '-')} must lie in (0, 1), got {value}")
-    positive = {
-        "epochs": args.epochs,
-        "finetune-epochs": args.finetune_epochs,
-        "batch": args.batch,
-        "groups": args.groups,
-        "threads": args.threads,
-    }
-    for name, value in positive.items():
-        if value < 1:
-            raise PruningError(f"--{name} must be >= 1, got {value}")
-    for name in ("sparsity", "se_sparsity", "block_sparsity"):
-        value = getattr(args, name)
-        if value < 0:
-            raise PruningError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
-    if any(w < 1 for w in args.width):
-        raise PruningError(f"--width values must be >= 1, got {args.width}")
+    # Ranges (and NaN / infinities) were refused by the option types before any work.
     return PruneConfig(
         seed=args.seed,
         threads=args.threads,

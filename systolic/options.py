@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import PosixPath
 from typing import Any, NoReturn
 
 from systolic import fileio
-from systolic.errors import SystolicError
+from systolic.errors import ConfigError, SystolicError
 
 #: Largest seed: NumPy's generators take any non-negative int, cocotb and the simulators 32 bits.
 SEED_MAX = 2**32 - 1
@@ -27,8 +26,11 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
-        sys.stderr.write(f"systolic: error: {command}{message}\n")
-        sys.exit(2)
+        raise UsageError(f"{command}{message}")
+
+
+class UsageError(ConfigError):
+    """A bad command line (reported by the CLI as one line, exit status 2)."""
 
 
 class InPath(PosixPath):

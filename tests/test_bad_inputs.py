@@ -133,7 +133,7 @@ CATALOG = [
         ("prune", "--method", "slimming", "--model", "shuffle", "--out", "{tmp}/out"),
         ("does not apply",),
     ),
-    Case("prune-inspect-missing", ("prune", "--inspect", "{tmp}/nomodel"), ("no saved model",)),
+    Case("prune-inspect-missing", ("prune", "--inspect", "{tmp}/nomodel"), ("no such directory",)),
 ]
 
 
