@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from systolic import fileio, options
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ArrayParams
 from systolic.models.tiling import GemmPlan
@@ -45,13 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-scalesim", action="store_true", help="skip SCALE-Sim")
     p.add_argument(
         "--scalesim-max-cycles",
-        type=int,
+        type=options.integer(0),
         default=300_000,
         help="run SCALE-Sim only on GEMMs whose SCALE-Sim cycle count is at most this (it "
         "simulates about 10k cycles/s); larger ones get its formula, marked 'formula' "
         "(0: run SCALE-Sim on every GEMM)",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT / "bench.json", help="JSON output")
+    p.add_argument(
+        "--out",
+        type=options.out_file(".json"),
+        default=str(DEFAULT_OUT / "bench.json"),
+        help="JSON",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
@@ -66,10 +72,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sim", action="append", choices=runner.SIMULATORS, help="repeatable; default both"
     )
-    p.add_argument("--cycles", type=int, help="stream length (default: per simulator and size)")
-    p.add_argument("--repeat", type=int, default=2, help="runs per measurement, best kept")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT / "bench_sim.json", help="JSON output")
+    p.add_argument(
+        "--cycles",
+        type=options.integer(100, 100_000_000),
+        help="stream length (default: per simulator and size)",
+    )
+    p.add_argument(
+        "--repeat", type=options.integer(1, 100), default=2, help="runs per measurement, best kept"
+    )
+    options.add_seed(p)
+    p.add_argument(
+        "--out",
+        type=options.out_file(".json"),
+        default=str(DEFAULT_OUT / "bench_sim.json"),
+        help="JSON output",
+    )
     p.set_defaults(func=cmd_bench_sim)
 
 
@@ -210,8 +227,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 f"{name:>16} {a.cells:>8} {a.flops:>10} {a.cells_per_pe:>9.0f} "
                 f"{a.flops_per_pe:>6.0f}"
             )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    fileio.atomic_write(args.out, json.dumps(report, indent=1))
     print(f"JSON written to {args.out}")
     return 0 if all(r["checked"] for a in report["arrays"].values() for r in a["rows"]) else 1
 
@@ -288,10 +304,6 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     from systolic.tb.test_gemm import SPEED_ENV
 
     sims = args.sim or list(runner.SIMULATORS)
-    if args.repeat < 1:
-        raise ConfigError(f"--repeat must be at least 1, got {args.repeat}")
-    if args.cycles is not None and args.cycles < 100:
-        raise ConfigError(f"--cycles must be at least 100, got {args.cycles}")
     results = []
     for r, c in parse_sizes(args.sizes):
         p = ArrayParams(r, c)
@@ -380,7 +392,6 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
         f"{args.repeat}; build and simulator start-up excluded; every run checks every PE every "
         "cycle: default path in Python, fast path and raw harness by the state signature)"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"results": results}, indent=1))
+    fileio.atomic_write(args.out, json.dumps({"results": results}, indent=1))
     print(f"JSON written to {args.out}")
     return 0

@@ -5,9 +5,9 @@ a command runs."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
+from systolic import options
 from systolic.lowering.e2e import METHOD_FAMILY
 
 LOWER_EPILOG = """\
@@ -50,9 +50,15 @@ def register(sub: Any) -> None:
         epilog=LOWER_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", type=Path, help="directory written by systolic prune (model.json)")
-    p.add_argument("--out", type=Path, required=True, help="workload file to write (.npz)")
-    p.add_argument("--images", type=int, help="first N test images (default: all 450)")
+    p.add_argument(
+        "model", type=options.in_dir, help="directory written by systolic prune (model.json)"
+    )
+    p.add_argument(
+        "--out", type=options.out_file(".npz"), required=True, help="workload file to write (.npz)"
+    )
+    p.add_argument(
+        "--images", type=options.integer(1), help="first N test images (default: all 450)"
+    )
     p.add_argument(
         "--name",
         help="model name inside the workload (default: <parent>-<dir>, e.g. slimming-pruned)",
@@ -75,13 +81,25 @@ def register(sub: Any) -> None:
         default=",".join(METHOD_FAMILY),
         help="comma-separated pruning methods (default: slimming,autopruner,se,shuffle)",
     )
-    p.add_argument("--sim", default="verilator", help="verilator (default) or icarus")
-    p.add_argument("--rows", type=int, default=8, help="PE rows (default 8)")
-    p.add_argument("--cols", type=int, default=8, help="PE columns (default 8)")
-    p.add_argument("--images", type=int, help="first N test images (default: all 450)")
-    p.add_argument("--seed", type=int, default=0, help="training/pruning seed (default 0)")
-    p.add_argument("--prune-dir", type=Path, default=Path("artifacts/pruning/e2e"))
-    p.add_argument("--out", type=Path, default=Path("artifacts/e2e"))
+    p.add_argument(
+        "--sim",
+        default="verilator",
+        choices=("verilator", "icarus"),
+        help="verilator (default) or icarus",
+    )
+    p.add_argument("--rows", type=options.integer(), default=8, help="PE rows (default 8)")
+    p.add_argument("--cols", type=options.integer(), default=8, help="PE columns (default 8)")
+    p.add_argument(
+        "--images", type=options.integer(1), help="first N test images (default: all 450)"
+    )
+    options.add_seed(p, default=0)
+    p.add_argument(
+        "--prune-dir",
+        type=options.out_dir,
+        default="artifacts/pruning/e2e",
+        help="saved models (trained and pruned there when missing)",
+    )
+    p.add_argument("--out", type=options.out_dir, default="artifacts/e2e", help="report folder")
     p.add_argument("--retrain", action="store_true", help="train and prune even if models exist")
     p.set_defaults(func=cmd_e2e)
 
@@ -89,8 +107,6 @@ def register(sub: Any) -> None:
 def cmd_lower(args: argparse.Namespace) -> int:
     from systolic.lowering.e2e import lower_model
 
-    if args.out.suffix != ".npz":
-        args.out = args.out.with_suffix(args.out.suffix + ".npz")
     model_dir = args.model.resolve()
     name = args.name or f"{model_dir.parent.name}-{model_dir.name}"
     info = lower_model(args.model, args.out, name, args.images, not args.no_scalesim)

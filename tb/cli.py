@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from systolic import fileio, options
-from systolic.errors import ConfigError, OperandError, SimulatorError
+from systolic.errors import ConfigError, OperandError, SystolicError
 from systolic.models.gemm import check_operands
 from systolic.models.params import ArrayParams
-from systolic.tb import runner
+from systolic.tb import mutate, runner
 from systolic.tb.env import GEMM_FILE_ENV
 from systolic.tb.mutants import Mutant
 
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sizes", help="comma-separated RxC list, e.g. 3x3,2x5,16x16")
     p.add_argument(
         "--workload",
-        type=Path,
+        type=options.in_file(".npz"),
         help="run a workload file (systolic lower) through the RTL instead: every GEMM checked "
         "bit-exactly, per-layer cycles, utilization and wall time (array 8x8 unless --rows/--cols)",
     )
@@ -99,31 +99,60 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "mutate",
-        help="mutation testing: every RTL mutant must fail the quick regression",
-        description="Apply each mutant of systolic.tb.mutants.CATALOG to a copy of rtl/, run the "
-        "quick tier (every cocotb test) on Icarus at a few sizes, and report killed/survived.",
+        help="mutation testing: every RTL mutant must be killed by a checker (sim and/or formal)",
+        description="Apply each mutant of systolic.tb.mutants.CATALOG to a copy of rtl/ and run "
+        "it on Icarus at its own parameter sets (the cocotb tests it names, or every test with "
+        "--full) and/or on the formal properties. A mutant counts as killed only by a checker's "
+        "failure (a scoreboard mismatch or a test assertion; a failing proof); a build failure, "
+        "crash or error is BROKEN. The unmodified RTL must pass the same runs first. Prints a "
+        "table and writes OUT/report.json.",
     )
-    p.add_argument("--sizes", default="3x3,2x5", help="array sizes (default 3x3,2x5)")
-    p.add_argument("--only", action="append", help="mutant name (repeatable)")
-    p.add_argument("--seed", type=int, default=3)
-    p.add_argument("--out", type=Path, default=Path("build/mutate"), help="work folder")
+    p.add_argument(
+        "--engine",
+        choices=("sim", "formal", "both"),
+        default="sim",
+        help="sim (cocotb on Icarus, default), formal (the properties), or both",
+    )
+    p.add_argument(
+        "--sizes",
+        type=options.sizes,
+        help="run every mutant at these RxC sizes (its widths kept) instead of its own "
+        "parameter sets",
+    )
+    p.add_argument("--only", action="append", type=_mutant_name, help="mutant name (repeatable)")
+    p.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        type=_mutant_class,
+        help="only mutants of this bug class (repeatable)",
+    )
+    p.add_argument(
+        "--full", action="store_true", help="run every cocotb test, not only the mutant's own"
+    )
+    p.add_argument("--list", action="store_true", help="print the catalog and exit")
+    options.add_seed(p, default=3)
+    p.add_argument(
+        "--out", type=options.out_dir, help="work folder and report.json (default build/mutate)"
+    )
     p.set_defaults(func=cmd_mutate)
 
     p = sub.add_parser(
         "flake",
         help="run the quick regression N times and report any difference",
         description="Run every cocotb test N times with the same seeds on each simulator and "
-        "size, and compare outcomes, failure messages, stimulus digests and cycle counts.",
+        "size, and compare outcomes, failure messages, stimulus digests and cycle counts. Any "
+        "failing or errored test, or a run with no test, fails the command.",
     )
-    p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--sizes", default="3x3,2x5,8x8")
+    p.add_argument("--runs", type=options.integer(2, 100), default=3, help="runs (2..100)")
+    p.add_argument("--sizes", type=options.sizes, default="3x3,2x5,8x8", help="RxC sizes")
     p.add_argument(
         "--sim",
         action="append",
         choices=runner.SIMULATORS,
         help="simulator (repeatable; default both)",
     )
-    p.add_argument("--seed", type=int, default=1)
+    options.add_seed(p, default=1)
     p.set_defaults(func=cmd_flake)
 
     p = sub.add_parser("lint", help="verilator --lint-only -Wall over several parameter sets")
@@ -389,46 +418,172 @@ def _merge_coverage(files: list[Path], out: Path) -> dict:
         return yaml.safe_load(tmp.read_text())
 
 
+def _mutant_name(text: str) -> str:
+    """argparse type of --only: a mutant of the catalog."""
+    from systolic.tb import mutants
+
+    try:
+        return mutants.by_name(text).name
+    except SystolicError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _mutant_class(text: str) -> str:
+    """argparse type of --class: a bug class of the catalog."""
+    from systolic.tb.mutants import CLASSES
+
+    if text not in CLASSES:
+        known = ", ".join(repr(c) for c in CLASSES)
+        raise argparse.ArgumentTypeError(f"unknown bug class {text!r}; known: {known}")
+    return text
+
+
+def _chosen_mutants(args: argparse.Namespace) -> list[Mutant]:
+    """The catalog, narrowed by --only and --class (an empty choice is an error)."""
+    from systolic.tb import mutants
+
+    chosen = list(mutants.CATALOG)
+    if args.only:
+        chosen = [mutants.by_name(n) for n in dict.fromkeys(args.only)]
+    if getattr(args, "classes", None):
+        chosen = [m for m in chosen if m.cls in args.classes]
+    if not chosen:
+        raise ConfigError("no mutant matches --only/--class")
+    return chosen
+
+
+MUTATE_HEADER = f"{'mutant':34} {'class':16} {'params':14} {'sim':44} formal"
+
+
+def _mutate_row(rep: mutate.MutantReport) -> str:
+    """One line of the mutation table."""
+    m = rep.mutant
+    params = ",".join(mutate.short_tag(p) for p in m.params)
+    sim = rep.sim.cell(44) if rep.sim else "-"
+    formal = rep.formal.cell(60) if rep.formal else ("n/a" if m.formal else "-")
+    return f"{m.name:34} {m.cls:16} {params:14} {sim:44} {formal}"
+
+
 def cmd_mutate(args: argparse.Namespace) -> int:
+    """``systolic mutate``: baseline first, then every chosen mutant; table and report.json."""
+    chosen = _chosen_mutants(args)
+    sizes = [(p.rows, p.cols) for p in _size_params(args.sizes)] if args.sizes else None
+    if args.list:
+        for m in chosen:
+            params = ",".join(mutate.short_tag(p) for p in m.params)
+            formal = "formal n/a" if m.formal else "formal"
+            print(f"{m.name:34} {m.cls:16} {params:14} {formal:10} {m.what}")
+        return 0
+    out = Path(args.out or fileio.check_output_dir("build/mutate")).resolve()
+    engines = ("sim", "formal") if args.engine == "both" else (args.engine,)
+    if "sim" in engines:
+        runner.check_simulator(mutate.SIM)
+    if "formal" in engines:
+        mutate.formal_module()
+    problems = _mutate_baseline(chosen, engines, args, sizes, out)
+    if problems:
+        _write_report(out, args, [], problems)
+        print("the unmodified RTL does not pass the runs the mutants need:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(MUTATE_HEADER, flush=True)
+    reports = []
+    for m in chosen:
+        reports.append(_mutate_one(m, args, sizes, out))
+        print(_mutate_row(reports[-1]), flush=True)
+    return _mutate_summary(reports, engines, out, args)
+
+
+def _mutate_baseline(
+    chosen: list[Mutant],
+    engines: Sequence[str],
+    args: argparse.Namespace,
+    sizes: list[tuple[int, int]] | None,
+    out: Path,
+) -> list[str]:
+    """The unmodified RTL on every run the mutants need; returns the problems."""
+    problems = []
+    if "sim" in engines:
+        combos = mutate.sim_combinations(chosen, args.full, sizes)
+        print(f"baseline: unmodified RTL, {len(combos)} simulator runs ...", flush=True)
+        problems += mutate.baseline_sim(combos, args.seed, out / "_baseline")
+    if "formal" in engines:
+        print("baseline: unmodified RTL, formal proofs ...", flush=True)
+        problems += mutate.baseline_formal(chosen, out / "_baseline")
+    return problems
+
+
+def _mutate_one(
+    mutant: Mutant, args: argparse.Namespace, sizes: list[tuple[int, int]] | None, out: Path
+) -> mutate.MutantReport:
+    """One mutant on the chosen engines (see systolic.tb.mutate)."""
+    return mutate.mutate_one(mutant, out, args.engine, args.seed, args.full, sizes)
+
+
+def _mutate_summary(
+    reports: list[mutate.MutantReport], engines: Sequence[str], out: Path, args: argparse.Namespace
+) -> int:
+    """Counts per engine over the runs that executed; report.json; the exit status."""
+    lines = []
+    for engine in engines:
+        killed, executed, broken, na = mutate.count(reports, engine)
+        text = f"{engine}: {killed}/{executed} killed"
+        if broken:
+            text += f", {broken} BROKEN (not counted)"
+        if na:
+            text += f", {na} not applicable"
+        lines.append(text)
+    both = sum(len(r.killed_by) == 2 for r in reports)
+    if len(engines) == 2:
+        lines.append(f"killed twice (sim and formal): {both}/{len(reports)}")
+    for line in lines:
+        print(line)
+    path = _write_report(out, args, reports, [])
+    print(f"report: {path}")
+    return 0 if all(r.ok() for r in reports) else 1
+
+
+def _write_report(
+    out: Path, args: argparse.Namespace, reports: list[mutate.MutantReport], baseline: list[str]
+) -> Path:
+    """report.json, written atomically."""
     import json
 
-    from systolic.tb import mutants
-
-    chosen = [mutants.by_name(n) for n in args.only] if args.only else list(mutants.CATALOG)
-    sizes = parse_sizes(args.sizes)
-    runner.check_simulator("icarus")
-    print(f"{'mutant':26} {'result':9} first failure")
-    rows = [_mutate_one(m, sizes, args.seed, args.out.resolve()) for m in chosen]
-    killed = sum(r["status"] == "killed" for r in rows)
-    print(f"{killed}/{len(rows)} mutants killed ({100 * killed / len(rows):.0f}%)")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(rows, indent=2))
-    return 0 if killed == len(rows) else 1
+    data = {
+        "engine": args.engine,
+        "seed": args.seed,
+        "full": args.full,
+        "baseline_problems": baseline,
+        "mutants": [r.to_json() for r in reports],
+        "summary": {e: _counts(reports, e) for e in ("sim", "formal")},
+    }
+    return fileio.atomic_write(out / "report.json", json.dumps(data, indent=2) + "\n")
 
 
-def _mutate_one(mutant: Mutant, sizes: list[tuple[int, int]], seed: int, out: Path) -> dict:
-    """Run the quick tier on one mutant: killed (a checker failed), SURVIVED or BROKEN."""
-    from systolic.tb import mutants
+def _counts(reports: list[mutate.MutantReport], engine: str) -> dict[str, int]:
+    killed, executed, broken, na = mutate.count(reports, engine)
+    return {"killed": killed, "executed": executed, "broken": broken, "not_applicable": na}
 
-    work = out / mutant.name
-    rtl = mutants.apply(mutant, runner.RTL_DIR, work / "rtl")
-    status, detail = "SURVIVED", mutant.what
-    for r, c in sizes:
+
+def _size_params(sizes: object) -> list[ArrayParams]:
+    """Array sizes (a string, or already parsed by --sizes) as checked ArrayParams."""
+    if isinstance(sizes, str):
         try:
-            res = runner.run(
-                "icarus", ArrayParams(r, c), seed=seed, rtl_dir=rtl, build_root=work / "build"
-            )
-        except SimulatorError as exc:  # the mutant does not build
-            status, detail = "BROKEN", f"{r}x{c}: {exc}"
-            break
-        if not res.passed:
-            name, msg = next(iter(res.failures.items()), ("?", "simulation failed"))
-            # A mutant that does not build or crashes the simulator is a broken mutant.
-            status = "BROKEN" if name == "<simulator>" else "killed"
-            detail = f"{r}x{c} {name}: {msg.split(' [')[0]}"
-            break
-    print(f"{mutant.name:26} {status:9} {detail[:100]}", flush=True)
-    return {"mutant": mutant.name, "what": mutant.what, "status": status, "detail": detail}
+            sizes = options.sizes(sizes)
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigError(str(exc)) from None
+    pairs = list(sizes or [])  # type: ignore[call-overload]
+    if not pairs:
+        raise ConfigError("no array size given")
+    return [ArrayParams(r, c) for r, c in pairs]
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    """An integer option given through the Python API (argparse checks the command line)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return value
 
 
 def flake_signature(res: runner.RunResult) -> dict[str, tuple]:
@@ -438,27 +593,54 @@ def flake_signature(res: runner.RunResult) -> dict[str, tuple]:
     for s in res.stats:
         sig.setdefault(s["test"], ("pass",))
         sig[s["test"]] += (s["stimulus_sha256"], s["cycles"], s["products"], s["pe_checks"])
+    sig["<tests>"] = (res.tests,)
     return sig
 
 
+def flake_problems(results: Sequence[runner.RunResult]) -> list[str]:
+    """Runs that cannot count as stable: no test ran, or a test failed or errored."""
+    problems = []
+    for k, res in enumerate(results, 1):
+        if res.tests == 0:
+            problems.append(f"run {k}: 0 tests ran (see {res.log})")
+        elif not res.passed:
+            name, msg = next(iter(res.failures.items()), ("?", ""))
+            first = msg.splitlines()[0].split(" [")[0] if msg else "(no message)"
+            problems.append(f"run {k}: {res.failed}/{res.tests} tests failed; {name}: {first}")
+    return problems
+
+
 def cmd_flake(args: argparse.Namespace) -> int:
-    if args.runs < 2:
-        raise ConfigError(f"--runs must be at least 2, got {args.runs}")
+    """``systolic flake``: the same seed N times; stable only if every run passed and nothing
+    differs between the runs."""
+    runs = _check_int("--runs", args.runs, 2, 100)
+    seed = _check_int("--seed", args.seed, 0, options.SEED_MAX)
+    params = _size_params(args.sizes)
     sims = args.sim or list(runner.SIMULATORS)
-    differences = 0
     for sim in sims:
-        for r, c in parse_sizes(args.sizes):
-            p = ArrayParams(r, c)
-            sigs = [flake_signature(runner.run(sim, p, seed=args.seed)) for _ in range(args.runs)]
+        runner.check_simulator(sim)
+    differences = failing = 0
+    for sim in sims:
+        for p in params:
+            results = [runner.run(sim, p, seed=seed) for _ in range(runs)]
+            problems = flake_problems(results)
+            sigs = [flake_signature(r) for r in results]
             diff = sorted(t for t in set().union(*sigs) if len({s.get(t) for s in sigs}) > 1)
             differences += len(diff)
-            status = "stable" if not diff else "DIFFERS: " + ", ".join(diff)
+            failing += bool(problems)
+            status = "stable" if not diff and not problems else "NOT STABLE"
+            if diff:
+                status += " (differs: " + ", ".join(diff) + ")"
             print(
-                f"{sim:9} {r}x{c} seed={args.seed} x{args.runs}: {len(sigs[0])} tests {status}",
+                f"{sim:9} {p.rows}x{p.cols} seed={seed} x{runs}: {results[0].tests} tests {status}",
                 flush=True,
             )
+            for line in problems:
+                print(f"  FAILED {line}", flush=True)
+    if failing:
+        print(f"FAILED: {failing} configurations have failing or errored runs (not stable)")
     print("no differences" if not differences else f"{differences} differing tests")
-    return 1 if differences else 0
+    return 1 if differences or failing else 0
 
 
 LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))
