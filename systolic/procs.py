@@ -15,23 +15,29 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main thread when the process receives SIGTERM."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    # End the children first, while they are still ours: once the exception unwinds through
+    # subprocess.run, it kills only its direct child (make), whose compilers would be orphaned.
+    kill_children()
+    if signum == signal.SIGTERM:
+        raise Terminated()
+    raise KeyboardInterrupt()
 
 
 @contextlib.contextmanager
 def terminable() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` while the block runs (main thread only), so that
-    ``finally`` blocks and :func:`kill_children` run as they do for Ctrl-C."""
+    """While the block runs (main thread only), SIGTERM and SIGINT end every descendant process
+    and then raise :class:`Terminated` / ``KeyboardInterrupt``, so that ``finally`` blocks run."""
     try:
-        old = signal.signal(signal.SIGTERM, _on_sigterm)
+        old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def kill_children(grace_s: float = 2.0) -> int:

@@ -8,19 +8,23 @@ site-packages (see docs/architecture.md, "Toolchain").
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import hashlib
 import importlib.util
 import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from systolic.errors import ConfigError, SimulatorError
+from systolic.fileio import atomic_write
 from systolic.models.params import ENV_VAR, ArrayParams
 from systolic.tb.coverage import COV_FILE_ENV
 from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV, STIM_DUMP_ENV
@@ -130,38 +134,109 @@ def build(
     quiet: bool = True,
 ) -> Path:
     """Build the array for one parameter set; returns the build directory."""
-    return _build(sim, params, waves, rtl_dir, build_root, quiet)[1]
+    with _built(sim, params, waves, rtl_dir, build_root, quiet) as (_, bdir):
+        return bdir
 
 
-def _build(
+@contextlib.contextmanager
+def _built(
     sim: str,
     params: ArrayParams,
     waves: bool,
     rtl_dir: Path | None,
     build_root: Path | None,
     quiet: bool,
-) -> tuple[object, Path]:
+) -> Iterator[tuple[object, Path]]:
+    """The cocotb runner with a finished build of the array, held (shared) while in use."""
     from cocotb_tools.runner import get_runner
 
     check_simulator(sim)
     bdir = build_dir(sim, params, waves, build_root, rtl_dir)
     runner = get_runner(sim)
-    with _patched_environ(simulator_env(sim)), _log_to(bdir / "build.log", quiet):
-        try:
-            runner.build(
-                sources=rtl_sources(rtl_dir),
-                hdl_toplevel=TOPLEVEL,
-                parameters=params.hdl_parameters(),
-                build_dir=bdir,
-                waves=waves,
-                timescale=("1ns", "1ps"),
-                build_args=_build_args(sim),
-            )
-        except (SystemExit, Exception) as exc:  # the runner exits on a failed build
-            raise SimulatorError(
-                f"{sim} build of {params.tag} failed ({exc}); see {bdir / 'build.log'}"
-            ) from None
-    return runner, bdir
+    sources = rtl_sources(rtl_dir)
+    key = {"sim": sim, "params": params.hdl_parameters(), "waves": waves, "top": TOPLEVEL}
+
+    def do_build() -> None:
+        with _patched_environ(simulator_env(sim)), _log_to(bdir / "build.log", quiet):
+            try:
+                runner.build(
+                    sources=sources,
+                    hdl_toplevel=TOPLEVEL,
+                    parameters=params.hdl_parameters(),
+                    build_dir=bdir,
+                    waves=waves,
+                    timescale=("1ns", "1ps"),
+                    build_args=_build_args(sim),
+                )
+            except (SystemExit, Exception) as exc:  # the runner exits on a failed build
+                raise SimulatorError(
+                    f"{sim} build of {params.tag} failed ({_one_line(exc)}); "
+                    f"see {bdir / 'build.log'}"
+                ) from None
+
+    with shared_build(bdir, {**key, "args": _build_args(sim)}, sources, do_build):
+        yield runner, bdir
+
+
+#: Written last into a build folder: a build without it was cut short and is never reused.
+BUILD_STAMP = ".systolic-build-ok"
+
+
+@contextlib.contextmanager
+def shared_build(
+    bdir: Path, key: dict, sources: Sequence[Path], do_build: Callable[[], None]
+) -> Iterator[None]:
+    """Run ``do_build`` into ``bdir`` under an exclusive lock unless a finished build with the
+    same key and sources is there, then hold a shared lock while the caller uses it.
+
+    Concurrent runs of one configuration (two commands, pytest-xdist workers) thus build once
+    and never rebuild under each other; a build cut short (kill, full disk) has no stamp and is
+    wiped and rebuilt by the next run. ``do_build`` is called in both cases, because cocotb's
+    runner needs its build call before a test; on a finished build it has nothing to do.
+    """
+    want = _build_key(key, sources)
+    try:
+        bdir.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(bdir.parent / f".{bdir.name}.lock", "a+")  # noqa: SIM115 (held below)
+    except OSError as exc:
+        raise SimulatorError(f"cannot use build folder {bdir}: {exc.strerror or exc}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = bdir / BUILD_STAMP
+        finished = stamp.is_file() and stamp.read_text() == want
+        if not finished:
+            _wipe_build(bdir)
+        do_build()
+        if not finished:
+            atomic_write(stamp, want)
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        yield
+
+
+def _build_key(key: dict, sources: Sequence[Path]) -> str:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
+    for src in sources:
+        digest.update(str(src).encode())
+        with contextlib.suppress(OSError):
+            digest.update(Path(src).read_bytes())
+    return digest.hexdigest()
+
+
+def _wipe_build(bdir: Path) -> None:
+    """Remove an unfinished or outdated build (earlier runs' results are kept)."""
+    if not bdir.is_dir():
+        return
+    for item in bdir.iterdir():
+        if item.name == "runs":
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _build_args(sim: str) -> list[str]:
@@ -222,7 +297,39 @@ def run(
     """
     waves = waves or os.environ.get("SYSTOLIC_WAVES", "").lower() in ("1", "true", "yes")
     t0 = time.perf_counter()
-    runner, bdir = _build(sim, params, waves, rtl_dir, build_root, quiet)
+    with _built(sim, params, waves, rtl_dir, build_root, quiet) as (runner, bdir):
+        res = _run_built(
+            runner,
+            bdir,
+            sim,
+            params,
+            tests,
+            seed,
+            waves,
+            build_root,
+            out_dir,
+            quiet,
+            extra_env,
+            test_module,
+        )
+    res.wall_s = time.perf_counter() - t0
+    return res
+
+
+def _run_built(
+    runner: object,
+    bdir: Path,
+    sim: str,
+    params: ArrayParams,
+    tests: Sequence[str] | None,
+    seed: int,
+    waves: bool,
+    build_root: Path | None,
+    out_dir: Path | None,
+    quiet: bool,
+    extra_env: dict[str, str] | None,
+    test_module: str,
+) -> RunResult:
     name = "-".join(tests) if tests and len(tests) <= 2 else "all"
     tdir = fresh_run_dir(out_dir or bdir / "runs", name, seed)
     results = tdir / "results.xml"
@@ -268,17 +375,39 @@ def run(
             )
         _merge_results(tdir, results)
     res.stats = read_stats(tdir)
-    res.wall_s = time.perf_counter() - t0
     return res
 
 
 def fresh_run_dir(parent: Path, name: str, seed: int) -> Path:
-    """``<parent>/<name>_seed<N>``, emptied: one folder per run (results, stats, logs)."""
-    tdir = parent / f"{name}_seed{seed}"
-    if tdir.exists():
-        shutil.rmtree(tdir)
-    tdir.mkdir(parents=True)
+    """A new folder ``<parent>/<name>_seed<N>.<unique>`` for one run (results, stats, logs).
+
+    Unique per invocation, so that concurrent runs of the same test never share one; the
+    oldest folders of the same name beyond ``KEEP_RUNS`` are removed.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    prefix = f"{name}_seed{seed}."
+    tdir = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(tdir, 0o777 & ~_umask())  # mkdtemp folders are private: make it an ordinary one
+    old = sorted(
+        (d for d in parent.glob(f"{glob.escape(prefix)}*") if d != tdir),
+        key=lambda d: d.stat().st_mtime if d.exists() else 0.0,
+    )
+    for stale in old[: max(0, len(old) - KEEP_RUNS + 1)]:
+        # Only finished runs (results written) or abandoned ones: a run may still be going.
+        with contextlib.suppress(OSError):
+            if (stale / "results.xml").exists() or time.time() - stale.stat().st_mtime > 86400:
+                shutil.rmtree(stale)
     return tdir
+
+
+#: Run folders kept per test name and seed (older ones are removed by the next run).
+KEEP_RUNS = 5
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run_env(sim: str, params: ArrayParams, seed: int, tdir: Path) -> dict[str, str]:
