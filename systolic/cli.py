@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from systolic import options, procs
+from systolic import options, procs, settings
 from systolic.errors import SystolicError
 
 #: Modules that contribute subcommands: each has ``register(subparsers)`` which adds its parsers
@@ -80,6 +80,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        settings.check_environment()
         options.check_paths(args)
         return int(args.func(args) or 0)
     except SystolicError as exc:

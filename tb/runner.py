@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from systolic import settings
 from systolic.errors import ConfigError, SimulatorError
 from systolic.fileio import atomic_write
 from systolic.models.params import ENV_VAR, ArrayParams
@@ -295,7 +296,7 @@ def run(
 
     $SYSTOLIC_WAVES=1 turns waves on for every run (CI reruns failed tests that way).
     """
-    waves = waves or os.environ.get("SYSTOLIC_WAVES", "").lower() in ("1", "true", "yes")
+    waves = waves or settings.flag("SYSTOLIC_WAVES")
     t0 = time.perf_counter()
     with _built(sim, params, waves, rtl_dir, build_root, quiet) as (runner, bdir):
         res = _run_built(

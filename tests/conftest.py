@@ -23,7 +23,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from systolic.errors import ConfigError
+    from systolic.settings import check_environment
     from systolic.tb.runner import SIMULATORS
+
+    try:
+        check_environment()
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
     sims = [s.strip() for s in config.getoption("--sims").split(",") if s.strip()]
     unknown = sorted(set(sims) - set(SIMULATORS))
