@@ -16,7 +16,6 @@ from systolic.models.params import ArrayParams
 from systolic.models.tiling import GemmPlan
 from systolic.models.workloads import BENCH_GEMMS
 from systolic.tb import runner
-from systolic.tb.cli import parse_sizes
 
 DEFAULT_OUT = runner.BUILD_ROOT / "bench"
 #: Speed workload length per (simulator, array size); the same stream for all three harnesses.
@@ -36,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cycle model and SCALE-Sim (output stationary) on each array size; print cycles, "
         "ratios, utilization and Yosys area side by side and write JSON.",
     )
-    p.add_argument("--sizes", default="8x8,16x16", help="comma-separated RxC (default 8x8,16x16)")
+    p.add_argument(
+        "--sizes", type=options.sizes, default="8x8,16x16", help="RxC list (default 8x8,16x16)"
+    )
     p.add_argument("--sim", default="verilator", choices=runner.SIMULATORS)
     p.add_argument("--quick", action="store_true", help="skip the ResNet-18 layers")
     p.add_argument(
@@ -68,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "+ signature), and the raw simulators (Verilog testbench on Icarus, C++ main on "
         "Verilator) on the same harness and stimulus; prints the ratios and writes JSON.",
     )
-    p.add_argument("--sizes", default="16x16,4x4", help="comma-separated RxC (default 16x16,4x4)")
+    p.add_argument(
+        "--sizes", type=options.sizes, default="16x16,4x4", help="RxC list (default 16x16,4x4)"
+    )
     p.add_argument(
         "--sim", action="append", choices=runner.SIMULATORS, help="repeatable; default both"
     )
@@ -126,7 +129,7 @@ def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    sizes = parse_sizes(args.sizes)
+    sizes = args.sizes
     gemms = [w for w in BENCH_GEMMS if not (args.quick and w.group == "resnet18")]
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -305,7 +308,7 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
 
     sims = args.sim or list(runner.SIMULATORS)
     results = []
-    for r, c in parse_sizes(args.sizes):
+    for r, c in args.sizes:
         p = ArrayParams(r, c)
         for sim in sims:
             cycles = args.cycles or SPEED_CYCLES.get((sim, max(r, c)), 20000)

@@ -116,6 +116,8 @@ def sizes(text: str) -> list[tuple[int, int]]:
         except ValueError:
             msg = f"bad array size {item!r}: expected RxC, e.g. 8x8"
             raise argparse.ArgumentTypeError(msg) from None
+        if not (1 <= r <= 32 and 1 <= c <= 32):
+            raise argparse.ArgumentTypeError(f"array size {item!r}: ROWS and COLS must be 1..32")
         out.append((r, c))
     return out
 

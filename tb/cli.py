@@ -39,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "on a few array sizes, or on the one given by --rows/--cols, and print a summary.",
     )
     _array_args(p, rows=None, cols=None)
-    p.add_argument("--sizes", help="comma-separated RxC list, e.g. 3x3,2x5,16x16")
+    p.add_argument(
+        "--sizes", type=options.sizes, help="comma-separated RxC list, e.g. 3x3,2x5,16x16"
+    )
     p.add_argument(
         "--workload",
         type=options.in_file(".npz"),
@@ -179,24 +181,13 @@ def _array_args(p: argparse.ArgumentParser, rows: int | None, cols: int | None) 
     p.add_argument("-v", "--verbose", action="store_true", help="show the simulator's output")
 
 
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    sizes = []
-    for item in text.split(","):
-        try:
-            r, c = item.lower().split("x")
-            sizes.append((int(r), int(c)))
-        except ValueError:
-            raise ConfigError(f"bad array size {item!r}: expected RxC, e.g. 8x8") from None
-    return sizes
-
-
 def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
     if args.rows is not None or args.cols is not None:
         rows = args.rows if args.rows is not None else args.cols
         cols = args.cols if args.cols is not None else args.rows
         sizes = [(rows, cols)]
     elif getattr(args, "sizes", None):
-        sizes = parse_sizes(args.sizes)
+        sizes = args.sizes
     else:
         sizes = list(DEFAULT_SIZES)
     return [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in sizes]
