@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from systolic import fileio
 from systolic.errors import ConfigError, SystolicError
+from systolic.models.params import ArrayParams
 
 #: Largest seed: NumPy's generators take any non-negative int, cocotb and the simulators 32 bits.
 SEED_MAX = 2**32 - 1
@@ -116,8 +117,10 @@ def sizes(text: str) -> list[tuple[int, int]]:
         except ValueError:
             msg = f"bad array size {item!r}: expected RxC, e.g. 8x8"
             raise argparse.ArgumentTypeError(msg) from None
-        if not (1 <= r <= 32 and 1 <= c <= 32):
-            raise argparse.ArgumentTypeError(f"array size {item!r}: ROWS and COLS must be 1..32")
+        try:
+            ArrayParams(r, c)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(f"array size {item!r}: {exc}") from None
         out.append((r, c))
     return out
 
