@@ -87,8 +87,12 @@ def register(sub: Any) -> None:
         choices=("verilator", "icarus"),
         help="verilator (default) or icarus",
     )
-    p.add_argument("--rows", type=options.integer(), default=8, help="PE rows (default 8)")
-    p.add_argument("--cols", type=options.integer(), default=8, help="PE columns (default 8)")
+    p.add_argument(
+        "--rows", type=options.array_param("ROWS"), default=8, help="PE rows (default 8)"
+    )
+    p.add_argument(
+        "--cols", type=options.array_param("COLS"), default=8, help="PE columns (default 8)"
+    )
     p.add_argument(
         "--images", type=options.integer(1), help="first N test images (default: all 450)"
     )

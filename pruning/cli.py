@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--sparsity",
-        type=options.real(0),
+        type=options.real(0, 10),
         default=5e-3,
         help="Network Slimming: lambda of the L1 on BN scales",
     )
@@ -81,7 +81,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--se-sparsity",
-        type=options.real(0),
+        type=options.real(0, 10),
         default=0.1,
         help="SE: lambda of the L1 on excitations during sparsity training",
     )
@@ -93,7 +93,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--block-sparsity",
-        type=options.real(0),
+        type=options.real(0, 10),
         default=3e-2,
         help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks",
     )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import PosixPath
 from typing import Any, NoReturn
 
 from systolic import fileio
 from systolic.errors import ConfigError, SystolicError
-from systolic.models.params import ArrayParams
+from systolic.models.params import ACC_W_MAX, COLS_RANGE, DATA_W_RANGE, ROWS_RANGE, ArrayParams
 
 #: Largest seed: NumPy's generators take any non-negative int, cocotb and the simulators 32 bits.
 SEED_MAX = 2**32 - 1
@@ -28,6 +28,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         command = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
         raise UsageError(f"{command}{message}")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # argparse drops a '--' value and may hand the option an empty list, never typed.
+        if action.option_strings and "--" in arg_strings:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected a value, not '--'")
+        return super()._get_values(action, arg_strings)
 
 
 class UsageError(ConfigError):
@@ -50,7 +56,11 @@ def _type_error(exc: SystolicError) -> argparse.ArgumentTypeError:
     return argparse.ArgumentTypeError(str(exc))
 
 
-def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+#: Upper bound of an integer option that names none (no count or size here gets near it).
+INT_MAX = 2**31 - 1
+
+
+def integer(lo: int | None = None, hi: int | None = INT_MAX) -> Callable[[str], int]:
     """argparse type: a decimal integer in [lo, hi]."""
 
     def parse(text: str) -> int:
@@ -68,7 +78,7 @@ def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int
 
 def real(
     lo: float | None = None,
-    hi: float | None = None,
+    hi: float | None = 1e9,
     lo_open: bool = False,
     hi_open: bool = False,
 ) -> Callable[[str], float]:
@@ -101,6 +111,29 @@ def _range(lo: int | None, hi: int | None) -> str:
 
 def _g(value: float | None, default: str) -> str:
     return default if value is None else f"{value:g}"
+
+
+def array_param(name: str) -> Callable[[str], int]:
+    """argparse type: an array parameter (ROWS, COLS, DATA_W, ACC_W) in its legal range; the
+    relation ACC_W >= 2*DATA_W is ArrayParams's to check once both are known."""
+    lo, hi = {
+        "ROWS": ROWS_RANGE,
+        "COLS": COLS_RANGE,
+        "DATA_W": DATA_W_RANGE,
+        "ACC_W": (2 * DATA_W_RANGE[0], ACC_W_MAX),
+    }[name]
+    as_int = integer()
+
+    def parse(text: str) -> int:
+        value = as_int(text)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"{name}={value} is illegal: it must be between {lo} and {hi}"
+            )
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
 #: argparse type of every --seed option.
@@ -167,20 +200,20 @@ def out_dir(text: str) -> OutDir:
         raise _type_error(exc) from None
 
 
-def _values(args: argparse.Namespace) -> Iterator[Any]:
-    for value in vars(args).values():
-        if isinstance(value, list | tuple):
-            yield from value
-        else:
-            yield value
-
-
 def check_paths(args: argparse.Namespace) -> None:
     """Refuse any output path of the run that names one of its inputs (by any name)."""
-    inputs = [v for v in _values(args) if isinstance(v, InPath)]
-    for value in _values(args):
+    items = [(dest, v) for dest, value in vars(args).items() for v in _listed(value)]
+    inputs = [v for _, v in items if isinstance(v, InPath)]
+    for dest, value in items:
         if isinstance(value, OutFile | OutDir):
-            fileio.check_not_input(value, inputs)
+            try:
+                fileio.check_not_input(value, inputs)
+            except SystolicError as exc:
+                raise UsageError(f"argument --{dest.replace('_', '-')}: {exc}") from None
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def add_seed(p: argparse.ArgumentParser, default: int = 1) -> None:

@@ -168,13 +168,21 @@ def _array_args(p: argparse.ArgumentParser, rows: int | None, cols: int | None) 
     p.add_argument(
         "--sim", default="icarus", choices=runner.SIMULATORS, help="icarus (default) or verilator"
     )
-    p.add_argument("--rows", type=options.integer(), default=rows, help="PE rows (1..32)")
-    p.add_argument("--cols", type=options.integer(), default=cols, help="PE columns (1..32)")
+    p.add_argument("--rows", type=options.array_param("ROWS"), default=rows, help="PE rows (1..32)")
     p.add_argument(
-        "--data-w", type=options.integer(), default=8, help="signed operand width (2..16)"
+        "--cols", type=options.array_param("COLS"), default=cols, help="PE columns (1..32)"
     )
     p.add_argument(
-        "--acc-w", type=options.integer(), default=32, help="accumulator width (2*DATA_W..64)"
+        "--data-w",
+        type=options.array_param("DATA_W"),
+        default=8,
+        help="signed operand width (2..16)",
+    )
+    p.add_argument(
+        "--acc-w",
+        type=options.array_param("ACC_W"),
+        default=32,
+        help="accumulator width (2*DATA_W..64)",
     )
     options.add_seed(p)
     p.add_argument("--waves", action="store_true", help="write a VCD per run and print its path")
