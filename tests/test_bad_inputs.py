@@ -200,3 +200,25 @@ def test_bad_api_input(make, needle: str) -> None:
 def test_stimulus_idle_shapes() -> None:
     stim = EdgeStimulus.idle(3, ArrayParams(2, 5))
     assert stim.a.shape == (3, 2) and stim.b.shape == (3, 5)
+
+
+@pytest.mark.parametrize(
+    "variable,needle",
+    [("ROWS=abc", "--rows: not an integer"), ("SIM=foo", "invalid choice"), ("SEED=-1", "--seed")],
+)
+def test_bad_make_variable_is_one_line(variable: str, needle: str) -> None:
+    """`make sim ROWS=abc`: the command's one line, then only make's own status line."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "sim", variable],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("setup: ")]
+    ours = [ln for ln in lines if ln.startswith("systolic: error: ")]
+    assert len(ours) == 1 and needle in ours[0], proc.stderr
+    assert [ln for ln in lines if ln not in ours and not ln.startswith("make: ***")] == []
+    assert "usage:" not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
