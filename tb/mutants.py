@@ -1,12 +1,17 @@
 """A catalog of deliberate RTL bugs (mutants) that the regression must catch.
 
 Each mutant is a list of exact text replacements applied to a copy of rtl/. ``apply`` refuses a
-mutant whose text no longer matches the RTL, so the catalog cannot silently rot.
+mutant whose text no longer matches the RTL exactly once, so the catalog cannot silently rot.
 
-Equivalent mutants found and left out (they cannot change any observable value):
-- reset not clearing only the forwarded *valid* of a: the forwarded datum is cleared, so the stale
-  pair adds 0 * b = 0 to an accumulator that reset also cleared, and the next product restarts it
-  with its first flag. ``reset_keeps_a_pipeline`` (datum and valid kept) is the killable form.
+A mutant names its bug class, the parameter sets at which it is run (a bug that only shows at an
+odd DATA_W, a wide ACC_W or more than 256 PEs is run there; default 3x3, DATA_W 8, ACC_W 32), the
+cocotb tests that kill it quickly (the whole quick tier kills it too: ``systolic mutate --full``
+and the nightly test check that), and whether the formal properties can see it (``formal`` is
+empty when they can, otherwise the reason they cannot).
+
+``EQUIVALENT`` lists mutants that were written as bugs but change no output of the design; each
+is proven equivalent to the real RTL by a formal equivalence check (tests/test_mutants.py), not
+argued. They stay out of the killable catalog.
 """
 
 from __future__ import annotations
@@ -16,16 +21,75 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from systolic.errors import SystolicError
+from systolic.models.params import ArrayParams
 
 PE = "systolic_pe.v"
 TOP = "systolic_array.v"
 
+#: (file, old text, new text): one exact replacement.
+Edit = tuple[str, str, str]
+
+#: The parameters a mutant runs at unless it says otherwise (the lecture's 3x3).
+DEFAULT_PARAMS = (ArrayParams(3, 3, 8, 32),)
+
+#: Bug classes, in the order the report lists them.
+CLASSES = (
+    "datapath",
+    "control",
+    "wiring",
+    "reset",
+    "edge outputs",
+    "reset timing",
+    "width slicing",
+    "wide accumulator",
+    ">256 PEs",
+    "1xN / Nx1",
+)
+
 
 @dataclass(frozen=True)
 class Mutant:
+    """One deliberate bug.
+
+    name, what: identifier and one-line description; edits: the text replacements.
+    cls: bug class (one of CLASSES). params: the parameter sets it is run at (killed when a
+    checker fails at any of them). tests: the cocotb tests run for it (None: the whole tier).
+    formal: empty when a formal property should fail on it, else why formal cannot see it.
+    proofs: formal tasks to run for it (None: every task of the quick formal tier).
+    """
+
     name: str
     what: str
-    edits: tuple[tuple[str, str, str], ...]  # (file, old text, new text)
+    edits: tuple[Edit, ...]
+    cls: str = "datapath"
+    params: tuple[ArrayParams, ...] = DEFAULT_PARAMS
+    tests: tuple[str, ...] | None = None
+    formal: str = ""
+    proofs: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.cls not in CLASSES:
+            raise SystolicError(f"mutant {self.name}: unknown class {self.cls!r}")
+        if not self.params:
+            raise SystolicError(f"mutant {self.name}: no parameter set")
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A mutant that changes no output, with the configurations it is proven equivalent at.
+
+    top: the module compared (its ports are the outputs that must agree); params: one dict of
+    that module's parameters per proof; why: what makes it harmless.
+    """
+
+    mutant: Mutant
+    top: str
+    params: tuple[dict[str, int], ...]
+    why: str
+
+
+def _p(rows: int, cols: int, data_w: int = 8, acc_w: int = 32) -> ArrayParams:
+    return ArrayParams(rows, cols, data_w, acc_w)
 
 
 _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
@@ -39,7 +103,50 @@ _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
 
         systolic_pe #("""
 
+# Lines of the RTL that several mutants edit, quoted once.
+_SEXT = "{{(ACC_W - ProdW){prod[ProdW-1]}}, prod}"
+_ACC_NEXT = "wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;"
+_RESTART = "a_first_i ? {ACC_W{1'b0}} : acc_o"
+_FIRE = "fire     = a_vld_i & b_vld_i;"
+_STROBE = "      res_vld_o <= fire & a_last_i;"
+_FWD_ALWAYS = (
+    "  // Forwarding registers: operands and flags move on unconditionally, valid or not.\n"
+    "  always @(posedge clk_i or negedge rst_ni) begin"
+)
+_ACC_ALWAYS = (
+    "  // Accumulator and result register.\n  always @(posedge clk_i or negedge rst_ni) begin"
+)
+_WEST_A = "assign a_h[i][0]     = a_i[i*DATA_W +: DATA_W];"
+_NORTH_B = "assign b_v[0][j]     = b_i[j*DATA_W +: DATA_W];"
+_EAST_A = "assign a_o[i*DATA_W +: DATA_W] = a_h[i][COLS];"
+_EAST_VLD = "assign a_vld_o[i]   = a_vld_h[i][COLS];"
+_EAST_FLAGS = (
+    "      assign a_first_o[i] = a_fst_h[i][COLS];\n      assign a_last_o[i]  = a_lst_h[i][COLS];"
+)
+_SOUTH_B = "assign b_o[j*DATA_W +: DATA_W] = b_v[ROWS][j];"
+_SOUTH_VLD = "assign b_vld_o[j] = b_vld_v[ROWS][j];"
+_ACC_SLICE = "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;"
+_RES_SLICE = "res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;"
+_VLD_SLICE = "res_vld_o[i*COLS+j]              = res_vld;"
+_RESULT_IF = (
+    "      if (fire) begin\n        acc_o <= acc_next;\n        if (a_last_i) begin\n"
+    "          res_o <= acc_next;\n        end\n      end"
+)
+
+# Quick cocotb tests that the mutants name (the whole tier kills each mutant as well).
+LECTURE = ("test_lecture_3x3",)
+IDENTITY = ("test_identity",)
+RANDOM = ("test_random_k_sweep",)
+BUBBLES = ("test_valid_bubbles",)
+RESET = ("test_reset_mid_product",)
+RESET_EDGES = ("test_reset_between_edges",)
+EXTREMES = ("test_extremes_wrap",)
+ZEROS = ("test_zeros",)
+
+_NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
+
 CATALOG: tuple[Mutant, ...] = (
+    # ---- datapath --------------------------------------------------------------------------
     Mutant(
         "swap_ab_forwarding",
         "PE forwards b to the east and a to the south",
@@ -47,6 +154,8 @@ CATALOG: tuple[Mutant, ...] = (
             (PE, "      a_o       <= a_i;", "      a_o       <= b_i;"),
             (PE, "      b_o       <= b_i;", "      b_o       <= a_i;"),
         ),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "delay_last_pe",
@@ -84,85 +193,97 @@ CATALOG: tuple[Mutant, ...] = (
                 "          .b_vld_i   (mut_dly ? mut_bv_q : b_vld_v[i][j]),",
             ),
         ),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "no_sign_extension",
         "the product is zero-extended into the accumulator",
-        ((PE, "{{(ACC_W - ProdW){prod[ProdW-1]}}, prod}", "{{(ACC_W - ProdW){1'b0}}, prod}"),),
+        ((PE, _SEXT, "{{(ACC_W - ProdW){1'b0}}, prod}"),),
+        tests=IDENTITY,
     ),
     Mutant(
         "restart_ignored",
         "the first flag does not restart the accumulation",
-        ((PE, "a_first_i ? {ACC_W{1'b0}} : acc_o", "acc_o"),),
+        ((PE, _RESTART, "acc_o"),),
+        cls="control",
+        tests=IDENTITY,
     ),
     Mutant(
         "unsigned_multiply",
         "operands multiplied as unsigned numbers",
         ((PE, "prod = a_i * b_i;", "prod = $unsigned(a_i) * $unsigned(b_i);"),),
+        tests=IDENTITY,
     ),
     Mutant(
         "result_misses_last_pair",
         "the result register captures the sum before the last pair",
         ((PE, "          res_o <= acc_next;", "          res_o <= acc_o;"),),
+        cls="control",
+        tests=LECTURE,
     ),
     Mutant(
         "valid_ignored",
         "a pair fires on a valid a alone",
-        ((PE, "fire     = a_vld_i & b_vld_i;", "fire     = a_vld_i;"),),
+        ((PE, _FIRE, "fire     = a_vld_i;"),),
+        cls="control",
+        tests=IDENTITY,
+    ),
+    Mutant(
+        "b_valid_ignored",
+        "a pair fires on a valid b alone",
+        ((PE, _FIRE, "fire     = b_vld_i;"),),
+        cls="control",
+        tests=BUBBLES,
     ),
     Mutant(
         "reset_keeps_acc",
         "reset does not clear the accumulator",
         ((PE, "      acc_o     <= {ACC_W{1'b0}};\n", ""),),
+        cls="reset",
+        tests=LECTURE,
     ),
     Mutant(
         "west_lanes_reversed",
         "the west bus lane order is reversed",
-        (
-            (
-                TOP,
-                "assign a_h[i][0]     = a_i[i*DATA_W +: DATA_W];",
-                "assign a_h[i][0]     = a_i[(ROWS-1-i)*DATA_W +: DATA_W];",
-            ),
-        ),
+        ((TOP, _WEST_A, "assign a_h[i][0]     = a_i[(ROWS-1-i)*DATA_W +: DATA_W];"),),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "acc_bus_transposed",
         "PE(i,j)'s accumulator lands in lane j*ROWS+i",
-        (
-            (
-                TOP,
-                "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;",
-                "acc_o[(j*ROWS+i)*ACC_W +: ACC_W] = acc;",
-            ),
-        ),
+        ((TOP, _ACC_SLICE, "acc_o[(j*ROWS+i)*ACC_W +: ACC_W] = acc;"),),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "north_lanes_reversed",
         "the north bus lane order is reversed",
-        (
-            (
-                TOP,
-                "assign b_v[0][j]     = b_i[j*DATA_W +: DATA_W];",
-                "assign b_v[0][j]     = b_i[(COLS-1-j)*DATA_W +: DATA_W];",
-            ),
-        ),
+        ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[(COLS-1-j)*DATA_W +: DATA_W];"),),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "res_bus_transposed",
         "PE(i,j)'s result lands in lane j*ROWS+i",
-        (
-            (
-                TOP,
-                "res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;",
-                "res_o[(j*ROWS+i)*ACC_W +: ACC_W] = res;",
-            ),
-        ),
+        ((TOP, _RES_SLICE, "res_o[(j*ROWS+i)*ACC_W +: ACC_W] = res;"),),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "strobe_on_every_pair",
         "the result strobe pulses on every firing pair",
-        ((PE, "      res_vld_o <= fire & a_last_i;", "      res_vld_o <= fire;"),),
+        ((PE, _STROBE, "      res_vld_o <= fire;"),),
+        cls="control",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "strobe_without_fire",
+        "the result strobe follows the last flag even when no pair fires",
+        ((PE, _STROBE, "      res_vld_o <= a_last_i;"),),
+        cls="control",
+        tests=IDENTITY,
     ),
     Mutant(
         "result_on_every_pair",
@@ -174,14 +295,32 @@ CATALOG: tuple[Mutant, ...] = (
                 "        res_o <= acc_next;",
             ),
         ),
+        cls="control",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "result_without_fire",
+        "the result register captures on a last flag even when no pair fires",
+        (
+            (
+                PE,
+                _RESULT_IF,
+                "      if (a_last_i) begin\n        res_o <= acc_next;\n      end\n"
+                "      if (fire) begin\n        acc_o <= acc_next;\n      end",
+            ),
+        ),
+        cls="control",
+        tests=BUBBLES,
     ),
     Mutant(
         "last_ignored",
         "the last flag never captures a result",
         (
             (PE, "        if (a_last_i) begin", "        if (1'b0) begin"),
-            (PE, "      res_vld_o <= fire & a_last_i;", "      res_vld_o <= 1'b0;"),
+            (PE, _STROBE, "      res_vld_o <= 1'b0;"),
         ),
+        cls="control",
+        tests=LECTURE,
     ),
     Mutant(
         "accumulator_truncated",
@@ -189,15 +328,25 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 PE,
-                "wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;",
+                _ACC_NEXT,
                 "wire signed [ACC_W-1:0] acc_next = {1'b0, acc_base[ACC_W-2:0] + prod_ext[ACC_W-2:0]};",
             ),
         ),
+        tests=IDENTITY,
     ),
     Mutant(
         "restart_a_cycle_late",
         "the restart uses the previous cycle's first flag",
-        ((PE, "a_first_i ? {ACC_W{1'b0}} : acc_o", "a_first_o ? {ACC_W{1'b0}} : acc_o"),),
+        ((PE, _RESTART, "a_first_o ? {ACC_W{1'b0}} : acc_o"),),
+        cls="control",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "restart_on_last",
+        "the last flag (not the first) restarts the accumulation",
+        ((PE, _RESTART, "a_last_i ? {ACC_W{1'b0}} : acc_o"),),
+        cls="control",
+        tests=LECTURE,
     ),
     Mutant(
         "result_a_cycle_late",
@@ -209,7 +358,7 @@ CATALOG: tuple[Mutant, ...] = (
                 "  // Accumulator and result register.\n  reg mut_cap_q;\n  reg signed [ACC_W-1:0] mut_sum_q;\n"
                 "  always @(posedge clk_i) begin\n    mut_cap_q <= fire & a_last_i;\n    mut_sum_q <= acc_next;\n  end\n",
             ),
-            (PE, "      res_vld_o <= fire & a_last_i;", "      res_vld_o <= mut_cap_q;"),
+            (PE, _STROBE, "      res_vld_o <= mut_cap_q;"),
             (PE, "        if (a_last_i) begin\n          res_o <= acc_next;\n        end\n", ""),
             (
                 PE,
@@ -217,11 +366,15 @@ CATALOG: tuple[Mutant, ...] = (
                 "      if (mut_cap_q) res_o <= mut_sum_q;\n      if (fire) begin\n        acc_o <= acc_next;",
             ),
         ),
+        cls="control",
+        tests=LECTURE,
     ),
     Mutant(
         "reset_keeps_a_pipeline",
         "reset does not clear the operands a in flight (data and valid)",
         ((PE, "      a_o       <= {DATA_W{1'b0}};\n      a_vld_o   <= 1'b0;\n", ""),),
+        cls="reset",
+        tests=RESET,
     ),
     Mutant(
         "flags_swapped",
@@ -233,11 +386,15 @@ CATALOG: tuple[Mutant, ...] = (
                 "      a_first_o <= a_last_i;\n      a_last_o  <= a_first_i;",
             ),
         ),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "south_valid_stuck",
         "b is forwarded south as always valid",
         ((PE, "      b_vld_o   <= b_vld_i;", "      b_vld_o   <= 1'b1;"),),
+        cls="control",
+        tests=LECTURE,
     ),
     Mutant(
         "bypass_one_register",
@@ -264,22 +421,382 @@ CATALOG: tuple[Mutant, ...] = (
                 "          .a_last_i  ((i == 0 && j == 1) ? a_lst_h[0][0] : a_lst_h[i][j]),",
             ),
         ),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "a_not_forwarded",
         "a is never forwarded east (holds its reset value)",
         ((PE, "      a_o       <= a_i;", "      a_o       <= a_o;"),),
+        cls="wiring",
+        tests=LECTURE,
     ),
     Mutant(
         "b_sign_dropped",
         "b is multiplied as an unsigned number",
         ((PE, "prod = a_i * b_i;", "prod = a_i * $signed({1'b0, b_i});"),),
+        tests=EXTREMES,
+    ),
+    # ---- edge outputs (east a_o..., south b_o...: checked every cycle by the scoreboard) -----
+    Mutant(
+        "east_lanes_reversed",
+        "the east edge lane order of a_o is reversed",
+        ((TOP, _EAST_A, "assign a_o[i*DATA_W +: DATA_W] = a_h[ROWS-1-i][COLS];"),),
+        cls="edge outputs",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "south_valid_wrong_lane",
+        "south edge valid j comes from column j+1",
+        ((TOP, _SOUTH_VLD, "assign b_vld_o[j] = b_vld_v[ROWS][(j + 1) % COLS];"),),
+        cls="edge outputs",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "east_flags_swapped",
+        "the east edge carries last as first and first as last",
+        (
+            (
+                TOP,
+                _EAST_FLAGS,
+                "      assign a_first_o[i] = a_lst_h[i][COLS];\n      assign a_last_o[i]  = a_fst_h[i][COLS];",
+            ),
+        ),
+        cls="edge outputs",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "east_valid_tied_low",
+        "the east edge valid is tied off to 0",
+        ((TOP, _EAST_VLD, "assign a_vld_o[i]   = 1'b0;"),),
+        cls="edge outputs",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "south_data_early",
+        "the south edge b_o is the last row's input (one cycle early)",
+        ((TOP, _SOUTH_B, "assign b_o[j*DATA_W +: DATA_W] = b_v[ROWS-1][j];"),),
+        cls="edge outputs",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "east_data_late",
+        "the east edge a_o passes through one more register (one cycle late)",
+        (
+            (
+                TOP,
+                _EAST_A,
+                "reg [DATA_W-1:0] mut_ae_q;\n      always @(posedge clk_i) mut_ae_q <= a_h[i][COLS];\n"
+                "      assign a_o[i*DATA_W +: DATA_W] = mut_ae_q;",
+            ),
+        ),
+        cls="edge outputs",
+        tests=LECTURE,
+    ),
+    Mutant(
+        "reset_keeps_a_valid",
+        "reset clears the forwarded a but not its valid (seen only at the east edge)",
+        ((PE, "      a_vld_o   <= 1'b0;\n", ""),),
+        cls="edge outputs",
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "reset_keeps_flags",
+        "reset does not clear the forwarded first/last flags (seen only at the east edge)",
+        ((PE, "      a_first_o <= 1'b0;\n      a_last_o  <= 1'b0;\n", ""),),
+        cls="edge outputs",
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "reset_keeps_b_pipeline",
+        "reset does not clear the operands b in flight (data and valid)",
+        ((PE, "      b_o       <= {DATA_W{1'b0}};\n      b_vld_o   <= 1'b0;\n", ""),),
+        cls="edge outputs",
+        tests=RESET_EDGES,
+    ),
+    # ---- reset timing ----------------------------------------------------------------------
+    Mutant(
+        "sync_reset_forwarding",
+        "the forwarding registers have a synchronous reset (no negedge rst_ni)",
+        ((PE, _FWD_ALWAYS, _FWD_ALWAYS.replace(" or negedge rst_ni", "")),),
+        cls="reset timing",
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "sync_reset_accumulator",
+        "accumulator, result and strobe have a synchronous reset (no negedge rst_ni)",
+        ((PE, _ACC_ALWAYS, _ACC_ALWAYS.replace(" or negedge rst_ni", "")),),
+        cls="reset timing",
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "reset_through_flop",
+        "the PEs get rst_ni through a flop: reset asserted and released one clock late",
+        (
+            (
+                TOP,
+                "  genvar i, j;",
+                "  reg mut_rst_q;\n  always @(posedge clk_i) mut_rst_q <= rst_ni;\n  genvar i, j;",
+            ),
+            (TOP, "          .rst_ni    (rst_ni),", "          .rst_ni    (mut_rst_q),"),
+        ),
+        cls="reset timing",
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "reset_keeps_res_vld",
+        "reset does not clear the result strobe",
+        ((PE, "      res_vld_o <= 1'b0;\n", ""),),
+        cls="reset timing",
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "reset_keeps_result",
+        "reset does not clear the result register",
+        ((PE, "      res_o     <= {ACC_W{1'b0}};\n", ""),),
+        cls="reset timing",
+        tests=LECTURE,
+    ),
+    # ---- width-dependent slicing (only at DATA_W / ACC_W other than 8 / 32) -----------------
+    Mutant(
+        "west_lane_stride_8",
+        "west lane i is sliced at i*8 (hard-coded 8) instead of i*DATA_W",
+        ((TOP, _WEST_A, "assign a_h[i][0]     = a_i[i*8 +: DATA_W];"),),
+        cls="width slicing",
+        params=(_p(3, 3, 7, 15),),
+        tests=LECTURE,
+    ),
+    Mutant(
+        "north_lane_width_8",
+        "north lane j is an 8-bit part-select (zero-extended at wider DATA_W)",
+        ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[j*DATA_W +: 8];"),),
+        cls="width slicing",
+        params=(_p(3, 3, 12, 32),),
+        tests=ZEROS,
+    ),
+    Mutant(
+        "north_lane_offset_pow2",
+        "north lane j starts at j << $clog2(DATA_W) (right for power-of-two DATA_W only)",
+        ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[(j << $clog2(DATA_W)) +: DATA_W];"),),
+        cls="width slicing",
+        params=(_p(3, 3, 5, 20),),
+        tests=LECTURE,
+    ),
+    Mutant(
+        "sext_from_bit_15",
+        "the product is sign-extended from bit 15 (hard-coded) instead of bit 2*DATA_W-1",
+        ((PE, _SEXT, "{{(ACC_W - ProdW){prod[15]}}, prod}"),),
+        cls="width slicing",
+        params=(_p(3, 3, 12, 32),),
+        tests=EXTREMES,
+    ),
+    Mutant(
+        "sext_fixed_16_bits",
+        "the product is sign-extended by a fixed 16 bits (zeros above at ACC_W > 2*DATA_W+16)",
+        ((PE, _SEXT, "{{16{prod[ProdW-1]}}, prod}"),),
+        cls="width slicing",
+        params=(_p(3, 3, 8, 37),),
+        tests=IDENTITY,
+    ),
+    Mutant(
+        "product_width_16",
+        "the product is kept in 16 bits (ProdW hard-coded)",
+        ((PE, "localparam integer ProdW = 2 * DATA_W;", "localparam integer ProdW = 16;"),),
+        cls="width slicing",
+        params=(_p(3, 3, 12, 32),),
+        tests=EXTREMES,
+    ),
+    Mutant(
+        "res_lane_width_32",
+        "each result lane is written as 32 bits (hard-coded), clobbering the next lane",
+        ((TOP, _RES_SLICE, "res_o[(i*COLS+j)*ACC_W +: 32] = res;"),),
+        cls="width slicing",
+        params=(_p(3, 3, 8, 20),),
+        tests=LECTURE,
+    ),
+    # ---- wide-accumulator overflow ---------------------------------------------------------
+    Mutant(
+        "carry_lost_above_product",
+        "the carry out of the low 2*DATA_W accumulator bits is lost",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:ProdW] + prod_ext[ACC_W-1:ProdW],\n"
+                "                                    acc_base[ProdW-1:0] + prod_ext[ProdW-1:0]};",
+            ),
+        ),
+        cls="wide accumulator",
+        tests=EXTREMES,
+    ),
+    Mutant(
+        "carry_lost_above_32",
+        "the accumulator adds in two halves and loses the carry out of bit 31",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:32] + prod_ext[ACC_W-1:32],\n"
+                "                                    acc_base[31:0] + prod_ext[31:0]};",
+            ),
+        ),
+        cls="wide accumulator",
+        params=(_p(3, 3, 8, 37),),
+        tests=EXTREMES,
+    ),
+    Mutant(
+        "sum_in_integer",
+        "the sum goes through a 32-bit Verilog integer (wrong above 2^31 at ACC_W > 32)",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "integer mut_sum;\n  always @* mut_sum = acc_base + prod_ext;\n"
+                "  wire signed [ACC_W-1:0] acc_next = mut_sum;",
+            ),
+        ),
+        cls="wide accumulator",
+        params=(_p(4, 3, 16, 64),),
+        tests=EXTREMES,
+    ),
+    Mutant(
+        "saturating_accumulator",
+        "the accumulator saturates at its extremes instead of wrapping",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] mut_sum = acc_base + prod_ext;\n"
+                "  wire mut_ovf = (acc_base[ACC_W-1] == prod_ext[ACC_W-1]) && (mut_sum[ACC_W-1] != acc_base[ACC_W-1]);\n"
+                "  wire signed [ACC_W-1:0] acc_next = !mut_ovf ? mut_sum\n"
+                "      : acc_base[ACC_W-1] ? {1'b1, {(ACC_W-1){1'b0}}} : {1'b0, {(ACC_W-1){1'b1}}};",
+            ),
+        ),
+        cls="wide accumulator",
+        params=(_p(3, 3, 8, 16),),
+        tests=EXTREMES,
+    ),
+    # ---- more than 256 PEs -----------------------------------------------------------------
+    Mutant(
+        "strobe_index_8bit",
+        "the strobe lane index i*COLS+j is computed in 8 bits (mod 256)",
+        ((TOP, _VLD_SLICE, "res_vld_o[(i*COLS+j) % 256]      = res_vld;"),),
+        cls=">256 PEs",
+        params=(_p(17, 16),),
+        tests=LECTURE,
+        formal=_NEEDS_256,
+    ),
+    Mutant(
+        "result_index_8bit",
+        "the result lane index i*COLS+j is computed in 8 bits (mod 256)",
+        ((TOP, _RES_SLICE, "res_o[((i*COLS+j) % 256)*ACC_W +: ACC_W] = res;"),),
+        cls=">256 PEs",
+        params=(_p(17, 16),),
+        tests=LECTURE,
+        formal=_NEEDS_256,
+    ),
+    # ---- 1xN / Nx1 -------------------------------------------------------------------------
+    Mutant(
+        "single_row_south_unregistered",
+        "a one-row array passes b to the south edge without its register",
+        (
+            (
+                TOP,
+                _SOUTH_B,
+                "assign b_o[j*DATA_W +: DATA_W] = (ROWS == 1) ? b_v[0][j] : b_v[ROWS][j];",
+            ),
+        ),
+        cls="1xN / Nx1",
+        params=(_p(1, 4),),
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "single_col_east_valid_unregistered",
+        "a one-column array passes a's valid to the east edge without its register",
+        (
+            (
+                TOP,
+                _EAST_VLD,
+                "assign a_vld_o[i]   = (COLS == 1) ? a_vld_h[i][0] : a_vld_h[i][COLS];",
+            ),
+        ),
+        cls="1xN / Nx1",
+        params=(_p(4, 1),),
+        tests=RESET_EDGES,
+    ),
+    Mutant(
+        "north_loop_over_rows",
+        "the north-edge generate loop runs over ROWS instead of COLS",
+        (
+            (
+                TOP,
+                "for (j = 0; j < COLS; j = j + 1) begin : g_north",
+                "for (j = 0; j < ROWS; j = j + 1) begin : g_north",
+            ),
+        ),
+        cls="1xN / Nx1",
+        params=(_p(1, 4),),
+        tests=LECTURE,
+    ),
+    Mutant(
+        "strobe_stride_rows",
+        "the strobe lane index uses ROWS as the row stride (i*ROWS+j)",
+        ((TOP, _VLD_SLICE, "res_vld_o[i*ROWS+j]              = res_vld;"),),
+        cls="1xN / Nx1",
+        params=(_p(4, 1),),
+        tests=LECTURE,
+    ),
+)
+
+#: Mutants that change no output of the design, each proven so by a formal equivalence check.
+EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        Mutant(
+            "sext_implicit",
+            "the explicit sign extension of the product is dropped (prod_ext = prod)",
+            ((PE, _SEXT, "prod"),),
+        ),
+        top="systolic_pe",
+        params=({"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}, {"DATA_W": 5, "ACC_W": 37}),
+        why="prod and prod_ext are both declared signed, so the assignment sign-extends anyway",
+    ),
+    Equivalent(
+        Mutant(
+            "restart_gated_by_fire",
+            "the restart also requires a firing pair (fire & a_first_i)",
+            ((PE, _RESTART, "(fire & a_first_i) ? {ACC_W{1'b0}} : acc_o"),),
+            cls="control",
+        ),
+        top="systolic_pe",
+        params=({"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}),
+        why="acc_base only reaches a register through acc_next, which is stored only when fire is 1",
+    ),
+    Equivalent(
+        Mutant(
+            "product_through_32_bits",
+            "the product is computed into a 32-bit signed wire first",
+            (
+                (
+                    PE,
+                    "wire signed [ProdW-1:0] prod = a_i * b_i;",
+                    "wire signed [31:0] mut_p32 = a_i * b_i;\n"
+                    "  wire signed [ProdW-1:0] prod = mut_p32;",
+                ),
+            ),
+        ),
+        top="systolic_pe",
+        params=({"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}, {"DATA_W": 5, "ACC_W": 11}),
+        why="2*DATA_W <= 32 (DATA_W <= 16): the 32-bit signed product is exact and its low "
+        "2*DATA_W bits are the product",
     ),
 )
 
 
 def apply(mutant: Mutant, rtl_dir: Path, out_dir: Path) -> Path:
-    """Copy rtl_dir to out_dir and apply the mutant's edits; returns out_dir."""
+    """Copy rtl_dir to out_dir and apply the mutant's edits; returns out_dir.
+
+    Raises SystolicError when an edit's old text is not found exactly once (a stale mutant).
+    """
     if out_dir.exists():
         shutil.rmtree(out_dir)
     shutil.copytree(rtl_dir, out_dir)
@@ -293,7 +810,18 @@ def apply(mutant: Mutant, rtl_dir: Path, out_dir: Path) -> Path:
 
 
 def by_name(name: str) -> Mutant:
+    """The catalog mutant called ``name`` (one-line error for an unknown name)."""
     for m in CATALOG:
         if m.name == name:
             return m
-    raise SystolicError(f"unknown mutant {name!r}: see systolic.tb.mutants.CATALOG")
+    raise SystolicError(f"unknown mutant {name!r} (`systolic mutate --list` shows the catalog)")
+
+
+def _check_names() -> None:
+    names = [m.name for m in CATALOG] + [e.mutant.name for e in EQUIVALENT]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SystolicError(f"duplicate mutant names: {', '.join(dupes)}")
+
+
+_check_names()

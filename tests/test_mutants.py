@@ -1,32 +1,246 @@
-"""Breaking the RTL on purpose must make the regression fail, with a scoreboard message."""
+"""Breaking the RTL on purpose must make the regression fail, with a checker's message.
+
+Every mutant of the catalog runs on Icarus at its own parameter sets (the cocotb tests it names;
+the nightly tier runs every test) and must be killed by a checker: a build failure, a crash, an
+exception of another kind or an empty run is BROKEN, never a kill. The unmodified RTL must pass
+the same runs. The equivalent mutants are proven equivalent by a formal equivalence check.
+"""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from systolic.models import ArrayParams
-from systolic.tb import mutants, runner
+from systolic.tb import mutants, mutate, runner
+from systolic.tb.mutants import CATALOG, CLASSES, DEFAULT_PARAMS, Mutant
+
+
+@pytest.fixture(autouse=True)
+def _no_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(runner.COV_DIR_ENV, raising=False)  # mutants do not count as coverage
+
+
+def _killed_message(res: mutate.EngineResult, mutant: Mutant) -> str:
+    return f"{mutant.name} ({mutant.what}): {res.status} at {res.where}: {res.detail}"
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("mutant", mutants.CATALOG, ids=lambda m: m.name)
-def test_mutant_is_killed(mutant: mutants.Mutant, tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv(runner.COV_DIR_ENV, raising=False)  # mutants do not count as coverage
+@pytest.mark.parametrize("mutant", CATALOG, ids=lambda m: m.name)
+def test_mutant_is_killed(mutant: Mutant, tmp_path: Path) -> None:
     rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
-    params = ArrayParams(3, 3, 8, 32)
-    res = runner.run("icarus", params, seed=3, rtl_dir=rtl, build_root=tmp_path / "build")
-    assert res.tests >= 11, f"mutant {mutant.name} did not run: {res.summary()}"
-    assert not res.passed, f"mutant {mutant.name} ({mutant.what}) survived the regression"
-    # Killed by the checkers, not by a crash: some failure names a PE or a result.
-    assert any("PE(" in msg or "assembled C" in msg for msg in res.failures.values()), res.summary()
+    res = mutate.run_sim(mutant, rtl, tmp_path, seed=3)
+    assert res.status == mutate.KILLED, _killed_message(res, mutant)
 
 
-def test_unmodified_rtl_passes_the_same_tier(tmp_path) -> None:
-    res = runner.run("icarus", ArrayParams(3, 3, 8, 32), seed=3, build_root=tmp_path / "build")
-    assert res.passed, res.summary()
+@pytest.mark.nightly
+@pytest.mark.sim
+@pytest.mark.parametrize("mutant", CATALOG, ids=lambda m: m.name)
+def test_mutant_is_killed_by_the_whole_tier(mutant: Mutant, tmp_path: Path) -> None:
+    """Honesty of the short runs above: every cocotb test of the tier together kills it too."""
+    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    res = mutate.run_sim(mutant, rtl, tmp_path, seed=3, full=True)
+    assert res.status == mutate.KILLED, _killed_message(res, mutant)
 
 
-def test_stale_mutant_is_refused(tmp_path) -> None:
-    stale = mutants.Mutant("stale", "text that is not in the RTL", (("systolic_pe.v", "nope", ""),))
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    "combo", mutate.sim_combinations(CATALOG), ids=lambda c: mutate.short_tag(c[0])
+)
+def test_unmodified_rtl_passes_the_same_runs(
+    combo: tuple[ArrayParams, tuple[str, ...] | None], tmp_path: Path
+) -> None:
+    assert mutate.baseline_sim([combo], seed=3, work=tmp_path) == []
+
+
+# ---- the catalog -------------------------------------------------------------------------------
+
+
+def test_catalog_covers_every_class() -> None:
+    assert len(CATALOG) >= 40
+    assert {m.cls for m in CATALOG} == set(CLASSES)
+    names = [m.name for m in CATALOG] + [e.mutant.name for e in mutants.EQUIVALENT]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("cls", [">256 PEs", "width slicing", "1xN / Nx1"])
+def test_parameter_specific_classes_run_at_their_parameters(cls: str) -> None:
+    """A bug that hides at 3x3 DATA_W 8 ACC_W 32 must be run where it shows."""
+    for m in (m for m in CATALOG if m.cls == cls):
+        assert m.params != DEFAULT_PARAMS, m.name
+    if cls == ">256 PEs":
+        assert all(p.rows * p.cols > 256 for m in CATALOG if m.cls == cls for p in m.params)
+
+
+def test_every_mutant_and_equivalent_applies(tmp_path: Path) -> None:
+    for m in (*CATALOG, *(e.mutant for e in mutants.EQUIVALENT)):
+        out = mutants.apply(m, runner.RTL_DIR, tmp_path / m.name)
+        changed = [f for f in (mutants.PE, mutants.TOP) if (out / f).read_text() != _rtl(f)]
+        assert changed, f"{m.name} changes nothing"
+
+
+def _rtl(name: str) -> str:
+    return (runner.RTL_DIR / name).read_text()
+
+
+def test_stale_mutant_is_refused(tmp_path: Path) -> None:
+    stale = Mutant("stale", "text that is not in the RTL", (("systolic_pe.v", "nope", ""),))
     with pytest.raises(mutants.SystolicError, match="not found"):
         mutants.apply(stale, runner.RTL_DIR, tmp_path / "rtl")
+
+
+def test_unknown_class_is_refused() -> None:
+    with pytest.raises(mutants.SystolicError, match="unknown class"):
+        Mutant("x", "y", (), cls="nonsense")
+
+
+# ---- honest verdicts ---------------------------------------------------------------------------
+
+
+def write_results(path: Path, cases: list[tuple[str, str, str]]) -> Path:
+    """A cocotb-style xUnit file: (test, exception type or "", message) per test case."""
+    suite = ET.Element("testsuite", name="systolic.tb.test_array")
+    for name, kind, message in cases:
+        case = ET.SubElement(suite, "testcase", name=name)
+        if kind:
+            ET.SubElement(case, "failure", message=message, type=kind)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="unicode")
+    return path
+
+
+def fake_result(tmp_path: Path, cases: list[tuple[str, str, str]]) -> runner.RunResult:
+    res = runner.RunResult("icarus", ArrayParams(3, 3), seed=3, tests=len(cases))
+    res.failed = sum(bool(kind) for _, kind, _ in cases)
+    res.failures = {name: msg for name, kind, msg in cases if kind}
+    res.results_xml = write_results(tmp_path / "results.xml", cases)
+    return res
+
+
+SEED_ERROR = ("test_lecture_3x3", "ValueError", "expected non-negative integer")
+PE_MISMATCH = (
+    "test_lecture_3x3",
+    "ScoreboardError",
+    "PE(0,1) accumulator at cycle 1: expected 8, got 72 [ROWS=3 ...]",
+)
+
+
+@pytest.mark.parametrize(
+    ("cases", "expected", "status"),
+    [
+        ([PE_MISMATCH], 1, "checker"),
+        ([("t", "ScoreboardError", "east lane 0 a_vld at cycle 2: expected 1")], 1, "checker"),
+        ([("t", "AssertionError", "assembled C[0][1]: expected 3, got 4")], 1, "checker"),
+        ([("t", "ScoreboardError", "array state at cycle 0: unreadable (X)")], 1, "checker"),
+        ([SEED_ERROR], 1, "error"),  # the run errored: not a kill
+        ([("t", "AssertionError", "the stream has an idle step")], 1, "error"),  # no checker
+        ([("t", "SimTimeoutError", "PE(0,0) never answered")], 1, "error"),  # not a checker type
+        ([("t", "", "")], 1, "pass"),
+        ([("t", "", "")], 2, "error"),  # fewer tests ran than asked for
+        ([], None, "error"),  # an empty run
+    ],
+)
+def test_judge(tmp_path: Path, cases: list, expected: int | None, status: str) -> None:
+    assert mutate.judge(fake_result(tmp_path, cases), expected).status == status
+
+
+def test_missing_results_are_an_error(tmp_path: Path) -> None:
+    res = runner.RunResult("icarus", ArrayParams(3, 3), seed=3, tests=1, failed=1)
+    res.results_xml = tmp_path / "missing.xml"
+    assert mutate.judge(res, 1).status == "error"
+
+
+def test_a_mutant_that_breaks_the_build_is_broken(tmp_path: Path) -> None:
+    broken = Mutant("no_endmodule", "the PE loses endmodule", ((mutants.PE, "endmodule", ""),))
+    rtl = mutants.apply(broken, runner.RTL_DIR, tmp_path / "rtl")
+    res = mutate.run_sim(broken, rtl, tmp_path, seed=3)
+    assert res.status == mutate.BROKEN and "build failed" in res.detail, res
+
+
+def _patch_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mutant_cases: list) -> None:
+    """runner.run answers from fake results: the unmodified RTL passes, a mutant gets
+    ``mutant_cases``; the simulator is never started."""
+    calls = iter(range(1000))
+
+    def run(sim, params, tests=None, seed=1, rtl_dir=None, build_root=None, **_kw):
+        names = list(tests or mutate.expected_count(None) * ["t"])
+        cases = [(n, "", "") for n in names] if rtl_dir is None else mutant_cases
+        return fake_result(tmp_path / f"run{next(calls)}", cases)
+
+    monkeypatch.setattr(runner, "run", run)
+    monkeypatch.setattr(runner, "check_simulator", lambda sim: None)
+
+
+def test_errored_mutant_run_is_broken_and_fails_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from systolic.cli import main
+
+    _patch_runner(monkeypatch, tmp_path, [SEED_ERROR])
+    status = main(["mutate", "--only", "swap_ab_forwarding", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert "BROKEN" in out and "sim: 0/0 killed, 1 BROKEN" in out, out
+    assert "killed 3x3" not in out
+
+
+def test_checker_failure_is_a_kill_in_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from systolic.cli import main
+
+    _patch_runner(monkeypatch, tmp_path, [PE_MISMATCH])
+    status = main(["mutate", "--only", "swap_ab_forwarding", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert status == 0 and "sim: 1/1 killed" in out, out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    row = report["mutants"][0]
+    assert row["killed_by"] == ["sim"] and row["sim"]["detail"].startswith("test_lecture_3x3: PE(")
+
+
+def test_baseline_failure_stops_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from systolic.cli import main
+
+    def run(sim, params, tests=None, seed=1, rtl_dir=None, build_root=None, **_kw):
+        return fake_result(tmp_path / "base", [SEED_ERROR])  # even the real RTL "fails"
+
+    monkeypatch.setattr(runner, "run", run)
+    monkeypatch.setattr(runner, "check_simulator", lambda sim: None)
+    status = main(["mutate", "--only", "swap_ab_forwarding", "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "unmodified RTL does not pass" in captured.err
+    assert "killed" not in captured.out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["mutate", "--seed", "-1"],
+        ["mutate", "--seed", "99999999999"],
+        ["mutate", "--seed", "x"],
+        ["mutate", "--only", "nope"],
+        ["mutate", "--sizes", "3by3"],
+        ["mutate", "--sizes", "40x2"],
+        ["mutate", "--engine", "magic"],
+        ["mutate", "--class", "nonsense"],
+    ],
+)
+def test_bad_mutate_options_are_one_line_errors(argv: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "systolic", *argv], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("systolic: error:"), proc.stderr
+    assert "killed" not in proc.stdout

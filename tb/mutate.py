@@ -1,0 +1,374 @@
+"""Mutation testing that cannot be fooled: each mutant of ``tb/mutants.py`` on the simulator (the
+cocotb checkers) and on the formal properties, with honest verdicts.
+
+A mutant is *killed* only by a checker: on the simulator, a cocotb test failing with a
+``ScoreboardError`` or ``AssertionError`` whose message names a PE, a lane, a result C[i][j], the
+array state or a mismatch count; in formal, a proof that FAILS. A build failure, a crash, an
+exception of another kind, a wrong number of tests or an empty run is BROKEN, never a kill, and
+so is a formal proof that ends in an error. The unmodified RTL must pass exactly the same runs
+first (:func:`baseline_sim`, :func:`baseline_formal`), otherwise nothing can be concluded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from systolic.errors import ConfigError, SimulatorError
+from systolic.models.params import ArrayParams
+from systolic.tb import runner
+from systolic.tb.mutants import Mutant
+
+#: Engines of ``systolic mutate --engine``.
+ENGINES = ("sim", "formal", "both")
+#: The simulator mutants run on (builds in ~0.05 s).
+SIM = "icarus"
+#: Exception types that cocotb records for a checker's failure.
+CHECKER_TYPES = frozenset({"ScoreboardError", "AssertionError"})
+#: What a checker's message names: a PE, a result C[i][j], an edge lane, the unreadable array
+#: state, or a count of mismatches (test_checker_bites).
+CHECKER_TEXT = re.compile(r"PE\(\d+,\d+\)|C\[\d+\]\[\d+\]|\blane\b|array state|mismatch")
+
+KILLED, SURVIVED, BROKEN, NOT_APPLICABLE = "killed", "SURVIVED", "BROKEN", "n/a"
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One cocotb test of a run: its name and, when it failed, the exception type and message."""
+
+    test: str
+    kind: str = ""
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.kind)
+
+    @property
+    def checker(self) -> bool:
+        """A failure that a checker reported (not an error of the test or the simulator)."""
+        return self.kind in CHECKER_TYPES and CHECKER_TEXT.search(self.message) is not None
+
+    def short(self) -> str:
+        """``test: first line of the message`` without the reproduce context."""
+        text = self.message.splitlines()[0] if self.message else "(no message)"
+        text = text.split(" [")[0]
+        kind = "" if self.checker else f"{self.kind}: "
+        return f"{self.test}: {kind}{text}"
+
+
+def outcomes(xml_path: Path | None) -> list[TestOutcome] | None:
+    """Every test cocotb ran (skipped ones left out), read from its xUnit file; None when the
+    file is missing or unreadable (the simulator crashed or never started)."""
+    if xml_path is None or not Path(xml_path).is_file():
+        return None
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError:
+        return None
+    out = []
+    for case in root.iter("testcase"):
+        if case.find("skipped") is not None:
+            continue
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        name = case.get("name", "?")
+        if bad is None:
+            out.append(TestOutcome(name))
+        else:
+            message = (bad.get("message") or bad.text or "").strip()
+            out.append(TestOutcome(name, bad.get("type") or "error", message))
+    return out
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """pass: every expected test ran and passed; checker: a checker failed; error: anything else
+    (no results, a wrong number of tests, only non-checker failures)."""
+
+    status: str
+    detail: str = ""
+
+
+def judge(res: runner.RunResult, expected_tests: int | None) -> RunVerdict:
+    """Classify one simulator run (see :class:`RunVerdict`)."""
+    cases = outcomes(res.results_xml)
+    if cases is None:
+        return RunVerdict("error", f"no results written (simulator crashed?); see {res.log}")
+    if not cases:
+        return RunVerdict("error", "0 tests ran")
+    if expected_tests is not None and len(cases) != expected_tests:
+        return RunVerdict("error", f"{len(cases)} tests ran, expected {expected_tests}")
+    failed = [c for c in cases if c.failed]
+    if not failed:
+        return RunVerdict("pass")
+    checkers = [c for c in failed if c.checker]
+    if not checkers:
+        return RunVerdict("error", failed[0].short())
+    others = len(failed) - len(checkers)
+    note = f" (and {others} tests with errors)" if others else ""
+    return RunVerdict("checker", checkers[0].short() + note)
+
+
+@dataclass
+class EngineResult:
+    """One engine's verdict on one mutant: killed / SURVIVED / BROKEN / n/a."""
+
+    status: str
+    detail: str = ""
+    where: str = ""
+    seconds: float = 0.0
+
+    @property
+    def killed(self) -> bool:
+        return self.status == KILLED
+
+    def cell(self, width: int = 80) -> str:
+        """The table cell: status, where and the first failure, cut to ``width``."""
+        text = self.status
+        if self.where:
+            text += f" {self.where}"
+        if self.detail:
+            text += f": {self.detail}"
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def short_tag(p: ArrayParams) -> str:
+    """``3x3 d8 a32``."""
+    return f"{p.rows}x{p.cols} d{p.data_w} a{p.acc_w}"
+
+
+def sim_params(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) -> list[ArrayParams]:
+    """The parameter sets a mutant runs at: its own, or ``sizes`` with each of its widths."""
+    if not sizes:
+        return list(mutant.params)
+    widths = dict.fromkeys((p.data_w, p.acc_w) for p in mutant.params)
+    return [ArrayParams(r, c, d, a) for (d, a) in widths for (r, c) in sizes]
+
+
+def sim_tests(mutant: Mutant, full: bool = False) -> tuple[str, ...] | None:
+    """The cocotb tests a mutant runs (None: the whole quick tier)."""
+    return None if full else mutant.tests
+
+
+def expected_count(tests: Sequence[str] | None) -> int:
+    """How many cocotb tests a run of ``tests`` must report (all of the tier when None)."""
+    from systolic.tb.cli import cocotb_tests
+
+    return len(cocotb_tests()) if tests is None else len(tests)
+
+
+RunFn = Callable[..., runner.RunResult]
+
+
+def _run_sim_once(
+    params: ArrayParams,
+    tests: tuple[str, ...] | None,
+    seed: int,
+    rtl: Path | None,
+    build_root: Path,
+) -> RunVerdict:
+    """One Icarus run, judged; a failed build is an error verdict."""
+    try:
+        res = runner.run(SIM, params, tests=tests, seed=seed, rtl_dir=rtl, build_root=build_root)
+    except SimulatorError as exc:
+        return RunVerdict("error", f"build failed: {str(exc).split(' (')[0]}")
+    return judge(res, expected_count(tests))
+
+
+def run_sim(
+    mutant: Mutant,
+    rtl: Path,
+    work: Path,
+    seed: int,
+    full: bool = False,
+    sizes: Sequence[tuple[int, int]] | None = None,
+) -> EngineResult:
+    """Run a mutant at each of its parameter sets until a checker fails."""
+    t0 = time.perf_counter()
+    tests = sim_tests(mutant, full)
+    for p in sim_params(mutant, sizes):
+        verdict = _run_sim_once(p, tests, seed, rtl, work / "build")
+        if verdict.status == "checker":
+            return EngineResult(KILLED, verdict.detail, short_tag(p), time.perf_counter() - t0)
+        if verdict.status == "error":
+            return EngineResult(BROKEN, verdict.detail, short_tag(p), time.perf_counter() - t0)
+    where = ", ".join(short_tag(p) for p in sim_params(mutant, sizes))
+    return EngineResult(SURVIVED, mutant.what, where, time.perf_counter() - t0)
+
+
+def sim_combinations(
+    mutants: Sequence[Mutant], full: bool = False, sizes: Sequence[tuple[int, int]] | None = None
+) -> list[tuple[ArrayParams, tuple[str, ...] | None]]:
+    """The baseline runs that cover every run the mutants make: one per parameter set, with the
+    union of the tests run there (None: the whole tier), in first-use order."""
+    combos: dict[ArrayParams, tuple[str, ...] | None] = {}
+    for m in mutants:
+        tests = sim_tests(m, full)
+        for p in sim_params(m, sizes):
+            combos[p] = _union(combos[p], tests) if p in combos else tests
+    return list(combos.items())
+
+
+def _union(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Two test selections together (None is every test)."""
+    if a is None or b is None:
+        return None
+    return tuple(dict.fromkeys((*a, *b)))
+
+
+def baseline_sim(
+    combos: Sequence[tuple[ArrayParams, tuple[str, ...] | None]], seed: int, work: Path
+) -> list[str]:
+    """Run the unmodified RTL on every combination; returns the problems (empty: all passed)."""
+    problems = []
+    for params, tests in combos:
+        verdict = _run_sim_once(params, tests, seed, None, work / "build")
+        if verdict.status != "pass":
+            which = ",".join(tests) if tests else "every test"
+            problems.append(f"{short_tag(params)} ({which}): {verdict.status}: {verdict.detail}")
+    return problems
+
+
+# ---- formal ------------------------------------------------------------------------------------
+
+
+def formal_module() -> ModuleType:
+    """``systolic.formal.run`` or a one-line error when the formal flow is not installed."""
+    try:
+        from systolic.formal import run as formal_run
+    except ImportError as exc:
+        raise ConfigError(f"the formal engine is not available ({exc})") from None
+    return formal_run
+
+
+def _proof_where(result: object) -> str:
+    task, config = getattr(result, "task", "?"), getattr(result, "config", "")
+    return f"{task} [{config}]" if config else str(task)
+
+
+def judge_proofs(results: Sequence[object]) -> EngineResult:
+    """A mutant's proofs: killed when one FAILS; BROKEN when none fails but one errs or none ran."""
+    seconds = float(sum(getattr(r, "seconds", 0.0) or 0.0 for r in results))
+    fails = [r for r in results if getattr(r, "status", "") == "fail"]
+    if fails:
+        first = fails[0]
+        return EngineResult(KILLED, _first_line(first), _proof_where(first), seconds)
+    errors = [r for r in results if getattr(r, "status", "") != "pass"]
+    if errors:
+        return EngineResult(BROKEN, _first_line(errors[0]), _proof_where(errors[0]), seconds)
+    if not results:
+        return EngineResult(BROKEN, "no proof ran", "", seconds)
+    return EngineResult(SURVIVED, f"{len(results)} proofs pass", "", seconds)
+
+
+def _first_line(result: object) -> str:
+    detail = str(getattr(result, "detail", "") or getattr(result, "status", ""))
+    return detail.strip().splitlines()[0] if detail.strip() else ""
+
+
+def run_formal(mutant: Mutant, rtl: Path, work: Path) -> EngineResult:
+    """Run the quick formal tier (or the mutant's proofs) on a mutant's RTL."""
+    if mutant.formal:
+        return EngineResult(NOT_APPLICABLE, mutant.formal)
+    results = formal_module().prove(
+        rtl_dir=rtl, work=work / "formal", tier="quick", only=mutant.proofs
+    )
+    return judge_proofs(results)
+
+
+def formal_tasks(mutants: Sequence[Mutant]) -> list[str] | None:
+    """The proofs the baseline must pass: the union of the mutants' (None: the whole tier)."""
+    needed = [m for m in mutants if not m.formal]
+    if any(m.proofs is None for m in needed):
+        return None
+    return sorted({t for m in needed for t in m.proofs or ()})
+
+
+def baseline_formal(mutants: Sequence[Mutant], work: Path) -> list[str]:
+    """Prove the unmodified RTL on every proof the mutants use; returns the problems."""
+    if all(m.formal for m in mutants):
+        return []
+    results = formal_module().prove(
+        rtl_dir=None, work=work / "formal", tier="quick", only=formal_tasks(mutants)
+    )
+    if not results:
+        return ["formal: no proof ran on the unmodified RTL"]
+    return [
+        f"formal {_proof_where(r)}: {r.status}: {_first_line(r)}"
+        for r in results
+        if r.status != "pass"
+    ]
+
+
+# ---- one mutant, every engine ------------------------------------------------------------------
+
+
+@dataclass
+class MutantReport:
+    """Everything ``systolic mutate`` says about one mutant."""
+
+    mutant: Mutant
+    sim: EngineResult | None = None
+    formal: EngineResult | None = None
+    killed_by: list[str] = field(default_factory=list)
+
+    def ok(self) -> bool:
+        """Killed by every engine that ran and applies to it."""
+        for res in (self.sim, self.formal):
+            if res is not None and res.status not in (KILLED, NOT_APPLICABLE):
+                return False
+        return True
+
+    def to_json(self) -> dict:
+        m = self.mutant
+        return {
+            "mutant": m.name,
+            "class": m.cls,
+            "what": m.what,
+            "params": [p.tag for p in m.params],
+            "tests": list(m.tests) if m.tests else None,
+            "formal_applies": not m.formal,
+            "sim": asdict(self.sim) if self.sim else None,
+            "formal": asdict(self.formal) if self.formal else None,
+            "killed_by": self.killed_by,
+        }
+
+
+def mutate_one(
+    mutant: Mutant,
+    out: Path,
+    engine: str,
+    seed: int,
+    full: bool = False,
+    sizes: Sequence[tuple[int, int]] | None = None,
+) -> MutantReport:
+    """Apply one mutant to a copy of rtl/ and run it on the chosen engines."""
+    from systolic.tb import mutants
+
+    work = out / mutant.name
+    rtl = mutants.apply(mutant, runner.RTL_DIR, work / "rtl")
+    report = MutantReport(mutant)
+    if engine in ("sim", "both"):
+        report.sim = run_sim(mutant, rtl, work, seed, full, sizes)
+    if engine in ("formal", "both"):
+        report.formal = run_formal(mutant, rtl, work)
+    report.killed_by = [
+        name for name, res in (("sim", report.sim), ("formal", report.formal)) if res and res.killed
+    ]
+    return report
+
+
+def count(reports: Sequence[MutantReport], engine: str) -> tuple[int, int, int, int]:
+    """(killed, executed, broken, not applicable) of one engine over the reports."""
+    results = [getattr(r, engine) for r in reports if getattr(r, engine) is not None]
+    killed = sum(r.status == KILLED for r in results)
+    broken = sum(r.status == BROKEN for r in results)
+    na = sum(r.status == NOT_APPLICABLE for r in results)
+    return killed, len(results) - broken - na, broken, na
