@@ -68,8 +68,8 @@ lint: setup ## verilator --lint-only -Wall (several parameter sets) and ruff
 	@$(SYSTOLIC) lint
 	@$(VENV)/bin/ruff check .
 
-mutate: setup ## mutation testing of the testbench: every RTL mutant must be killed
-	@$(SYSTOLIC) mutate
+mutate: setup ## mutation testing: every RTL mutant killed by a checker (ENGINE=sim|formal|both)
+	@$(SYSTOLIC) mutate $(if $(ENGINE),--engine $(ENGINE))
 
 flake: setup ## run the quick cocotb regression N times (RUNS=3) and report any difference
 	@$(SYSTOLIC) flake --runs $(or $(RUNS),3)
