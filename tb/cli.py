@@ -451,16 +451,19 @@ def _chosen_mutants(args: argparse.Namespace) -> list[Mutant]:
     return chosen
 
 
-MUTATE_HEADER = f"{'mutant':34} {'class':16} {'params':14} {'sim':44} formal"
+SIM_CELL = 78
+MUTATE_HEADER = (
+    f"{'mutant':34} {'class':16} {'params':13} {'sim: result + first failure':{SIM_CELL}} formal"
+)
 
 
 def _mutate_row(rep: mutate.MutantReport) -> str:
     """One line of the mutation table."""
     m = rep.mutant
     params = ",".join(mutate.short_tag(p) for p in m.params)
-    sim = rep.sim.cell(44) if rep.sim else "-"
-    formal = rep.formal.cell(60) if rep.formal else ("n/a" if m.formal else "-")
-    return f"{m.name:34} {m.cls:16} {params:14} {sim:44} {formal}"
+    sim = rep.sim.cell(SIM_CELL, where=len(m.params) > 1) if rep.sim else "-"
+    formal = rep.formal.cell(70) if rep.formal else "-"
+    return f"{m.name:34} {m.cls:16} {params:13} {sim:{SIM_CELL}} {formal}"
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:

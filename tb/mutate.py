@@ -129,10 +129,11 @@ class EngineResult:
     def killed(self) -> bool:
         return self.status == KILLED
 
-    def cell(self, width: int = 80) -> str:
-        """The table cell: status, where and the first failure, cut to ``width``."""
+    def cell(self, width: int = 80, where: bool = True) -> str:
+        """The table cell: status, where (unless not asked) and the first failure, cut to
+        ``width``."""
         text = self.status
-        if self.where:
+        if self.where and where:
             text += f" {self.where}"
         if self.detail:
             text += f": {self.detail}"
