@@ -563,7 +563,7 @@ CATALOG: tuple[Mutant, ...] = (
         "west lane i is sliced at i*8 (hard-coded 8) instead of i*DATA_W",
         ((TOP, _WEST_A, "assign a_h[i][0]     = a_i[i*8 +: DATA_W];"),),
         cls="width slicing",
-        params=(_p(3, 3, 7, 15),),
+        params=(_p(3, 3, 7, 20),),
         tests=LECTURE,
     ),
     Mutant(
@@ -571,7 +571,7 @@ CATALOG: tuple[Mutant, ...] = (
         "north lane j is an 8-bit part-select (zero-extended at wider DATA_W)",
         ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[j*DATA_W +: 8];"),),
         cls="width slicing",
-        params=(_p(3, 3, 12, 32),),
+        params=(_p(2, 4, 12, 37),),
         tests=ZEROS,
     ),
     Mutant(
@@ -579,7 +579,7 @@ CATALOG: tuple[Mutant, ...] = (
         "north lane j starts at j << $clog2(DATA_W) (right for power-of-two DATA_W only)",
         ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[(j << $clog2(DATA_W)) +: DATA_W];"),),
         cls="width slicing",
-        params=(_p(3, 3, 5, 20),),
+        params=(_p(2, 3, 5, 11),),
         tests=LECTURE,
     ),
     Mutant(
@@ -587,7 +587,7 @@ CATALOG: tuple[Mutant, ...] = (
         "the product is sign-extended from bit 15 (hard-coded) instead of bit 2*DATA_W-1",
         ((PE, _SEXT, "{{(ACC_W - ProdW){prod[15]}}, prod}"),),
         cls="width slicing",
-        params=(_p(3, 3, 12, 32),),
+        params=(_p(2, 4, 12, 37),),
         tests=EXTREMES,
     ),
     Mutant(
@@ -595,7 +595,7 @@ CATALOG: tuple[Mutant, ...] = (
         "the product is sign-extended by a fixed 16 bits (zeros above at ACC_W > 2*DATA_W+16)",
         ((PE, _SEXT, "{{16{prod[ProdW-1]}}, prod}"),),
         cls="width slicing",
-        params=(_p(3, 3, 8, 37),),
+        params=(_p(3, 2, 9, 63),),
         tests=IDENTITY,
     ),
     Mutant(
@@ -603,7 +603,7 @@ CATALOG: tuple[Mutant, ...] = (
         "the product is kept in 16 bits (ProdW hard-coded)",
         ((PE, "localparam integer ProdW = 2 * DATA_W;", "localparam integer ProdW = 16;"),),
         cls="width slicing",
-        params=(_p(3, 3, 12, 32),),
+        params=(_p(2, 4, 12, 37),),
         tests=EXTREMES,
     ),
     Mutant(
@@ -611,7 +611,7 @@ CATALOG: tuple[Mutant, ...] = (
         "each result lane is written as 32 bits (hard-coded), clobbering the next lane",
         ((TOP, _RES_SLICE, "res_o[(i*COLS+j)*ACC_W +: 32] = res;"),),
         cls="width slicing",
-        params=(_p(3, 3, 8, 20),),
+        params=(_p(3, 3, 7, 20),),
         tests=LECTURE,
     ),
     # ---- wide-accumulator overflow ---------------------------------------------------------
@@ -641,7 +641,7 @@ CATALOG: tuple[Mutant, ...] = (
             ),
         ),
         cls="wide accumulator",
-        params=(_p(3, 3, 8, 37),),
+        params=(_p(3, 2, 9, 63),),
         tests=EXTREMES,
     ),
     Mutant(
@@ -707,7 +707,7 @@ CATALOG: tuple[Mutant, ...] = (
             ),
         ),
         cls="1xN / Nx1",
-        params=(_p(1, 4),),
+        params=(_p(1, 7),),
         tests=RESET_EDGES,
     ),
     Mutant(
@@ -721,7 +721,7 @@ CATALOG: tuple[Mutant, ...] = (
             ),
         ),
         cls="1xN / Nx1",
-        params=(_p(4, 1),),
+        params=(_p(6, 1),),
         tests=RESET_EDGES,
     ),
     Mutant(
@@ -735,7 +735,7 @@ CATALOG: tuple[Mutant, ...] = (
             ),
         ),
         cls="1xN / Nx1",
-        params=(_p(1, 4),),
+        params=(_p(1, 7),),
         tests=LECTURE,
     ),
     Mutant(
@@ -743,7 +743,7 @@ CATALOG: tuple[Mutant, ...] = (
         "the strobe lane index uses ROWS as the row stride (i*ROWS+j)",
         ((TOP, _VLD_SLICE, "res_vld_o[i*ROWS+j]              = res_vld;"),),
         cls="1xN / Nx1",
-        params=(_p(4, 1),),
+        params=(_p(6, 1),),
         tests=LECTURE,
     ),
 )
