@@ -128,6 +128,7 @@ _SOUTH_VLD = "assign b_vld_o[j] = b_vld_v[ROWS][j];"
 _ACC_SLICE = "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;"
 _RES_SLICE = "res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;"
 _VLD_SLICE = "res_vld_o[i*COLS+j]              = res_vld;"
+_PE_WIRES = "        wire             res_vld;\n"
 _RESULT_IF = (
     "      if (fire) begin\n        acc_o <= acc_next;\n        if (a_last_i) begin\n"
     "          res_o <= acc_next;\n        end\n      end"
@@ -679,8 +680,12 @@ CATALOG: tuple[Mutant, ...] = (
     # ---- more than 256 PEs -----------------------------------------------------------------
     Mutant(
         "strobe_index_8bit",
-        "the strobe lane index i*COLS+j is computed in 8 bits (mod 256)",
-        ((TOP, _VLD_SLICE, "res_vld_o[(i*COLS+j) % 256]      = res_vld;"),),
+        "the strobe lane of PE k shows the strobe of PE k mod 256 (an 8-bit PE index)",
+        (
+            (TOP, "  genvar i, j;", "  wire [ROWS*COLS-1:0] mut_vld;\n  genvar i, j;"),
+            (TOP, _PE_WIRES, _PE_WIRES + "        assign mut_vld[i*COLS+j] = res_vld;\n"),
+            (TOP, _VLD_SLICE, "res_vld_o[i*COLS+j]              = mut_vld[(i*COLS+j) % 256];"),
+        ),
         cls=">256 PEs",
         params=(_p(17, 16),),
         tests=LECTURE,
@@ -688,8 +693,20 @@ CATALOG: tuple[Mutant, ...] = (
     ),
     Mutant(
         "result_index_8bit",
-        "the result lane index i*COLS+j is computed in 8 bits (mod 256)",
-        ((TOP, _RES_SLICE, "res_o[((i*COLS+j) % 256)*ACC_W +: ACC_W] = res;"),),
+        "the result lane of PE k shows the result of PE k mod 256 (an 8-bit PE index)",
+        (
+            (TOP, "          " + _RES_SLICE + "\n", ""),
+            (
+                TOP,
+                _PE_WIRES,
+                _PE_WIRES + "        if (i*COLS+j >= 256) begin : g_mut\n"
+                "          always @* res_o[(i*COLS+j)*ACC_W +: ACC_W] =\n"
+                "              g_row[(i*COLS+j-256)/COLS].g_col[(i*COLS+j-256)%COLS].res;\n"
+                "        end else begin : g_mut\n"
+                "          always @* res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;\n"
+                "        end\n",
+            ),
+        ),
         cls=">256 PEs",
         params=(_p(17, 16),),
         tests=LECTURE,

@@ -34,6 +34,9 @@ CHECKER_TYPES = frozenset({"ScoreboardError", "AssertionError"})
 #: state, or a count of mismatches (test_checker_bites).
 CHECKER_TEXT = re.compile(r"PE\(\d+,\d+\)|C\[\d+\]\[\d+\]|\blane\b|array state|mismatch")
 
+#: What the monitor's ValueError says about X/Z bits (shortened in the report).
+_X_TEXT = "Can't convert LogicArray to int: it contains non-0/1 values"
+
 KILLED, SURVIVED, BROKEN, NOT_APPLICABLE = "killed", "SURVIVED", "BROKEN", "n/a"
 
 
@@ -57,7 +60,7 @@ class TestOutcome:
     def short(self) -> str:
         """``test: first line of the message`` without the reproduce context."""
         text = self.message.splitlines()[0] if self.message else "(no message)"
-        text = text.split(" [")[0]
+        text = text.split(" [")[0].replace(_X_TEXT, "X/Z bits")
         kind = "" if self.checker else f"{self.kind}: "
         return f"{self.test}: {kind}{text}"
 
