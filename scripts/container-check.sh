@@ -64,8 +64,9 @@ stand_in() {
             SUITE=bookworm INCLUDE="" EXACT=yes
             NOTE="minbase + merged /usr: perl-base only, no Python, as in Debian's slim image" ;;
         python:3.11-slim-bookworm | python:3.11.*-slim-bookworm)
-            SUITE=bookworm INCLUDE=python3,python3-venv EXACT=no
-            NOTE="APPROXIMATE: Debian's python3 (3.11.2, /usr/bin) stands in for the image's own CPython in /usr/local; perl-base only, as in the image"
+            # The image's CPython is built with --enable-shared: libpython3.11 stands for that.
+            SUITE=bookworm INCLUDE=python3,python3-venv,libpython3.11 EXACT=no
+            NOTE="APPROXIMATE: Debian's python3 3.11 + libpython3.11 stand in for the image's own shared CPython in /usr/local (which also has a python alias); perl-base only, as in the image"
             BASE_ENV+=("LANG=C.UTF-8") ;;
         *) return 1 ;;
     esac
