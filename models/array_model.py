@@ -1,8 +1,9 @@
 """Cycle-accurate model of rtl/systolic_array.v.
 
 Given the per-cycle edge inputs it predicts every PE's accumulator, result register and result
-strobe after every rising edge. The state is held as (ROWS, COLS) arrays, so each cycle is a
-handful of NumPy operations over the whole grid: no Python loop over PEs.
+strobe, and the east and south edge outputs, after every rising edge. The state is held as
+(ROWS, COLS) arrays, so each cycle is a handful of NumPy operations over the whole grid: no Python
+loop over PEs.
 """
 
 from __future__ import annotations
@@ -15,15 +16,50 @@ from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus
 
+#: Output ports of the east and south edges, in the order of ``EdgeTrace.fields``.
+EDGE_PORTS = ("a_o", "a_vld_o", "a_first_o", "a_last_o", "b_o", "b_vld_o")
+
+
+@dataclass
+class EdgeTrace:
+    """The east and south edge outputs after each rising edge t (row t), lane order of the buses.
+
+    East lane i is the a register of PE(i, COLS-1), south lane j the b register of PE(ROWS-1, j).
+    """
+
+    a_o: np.ndarray  # (T, ROWS) int64
+    a_vld_o: np.ndarray  # (T, ROWS) bool
+    a_first_o: np.ndarray  # (T, ROWS) bool
+    a_last_o: np.ndarray  # (T, ROWS) bool
+    b_o: np.ndarray  # (T, COLS) int64
+    b_vld_o: np.ndarray  # (T, COLS) bool
+
+    @classmethod
+    def zeros(cls, cycles: int, params: ArrayParams) -> EdgeTrace:
+        r, c = params.rows, params.cols
+        return cls(
+            np.zeros((cycles, r), np.int64),
+            np.zeros((cycles, r), bool),
+            np.zeros((cycles, r), bool),
+            np.zeros((cycles, r), bool),
+            np.zeros((cycles, c), np.int64),
+            np.zeros((cycles, c), bool),
+        )
+
+    def fields(self) -> dict[str, np.ndarray]:
+        """Port name -> (T, lanes) array, in ``EDGE_PORTS`` order."""
+        return {name: getattr(self, name) for name in EDGE_PORTS}
+
 
 @dataclass
 class ArrayTrace:
-    """PE state after each rising edge t (row t), as the monitor samples it."""
+    """PE state and edge outputs after each rising edge t (row t), as the monitor samples them."""
 
     acc: np.ndarray  # (T, ROWS, COLS) int64
     res: np.ndarray  # (T, ROWS, COLS) int64
     res_vld: np.ndarray  # (T, ROWS, COLS) bool
     fire: np.ndarray  # (T, ROWS, COLS) bool: a pair fired at edge t (not observable directly)
+    edges: EdgeTrace | None = None  # east/south edge outputs (None: not modelled)
 
     @property
     def cycles(self) -> int:
@@ -94,8 +130,13 @@ class ArrayModel:
         )
         self.b_q, self.b_vld_q = b_in, b_vld_in
 
-    def run(self, stim: EdgeStimulus) -> ArrayTrace:
-        """Run a whole stimulus from the current state; returns the state after every edge."""
+    def run(self, stim: EdgeStimulus, cleared: np.ndarray | None = None) -> ArrayTrace:
+        """Run a whole stimulus from the current state; returns the state after every edge.
+
+        cleared: optional (T,) bool; ``cleared[t]`` clears every register between the sample of
+        edge t-1 and edge t (an asynchronous reset pulse that holds across no edge), after which
+        edge t works normally. A reset held across edge t is ``stim.rst[t]`` instead.
+        """
         t = stim.cycles
         shape = (t, self.params.rows, self.params.cols)
         trace = ArrayTrace(
@@ -103,8 +144,12 @@ class ArrayModel:
             np.zeros(shape, np.int64),
             np.zeros(shape, bool),
             np.zeros(shape, bool),
+            EdgeTrace.zeros(t, self.params),
         )
+        edges = trace.edges
         for c in range(t):
+            if cleared is not None and cleared[c]:
+                self.reset()
             self.step(
                 stim.a[c],
                 stim.a_vld[c],
@@ -116,12 +161,53 @@ class ArrayModel:
             )
             trace.acc[c], trace.res[c], trace.res_vld[c] = self.acc, self.res, self.res_vld
             trace.fire[c] = self.fire
+            # The edge outputs are the registers of the last column (east) and last row (south).
+            edges.a_o[c], edges.a_vld_o[c] = self.a_q[:, -1], self.a_vld_q[:, -1]
+            edges.a_first_o[c], edges.a_last_o[c] = self.a_first_q[:, -1], self.a_last_q[:, -1]
+            edges.b_o[c], edges.b_vld_o[c] = self.b_q[-1, :], self.b_vld_q[-1, :]
         return trace
 
 
-def simulate(stim: EdgeStimulus, params: ArrayParams) -> ArrayTrace:
-    """Predict the PE state after every rising edge of ``stim``, from reset."""
-    return ArrayModel(params).run(stim)
+def simulate(
+    stim: EdgeStimulus, params: ArrayParams, cleared: np.ndarray | None = None
+) -> ArrayTrace:
+    """Predict the PE state and edge outputs after every rising edge of ``stim``, from reset.
+
+    cleared: asynchronous reset pulses between edges (see ``ArrayModel.run``).
+    """
+    return ArrayModel(params).run(stim, cleared)
+
+
+def edge_outputs(stim: EdgeStimulus, params: ArrayParams) -> EdgeTrace:
+    """The edge outputs in closed form: the delay-line view of the forwarding registers.
+
+    After edge t, east lane i holds what west lane i carried in cycle t - (COLS-1) and south lane
+    j what north lane j carried in cycle t - (ROWS-1) (so a chained array sees them COLS / ROWS
+    cycles after they entered), or zero when that cycle is before the stream or a reset was
+    asserted in between. Independent of ``ArrayModel`` (tests compare the two).
+    """
+    cycles = np.arange(stim.cycles)
+    # The most recent cycle (<= t) in which reset was asserted, -1 if none.
+    last_rst = np.maximum.accumulate(np.where(np.asarray(stim.rst, bool), cycles, -1))
+    east, south = params.cols - 1, params.rows - 1
+    w = params.data_w
+    return EdgeTrace(
+        a_o=_delayed(wrap(stim.a, w), east, last_rst),
+        a_vld_o=_delayed(stim.a_vld, east, last_rst),
+        a_first_o=_delayed(stim.a_first, east, last_rst),
+        a_last_o=_delayed(stim.a_last, east, last_rst),
+        b_o=_delayed(wrap(stim.b, w), south, last_rst),
+        b_vld_o=_delayed(stim.b_vld, south, last_rst),
+    )
+
+
+def _delayed(lanes: np.ndarray, delay: int, last_rst: np.ndarray) -> np.ndarray:
+    """Row t = ``lanes`` of cycle t - delay, or zero when that cycle precedes the stream or a
+    reset asserted in cycles t - delay .. t cleared it on its way."""
+    lanes = np.asarray(lanes)
+    src = np.arange(lanes.shape[0]) - delay
+    ok = (src >= 0) & (src > last_rst)
+    return np.where(ok[:, None], lanes[np.maximum(src, 0)], np.zeros_like(lanes))
 
 
 def _shift_in(reg: np.ndarray, edge: np.ndarray, axis: int) -> np.ndarray:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from systolic.errors import OperandError
-from systolic.models.array_model import ArrayTrace
+from systolic.models.array_model import ArrayTrace, edge_outputs
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus, Stream, pe_delay, unskew
@@ -129,8 +129,8 @@ def fast_trace(stim: EdgeStimulus, params: ArrayParams) -> ArrayTrace:
     acc = np.where(ok, st.acc[sc, ii, jj], 0)
     res = np.where(ok, st.res[sc, ii, jj], 0)
     vld = ok & st.vld[sc, ii, jj]
-    # Fired pairs are not observable; only the accumulator, result and strobe are compared.
-    return ArrayTrace(acc, res, vld, np.zeros_like(vld))
+    # Fired pairs are not observable; the accumulator, result, strobe and edges are compared.
+    return ArrayTrace(acc, res, vld, np.zeros_like(vld), edge_outputs(stim, params))
 
 
 # ------------------------------------------------------------------------------------------------

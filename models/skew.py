@@ -11,7 +11,12 @@ Contract (also in rtl/systolic_array.v and docs/architecture.md):
 * A[i][k] is on west lane i in cycle s_k + i, with first = (k == 0) and last = (k == K-1);
   B[k][j] is on north lane j in cycle s_k + j. Unused lanes (i >= m, j >= n) are invalid.
 * PE(i,j) adds A[i][k]*B[k][j] at edge s_k + i + j; its result register holds C[i][j] with the
-  strobe set right after edge s_{K-1} + i + j (the product's *capture cycle* for that PE).
+  strobe set right after edge s_{K-1} + i + j (the product's *capture cycle* for that PE), and
+  keeps it until the PE's next ``last`` pair fires.
+* East lane i after edge t carries west lane i of cycle t - (COLS-1), south lane j north lane j
+  of cycle t - (ROWS-1): a chained array sees them COLS / ROWS cycles after they entered.
+* rst_ni clears every register when it falls; see ``ResetPulse`` for pulses between edges and the
+  release rule (edge t accepts the inputs of cycle t when rst_ni is high at it).
 """
 
 from __future__ import annotations
@@ -120,6 +125,75 @@ class EdgeStimulus:
 _FIELDS = ("a", "a_vld", "a_first", "a_last", "b", "b_vld", "rst")
 
 
+@dataclass(frozen=True)
+class ResetPulse:
+    """An asynchronous pulse of rst_ni placed between rising edges (times in clock periods).
+
+    rst_ni falls ``fall`` periods after rising edge ``after_edge`` and rises ``rise`` periods
+    after rising edge ``until_edge`` (0 < fall, rise < 1). ``until_edge == after_edge`` with
+    ``rise > fall`` is a pulse that contains no rising edge. The monitor samples the state half a
+    period after each rising edge, so ``fall`` may not be exactly 0.5.
+
+    Contract: every register is zero from the moment rst_ni falls; the rising edges
+    after_edge+1 .. until_edge see rst_ni low and change nothing; edge until_edge+1 is the first
+    that accepts inputs (those of cycle until_edge+1).
+    """
+
+    after_edge: int
+    until_edge: int
+    fall: float = 0.2
+    rise: float = 0.4
+
+    def __post_init__(self) -> None:
+        if not (0 < self.fall < 1 and 0 < self.rise < 1) or self.fall == 0.5:
+            raise OperandError(f"{self}: fall and rise must be in (0, 1), fall not 0.5")
+        if self.until_edge < self.after_edge or (
+            self.until_edge == self.after_edge and self.rise <= self.fall
+        ):
+            raise OperandError(f"{self}: rst_ni must rise after it falls")
+        if self.after_edge < 0:
+            raise OperandError(f"{self}: the pulse must start after rising edge 0")
+
+    @property
+    def first_cleared(self) -> int:
+        """The first cycle whose sampled state (after its edge) differs from a reset-free run: the
+        falling rst_ni is seen by the sample of edge ``after_edge`` when it falls before it."""
+        return self.after_edge if self.fall < 0.5 else self.after_edge + 1
+
+    @property
+    def edges_held(self) -> range:
+        """Rising edges that see rst_ni low."""
+        return range(self.after_edge + 1, self.until_edge + 1)
+
+    def model(self, rst: np.ndarray, cleared: np.ndarray) -> None:
+        """Express the pulse in the cycle model's terms, in place: ``rst[t]`` = the state after
+        edge t is the reset state; ``cleared[t]`` = cleared between the sample of edge t-1 and
+        edge t, which then works normally (see ``ArrayModel.run``)."""
+        if self.fall < 0.5:
+            rst[self.after_edge] = True
+        elif self.after_edge + 1 < cleared.size:
+            cleared[self.after_edge + 1] = True
+        rst[self.after_edge + 1 : self.until_edge + 1] = True
+
+    def spoils(self, sp: ScheduledProduct) -> bool:
+        """True when the pulse hits the product: some PE's partial sum or result is lost."""
+        return int(sp.steps[0]) <= self.until_edge and sp.end_cycle >= self.first_cleared
+
+
+def pulsed_model_inputs(
+    stim: EdgeStimulus, pulses: Sequence[ResetPulse]
+) -> tuple[EdgeStimulus, np.ndarray]:
+    """The stimulus and ``cleared`` mask with which the cycle model predicts a run whose rst_ni
+    also carries ``pulses`` (the driven stimulus itself is left unchanged)."""
+    model = stim.truncate(stim.cycles)
+    cleared = np.zeros(stim.cycles, bool)
+    for pulse in pulses:
+        if pulse.until_edge >= stim.cycles:
+            raise OperandError(f"{pulse} does not end within the {stim.cycles}-cycle stream")
+        pulse.model(model.rst, cleared)
+    return model, cleared
+
+
 @dataclass
 class Stream:
     """Products scheduled back to back, the edge stimulus that carries them, and what to expect."""
@@ -140,6 +214,16 @@ class Stream:
             for p in other.products
         ]
         return Stream(self.params, self.stimulus.concat(other.stimulus), self.products + moved)
+
+    def with_pulses(self, pulses: Sequence[ResetPulse]) -> Stream:
+        """The same stream with every product that a reset pulse hits marked aborted."""
+        kept = [
+            ScheduledProduct(
+                p.product, p.steps, p.expected, p.aborted or any(x.spoils(p) for x in pulses)
+            )
+            for p in self.products
+        ]
+        return Stream(self.params, self.stimulus, kept)
 
     def with_reset(self, at_cycle: int, length: int) -> Stream:
         """Cut the stream at ``at_cycle`` and hold reset for ``length`` idle cycles.

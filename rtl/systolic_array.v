@@ -67,10 +67,17 @@ module systolic_array #(
   // ---------------------------------------------------------------------------------------------
   // Elaboration-time parameter checks.
   // ---------------------------------------------------------------------------------------------
-  // Under Verilator the checks use $error; Icarus 11 has no elaboration-time $error, so there an
-  // illegal value instantiates a module that does not exist, whose name is the message.
+  // Under Verilator an elaboration-time $error or $fatal is a warning, which -Wno-fatal lets
+  // through; a constant function that executes $fatal cannot be evaluated, which is an error
+  // whatever the warning options, and the message is printed. Icarus 11 has no elaboration-time
+  // $error, so there an illegal value instantiates a module that does not exist, whose name is
+  // the message.
 `ifdef VERILATOR
-  `define SYSTOLIC_PARAM_ERROR(name, msg) $error(msg);
+  function automatic integer param_error(input string msg);
+    $fatal(1, "%s", msg);
+    param_error = 0;
+  endfunction
+  `define SYSTOLIC_PARAM_ERROR(name, msg) localparam integer ParamError = param_error(msg);
 `else
   `define SYSTOLIC_PARAM_ERROR(name, msg) name u_param_error ();
 `endif

@@ -49,15 +49,25 @@ module systolic_pe #(
 
   localparam integer ProdW = 2 * DATA_W;  // width of the full-precision signed product
 
-  // Elaboration-time checks (the array checks its own parameters the same way). Under Verilator
-  // they use $error; Icarus 11 has no elaboration-time $error, so there an illegal value
-  // instantiates a module that does not exist, whose name is the message.
-  generate
-    if (DATA_W < 2 || ACC_W < ProdW || ACC_W > 64) begin : g_err_widths
+  // Elaboration-time checks, the same ranges as the array's (which checks its own parameters the
+  // same way). Under Verilator an elaboration-time $error or $fatal is a warning, which
+  // -Wno-fatal lets through; a constant function that executes $fatal cannot be evaluated, which
+  // is an error whatever the warning options, and the message is printed. Icarus 11 has no
+  // elaboration-time $error, so there an illegal value instantiates a module that does not
+  // exist, whose name is the message.
 `ifdef VERILATOR
-      $error("systolic_pe: need DATA_W >= 2 and 2*DATA_W <= ACC_W <= 64");
+  function automatic integer param_error(input string msg);
+    $fatal(1, "%s", msg);
+    param_error = 0;
+  endfunction
+`endif
+  generate
+    if (DATA_W < 2 || DATA_W > 16 || ACC_W < ProdW || ACC_W > 64) begin : g_err_widths
+`ifdef VERILATOR
+      localparam integer ParamError =
+          param_error("systolic_pe: need 2 <= DATA_W <= 16 and 2*DATA_W <= ACC_W <= 64");
 `else
-      systolic_pe__need_2xDATA_W_le_ACC_W_le_64 u_param_error ();
+      systolic_pe__need_DATA_W_le_16_and_2xDATA_W_le_ACC_W_le_64 u_param_error ();
 `endif
     end
   endgenerate

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
+from systolic.models.array_model import EdgeTrace
+from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
 from systolic.models.skew import ScheduledProduct, Stream
 
@@ -30,6 +32,55 @@ STREAM_EVENTS = [
     "single product",
     "tiled GEMM with edge folds",
 ]
+
+
+PE_COUNTS = ["1", "2..256", ">256"]
+LINES = ["1xN", "Nx1", "other"]
+DATA_W_CLASSES = ["power of two", "odd", "even, not a power of two"]
+ACC_W_CLASSES = ["2*DATA_W", "2*DATA_W+1", "64", "other power of two", "other"]
+WIDE_WRAP = ["wrapped", "did not wrap"]
+EDGE_EVENTS = [
+    f"{edge} {what}"
+    for edge in ("east", "south")
+    for what in ("all lanes valid", "valid and invalid lanes", "no lane valid")
+] + ["east first", "east last"]
+RESET_EVENTS = [
+    "pulse with no rising edge",
+    "held across rising edges",
+    "during a result strobe",
+    "operands on the east/south edges",
+    "released before the falling edge",
+    "released at/after the falling edge",
+]
+
+
+def pe_count_class(p: ArrayParams) -> str:
+    n = p.rows * p.cols
+    return "1" if n == 1 else ("2..256" if n <= 256 else ">256")
+
+
+def line_class(p: ArrayParams) -> str:
+    if p.rows == 1 and p.cols > 1:
+        return "1xN"
+    return "Nx1" if p.cols == 1 and p.rows > 1 else "other"
+
+
+def _power_of_two(n: int) -> bool:
+    return n & (n - 1) == 0
+
+
+def data_w_class(p: ArrayParams) -> str:
+    if _power_of_two(p.data_w):
+        return "power of two"
+    return "odd" if p.data_w % 2 else "even, not a power of two"
+
+
+def acc_w_class(p: ArrayParams) -> str:
+    if p.acc_w in (2 * p.data_w, 2 * p.data_w + 1):
+        return "2*DATA_W" if p.acc_w == 2 * p.data_w else "2*DATA_W+1"
+    if p.acc_w == 64:
+        return "64"
+    return "other power of two" if _power_of_two(p.acc_w) else "other"
 
 
 def shape_class(p: ArrayParams) -> str:
@@ -67,24 +118,58 @@ def extremes_class(sp: ScheduledProduct, p: ArrayParams) -> str:
     return "none"
 
 
-def wrapped(sp: ScheduledProduct) -> bool:
-    """True when the accumulator wrapped: the exact sum differs from the ACC_W result."""
-    exact = sp.product.a.astype(object) @ sp.product.b.astype(object)
-    return bool((np.asarray(exact, dtype=object) != sp.expected.astype(object)).any())
+def wrapped(sp: ScheduledProduct, acc_w: int) -> bool:
+    """True when the accumulator wrapped: the exact sum is outside the signed ACC_W range.
+
+    Computed from the operands, not from ``sp.expected`` (a test may corrupt that on purpose).
+    """
+    a, b = sp.product.a, sp.product.b
+    if sp.product.k < 1 << 31:  # |a*b| <= 2**30 for DATA_W <= 16: the int64 sum is exact
+        exact = a.astype(np.int64) @ b.astype(np.int64)
+        return bool((exact != wrap(exact, acc_w)).any())
+    half = 1 << (acc_w - 1)
+    exact = a.astype(object) @ b.astype(object)
+    return bool(((exact < -half) | (exact >= half)).any())
+
+
+def wide_wrap_class(p: ArrayParams, sp: ScheduledProduct) -> str | None:
+    """Overflow of an accumulator wider than the product (None, i.e. no bin, when it is not)."""
+    if p.acc_w <= 2 * p.data_w:
+        return None
+    return "wrapped" if wrapped(sp, p.acc_w) else "did not wrap"
 
 
 @CoverPoint("systolic.array.shape", xf=lambda p, sp: shape_class(p), bins=SHAPES)
 @CoverPoint("systolic.product.k", xf=lambda p, sp: k_class(sp.product.k, p), bins=K_CLASSES)
 @CoverPoint("systolic.product.fold", xf=lambda p, sp: fold_class(sp, p), bins=FOLDS)
 @CoverPoint("systolic.product.extremes", xf=lambda p, sp: extremes_class(sp, p), bins=EXTREMES)
-@CoverPoint("systolic.product.acc_wrap", xf=lambda p, sp: wrapped(sp), bins=[True, False])
+@CoverPoint("systolic.product.acc_wrap", xf=lambda p, sp: wrapped(sp, p.acc_w), bins=[True, False])
 @CoverCross(
     "systolic.shape_x_k",
     items=["systolic.array.shape", "systolic.product.k"],
     ign_bins=[("1x1", "K<ROWS")],  # K >= 1 = ROWS: impossible on a 1x1 array
 )
+@CoverPoint("systolic.product.wide_acc_wrap", xf=wide_wrap_class, bins=WIDE_WRAP)
 def _sample_product(p: ArrayParams, sp: ScheduledProduct) -> None:
     """Sampling function: the decorators record the bins."""
+
+
+@CoverPoint("systolic.array.pes", xf=pe_count_class, bins=PE_COUNTS)
+@CoverPoint("systolic.array.line", xf=line_class, bins=LINES)
+@CoverPoint("systolic.width.data_w", xf=data_w_class, bins=DATA_W_CLASSES)
+@CoverPoint("systolic.width.acc_w", xf=acc_w_class, bins=ACC_W_CLASSES)
+def _sample_params(p: ArrayParams) -> None:
+    """Sampling function for the array's parameters (once per stream)."""
+
+
+@CoverPoint("systolic.edge.lanes", xf=lambda event: event, bins=EDGE_EVENTS)
+def _sample_edge(event: str) -> None:
+    """Sampling function for what the east/south edge outputs carried."""
+
+
+@CoverPoint("systolic.reset", xf=lambda event: event, bins=RESET_EVENTS)
+def _sample_reset(event: str) -> None:
+    """Sampling function for the kinds of reset a stream went through."""
 
 
 @CoverPoint("systolic.stream.event", xf=lambda event: event, bins=STREAM_EVENTS)
@@ -114,13 +199,43 @@ def stream_events(stream: Stream) -> list[str]:
     return events
 
 
-def sample(stream: Stream) -> None:
-    """Record the coverage of one stream (every product and the stream-level events)."""
+def edge_events(edges: EdgeTrace) -> list[str]:
+    """What the edge outputs carried during a stream (as checked against the cycle model)."""
+    events = []
+    for edge, vld in (("east", edges.a_vld_o), ("south", edges.b_vld_o)):
+        n_valid = vld.sum(axis=1)
+        if (n_valid == vld.shape[1]).any():
+            events.append(f"{edge} all lanes valid")
+        if ((n_valid > 0) & (n_valid < vld.shape[1])).any():
+            events.append(f"{edge} valid and invalid lanes")
+        if (n_valid == 0).any():
+            events.append(f"{edge} no lane valid")
+    for flag, lanes in (("first", edges.a_first_o), ("last", edges.a_last_o)):
+        if (lanes & edges.a_vld_o).any():
+            events.append(f"east {flag}")
+    return events
+
+
+def sample(stream: Stream, edges: EdgeTrace | None = None) -> int:
+    """Record the coverage of one stream (parameters, every product, the stream-level events and,
+    when given, the edge outputs). Returns the number of products whose accumulator wrapped."""
+    _sample_params(stream.params)
+    wraps = 0
     for sp in stream.products:
         if not sp.aborted:
             _sample_product(stream.params, sp)
+            wraps += wrapped(sp, stream.params.acc_w)
     for event in stream_events(stream):
         _sample_event(event)
+    for event in edge_events(edges) if edges is not None else []:
+        _sample_edge(event)
+    return wraps
+
+
+def sample_reset(events: list[str]) -> None:
+    """Record the kinds of one reset (``RESET_EVENTS``)."""
+    for event in events:
+        _sample_reset(event)
 
 
 def export() -> Path | None:

@@ -8,24 +8,27 @@ import logging
 import os
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from systolic.models.array_model import ArrayTrace, simulate
+from systolic.models.array_model import EDGE_PORTS, ArrayTrace, simulate
 from systolic.models.params import ArrayParams
-from systolic.models.skew import Stream
+from systolic.models.skew import ResetPulse, Stream, pulsed_model_inputs
 from systolic.tb import coverage
 from systolic.tb.driver import EdgeDriver
 from systolic.tb.monitor import ArrayMonitor
 from systolic.tb.scoreboard import Scoreboard
 
 CLOCK_PERIOD_NS = 10
+#: How long after rst_ni falls the TB reads every output (well before the next clock edge).
+RESET_READ_PS = 100
 
 #: Environment variable naming a folder where each test writes its statistics (JSON).
 STATS_ENV = "SYSTOLIC_STATS_DIR"
@@ -37,6 +40,8 @@ SEED_ENV = "SYSTOLIC_SEED"
 GEMM_FILE_ENV = "SYSTOLIC_GEMM_FILE"
 #: Environment variable naming a folder where each stream's stimulus is saved (for wave checks).
 STIM_DUMP_ENV = "SYSTOLIC_STIM_DIR"
+#: Environment variable naming the design when it is not the array alone (e.g. two chained ones).
+TOP_ENV = "SYSTOLIC_TOP"
 
 
 class TB:
@@ -65,6 +70,9 @@ class TB:
             "cycles": 0,
             "products": 0,
             "pe_checks": 0,
+            "edge_checks": 0,
+            "wrapped_products": 0,
+            "reset_pulses": 0,
             "streams": 0,
             "wall_s": 0.0,
         }
@@ -75,6 +83,8 @@ class TB:
             "a_i": p.rows * p.data_w,
             "b_i": p.cols * p.data_w,
             "acc_o": p.rows * p.cols * p.acc_w,
+            "a_o": p.rows * p.data_w,
+            "b_o": p.cols * p.data_w,
         }
         for name, width in expect.items():
             got = len(self.dut[name])
@@ -87,8 +97,10 @@ class TB:
     @property
     def context(self) -> str:
         p = self.params
+        top = os.environ.get(TOP_ENV)
+        design = f"design={top} (tests/test_sim.py) " if top else ""
         return (
-            f"ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} sim={self.sim} "
+            f"{design}ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} sim={self.sim} "
             f"seed={self.seed} test={self.test_name}; reproduce: systolic run --sim {self.sim} "
             f"--rows {p.rows} --cols {p.cols} --data-w {p.data_w} --acc-w {p.acc_w} "
             f"--seed {self.seed} --test {self.test_name}"
@@ -106,16 +118,26 @@ class TB:
         self.driver.idle(reset=False)
         await FallingEdge(self.dut.clk_i)
 
-    async def run(self, stream: Stream, expected: ArrayTrace | None = None) -> Scoreboard:
-        """Drive a stream from reset state and check every PE every cycle.
+    async def run(
+        self,
+        stream: Stream,
+        expected: ArrayTrace | None = None,
+        pulses: Sequence[ResetPulse] = (),
+    ) -> Scoreboard:
+        """Drive a stream from reset state and check every PE and edge lane every cycle.
 
         expected: the cycle model's prediction (computed here unless given, e.g. deliberately
-        corrupted to show that the checker bites). Returns the scoreboard; the caller decides
-        whether to raise, so that a test may inspect a failure.
+        corrupted to show that the checker bites). pulses: asynchronous rst_ni pulses placed
+        between clock edges; right after each falls, every output is read and must be zero.
+        Returns the scoreboard; the caller decides whether to raise, so that a test may inspect
+        a failure.
         """
-        trace = expected if expected is not None else simulate(stream.stimulus, self.params)
+        self._check_pulses(stream, pulses)
+        model_stim, cleared = pulsed_model_inputs(stream.stimulus, pulses)
+        stream = stream.with_pulses(pulses)
+        trace = expected if expected is not None else simulate(model_stim, self.params, cleared)
         self._dump_stimulus(stream)
-        sb = Scoreboard(stream, trace, self.context)
+        sb = Scoreboard(stream, trace, self.context, resets=model_stim.rst | cleared)
         self.driver.load(stream.stimulus)
         # Driver and monitor run as separate coroutines, both on falling edges: at falling edge
         # t+1 the monitor samples the state after rising edge t while the driver applies the
@@ -124,18 +146,77 @@ class TB:
         t0 = time.perf_counter()
         monitor = cocotb.start_soon(self._monitor(sb, stream.cycles))
         driver = cocotb.start_soon(self._drive(stream.cycles))
+        pulser = cocotb.start_soon(self._pulse(sb, pulses))
         await driver
         await monitor
+        await pulser
         self.stats["wall_s"] += time.perf_counter() - t0
         sb.check_results()
-        coverage.sample(stream)
+        self._sample_coverage(stream, trace)
         self.stats["cycles"] += stream.cycles
         self.stats["products"] += sb.products_checked
         self.stats["pe_checks"] += sb.pe_checks
+        self.stats["edge_checks"] += sb.edge_checks
+        self.stats["reset_pulses"] += len(pulses)
         self.stats["streams"] += 1
         for array in stream.stimulus.fields().values():  # what was driven, for flake checks
             self._digest.update(np.ascontiguousarray(array).tobytes())
+        self._digest.update(repr(list(pulses)).encode())
         return sb
+
+    def _check_pulses(self, stream: Stream, pulses: Sequence[ResetPulse]) -> None:
+        """Pulses must not overlap each other or the stimulus's own resets (both drive rst_ni),
+        and a pulse without a rising edge must leave time for the read after rst_ni falls."""
+        edge = -1
+        for pulse in sorted(pulses, key=lambda x: x.after_edge):
+            if pulse.after_edge <= edge:
+                raise ValueError(f"{pulse} overlaps the previous pulse")
+            window = stream.stimulus.rst[max(pulse.after_edge - 1, 0) : pulse.until_edge + 2]
+            if window.any():
+                raise ValueError(f"{pulse} overlaps a reset of the stimulus")
+            if pulse.until_edge == pulse.after_edge and (
+                _ps(pulse.rise) - _ps(pulse.fall) <= RESET_READ_PS
+            ):
+                raise ValueError(f"{pulse} is too short for the read after rst_ni falls")
+            edge = pulse.until_edge
+
+    def _sample_coverage(self, stream: Stream, trace: ArrayTrace) -> None:
+        self.stats["wrapped_products"] += coverage.sample(stream, trace.edges)
+        rst = np.asarray(stream.stimulus.rst, bool)
+        # A stimulus reset falls at falling edge t, when the state after edge t-1 is visible.
+        for t in np.flatnonzero(rst[1:] & ~rst[:-1]) + 1:
+            coverage.sample_reset(_reset_events(trace, int(t) - 1, held=True))
+
+    async def _pulse(self, sb: Scoreboard, pulses: Sequence[ResetPulse]) -> None:
+        """Apply the reset pulses; read every output right after rst_ni falls (between edges)."""
+        clk, rst = self.dut.clk_i, self.dut.rst_ni
+        edge = -1  # the last rising edge that has passed (run starts before edge 0)
+        for pulse in sorted(pulses, key=lambda x: x.after_edge):
+            await ClockCycles(clk, pulse.after_edge - edge)
+            await Timer(_ps(pulse.fall), "ps")
+            try:
+                before = self._read_all()  # what rst_ni is about to clear (for coverage)
+            except ValueError:  # X/Z: the per-cycle checks report it
+                before = None
+            rst.value = 0
+            await Timer(RESET_READ_PS, "ps")
+            note = f"{RESET_READ_PS} ps after rst_ni fell"
+            try:
+                sb.check_cleared(pulse.after_edge, note, *self._read_all())
+            except ValueError as exc:
+                sb.unreadable(pulse.after_edge, exc)
+            if pulse.until_edge > pulse.after_edge:
+                await ClockCycles(clk, pulse.until_edge - pulse.after_edge)
+                await Timer(_ps(pulse.rise), "ps")
+            else:
+                await Timer(_ps(pulse.rise) - _ps(pulse.fall) - RESET_READ_PS, "ps")
+            rst.value = 1
+            edge = pulse.until_edge
+            coverage.sample_reset(_pulse_events(pulse, before))
+
+    def _read_all(self) -> tuple:
+        """Every output: (acc, res, res_vld) grids and the packed edge buses."""
+        return (*self.monitor.sample(), self.monitor.sample_edges())
 
     def _dump_stimulus(self, stream: Stream) -> None:
         """Save the stimulus and the sim time of its cycle 0, so a wave file can be checked."""
@@ -161,10 +242,11 @@ class TB:
             await FallingEdge(clk)
             try:
                 acc, res, vld = self.monitor.sample()
+                edges = self.monitor.sample_edges()
             except ValueError as exc:
                 sb.unreadable(t, exc)
                 continue
-            sb.check_cycle(t, acc, res, vld)
+            sb.check_cycle(t, acc, res, vld, edges)
 
     def write_stats(self, passed: bool) -> None:
         """Record this test's statistics for the runner's summary."""
@@ -181,3 +263,38 @@ class TB:
         }
         path.write_text(json.dumps(record))
         coverage.export()
+
+
+def _ps(periods: float) -> int:
+    """A time given in clock periods, in whole picoseconds (the simulators' precision)."""
+    return round(periods * CLOCK_PERIOD_NS * 1000)
+
+
+def _reset_events(trace: ArrayTrace, cycle: int, held: bool) -> list[str]:
+    """Coverage of a reset that falls while the model's state after edge ``cycle`` is visible."""
+    events = ["held across rising edges"] if held else []
+    if trace.res_vld[cycle].any():
+        events.append("during a result strobe")
+    edges = trace.edges
+    if edges is not None and (edges.a_vld_o[cycle].any() or edges.b_vld_o[cycle].any()):
+        events.append("operands on the east/south edges")
+    return events
+
+
+def _pulse_events(pulse: ResetPulse, before: tuple | None) -> list[str]:
+    """Coverage of one pulse, from the outputs read just before rst_ni fell (None: unreadable)."""
+    held = pulse.until_edge > pulse.after_edge
+    events = ["held across rising edges" if held else "pulse with no rising edge"]
+    events.append(
+        "released before the falling edge"
+        if pulse.rise < 0.5
+        else "released at/after the falling edge"
+    )
+    if before is None:
+        return events
+    if before[2].any():
+        events.append("during a result strobe")
+    edge_valid = dict(zip(EDGE_PORTS, before[3], strict=True))
+    if edge_valid["a_vld_o"] or edge_valid["b_vld_o"]:
+        events.append("operands on the east/south edges")
+    return events

@@ -28,7 +28,7 @@ from systolic.errors import ConfigError, SimulatorError
 from systolic.fileio import atomic_write
 from systolic.models.params import ENV_VAR, ArrayParams
 from systolic.tb.coverage import COV_FILE_ENV
-from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV, STIM_DUMP_ENV
+from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV, STIM_DUMP_ENV, TOP_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RTL_DIR = Path(os.environ.get("SYSTOLIC_RTL_DIR", REPO_ROOT / "rtl"))
@@ -44,6 +44,42 @@ def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
     """The RTL files, the top level last (cocotb's runner takes the language from the last)."""
     d = Path(rtl_dir or RTL_DIR).resolve()
     return [d / "systolic_pe.v", d / "systolic_array.v"]
+
+
+@dataclass(frozen=True)
+class HdlTop:
+    """The design a run builds, when it is not the array alone (e.g. a test-only wrapper).
+
+    name: top-level module; sources: files compiled after the RTL of ``rtl_dir`` (the top
+    level's last), or with ``rtl_only`` the RTL files to use instead of all of them;
+    parameters: its HDL parameters (None: the array's ROWS, COLS, DATA_W, ACC_W).
+    """
+
+    name: str = TOPLEVEL
+    sources: tuple[Path, ...] = ()
+    rtl_only: tuple[str, ...] | None = None
+    parameters: dict[str, int] | None = None
+
+    def source_files(self, rtl_dir: Path | None) -> list[Path]:
+        rtl = rtl_sources(rtl_dir)
+        if self.rtl_only is not None:
+            rtl = [f for f in rtl if f.name in self.rtl_only]
+        return [*rtl, *(Path(f).resolve() for f in self.sources)]
+
+    def hdl_parameters(self, params: ArrayParams) -> dict[str, int]:
+        return params.hdl_parameters() if self.parameters is None else dict(self.parameters)
+
+    @property
+    def tag(self) -> str:
+        """Suffix of build and coverage names ('' for the array alone)."""
+        if self == ARRAY_TOP:
+            return ""
+        extra = "".join(f"_{k}{v}" for k, v in sorted((self.parameters or {}).items()))
+        return f"_{self.name}{extra}"
+
+
+#: The default design: the array itself.
+ARRAY_TOP = HdlTop()
 
 
 def check_simulator(sim: str) -> None:
@@ -118,9 +154,11 @@ def build_dir(
     waves: bool = False,
     root: Path | None = None,
     rtl_dir: Path | None = None,
+    top: HdlTop = ARRAY_TOP,
 ) -> Path:
-    """``<root>/<sim>/<params tag>[_waves][_rtl<hash>]``: one folder per build configuration."""
-    name = params.tag + ("_waves" if waves else "")
+    """``<root>/<sim>/<params tag>[<top tag>][_waves][_rtl<hash>]``: one folder per build
+    configuration."""
+    name = params.tag + top.tag + ("_waves" if waves else "")
     if rtl_dir is not None and Path(rtl_dir).resolve() != Path(RTL_DIR).resolve():
         name += "_rtl" + hashlib.sha256(str(Path(rtl_dir).resolve()).encode()).hexdigest()[:8]
     return Path(root or BUILD_ROOT).resolve() / sim / name
@@ -133,9 +171,10 @@ def build(
     rtl_dir: Path | None = None,
     build_root: Path | None = None,
     quiet: bool = True,
+    top: HdlTop = ARRAY_TOP,
 ) -> Path:
-    """Build the array for one parameter set; returns the build directory."""
-    with _built(sim, params, waves, rtl_dir, build_root, quiet) as (_, bdir):
+    """Build the array (or ``top``) for one parameter set; returns the build directory."""
+    with _built(sim, params, waves, rtl_dir, build_root, quiet, top) as (_, bdir):
         return bdir
 
 
@@ -147,23 +186,25 @@ def _built(
     rtl_dir: Path | None,
     build_root: Path | None,
     quiet: bool,
+    top: HdlTop = ARRAY_TOP,
 ) -> Iterator[tuple[object, Path]]:
     """The cocotb runner with a finished build of the array, held (shared) while in use."""
     from cocotb_tools.runner import get_runner
 
     check_simulator(sim)
-    bdir = build_dir(sim, params, waves, build_root, rtl_dir)
+    bdir = build_dir(sim, params, waves, build_root, rtl_dir, top)
     runner = get_runner(sim)
-    sources = rtl_sources(rtl_dir)
-    key = {"sim": sim, "params": params.hdl_parameters(), "waves": waves, "top": TOPLEVEL}
+    sources = top.source_files(rtl_dir)
+    hdl_params = top.hdl_parameters(params)
+    key = {"sim": sim, "params": hdl_params, "waves": waves, "top": top.name}
 
     def do_build() -> None:
         with _patched_environ(simulator_env(sim)), _log_to(bdir / "build.log", quiet):
             try:
                 runner.build(
                     sources=sources,
-                    hdl_toplevel=TOPLEVEL,
-                    parameters=params.hdl_parameters(),
+                    hdl_toplevel=top.name,
+                    parameters=hdl_params,
                     build_dir=bdir,
                     waves=waves,
                     timescale=("1ns", "1ps"),
@@ -291,14 +332,16 @@ def run(
     quiet: bool = True,
     extra_env: dict[str, str] | None = None,
     test_module: str = TEST_MODULE,
+    top: HdlTop = ARRAY_TOP,
 ) -> RunResult:
     """Build (if needed) and run cocotb tests; never raises for failing tests, see RunResult.
 
-    $SYSTOLIC_WAVES=1 turns waves on for every run (CI reruns failed tests that way).
+    top: the design to build and test (default: the array). $SYSTOLIC_WAVES=1 turns waves on
+    for every run (CI reruns failed tests that way).
     """
     waves = waves or settings.flag("SYSTOLIC_WAVES")
     t0 = time.perf_counter()
-    with _built(sim, params, waves, rtl_dir, build_root, quiet) as (runner, bdir):
+    with _built(sim, params, waves, rtl_dir, build_root, quiet, top) as (runner, bdir):
         res = _run_built(
             runner,
             bdir,
@@ -312,6 +355,7 @@ def run(
             quiet,
             extra_env,
             test_module,
+            top,
         )
     res.wall_s = time.perf_counter() - t0
     return res
@@ -330,17 +374,23 @@ def _run_built(
     quiet: bool,
     extra_env: dict[str, str] | None,
     test_module: str,
+    top: HdlTop = ARRAY_TOP,
 ) -> RunResult:
     name = "-".join(tests) if tests and len(tests) <= 2 else "all"
     tdir = fresh_run_dir(out_dir or bdir / "runs", name, seed)
     results = tdir / "results.xml"
     extra_env = {**run_env(sim, params, seed, tdir), **(extra_env or {})}
+    if top != ARRAY_TOP:
+        extra_env[TOP_ENV] = top.tag.removeprefix("_")
     cov_dir = os.environ.get(COV_DIR_ENV)
-    cov_file = Path(cov_dir) / f"{sim}_{params.tag}_{name}_seed{seed}.yml" if cov_dir else None
+    cov_name = f"{sim}_{params.tag}{top.tag}_{name}_seed{seed}.yml"
+    cov_file = Path(cov_dir) / cov_name if cov_dir else None
     extra_env[COV_FILE_ENV] = str(cov_file or tdir / "coverage.yml")
     env_changes = simulator_env(sim)
     if not waves:
-        _run_tests(runner, sim, test_module, tests, seed, tdir, extra_env, env_changes, quiet)
+        _run_tests(
+            runner, sim, test_module, tests, seed, tdir, extra_env, env_changes, quiet, top=top
+        )
         res = RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")
         _read_results(res, results)
     else:
@@ -355,7 +405,17 @@ def _run_built(
                 env[COV_FILE_ENV] = str(cov_file.with_name(f"{cov_file.stem}_{test}.yml"))
             test_dir = tdir / test
             _run_tests(
-                runner, sim, test_module, [test], seed, test_dir, env, env_changes, quiet, wave_file
+                runner,
+                sim,
+                test_module,
+                [test],
+                seed,
+                test_dir,
+                env,
+                env_changes,
+                quiet,
+                wave_file,
+                top,
             )
             xml_path = test_dir / "results.xml"
             before = set(res.failures)
@@ -468,6 +528,7 @@ def _run_tests(
     env_changes: dict[str, str],
     quiet: bool,
     wave_file: Path | None = None,
+    top: HdlTop = ARRAY_TOP,
 ) -> None:
     """One simulator process running ``tests`` (all when None), writing ``wave_file`` if given."""
     test_args: list[str] = []
@@ -498,7 +559,7 @@ def _run_tests(
     ):
         runner.test(  # type: ignore[attr-defined]
             test_module=test_module,
-            hdl_toplevel=TOPLEVEL,
+            hdl_toplevel=top.name,
             hdl_toplevel_lang="verilog",
             testcase=list(tests) if tests else None,
             seed=seed,

@@ -12,17 +12,20 @@ from pathlib import Path
 import cocotb
 import numpy as np
 
-from systolic.models.array_model import simulate
+from systolic.models.array_model import EDGE_PORTS, ArrayTrace, simulate
 from systolic.models.fixed import wrap
 from systolic.models.gemm import golden_gemm
 from systolic.models.params import ArrayParams
-from systolic.models.skew import Product, Stream, schedule
+from systolic.models.skew import Product, ResetPulse, Stream, schedule
 from systolic.models.tiling import assemble, tile_gemm
 from systolic.tb.env import GEMM_FILE_ENV, TB
-from systolic.tb.scoreboard import ScoreboardError
+from systolic.tb.scoreboard import DATA_PORTS, EDGE_OF, Scoreboard, ScoreboardError
 
 #: Multiplier of the random streams' lengths ($SYSTOLIC_STREAM_SCALE; the nightly tier raises it).
 STREAM_SCALE = max(1, int(os.environ.get("SYSTOLIC_STREAM_SCALE", "1")))
+
+#: Longest extreme-operand product test_extremes_wrap streams to make a wide accumulator wrap.
+WRAP_STEPS_MAX = 4096
 
 #: The lecture's 3x3 example.
 LECTURE_A = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
@@ -45,10 +48,13 @@ def random_products(tb: TB, ks: list[int], full: bool = False) -> list[Product]:
     return out
 
 
-async def run_and_check(tb: TB, stream: Stream) -> None:
-    sb = await tb.run(stream)
+async def run_and_check(
+    tb: TB, stream: Stream, pulses: list[ResetPulse] | None = None
+) -> Scoreboard:
+    sb = await tb.run(stream, pulses=pulses or ())
     tb.write_stats(sb.passed)
     sb.raise_if_failed()
+    return sb
 
 
 async def check_gemm(tb: TB, a: np.ndarray, b: np.ndarray, bubbles: np.ndarray | None = None):
@@ -117,8 +123,10 @@ async def test_extremes_wrap(dut):
     p = tb.params
     lo, hi = p.data_min, p.data_max
     # min*min = 2^(2w-2) is the largest product: 2^(acc_w-1) / 2^(2w-2) + 1 of them overflow.
+    # Wide accumulators (ACC_W > 2*DATA_W) are driven until they wrap when that takes at most
+    # WRAP_STEPS_MAX steps; otherwise the extremes are checked with K = 512.
     k_wrap = (1 << (p.acc_w - 2 * p.data_w + 1)) + 1
-    k = min(k_wrap + 2, 512)
+    k = k_wrap + 2 if k_wrap + 2 <= WRAP_STEPS_MAX else 512
     prods = []
     for a_val, b_val in ((lo, lo), (lo, hi), (hi, hi), (hi, lo)):
         a = np.full((p.rows, k), a_val, np.int64)
@@ -128,6 +136,7 @@ async def test_extremes_wrap(dut):
     if k >= k_wrap:
         unbounded = k * lo * lo
         assert stream.products[0].expected[0, 0] != unbounded, "the wrap scenario does not wrap"
+        assert stream.products[0].expected[0, 0] == int(wrap(np.array([unbounded]), p.acc_w)[0])
         tb.log.info(
             "accumulator wraps: %d*%d*%d = %d mod 2^%d -> %d",
             k,
@@ -140,6 +149,90 @@ async def test_extremes_wrap(dut):
     else:
         tb.log.info("ACC_W=%d needs K=%d to wrap; extremes checked with K=%d", p.acc_w, k_wrap, k)
     await run_and_check(tb, stream)
+
+
+@cocotb.test()
+async def test_reset_between_edges(dut):
+    """Asynchronous reset pulses containing no rising edge, while results are strobed and operands
+    sit on the east and south edges: every output reads zero right after rst_ni falls (before any
+    clock edge), the state restarts from reset, and the products after each pulse are exact."""
+    tb = TB(dut, "test_reset_between_edges")
+    await tb.start()
+    p = tb.params
+    k = p.rows + p.cols + 2
+    stream = schedule(random_products(tb, [k] * 4, full=True), p)
+    plain = simulate(stream.stimulus, p)
+    # One pulse early in a cycle (before the monitor's sample) at the first strobe of product 0,
+    # one late in a cycle (released just before the next edge) at the first strobe of product 2.
+    early, late = _busy_cycle(plain, k - 1), _busy_cycle(plain, 3 * k - 1)
+    pulses = [ResetPulse(early, early, 0.2, 0.4), ResetPulse(late, late, 0.7, 0.9)]
+    sb = await run_and_check(tb, stream, pulses)
+    # Product 0 is hit (its first results are cleared); 1 and 3 start after a pulse. Product 2
+    # is hit unless the array is 1x1, where it is finished when the late pulse comes.
+    hit = [sp.aborted for sp in sb.stream.products]
+    assert hit == [True, False, p.rows + p.cols > 2, False], f"pulses hit {hit} [{tb.context}]"
+
+
+def _busy_cycle(trace: ArrayTrace, cycle: int) -> int:
+    """``cycle``, after checking that a result strobe is high and both edges carry valid lanes
+    after its edge (what a reset pulse there must clear)."""
+    edges = trace.edges
+    assert edges is not None
+    assert trace.res_vld[cycle].any(), f"no strobe at cycle {cycle}"
+    assert edges.a_vld_o[cycle].any() and edges.b_vld_o[cycle].any(), f"edges idle at {cycle}"
+    return cycle
+
+
+@cocotb.test()
+async def test_reset_release(dut):
+    """The first usable cycle: with rst_ni held low over rising edges 1..L and released after
+    edge L (early in the cycle, at the falling edge, or just before edge L+1), edge L+1 accepts
+    the inputs of cycle L+1 and nothing driven earlier survives."""
+    tb = TB(dut, "test_reset_release")
+    await tb.start()
+    p = tb.params
+    held = 3  # L: the last rising edge that sees rst_ni low
+    for rise in (0.1, 0.5, 0.9):
+        # K = 1 products on every lane, back to back: every PE fires a first+last pair per cycle.
+        prods = random_products(tb, [1] * (held + 2 * (p.rows + p.cols)), full=True)
+        stream = schedule(prods, p)
+        stim = stream.stimulus
+        assert (stim.a_vld[held : held + 2, 0] & stim.b_vld[held : held + 2, 0]).all()
+        sb = await run_and_check(tb, stream, [ResetPulse(0, held, 0.2, rise)])
+        # The release rule on the samples alone: PE(0,0) fired nothing through edge L, then the
+        # pair of cycle L+1 (a K = 1 product) at edge L+1.
+        pair = int(stim.a[held + 1, 0]) * int(stim.b[held + 1, 0])
+        assert not (sb.obs_acc[: held + 1].any() or sb.obs_vld[: held + 1].any()), tb.context
+        got = (int(sb.obs_acc[held + 1, 0, 0]), bool(sb.obs_vld[held + 1, 0, 0]))
+        assert got == (pair, True), f"released at {rise}: PE(0,0) after edge {held + 1}: {got}"
+        await tb.reset()
+
+
+@cocotb.test()
+async def test_strobe_and_hold(dut):
+    """K = 1 products back to back strobe every PE on consecutive cycles; a finished result stays
+    on res_o, with the strobe low, across a long run of bubbles until the PE's next capture."""
+    tb = TB(dut, "test_strobe_and_hold")
+    await tb.start()
+    p = tb.params
+    singles, gap = 4, 3 * (p.rows + p.cols)
+    prods = random_products(tb, [1] * singles + [3, 2], full=True)
+    bubbles = np.zeros(singles + 3 + gap, bool)
+    bubbles[singles + 3 :] = True  # between the K = 3 product and the last one
+    stream = schedule(prods, p, bubbles=bubbles)
+    sb = await run_and_check(tb, stream)
+    # The documented statements, on the samples (the scoreboard checks them in every test too).
+    caps = np.stack([sp.capture_cycles() for sp in stream.products])  # (products, R, C)
+    assert (np.diff(caps[:singles], axis=0) == 1).all(), "the K = 1 captures are not consecutive"
+    ii, jj = np.indices((p.rows, p.cols))
+    for n in range(singles):
+        assert sb.obs_vld[caps[n], ii, jj].all(), f"K = 1 strobe {n} missing [{tb.context}]"
+    held, until = caps[singles], caps[singles + 1]
+    assert (until - held > gap).all()
+    c3 = stream.products[singles].expected
+    for d in range(int((until - held).min())):
+        assert (sb.obs_res[held + d, ii, jj] == c3).all(), f"result lost {d} cycles after capture"
+        assert d == 0 or not sb.obs_vld[held + d, ii, jj].any(), f"strobe repeated at +{d}"
 
 
 @cocotb.test()
@@ -240,6 +333,38 @@ async def test_checker_bites(dut):
         tb.log.info("the checker reported the injected error: %s", msg)
     else:
         raise AssertionError("the scoreboard accepted a wrong expectation")
+    tb.write_stats(True)
+
+
+@cocotb.test()
+async def test_checker_bites_edges(dut):
+    """A wrong expectation on one edge lane at one cycle must be reported exactly: edge, lane,
+    cycle, expected and got, with the parameters and the seed."""
+    tb = TB(dut, "test_checker_bites_edges")
+    await tb.start()
+    p, rng = tb.params, tb.rng
+    stream = schedule(random_products(tb, [p.rows + p.cols + 2, 3], full=True), p)
+    expected = simulate(stream.stimulus, p)
+    assert expected.edges is not None
+    port = str(rng.choice(EDGE_PORTS))
+    lanes = getattr(expected.edges, port)
+    t, lane = int(rng.integers(1, stream.cycles - 1)), int(rng.integers(lanes.shape[1]))
+    good = int(lanes[t, lane])
+    lanes[t, lane] = good ^ 1 if port in DATA_PORTS else not good  # a legal, different value
+    bad = int(lanes[t, lane])
+    sb = await tb.run(stream, expected=expected)
+    assert sb.mismatch_count == 1, f"expected exactly one mismatch, got {sb.mismatch_count}"
+    want = f"{EDGE_OF[port]} lane {lane} {port.removesuffix('_o')} at cycle {t}: "
+    want += f"expected {bad}, got {good}"
+    try:
+        sb.raise_if_failed()
+    except ScoreboardError as err:
+        msg = str(err)
+        assert want in msg, f"{want!r} not in {msg!r}"
+        assert f"seed={tb.seed}" in msg and f"ROWS={p.rows}" in msg, msg
+        tb.log.info("the checker reported the injected edge error: %s", msg)
+    else:
+        raise AssertionError("the scoreboard accepted a wrong edge expectation")
     tb.write_stats(True)
 
 

@@ -2,7 +2,9 @@
 
 One pytest item per (simulator, parameter set) runs every cocotb test of systolic.tb.test_array in
 one simulator process; a failure lists each failing cocotb test with the scoreboard's message
-(PE, cycle, expected/got, parameters, seed and the command that reproduces it).
+(PE or edge lane, cycle, expected/got, parameters, seed and the command that reproduces it).
+Besides the sweep: every parameter class the RTL accepts, an array of more than 256 PEs, two
+arrays chained through their edge outputs, and the PE on its own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import pytest
 from systolic.models import ArrayParams
 from systolic.tb import runner
 from systolic.tb.cli import cocotb_tests
+from systolic.tb.test_array import WRAP_STEPS_MAX
+from systolic.tb.tops import PE_TEST_MODULE, chain_top, pe_top
 
 SIZES = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 5), (5, 2), (8, 8), (16, 16)]
 WIDTHS = [(8, 32), (16, 32)]
@@ -23,6 +27,25 @@ EXTRA = [
     ArrayParams(4, 3, 16, 64),
 ]
 PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS] + EXTRA
+# Every class of parameter the RTL accepts: odd and non-power-of-two DATA_W, ACC_W at 2*DATA_W,
+# 2*DATA_W+1, not a power of two (20, 37, 63) and 64, one row and one column of PEs. Three wide
+# accumulators (ACC_W > 2*DATA_W) wrap in test_extremes_wrap: (5, 11), (7, 20), (8, 20).
+CLASSES = [
+    ArrayParams(3, 2, 3, 6),
+    ArrayParams(2, 3, 5, 11),
+    ArrayParams(3, 3, 7, 20),
+    ArrayParams(2, 2, 8, 20),
+    ArrayParams(2, 4, 12, 37),
+    ArrayParams(3, 2, 9, 63),
+    ArrayParams(2, 2, 5, 64),
+    ArrayParams(1, 7, 8, 32),
+    ArrayParams(6, 1, 8, 32),
+]
+#: The classes built on Verilator too (its builds cost 7-15 s each; Icarus's 0.05 s).
+VERILATOR_CLASSES = [ArrayParams(3, 3, 7, 20), ArrayParams(3, 2, 9, 63)]
+SIM_PARAMS = [(s, p) for s in runner.SIMULATORS for p in PARAMS]
+SIM_PARAMS += [("icarus", p) for p in CLASSES]
+SIM_PARAMS += [("verilator", p) for p in VERILATOR_CLASSES]
 
 
 def _id(p: ArrayParams) -> str:
@@ -30,17 +53,93 @@ def _id(p: ArrayParams) -> str:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", runner.SIMULATORS)
-@pytest.mark.parametrize("params", PARAMS, ids=_id)
+@pytest.mark.parametrize(
+    ("sim", "params"), SIM_PARAMS, ids=[f"{_id(p)}-{sim}" for sim, p in SIM_PARAMS]
+)
 def test_regression(sim: str, params: ArrayParams, base_seed: int) -> None:
     seed = base_seed * 1000 + params.rows * 100 + params.cols
     res = runner.run(sim, params, seed=seed)
     assert res.tests >= 11, res.summary()
     assert res.passed, res.summary()
+    stats = _check_stats(res, params, cocotb_tests())
+    assert stats["test_random_k_sweep"]["products"] == 4 * max(params.rows, params.cols)
+    # test_extremes_wrap streams enough extreme products to wrap whenever that is within reach.
+    if (1 << (params.acc_w - 2 * params.data_w + 1)) + 3 <= WRAP_STEPS_MAX:
+        assert stats["test_extremes_wrap"]["wrapped_products"] > 0, "the accumulator never wrapped"
+
+
+def _check_stats(res: runner.RunResult, params: ArrayParams, tests: list[str]) -> dict[str, dict]:
+    """Every test that ran drove at least one stream and checked every PE and both edges every
+    cycle; returns the statistics by test name."""
     stats = {s["test"]: s for s in res.stats}
-    # Every test that ran drove at least one stream and checked every PE every cycle.
-    assert set(stats) == set(cocotb_tests()), f"tests without statistics: {res.summary()}"
+    assert set(stats) == set(tests), f"tests without statistics: {res.summary()}"
     for name, s in stats.items():
         assert s["cycles"] > 0 and s["products"] > 0, f"{name} simulated nothing: {s}"
         assert s["pe_checks"] == s["cycles"] * params.rows * params.cols, name
-    assert stats["test_random_k_sweep"]["products"] == 4 * max(params.rows, params.cols)
+        assert s["edge_checks"] == s["cycles"], name
+    return stats
+
+
+#: The cocotb tests run on the array of more than 256 PEs (Icarus takes ~3 s per 1000 cycles
+#: there; the long random streams are left to the nightly tier).
+LARGE_TESTS = [
+    "test_lecture_3x3",
+    "test_identity",
+    "test_zeros",
+    "test_gemm_tiled",
+    "test_reset_between_edges",
+    "test_reset_release",
+    "test_strobe_and_hold",
+    "test_checker_bites_edges",
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", ["icarus"])
+def test_more_than_256_pes(sim: str, base_seed: int) -> None:
+    """17x16 = 272 PEs (the PE index no longer fits 8 bits) on Icarus, a subset of the tests."""
+    params = ArrayParams(17, 16, 8, 32)
+    res = runner.run(sim, params, tests=LARGE_TESTS, seed=base_seed * 1000 + 1716)
+    assert res.passed, res.summary()
+    _check_stats(res, params, LARGE_TESTS)
+
+
+#: (how, combined array, SPLIT): two arrays chained east into west (3x2 then 3x3) and south into
+#: north (2x3 over 3x3), each tested as the one array they make.
+CHAINS = [("east-west", ArrayParams(3, 5), 2), ("south-north", ArrayParams(5, 3), 2)]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize(("how", "params", "split"), CHAINS, ids=[c[0] for c in CHAINS])
+def test_chained_arrays(
+    sim: str, how: str, params: ArrayParams, split: int, base_seed: int
+) -> None:
+    """Two arrays chained through their edge outputs behave as one array: the whole cocotb
+    suite, driven with the combined array's skew, checks every PE, both edges and every C."""
+    top = chain_top(params, how == "south-north", split)
+    res = runner.run(sim, params, seed=base_seed * 1000 + 77, top=top)
+    assert res.passed, res.summary()
+    _check_stats(res, params, cocotb_tests())
+
+
+PE_TESTS = ["test_pe_random", "test_pe_directed", "test_pe_reset_between_edges"]
+PE_TESTS += ["test_pe_checker_bites"]
+#: (simulator, DATA_W, ACC_W) of the standalone PE.
+PE_SETS = [("icarus", 8, 32), ("icarus", 5, 11), ("icarus", 16, 64), ("verilator", 7, 20)]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    ("sim", "data_w", "acc_w"), PE_SETS, ids=[f"{s}-d{d}-a{a}" for s, d, a in PE_SETS]
+)
+def test_standalone_pe(sim: str, data_w: int, acc_w: int, base_seed: int) -> None:
+    params = ArrayParams(1, 1, data_w, acc_w)
+    res = runner.run(
+        sim,
+        params,
+        seed=base_seed * 1000 + data_w,
+        test_module=PE_TEST_MODULE,
+        top=pe_top(data_w, acc_w),
+    )
+    assert res.passed and res.tests == len(PE_TESTS), res.summary()

@@ -1,0 +1,32 @@
+"""Designs the regression builds besides the array alone: two chained arrays, a standalone PE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from systolic.models.params import ArrayParams
+from systolic.tb.runner import HdlTop
+
+#: Test-only top level: two systolic_array instances chained into one array.
+CHAIN_V = Path(__file__).resolve().parent / "hdl" / "systolic_chain.v"
+#: The cocotb module of the standalone PE.
+PE_TEST_MODULE = "systolic.tb.test_pe"
+
+
+def chain_top(params: ArrayParams, south: bool, split: int, source: Path = CHAIN_V) -> HdlTop:
+    """tb/hdl/systolic_chain.v making one ``params`` array of two: chained east into west
+    (``split`` columns, then the rest) or, when ``south``, south into north (``split`` rows)."""
+    return HdlTop(
+        name="systolic_chain",
+        sources=(source,),
+        parameters={**params.hdl_parameters(), "SOUTH": int(south), "SPLIT": split},
+    )
+
+
+def pe_top(data_w: int, acc_w: int) -> HdlTop:
+    """rtl/systolic_pe.v alone, with its two parameters."""
+    return HdlTop(
+        name="systolic_pe",
+        rtl_only=("systolic_pe.v",),
+        parameters={"DATA_W": data_w, "ACC_W": acc_w},
+    )

@@ -1,0 +1,123 @@
+"""The RTL's own elaboration-time parameter checks, on both simulators, bypassing Python's checks.
+
+Verilator must refuse an illegal parameter whatever its warning options (-Wno-fatal, even with
+the user-warning classes switched off) and print the message; Icarus must refuse it through the
+missing module named after the message. Legal extremes must still elaborate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from systolic.tb import runner
+
+#: Warning options that must not let an illegal parameter through.
+LAX_FLAGS = ["-Wno-fatal", "-Wno-USERERROR", "-Wno-USERFATAL", "-Wno-lint", "-Wno-style"]
+
+#: (top, parameters, Verilator message, Icarus missing-module name)
+ILLEGAL = [
+    (
+        "systolic_pe",
+        {"DATA_W": 17, "ACC_W": 40},
+        "systolic_pe: need 2 <= DATA_W <= 16 and 2*DATA_W <= ACC_W <= 64",
+        "systolic_pe__need_DATA_W_le_16_and_2xDATA_W_le_ACC_W_le_64",
+    ),
+    (
+        "systolic_pe",
+        {"DATA_W": 8, "ACC_W": 15},
+        "systolic_pe: need 2 <= DATA_W <= 16 and 2*DATA_W <= ACC_W <= 64",
+        "systolic_pe__need_DATA_W_le_16_and_2xDATA_W_le_ACC_W_le_64",
+    ),
+    (
+        "systolic_array",
+        {"ROWS": 33, "COLS": 2, "DATA_W": 8, "ACC_W": 32},
+        "systolic_array: ROWS must be 1..32",
+        "systolic_array__ROWS_must_be_1_to_32",
+    ),
+    (
+        "systolic_array",
+        {"ROWS": 2, "COLS": 0, "DATA_W": 8, "ACC_W": 32},
+        "systolic_array: COLS must be 1..32",
+        "systolic_array__COLS_must_be_1_to_32",
+    ),
+    (
+        "systolic_array",
+        {"ROWS": 2, "COLS": 2, "DATA_W": 17, "ACC_W": 40},
+        "systolic_array: DATA_W must be 2..16",
+        "systolic_array__DATA_W_must_be_2_to_16",
+    ),
+    (
+        "systolic_array",
+        {"ROWS": 2, "COLS": 2, "DATA_W": 8, "ACC_W": 65},
+        "systolic_array: ACC_W must be 2*DATA_W..64",
+        "systolic_array__ACC_W_must_be_2xDATA_W_to_64",
+    ),
+]
+LEGAL = [
+    ("systolic_pe", {"DATA_W": 16, "ACC_W": 64}),
+    ("systolic_pe", {"DATA_W": 2, "ACC_W": 4}),
+    ("systolic_array", {"ROWS": 1, "COLS": 32, "DATA_W": 16, "ACC_W": 32}),
+]
+
+
+def _sources(top: str) -> list[str]:
+    files = runner.rtl_sources()
+    return [str(f) for f in (files[:1] if top == "systolic_pe" else files)]
+
+
+def verilate(top: str, params: dict[str, int], mdir: Path, flags: list[str]) -> tuple[int, str]:
+    """``verilator --cc`` (the elaboration step of a build) with the given warning flags."""
+    exe = runner.verilator_bin() / "verilator"
+    gen = [f"-G{k}={v}" for k, v in params.items()]
+    cmd = [str(exe), "--cc", "--Mdir", str(mdir), *flags, "--top-module", top, *gen]
+    env = {**os.environ, **runner.simulator_env("verilator")}
+    env.pop("VERILATOR_ROOT", None)
+    proc = subprocess.run([*cmd, *_sources(top)], capture_output=True, text=True, env=env)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def icarus_compile(top: str, params: dict[str, int], out: Path) -> tuple[int, str]:
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not installed")
+    gen = [f"-P{top}.{k}={v}" for k, v in params.items()]
+    cmd = ["iverilog", "-g2012", "-s", top, "-o", str(out), *gen, *_sources(top)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _id(case: tuple) -> str:
+    return f"{case[0]}-" + "-".join(f"{k}{v}" for k, v in case[1].items())
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("flags", [["-Wno-fatal"], LAX_FLAGS], ids=["Wno-fatal", "lax"])
+@pytest.mark.parametrize("case", ILLEGAL, ids=_id)
+def test_verilator_refuses_illegal_parameters(case: tuple, flags: list[str], tmp_path) -> None:
+    top, params, message, _ = case
+    rc, out = verilate(top, params, tmp_path, flags)
+    assert rc != 0, f"{top} {params} elaborated under {flags}:\n{out}"
+    assert message in out, out
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", ILLEGAL, ids=_id)
+def test_icarus_refuses_illegal_parameters(case: tuple, tmp_path) -> None:
+    top, params, _, module = case
+    rc, out = icarus_compile(top, params, tmp_path / "sim.vvp")
+    assert rc != 0, f"{top} {params} compiled:\n{out}"
+    assert module in out, out
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", LEGAL, ids=_id)
+def test_legal_extremes_elaborate(case: tuple, tmp_path) -> None:
+    top, params = case
+    rc, out = verilate(top, params, tmp_path / "v", ["-Wall"])
+    assert rc == 0, out
+    rc, out = icarus_compile(top, params, tmp_path / "sim.vvp")
+    assert rc == 0, out
