@@ -5,11 +5,12 @@
 #                          a PASS/FAIL table with wall times. Takes minutes: not part of make test.
 # Options: CONTAINER_PIP_HANDOVER=auto|yes|no (the host's pip configuration, local wheel/index
 # directories and CA bundle handed to the root), CONTAINER_CONTEXT=head|worktree (default: the
-# committed tree of HEAD), CONTAINER_TEST_ARGS='<pytest args>', CONTAINER_CHECK_VERBOSE=1.
+# committed tree of CONTAINER_REF=HEAD), CONTAINER_TEST_ARGS='<pytest args>',
+# CONTAINER_CHECK_VERBOSE=1.
 # See scripts/container-check.sh and docs/verification.md ("CI in containers").
 
 .PHONY: container-check
-export CONTAINER_PIP_HANDOVER CONTAINER_CONTEXT CONTAINER_TEST_ARGS CONTAINER_CHECK_VERBOSE
+export CONTAINER_PIP_HANDOVER CONTAINER_CONTEXT CONTAINER_REF CONTAINER_TEST_ARGS CONTAINER_CHECK_VERBOSE
 
 container-check: ## Dockerfile steps for real in a bookworm chroot + sims/tests inside (root, minutes)
 	@bash scripts/container-check.sh

@@ -24,6 +24,7 @@
 #       is overridden with '' (as `docker build --build-arg SETUP_PIP_ARGS=` would), because the
 #       index it names (PyTorch's CPU index) may be unreachable where the handover is needed.
 #   CONTAINER_CONTEXT=head|worktree     what goes in (default head: the committed tree)
+#   CONTAINER_REF=HEAD                  the commit whose tree goes in (CONTAINER_CONTEXT=head)
 #   CONTAINER_TEST_ARGS                 pytest arguments of the `make test` step
 #   CONTAINER_KEEP_LOGS                 logs stay in build/container/logs either way
 #   CONTAINER_CHECK_VERBOSE=1           stream every step's output, not only its log
@@ -38,6 +39,7 @@ die() { say "$*"; exit 1; }
 
 HANDOVER=${CONTAINER_PIP_HANDOVER:-auto}
 CONTEXT_KIND=${CONTAINER_CONTEXT:-head}
+REF=${CONTAINER_REF:-HEAD}
 TEST_ARGS=${CONTAINER_TEST_ARGS:-tests/test_sim.py -k 3x3-d8-a32}
 VERBOSE=${CONTAINER_CHECK_VERBOSE:-}
 WORK=$REPO/build/container
@@ -180,9 +182,24 @@ T_START=$EPOCHREALTIME
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 record() { ROW_NAMES+=("$1"); ROW_STATUS+=("$2"); ROW_TIMES+=("$3"); }
 short() { local s=$1; [ ${#s} -le 60 ] && echo "$s" || echo "${s:0:57}..."; }
+# The first line that says why, most telling kind first, over the given logs.
 failure_line() {
-    grep -m1 -E "Can't locate|[Ee]rror[: ]|ERROR|FAILED|[Ff]ailed|not found|No such file|Traceback" "$1" \
-        || tail -n1 "$1" || true
+    local pat
+    for pat in "Can't locate|command not found|No such file or directory|Unable to find" \
+               '^E  +[A-Za-z_.]*(Error|Exception)' '^%Error|[Ee]rror:|ERROR' 'FAILED|[Ff]ailed'; do
+        grep -h -m1 -E "$pat" "$@" 2>/dev/null | head -n1 | grep . && return 0
+    done
+    tail -n1 "${@: -1}"
+}
+# Logs inside the root that a failing step's output names ("see /work/.../build.log"): copied
+# out next to the step's log before the root goes, so that the cause stays readable.
+inner_logs() {
+    local log=$1 p n=0
+    for p in $(grep -o -E "see /[^ ;,)]+\.log" "$log" | cut -c5- | sort -u); do
+        [ -f "$ROOT$p" ] || continue
+        n=$((n + 1))
+        cp "$ROOT$p" "${log%.log}.inner$n.log" && echo "${log%.log}.inner$n.log"
+    done
 }
 
 # step NAME CMD...: run CMD with its output in a log; record PASS/FAIL and the wall time. CMD
@@ -207,9 +224,14 @@ step() {
     else
         record "$name" FAIL "$dt"
         FAILED=$((FAILED + 1))
-        say "FAIL $(short "$name") (${dt} s, exit $rc): $(failure_line "$log")"
-        say "last lines of ${log#"$REPO"/}:"
-        tail -n 15 "$log" | sed 's/^/    /' >&2
+        local -a inner=()
+        [ -z "$ROOT" ] || mapfile -t inner < <(inner_logs "$log")
+        say "FAIL $(short "$name") (${dt} s, exit $rc): $(failure_line ${inner[@]+"${inner[@]}"} "$log")"
+        local l
+        for l in ${inner[@]+"${inner[@]}"} "$log"; do
+            say "last lines of ${l#"$REPO"/}:"
+            tail -n 12 "$l" | sed 's/^/    /' >&2
+        done
     fi
     return $rc
 }
@@ -275,10 +297,10 @@ bind() {  # bind SRC DEST [ro]; recorded first, so that a half-done mount is und
 # --- the context: a clean export of the repository ---------------------------------------------
 CTX=$(mktemp -d "$WORK/context.XXXXXX")
 if [ "$CONTEXT_KIND" = head ]; then
-    rev=$(git rev-parse --short HEAD) || die "not a git repository"
-    git archive --format=tar HEAD | tar -x -C "$CTX"
+    rev=$(git rev-parse --short "$REF^{commit}") || die "CONTAINER_REF=$REF is not a commit"
+    git archive --format=tar "$rev" | tar -x -C "$CTX" || die "git archive $REF failed"
     dirty=$(git status --porcelain --untracked-files=no | wc -l)
-    CONTEXT_DESC="git archive HEAD ($rev), the committed tree"
+    CONTEXT_DESC="git archive $REF ($rev), the committed tree"
     say "context: $CONTEXT_DESC$([ "$dirty" -gt 0 ] && echo "; $dirty uncommitted change(s) in the working tree are NOT in it")"
 else
     git ls-files -z --cached --others --exclude-standard \
