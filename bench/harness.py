@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+import systolic.rtl
 from systolic.errors import SimulatorError
 from systolic.models.fast_trace import Signature, chunk_count
 from systolic.models.fixed import lane_bits
@@ -28,7 +29,7 @@ from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus
 from systolic.tb import runner
 
-HARNESS_DIR = runner.REPO_ROOT / "rtl" / "harness"
+HARNESS_DIR = systolic.rtl.directory() / "harness"
 HARNESS_TOP = "systolic_harness"
 #: Default stimulus rows per segment (per $readmemh load).
 DEFAULT_DEPTH = 1 << 16

@@ -25,6 +25,17 @@ COMMAND_MODULES = (
     "systolic.formal.cli",
 )
 
+#: Import names of the optional parts' packages -> the extra of pyproject.toml that installs them.
+OPTIONAL_PACKAGES = {
+    "torch": "pruning",
+    "torch_pruning": "pruning",
+    "sklearn": "pruning",
+    "tqdm": "pruning",
+    "matplotlib": "waves",
+    "PIL": "waves",
+    "scalesim": "bench",
+}
+
 DESCRIPTION = """\
 Verification environment for an output-stationary systolic-array matrix-multiply accelerator.
 
@@ -87,6 +98,15 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.func(args) or 0)
     except SystolicError as exc:
         print(f"systolic: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] == "systolic":
+            raise
+        extra = OPTIONAL_PACKAGES.get(exc.name.split(".")[0])
+        how = f"pip install 'systolic[{extra}]' (or make setup)" if extra else "make setup"
+        print(
+            f"systolic: error: this needs the Python package {exc.name!r}: {how}", file=sys.stderr
+        )
         return 2
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):

@@ -23,16 +23,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from systolic import settings
+import systolic.rtl
+from systolic import fileio, settings
 from systolic.errors import ConfigError, SimulatorError
 from systolic.fileio import atomic_write
 from systolic.models.params import ENV_VAR, ArrayParams
 from systolic.tb.coverage import COV_FILE_ENV
 from systolic.tb.env import SEED_ENV, SIM_ENV, STATS_ENV, STIM_DUMP_ENV, TOP_ENV
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RTL_DIR = Path(os.environ.get("SYSTOLIC_RTL_DIR", REPO_ROOT / "rtl"))
-BUILD_ROOT = Path(os.environ.get("SYSTOLIC_BUILD_DIR", REPO_ROOT / "build"))
+#: The RTL: the files shipped in the package (rtl/ of a checkout), or $SYSTOLIC_RTL_DIR.
+RTL_DIR = fileio.resolve(os.environ.get("SYSTOLIC_RTL_DIR") or systolic.rtl.directory())
+#: Builds, run results and waves: ./build of the working directory, or $SYSTOLIC_BUILD_DIR.
+BUILD_ROOT = fileio.resolve(os.environ.get("SYSTOLIC_BUILD_DIR") or "build")
 TOPLEVEL = "systolic_array"
 TEST_MODULE = "systolic.tb.test_array"
 SIMULATORS = ("icarus", "verilator")
