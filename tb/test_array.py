@@ -154,32 +154,33 @@ async def test_extremes_wrap(dut):
 @cocotb.test()
 async def test_reset_between_edges(dut):
     """Asynchronous reset pulses containing no rising edge, while results are strobed and operands
-    sit on the east and south edges: every output reads zero right after rst_ni falls (before any
-    clock edge), the state restarts from reset, and the products after each pulse are exact."""
+    and flags sit on the east and south edges: every output reads zero right after rst_ni falls
+    (before any clock edge), the state restarts from reset, and the products after are exact."""
     tb = TB(dut, "test_reset_between_edges")
     await tb.start()
     p = tb.params
     k = p.rows + p.cols + 2
-    stream = schedule(random_products(tb, [k] * 4, full=True), p)
+    stream = schedule(random_products(tb, [k] * 5, full=True), p)
     plain = simulate(stream.stimulus, p)
-    # One pulse early in a cycle (before the monitor's sample) at the first strobe of product 0,
-    # one late in a cycle (released just before the next edge) at the first strobe of product 2.
-    early, late = _busy_cycle(plain, k - 1), _busy_cycle(plain, 3 * k - 1)
+    # Early in a cycle (before the monitor's sample): product 0's `last` flag leaves on east lane
+    # 0 while PE(0, COLS-1) strobes its result. Late in a cycle (released just before the next
+    # edge): product 3's `first` flag leaves on east lane 0.
+    early = _busy_cycle(plain, k + p.cols - 2, "a_last_o", strobe=True)
+    late = _busy_cycle(plain, 3 * k + p.cols - 1, "a_first_o", strobe=False)
     pulses = [ResetPulse(early, early, 0.2, 0.4), ResetPulse(late, late, 0.7, 0.9)]
     sb = await run_and_check(tb, stream, pulses)
-    # Product 0 is hit (its first results are cleared); 1 and 3 start after a pulse. Product 2
-    # is hit unless the array is 1x1, where it is finished when the late pulse comes.
     hit = [sp.aborted for sp in sb.stream.products]
-    assert hit == [True, False, p.rows + p.cols > 2, False], f"pulses hit {hit} [{tb.context}]"
+    assert hit[0] and hit[3] and not hit[4], f"the pulses hit products {hit} [{tb.context}]"
 
 
-def _busy_cycle(trace: ArrayTrace, cycle: int) -> int:
-    """``cycle``, after checking that a result strobe is high and both edges carry valid lanes
-    after its edge (what a reset pulse there must clear)."""
+def _busy_cycle(trace: ArrayTrace, cycle: int, flag: str, strobe: bool) -> int:
+    """``cycle``, after checking what a reset pulse after its edge must clear: valid lanes on
+    both edges, ``flag`` on east lane 0 and, if asked, a result strobe."""
     edges = trace.edges
     assert edges is not None
-    assert trace.res_vld[cycle].any(), f"no strobe at cycle {cycle}"
     assert edges.a_vld_o[cycle].any() and edges.b_vld_o[cycle].any(), f"edges idle at {cycle}"
+    assert getattr(edges, flag)[cycle, 0], f"no {flag} on east lane 0 at cycle {cycle}"
+    assert not strobe or trace.res_vld[cycle].any(), f"no strobe at cycle {cycle}"
     return cycle
 
 
