@@ -130,7 +130,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="only mutants of this bug class (repeatable)",
     )
     p.add_argument(
-        "--full", action="store_true", help="run every cocotb test, not only the mutant's own"
+        "--full",
+        action="store_true",
+        help="run every cocotb test and every formal task of the tier, not only the mutant's own",
     )
     p.add_argument("--list", action="store_true", help="print the catalog and exit")
     options.add_seed(p, default=3)
@@ -512,7 +514,7 @@ def _mutate_baseline(
         problems += mutate.baseline_sim(combos, args.seed, out / "_baseline")
     if "formal" in engines:
         print("baseline: unmodified RTL, formal proofs ...", flush=True)
-        problems += mutate.baseline_formal(chosen, out / "_baseline")
+        problems += mutate.baseline_formal(chosen, out / "_baseline", args.full)
     return problems
 
 

@@ -55,7 +55,9 @@ class Mutant:
     cls: bug class (one of CLASSES). params: the parameter sets it is run at (killed when a
     checker fails at any of them). tests: the cocotb tests run for it (None: the whole tier).
     formal: empty when a formal property should fail on it, else why formal cannot see it.
-    proofs: formal tasks to run for it (None: every task of the quick formal tier).
+    proofs: the formal tasks (names or globs of systolic.formal.run's catalog) whose failure
+    kills it quickly (None: every task of its formal tier; the nightly test runs them all).
+    formal_tier: "quick", or "full" when only the full tier's configurations show the bug.
     """
 
     name: str
@@ -66,12 +68,15 @@ class Mutant:
     tests: tuple[str, ...] | None = None
     formal: str = ""
     proofs: tuple[str, ...] | None = None
+    formal_tier: str = "quick"
 
     def __post_init__(self) -> None:
         if self.cls not in CLASSES:
             raise SystolicError(f"mutant {self.name}: unknown class {self.cls!r}")
         if not self.params:
             raise SystolicError(f"mutant {self.name}: no parameter set")
+        if self.formal_tier not in ("quick", "full"):
+            raise SystolicError(f"mutant {self.name}: unknown formal tier {self.formal_tier!r}")
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,33 @@ RESET_EDGES = ("test_reset_between_edges",)
 EXTREMES = ("test_extremes_wrap",)
 ZEROS = ("test_zeros",)
 
+# Formal tasks (systolic.formal.run's catalog) that kill the mutants quickly: the PE property
+# groups at DATA_W 3 / ACC_W 7, the array groups at 2x3, and full-tier configurations where only
+# they show a bug (ACC_W 64 at DATA_W 16, one row, one column).
+FV_ACC = ("pe_d3a7_acc",)
+FV_RES = ("pe_d3a7_res",)
+FV_FWD = ("pe_d3a7_fwd",)
+FV_RST = ("pe_d3a7_rst",)
+FV_ARST = ("pe_d3a7_arst",)
+FV_SKEW = ("array_2x3_d3a7_skew",)
+FV_LANE = ("array_2x3_d3a7_lane",)
+FV_EDGE = ("array_2x3_d3a7_edge",)
+FV_ARRAY_RST = ("array_2x3_d3a7_rst",)
+FV_WIDE = ("pe_d16a64_acc",)
+FV_1XN_EDGE = ("array_1x3_d2a4_edge",)
+FV_NX1_EDGE = ("array_3x1_d2a5_edge",)
+FV_NX1_LANE = ("array_3x1_d2a5_lane",)
+
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
+_FV_NARROW_ARRAY = "equivalent at DATA_W <= 8, and the array proofs stop at DATA_W 8"
+_FV_OVERLAP = (
+    "at ACC_W < 32 the overlapping lane writes are a Yosys error (not a kill); at ACC_W 32, "
+    "the widest array proof, it is equivalent"
+)
+_FV_UNDRIVEN = (
+    "leaves north lanes undriven, which the formal flow refuses (an error, not a kill); "
+    "equivalent on square arrays"
+)
 
 CATALOG: tuple[Mutant, ...] = (
     # ---- datapath --------------------------------------------------------------------------
@@ -157,6 +188,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_FWD,
     ),
     Mutant(
         "delay_last_pe",
@@ -196,12 +228,14 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_SKEW,
     ),
     Mutant(
         "no_sign_extension",
         "the product is zero-extended into the accumulator",
         ((PE, _SEXT, "{{(ACC_W - ProdW){1'b0}}, prod}"),),
         tests=IDENTITY,
+        proofs=FV_ACC,
     ),
     Mutant(
         "restart_ignored",
@@ -209,12 +243,14 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _RESTART, "acc_o"),),
         cls="control",
         tests=IDENTITY,
+        proofs=FV_ACC,
     ),
     Mutant(
         "unsigned_multiply",
         "operands multiplied as unsigned numbers",
         ((PE, "prod = a_i * b_i;", "prod = $unsigned(a_i) * $unsigned(b_i);"),),
         tests=IDENTITY,
+        proofs=FV_ACC,
     ),
     Mutant(
         "result_misses_last_pair",
@@ -222,6 +258,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "          res_o <= acc_next;", "          res_o <= acc_o;"),),
         cls="control",
         tests=LECTURE,
+        proofs=FV_RES,
     ),
     Mutant(
         "valid_ignored",
@@ -229,6 +266,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _FIRE, "fire     = a_vld_i;"),),
         cls="control",
         tests=IDENTITY,
+        proofs=FV_ACC,
     ),
     Mutant(
         "b_valid_ignored",
@@ -236,6 +274,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _FIRE, "fire     = b_vld_i;"),),
         cls="control",
         tests=BUBBLES,
+        proofs=FV_ACC,
     ),
     Mutant(
         "reset_keeps_acc",
@@ -243,6 +282,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      acc_o     <= {ACC_W{1'b0}};\n", ""),),
         cls="reset",
         tests=LECTURE,
+        proofs=FV_RST,
     ),
     Mutant(
         "west_lanes_reversed",
@@ -250,6 +290,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _WEST_A, "assign a_h[i][0]     = a_i[(ROWS-1-i)*DATA_W +: DATA_W];"),),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_SKEW,
     ),
     Mutant(
         "acc_bus_transposed",
@@ -257,6 +298,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _ACC_SLICE, "acc_o[(j*ROWS+i)*ACC_W +: ACC_W] = acc;"),),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_LANE,
     ),
     Mutant(
         "north_lanes_reversed",
@@ -264,6 +306,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[(COLS-1-j)*DATA_W +: DATA_W];"),),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_SKEW,
     ),
     Mutant(
         "res_bus_transposed",
@@ -271,6 +314,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _RES_SLICE, "res_o[(j*ROWS+i)*ACC_W +: ACC_W] = res;"),),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_LANE,
     ),
     Mutant(
         "strobe_on_every_pair",
@@ -278,6 +322,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _STROBE, "      res_vld_o <= fire;"),),
         cls="control",
         tests=LECTURE,
+        proofs=FV_RES,
     ),
     Mutant(
         "strobe_without_fire",
@@ -285,6 +330,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _STROBE, "      res_vld_o <= a_last_i;"),),
         cls="control",
         tests=IDENTITY,
+        proofs=FV_RES,
     ),
     Mutant(
         "result_on_every_pair",
@@ -298,6 +344,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="control",
         tests=LECTURE,
+        proofs=FV_RES,
     ),
     Mutant(
         "result_without_fire",
@@ -312,6 +359,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="control",
         tests=BUBBLES,
+        proofs=FV_RES,
     ),
     Mutant(
         "last_ignored",
@@ -322,6 +370,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="control",
         tests=LECTURE,
+        proofs=FV_RES,
     ),
     Mutant(
         "accumulator_truncated",
@@ -334,6 +383,7 @@ CATALOG: tuple[Mutant, ...] = (
             ),
         ),
         tests=IDENTITY,
+        proofs=FV_ACC,
     ),
     Mutant(
         "restart_a_cycle_late",
@@ -341,6 +391,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _RESTART, "a_first_o ? {ACC_W{1'b0}} : acc_o"),),
         cls="control",
         tests=LECTURE,
+        proofs=FV_ACC,
     ),
     Mutant(
         "restart_on_last",
@@ -348,6 +399,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _RESTART, "a_last_i ? {ACC_W{1'b0}} : acc_o"),),
         cls="control",
         tests=LECTURE,
+        proofs=FV_ACC,
     ),
     Mutant(
         "result_a_cycle_late",
@@ -369,6 +421,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="control",
         tests=LECTURE,
+        proofs=FV_RES,
     ),
     Mutant(
         "reset_keeps_a_pipeline",
@@ -376,6 +429,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      a_o       <= {DATA_W{1'b0}};\n      a_vld_o   <= 1'b0;\n", ""),),
         cls="reset",
         tests=RESET,
+        proofs=FV_RST,
     ),
     Mutant(
         "flags_swapped",
@@ -389,6 +443,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_FWD,
     ),
     Mutant(
         "south_valid_stuck",
@@ -396,6 +451,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      b_vld_o   <= b_vld_i;", "      b_vld_o   <= 1'b1;"),),
         cls="control",
         tests=LECTURE,
+        proofs=FV_FWD,
     ),
     Mutant(
         "bypass_one_register",
@@ -424,6 +480,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_SKEW,
     ),
     Mutant(
         "a_not_forwarded",
@@ -431,12 +488,14 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      a_o       <= a_i;", "      a_o       <= a_o;"),),
         cls="wiring",
         tests=LECTURE,
+        proofs=FV_FWD,
     ),
     Mutant(
         "b_sign_dropped",
         "b is multiplied as an unsigned number",
         ((PE, "prod = a_i * b_i;", "prod = a_i * $signed({1'b0, b_i});"),),
         tests=EXTREMES,
+        proofs=FV_ACC,
     ),
     # ---- edge outputs (east a_o..., south b_o...: checked every cycle by the scoreboard) -----
     Mutant(
@@ -445,6 +504,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _EAST_A, "assign a_o[i*DATA_W +: DATA_W] = a_h[ROWS-1-i][COLS];"),),
         cls="edge outputs",
         tests=LECTURE,
+        proofs=FV_EDGE,
     ),
     Mutant(
         "south_valid_wrong_lane",
@@ -452,6 +512,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _SOUTH_VLD, "assign b_vld_o[j] = b_vld_v[ROWS][(j + 1) % COLS];"),),
         cls="edge outputs",
         tests=LECTURE,
+        proofs=FV_EDGE,
     ),
     Mutant(
         "east_flags_swapped",
@@ -465,6 +526,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="edge outputs",
         tests=LECTURE,
+        proofs=FV_EDGE,
     ),
     Mutant(
         "east_valid_tied_low",
@@ -472,6 +534,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _EAST_VLD, "assign a_vld_o[i]   = 1'b0;"),),
         cls="edge outputs",
         tests=LECTURE,
+        proofs=FV_EDGE,
     ),
     Mutant(
         "south_data_early",
@@ -479,6 +542,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((TOP, _SOUTH_B, "assign b_o[j*DATA_W +: DATA_W] = b_v[ROWS-1][j];"),),
         cls="edge outputs",
         tests=LECTURE,
+        proofs=FV_EDGE,
     ),
     Mutant(
         "east_data_late",
@@ -493,6 +557,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="edge outputs",
         tests=LECTURE,
+        proofs=FV_EDGE,
     ),
     Mutant(
         "reset_keeps_a_valid",
@@ -500,6 +565,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      a_vld_o   <= 1'b0;\n", ""),),
         cls="edge outputs",
         tests=RESET_EDGES,
+        proofs=FV_RST,
     ),
     Mutant(
         "reset_keeps_flags",
@@ -507,6 +573,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      a_first_o <= 1'b0;\n      a_last_o  <= 1'b0;\n", ""),),
         cls="edge outputs",
         tests=RESET_EDGES,
+        proofs=FV_RST,
     ),
     Mutant(
         "reset_keeps_b_pipeline",
@@ -514,6 +581,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      b_o       <= {DATA_W{1'b0}};\n      b_vld_o   <= 1'b0;\n", ""),),
         cls="edge outputs",
         tests=RESET_EDGES,
+        proofs=FV_RST,
     ),
     # ---- reset timing ----------------------------------------------------------------------
     Mutant(
@@ -522,6 +590,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _FWD_ALWAYS, _FWD_ALWAYS.replace(" or negedge rst_ni", "")),),
         cls="reset timing",
         tests=RESET_EDGES,
+        proofs=FV_ARST,
     ),
     Mutant(
         "sync_reset_accumulator",
@@ -529,6 +598,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, _ACC_ALWAYS, _ACC_ALWAYS.replace(" or negedge rst_ni", "")),),
         cls="reset timing",
         tests=RESET_EDGES,
+        proofs=FV_ARST,
     ),
     Mutant(
         "reset_through_flop",
@@ -543,6 +613,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="reset timing",
         tests=RESET_EDGES,
+        proofs=FV_ARRAY_RST,
     ),
     Mutant(
         "reset_keeps_res_vld",
@@ -550,6 +621,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      res_vld_o <= 1'b0;\n", ""),),
         cls="reset timing",
         tests=RESET_EDGES,
+        proofs=FV_RST,
     ),
     Mutant(
         "reset_keeps_result",
@@ -557,6 +629,7 @@ CATALOG: tuple[Mutant, ...] = (
         ((PE, "      res_o     <= {ACC_W{1'b0}};\n", ""),),
         cls="reset timing",
         tests=LECTURE,
+        proofs=FV_RST,
     ),
     # ---- width-dependent slicing (only at DATA_W / ACC_W other than 8 / 32) -----------------
     Mutant(
@@ -566,6 +639,7 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(3, 3, 7, 20),),
         tests=LECTURE,
+        proofs=FV_SKEW,
     ),
     Mutant(
         "north_lane_width_8",
@@ -574,6 +648,7 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(2, 4, 12, 37),),
         tests=ZEROS,
+        formal=_FV_NARROW_ARRAY,
     ),
     Mutant(
         "north_lane_offset_pow2",
@@ -582,6 +657,7 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(2, 3, 5, 11),),
         tests=LECTURE,
+        proofs=FV_SKEW,
     ),
     Mutant(
         "sext_from_bit_15",
@@ -590,6 +666,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(2, 4, 12, 37),),
         tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
     ),
     Mutant(
         "sext_fixed_16_bits",
@@ -598,6 +676,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(3, 2, 9, 63),),
         tests=IDENTITY,
+        proofs=FV_WIDE,
+        formal_tier="full",
     ),
     Mutant(
         "product_width_16",
@@ -606,6 +686,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(2, 4, 12, 37),),
         tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
     ),
     Mutant(
         "res_lane_width_32",
@@ -614,6 +696,7 @@ CATALOG: tuple[Mutant, ...] = (
         cls="width slicing",
         params=(_p(3, 3, 7, 20),),
         tests=LECTURE,
+        formal=_FV_OVERLAP,
     ),
     # ---- wide-accumulator overflow ---------------------------------------------------------
     Mutant(
@@ -629,6 +712,7 @@ CATALOG: tuple[Mutant, ...] = (
         ),
         cls="wide accumulator",
         tests=EXTREMES,
+        proofs=FV_ACC,
     ),
     Mutant(
         "carry_lost_above_32",
@@ -644,6 +728,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="wide accumulator",
         params=(_p(3, 2, 9, 63),),
         tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
     ),
     Mutant(
         "sum_in_integer",
@@ -659,6 +745,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="wide accumulator",
         params=(_p(4, 3, 16, 64),),
         tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
     ),
     Mutant(
         "saturating_accumulator",
@@ -676,6 +764,7 @@ CATALOG: tuple[Mutant, ...] = (
         cls="wide accumulator",
         params=(_p(3, 3, 8, 16),),
         tests=EXTREMES,
+        proofs=FV_ACC,
     ),
     # ---- more than 256 PEs -----------------------------------------------------------------
     Mutant(
@@ -726,6 +815,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="1xN / Nx1",
         params=(_p(1, 7),),
         tests=RESET_EDGES,
+        proofs=FV_1XN_EDGE,
+        formal_tier="full",
     ),
     Mutant(
         "single_col_east_valid_unregistered",
@@ -740,6 +831,8 @@ CATALOG: tuple[Mutant, ...] = (
         cls="1xN / Nx1",
         params=(_p(6, 1),),
         tests=RESET_EDGES,
+        proofs=FV_NX1_EDGE,
+        formal_tier="full",
     ),
     Mutant(
         "north_loop_over_rows",
@@ -754,6 +847,7 @@ CATALOG: tuple[Mutant, ...] = (
         cls="1xN / Nx1",
         params=(_p(1, 7),),
         tests=LECTURE,
+        formal=_FV_UNDRIVEN,
     ),
     Mutant(
         "strobe_stride_rows",
@@ -762,10 +856,16 @@ CATALOG: tuple[Mutant, ...] = (
         cls="1xN / Nx1",
         params=(_p(6, 1),),
         tests=LECTURE,
+        proofs=FV_NX1_LANE,
+        formal_tier="full",
     ),
 )
 
-#: Mutants that change no output of the design, each proven so by a formal equivalence check.
+#: The widest PE: DATA_W 16, ACC_W 64 (2*DATA_W = 32, the edge of product_through_32_bits).
+_WIDEST = {"DATA_W": 16, "ACC_W": 64}
+
+#: Mutants that change no output of the design, each proven so by a formal equivalence check
+#: (tests/test_mutants.py) at every parameter set listed, the widest first.
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         Mutant(
@@ -774,7 +874,12 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             ((PE, _SEXT, "prod"),),
         ),
         top="systolic_pe",
-        params=({"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}, {"DATA_W": 5, "ACC_W": 37}),
+        params=(
+            _WIDEST,
+            {"DATA_W": 8, "ACC_W": 32},
+            {"DATA_W": 3, "ACC_W": 7},
+            {"DATA_W": 5, "ACC_W": 37},
+        ),
         why="prod and prod_ext are both declared signed, so the assignment sign-extends anyway",
     ),
     Equivalent(
@@ -785,7 +890,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             cls="control",
         ),
         top="systolic_pe",
-        params=({"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}),
+        params=(_WIDEST, {"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}),
         why="acc_base only reaches a register through acc_next, which is stored only when fire is 1",
     ),
     Equivalent(
@@ -802,7 +907,12 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             ),
         ),
         top="systolic_pe",
-        params=({"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}, {"DATA_W": 5, "ACC_W": 11}),
+        params=(
+            _WIDEST,
+            {"DATA_W": 8, "ACC_W": 32},
+            {"DATA_W": 3, "ACC_W": 7},
+            {"DATA_W": 5, "ACC_W": 11},
+        ),
         why="2*DATA_W <= 32 (DATA_W <= 16): the 32-bit signed product is exact and its low "
         "2*DATA_W bits are the product",
     ),

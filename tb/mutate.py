@@ -277,31 +277,36 @@ def _first_line(result: object) -> str:
     return detail.strip().splitlines()[0] if detail.strip() else ""
 
 
-def run_formal(mutant: Mutant, rtl: Path, work: Path) -> EngineResult:
-    """Run the quick formal tier (or the mutant's proofs) on a mutant's RTL."""
+def run_formal(mutant: Mutant, rtl: Path, work: Path, full: bool = False) -> EngineResult:
+    """Run the mutant's proofs (``full``: every task of its formal tier) on its RTL."""
     if mutant.formal:
         return EngineResult(NOT_APPLICABLE, mutant.formal)
     results = formal_module().prove(
-        rtl_dir=rtl, work=work / "formal", tier="quick", only=mutant.proofs
+        rtl_dir=rtl, work=work / "formal", tier=mutant.formal_tier, only=formal_only(mutant, full)
     )
     return judge_proofs(results)
 
 
-def formal_tasks(mutants: Sequence[Mutant]) -> list[str] | None:
-    """The proofs the baseline must pass: the union of the mutants' (None: the whole tier)."""
+def formal_only(mutant: Mutant, full: bool = False) -> list[str] | None:
+    """The formal tasks run for a mutant: its own, or (``full``) every task of its tier."""
+    return None if full or mutant.proofs is None else list(mutant.proofs)
+
+
+def formal_tasks(mutants: Sequence[Mutant], full: bool = False) -> tuple[str, list[str] | None]:
+    """(tier, tasks) the baseline must pass: the union of the mutants' (None: the whole tier)."""
     needed = [m for m in mutants if not m.formal]
-    if any(m.proofs is None for m in needed):
-        return None
-    return sorted({t for m in needed for t in m.proofs or ()})
+    tier = "full" if any(m.formal_tier == "full" for m in needed) else "quick"
+    if full or any(m.proofs is None for m in needed):
+        return tier, None
+    return tier, sorted({t for m in needed for t in m.proofs or ()})
 
 
-def baseline_formal(mutants: Sequence[Mutant], work: Path) -> list[str]:
+def baseline_formal(mutants: Sequence[Mutant], work: Path, full: bool = False) -> list[str]:
     """Prove the unmodified RTL on every proof the mutants use; returns the problems."""
     if all(m.formal for m in mutants):
         return []
-    results = formal_module().prove(
-        rtl_dir=None, work=work / "formal", tier="quick", only=formal_tasks(mutants)
-    )
+    tier, only = formal_tasks(mutants, full)
+    results = formal_module().prove(rtl_dir=None, work=work / "formal", tier=tier, only=only)
     if not results:
         return ["formal: no proof ran on the unmodified RTL"]
     return [
@@ -362,7 +367,7 @@ def mutate_one(
     if engine in ("sim", "both"):
         report.sim = run_sim(mutant, rtl, work, seed, full, sizes)
     if engine in ("formal", "both"):
-        report.formal = run_formal(mutant, rtl, work)
+        report.formal = run_formal(mutant, rtl, work, full)
     report.killed_by = [
         name for name, res in (("sim", report.sim), ("formal", report.formal)) if res and res.killed
     ]

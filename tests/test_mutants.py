@@ -244,3 +244,98 @@ def test_bad_mutate_options_are_one_line_errors(argv: list[str]) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("systolic: error:"), proc.stderr
     assert "killed" not in proc.stdout
+
+
+# ---- formal: failing proofs kill, equivalents are proven -----------------------------------------
+
+#: One mutant per kind of property: PE accumulation, PE result, asynchronous reset, array lanes,
+#: array edges. Each is killed by its own (fast) proof.
+FORMAL_SAMPLES = (
+    "no_sign_extension",
+    "result_misses_last_pair",
+    "sync_reset_forwarding",
+    "acc_bus_transposed",
+    "south_data_early",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FORMAL_SAMPLES)
+def test_formal_kills_representative_mutants(name: str, tmp_path: Path) -> None:
+    mutant = mutants.by_name(name)
+    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    res = mutate.run_formal(mutant, rtl, tmp_path)
+    assert res.status == mutate.KILLED, _killed_message(res, mutant)
+
+
+@pytest.mark.nightly
+@pytest.mark.parametrize("mutant", [m for m in CATALOG if not m.formal], ids=lambda m: m.name)
+def test_formal_kills_every_mutant_it_applies_to(mutant: Mutant, tmp_path: Path) -> None:
+    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    res = mutate.run_formal(mutant, rtl, tmp_path)
+    assert res.status == mutate.KILLED, _killed_message(res, mutant)
+
+
+@pytest.mark.nightly
+def test_unmodified_rtl_passes_every_mutant_proof(tmp_path: Path) -> None:
+    """Every proof a mutant names holds on the real RTL (the quick ones are also proven by
+    tests/test_formal.py in every make test; this adds the full-tier ones)."""
+    assert mutate.baseline_formal(CATALOG, tmp_path) == []
+
+
+def test_formal_verdicts_are_honest() -> None:
+    """A failing proof kills; an erroring one (timeout, tool error) never does."""
+    from types import SimpleNamespace as Proof
+
+    fail = Proof(task="t", config="c", status="fail", seconds=1.0, detail="p_acc_restart (x:1)")
+    error = Proof(task="t", config="c", status="error", seconds=1.0, detail="timeout")
+    ok = Proof(task="t", config="c", status="pass", seconds=1.0, detail="")
+    assert mutate.judge_proofs([ok, fail, error]).status == mutate.KILLED
+    assert mutate.judge_proofs([ok, error]).status == mutate.BROKEN
+    assert mutate.judge_proofs([]).status == mutate.BROKEN
+    assert mutate.judge_proofs([ok, ok]).status == mutate.SURVIVED
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("equiv", mutants.EQUIVALENT, ids=lambda e: e.mutant.name)
+def test_equivalent_mutant_is_proven_equivalent(equiv: mutants.Equivalent, tmp_path: Path) -> None:
+    """The first (widest) parameter set here; every set in the nightly tier."""
+    _prove_equivalent(equiv, equiv.params[:1], tmp_path)
+
+
+@pytest.mark.nightly
+@pytest.mark.parametrize("equiv", mutants.EQUIVALENT, ids=lambda e: e.mutant.name)
+def test_equivalent_mutant_at_every_parameter_set(
+    equiv: mutants.Equivalent, tmp_path: Path
+) -> None:
+    _prove_equivalent(equiv, equiv.params, tmp_path)
+
+
+def _prove_equivalent(
+    equiv: mutants.Equivalent, params: tuple[dict[str, int], ...], tmp_path: Path
+) -> None:
+    run = mutate.formal_module()
+    rtl = mutants.apply(equiv.mutant, runner.RTL_DIR, tmp_path / "rtl")
+    for p in params:
+        tag = "_".join(f"{k}{v}" for k, v in p.items())
+        res = run.prove_equivalent(runner.RTL_DIR, rtl, equiv.top, p, tmp_path / tag)
+        assert res.status == "pass", f"{equiv.mutant.name} at {p}: {res.status}: {res.detail}"
+
+
+def test_formal_error_is_broken_in_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--engine formal: proofs that pass on the real RTL but err on the mutant do not kill it."""
+    from types import SimpleNamespace
+
+    from systolic.cli import main
+
+    def prove(rtl_dir=None, work=None, tier="quick", only=None):
+        status = "pass" if rtl_dir is None else "error"
+        return [SimpleNamespace(task="t", config="c", status=status, seconds=0.1, detail="boom")]
+
+    monkeypatch.setattr(mutate, "formal_module", lambda: SimpleNamespace(prove=prove))
+    argv = ["mutate", "--engine", "formal", "--only", "no_sign_extension"]
+    status = main([*argv, "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert status == 1 and "formal: 0/0 killed, 1 BROKEN" in out, out
