@@ -31,7 +31,8 @@ RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null \
     && rm -rf /var/lib/apt/lists/*
 
-# Only what the setup script needs to read first, so the dependency layer is cached.
+# Only what the setup script needs to read first, so the dependency layer is cached: every
+# folder that pyproject.toml maps into the systolic package (tests/test_container_check.py).
 COPY scripts/setup.sh scripts/setup.sh
 COPY pyproject.toml constraints.txt README.md ./
 COPY systolic systolic
@@ -42,6 +43,7 @@ COPY bench bench
 COPY waves waves
 COPY lowering lowering
 COPY formal formal
+COPY rtl rtl
 # Installs iverilog, perl, make, g++, z3, libpython3.11 with apt and the pinned venv in $VENV.
 RUN bash scripts/setup.sh
 

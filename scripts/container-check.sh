@@ -181,7 +181,7 @@ T_START=$EPOCHREALTIME
 
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 record() { ROW_NAMES+=("$1"); ROW_STATUS+=("$2"); ROW_TIMES+=("$3"); }
-short() { local s=$1; [ ${#s} -le 60 ] && echo "$s" || echo "${s:0:57}..."; }
+short() { local s; s=$(printf '%s' "$1" | tr -s '[:space:]' ' '); [ ${#s} -le 60 ] && echo "$s" || echo "${s:0:57}..."; }
 # The first line that says why, most telling kind first, over the given logs.
 failure_line() {
     local pat
@@ -226,7 +226,7 @@ step() {
         FAILED=$((FAILED + 1))
         local -a inner=()
         [ -z "$ROOT" ] || mapfile -t inner < <(inner_logs "$log")
-        say "FAIL $(short "$name") (${dt} s, exit $rc): $(failure_line ${inner[@]+"${inner[@]}"} "$log")"
+        say "FAIL $(short "$name") (${dt} s, exit $rc): $(failure_line ${inner[@]+"${inner[@]}"} "$log" | cut -c1-240)"
         local l
         for l in ${inner[@]+"${inner[@]}"} "$log"; do
             say "last lines of ${l#"$REPO"/}:"
@@ -508,7 +508,11 @@ for i in "${INSTRS[@]}"; do
 done
 
 # --- the image, used as `docker run` would -------------------------------------------------------
-say "image built; CMD ${CMD_TEXT:-none} (not run: the checks below stand for it)"
+if [ -n "$BUILD_BROKEN" ]; then
+    say "the image did not build: the checks are skipped"
+else
+    say "image built; CMD ${CMD_TEXT:-none} not run: the checks below stand for it"
+fi
 for k in "${!CHECK_NAMES[@]}"; do
     if [ -n "$BUILD_BROKEN" ]; then record "${CHECK_NAMES[k]}" SKIP -; continue; fi
     step "${CHECK_NAMES[k]}" run_in_root 0 "${CHECK_CMDS[k]}" || true
