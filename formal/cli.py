@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rtl-dir", type=Path, help="folder with the design's RTL (default rtl/)")
     p.add_argument("--out", type=Path, help="work folder (default build/formal)")
-    p.add_argument("--jobs", type=int, help="parallel SymbiYosys runs (default: CPUs / 2)")
+    p.add_argument("--jobs", type=int, help="parallel SymbiYosys runs (default: one per CPU)")
     p.add_argument("--list", action="store_true", help="list the tier's tasks and exit")
     p.set_defaults(func=cmd_formal)
 

@@ -28,13 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import systolic.rtl
 from systolic.errors import ConfigError, SimulatorError
+from systolic.tb import runner
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The design's RTL (``prove``'s default) and the formal wrappers (always taken from here).
-RTL_DIR = REPO_ROOT / "rtl"
-FORMAL_RTL_DIR = RTL_DIR / "formal"
-BUILD_ROOT = Path(os.environ.get("SYSTOLIC_BUILD_DIR", REPO_ROOT / "build"))
+RTL_DIR = runner.RTL_DIR
+FORMAL_RTL_DIR = systolic.rtl.directory() / "formal"
+BUILD_ROOT = runner.BUILD_ROOT
 #: Default work folder: one sub-folder per task (the .sby file, SymbiYosys' work dir, its output).
 DEFAULT_WORK = BUILD_ROOT / "formal"
 #: The design files read from an RTL folder (the PE first, then the array).
@@ -119,17 +120,17 @@ ARRAY_GROUPS = (
 #: (DATA_W, ACC_W) of the PE proofs: ACC_W = 2*DATA_W, 2*DATA_W+1 and wider ones.
 PE_CONFIGS = {
     "quick": ((2, 4), (3, 7), (4, 12)),
-    "full": ((2, 5), (3, 6), (4, 8), (8, 16), (8, 17), (8, 32), (16, 32), (16, 64)),
+    "full": ((2, 5), (3, 6), (4, 8), (8, 16), (8, 17), (8, 32), (12, 37), (16, 32), (16, 64)),
 }
 #: (ROWS, COLS, DATA_W, ACC_W) of the array proofs.
 ARRAY_CONFIGS = {
     "quick": ((2, 2, 2, 4), (2, 3, 3, 7), (3, 2, 4, 8)),
-    "full": ((3, 3, 4, 8), (1, 3, 2, 4), (3, 1, 2, 5), (4, 4, 2, 4), (2, 2, 8, 32)),
+    "full": ((3, 3, 4, 8), (1, 3, 2, 4), (3, 1, 2, 5), (4, 4, 2, 4), (2, 2, 8, 32), (2, 3, 12, 37)),
 }
 PE_DEPTH = 4
-PE_COVER_DEPTH = 6
+PE_COVER_DEPTH = 8
 #: PE parameter sets (per tier) whose cover properties are checked.
-PE_COVER_CONFIGS = {"quick": ((3, 6),), "full": ((8, 32),)}
+PE_COVER_CONFIGS = {"quick": ((3, 6),), "full": ((8, 17),)}  # small ACC_W: a wrap is reachable
 ARRAY_COVER_CONFIGS = {"quick": ((2, 2, 2, 4),), "full": ((3, 3, 4, 8),)}
 
 
@@ -333,16 +334,19 @@ def sby_text(task: Task, rtl_dir: Path) -> str:
     """The .sby file of a task: the design from ``rtl_dir``, the wrapper from rtl/formal."""
     design = design_files(rtl_dir)
     wrapper = FORMAL_RTL_DIR / f"{task.wrapper}.sv"
-    chparams = " ".join(f"-chparam {k} {v}" for k, v in task.params)
+    chparam = " ".join(f"-set {k} {v}" for k, v in task.params)
     script = [
         "[script]",
         *(f"read_verilog -sv {p.name}" for p in design),
         f"read_verilog -formal -sv {wrapper.name}",
-        f"hierarchy -check -top {task.wrapper} {chparams}",
+        f"chparam {chparam} {task.wrapper}",
+        f"hierarchy -check -top {task.wrapper}",
+        f"rename -top {task.wrapper}",  # chparam made it $paramod...
         "proc",
         "flatten",
-        # No undriven net after flatten: every hierconn tap of the wrapper reached its PE port.
-        "check -assert",
+        # Reports undriven nets after flatten: a hierconn tap of the wrapper that did not reach
+        # its PE port (see unconnected_taps). Not -assert: a mutant's odd wiring must still run.
+        "check",
         *_keep_only(task),
         f"prep -top {task.wrapper}",
         "",
@@ -360,6 +364,8 @@ _FAILED_RE = re.compile(
     r"summary:\s+(failed assertion|unreached cover statement) [^.\s]+\.(\S+) at"
     r"(?: (\S+?):(\d+)[.\d-]*)?(?:\s+step (\d+))?"
 )
+#: Continuation lines of "summary: unreached cover statements:" (one per cover).
+_UNREACHED_RE = re.compile(r"summary:\s+[^.\s]+\.(c_\w+) at (\S+?):(\d+)")
 _PROVEN = "successful proof by k-induction"
 
 
@@ -409,6 +415,8 @@ def _failures(log: str) -> list[str]:
         where = [f"{Path(path).name}:{line}"] if path else []
         where += [f"step {step}"] if step else []
         found.setdefault(name, f"{name} ({', '.join(where)})" if where else name)
+    for name, path, line in _UNREACHED_RE.findall(log):
+        found.setdefault(name, f"{name} unreachable ({Path(path).name}:{line})")
     return list(found.values())
 
 
@@ -446,6 +454,18 @@ def verdict(mode: str, run: SbyRun) -> tuple[str, str]:
     return "error", _error_lines(run.log) or f"sby exited {run.returncode} without a status"
 
 
+_UNDRIVEN_TAP_RE = re.compile(r"Wire \S+\.\\?(u_dut\.\S+) is used but has no driver")
+
+
+def unconnected_taps(design_log: Path) -> list[str]:
+    """Wrapper wires named after a design signal (``u_dut.…``, Yosys ``hierconn``) that Yosys
+    left undriven after ``flatten``: the design's hierarchy or port names changed."""
+    if not design_log.is_file():
+        return []
+    taps = {m.group(1).split(" [")[0] for m in _UNDRIVEN_TAP_RE.finditer(design_log.read_text())}
+    return sorted(taps)
+
+
 def run_task(task: Task, rtl_dir: Path, work: Path, tools: Toolchain) -> ProofResult:
     """Write the task's .sby file under ``work/<task>`` and run it."""
     folder = Path(work) / task.name
@@ -454,13 +474,16 @@ def run_task(task: Task, rtl_dir: Path, work: Path, tools: Toolchain) -> ProofRe
     sby_file.write_text(sby_text(task, rtl_dir))
     run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
     status, detail = verdict(task.mode, run)
+    taps = unconnected_taps(folder / "sby" / "model" / "design.log")
+    if taps:
+        status, detail = "error", f"not connected to the design: {', '.join(taps[:4])}"
     return ProofResult(task.name, task.config, task.mode_text, status, run.seconds, detail)
 
 
 def default_jobs() -> int:
-    """Parallel SymbiYosys runs: one per two CPUs (each run has a base-case and an induction
-    solver), at least one."""
-    return max(1, (os.cpu_count() or 1) // 2)
+    """Parallel SymbiYosys runs: one per CPU, at least two. A run is mostly three short Yosys
+    steps in sequence, then the base case and the induction solver side by side."""
+    return max(2, os.cpu_count() or 1)
 
 
 def prove_tasks(

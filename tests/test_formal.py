@@ -85,6 +85,15 @@ def test_broken_rtl_is_an_error(tmp_path: Path) -> None:
     assert "ERROR" in result.detail or "error" in result.detail, result.detail
 
 
+def test_renamed_hierarchy_is_an_error(tmp_path: Path) -> None:
+    """The array wrapper reaches PE ports by their hierarchical names: if the design renames a
+    generate block, the run is an error naming the unconnected signals, never a pass."""
+    rtl = _mutated_rtl(tmp_path, "systolic_array.v", "begin : g_col", "begin : g_column")
+    [result] = prove(rtl_dir=rtl, work=tmp_path / "work", only=["array_2x2_d2a4_lane"])
+    assert result.status == "error", result
+    assert "u_dut.g_row[0].g_col[0].u_pe" in result.detail, result.detail
+
+
 def test_no_matching_task_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no formal task"):
         prove(work=tmp_path, only=["no_such_task"])
