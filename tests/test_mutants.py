@@ -156,6 +156,7 @@ def test_missing_results_are_an_error(tmp_path: Path) -> None:
     assert mutate.judge(res, 1).status == "error"
 
 
+@pytest.mark.sim  # runs iverilog (the build fails)
 def test_a_mutant_that_breaks_the_build_is_broken(tmp_path: Path) -> None:
     broken = Mutant("no_endmodule", "the PE loses endmodule", ((mutants.PE, "endmodule", ""),))
     rtl = mutants.apply(broken, runner.RTL_DIR, tmp_path / "rtl")
