@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from systolic.errors import ConfigError
+from systolic.errors import ConfigError, SimulatorError
 from systolic.formal import ProofResult, prove, prove_equivalent, run
 
 RES_VLD = "res_vld_o <= fire & a_last_i;"
@@ -161,6 +161,24 @@ def test_cli_usage_errors_are_one_line(args: tuple[str, ...], tmp_path: Path) ->
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("systolic: error: "), proc.stderr
+
+
+def test_missing_solver_is_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No z3 on PATH: nothing runs, `systolic formal` says so in one line and exits 2."""
+    from systolic import cli
+
+    real_which = shutil.which
+    monkeypatch.setattr(
+        run.shutil, "which", lambda name: None if name == "z3" else real_which(name)
+    )
+    with pytest.raises(SimulatorError, match="z3"):
+        run.find_toolchain()
+    assert cli.main(["formal", "--only", "pe_d2a4_fwd", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("systolic: error: ") and "z3" in err[0], err
+    assert not (tmp_path / "pe_d2a4_fwd").exists()
 
 
 @pytest.mark.nightly
