@@ -253,8 +253,8 @@ def formal_module() -> ModuleType:
 
 
 def _proof_where(result: object) -> str:
-    task, config = getattr(result, "task", "?"), getattr(result, "config", "")
-    return f"{task} [{config}]" if config else str(task)
+    """The task's name (it names the configuration, e.g. pe_d3a7_acc)."""
+    return str(getattr(result, "task", "?"))
 
 
 def judge_proofs(results: Sequence[object]) -> EngineResult:
