@@ -478,7 +478,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
             formal = "formal n/a" if m.formal else "formal"
             print(f"{m.name:34} {m.cls:16} {params:14} {formal:10} {m.what}")
         return 0
-    out = Path(args.out or fileio.check_output_dir("build/mutate")).resolve()
+    out = Path(args.out or fileio.check_output_dir(runner.BUILD_ROOT / "mutate")).resolve()
     engines = ("sim", "formal") if args.engine == "both" else (args.engine,)
     if "sim" in engines:
         runner.check_simulator(mutate.SIM)
