@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from systolic.errors import ConfigError
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rtl-dir", type=Path, help="folder with the design's RTL (default rtl/)")
     p.add_argument("--out", type=Path, help="work folder (default build/formal)")
-    p.add_argument("--jobs", type=int, help="parallel SymbiYosys runs (default: one per CPU)")
+    p.add_argument("--jobs", type=int, help="parallel SymbiYosys runs (default: two per CPU)")
     p.add_argument("--list", action="store_true", help="list the tier's tasks and exit")
     p.set_defaults(func=cmd_formal)
 
@@ -59,6 +59,18 @@ def summary(results: Sequence[run.ProofResult], wall: float, cpu: float) -> str:
     )
 
 
+def _progress(total: int) -> Callable[[run.ProofResult], None]:
+    """A callback printing one short line per finished task."""
+    done = 0
+
+    def report(result: run.ProofResult) -> None:
+        nonlocal done
+        done += 1
+        print(f"  [{done}/{total}] {result.task} {result.status.upper()} {result.seconds:.1f} s")
+
+    return report
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -74,8 +86,9 @@ def cmd_formal(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs must be at least 1")
     print(f"formal: {len(tasks)} tasks ({args.tier} tier) ...", flush=True)
     start, cpu0 = time.perf_counter(), _children_cpu()
-    results = run.prove_tasks(tasks, args.rtl_dir, args.out, args.jobs)
+    results = run.prove_tasks(tasks, args.rtl_dir, args.out, args.jobs, _progress(len(tasks)))
     wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
+    print()
     print("\n".join(format_table(results)))
     print(summary(results, wall, cpu))
     ok = bool(results) and all(r.passed for r in results)
