@@ -209,9 +209,12 @@ def test_stimulus_idle_shapes() -> None:
 def test_bad_make_variable_is_one_line(variable: str, needle: str) -> None:
     """`make sim ROWS=abc`: the command's one line, then only make's own status line."""
     root = Path(__file__).resolve().parents[1]
+    # Run as a top-level make even under `make test`, which would make it make[1] otherwise.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     proc = subprocess.run(
         ["make", "--no-print-directory", "sim", variable],
         cwd=root,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,

@@ -395,6 +395,7 @@ def test_every_option_is_in_the_table() -> None:
             assert flag in listed, f"systolic {command} {flag} has no bad-value classes"
 
 
+@pytest.mark.slow  # hundreds of CLI runs: not in make unit
 def test_generated_catalog(box: Path, readonly: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every class of every option of every command: one line, exit 2, nothing touched."""
     counts: dict[str, int] = {}
@@ -436,6 +437,7 @@ def _any_option(draw: Callable, box: Path) -> tuple[str, Opt, tuple[str, ...]]:
     return command, draw(st.sampled_from(numeric)), base
 
 
+@pytest.mark.slow  # hundreds of CLI runs: not in make unit
 @settings(
     max_examples=150,
     deadline=None,

@@ -237,6 +237,7 @@ CLI_CASES = {
 }
 
 
+@pytest.mark.slow  # a CLI process per case: not in make unit
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
 def test_bad_workload_cli(case: str, small_workload: Path, tmp_path: Path) -> None:
     data = small_workload.read_bytes()

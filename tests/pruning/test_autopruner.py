@@ -52,6 +52,7 @@ def trained_pruner(slim_model: DigitsCNN, digits):
     return model, layer, run, cfg
 
 
+@pytest.mark.slow  # trains CNNs: not in make unit
 def test_code_becomes_binary_as_alpha_grows(trained_pruner) -> None:
     _, _, run, _ = trained_pruner
     alphas = [t[1] for t in run.trace]
@@ -61,6 +62,7 @@ def test_code_becomes_binary_as_alpha_grows(trained_pruner) -> None:
     assert run.binary_fraction >= 0.9
 
 
+@pytest.mark.slow  # trains CNNs: not in make unit
 def test_compression_term_steers_kept_fraction(trained_pruner) -> None:
     _, _, run, cfg = trained_pruner
     assert run.trace[0][2] == pytest.approx(0.5, abs=0.1)  # starts near sigmoid(0) = 0.5

@@ -59,6 +59,7 @@ def _check_report(out: Path, method: str) -> None:
         assert widths == [len(v) for v in report["kept_indices"].values()]
 
 
+@pytest.mark.slow  # trains CNNs: not in make unit
 def test_all_methods_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # One test rather than a shared fixture: under pytest-xdist a module fixture would be
     # rebuilt on every worker that runs one of its users.
@@ -74,6 +75,7 @@ def test_all_methods_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "MACs at batch 1" in out and "stages.1.conv" in out and "kept stages.0" in out
 
 
+@pytest.mark.slow  # trains CNNs: not in make unit
 def test_runs_are_deterministic(tmp_path: Path) -> None:
     reports = []
     for run in ("a", "b"):
