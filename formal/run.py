@@ -15,6 +15,7 @@ under a second in the unrolled form.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
@@ -480,6 +481,16 @@ def run_task(task: Task, rtl_dir: Path, work: Path, tools: Toolchain) -> ProofRe
     return ProofResult(task.name, task.config, task.mode_text, status, run.seconds, detail)
 
 
+def warm_up(tools: Toolchain) -> None:
+    """Run Yosys once before the parallel runs: on a fresh machine YoWASP first compiles its
+    WebAssembly (about 30 s) and caches it; parallel first runs would each compile it. Best
+    effort: a Yosys that does not run shows up as an ERROR in every task."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [tools.yosys, "-V"], capture_output=True, env=tool_env(), timeout=600, check=False
+        )
+
+
 def default_jobs() -> int:
     """Parallel SymbiYosys runs: two per CPU. A run is mostly process start-ups in sequence
     (three Yosys steps, then the base case and the induction solver side by side) and uses about
@@ -503,6 +514,7 @@ def prove_tasks(
     rtl = Path(rtl_dir or RTL_DIR).resolve()
     design_files(rtl)
     tools = find_toolchain()
+    warm_up(tools)
     out = Path(work or DEFAULT_WORK).resolve()
     with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
         futures = [pool.submit(run_task, t, rtl, out, tools) for t in tasks]
