@@ -237,7 +237,7 @@ module systolic_pe_fv #(
       // end of one product and a K = 1 product right after).
       c_back_to_back: cover (res_vld_o && $past(res_vld_o));
       // c_bubble: a product whose pairs had a non-firing cycle between its first and last pair.
-      c_bubble: cover (res_vld_o && $past(f_bubbled && !a_first_i));
+      c_bubble: cover (res_vld_o && $past(f_in_product && f_bubbled && !a_first_i));
       // c_acc_wrap: the accumulator wrapped: the exact sum no longer fits in ACC_W bits.
       c_acc_wrap: cover (f_tracked && f_model != {{(ModelW - ACC_W){acc_o[ACC_W-1]}}, acc_o});
     end
