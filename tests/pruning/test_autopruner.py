@@ -70,6 +70,7 @@ def test_compression_term_steers_kept_fraction(trained_pruner) -> None:
     assert abs(run.trace[-1][2] - cfg.keep_rate) <= 0.1
 
 
+@pytest.mark.slow  # trains CNNs: not in make unit
 def test_prune_stage_removes_closed_channels(trained_pruner, digits) -> None:
     model, layer, run, _ = trained_pruner
     model = copy.deepcopy(model)
