@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "row per task (a property group at one configuration) with its wall time; exits 0 only "
         "if every task ran and passed.",
     )
-    p.add_argument("--tier", choices=run.TIERS, default="quick", help="quick (default) or full")
+    p.add_argument(
+        "--tier", default="quick", metavar="|".join(run.TIERS), help="quick (default) or full"
+    )
     p.add_argument(
         "--only",
         action="append",

@@ -153,8 +153,8 @@ def test_cli_table_and_exit_status(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("--only", "no_such_task"), ("--rtl-dir", "/nonexistent"), ("--jobs", "0")],
-    ids=["no-task", "no-rtl", "jobs"],
+    [("--only", "no_such_task"), ("--rtl-dir", "/nonexistent"), ("--jobs", "0"), ("--tier", "x")],
+    ids=["no-task", "no-rtl", "jobs", "tier"],
 )
 def test_cli_usage_errors_are_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
     proc = _systolic("formal", "--out", str(tmp_path), *args)
