@@ -91,7 +91,8 @@ class PeBench:
         sim = os.environ.get(SIM_ENV, "?")
         return (
             f"systolic_pe DATA_W={p.data_w} ACC_W={p.acc_w} sim={sim} seed={self.seed} "
-            f"test={self.test_name}"
+            f"test={self.test_name}; reproduce: pytest tests/test_sim.py -k 'standalone_pe and "
+            f"{sim}-d{p.data_w}-a{p.acc_w}'"
         )
 
     async def start(self) -> None:
