@@ -343,6 +343,17 @@ if [ "$HANDOVER" = auto ]; then
 elif [ "$HANDOVER" = yes ] && [ ${#PIP_FILES[@]} -eq 0 ] && [ ${#PIP_VARS[@]} -eq 0 ]; then
     die "CONTAINER_PIP_HANDOVER=yes, but the host has no pip configuration (files or PIP_* variables)"
 fi
+# pip's CA bundle (`cert`; PIP_CERT wins over the files, the user's file over the global ones).
+# It goes to a path no Debian package owns, named by PIP_CERT in the root: Debian's
+# ca-certificates (python3 pulls it in) rewrites /etc/ssl/certs/ca-certificates.crt.
+PIP_CA="" CA_IN_ROOT=/usr/local/share/container-check/pip-ca-bundle.crt
+if [ "$HANDOVER" = yes ]; then
+    for f in "${PIP_FILES[@]}"; do
+        c=$(sed -n -E 's/^[[:space:]]*cert[[:space:]]*=[[:space:]]*([^[:space:]]+).*/\1/p' "${f%%:*}" | tail -n1)
+        [ -z "$c" ] || PIP_CA=$c
+    done
+    [ -z "${PIP_CERT:-}" ] || PIP_CA=$PIP_CERT
+fi
 # Paths that the configuration names: files are copied, directories bind-mounted read-only.
 # A file:// index ".../simple" links to its files beside it, so its parent is handed over.
 handover_paths() {
@@ -352,6 +363,7 @@ handover_paths() {
     for w in $words_all; do
         case $w in file://*) w=${w#file://} ;; file:*) w=${w#file:} ;; /*) ;; *) continue ;; esac
         w=${w%/}
+        [ "$w" != "$PIP_CA" ] || continue
         [ "${w##*/}" = simple ] && [ -d "$w" ] && w=${w%/simple}
         printf '%s\n' "$w"
     done | sort -u
@@ -415,6 +427,11 @@ prepare_root() {  # (set -e does not hold inside a step: every command checks it
             echo "pip handover: $p does not exist on the host; skipped"
         fi
     done < <(handover_paths)
+    if [ -n "$PIP_CA" ]; then
+        [ -f "$PIP_CA" ] || { echo "pip handover: the CA bundle $PIP_CA does not exist"; return 1; }
+        mkdir -p "$ROOT${CA_IN_ROOT%/*}" && cp -L "$PIP_CA" "$ROOT$CA_IN_ROOT" || return 1
+        echo "pip handover: CA bundle $PIP_CA -> $CA_IN_ROOT (PIP_CERT)"
+    fi
     for f in "${PIP_VARS[@]}"; do echo "pip handover: environment ${f%%=*}"; done
 }
 STEP_FG=1 step "extract a fresh root and mount$([ "$HANDOVER" = yes ] && echo ', pip handover')" prepare_root || exit 1
@@ -434,7 +451,10 @@ CMD_TEXT=""
 run_in_root() {
     local -a envv=()
     local k
-    if [ "$HANDOVER" = yes ]; then envv+=("${PIP_VARS[@]}"); fi
+    if [ "$HANDOVER" = yes ]; then
+        envv+=(${PIP_VARS[@]+"${PIP_VARS[@]}"})
+        [ -z "$PIP_CA" ] || envv+=("PIP_CERT=$CA_IN_ROOT")
+    fi
     if [ "$1" = 1 ]; then for k in "${!ARGS[@]}"; do envv+=("$k=${ARGS[$k]}"); done; fi
     for k in "${!IMG_ENV[@]}"; do envv+=("$k=${IMG_ENV[$k]}"); done
     chroot "$ROOT" /usr/bin/env -i "${envv[@]}" /bin/sh -c "cd $(printf '%q' "$WORKDIR") && $2" </dev/null
