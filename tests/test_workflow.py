@@ -138,6 +138,13 @@ def test_run_steps_use_bash_with_pipefail(wf: dict) -> None:
             assert step.get("shell", "bash") == "bash", f"job {name}: {step}"
 
 
+def test_no_expression_inside_a_script(wf: dict) -> None:
+    """Values reach scripts through env: a branch name or an input is never shell code."""
+    for name, job in wf["jobs"].items():
+        for step in steps(job):
+            assert "${{" not in step.get("run", ""), f"job {name}: {step.get('name', step)}"
+
+
 def test_every_job_has_a_timeout(wf: dict) -> None:
     legs = ci_matrix.legs("test") + ci_matrix.legs("regress")
     for name, job in wf["jobs"].items():
