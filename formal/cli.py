@@ -6,8 +6,8 @@ import argparse
 import resource
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
+from systolic import options
 from systolic.errors import ConfigError
 from systolic.formal import run
 
@@ -24,18 +24,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "row per task (a property group at one configuration) with its wall time; exits 0 only "
         "if every task ran and passed.",
     )
-    p.add_argument(
-        "--tier", default="quick", metavar="|".join(run.TIERS), help="quick (default) or full"
-    )
+    p.add_argument("--tier", default="quick", choices=run.TIERS, help="quick (default) or full")
     p.add_argument(
         "--only",
         action="append",
         metavar="NAME",
         help="task name or glob, e.g. 'pe_*_acc' (repeatable; see --list)",
     )
-    p.add_argument("--rtl-dir", type=Path, help="folder with the design's RTL (default rtl/)")
-    p.add_argument("--out", type=Path, help="work folder (default build/formal)")
-    p.add_argument("--jobs", type=int, help="parallel SymbiYosys runs (default: two per CPU)")
+    p.add_argument(
+        "--rtl-dir", type=options.in_dir, help="folder with the design's RTL (default rtl/)"
+    )
+    p.add_argument("--out", type=options.out_dir, help="work folder (default build/formal)")
+    p.add_argument(
+        "--jobs",
+        type=options.integer(1, 64),
+        help="parallel SymbiYosys runs, 1..64 (default: two per CPU)",
+    )
     p.add_argument("--list", action="store_true", help="list the tier's tasks and exit")
     p.set_defaults(func=cmd_formal)
 

@@ -48,6 +48,7 @@ def tripwires(monkeypatch: pytest.MonkeyPatch) -> None:
         ("systolic.pruning.pipeline", "run_methods"),
         ("systolic.lowering.e2e", "run_e2e"),
         ("systolic.lowering.e2e", "lower_model"),
+        ("systolic.formal.run", "prove_tasks"),
     ):
         mod = pytest.importorskip(module)
         monkeypatch.setattr(mod, name, trip)
@@ -280,6 +281,15 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("", "in_dir"),
             Opt("--out", "out_file", wrong_format=("w.npy", "w")),
             Opt("--images", "int", ("0", "-5")),
+        ),
+    ),
+    "formal": (
+        ("formal",),
+        (
+            Opt("--tier", "enum"),
+            Opt("--rtl-dir", "in_dir"),
+            Opt("--out", "out_dir"),
+            Opt("--jobs", "int", ("0", "65")),
         ),
     ),
     "e2e": (
