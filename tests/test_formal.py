@@ -50,6 +50,7 @@ def _table(results: list[ProofResult]) -> str:
     return "\n".join(f"{r.task} {r.status} {r.seconds:.1f}s {r.detail}" for r in results)
 
 
+@pytest.mark.formal
 def test_quick_tier_proves_every_property(tmp_path: Path) -> None:
     results = prove(work=tmp_path)
     assert len(results) == len(run.catalog("quick")) > 0
@@ -57,6 +58,7 @@ def test_quick_tier_proves_every_property(tmp_path: Path) -> None:
     assert {r.task for r in results} >= {"pe_d3a7_arst", "pe_d3a6_cover", "array_3x2_d4a8_skew"}
 
 
+@pytest.mark.formal
 @pytest.mark.parametrize(("file", "old", "new", "task", "prop"), BUGS, ids=[b[4] for b in BUGS])
 def test_planted_bug_fails_its_property(
     tmp_path: Path, file: str, old: str, new: str, task: str, prop: str
@@ -78,6 +80,7 @@ def test_broken_toolchain_is_an_error(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [r.status for r in results] == ["error", "error"], _table(results)
 
 
+@pytest.mark.formal
 def test_broken_rtl_is_an_error(tmp_path: Path) -> None:
     rtl = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_o <= fire &&& ;")
     [result] = prove(rtl_dir=rtl, work=tmp_path / "work", only=["pe_d2a4_res"])
@@ -85,6 +88,7 @@ def test_broken_rtl_is_an_error(tmp_path: Path) -> None:
     assert "ERROR" in result.detail or "error" in result.detail, result.detail
 
 
+@pytest.mark.formal
 def test_renamed_hierarchy_is_an_error(tmp_path: Path) -> None:
     """The array wrapper reaches PE ports by their hierarchical names: if the design renames a
     generate block, the run is an error naming the unconnected signals, never a pass."""
@@ -111,6 +115,7 @@ def test_verdict_never_passes_without_a_proof() -> None:
     assert run.verdict("cover", run.SbyRun("PASS", 0, "reached cover statement", 1.0))[0] == "pass"
 
 
+@pytest.mark.formal
 def test_equivalence_identical_and_mutant(tmp_path: Path) -> None:
     params = {"DATA_W": 3, "ACC_W": 7}
     same = prove_equivalent(run.RTL_DIR, run.RTL_DIR, "systolic_pe", params, tmp_path / "same")
@@ -121,6 +126,7 @@ def test_equivalence_identical_and_mutant(tmp_path: Path) -> None:
     assert "res_vld_o" in diff.detail, diff.detail
 
 
+@pytest.mark.formal
 def test_equivalence_of_arrays(tmp_path: Path) -> None:
     params = {"ROWS": 2, "COLS": 3, "DATA_W": 2, "ACC_W": 5}
     same = prove_equivalent(run.RTL_DIR, run.RTL_DIR, "systolic_array", params, tmp_path / "same")
@@ -137,6 +143,7 @@ def _systolic(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.formal
 def test_cli_table_and_exit_status(tmp_path: Path) -> None:
     proc = _systolic("formal", "--only", "pe_d2a4_fwd", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -181,6 +188,7 @@ def test_missing_solver_is_one_line_error(
     assert not (tmp_path / "pe_d2a4_fwd").exists()
 
 
+@pytest.mark.formal
 @pytest.mark.nightly
 def test_full_tier_proves_every_property(tmp_path: Path) -> None:
     results = prove(work=tmp_path, tier="full")
