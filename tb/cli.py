@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import os
 import shutil
 import subprocess
@@ -683,19 +685,40 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    """Is everything a simulation needs in place: the RTL, both simulators, the build folder?"""
+    checks = [
+        ("rtl", _doctor_rtl),
+        *((sim, functools.partial(_doctor_sim, sim)) for sim in runner.SIMULATORS),
+        ("build dir", _doctor_build),
+    ]
     ok = True
-    for sim in runner.SIMULATORS:
+    for name, check in checks:
         try:
-            runner.check_simulator(sim)
-            where = shutil.which("iverilog") if sim == "icarus" else runner.verilator_bin()
-            print(f"{sim:10} ok   {where}")
-        except Exception as exc:
+            where = check()
+            print(f"{name:13} ok       {where}")
+        except SystolicError as exc:
             ok = False
-            print(f"{sim:10} MISSING  {exc}")
-    for mod in ("cocotb", "numpy", "torch", "torch_pruning", "sklearn", "pywellen"):
+            print(f"{name:13} PROBLEM  {exc}")
+    for mod in ("cocotb", "numpy", "pywellen", "torch", "torch_pruning", "sklearn", "matplotlib"):
         try:
-            m = __import__(mod)
-            print(f"{mod:10} ok   {getattr(m, '__version__', '?')}")
+            m = importlib.import_module(mod)
+            print(f"{mod:13} ok       {getattr(m, '__version__', '?')}")
         except ImportError:
-            print(f"{mod:10} missing (optional parts need it: make setup installs it)")
+            print(f"{mod:13} missing  (optional parts need it: make setup installs it)")
     return 0 if ok else 1
+
+
+def _doctor_rtl() -> str:
+    for src in runner.rtl_sources():
+        fileio.check_input_file(src)
+    return str(runner.RTL_DIR)
+
+
+def _doctor_sim(sim: str) -> str:
+    runner.check_simulator(sim)
+    return str(shutil.which("iverilog") if sim == "icarus" else runner.verilator_bin())
+
+
+def _doctor_build() -> str:
+    root = fileio.check_output_dir(runner.BUILD_ROOT)
+    return f"{root} ($SYSTOLIC_BUILD_DIR, else ./build)"
