@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -166,9 +166,6 @@ def expected_count(tests: Sequence[str] | None) -> int:
     from systolic.tb.cli import cocotb_tests
 
     return len(cocotb_tests()) if tests is None else len(tests)
-
-
-RunFn = Callable[..., runner.RunResult]
 
 
 def _run_sim_once(
