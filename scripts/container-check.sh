@@ -64,7 +64,7 @@ stand_in() {
     case $ref in
         debian:bookworm-slim | debian:bookworm-[0-9]*-slim | debian:12-slim | debian:12.*-slim)
             SUITE=bookworm INCLUDE="" EXACT=yes
-            NOTE="minbase + merged /usr: perl-base only, no Python, as in Debian's slim image" ;;
+            NOTE="perl-base only, no Python, as in Debian's slim image" ;;
         python:3.11-slim-bookworm | python:3.11.*-slim-bookworm)
             # The image's CPython is built with --enable-shared: libpython3.11 stands for that.
             SUITE=bookworm INCLUDE=python3,python3-venv,libpython3.11 EXACT=no
@@ -176,7 +176,7 @@ mkdir -p "$WORK"
 LOGS=$WORK/logs
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 ROW_NAMES=() ROW_STATUS=() ROW_TIMES=()
-FAILED=0 NSTEP=0 BUILD_BROKEN=""
+FAILED=0 NSTEP=0 BUILD_BROKEN="" CURRENT_STEP="" CURRENT_T0=""
 T_START=$EPOCHREALTIME
 
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
@@ -210,6 +210,7 @@ step() {
     NSTEP=$((NSTEP + 1))
     local log; log=$LOGS/$(printf '%02d' $NSTEP)-$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-50).log
     local t0=$EPOCHREALTIME rc=0
+    CURRENT_STEP=$name CURRENT_T0=$t0
     say "$(short "$name") ..."
     if [ -n "${STEP_FG:-}" ]; then
         if [ -n "$VERBOSE" ]; then "$@" > >(tee "$log") 2>&1 || rc=$?; else "$@" >"$log" 2>&1 || rc=$?; fi
@@ -218,6 +219,7 @@ step() {
         wait $! || rc=$?
     fi
     local dt; dt=$(elapsed "$t0")
+    CURRENT_STEP=""
     if [ $rc -eq 0 ]; then
         record "$name" PASS "$dt"
         say "PASS $(short "$name") (${dt} s)"
@@ -266,6 +268,10 @@ kill_root_processes() {  # only processes whose root is our root: ours, started 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [ -n "$CURRENT_STEP" ]; then  # cut short by a signal
+        record "$CURRENT_STEP" INTR "$(elapsed "$CURRENT_T0")"
+        FAILED=$((FAILED + 1))
+    fi
     if [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
         kill_root_processes
         local k
@@ -383,15 +389,19 @@ build_rootfs() {  # (set -e does not hold inside a step: every command checks it
     mmdebstrap "${opts[@]}" "$SUITE" "$TMP_TAR" || return 1
     mv -f "$TMP_TAR" "$TARBALL" || return 1
     TMP_TAR=""
+    # One tarball per recipe: those of other recipes unused for two weeks go.
+    find "$WORK" -maxdepth 1 -name 'rootfs-*.tar' -mtime +14 -print -delete | sed 's/$/.recipe/' | xargs -r rm -f
     printf '%s\n' "$key_src" >"$TARBALL.recipe"
 }
 exec 9>"$WORK/.rootfs.lock"
 flock 9
 if [ -f "$TARBALL" ]; then
-    record "root file system (cached ${TARBALL#"$REPO"/})" PASS 0.0
+    touch "$TARBALL"  # in use: kept by the clean-up of old recipes' tarballs
+    record "root file system (cached tarball)" PASS 0.0
     say "root file system: cached ${TARBALL#"$REPO"/}"
 else
-    STEP_FG=1 step "root file system (mmdebstrap $SUITE, new ${TARBALL#"$REPO"/})" build_rootfs || exit 1
+    say "root file system: new ${TARBALL#"$REPO"/}"
+    STEP_FG=1 step "root file system (mmdebstrap $SUITE)" build_rootfs || exit 1
 fi
 flock -u 9
 
