@@ -272,6 +272,7 @@ cleanup() {
         record "$CURRENT_STEP" INTR "$(elapsed "$CURRENT_T0")"
         FAILED=$((FAILED + 1))
     fi
+    local t0=$EPOCHREALTIME
     if [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
         kill_root_processes
         local k
@@ -286,6 +287,14 @@ cleanup() {
     fi
     [ -z "$CTX" ] || rm -rf "$CTX"
     [ -z "$TMP_TAR" ] || rm -f "$TMP_TAR"
+    if [ -n "$ROOT" ]; then
+        if [ -d "$ROOT" ]; then
+            record "clean-up (root kept: mounts left)" FAIL "$(elapsed "$t0")"
+            FAILED=$((FAILED + 1))
+        else
+            record "clean-up (processes, mounts, root removed)" PASS "$(elapsed "$t0")"
+        fi
+    fi
     if [ ${#ROW_NAMES[@]} -gt 0 ]; then summary; fi
     if [ -n "$ROOT" ] && [ -n "$(mounts_under "$ROOT")" ]; then rc=1; fi
     exit $rc
@@ -302,17 +311,20 @@ bind() {  # bind SRC DEST [ro]; recorded first, so that a half-done mount is und
 
 # --- the context: a clean export of the repository ---------------------------------------------
 CTX=$(mktemp -d "$WORK/context.XXXXXX")
+T_CTX=$EPOCHREALTIME
 if [ "$CONTEXT_KIND" = head ]; then
     rev=$(git rev-parse --short "$REF^{commit}") || die "CONTAINER_REF=$REF is not a commit"
     git archive --format=tar "$rev" | tar -x -C "$CTX" || die "git archive $REF failed"
     dirty=$(git status --porcelain --untracked-files=no | wc -l)
     CONTEXT_DESC="git archive $REF ($rev), the committed tree"
+    CTX_LABEL="git archive $rev"
     say "context: $CONTEXT_DESC$([ "$dirty" -gt 0 ] && echo "; $dirty uncommitted change(s) in the working tree are NOT in it")"
 else
     git ls-files -z --cached --others --exclude-standard \
         | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
         | tar --null -T - -c | tar -x -C "$CTX"
     CONTEXT_DESC="working tree (tracked + untracked, not ignored)"
+    CTX_LABEL="working tree"
     say "context: $CONTEXT_DESC"
 fi
 if [ -f "$CTX/.dockerignore" ]; then
@@ -329,6 +341,7 @@ if [ -f "$CTX/.dockerignore" ]; then
     ) || die ".dockerignore could not be applied"
 fi
 [ -f "$CTX/Dockerfile" ] || die "no Dockerfile in the context"
+record "context: $CTX_LABEL, .dockerignore applied" PASS "$(elapsed "$T_CTX")"
 read_dockerfile "$CTX/Dockerfile"
 BASE=$(from_of)
 stand_in "$BASE" || die "no stand-in root for base image $BASE (only Debian bookworm slim bases are reproduced)"
