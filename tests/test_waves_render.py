@@ -158,7 +158,7 @@ def test_bad_input_is_one_line(lecture, tmp_path, capsys) -> None:
         "$upscope $end\n$enddefinitions $end\n#0\n0!\n#10\n1!\n"
     )
     cases = {
-        "no such wave file": [str(tmp_path / "missing.vcd")],
+        "missing.vcd: no such file": [str(tmp_path / "missing.vcd")],
         "truncated VCD": [str(cut)],
         "truncated or corrupt VCD header": [str(header_only)],
         "not a VCD": [str(junk)],
