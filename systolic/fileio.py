@@ -107,17 +107,22 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def check_input_file(path: str | os.PathLike[str], suffixes: Sequence[str] = ()) -> Path:
-    """A readable regular file (symbolic links followed), with one of ``suffixes`` if given."""
-    p = resolve(path)
+def _stat_input(p: Path, missing: str) -> os.stat_result:
+    """``stat`` of an input (symbolic links followed) with one-line errors."""
     try:
-        st = os.stat(p)
+        return os.stat(p)
     except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
+        raise InputError(f"{p}: {missing}") from None
     except NotADirectoryError:
         raise InputError(f"{p}: a folder in this path is a file") from None
     except OSError as exc:
         raise InputError(f"{p}: {_reason(exc)}") from None
+
+
+def check_input_file(path: str | os.PathLike[str], suffixes: Sequence[str] = ()) -> Path:
+    """A readable regular file (symbolic links followed), with one of ``suffixes`` if given."""
+    p = resolve(path)
+    st = _stat_input(p, "no such file")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{p}: is {_kind(st.st_mode)}, not a file")
     if suffixes and p.suffix.lower() not in suffixes:
@@ -132,14 +137,7 @@ def check_input_file(path: str | os.PathLike[str], suffixes: Sequence[str] = ())
 def check_input_dir(path: str | os.PathLike[str]) -> Path:
     """An existing, readable directory (symbolic links followed)."""
     p = resolve(path)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such directory") from None
-    except NotADirectoryError:
-        raise InputError(f"{p}: a folder in this path is a file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: {_reason(exc)}") from None
+    st = _stat_input(p, "no such directory")
     if not stat.S_ISDIR(st.st_mode):
         raise InputError(f"{p}: is {_kind(st.st_mode)}, not a directory")
     return p

@@ -158,46 +158,35 @@ def sizes(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def in_file(*suffixes: str) -> Callable[[str], InPath]:
-    """argparse type: an existing readable file (with one of ``suffixes``, without case)."""
+def _path_type(
+    check: Callable[[str], Any], kind: type[PosixPath], name: str
+) -> Callable[[str], Any]:
+    """An argparse type from a fileio check: the checked path as ``kind``, or a type error."""
 
-    def parse(text: str) -> InPath:
+    def parse(text: str) -> Any:
         try:
-            return InPath(fileio.check_input_file(text, suffixes))
+            return kind(check(text))
         except SystolicError as exc:
             raise _type_error(exc) from None
 
-    parse.__name__ = "file"
+    parse.__name__ = name
     return parse
 
 
-def in_dir(text: str) -> InPath:
-    """argparse type: an existing directory."""
-    try:
-        return InPath(fileio.check_input_dir(text))
-    except SystolicError as exc:
-        raise _type_error(exc) from None
+def in_file(*suffixes: str) -> Callable[[str], InPath]:
+    """argparse type: an existing readable file (with one of ``suffixes``, without case)."""
+    return _path_type(lambda t: fileio.check_input_file(t, suffixes), InPath, "file")
 
 
 def out_file(*suffixes: str) -> Callable[[str], OutFile]:
     """argparse type: a file that may be written; the suffix decides the format."""
-
-    def parse(text: str) -> OutFile:
-        try:
-            return OutFile(fileio.check_output_file(text, suffixes))
-        except SystolicError as exc:
-            raise _type_error(exc) from None
-
-    parse.__name__ = "output file"
-    return parse
+    return _path_type(lambda t: fileio.check_output_file(t, suffixes), OutFile, "output file")
 
 
-def out_dir(text: str) -> OutDir:
-    """argparse type: a folder outputs may be written into."""
-    try:
-        return OutDir(fileio.check_output_dir(text))
-    except SystolicError as exc:
-        raise _type_error(exc) from None
+#: argparse type: an existing directory.
+in_dir = _path_type(fileio.check_input_dir, InPath, "directory")
+#: argparse type: a folder outputs may be written into.
+out_dir = _path_type(fileio.check_output_dir, OutDir, "output folder")
 
 
 def check_paths(args: argparse.Namespace) -> None:
