@@ -143,22 +143,26 @@ def check_input_dir(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def _writable_dir(d: Path, st: os.stat_result, what: str) -> None:
+    """``d`` (lstat ``st``, links followed) must be a directory that we may write into."""
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(d)
+        except OSError as exc:
+            raise OutputError(f"{what}: {d}: {_reason(exc)}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{what}: {d} is {_kind(st.st_mode)}, not a folder")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise OutputError(f"{what}: folder {d} is not writable")
+
+
 def _check_parent(p: Path) -> None:
     """The nearest existing ancestor of ``p`` must be a writable directory."""
     for parent in p.parents:
         st = _lstat(parent, OutputError)
-        if st is None:
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            try:
-                st = os.stat(parent)
-            except OSError as exc:
-                raise OutputError(f"{p}: {parent}: {_reason(exc)}") from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise OutputError(f"{p}: {parent} is {_kind(st.st_mode)}, not a folder")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(f"{p}: folder {parent} is not writable")
-        return
+        if st is not None:
+            _writable_dir(parent, st, str(p))
+            return
 
 
 def check_output_file(
@@ -197,15 +201,7 @@ def check_output_dir(
     p = resolve(path)
     st = _lstat(p, OutputError)
     if st is not None:
-        if stat.S_ISLNK(st.st_mode):
-            try:
-                st = os.stat(p)
-            except OSError as exc:
-                raise OutputError(f"{p}: {_reason(exc)}") from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise OutputError(f"{p}: is {_kind(st.st_mode)}, not a directory")
-        if not os.access(p, os.W_OK | os.X_OK):
-            raise OutputError(f"{p}: directory is not writable")
+        _writable_dir(p, st, "output folder")
     else:
         _check_parent(p)
     check_not_input(p, inputs)

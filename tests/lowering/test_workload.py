@@ -230,7 +230,7 @@ CLI_CASES = {
     "e2e-method": (["e2e", "--methods", "slimmin"], "unknown method slimmin"),
     "e2e-images": (["e2e", "--images", "0"], "--images: 0 is out of range"),
     "e2e-seed": (["e2e", "--seed", "-1"], "--seed: -1 is out of range"),
-    "e2e-out-file": (["e2e", "--out", "{tmp}/trunc.npz"], "is a file, not a directory"),
+    "e2e-out-file": (["e2e", "--out", "{tmp}/trunc.npz"], "trunc.npz is a file, not a folder"),
     "mode-without-workload": (["sim", "--mode", "replay"], "--mode applies to --workload"),
     "waves-with-workload": (["sim", "--workload", "{good}", "--waves"], "--waves does not apply"),
     "workload-is-dir": (["sim", "--workload", "{tmp}"], "is a directory"),
