@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,17 @@ def test_bench_bad_input(args, needle) -> None:
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+@pytest.mark.slow
+def test_area_step_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Yosys area step reads the shipped RTL by absolute path, whatever the working folder
+    (it once failed on a first run with 'rtl/systolic_pe.v not found')."""
+    from systolic.bench.area import area_table
+
+    monkeypatch.chdir(tmp_path)
+    pe, arr = area_table([(2, 2)], 8, 32, tmp_path / "fresh" / "yosys")
+    assert pe.design == "systolic_pe" and pe.cells > 0 and pe.flops > 0
+    # Four PEs: four times the PE's flip-flops, and at least four times its cells.
+    assert arr.flops == 4 * pe.flops and arr.cells >= 4 * pe.cells
+    assert (tmp_path / "fresh" / "yosys" / "area.json").is_file()
