@@ -42,7 +42,9 @@ def synth(top: str, params: dict[str, int], rows: int, cols: int, workdir: Path)
     """``synth -flatten -noabc`` (Yosys internal gates; ABC does not run under yowasp here)."""
     workdir.mkdir(parents=True, exist_ok=True)
     chp = " ".join(f"-set {k} {v}" for k, v in params.items())
-    srcs = " ".join(str(p) for p in runner.rtl_sources())
+    # Yosys runs in WebAssembly: YoWASP maps /tmp to a private folder of its own, so an absolute
+    # path under /tmp (a checkout there) is not found. The sources are copied next to the run.
+    srcs = " ".join(_copy_in(p, workdir) for p in runner.rtl_sources())
     script = (
         f"read_verilog {srcs}; chparam {chp} {top}; synth -flatten -noabc -top {top}; "
         "opt_clean; stat"
@@ -56,6 +58,12 @@ def synth(top: str, params: dict[str, int], rows: int, cols: int, workdir: Path)
     if proc.returncode != 0:
         raise SimulatorError(f"yosys failed on {top} {rows}x{cols}; see {workdir}")
     return parse_stat(log, top, rows, cols)
+
+
+def _copy_in(src: Path, workdir: Path) -> str:
+    """Copy ``src`` into ``workdir``; its name relative to it (the working folder of Yosys)."""
+    shutil.copyfile(src, workdir / src.name)
+    return src.name
 
 
 def parse_stat(log: str, top: str, rows: int, cols: int) -> Area:

@@ -78,8 +78,19 @@ def test_bench_bad_input(args, needle) -> None:
 
 @pytest.mark.slow
 def test_area_step_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Yosys area step reads the shipped RTL by absolute path, whatever the working folder
-    (it once failed on a first run with 'rtl/systolic_pe.v not found')."""
+    """The Yosys area step works whatever the working folder and wherever the checkout is: it
+    once failed from a checkout under /tmp ('rtl/systolic_pe.v not found'), because YoWASP maps
+    /tmp to a private folder. The RTL is copied to such a checkout here to prove it."""
+    import shutil
+
+    from systolic.tb import runner
+
+    rtl = tmp_path / "checkout" / "rtl"
+    rtl.mkdir(parents=True)
+    for src in runner.rtl_sources():
+        shutil.copy(src, rtl)
+    monkeypatch.setattr(runner, "RTL_DIR", rtl)
+    assert str(rtl).startswith("/tmp/") or not str(tmp_path).startswith("/tmp")
     from systolic.bench.area import area_table
 
     monkeypatch.chdir(tmp_path)
