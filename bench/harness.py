@@ -248,24 +248,34 @@ def build_cocotb(
         from cocotb_tools.runner import VerilatorControlFile
 
         extra = [VerilatorControlFile(HARNESS_DIR / "harness_top.vlt")]
-    with (
-        runner._patched_environ(runner.simulator_env(sim)),
-        runner._log_to(bdir / "build.log", True),
-    ):
-        try:
-            r.build(
-                sources=[*harness_sources(rtl_dir, top), *extra],
-                hdl_toplevel=top,
-                parameters=hdl_parameters(params, depth, check, dump),
-                build_dir=bdir,
-                timescale=("1ns", "1ps"),
-                build_args=VERILATOR_FAST_ARGS if sim == "verilator" else [],
-            )
-        except (SystemExit, Exception) as exc:
-            raise SimulatorError(
-                f"{sim} harness build of {params.tag} failed ({exc}); see {bdir / 'build.log'}"
-            ) from None
-    return r, bdir
+    sources = harness_sources(rtl_dir, top)
+    hdl_params = hdl_parameters(params, depth, check, dump)
+    build_args = VERILATOR_FAST_ARGS if sim == "verilator" else []
+
+    def do_build() -> None:
+        with (
+            runner._patched_environ(runner.simulator_env(sim)),
+            runner._log_to(bdir / "build.log", True),
+        ):
+            try:
+                r.build(
+                    sources=[*sources, *extra],
+                    hdl_toplevel=top,
+                    parameters=hdl_params,
+                    build_dir=bdir,
+                    timescale=("1ns", "1ps"),
+                    build_args=build_args,
+                )
+            except (SystemExit, Exception) as exc:
+                raise SimulatorError(
+                    f"{sim} harness build of {params.tag} failed ({exc}); see {bdir / 'build.log'}"
+                ) from None
+
+    # The same lock and completion stamp as the array's builds: shared and interruptible.
+    key = {"sim": sim, "top": top, "params": hdl_params, "args": build_args}
+    sources_read = [*sources, *([HARNESS_DIR / "harness_top.vlt"] if extra else [])]
+    with runner.shared_build(bdir, key, sources_read, do_build):
+        return r, bdir
 
 
 def run_cocotb(
