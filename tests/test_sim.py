@@ -44,8 +44,8 @@ CLASSES = [
 #: The classes built on Verilator too (its builds cost 7-15 s each; Icarus's 0.05 s).
 VERILATOR_CLASSES = [ArrayParams(3, 3, 7, 20), ArrayParams(3, 2, 9, 63)]
 #: Verilator builds cost 7-15 s of C++ each, so the quick tier builds the sizes at DATA_W 8
-#: (2x2 and 5x2 left to 3x3 and 2x5) and the widest widths once; every other PARAMS set runs on Verilator in the nightly tier
-#: (Icarus, whose builds are free, runs them all in the quick tier).
+#: (2x2 and 5x2 left to 3x3 and 2x5) and the widest widths once; every other PARAMS set runs
+#: on Verilator in the nightly tier (Icarus, whose builds are free, runs them all quick).
 VERILATOR_QUICK = {(r, c, 8, 32) for r, c in SIZES if (r, c) not in ((2, 2), (5, 2))} | {
     (4, 4, 16, 32),
     (4, 3, 16, 64),
