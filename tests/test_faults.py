@@ -168,3 +168,22 @@ def test_closed_pipe_exits_quietly() -> None:
         os.close(write_end)
     assert proc.returncode == 141, proc.stderr
     assert proc.stderr == ""
+
+
+def test_run_folders_are_unique_and_the_newest_five_kept(tmp_path: Path) -> None:
+    """Each run gets its own folder; finished ones beyond the newest five are removed, and a
+    folder without results (a run that may still be going) is never removed."""
+    from systolic.tb.runner import KEEP_RUNS, fresh_run_dir
+
+    going = fresh_run_dir(tmp_path, "t", 1)
+    made = []
+    for _ in range(8):
+        d = fresh_run_dir(tmp_path, "t", 1)
+        (d / "results.xml").write_text("<testsuites/>")
+        made.append(d)
+        time.sleep(0.01)
+    assert len(set(made)) == 8
+    left = sorted(tmp_path.glob("t_seed1.*"))
+    assert going in left, "a run without results was removed"
+    finished = [d for d in left if (d / "results.xml").exists()]
+    assert KEEP_RUNS == 5 and len(finished) <= KEEP_RUNS and made[-1] in finished
