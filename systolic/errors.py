@@ -17,3 +17,9 @@ class OperandError(SystolicError, ValueError):
 
 class SimulatorError(SystolicError, RuntimeError):
     """A simulator is missing or its build failed."""
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's text folded onto one line (and shortened) for a one-line error."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

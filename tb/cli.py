@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from systolic import fileio, options
-from systolic.errors import ConfigError, OperandError, SystolicError
+from systolic.errors import ConfigError, OperandError, SystolicError, one_line
 from systolic.models.gemm import check_operands
 from systolic.models.params import ArrayParams
 from systolic.tb import mutate, runner
@@ -314,13 +314,8 @@ def load_matrix(path: Path) -> np.ndarray:
         else:
             arr = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
     except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
-        raise OperandError(f"{path}: cannot read a matrix ({_one_line(exc)})") from None
+        raise OperandError(f"{path}: cannot read a matrix ({one_line(exc)})") from None
     return arr
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def save_matrix(path: Path, c: np.ndarray) -> None:
@@ -410,7 +405,7 @@ def _merge_coverage(files: list[Path], out: Path) -> dict:
         try:
             data = yaml.safe_load(f.read_text())
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{f}: not a coverage file ({_one_line(exc)})") from None
+            raise ConfigError(f"{f}: not a coverage file ({one_line(exc)})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{f}: not a coverage file (no cover points)")
     with fileio.atomic_path(out) as tmp:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import systolic.rtl
 from systolic import fileio, settings
-from systolic.errors import ConfigError, SimulatorError
+from systolic.errors import ConfigError, SimulatorError, one_line
 from systolic.fileio import atomic_write
 from systolic.models.params import ENV_VAR, ArrayParams
 from systolic.tb.coverage import COV_FILE_ENV
@@ -219,7 +219,7 @@ def _built(
                 )
             except (SystemExit, Exception) as exc:  # the runner exits on a failed build
                 raise SimulatorError(
-                    f"{sim} build of {params.tag} failed ({_one_line(exc)}); "
+                    f"{sim} build of {params.tag} failed ({one_line(exc)}); "
                     f"see {bdir / 'build.log'}"
                 ) from None
 
@@ -282,10 +282,6 @@ def _wipe_build(bdir: Path) -> None:
             shutil.rmtree(item)
         else:
             item.unlink()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def _build_args(sim: str) -> list[str]:
