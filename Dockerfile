@@ -37,12 +37,16 @@ COPY scripts/setup.sh scripts/setup.sh
 COPY pyproject.toml constraints.txt README.md ./
 COPY systolic systolic
 COPY models models
+COPY engine engine
 COPY tb tb
+COPY verify verify
 COPY pruning pruning
 COPY bench bench
 COPY waves waves
 COPY lowering lowering
 COPY formal formal
+COPY mutation mutation
+COPY cli cli
 COPY rtl rtl
 # Installs iverilog, perl, make, g++, z3, libpython3.11 with apt and the pinned venv in $VENV.
 RUN bash scripts/setup.sh

@@ -4,7 +4,7 @@
 SHELL   := /bin/bash
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
-SYSTOLIC := $(PY) -m systolic
+SYSTOLIC := $(PY) -m systolic.cli
 
 # Options of `make sim` / `make test-one` (empty = the command's default).
 SIM     ?= icarus

@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from systolic.engine import build
 from systolic.errors import SimulatorError
-from systolic.tb import runner
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,12 @@ def synth(top: str, params: dict[str, int], rows: int, cols: int, workdir: Path)
     chp = " ".join(f"-set {k} {v}" for k, v in params.items())
     # Yosys runs in WebAssembly: YoWASP maps /tmp to a private folder of its own, so an absolute
     # path under /tmp (a checkout there) is not found. The sources are copied next to the run.
-    srcs = " ".join(_copy_in(p, workdir) for p in runner.rtl_sources())
+    srcs = " ".join(_copy_in(p, workdir) for p in build.rtl_sources())
     script = (
         f"read_verilog {srcs}; chparam {chp} {top}; synth -flatten -noabc -top {top}; "
         "opt_clean; stat"
     )
-    env = {**os.environ, "YOWASP_CACHE_DIR": str(runner.BUILD_ROOT / "yowasp-cache")}
+    env = {**os.environ, "YOWASP_CACHE_DIR": str(build.BUILD_ROOT / "yowasp-cache")}
     proc = subprocess.run(
         [yosys(), "-p", script], capture_output=True, text=True, cwd=workdir, env=env
     )
@@ -84,7 +84,7 @@ def area_table(sizes: list[tuple[int, int]], data_w: int, acc_w: int, workdir: P
     import json
 
     key = hashlib.sha256(
-        b"".join(p.read_bytes() for p in runner.rtl_sources())
+        b"".join(p.read_bytes() for p in build.rtl_sources())
         + repr((sizes, data_w, acc_w)).encode()
     ).hexdigest()
     cache = workdir / "area.json"

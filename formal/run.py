@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import systolic.rtl
+from systolic.engine import build
 from systolic.errors import ConfigError, SimulatorError
-from systolic.tb import runner
 
 #: The design's RTL (``prove``'s default) and the formal wrappers (always taken from here).
-RTL_DIR = runner.RTL_DIR
+RTL_DIR = build.RTL_DIR
 FORMAL_RTL_DIR = systolic.rtl.directory() / "formal"
-BUILD_ROOT = runner.BUILD_ROOT
+BUILD_ROOT = build.BUILD_ROOT
 #: Default work folder: one sub-folder per task (the .sby file, SymbiYosys' work dir, its output).
 DEFAULT_WORK = BUILD_ROOT / "formal"
 #: The design files read from an RTL folder (the PE first, then the array).

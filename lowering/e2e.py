@@ -81,14 +81,14 @@ def lower_model(
     forward, and write its workload (+ SCALE-Sim topologies). Returns what the report needs."""
     import torch
 
-    from systolic.lowering.fold import LoweringError
+    from systolic.engine.workload import build_workload, save_workload
+    from systolic.errors import LoweringError
     from systolic.lowering.from_torch import (
         build_quantnet,
         fake_quant_forward,
         quantnet_scales,
     )
     from systolic.lowering.topology import write_topologies
-    from systolic.lowering.workload import build_workload, save_workload
     from systolic.pruning.data import load_digits_split
     from systolic.pruning.io import load_model
 
@@ -155,16 +155,16 @@ def run_e2e(
     retrain: bool = False,
 ) -> dict[str, Any]:
     """The whole flow; returns the report (also written to ``out_dir``)."""
+    from systolic.engine import toolchain
     from systolic.lowering.report import write_report
     from systolic.models.params import ArrayParams
-    from systolic.tb import runner
-    from systolic.tb.workload import print_summary, run_workload
+    from systolic.verify.workload import print_summary, run_workload
 
     if images is not None and images < 1:
-        from systolic.lowering.fold import LoweringError
+        from systolic.errors import LoweringError
 
         raise LoweringError(f"--images must be at least 1, got {images}")
-    runner.check_simulator(sim)
+    toolchain.check_simulator(sim)
     params = ArrayParams(rows, cols, 8, 32)
     ensure_models(methods, prune_dir, seed, retrain)
     out_dir.mkdir(parents=True, exist_ok=True)

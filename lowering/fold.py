@@ -9,11 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from systolic.errors import SystolicError
-
-
-class LoweringError(SystolicError):
-    """A layer or model the lowering does not support, or inconsistent lowering inputs."""
+from systolic.errors import LoweringError
 
 
 def fold_bn(

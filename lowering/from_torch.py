@@ -1,4 +1,4 @@
-"""From a trained (pruned) torch model to a :class:`~systolic.lowering.network.QuantNet`.
+"""From a trained (pruned) torch model to a :class:`~systolic.models.network.QuantNet`.
 
 Steps: check that every module is one the lowering supports (else one error naming the layer),
 fold each BN into its conv (eval mode), calibrate one activation scale per requantization point
@@ -23,10 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from systolic.lowering.fold import LoweringError, fold_bn
-from systolic.lowering.im2col import ConvGeometry
-from systolic.lowering.network import GemmLayer, HostOp, QuantNet
-from systolic.lowering.quant import QMAX, quantize_layer
+from systolic.errors import LoweringError
+from systolic.lowering.fold import fold_bn
+from systolic.lowering.quant import quantize_layer
+from systolic.models.im2col import ConvGeometry
+from systolic.models.network import GemmLayer, HostOp, QuantNet
+from systolic.models.quant import QMAX
 from systolic.pruning.models import (
     ChannelShuffle,
     ConvStage,

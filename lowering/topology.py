@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from systolic.engine.workload import Workload
+from systolic.errors import LoweringError
 from systolic.fileio import atomic_write
-from systolic.lowering.fold import LoweringError
-from systolic.lowering.workload import Workload
 
 CONV_HEADER = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "

@@ -61,6 +61,6 @@ package: ## build wheel + sdist into dist/ and check them with twine (own venv i
 # image's (e.g. a pull request from a fork, which runs in the last main image).
 ci-venv: setup ## point VENV's editable systolic install at this checkout (CI: image venv)
 	@$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	@$(PY) -c "import pathlib, systolic.tb.runner as r; \
+	@$(PY) -c "import pathlib, systolic.engine.runner as r; \
 	  p = pathlib.Path(r.__file__).resolve(); assert p.is_relative_to(pathlib.Path.cwd().resolve()), p" \
 	  || { echo "make ci-venv: systolic in $(VENV) does not import from $(CURDIR)" >&2; exit 1; }

@@ -14,13 +14,13 @@ PRUNE_SEEDS ?= 0 1 2
 .PHONY: prune bench-prune test-prune
 
 prune: setup ## prune digits CNNs with all four methods, reports in artifacts/pruning/
-	$(PY) -m systolic prune --method $(PRUNE_METHOD) --out $(PRUNE_OUT) $(PRUNE_ARGS)
+	$(PY) -m systolic.cli prune --method $(PRUNE_METHOD) --out $(PRUNE_OUT) $(PRUNE_ARGS)
 
 # Each method and seed runs in its own process, so that its wall time includes its own dense
 # baseline training (nothing is shared or cached between runs).
 bench-prune: setup ## pruning benchmark: MACs, accuracy loss, wall time per method vs dense
 	@for s in $(PRUNE_SEEDS); do for m in slimming autopruner se shuffle; do \
-	  $(PY) -m systolic prune --method $$m --seed $$s --out $(PRUNE_OUT)/bench/seed$$s --quiet \
+	  $(PY) -m systolic.cli prune --method $$m --seed $$s --out $(PRUNE_OUT)/bench/seed$$s --quiet \
 	    $(PRUNE_ARGS) || exit $$?; \
 	done; done
 	$(PY) -m systolic.pruning.bench $(PRUNE_OUT)/bench

@@ -81,7 +81,7 @@ class ArrayParams:
         text = os.environ.get(ENV_VAR)
         if text is None:
             raise ConfigError(
-                f"{ENV_VAR} is not set: run the cocotb tests through systolic.tb.runner"
+                f"{ENV_VAR} is not set: run the cocotb tests through systolic.engine.runner"
             )
         return cls.from_json(text)
 

@@ -19,6 +19,10 @@ class SimulatorError(SystolicError, RuntimeError):
     """A simulator is missing or its build failed."""
 
 
+class LoweringError(SystolicError):
+    """A layer or model the lowering does not support, or inconsistent lowering inputs."""
+
+
 def one_line(exc: BaseException, limit: int = 200) -> str:
     """An exception's text folded onto one line (and shortened) for a one-line error."""
     text = " ".join(str(exc).split())

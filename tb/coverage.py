@@ -7,7 +7,6 @@ of a regression, prints the report and, with ``--check``, fails when a bin was n
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,7 @@ from systolic.models.array_model import EdgeTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
 from systolic.models.skew import ScheduledProduct, Stream
-
-#: Environment variable: file the simulator run exports its coverage to (set by the runner).
-COV_FILE_ENV = "SYSTOLIC_COV_FILE"
+from systolic.tb.config import RUN
 
 SHAPES = ["1x1", "square", "wide", "tall"]
 K_CLASSES = ["K<ROWS", "K=ROWS", "ROWS<K<4*ROWS", "K>=4*ROWS"]
@@ -240,7 +237,7 @@ def sample_reset(events: list[str]) -> None:
 
 def export() -> Path | None:
     """Write this process's coverage database where the runner asked for it."""
-    target = os.environ.get(COV_FILE_ENV)
+    target = RUN.cov_file
     if not target or "systolic.array.shape" not in coverage_db:
         return None
     path = Path(target)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import time
 import zlib
 from collections.abc import Sequence
@@ -18,10 +16,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
 from cocotb.utils import get_sim_time
 
+from systolic.engine.stats import TestStats, write_stats
 from systolic.models.array_model import EDGE_PORTS, ArrayTrace, simulate
-from systolic.models.params import ArrayParams
 from systolic.models.skew import ResetPulse, Stream, pulsed_model_inputs
 from systolic.tb import coverage
+from systolic.tb.config import RUN, dut_params
 from systolic.tb.driver import EdgeDriver
 from systolic.tb.monitor import ArrayMonitor
 from systolic.tb.scoreboard import Scoreboard
@@ -29,19 +28,6 @@ from systolic.tb.scoreboard import Scoreboard
 CLOCK_PERIOD_NS = 10
 #: How long after rst_ni falls the TB reads every output (well before the next clock edge).
 RESET_READ_PS = 100
-
-#: Environment variable naming a folder where each test writes its statistics (JSON).
-STATS_ENV = "SYSTOLIC_STATS_DIR"
-#: Environment variable with the simulator name as the runner knows it (icarus / verilator).
-SIM_ENV = "SYSTOLIC_SIM"
-#: Environment variable with the run's seed (every test derives its own generator from it).
-SEED_ENV = "SYSTOLIC_SEED"
-#: Environment variable naming an .npz with matrices a and b for ``test_gemm_file``.
-GEMM_FILE_ENV = "SYSTOLIC_GEMM_FILE"
-#: Environment variable naming a folder where each stream's stimulus is saved (for wave checks).
-STIM_DUMP_ENV = "SYSTOLIC_STIM_DIR"
-#: Environment variable naming the design when it is not the array alone (e.g. two chained ones).
-TOP_ENV = "SYSTOLIC_TOP"
 
 
 class TB:
@@ -56,26 +42,17 @@ class TB:
     def __init__(self, dut: Any, test_name: str) -> None:
         self.dut = dut
         self.test_name = test_name
-        self.params = ArrayParams.from_env()
+        self.params = dut_params(dut)
         self._check_widths()
-        self.seed = int(os.environ.get(SEED_ENV, "1"))
+        self.seed = RUN.seed
         # An independent, reproducible stream of random numbers per test.
         self.rng = np.random.default_rng([self.seed, zlib.crc32(test_name.encode())])
         self.log = logging.getLogger(f"cocotb.tb.{test_name}")
         self.driver = EdgeDriver(dut, self.params)
         self.monitor = ArrayMonitor(dut, self.params)
-        self.sim = os.environ.get(SIM_ENV, cocotb.SIM_NAME or "?")
+        self.sim = RUN.sim or cocotb.SIM_NAME or "?"
         self._digest = hashlib.sha256()
-        self.stats: dict[str, float] = {
-            "cycles": 0,
-            "products": 0,
-            "pe_checks": 0,
-            "edge_checks": 0,
-            "wrapped_products": 0,
-            "reset_pulses": 0,
-            "streams": 0,
-            "wall_s": 0.0,
-        }
+        self.stats: dict[str, float] = dict.fromkeys(_COUNTERS, 0)
 
     def _check_widths(self) -> None:
         p = self.params
@@ -97,7 +74,7 @@ class TB:
     @property
     def context(self) -> str:
         p = self.params
-        top = os.environ.get(TOP_ENV)
+        top = RUN.top
         design = f"design={top} (tests/test_sim.py) " if top else ""
         return (
             f"{design}ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} sim={self.sim} "
@@ -220,7 +197,7 @@ class TB:
 
     def _dump_stimulus(self, stream: Stream) -> None:
         """Save the stimulus and the sim time of its cycle 0, so a wave file can be checked."""
-        folder = os.environ.get(STIM_DUMP_ENV)
+        folder = RUN.stim_dir
         if not folder:
             return
         path = Path(folder) / f"{self.test_name}_{self.stats['streams']}.npz"
@@ -250,19 +227,27 @@ class TB:
 
     def write_stats(self, passed: bool) -> None:
         """Record this test's statistics for the runner's summary."""
-        folder = os.environ.get(STATS_ENV)
-        if not folder:
-            return
-        path = Path(folder) / f"{self.test_name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        record = {
-            "test": self.test_name,
-            "passed": passed,
-            **self.stats,
-            "stimulus_sha256": self._digest.hexdigest()[:16],
-        }
-        path.write_text(json.dumps(record))
+        record = TestStats(
+            test=self.test_name,
+            passed=passed,
+            **{k: type(v)(self.stats[k]) for k, v in _COUNTERS.items()},
+            stimulus_sha256=self._digest.hexdigest()[:16],
+        )
+        write_stats(RUN.stats_dir, record)
         coverage.export()
+
+
+#: The TB's counters of a test (TestStats fields) and their types.
+_COUNTERS = {
+    "cycles": 0,
+    "products": 0,
+    "pe_checks": 0,
+    "edge_checks": 0,
+    "wrapped_products": 0,
+    "reset_pulses": 0,
+    "streams": 0,
+    "wall_s": 0.0,
+}
 
 
 def _ps(periods: float) -> int:

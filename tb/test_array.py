@@ -1,12 +1,12 @@
 """cocotb tests of ``systolic_array``: every PE checked every cycle, every finished C checked.
 
-Run through ``systolic.tb.runner`` (pytest or ``systolic run``), which builds the RTL with the
-parameters in $SYSTOLIC_PARAMS. Each test is a short scenario built from the skew contract.
+Run through ``systolic.engine.runner`` (pytest or ``systolic run``), which builds the RTL and
+writes the run configuration (``systolic.tb.config``). Each test is a short scenario built from
+the skew contract.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cocotb
@@ -18,11 +18,12 @@ from systolic.models.gemm import golden_gemm
 from systolic.models.params import ArrayParams
 from systolic.models.skew import Product, ResetPulse, Stream, schedule
 from systolic.models.tiling import assemble, tile_gemm
-from systolic.tb.env import GEMM_FILE_ENV, TB
+from systolic.tb.config import RUN
+from systolic.tb.env import TB
 from systolic.tb.scoreboard import DATA_PORTS, EDGE_OF, Scoreboard, ScoreboardError
 
-#: Multiplier of the random streams' lengths ($SYSTOLIC_STREAM_SCALE; the nightly tier raises it).
-STREAM_SCALE = max(1, int(os.environ.get("SYSTOLIC_STREAM_SCALE", "1")))
+#: Multiplier of the random streams' lengths (the nightly tier raises it).
+STREAM_SCALE = RUN.stream_scale
 
 #: Longest extreme-operand product test_extremes_wrap streams to make a wide accumulator wrap.
 WRAP_STEPS_MAX = 4096
@@ -387,13 +388,14 @@ async def test_checker_bites_golden(dut):
         raise  # expect_fail: the test passes because the scoreboard failed it
 
 
-@cocotb.test(skip=not os.environ.get(GEMM_FILE_ENV))
+@cocotb.test(skip=not RUN.gemm_file)
 async def test_gemm_file(dut):
-    """The GEMM in $SYSTOLIC_GEMM_FILE (npz with int arrays a, b) through the array; writes c."""
+    """The GEMM in the run's ``gemm_file`` (npz with int arrays a, b) through the array; writes
+    c next to it (``systolic gemm``)."""
     tb = TB(dut, "test_gemm_file")
-    assert os.environ.get(GEMM_FILE_ENV), f"${GEMM_FILE_ENV} is not set: use `systolic gemm`"
+    assert RUN.gemm_file, "the run names no GEMM file: use `systolic gemm`"
     await tb.start()
-    path = Path(os.environ[GEMM_FILE_ENV])
+    path = Path(RUN.gemm_file)
     with np.load(path, allow_pickle=False) as data:
         a, b = data["a"], data["b"]
     stream = schedule(tile_gemm(a, b, tb.params), tb.params)

@@ -2,37 +2,38 @@
 
 Two kinds of run, told apart by the toplevel the runner built:
 
-* ``systolic_array`` (the default path, ``systolic.tb.runner.run(..., test_module=
+* ``systolic_array`` (the default path, ``systolic.engine.runner.run(..., test_module=
   "systolic.tb.test_gemm")``): the project's testbench -- cocotb coroutines drive the skewed
   folds, Python checks every PE every cycle against the cycle model and every C against golden,
   and the measured cycle count (first operand at cycle 0 to the last result strobe) must equal
   ``models.tiling.gemm_cycles``;
-* ``systolic_harness`` (the fast path, ``systolic.bench.harness.run_cocotb``): the same streams
+* ``systolic_harness`` (the fast path, ``systolic.engine.harness.run_cocotb``): the same streams
   played from an HDL buffer, checked through a per-cycle state signature (bench/fastpath.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cocotb
 import numpy as np
 
-from systolic.bench.streams import gemm_stream, random_operands, speed_stream
+from systolic.engine.stats import TestStats, write_stats
+from systolic.fileio import atomic_write
 from systolic.models.gemm import golden_gemm
 from systolic.models.params import ArrayParams
 from systolic.models.skew import schedule
+from systolic.models.streams import gemm_stream, random_operands, speed_stream
 from systolic.models.tiling import assemble, gemm_cycles, tile_gemm
+from systolic.tb.config import RUN, dut_params
 
-FAST = bool(os.environ.get("SYSTOLIC_HARNESS_DIR"))
-#: JSON list of jobs for test_fast_gemm: {"name", "m", "k", "n", "seed"} (default: a small list).
-JOBS_ENV = "SYSTOLIC_GEMM_JOBS"
-#: Where test_fast_gemm / test_speed_* write their per-job results (JSON).
-OUT_ENV = "SYSTOLIC_GEMM_OUT"
-#: "cycles" of the speed workload for test_speed_default / test_speed_fast.
-SPEED_ENV = "SYSTOLIC_SPEED_CYCLES"
+#: The build is the fast-path harness (the runner names its stimulus folder), not the array.
+FAST = bool(RUN.harness_dir)
+#: The run's list of GEMMs for test_fast_gemm ({"name", "m", "k", "n", "seed"}; default: a
+#: small list), where test_fast_gemm / test_gemm_sweep write their per-job results, and the
+#: length of the speed workload for test_speed_default / test_speed_fast.
+JOBS, OUT, SPEED_CYCLES = RUN.gemm_jobs, RUN.gemm_out, RUN.speed_cycles
 
 
 def sweep_shapes(p: ArrayParams, rng: np.random.Generator) -> list[tuple[int, int, int]]:
@@ -61,11 +62,8 @@ def sweep_shapes(p: ArrayParams, rng: np.random.Generator) -> list[tuple[int, in
 
 
 def _write_out(name: str, rows: list[dict]) -> None:
-    out = os.environ.get(OUT_ENV)
-    if out:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"test": name, "rows": rows}, indent=1))
+    if OUT:
+        atomic_write(Path(OUT), json.dumps({"test": name, "rows": rows}, indent=1))
 
 
 @cocotb.test(skip=FAST)
@@ -105,14 +103,14 @@ async def test_gemm_sweep(dut):
     assert not failures, f"{'; '.join(failures)} [{tb.context}]"
 
 
-@cocotb.test(skip=FAST or not os.environ.get(SPEED_ENV))
+@cocotb.test(skip=FAST or not SPEED_CYCLES)
 async def test_speed_default(dut):
     """The throughput workload on the default path (Python checks every PE every cycle)."""
     from systolic.tb.env import TB
 
     tb = TB(dut, "test_speed_default")
     await tb.start()
-    stream = speed_stream(tb.params, int(os.environ[SPEED_ENV]), tb.seed)
+    stream = speed_stream(tb.params, SPEED_CYCLES, tb.seed)
     sb = await tb.run(stream)
     tb.write_stats(sb.passed)
     sb.raise_if_failed()
@@ -126,40 +124,24 @@ async def test_speed_default(dut):
 def _fast_context(p: ArrayParams) -> str:
     return (
         f"ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} "
-        f"sim={os.environ.get('SYSTOLIC_SIM', '?')} fast path"
+        f"sim={RUN.sim or '?'} fast path"
     )
 
 
 def _stats(name: str, passed: bool, cycles: int, wall: float, pe: int) -> None:
-    folder = os.environ.get("SYSTOLIC_STATS_DIR")
-    if folder:
-        path = Path(folder) / f"{name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            json.dumps(
-                {
-                    "test": name,
-                    "passed": passed,
-                    "cycles": cycles,
-                    "wall_s": wall,
-                    "pe_checks": cycles * pe,
-                    "products": 0,
-                    "streams": 1,
-                }
-            )
-        )
+    record = TestStats(name, passed, cycles=cycles, wall_s=wall, pe_checks=cycles * pe, streams=1)
+    write_stats(RUN.stats_dir, record)
 
 
 @cocotb.test(skip=not FAST)
 async def test_fast_gemm(dut):
     """GEMMs through the harness: signature == model, model C == golden, cycles == gemm_cycles."""
-    from systolic.bench.fastpath import FastHarness, check_results_vs_golden
+    from systolic.tb.fastpath import FastHarness, check_results_vs_golden
 
-    p = ArrayParams.from_env()
+    p = dut_params(dut)
     h = FastHarness(dut, p)
-    jobs_file = os.environ.get(JOBS_ENV)
-    if jobs_file:
-        jobs = json.loads(Path(jobs_file).read_text())
+    if JOBS:
+        jobs = json.loads(Path(JOBS).read_text())
     else:
         jobs = [
             {"name": f"{m}x{k}x{n}", "m": m, "k": k, "n": n, "seed": i}
@@ -205,31 +187,31 @@ async def test_fast_gemm(dut):
     assert not failures, f"{'; '.join(failures[:8])} [{_fast_context(p)}]"
 
 
-@cocotb.test(skip=not (FAST and os.environ.get(SPEED_ENV)))
+@cocotb.test(skip=not (FAST and SPEED_CYCLES))
 async def test_speed_fast(dut):
     """The throughput workload on the fast path (same stream as test_speed_default)."""
-    from systolic.bench.fastpath import FastHarness
+    from systolic.tb.fastpath import FastHarness
 
-    p = ArrayParams.from_env()
+    p = dut_params(dut)
     h = FastHarness(dut, p)
     await h.reset()
-    stream = speed_stream(p, int(os.environ[SPEED_ENV]), int(os.environ.get("SYSTOLIC_SEED", 1)))
+    stream = speed_stream(p, SPEED_CYCLES, RUN.seed)
     res = await h.run(stream)
     dut._log.info("fast path phases: %s", {k: round(v, 3) for k, v in res.phases.items()})
     _stats("test_speed_fast", res.passed, res.cycles, res.wall_s, p.rows * p.cols)
     assert res.passed, f"{'; '.join(res.errors)} [{_fast_context(p)}]"
 
 
-@cocotb.test(skip=not FAST or bool(os.environ.get(JOBS_ENV)))
+@cocotb.test(skip=not FAST or bool(JOBS))
 async def test_fast_checker_bites(dut):
     """The fast path's checking is as strong as the default path's: one wrong value in one PE
     at one cycle, or one PE's result one cycle late, is caught and the PE is named."""
-    from systolic.bench.fastpath import FastHarness
     from systolic.models.fast_trace import fast_trace, trace_signature
+    from systolic.tb.fastpath import FastHarness
 
-    p = ArrayParams.from_env()
+    p = dut_params(dut)
     h = FastHarness(dut, p)
-    rng = np.random.default_rng(int(os.environ.get("SYSTOLIC_SEED", 1)))
+    rng = np.random.default_rng(RUN.seed)
     stream = gemm_stream(2 * p.rows + 1, p.rows + 3, p.cols + 1, p, 7)
     good = fast_trace(stream.stimulus, p)
     await h.reset()
@@ -265,13 +247,13 @@ def _c_mismatches(name: str, got: np.ndarray, want: np.ndarray) -> list[str]:
     return [f"{name}: {len(bad)} wrong, first C[{i}][{j}] = {got[i, j]}, expected {want[i, j]}"]
 
 
-@cocotb.test(skip=not (FAST and os.environ.get("SYSTOLIC_HARNESS_RES")))
+@cocotb.test(skip=not (FAST and RUN.harness_res))
 async def test_fast_dump(dut):
     """A DUMP=1 harness returns the RTL's own C: several GEMMs (edge folds, K=1, two GEMMs in one
     stream, two runs with a reset between) equal golden_gemm exactly; a wrong value is noticed."""
-    from systolic.bench.fastpath import FastHarness, gemm_results
+    from systolic.tb.fastpath import FastHarness, gemm_results
 
-    p = ArrayParams.from_env()
+    p = dut_params(dut)
     h = FastHarness(dut, p)
     assert h.dump, "FastHarness does not see the results file"
     r, c = p.rows, p.cols

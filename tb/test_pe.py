@@ -1,13 +1,12 @@
 """cocotb tests of a standalone ``systolic_pe`` against a tiny, independent PE model.
 
-Run through ``systolic.tb.runner`` with ``PE_TOP`` (tests/test_sim.py), which builds
+Run through ``systolic.engine.runner`` with ``PE_TOP`` (tests/test_sim.py), which builds
 rtl/systolic_pe.v alone with DATA_W and ACC_W from $SYSTOLIC_PARAMS (ROWS and COLS unused).
 Every output port is compared with the model after every rising edge.
 """
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
-from systolic.models.params import ArrayParams
-from systolic.tb.env import CLOCK_PERIOD_NS, RESET_READ_PS, SEED_ENV, SIM_ENV
+from systolic.tb.config import RUN, dut_params
+from systolic.tb.env import CLOCK_PERIOD_NS, RESET_READ_PS
 
 #: Input ports in the order of a stimulus tuple.
 IN_PORTS = ("a_i", "a_vld_i", "a_first_i", "a_last_i", "b_i", "b_vld_i")
@@ -74,8 +73,8 @@ class PeBench:
     def __init__(self, dut: Any, test_name: str) -> None:
         self.dut = dut
         self.test_name = test_name
-        self.params = ArrayParams.from_env()
-        self.seed = int(os.environ.get(SEED_ENV, "1"))
+        self.params = dut_params(dut, only=("DATA_W", "ACC_W"))
+        self.seed = RUN.seed
         self.rng = np.random.default_rng([self.seed, zlib.crc32(test_name.encode())])
         self.model = PeModel(self.params.data_w, self.params.acc_w)
         self.errors: list[str] = []
@@ -88,7 +87,7 @@ class PeBench:
     @property
     def context(self) -> str:
         p = self.params
-        sim = os.environ.get(SIM_ENV, "?")
+        sim = RUN.sim or "?"
         return (
             f"systolic_pe DATA_W={p.data_w} ACC_W={p.acc_w} sim={sim} seed={self.seed} "
             f"test={self.test_name}; reproduce: pytest tests/test_sim.py -k 'standalone_pe and "

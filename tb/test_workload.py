@@ -1,13 +1,13 @@
 """cocotb: a workload file through the RTL (fast-path harness with result dump).
 
-Launched by :func:`systolic.tb.workload.run_workload` (``systolic sim --workload FILE``); the mode
-(``e2e`` or ``replay``) and the output JSON come from the environment (tb/workload.py).
+Launched by :func:`systolic.verify.workload.run_workload` (``systolic sim --workload FILE``); the
+workload file, its mode (``e2e`` or ``replay``) and the output JSON come from the run
+configuration.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -15,10 +15,8 @@ import cocotb
 import numpy as np
 
 from systolic.models.params import ArrayParams
+from systolic.tb.config import RUN, dut_params
 from systolic.tb.workload import (
-    MODE_ENV,
-    OUT_ENV,
-    WORKLOAD_ENV,
     LayerRecord,
     first_mismatch,
     format_layer,
@@ -33,7 +31,7 @@ class WorkloadRun:
     """Runs layers on the harness and keeps their records."""
 
     def __init__(self, dut, params: ArrayParams) -> None:
-        from systolic.bench.fastpath import FastHarness
+        from systolic.tb.fastpath import FastHarness
 
         self.dut = dut
         self.p = params
@@ -76,20 +74,20 @@ class WorkloadRun:
 def _write(summary: dict) -> None:
     from systolic.fileio import atomic_write
 
-    out = os.environ.get(OUT_ENV)
-    if out:
-        atomic_write(Path(out), json.dumps(summary, indent=1))
+    if RUN.workload_out:
+        atomic_write(Path(RUN.workload_out), json.dumps(summary, indent=1))
 
 
-@cocotb.test()
+@cocotb.test(skip=not RUN.workload)
 async def test_workload(dut):
     """Every GEMM of the workload (replay) or the whole network (e2e) on the RTL, bit-exact."""
-    from systolic.lowering.network import predictions, run_steps
-    from systolic.lowering.workload import check_operands_match, load_workload
+    from systolic.engine.workload import check_operands_match, load_workload
+    from systolic.models.network import predictions, run_steps
 
-    p = ArrayParams.from_env()
-    wl = load_workload(os.environ[WORKLOAD_ENV])
-    mode = os.environ.get(MODE_ENV, "e2e")
+    p = dut_params(dut)
+    assert RUN.workload, "the run names no workload file: use `systolic sim --workload FILE`"
+    wl = load_workload(RUN.workload)
+    mode = RUN.workload_mode
     run = WorkloadRun(dut, p)
     extra: dict = {
         "mode": mode,

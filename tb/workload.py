@@ -1,4 +1,4 @@
-"""Running a workload file through the RTL: the driver side of ``systolic sim --workload``.
+"""A workload file through the RTL, inside cocotb: layer streams, results, per-layer records.
 
 Two modes, both on the fast-path harness (rtl/harness, built with DUMP=1 so that the RTL's own
 result values come back, not the model's):
@@ -13,20 +13,17 @@ result values come back, not the model's):
 Per layer, all GEMMs (one per group) are tiled (models.tiling) and scheduled back to back in
 one stream; the harness checks every PE's state every cycle against the cycle model through its
 signature, and the measured cycles (first operand to last result strobe) must equal the model's.
-The cocotb side is tb/test_workload.py; :func:`run_workload` launches it.
+The test is tb/test_workload.py; ``systolic.verify.workload.run_workload`` launches it.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from systolic.errors import SimulatorError, SystolicError
+from systolic.errors import SimulatorError
 from systolic.models.params import ArrayParams
 from systolic.models.skew import Product, Stream, schedule
 from systolic.models.tiling import (
@@ -36,11 +33,6 @@ from systolic.models.tiling import (
     stream_cycles,
     tile_gemm,
 )
-
-WORKLOAD_ENV = "SYSTOLIC_WORKLOAD"
-MODE_ENV = "SYSTOLIC_WORKLOAD_MODE"
-OUT_ENV = "SYSTOLIC_WORKLOAD_OUT"
-MODES = ("e2e", "replay")
 
 
 @dataclass
@@ -77,7 +69,7 @@ def split_results(
 ) -> list[np.ndarray | None]:
     """Per-fold result tiles of a layer stream back into one C per GEMM (None if a tile is
     missing)."""
-    from systolic.bench.fastpath import gemm_result
+    from systolic.tb.fastpath import gemm_result
 
     out: list[np.ndarray | None] = []
     first = 0
@@ -164,92 +156,3 @@ def format_layer(r: LayerRecord) -> str:
         f"{r.layer:<22} {shape:<20} {r.macs:>12,} MACs {r.rtl_cycles:>11,} cycles "
         f"(model {r.model_cycles:,}) util {100 * r.utilization:5.1f}% {r.wall_s:7.2f} s  {status}"
     )
-
-
-# ------------------------------------------------------------------------------------------------
-# Launching the cocotb run
-# ------------------------------------------------------------------------------------------------
-
-
-def run_workload(
-    path: Path,
-    sim: str,
-    params: ArrayParams,
-    mode: str = "e2e",
-    seed: int = 1,
-    name: str | None = None,
-    build_root: Path | None = None,
-    rtl_dir: Path | None = None,
-) -> dict[str, Any]:
-    """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
-
-    Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
-    SystolicError if the simulation could not run at all. A failing check is reported in the
-    summary (``passed`` False, per-layer ``errors``), not raised. ``build_root`` (default
-    build/) holds the harness build and ``workloads/<name>.json``; ``rtl_dir`` replaces rtl/
-    (mutation tests)."""
-    from systolic.bench.harness import build_cocotb, run_cocotb
-    from systolic.lowering.workload import load_workload
-    from systolic.tb import runner
-
-    if mode not in MODES:
-        raise SystolicError(f"unknown workload mode {mode!r}; choose from {', '.join(MODES)}")
-    if params.data_w < 8 or params.acc_w < 32:
-        raise SystolicError(
-            f"workloads hold int8 operands and int32 results: the array needs DATA_W >= 8 and "
-            f"ACC_W >= 32 (got {params.data_w}, {params.acc_w})"
-        )
-    path = Path(path).resolve()
-    load_workload(path)  # one clear line for a bad file, before the simulator is looked for
-    tag = name or f"workload_{path.stem}_{mode}"
-    out = (build_root or runner.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
-    build_s = time.perf_counter() - t0
-    res = run_cocotb(
-        sim,
-        params,
-        ["test_workload"],
-        extra_env={WORKLOAD_ENV: str(path), MODE_ENV: mode, OUT_ENV: str(out)},
-        seed=seed,
-        name=tag,
-        test_module="systolic.tb.test_workload",
-        dump=True,
-        build_root=build_root,
-        rtl_dir=rtl_dir,
-    )
-    if not out.is_file():
-        raise SystolicError(
-            f"the {sim} workload run wrote no results (see {res.log}); "
-            f"{'; '.join(res.failures[:2]) if getattr(res, 'failures', None) else ''}".rstrip("; ")
-        )
-    summary = json.loads(out.read_text())
-    summary["sim_wall_s"] = time.perf_counter() - t0
-    summary["build_s"] = build_s
-    summary["log"] = str(res.log)
-    summary["results_json"] = str(out)
-    return summary
-
-
-def print_summary(s: dict[str, Any]) -> None:
-    """The per-layer table and totals of a run (what ``systolic sim --workload`` prints)."""
-    for row in s["layers"]:
-        print("  " + format_layer(LayerRecord(**row)))
-    tot = s["total"]
-    util = tot["macs"] / (tot["rtl_cycles"] * s["rows"] * s["cols"]) if tot["rtl_cycles"] else 0
-    print(
-        f"  total: {tot['gemms']} GEMMs, {tot['macs']:,} MACs, {tot['rtl_cycles']:,} cycles "
-        f"(model {tot['model_cycles']:,}), utilization {100 * util:.1f}%, "
-        f"wall {s.get('sim_wall_s', tot['wall_s']):.1f} s"
-    )
-    if s["mode"] == "e2e" and "agreement" in s:
-        fa = s.get("float_accuracy")
-        print(
-            f"  {s['images']} images: RTL predictions equal the integer reference on "
-            f"{s['agreement']}/{s['images']}; accuracy RTL {100 * s['rtl_accuracy']:.2f}%, "
-            f"integer reference {100 * s['int_accuracy']:.2f}%"
-            + (f", float {100 * fa:.2f}%" if fa is not None else "")
-        )
-    print(f"  {'PASSED' if s['passed'] else 'FAILED'}  (results: {s.get('results_json', '-')})")

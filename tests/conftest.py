@@ -23,9 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from systolic.engine.config import check_environment
+    from systolic.engine.toolchain import SIMULATORS
     from systolic.errors import ConfigError
-    from systolic.settings import check_environment
-    from systolic.tb.runner import SIMULATORS
 
     try:
         check_environment()

@@ -154,7 +154,7 @@ def test_bad_input(case: Case, tmp: Path) -> None:
     argv = [a.replace("{tmp}", str(tmp)) for a in case.argv]
     env = {**os.environ, "SYSTOLIC_BUILD_DIR": str(tmp / "build")}
     proc = subprocess.run(
-        [sys.executable, "-m", "systolic", *argv],
+        [sys.executable, "-m", "systolic.cli", *argv],
         capture_output=True,
         text=True,
         env=env,

@@ -37,7 +37,7 @@ def test_parse_yosys_stat() -> None:
 
 def _systolic(*args: str):
     return subprocess.run(
-        [sys.executable, "-m", "systolic", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "systolic.cli", *args], capture_output=True, text=True, timeout=600
     )
 
 
@@ -83,11 +83,11 @@ def test_area_step_from_another_folder(tmp_path: Path, monkeypatch: pytest.Monke
     /tmp to a private folder. The RTL is copied to such a checkout here to prove it."""
     import shutil
 
-    from systolic.tb import runner
+    from systolic.engine import build, runner
 
     rtl = tmp_path / "checkout" / "rtl"
     rtl.mkdir(parents=True)
-    for src in runner.rtl_sources():
+    for src in build.rtl_sources():
         shutil.copy(src, rtl)
     monkeypatch.setattr(runner, "RTL_DIR", rtl)
     assert str(rtl).startswith("/tmp/") or not str(tmp_path).startswith("/tmp")

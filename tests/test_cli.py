@@ -13,7 +13,7 @@ import pytest
 
 def systolic(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "systolic", *args],
+        [sys.executable, "-m", "systolic.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

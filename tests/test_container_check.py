@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from systolic.tb import runner
+from systolic.engine import toolchain
 
 try:
     import tomllib
@@ -185,7 +185,7 @@ def test_make_target() -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_python3_reaches_makefiles_that_assign_it(tmp_path: Path) -> None:
     """verilated.mk assigns PYTHON3 = python, which beats the environment: MAKEFLAGS wins."""
-    env_changes = runner.simulator_env("verilator")
+    env_changes = toolchain.simulator_env("verilator")
     assert f"PYTHON3={sys.executable}" in env_changes["MAKEFLAGS"].split()
     (tmp_path / "Makefile").write_text("PYTHON3 = python\nall:\n\t@echo $(PYTHON3)\n")
     proc = subprocess.run(

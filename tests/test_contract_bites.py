@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from systolic.engine import build, config, runner
+from systolic.engine.tops import CHAIN_V, chain_top
 from systolic.models import ArrayParams
-from systolic.tb import runner
-from systolic.tb.tops import CHAIN_V, chain_top
 
 PE_FILE = "systolic_pe.v"
 ARRAY_FILE = "systolic_array.v"
@@ -26,7 +26,7 @@ PE_RST = "          .rst_ni    (rst_ni),"
 def _mutated_rtl(tmp: Path, file: str, old: str, new: str, count: int = 1) -> Path:
     """A copy of rtl/ with ``old`` (found exactly ``count`` times) replaced in ``file``."""
     rtl = tmp / "rtl"
-    shutil.copytree(runner.RTL_DIR, rtl)
+    shutil.copytree(build.RTL_DIR, rtl)
     path = rtl / file
     text = path.read_text()
     assert text.count(old) == count, f"stale edit: {old!r} is not {count}x in {file}"
@@ -42,7 +42,7 @@ def _failures(res: runner.RunResult) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(runner.COV_DIR_ENV, raising=False)  # broken RTL does not count
+    monkeypatch.delenv(config.COV_DIR, raising=False)  # broken RTL does not count
 
 
 @pytest.mark.sim

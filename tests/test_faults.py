@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from systolic.tb.runner import BUILD_STAMP
+from systolic.engine.build import BUILD_STAMP
 
 RUN_2X2 = ["run", "--rows", "2", "--cols", "2", "--test", "test_lecture_3x3"]
 
@@ -24,7 +24,7 @@ RUN_2X2 = ["run", "--rows", "2", "--cols", "2", "--test", "test_lecture_3x3"]
 def systolic(*argv: str, build: Path, cwd: Path | None = None, **kw) -> subprocess.Popen:
     env = {**os.environ, "SYSTOLIC_BUILD_DIR": str(build)}
     return subprocess.Popen(
-        [sys.executable, "-m", "systolic", *argv],
+        [sys.executable, "-m", "systolic.cli", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,7 +158,7 @@ def test_closed_pipe_exits_quietly() -> None:
     os.close(read_end)  # the reader is gone before the first line is written
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "systolic", "mutate", "--list"],
+            [sys.executable, "-m", "systolic.cli", "mutate", "--list"],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
@@ -173,7 +173,7 @@ def test_closed_pipe_exits_quietly() -> None:
 def test_run_folders_are_unique_and_the_newest_five_kept(tmp_path: Path) -> None:
     """Each run gets its own folder; finished ones beyond the newest five are removed, and a
     folder without results (a run that may still be going) is never removed."""
-    from systolic.tb.runner import KEEP_RUNS, fresh_run_dir
+    from systolic.engine.runner import KEEP_RUNS, fresh_run_dir
 
     going = fresh_run_dir(tmp_path, "t", 1)
     made = []

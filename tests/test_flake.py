@@ -9,10 +9,11 @@ from argparse import Namespace
 
 import pytest
 
+from systolic.cli.sim import cmd_flake
+from systolic.engine import runner, toolchain
+from systolic.engine.runner import RunResult
 from systolic.models import ArrayParams
-from systolic.tb import runner
-from systolic.tb.cli import cmd_flake, flake_signature
-from systolic.tb.runner import RunResult
+from systolic.verify.flake import flake_signature
 
 
 def result(digest: str, cycles: int, failures: dict[str, str] | None = None) -> RunResult:
@@ -50,7 +51,7 @@ def _flake(
     """cmd_flake over fake runs (no simulator): returns its status and output."""
     answers = iter(results)
     monkeypatch.setattr(runner, "run", lambda *a, **k: next(answers))
-    monkeypatch.setattr(runner, "check_simulator", lambda sim: None)
+    monkeypatch.setattr(toolchain, "check_simulator", lambda sim: None)
     status = cmd_flake(Namespace(runs=len(results), sizes="3x3", sim=["icarus"], seed=1))
     return status, capsys.readouterr().out
 
@@ -96,7 +97,7 @@ def test_differing_runs_fail(monkeypatch, capsys) -> None:
 )
 def test_bad_flake_options_are_one_line_errors(argv: list[str]) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "systolic", *argv], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "systolic.cli", *argv], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -139,7 +139,7 @@ def test_equivalence_of_arrays(tmp_path: Path) -> None:
 
 def _systolic(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "systolic", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "systolic.cli", *args], capture_output=True, text=True, timeout=600
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from systolic.bench import harness
-from systolic.bench.streams import gemm_stream
+from systolic.engine import build, harness, runner, toolchain
 from systolic.errors import OperandError
 from systolic.models import ArrayParams, Product, schedule, simulate
 from systolic.models.fast_trace import fast_trace, stream_signature, trace_signature
+from systolic.models.streams import gemm_stream
 from systolic.models.tiling import (
     GemmPlan,
     check_dims,
@@ -18,7 +18,7 @@ from systolic.models.tiling import (
     readout_stall_cycles,
     scalesim_os_cycles,
 )
-from systolic.tb import mutants, runner
+from systolic.tb import mutants
 
 ARRAYS = [ArrayParams(1, 1), ArrayParams(2, 5), ArrayParams(3, 3), ArrayParams(8, 8)]
 
@@ -134,14 +134,14 @@ def test_gemm_sweep_on_rtl(sim: str, params: ArrayParams, tmp_path_factory) -> N
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 def test_fast_path_on_rtl(sim: str) -> None:
     """The harness fast path: signature == model, cycles == model, injected errors are caught."""
     res = harness.run_cocotb(
         sim,
         ArrayParams(4, 4),
         ["test_fast_gemm", "test_fast_checker_bites"],
-        build_root=runner.BUILD_ROOT / "gemm-tests",
+        build_root=build.BUILD_ROOT / "gemm-tests",
     )
     assert res.tests == 2 and res.passed, res.summary()
 
@@ -150,7 +150,7 @@ def test_fast_path_on_rtl(sim: str) -> None:
 def test_fast_path_kills_a_timing_mutant(tmp_path) -> None:
     """An RTL bug (last PE one cycle late) fails the fast path, naming that PE."""
     mutant = next(m for m in mutants.CATALOG if m.name == "delay_last_pe")
-    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = harness.run_cocotb(
         "icarus", ArrayParams(3, 3), ["test_fast_gemm"], rtl_dir=rtl, build_root=tmp_path / "b"
     )
@@ -199,7 +199,7 @@ def _dump_text(trace, p: ArrayParams) -> bytes:
 
 @pytest.mark.parametrize("acc_w", [32, 20, 18, 64])
 def test_result_dump_parser_sign_extends(acc_w: int) -> None:
-    from systolic.bench.fastpath import parse_results
+    from systolic.tb.fastpath import parse_results
 
     digits = -(-acc_w // 4)
     want = [0, 1, -1, (1 << (acc_w - 1)) - 1, -(1 << (acc_w - 1)), -12345, 54321]
@@ -223,8 +223,8 @@ def test_result_dump_parser_sign_extends(acc_w: int) -> None:
 )
 def test_result_dump_placement(p: ArrayParams) -> None:
     """Dump lines (ordered by capture cycle, then lane) are mapped back to each product's C."""
-    from systolic.bench.fastpath import gemm_results, place_results
     from systolic.models.tiling import tile_gemm
+    from systolic.tb.fastpath import gemm_results, place_results
 
     rng = np.random.default_rng(3)
     shapes = [(2 * p.rows + 1, 1, p.cols + 1), (p.rows, 2 * p.rows + 3, 2 * p.cols - 1), (1, 1, 1)]
@@ -259,7 +259,7 @@ def test_result_dump_placement(p: ArrayParams) -> None:
 
 
 DUMP_ITEMS = [
-    (s, p) for s in runner.SIMULATORS for p in (ArrayParams(3, 4, 8, 20), ArrayParams(4, 4))
+    (s, p) for s in toolchain.SIMULATORS for p in (ArrayParams(3, 4, 8, 20), ArrayParams(4, 4))
 ]
 
 
@@ -272,7 +272,7 @@ def test_fast_path_dump_on_rtl(sim: str, params: ArrayParams) -> None:
         sim,
         params,
         ["test_fast_dump", "test_fast_checker_bites"],
-        build_root=runner.BUILD_ROOT / "gemm-tests",
+        build_root=build.BUILD_ROOT / "gemm-tests",
         dump=True,
         name="dump",
     )

@@ -40,10 +40,10 @@ def tripwires(monkeypatch: pytest.MonkeyPatch) -> None:
     def trip(*_a: object, **_k: object) -> None:
         raise WorkStarted("the command started work on a bad input")
 
-    from systolic.tb import runner
+    from systolic.engine import build, toolchain
 
-    monkeypatch.setattr(runner, "_built", trip)
-    monkeypatch.setattr(runner, "check_simulator", trip)
+    monkeypatch.setattr(build, "built", trip)
+    monkeypatch.setattr(toolchain, "check_simulator", trip)
     for module, name in (
         ("systolic.pruning.pipeline", "run_methods"),
         ("systolic.lowering.e2e", "run_e2e"),

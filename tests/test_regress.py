@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from systolic.engine import runner, toolchain
 from systolic.models import ArrayParams
-from systolic.tb import runner
 
 SIZES = [(32, 32), (1, 32), (32, 1), (7, 3), (3, 7), (16, 16), (6, 6)]
 WIDTHS = [(4, 8), (8, 16), (16, 32), (8, 32)]
@@ -17,7 +17,7 @@ PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS]
 
 @pytest.mark.nightly
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: p.tag)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_nightly(
@@ -34,7 +34,7 @@ def test_flake(capsys) -> None:
     """The quick tier, twice with the same seeds, on both simulators: nothing may differ."""
     from argparse import Namespace
 
-    from systolic.tb.cli import cmd_flake
+    from systolic.cli.sim import cmd_flake
 
     status = cmd_flake(Namespace(runs=2, sizes="3x3,2x5", sim=None, seed=5))
     assert status == 0, capsys.readouterr().out

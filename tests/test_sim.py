@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from systolic.engine import runner, toolchain
+from systolic.engine.tops import PE_TEST_MODULE, chain_top, pe_top
 from systolic.models import ArrayParams
-from systolic.tb import runner
-from systolic.tb.cli import cocotb_tests
 from systolic.tb.test_array import WRAP_STEPS_MAX
-from systolic.tb.tops import PE_TEST_MODULE, chain_top, pe_top
 
 SIZES = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 5), (5, 2), (8, 8), (16, 16)]
 WIDTHS = [(8, 32), (16, 32)]
@@ -50,7 +49,7 @@ VERILATOR_QUICK = {(r, c, 8, 32) for r, c in SIZES if (r, c) not in ((2, 2), (5,
     (4, 4, 16, 32),
     (4, 3, 16, 64),
 }
-SIM_PARAMS = [(s, p) for s in runner.SIMULATORS for p in PARAMS]
+SIM_PARAMS = [(s, p) for s in toolchain.SIMULATORS for p in PARAMS]
 SIM_PARAMS += [("icarus", p) for p in CLASSES]
 SIM_PARAMS += [("verilator", p) for p in VERILATOR_CLASSES]
 
@@ -75,7 +74,7 @@ def test_regression(sim: str, params: ArrayParams, base_seed: int) -> None:
     res = runner.run(sim, params, seed=seed)
     assert res.tests >= 11, res.summary()
     assert res.passed, res.summary()
-    stats = _check_stats(res, params, cocotb_tests())
+    stats = _check_stats(res, params, runner.list_tests())
     assert stats["test_random_k_sweep"]["products"] == 4 * max(params.rows, params.cols)
     # test_extremes_wrap streams enough extreme products to wrap whenever that is within reach.
     if (1 << (params.acc_w - 2 * params.data_w + 1)) + 3 <= WRAP_STEPS_MAX:
@@ -124,7 +123,7 @@ CHAINS = [("east-west", ArrayParams(3, 5), 2), ("south-north", ArrayParams(5, 3)
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 @pytest.mark.parametrize(("how", "params", "split"), CHAINS, ids=[c[0] for c in CHAINS])
 def test_chained_arrays(
     sim: str, how: str, params: ArrayParams, split: int, base_seed: int
@@ -134,7 +133,7 @@ def test_chained_arrays(
     top = chain_top(params, how == "south-north", split)
     res = runner.run(sim, params, seed=base_seed * 1000 + 77, top=top)
     assert res.passed, res.summary()
-    _check_stats(res, params, cocotb_tests())
+    _check_stats(res, params, runner.list_tests())
 
 
 PE_TESTS = ["test_pe_random", "test_pe_directed", "test_pe_reset_between_edges"]

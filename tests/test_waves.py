@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from systolic.engine import build, config, runner, toolchain
 from systolic.models import ArrayParams, EdgeStimulus, simulate
-from systolic.tb import mutants, runner
+from systolic.tb import mutants
 from systolic.waves.gtkw import gtkw_path
 from systolic.waves.timeline import format_csv, read_timeline, stim_dir
 from systolic.waves.vcd import ArrayWaves, declarations
@@ -30,8 +31,8 @@ def load_stim(npz: Path) -> EdgeStimulus:
 def run_with_waves(sim: str, tmp: Path) -> runner.RunResult:
     """Two tests with waves; private wave and run folders (the build dir is the shared one)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(runner.WAVES_DIR_ENV, str(tmp / "waves"))
-        mp.delenv(runner.COV_DIR_ENV, raising=False)
+        mp.setenv(config.WAVES_DIR, str(tmp / "waves"))
+        mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
             sim, PARAMS, tests=list(TESTS), seed=SEED, waves=True, out_dir=tmp / "runs"
         )
@@ -40,7 +41,7 @@ def run_with_waves(sim: str, tmp: Path) -> runner.RunResult:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 def test_waves_on_simulator(sim: str, tmp_path: Path) -> None:
     """One simulator run (one build per simulator, so no two workers share a build dir)."""
     res = run_with_waves(sim, tmp_path)
@@ -148,9 +149,9 @@ def check_gtkw(sim: str, res: runner.RunResult) -> None:
 
 @pytest.mark.sim
 def test_failing_test_names_its_wave_file(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv(runner.COV_DIR_ENV, raising=False)
-    monkeypatch.setenv(runner.WAVES_DIR_ENV, str(tmp_path / "waves"))
-    rtl = mutants.apply(mutants.CATALOG[0], runner.RTL_DIR, tmp_path / "rtl")
+    monkeypatch.delenv(config.COV_DIR, raising=False)
+    monkeypatch.setenv(config.WAVES_DIR, str(tmp_path / "waves"))
+    rtl = mutants.apply(mutants.CATALOG[0], build.RTL_DIR, tmp_path / "rtl")
     res = runner.run(
         "icarus",
         PARAMS,

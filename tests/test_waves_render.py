@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from systolic.cli import main
+from systolic.engine import config, runner
 from systolic.models import ArrayParams, EdgeStimulus, simulate
-from systolic.tb import runner
 from systolic.waves import render
 from systolic.waves.timeline import format_text, read_timeline, stim_dir
 
@@ -22,8 +22,8 @@ FIELDS = ("a", "a_vld", "a_first", "a_last", "b", "b_vld", "rst")
 def _vcd(tmp_path_factory, params: ArrayParams) -> Path:
     folder = tmp_path_factory.mktemp(f"render_{params.tag}")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(runner.WAVES_DIR_ENV, str(folder))
-        mp.delenv(runner.COV_DIR_ENV, raising=False)
+        mp.setenv(config.WAVES_DIR, str(folder))
+        mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
             "icarus",
             params,
@@ -187,7 +187,7 @@ def test_make_waves_without_gtkwave_prints_how_to_open(lecture, tmp_path, monkey
 
     from systolic.waves import show
 
-    monkeypatch.setenv(runner.WAVES_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(config.WAVES_DIR, str(tmp_path))
     monkeypatch.setenv("PATH", "/nonexistent")  # no gtkwave
     target = runner.wave_path("icarus", ArrayParams(3, 3), "test_lecture_3x3", 1)
     shutil.copy(lecture, target)  # present: nothing is simulated

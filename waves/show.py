@@ -26,8 +26,8 @@ def _rel(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from systolic.engine import runner
     from systolic.models.params import ArrayParams
-    from systolic.tb import runner
     from systolic.waves.gtkw import gtkw_path, write_gtkw
 
     ap = argparse.ArgumentParser(prog="make waves", description=__doc__)

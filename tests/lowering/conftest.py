@@ -41,8 +41,8 @@ def images(n: int, seed: int = 1) -> torch.Tensor:
 @pytest.fixture(scope="session")
 def small_workload(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved workload of the small plain model on 6 images."""
+    from systolic.engine.workload import build_workload, save_workload
     from systolic.lowering.from_torch import build_quantnet
-    from systolic.lowering.workload import build_workload, save_workload
 
     model = random_model("plain")
     net = build_quantnet(model, images(64, 2), "small-plain")

@@ -13,21 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from systolic.engine import build, toolchain
 from systolic.models.params import ArrayParams
-from systolic.tb import mutants, runner
-from systolic.tb.workload import run_workload
+from systolic.tb import mutants
+from systolic.verify.workload import run_workload
 
 from .conftest import images, random_model
 
 ARRAY = ArrayParams(4, 4)
-ROOT = runner.BUILD_ROOT / "e2e-tests"
+ROOT = build.BUILD_ROOT / "e2e-tests"
 #: (family, images): small enough for Icarus, every kind of layer and host operation.
 NETS = (("plain", 5), ("se", 3), ("shuffle-g3", 3))
 
 
 def _workload(family: str, n: int, folder: Path) -> Path:
+    from systolic.engine.workload import build_workload, save_workload
     from systolic.lowering.from_torch import build_quantnet
-    from systolic.lowering.workload import build_workload, save_workload
 
     net = build_quantnet(random_model(family, seed=4), images(64, 2), f"small-{family}")
     wl = build_workload(net, images(n, 7).numpy(), np.arange(n) % 10)
@@ -41,7 +42,7 @@ def workloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", runner.SIMULATORS)
+@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 def test_small_networks_end_to_end(sim: str, workloads: dict[str, Path]) -> None:
     for family, path in workloads.items():
         s = run_workload(path, sim, ARRAY, "e2e", name=f"{family}-{sim}", build_root=ROOT)
@@ -69,7 +70,7 @@ def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path:
     """An RTL whose accumulator drops the last K step: every layer's C is wrong; the run fails
     and names the layer, the C entry and the PE."""
     mutant = mutants.by_name("result_misses_last_pair")
-    rtl = mutants.apply(mutant, runner.RTL_DIR, tmp_path / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     s = run_workload(
         workloads["plain"], "icarus", ARRAY, "e2e", name="mutant", build_root=tmp_path, rtl_dir=rtl
     )

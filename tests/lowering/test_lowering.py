@@ -10,22 +10,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-from systolic.lowering.fold import LoweringError, fold_bn, fold_conv_bn
-from systolic.lowering.im2col import (
+from systolic.errors import LoweringError
+from systolic.lowering.fold import fold_bn, fold_conv_bn
+from systolic.lowering.quant import activation_scale, quantize_activation, quantize_weight
+from systolic.models.im2col import (
     ConvGeometry,
     conv_gemms,
     gemm_outputs_to_nchw,
     im2col,
     linear_gemm,
 )
-from systolic.lowering.quant import (
-    QMAX,
-    activation_scale,
-    quantize_activation,
-    quantize_bias,
-    quantize_weight,
-    requantize,
-)
+from systolic.models.quant import QMAX, quantize_bias, requantize
 
 CONVS = [
     # (c_in, c_out, k, stride, padding, dilation, groups, h, w)

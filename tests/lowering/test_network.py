@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from systolic.lowering.fold import LoweringError
+from systolic.errors import LoweringError
 from systolic.lowering.from_torch import (
     build_quantnet,
     check_supported,
@@ -16,13 +16,14 @@ from systolic.lowering.from_torch import (
     float_forward,
     quantnet_scales,
 )
-from systolic.lowering.network import (
+from systolic.lowering.quant import quantize_layer
+from systolic.models.network import (
     GemmLayer,
     exact_gemm,
     predictions,
     run,
 )
-from systolic.lowering.quant import QMAX, quantize_layer
+from systolic.models.quant import QMAX
 
 from .conftest import SPECS, images, random_model
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from systolic.lowering.network import predictions
-from systolic.lowering.topology import write_topologies
-from systolic.lowering.workload import (
+from systolic.engine.workload import (
     WorkloadError,
     load_workload,
     reference_run,
     save_workload,
 )
+from systolic.lowering.topology import write_topologies
+from systolic.models.network import predictions
 
 
 def test_round_trip(small_workload: Path) -> None:
@@ -247,7 +247,7 @@ def test_bad_workload_cli(case: str, small_workload: Path, tmp_path: Path) -> No
     argv, needle = CLI_CASES[case]
     argv = [a.replace("{tmp}", str(tmp_path)).replace("{good}", str(small_workload)) for a in argv]
     proc = subprocess.run(
-        [sys.executable, "-m", "systolic", *argv],
+        [sys.executable, "-m", "systolic.cli", *argv],
         capture_output=True,
         text=True,
         env={**os.environ, "SYSTOLIC_BUILD_DIR": str(tmp_path / "build")},

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from systolic import options
+from systolic.cli import options
 from systolic.lowering.e2e import METHOD_FAMILY
 
 LOWER_EPILOG = """\
@@ -29,7 +29,7 @@ goes to --out: report.md, report.json, e2e.png, workloads/*.npz.
 
 def _methods(text: str) -> list[str]:
     """Comma-separated method names; unknown ones are one clear error (not argparse usage)."""
-    from systolic.lowering.fold import LoweringError
+    from systolic.errors import LoweringError
 
     names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     bad = [m for m in names if m not in METHOD_FAMILY]
@@ -81,12 +81,7 @@ def register(sub: Any) -> None:
         default=",".join(METHOD_FAMILY),
         help="comma-separated pruning methods (default: slimming,autopruner,se,shuffle)",
     )
-    p.add_argument(
-        "--sim",
-        default="verilator",
-        choices=("verilator", "icarus"),
-        help="verilator (default) or icarus",
-    )
+    options.add_sim(p, "verilator")
     p.add_argument(
         "--rows", type=options.array_param("ROWS"), default=8, help="PE rows (default 8)"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from systolic.engine.runner import HdlTop
 from systolic.models.params import ArrayParams
-from systolic.tb.runner import HdlTop
 
 #: Test-only top level: two systolic_array instances chained into one array.
 CHAIN_V = Path(__file__).resolve().parent / "hdl" / "systolic_chain.v"

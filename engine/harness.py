@@ -2,7 +2,7 @@
 
 Three ways to run the same stimulus through the same RTL:
 
-* cocotb (``systolic.bench.fastpath``, used by tb/test_gemm.py): Python writes the stimulus
+* cocotb (``systolic.tb.fastpath``, used by tb/test_gemm.py): Python writes the stimulus
   buffer in bulk and reads the signature at the end;
 * raw Icarus: rtl/harness/systolic_harness_tb.v, a Verilog testbench, under ``vvp``;
 * raw Verilator: rtl/harness/harness_main.cpp, a C++ main, built with ``verilator --exe``.
@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 import systolic.rtl
+from systolic.engine import build, runner, toolchain
+from systolic.engine.config import PLUSARG_RES, PLUSARG_STIM
 from systolic.errors import SimulatorError
 from systolic.models.fast_trace import Signature, chunk_count
 from systolic.models.fixed import lane_bits
 from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus
-from systolic.tb import runner
 
 HARNESS_DIR = systolic.rtl.directory() / "harness"
 HARNESS_TOP = "systolic_harness"
@@ -43,7 +44,7 @@ HDL_CLOCK_TOP = "systolic_harness_top"
 
 
 def harness_sources(rtl_dir: Path | None = None, top: str = HARNESS_TOP) -> list[Path]:
-    srcs = [*runner.rtl_sources(rtl_dir), HARNESS_DIR / "systolic_harness.v"]
+    srcs = [*build.rtl_sources(rtl_dir), HARNESS_DIR / "systolic_harness.v"]
     if top == HDL_CLOCK_TOP:
         srcs.append(HARNESS_DIR / "systolic_harness_top.v")
     return srcs
@@ -150,11 +151,6 @@ def tag(params: ArrayParams, depth: int, check: bool, dump: bool = False) -> str
     return f"harness_{params.tag}_n{depth}{'' if check else '_nocheck'}{'_dump' if dump else ''}"
 
 
-#: Environment variable of a cocotb run of a DUMP=1 harness build: the file the harness writes
-#: every strobed result to (+SYSTOLIC_RES); systolic.bench.fastpath.FastHarness reads it back.
-RES_ENV = "SYSTOLIC_HARNESS_RES"
-
-
 # ------------------------------------------------------------------------------------------------
 # Raw baselines (no Python while simulating)
 # ------------------------------------------------------------------------------------------------
@@ -175,8 +171,8 @@ def build_raw(
     build_root: Path | None = None,
 ) -> Path:
     """Build the raw (no-Python) harness; returns the executable (vvp file or binary)."""
-    runner.check_simulator(sim)
-    bdir = (build_root or runner.BUILD_ROOT) / sim / ("raw_" + tag(params, depth, check))
+    toolchain.check_simulator(sim)
+    bdir = (build_root or build.BUILD_ROOT) / sim / ("raw_" + tag(params, depth, check))
     bdir.mkdir(parents=True, exist_ok=True)
     srcs = [*harness_sources()]
     stamp = max(p.stat().st_mtime for p in [*srcs, HARNESS_DIR / "harness_main.cpp"])
@@ -192,12 +188,12 @@ def build_raw(
         out = bdir / "obj" / "Vsystolic_harness"
         if out.exists() and out.stat().st_mtime > stamp:
             return out
-        exe = runner.verilator_bin() / "verilator"
+        exe = toolchain.verilator_bin() / "verilator"
         cmd = [str(exe), "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint"]
         cmd += ["--top-module", HARNESS_TOP, "-Mdir", str(bdir / "obj")]
         cmd += [f"-G{k}={v}" for k, v in gparams.items()]
         cmd += [*map(str, srcs), str(HARNESS_DIR / "harness_main.cpp")]
-    env = {**os.environ, **runner.simulator_env(sim)}
+    env = {**os.environ, **toolchain.simulator_env(sim)}
     env.pop("VERILATOR_ROOT", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
     (bdir / "build.log").write_text(proc.stdout + proc.stderr)
@@ -210,7 +206,7 @@ def run_raw(
     sim: str, exe: Path, stim_file: Path, rows: int, total: int, params, check: bool = True
 ) -> RawResult:
     """Run the raw harness on one stimulus file (one segment: rows <= DEPTH)."""
-    args = [f"+SYSTOLIC_STIM={stim_file}", f"+ROWS_N={rows}", f"+TOTAL={total}"]
+    args = [f"+{PLUSARG_STIM}={stim_file}", f"+ROWS_N={rows}", f"+TOTAL={total}"]
     cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
@@ -236,12 +232,12 @@ def build_cocotb(
 ):
     """Build the harness for cocotb (own build directory); returns (runner, build dir).
 
-    dump: build with DUMP=1 (every strobed result written to the +SYSTOLIC_RES file)."""
+    dump: build with DUMP=1 (every strobed result written to the file named by PLUSARG_RES)."""
     from cocotb_tools.runner import get_runner
 
-    runner.check_simulator(sim)
+    toolchain.check_simulator(sim)
     top = cocotb_top(sim)
-    bdir = (build_root or runner.BUILD_ROOT) / sim / (tag(params, depth, check, dump) + "_" + top)
+    bdir = (build_root or build.BUILD_ROOT) / sim / (tag(params, depth, check, dump) + "_" + top)
     r = get_runner(sim)
     extra = []
     if top == HDL_CLOCK_TOP:
@@ -254,8 +250,8 @@ def build_cocotb(
 
     def do_build() -> None:
         with (
-            runner._patched_environ(runner.simulator_env(sim)),
-            runner._log_to(bdir / "build.log", True),
+            toolchain.patched_environ(toolchain.simulator_env(sim)),
+            toolchain.log_to(bdir / "build.log", True),
         ):
             try:
                 r.build(
@@ -274,7 +270,7 @@ def build_cocotb(
     # The same lock and completion stamp as the array's builds: shared and interruptible.
     key = {"sim": sim, "top": top, "params": hdl_params, "args": build_args}
     sources_read = [*sources, *([HARNESS_DIR / "harness_top.vlt"] if extra else [])]
-    with runner.shared_build(bdir, key, sources_read, do_build):
+    with build.shared_build(bdir, key, sources_read, do_build):
         return r, bdir
 
 
@@ -282,7 +278,7 @@ def run_cocotb(
     sim: str,
     params: ArrayParams,
     tests: list[str],
-    extra_env: dict[str, str] | None = None,
+    inputs: dict[str, object] | None = None,
     depth: int = DEFAULT_DEPTH,
     check: bool = True,
     seed: int = 1,
@@ -294,43 +290,22 @@ def run_cocotb(
 ) -> runner.RunResult:
     """Run cocotb tests of ``test_module`` on the harness build; see runner.RunResult.
 
+    inputs: fields of the run configuration beyond the basics (e.g. ``gemm_jobs``).
     dump: a DUMP=1 build; the harness writes every strobed result to <run dir>/results.hex,
-    named to the tests by $SYSTOLIC_HARNESS_RES (FastHarness then returns the RTL's C values)."""
-    import contextlib
-
+    named to the tests by the run configuration (FastHarness then returns the RTL's C values)."""
     t0 = time.perf_counter()
     r, bdir = build_cocotb(sim, params, depth, check, rtl_dir, build_root, dump)
     tdir = runner.fresh_run_dir(bdir / "runs", name, seed)
-    results = tdir / "results.xml"
-    env = {
-        **runner.run_env(sim, params, seed, tdir),
-        "SYSTOLIC_HARNESS_DEPTH": str(depth),
-        "SYSTOLIC_HARNESS_DIR": str(tdir),
-        **(extra_env or {}),
-    }
-    plusargs = [f"+SYSTOLIC_STIM={tdir / 'stim.hex'}"]
-    if dump:
-        env[RES_ENV] = str(tdir / "results.hex")
-        plusargs.append(f"+SYSTOLIC_RES={env[RES_ENV]}")
-    with (
-        runner._patched_environ(runner.simulator_env(sim)),
-        runner._log_to(tdir / "sim.log", True),
-        runner._no_pytest_env(),
-        contextlib.suppress(SystemExit),
-    ):
-        r.test(
-            test_module=test_module,
-            hdl_toplevel=cocotb_top(sim),
-            hdl_toplevel_lang="verilog",
-            testcase=tests,
-            seed=seed,
-            test_dir=tdir,
-            extra_env=env,
-            plusargs=plusargs,
-            results_xml=str(results),
-        )
-    res = runner.RunResult(sim, params, seed, results_xml=results, log=tdir / "sim.log")
-    runner._read_results(res, results)
-    res.stats = runner.read_stats(tdir)
+    cfg = runner.base_config(sim, params, seed, tdir).replace(
+        harness_depth=depth,
+        harness_dir=str(tdir),
+        harness_res=str(tdir / "results.hex") if dump else None,
+        **(inputs or {}),
+    )
+    plusargs = [f"+{PLUSARG_STIM}={tdir / 'stim.hex'}"]
+    if cfg.harness_res:
+        plusargs.append(f"+{PLUSARG_RES}={cfg.harness_res}")
+    launch = runner.Launch(r, sim, cocotb_top(sim), test_module, seed, plusargs=tuple(plusargs))
+    res = launch.run(tests, tdir, cfg)
     res.wall_s = time.perf_counter() - t0
     return res

@@ -11,7 +11,7 @@ default path (``tb/test_gemm.py::test_gemm_sweep`` style, every PE every cycle i
 the first wrong cycle.
 
 Result values: a harness built with DUMP=1 (``harness.run_cocotb(..., dump=True)``) writes every
-strobed result to a file, named to the tests by ``$SYSTOLIC_HARNESS_RES`` (``harness.RES_ENV``).
+strobed result to a file, named to the tests by the run configuration (``harness_res``).
 ``FastHarness.run`` then also returns the RTL's own C of every product (``FastResult.results``),
 read back after ``done_o`` from where the previous run's lines ended; ``gemm_result`` puts the
 folds of a tiled GEMM back into its M x N C. Values come from the RTL, not from the model.
@@ -32,7 +32,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 
-from systolic.bench.harness import DEFAULT_DEPTH, RES_ENV, slots, stimulus_rows, write_hex
+from systolic.engine.harness import DEFAULT_DEPTH, slots, stimulus_rows, write_hex
 from systolic.errors import SimulatorError
 from systolic.models.fast_trace import (
     Signature,
@@ -43,6 +43,7 @@ from systolic.models.fast_trace import (
 from systolic.models.params import ArrayParams
 from systolic.models.skew import ScheduledProduct, Stream, pe_delay
 from systolic.models.tiling import assemble, plan_folds
+from systolic.tb.config import RUN
 
 CLOCK_PERIOD_NS = 10
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2)
@@ -81,8 +82,8 @@ class FastHarness:
     def __init__(self, dut: Any, params: ArrayParams, workdir: Path | None = None) -> None:
         self.dut = dut
         self.params = params
-        self.depth = int(os.environ.get("SYSTOLIC_HARNESS_DEPTH", DEFAULT_DEPTH))
-        self.stim_file = Path(os.environ.get("SYSTOLIC_HARNESS_DIR", workdir or ".")) / "stim.hex"
+        self.depth = RUN.harness_depth or DEFAULT_DEPTH
+        self.stim_file = Path(RUN.harness_dir or workdir or ".") / "stim.hex"
         self._seg = 0
         self._clock_started = False
         # systolic_harness_top generates its clock in HDL (signal clk); systolic_harness takes
@@ -90,8 +91,7 @@ class FastHarness:
         self.hdl_clock = not hasattr(dut, "clk_i")
         self.clk = dut.clk if self.hdl_clock else dut.clk_i
         # A DUMP=1 build run by harness.run_cocotb(dump=True): the file of strobed results.
-        res = os.environ.get(RES_ENV)
-        self.res_file: Path | None = Path(res) if res else None
+        self.res_file: Path | None = Path(RUN.harness_res) if RUN.harness_res else None
         self._res_offset = 0  # bytes of the results file consumed by earlier runs
 
     @property

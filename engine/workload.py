@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from systolic.errors import LoweringError
 from systolic.fileio import atomic_path
-from systolic.lowering.fold import LoweringError
-from systolic.lowering.im2col import ConvGeometry
-from systolic.lowering.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tensor
+from systolic.models.im2col import ConvGeometry
+from systolic.models.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tensor
 
 FORMAT = "systolic-workload"
 VERSION = 1
@@ -107,7 +107,7 @@ def build_workload(
     float_accuracy: float | None = None,
 ) -> Workload:
     """Run the integer reference on ``x_float`` and record every GEMM it computes."""
-    from systolic.lowering.network import exact_gemm, predictions, run
+    from systolic.models.network import exact_gemm, predictions, run
 
     x_q = net.quantize_input(np.asarray(x_float))
     gemms: dict[str, list[Gemm]] = {}
@@ -476,7 +476,7 @@ def _check_reference(wl: Workload, path: Path) -> None:
     """Rerun the integer reference from the input: it must run, lower to exactly the recorded
     GEMMs, and reproduce the recorded logits and predictions (so a run never starts on a file
     whose network and GEMMs disagree)."""
-    from systolic.lowering.network import predictions, run
+    from systolic.models.network import predictions, run
 
     seen: dict[tuple[str, int], bool] = {}
 
@@ -522,6 +522,6 @@ def check_operands_match(wl: Workload, layer: str, group: int, a: np.ndarray) ->
 
 def reference_run(wl: Workload) -> Tensor:
     """Rerun the integer reference on the stored input (to check a loaded file end to end)."""
-    from systolic.lowering.network import run
+    from systolic.models.network import run
 
     return run(wl.net, wl.x)

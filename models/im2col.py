@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from systolic.lowering.fold import LoweringError
+from systolic.errors import LoweringError
 
 
 @dataclass(frozen=True)

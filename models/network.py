@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from systolic.lowering.fold import LoweringError
-from systolic.lowering.im2col import ConvGeometry, conv_gemms, gemm_outputs_to_nchw, linear_gemm
-from systolic.lowering.quant import to_int8
+from systolic.errors import LoweringError
+from systolic.models.im2col import ConvGeometry, conv_gemms, gemm_outputs_to_nchw, linear_gemm
+from systolic.models.quant import to_int8
 
 #: Accumulator width of the integer reference (the array runs with ACC_W = 32).
 ACC_BITS = 32

@@ -11,18 +11,21 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from systolic import options, procs, settings
+from systolic import procs
+from systolic.cli import options
+from systolic.engine import config as settings
 from systolic.errors import SystolicError
 
 #: Modules that contribute subcommands: each has ``register(subparsers)`` which adds its parsers
 #: and sets ``func`` (args -> exit status) as the parser default.
 COMMAND_MODULES = (
-    "systolic.tb.cli",
-    "systolic.bench.cli",
-    "systolic.waves.cli",
+    "systolic.cli.sim",
+    "systolic.cli.mutate",
+    "systolic.cli.bench",
+    "systolic.cli.waves",
     "systolic.pruning.cli",
-    "systolic.lowering.cli",
-    "systolic.formal.cli",
+    "systolic.cli.lowering",
+    "systolic.cli.formal",
 )
 
 #: Import names of the optional parts' packages -> the extra of pyproject.toml that installs them.

@@ -209,3 +209,58 @@ def add_seed(p: argparse.ArgumentParser, default: int = 1) -> None:
     p.add_argument(
         "--seed", type=seed, default=default, help=f"random seed 0..2^32-1 (default {default})"
     )
+
+
+def add_sim(
+    p: argparse.ArgumentParser, default: str | None = "icarus", repeatable: bool = False
+) -> None:
+    """``--sim``: one simulator (default ``default``), or with ``repeatable`` several (default:
+    all of them)."""
+    from systolic.engine.toolchain import SIMULATORS
+
+    if repeatable:
+        p.add_argument(
+            "--sim", action="append", choices=SIMULATORS, help="simulator (repeatable; default all)"
+        )
+    else:
+        p.add_argument("--sim", default=default, choices=SIMULATORS, help=f"simulator ({default})")
+
+
+def add_sizes(p: argparse.ArgumentParser, default: str | None = None, what: str = "") -> None:
+    """``--sizes``: a comma-separated RxC list (e.g. 3x3,2x5,16x16)."""
+    shown = f" (default {default})" if default else ""
+    p.add_argument(
+        "--sizes", type=sizes, default=default, help=f"{what or 'array sizes'}: RxC list{shown}"
+    )
+
+
+def add_out(
+    p: argparse.ArgumentParser,
+    what: str,
+    *suffixes: str,
+    required: bool = False,
+    default: Any = None,
+) -> None:
+    """``--out``: a folder (no suffixes) or a file with one of ``suffixes``; never an input."""
+    kind = out_file(*suffixes) if suffixes else out_dir
+    p.add_argument("--out", type=kind, required=required, default=default, help=what)
+
+
+def size_params(given: object) -> list[ArrayParams]:
+    """Array sizes (a string, or already parsed by --sizes) as checked ArrayParams."""
+    if isinstance(given, str):
+        try:
+            given = sizes(given)
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigError(str(exc)) from None
+    pairs = list(given or [])  # type: ignore[call-overload]
+    if not pairs:
+        raise ConfigError("no array size given")
+    return [ArrayParams(r, c) for r, c in pairs]
+
+
+def check_int(name: str, value: object, lo: int, hi: int) -> int:
+    """An integer option given through the Python API (argparse checks the command line)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return value

@@ -7,7 +7,7 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 
-from systolic import options
+from systolic.cli import options
 from systolic.errors import ConfigError
 from systolic.formal import run
 

@@ -11,7 +11,9 @@ first (:func:`baseline_sim`, :func:`baseline_formal`), otherwise nothing can be 
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -19,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from systolic import fileio
+from systolic.engine import build, runner, toolchain
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ArrayParams
-from systolic.tb import runner
 from systolic.tb.mutants import Mutant
 
 #: Engines of ``systolic mutate --engine``.
@@ -163,9 +166,7 @@ def sim_tests(mutant: Mutant, full: bool = False) -> tuple[str, ...] | None:
 
 def expected_count(tests: Sequence[str] | None) -> int:
     """How many cocotb tests a run of ``tests`` must report (all of the tier when None)."""
-    from systolic.tb.cli import cocotb_tests
-
-    return len(cocotb_tests()) if tests is None else len(tests)
+    return len(runner.list_tests()) if tests is None else len(tests)
 
 
 def _run_sim_once(
@@ -359,7 +360,7 @@ def mutate_one(
     from systolic.tb import mutants
 
     work = out / mutant.name
-    rtl = mutants.apply(mutant, runner.RTL_DIR, work / "rtl")
+    rtl = mutants.apply(mutant, build.RTL_DIR, work / "rtl")
     report = MutantReport(mutant)
     if engine in ("sim", "both"):
         report.sim = run_sim(mutant, rtl, work, seed, full, sizes)
@@ -378,3 +379,117 @@ def count(reports: Sequence[MutantReport], engine: str) -> tuple[int, int, int, 
     broken = sum(r.status == BROKEN for r in results)
     na = sum(r.status == NOT_APPLICABLE for r in results)
     return killed, len(results) - broken - na, broken, na
+
+
+# ------------------------------------------------------------------------------------------------
+# A campaign: baseline, every chosen mutant, the table and report.json (``systolic mutate``)
+# ------------------------------------------------------------------------------------------------
+
+
+SIM_CELL = 78
+
+MUTATE_HEADER = (
+    f"{'mutant':34} {'class':16} {'params':13} {'sim: result + first failure':{SIM_CELL}} formal"
+)
+
+
+def _mutate_row(rep: MutantReport) -> str:
+    """One line of the mutation table."""
+    m = rep.mutant
+    params = ",".join(short_tag(p) for p in m.params)
+    sim = rep.sim.cell(SIM_CELL, where=len(m.params) > 1) if rep.sim else "-"
+    formal = rep.formal.cell(70) if rep.formal else "-"
+    return f"{m.name:34} {m.cls:16} {params:13} {sim:{SIM_CELL}} {formal}"
+
+
+def campaign(
+    chosen: Sequence[Mutant],
+    engine: str,
+    seed: int,
+    full: bool,
+    sizes: list[tuple[int, int]] | None,
+    out: Path,
+) -> int:
+    """Baseline first (the unmodified RTL must pass every run the mutants need), then every
+    chosen mutant on ``engine`` (sim, formal or both); prints the table, writes
+    ``out/report.json``; 0 when every mutant is killed or not applicable with a reason."""
+    engines = ("sim", "formal") if engine == "both" else (engine,)
+    if "sim" in engines:
+        toolchain.check_simulator(SIM)
+    if "formal" in engines:
+        formal_module()
+    setup = {"engine": engine, "seed": seed, "full": full}
+    problems = _baseline(chosen, engines, seed, full, sizes, out)
+    if problems:
+        _write_report(out, setup, [], problems)
+        print("the unmodified RTL does not pass the runs the mutants need:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(MUTATE_HEADER, flush=True)
+    reports = []
+    for m in chosen:
+        reports.append(mutate_one(m, out, engine, seed, full, sizes))
+        print(_mutate_row(reports[-1]), flush=True)
+    return _summary(reports, engines, out, setup)
+
+
+def _baseline(
+    chosen: Sequence[Mutant],
+    engines: Sequence[str],
+    seed: int,
+    full: bool,
+    sizes: list[tuple[int, int]] | None,
+    out: Path,
+) -> list[str]:
+    """The unmodified RTL on every run the mutants need; returns the problems."""
+    problems = []
+    if "sim" in engines:
+        combos = sim_combinations(chosen, full, sizes)
+        print(f"baseline: unmodified RTL, {len(combos)} simulator runs ...", flush=True)
+        problems += baseline_sim(combos, seed, out / "_baseline")
+    if "formal" in engines:
+        print("baseline: unmodified RTL, formal proofs ...", flush=True)
+        problems += baseline_formal(chosen, out / "_baseline", full)
+    return problems
+
+
+def _summary(
+    reports: list[MutantReport], engines: Sequence[str], out: Path, setup: dict[str, object]
+) -> int:
+    """Counts per engine over the runs that executed; report.json; the exit status."""
+    lines = []
+    for engine in engines:
+        killed, executed, broken, na = count(reports, engine)
+        text = f"{engine}: {killed}/{executed} killed"
+        if broken:
+            text += f", {broken} BROKEN (not counted)"
+        if na:
+            text += f", {na} not applicable"
+        lines.append(text)
+    both = sum(len(r.killed_by) == 2 for r in reports)
+    if len(engines) == 2:
+        lines.append(f"killed twice (sim and formal): {both}/{len(reports)}")
+    for line in lines:
+        print(line)
+    path = _write_report(out, setup, reports, [])
+    print(f"report: {path}")
+    return 0 if all(r.ok() for r in reports) else 1
+
+
+def _write_report(
+    out: Path, setup: dict[str, object], reports: list[MutantReport], baseline: list[str]
+) -> Path:
+    """report.json, written atomically."""
+    data = {
+        **setup,
+        "baseline_problems": baseline,
+        "mutants": [r.to_json() for r in reports],
+        "summary": {e: _counts(reports, e) for e in ("sim", "formal")},
+    }
+    return fileio.atomic_write(out / "report.json", json.dumps(data, indent=2) + "\n")
+
+
+def _counts(reports: list[MutantReport], engine: str) -> dict[str, int]:
+    killed, executed, broken, na = count(reports, engine)
+    return {"killed": killed, "executed": executed, "broken": broken, "not_applicable": na}

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from systolic import options
+from systolic.cli import options
 
 DESCRIPTION = """\
 Read a VCD of systolic_array (written by `systolic sim/run --waves` or `make sim WAVES=1`, on

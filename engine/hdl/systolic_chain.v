@@ -12,6 +12,9 @@
 // combined array and checks every PE, every edge lane and every result. That holds only if the
 // edge outputs of systolic_array carry its west/north inputs COLS/ROWS cycles later, which is
 // what the chaining contract in docs/architecture.md promises.
+//
+// State: none of its own (acc_o/res_o/res_vld_o are combinational copies of the two arrays').
+// Naming: parameters and localparams are UPPER_SNAKE_CASE; the genvar i is the row.
 
 `default_nettype none
 

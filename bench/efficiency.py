@@ -1,0 +1,227 @@
+"""Hardware efficiency (``systolic bench``): RTL cycles vs the cycle model, the lower bound and
+SCALE-Sim on a fixed GEMM list, with Yosys area; the targets checked in the same run."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from systolic import fileio
+from systolic.engine import build
+from systolic.errors import ConfigError, SimulatorError
+from systolic.models.params import ArrayParams
+from systolic.models.tiling import GemmPlan
+from systolic.models.workloads import BENCH_GEMMS
+
+DEFAULT_OUT = build.BUILD_ROOT / "bench"
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str, dict]:
+    """RTL cycles of every GEMM (fast path, signature-checked against the cycle model)."""
+    from systolic.engine import harness
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    jobs = workdir / f"jobs_{params.tag}.json"
+    out = workdir / f"rtl_{params.tag}.json"
+    jobs.write_text(
+        json.dumps([{"name": w.name, "m": w.m, "k": w.k, "n": w.n, "seed": 1} for w in gemms])
+    )
+    out.unlink(missing_ok=True)
+    depth = harness.DEFAULT_DEPTH  # the build tests and bench-sim use too
+    res = harness.run_cocotb(
+        sim,
+        params,
+        ["test_fast_gemm"],
+        inputs={"gemm_jobs": str(jobs), "gemm_out": str(out)},
+        depth=depth,
+        name="bench",
+    )
+    if not res.passed:
+        raise SimulatorError(f"RTL run failed: {res.summary()}")
+    return {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What ``systolic bench`` measures (see its --help)."""
+
+    sizes: list[tuple[int, int]]
+    sim: str = "verilator"
+    quick: bool = False
+    only: str | None = None
+    no_area: bool = False
+    no_scalesim: bool = False
+    scalesim_max_cycles: int = 300_000
+    out: Path = DEFAULT_OUT / "bench.json"
+
+
+def run_bench(args: BenchOptions) -> int:
+    """The GEMM list on the RTL, the cycle model and SCALE-Sim at every size; the table, the
+    targets, the area and the JSON; 0 when every GEMM was checked."""
+    sizes = args.sizes
+    gemms = [w for w in BENCH_GEMMS if not (args.quick and w.group == "resnet18")]
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        gemms = [w for w in gemms if any(k in w.name for k in keys)]
+        if not gemms:
+            raise ConfigError(f"--only {args.only!r} matches no GEMM of the benchmark list")
+    work = args.out.parent / "work"
+    report: dict = {"convention": CONVENTION, "arrays": {}, "targets": {}}
+    all_lb, all_ss = [], []
+    for r, c in sizes:
+        p = ArrayParams(r, c)
+        print(f"[{r}x{c}] RTL ({args.sim}, fast path) ...", flush=True)
+        t0 = time.perf_counter()
+        rtl = measure_rtl(args.sim, p, gemms, work)
+        print(f"[{r}x{c}] RTL done in {time.perf_counter() - t0:.1f} s", flush=True)
+        ss = {}
+        if not args.no_scalesim:
+            from systolic.bench.scalesim_run import run_gemms
+
+            limit = args.scalesim_max_cycles
+            run = [
+                w for w in gemms if not limit or GemmPlan(w.m, w.k, w.n, p).scalesim_cycles <= limit
+            ]
+            print(f"[{r}x{c}] SCALE-Sim ({len(run)} of {len(gemms)} GEMMs) ...", flush=True)
+            ss = run_gemms([(w.name, w.m, w.k, w.n) for w in run], r, c, work / f"scalesim_{r}x{c}")
+        rows = []
+        for w in gemms:
+            plan = GemmPlan(w.m, w.k, w.n, p)
+            got = rtl[w.name]
+            s = ss.get(w.name)
+            ss_cycles = s.project_cycles if s else None
+            source = "SCALE-Sim" if s else None
+            if s is None and not args.no_scalesim:
+                ss_cycles, source = plan.scalesim_cycles, "formula"
+            row = {
+                "name": w.name,
+                "group": w.group,
+                "m": w.m,
+                "k": w.k,
+                "n": w.n,
+                "macs": plan.macs,
+                "folds": plan.fold_count,
+                "rtl_cycles": got["rtl_cycles"],
+                "model_cycles": plan.cycles,
+                "lower_bound": plan.lower_bound,
+                "scalesim_cycles": ss_cycles,
+                "scalesim_source": source,
+                "scalesim_reported": s.reported_cycles if s else None,
+                "scalesim_formula": plan.scalesim_cycles,
+                "rtl_over_lb": got["rtl_cycles"] / plan.lower_bound,
+                "rtl_over_scalesim": got["rtl_cycles"] / ss_cycles if ss_cycles else None,
+                "utilization": plan.utilization(got["rtl_cycles"]),
+                "scalesim_utilization": plan.macs / (ss_cycles * r * c) if ss_cycles else None,
+                "mapping_efficiency": plan.mapping_efficiency,
+                "checked": got["passed"],
+            }
+            rows.append(row)
+        g_lb = geomean([x["rtl_over_lb"] for x in rows])
+        g_ss = geomean([x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]])
+        g_lbss = geomean(
+            [x["lower_bound"] / x["scalesim_cycles"] for x in rows if x["scalesim_cycles"]]
+        )
+        all_lb += [x["rtl_over_lb"] for x in rows]
+        all_ss += [x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]]
+        report["arrays"][f"{r}x{c}"] = {
+            "rows": rows,
+            "geomean_rtl_over_lb": g_lb,
+            "geomean_rtl_over_scalesim": g_ss,
+            "geomean_lb_over_scalesim": g_lbss,
+        }
+        _print_bench(r, c, rows, g_lb, g_ss, g_lbss)
+    report["geomean_rtl_over_scalesim"] = geomean(all_ss)
+    report["targets"] = _targets(report)
+    print("targets")
+    for name, t in report["targets"].items():
+        print(f"  {'PASS' if t['met'] else 'MISS'} {name}: {t['value']}")
+    if not args.no_area:
+        from systolic.bench.area import area_table
+
+        print("area (Yosys synth -flatten, generic cells; DATA_W=8 ACC_W=32) ...", flush=True)
+        areas = area_table([(4, 4), (8, 8), (16, 16)], 8, 32, work / "yosys")
+        report["area"] = [
+            {
+                "design": a.design,
+                "rows": a.rows,
+                "cols": a.cols,
+                "cells": a.cells,
+                "flops": a.flops,
+                "cells_per_pe": a.cells_per_pe,
+                "flops_per_pe": a.flops_per_pe,
+            }
+            for a in areas
+        ]
+        print(f"{'design':>16} {'cells':>8} {'flip-flops':>10} {'cells/PE':>9} {'FF/PE':>6}")
+        for a in areas:
+            name = f"{a.design} {a.rows}x{a.cols}" if a.design != "systolic_pe" else "systolic_pe"
+            print(
+                f"{name:>16} {a.cells:>8} {a.flops:>10} {a.cells_per_pe:>9.0f} "
+                f"{a.flops_per_pe:>6.0f}"
+            )
+    fileio.atomic_write(args.out, json.dumps(report, indent=1))
+    print(f"JSON written to {args.out}")
+    return 0 if all(r["checked"] for a in report["arrays"].values() for r in a["rows"]) else 1
+
+
+CONVENTION = (
+    "cycles count from cycle 0 (the first operand applied at the array edge) to the cycle whose "
+    "rising edge captures the last result, inclusive; SCALE-Sim's reported Total Cycles is one "
+    "less in this convention (scalesim_cycles = reported + 1)"
+)
+
+
+def _targets(report: dict) -> dict:
+    t = {}
+    worst = max(r["rtl_over_lb"] for a in report["arrays"].values() for r in a["rows"])
+    t["RTL <= 1.01 x LB for every GEMM"] = {"value": round(worst, 4), "met": worst <= 1.01}
+    g = report["geomean_rtl_over_scalesim"]
+    t["geomean RTL/SCALE-Sim <= 0.80 (all arrays)"] = {"value": round(g, 4), "met": g <= 0.80}
+    for size, a in report["arrays"].items():
+        v = a["geomean_rtl_over_scalesim"]
+        t[f"geomean RTL/SCALE-Sim <= 0.80 on {size}"] = {"value": round(v, 4), "met": v <= 0.80}
+        for r in a["rows"]:
+            if r["name"] == "digits conv1" and r["rtl_over_scalesim"]:
+                v = r["rtl_over_scalesim"]
+                t[f"digits conv1 RTL/SCALE-Sim <= 0.45 on {size}"] = {
+                    "value": round(v, 4),
+                    "met": v <= 0.45,
+                }
+    a16 = report["arrays"].get("16x16")
+    if a16:
+        for r in a16["rows"]:
+            if r["m"] == r["k"] == r["n"] == 64:
+                u = r["utilization"]
+                t["64^3 utilization on 16x16 >= 95%"] = {"value": round(u, 4), "met": u >= 0.95}
+    return t
+
+
+def _print_bench(r, c, rows, g_lb, g_ss, g_lbss) -> None:
+    print()
+    print(f"array {r}x{c}")
+    hdr = (
+        f"{'GEMM':<26} {'MxKxN':>15} {'RTL':>9} {'model':>9} {'SCALE-Sim':>9} {'LB':>9} "
+        f"{'RTL/LB':>7} {'RTL/SS':>7} {'util':>6} {'SS util':>7} {'map eff':>7}"
+    )
+    print(hdr)
+    for x in rows:
+        ss = x["scalesim_cycles"]
+        if ss and x["scalesim_source"] == "formula":
+            ss = f"{ss}*"
+        print(
+            f"{x['name']:<26} {x['m']}x{x['k']}x{x['n']:<5}".ljust(43)
+            + f"{x['rtl_cycles']:>9} {x['model_cycles']:>9} {ss if ss else '-':>9} "
+            f"{x['lower_bound']:>9} {x['rtl_over_lb']:>7.4f} "
+            f"{x['rtl_over_scalesim'] or float('nan'):>7.3f} {x['utilization']:>6.1%} "
+            f"{x['scalesim_utilization'] or float('nan'):>7.1%} {x['mapping_efficiency']:>7.1%}"
+        )
+    print(
+        f"geometric mean: RTL/LB {g_lb:.4f}, RTL/SCALE-Sim {g_ss:.3f} (LB/SCALE-Sim {g_lbss:.3f})"
+    )

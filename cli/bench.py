@@ -1,0 +1,83 @@
+"""Benchmark commands: ``bench`` (hardware efficiency) and ``bench-sim`` (simulation speed).
+The work is ``systolic.bench``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from systolic.bench.efficiency import DEFAULT_OUT, BenchOptions, run_bench
+from systolic.bench.simspeed import SpeedOptions, run_bench_sim
+from systolic.cli import options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, area",
+        description="Run the fixed GEMM list on the RTL (fast path, every GEMM checked), the "
+        "cycle model and SCALE-Sim (output stationary) on each array size; print cycles, "
+        "ratios, utilization and Yosys area side by side and write JSON.",
+    )
+    options.add_sizes(p, "8x8,16x16")
+    options.add_sim(p, "verilator")
+    p.add_argument("--quick", action="store_true", help="skip the ResNet-18 layers")
+    p.add_argument(
+        "--only", help="comma-separated GEMM names (substrings) to run, e.g. 'lecture,digits fc'"
+    )
+    p.add_argument("--no-area", action="store_true", help="skip the Yosys area table")
+    p.add_argument("--no-scalesim", action="store_true", help="skip SCALE-Sim")
+    p.add_argument(
+        "--scalesim-max-cycles",
+        type=options.integer(0),
+        default=300_000,
+        help="run SCALE-Sim only on GEMMs whose SCALE-Sim cycle count is at most this (it "
+        "simulates about 10k cycles/s); larger ones get its formula, marked 'formula' "
+        "(0: run SCALE-Sim on every GEMM)",
+    )
+    p.add_argument(
+        "--out",
+        type=options.out_file(".json"),
+        default=str(DEFAULT_OUT / "bench.json"),
+        help="JSON",
+    )
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "bench-sim",
+        help="simulated cycles per second: cocotb (default and fast path) vs raw simulators",
+        description="Simulated cycles per wall-second of the same stream with full checking: "
+        "cocotb default path (Python checks every PE every cycle), cocotb fast path (HDL buffer "
+        "+ signature), and the raw simulators (Verilog testbench on Icarus, C++ main on "
+        "Verilator) on the same harness and stimulus; prints the ratios and writes JSON.",
+    )
+    options.add_sizes(p, "16x16,4x4")
+    options.add_sim(p, repeatable=True)
+    p.add_argument(
+        "--cycles",
+        type=options.integer(100, 100_000_000),
+        help="stream length (default: per simulator and size)",
+    )
+    p.add_argument(
+        "--repeat", type=options.integer(1, 100), default=2, help="runs per measurement, best kept"
+    )
+    options.add_seed(p)
+    p.add_argument(
+        "--out",
+        type=options.out_file(".json"),
+        default=str(DEFAULT_OUT / "bench_sim.json"),
+        help="JSON output",
+    )
+    p.set_defaults(func=cmd_bench_sim)
+
+
+def _fields(cls: type, args: argparse.Namespace) -> dict[str, object]:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return run_bench(BenchOptions(**_fields(BenchOptions, args)))  # type: ignore[arg-type]
+
+
+def cmd_bench_sim(args: argparse.Namespace) -> int:
+    return run_bench_sim(SpeedOptions(**_fields(SpeedOptions, args)))  # type: ignore[arg-type]

@@ -1,0 +1,211 @@
+"""Building the RTL for cocotb: one build folder per simulator and configuration, reused.
+
+One build directory per simulator and parameter set (``build/<sim>/<params tag>``), reused when
+nothing changed; concurrent runs build once (a lock and a completion stamp, :func:`shared_build`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import systolic.rtl
+from systolic import fileio
+from systolic.engine import config, toolchain
+from systolic.errors import SimulatorError, one_line
+from systolic.fileio import atomic_write
+from systolic.models.params import ArrayParams
+
+#: The RTL: the files shipped in the package (rtl/ of a checkout), or $SYSTOLIC_RTL_DIR.
+RTL_DIR = config.rtl_dir_setting() or fileio.resolve(systolic.rtl.directory())
+#: Builds, run results and waves: ./build of the working directory, or $SYSTOLIC_BUILD_DIR.
+BUILD_ROOT = config.build_root()
+TOPLEVEL = "systolic_array"
+
+
+def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
+    """The RTL files, the top level last (cocotb's runner takes the language from the last)."""
+    d = Path(rtl_dir or RTL_DIR).resolve()
+    return [d / "systolic_pe.v", d / "systolic_array.v"]
+
+
+@dataclass(frozen=True)
+class HdlTop:
+    """The design a run builds, when it is not the array alone (e.g. a test-only wrapper).
+
+    name: top-level module; sources: files compiled after the RTL of ``rtl_dir`` (the top
+    level's last), or with ``rtl_only`` the RTL files to use instead of all of them;
+    parameters: its HDL parameters (None: the array's ROWS, COLS, DATA_W, ACC_W).
+    """
+
+    name: str = TOPLEVEL
+    sources: tuple[Path, ...] = ()
+    rtl_only: tuple[str, ...] | None = None
+    parameters: dict[str, int] | None = None
+
+    def source_files(self, rtl_dir: Path | None) -> list[Path]:
+        rtl = rtl_sources(rtl_dir)
+        if self.rtl_only is not None:
+            rtl = [f for f in rtl if f.name in self.rtl_only]
+        return [*rtl, *(Path(f).resolve() for f in self.sources)]
+
+    def hdl_parameters(self, params: ArrayParams) -> dict[str, int]:
+        return params.hdl_parameters() if self.parameters is None else dict(self.parameters)
+
+    @property
+    def tag(self) -> str:
+        """Suffix of build and coverage names ('' for the array alone)."""
+        if self == ARRAY_TOP:
+            return ""
+        extra = "".join(f"_{k}{v}" for k, v in sorted((self.parameters or {}).items()))
+        return f"_{self.name}{extra}"
+
+
+#: The default design: the array itself.
+ARRAY_TOP = HdlTop()
+
+
+def build_dir(
+    sim: str,
+    params: ArrayParams,
+    waves: bool = False,
+    root: Path | None = None,
+    rtl_dir: Path | None = None,
+    top: HdlTop = ARRAY_TOP,
+) -> Path:
+    """``<root>/<sim>/<params tag>[<top tag>][_waves][_rtl<hash>]``: one folder per build
+    configuration."""
+    name = params.tag + top.tag + ("_waves" if waves else "")
+    if rtl_dir is not None and Path(rtl_dir).resolve() != Path(RTL_DIR).resolve():
+        name += "_rtl" + hashlib.sha256(str(Path(rtl_dir).resolve()).encode()).hexdigest()[:8]
+    return Path(root or BUILD_ROOT).resolve() / sim / name
+
+
+def build(
+    sim: str,
+    params: ArrayParams,
+    waves: bool = False,
+    rtl_dir: Path | None = None,
+    build_root: Path | None = None,
+    quiet: bool = True,
+    top: HdlTop = ARRAY_TOP,
+) -> Path:
+    """Build the array (or ``top``) for one parameter set; returns the build directory."""
+    with built(sim, params, waves, rtl_dir, build_root, quiet, top) as (_, bdir):
+        return bdir
+
+
+@contextlib.contextmanager
+def built(
+    sim: str,
+    params: ArrayParams,
+    waves: bool,
+    rtl_dir: Path | None,
+    build_root: Path | None,
+    quiet: bool,
+    top: HdlTop = ARRAY_TOP,
+) -> Iterator[tuple[object, Path]]:
+    """The cocotb runner with a finished build of the array, held (shared) while in use."""
+    from cocotb_tools.runner import get_runner
+
+    toolchain.check_simulator(sim)
+    bdir = build_dir(sim, params, waves, build_root, rtl_dir, top)
+    runner = get_runner(sim)
+    sources = top.source_files(rtl_dir)
+    hdl_params = top.hdl_parameters(params)
+    key = {"sim": sim, "params": hdl_params, "waves": waves, "top": top.name}
+
+    def do_build() -> None:
+        with (
+            toolchain.patched_environ(toolchain.simulator_env(sim)),
+            toolchain.log_to(bdir / "build.log", quiet),
+        ):
+            try:
+                runner.build(
+                    sources=sources,
+                    hdl_toplevel=top.name,
+                    parameters=hdl_params,
+                    build_dir=bdir,
+                    waves=waves,
+                    timescale=("1ns", "1ps"),
+                    build_args=build_args(sim),
+                )
+            except (SystemExit, Exception) as exc:  # the runner exits on a failed build
+                raise SimulatorError(
+                    f"{sim} build of {params.tag} failed ({one_line(exc)}); "
+                    f"see {bdir / 'build.log'}"
+                ) from None
+
+    with shared_build(bdir, {**key, "args": build_args(sim)}, sources, do_build):
+        yield runner, bdir
+
+
+#: Written last into a build folder: a build without it was cut short and is never reused.
+BUILD_STAMP = ".systolic-build-ok"
+
+
+@contextlib.contextmanager
+def shared_build(
+    bdir: Path, key: dict, sources: Sequence[Path], do_build: Callable[[], None]
+) -> Iterator[None]:
+    """Run ``do_build`` into ``bdir`` under an exclusive lock unless a finished build with the
+    same key and sources is there, then hold a shared lock while the caller uses it.
+
+    Concurrent runs of one configuration (two commands, pytest-xdist workers) thus build once
+    and never rebuild under each other; a build cut short (kill, full disk) has no stamp and is
+    wiped and rebuilt by the next run. ``do_build`` is called in both cases, because cocotb's
+    runner needs its build call before a test; on a finished build it has nothing to do.
+    """
+    want = _build_key(key, sources)
+    try:
+        bdir.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(bdir.parent / f".{bdir.name}.lock", "a+")  # noqa: SIM115 (held below)
+    except OSError as exc:
+        raise SimulatorError(f"cannot use build folder {bdir}: {exc.strerror or exc}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = bdir / BUILD_STAMP
+        finished = stamp.is_file() and stamp.read_text() == want
+        if not finished:
+            _wipe_build(bdir)
+        do_build()
+        if not finished:
+            atomic_write(stamp, want)
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        yield
+
+
+def _build_key(key: dict, sources: Sequence[Path]) -> str:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
+    for src in sources:
+        digest.update(str(src).encode())
+        with contextlib.suppress(OSError):
+            digest.update(Path(src).read_bytes())
+    return digest.hexdigest()
+
+
+def _wipe_build(bdir: Path) -> None:
+    """Remove an unfinished or outdated build (earlier runs' results are kept)."""
+    if not bdir.is_dir():
+        return
+    for item in bdir.iterdir():
+        if item.name == "runs":
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def build_args(sim: str) -> list[str]:
+    if sim == "verilator":
+        # -O3 and no assertions: the build is reused across many runs.
+        # Warnings do not stop a build, but the RTL's elaboration-time $error checks must.
+        return ["-O3", "-Wno-fatal", "-Werror-USERERROR", "-Werror-USERFATAL"]
+    return []

