@@ -40,6 +40,29 @@ class ConvGeometry:
         return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class GemmShape:
+    """The GEMMs of one layer: ``count`` identical GEMMs of M x K x N (count = groups)."""
+
+    m: int
+    k: int
+    n: int
+    count: int = 1
+
+
+def conv_gemm_shape(
+    geo: ConvGeometry, batch: int, c_in: int, c_out: int, h: int, w: int
+) -> GemmShape:
+    """The one conv -> GEMM shape rule of the project: M = B*H_o*W_o, K = C_in/g*kh*kw,
+    N = C_out/g, one GEMM per group (what :func:`conv_gemms` builds operands for)."""
+    g = geo.groups
+    if c_in % g or c_out % g:
+        raise LoweringError(f"{c_in} input / {c_out} output channels do not split into {g} groups")
+    ho, wo = geo.output_size(h, w)
+    kh, kw = geo.kernel
+    return GemmShape(batch * ho * wo, c_in // g * kh * kw, c_out // g, g)
+
+
 def im2col(x: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     """(B, C, H, W) -> (B*H_o*W_o, C*kh*kw) patches, columns in (c, kh, kw) order."""
     if x.ndim != 4:

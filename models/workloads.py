@@ -1,7 +1,7 @@
 """The fixed GEMM list of the hardware-efficiency benchmark (``systolic bench``), M x K x N.
 
 * the lecture's 3x3x3; 16^3; 64^3; 1x10x64 (M=1, K=10, N=64);
-* the digits CNN at batch 1, dense and pruned (docs/pruning.md, ../shared/docs/domain.md §3);
+* the digits CNN at batch 1, dense and pruned (docs/pruning.md);
 * ResNet-18 conv layers at batch 1 (224x224 input) lowered by im2col: M = H_o*W_o,
   K = C_in*kh*kw, N = C_out.
 """
@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from systolic.models.im2col import ConvGeometry, conv_gemm_shape
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,13 @@ class Workload:
         return f"{self.m}x{self.k}x{self.n}"
 
 
-def conv_gemm(h: int, w: int, c_in: int, c_out: int, kh: int, stride: int, pad: int):
-    """(M, K, N) of a conv at batch 1 lowered by im2col."""
-    ho = (h + 2 * pad - kh) // stride + 1
-    wo = (w + 2 * pad - kh) // stride + 1
-    return ho * wo, c_in * kh * kh, c_out
+def conv_gemm(
+    h: int, w: int, c_in: int, c_out: int, kh: int, stride: int, pad: int
+) -> tuple[int, int, int]:
+    """(M, K, N) of a square-kernel conv at batch 1 lowered by im2col."""
+    geo = ConvGeometry((kh, kh), (stride, stride), (pad, pad))
+    s = conv_gemm_shape(geo, 1, c_in, c_out, h, w)
+    return s.m, s.k, s.n
 
 
 BENCH_GEMMS: tuple[Workload, ...] = (

@@ -1,11 +1,10 @@
 """Lowering conv and linear layers to GEMM shapes (M, K, N), plus parameter and MAC counts.
 
-Rules (docs/domain.md section 3): a conv with input B x C_in x H x W, C_out filters of
-kh x kw and g groups runs as g GEMMs of M = B*H_o*W_o, K = C_in/g*kh*kw, N = C_out/g (one GEMM
-when g = 1; a depthwise conv is C GEMMs of M x k^2 x 1); a linear layer with input
-(..., in_features) is one GEMM of M = (product of leading dims), K = in_features,
-N = out_features. Shapes are taken from a real forward pass, so pooling, padding and stride
-need no separate bookkeeping.
+Rules: a conv runs as the GEMMs of ``models.im2col.conv_gemm_shape`` (g GEMMs of M = B*H_o*W_o,
+K = C_in/g*kh*kw, N = C_out/g; a depthwise conv is C GEMMs of M x k^2 x 1), applied to the input
+each layer really sees in a forward pass, so pooling needs no separate bookkeeping; a linear
+layer with input (..., in_features) is one GEMM of M = (product of leading dims),
+K = in_features, N = out_features.
 """
 
 from __future__ import annotations
@@ -14,6 +13,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+from systolic.errors import LoweringError
+from systolic.models.im2col import ConvGeometry, conv_gemm_shape
 
 
 @dataclass(frozen=True)
@@ -35,17 +37,26 @@ class LayerGemm:
         return {**asdict(self), "macs": self.macs}
 
 
-def _conv_gemm(name: str, conv: nn.Conv2d, out: torch.Tensor) -> LayerGemm:
-    b, c_out, h_o, w_o = out.shape
-    g = conv.groups
-    kh, kw = conv.kernel_size
+def _conv_gemm(name: str, conv: nn.Conv2d, x: torch.Tensor) -> LayerGemm:
+    b, c_in, h, w = x.shape
+    g, c_out = conv.groups, conv.out_channels
     if g == 1:
         kind = "conv"
-    elif g == conv.in_channels and c_out == conv.in_channels:
+    elif g == c_in and c_out == c_in:
         kind = "depthwise-conv"
     else:
         kind = "grouped-conv"
-    return LayerGemm(name, kind, b * h_o * w_o, conv.in_channels // g * kh * kw, c_out // g, g)
+    if isinstance(conv.padding, str):
+        raise LoweringError(f"{name}: padding={conv.padding!r} is not supported (give numbers)")
+    geo = ConvGeometry(
+        _pair(conv.kernel_size), _pair(conv.stride), _pair(conv.padding), _pair(conv.dilation), g
+    )
+    s = conv_gemm_shape(geo, b, c_in, c_out, h, w)
+    return LayerGemm(name, kind, s.m, s.k, s.n, s.count)
+
+
+def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def gemm_shapes(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) -> list[LayerGemm]:
@@ -57,7 +68,7 @@ def gemm_shapes(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) 
     def hook(name: str):
         def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
             if isinstance(module, nn.Conv2d):
-                found.append(_conv_gemm(name, module, out))
+                found.append(_conv_gemm(name, module, inputs[0]))
             else:
                 x = inputs[0]
                 found.append(
