@@ -13,14 +13,14 @@ and outputs x * v per channel. The loss adds the compression term
 lambda * (||v||_1 / C - r)^2 that steers the fraction of open channels towards the keep rate r;
 lambda is raised while the fraction is off target. The binary code is read out as a majority
 vote of (v > 0.5) over the last batches; closed channels are removed physically, the pruner
-layer goes away, and the next stage follows. A final fine-tuning ends the method.
+layer goes away, and the next stage follows (:func:`prune_stagewise`). A final fine-tuning
+ends the method; :class:`AutoPruner` plugs the steps into the common pipeline.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -28,12 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from systolic.pruning.config import MethodResult, PruneConfig, method_spec
+from systolic.pruning.config import PruneConfig
 from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
+from systolic.pruning.method import Description, Pruned, PruningMethod, RunContext, Trained
 from systolic.pruning.models import DigitsCNN
 from systolic.pruning.surgery import KeptMap, remove_channels
-from systolic.pruning.train import TrainConfig, accuracy, finetune, train
+from systolic.pruning.train import TrainConfig, accuracy, train
 
 #: |v - 0.5| above this counts as a binary entry of the code (v < 0.1 or v > 0.9).
 BINARY_MARGIN = 0.4
@@ -214,55 +215,79 @@ def prune_stage(
     return pruned, kept, notes
 
 
-def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
-    """The whole method on the plain network, starting from the trained dense baseline."""
-    spec = method_spec(cfg, "autopruner")
-    secs: dict[str, float] = {}
-    dense, dense_acc, secs["dense"] = baselines.get(
-        spec, data, cfg.baseline, cfg.seed, cfg.progress
-    )
+@dataclass
+class StagewiseTrained(Trained):
+    """AutoPruner's regularize result: the network with every stage already pruned, the
+    kept-index map, each stage's record, and the guards' notes."""
+
+    kept: KeptMap
+    runs: list[LayerRun]
+    notes: list[str]
+
+
+def prune_stagewise(dense: nn.Module, data: Digits, cfg: PruneConfig) -> StagewiseTrained:
+    """Train a pruner layer in each stage in turn and remove the channels it closes before the
+    next stage trains (on a copy of ``dense``)."""
+    if not isinstance(dense, DigitsCNN):
+        raise PruningError("AutoPruner needs a conv-stage network (plain or SE variant)")
     model = copy.deepcopy(dense)
-    kept: KeptMap | None = None
+    kept: KeptMap = {}
     runs: list[LayerRun] = []
     notes: list[str] = []
     gen = torch.Generator().manual_seed(cfg.seed + 2)
-    t0 = time.perf_counter()
     for stage in range(len(model.stages)):
         layer, lrun = train_stage_pruner(model, stage, data, cfg, gen)
-        model, kept, guard_notes = prune_stage(model, stage, layer, kept or {}, cfg.min_channels)
+        model, kept, guard_notes = prune_stage(model, stage, layer, kept, cfg.min_channels)
         lrun.pruned_accuracy = accuracy(model, data.x_test, data.y_test)
         runs.append(lrun)
         notes.extend(guard_notes)
-    secs["pruner_training"] = time.perf_counter() - t0
-    pruned_acc = accuracy(model, data.x_test, data.y_test)
-    tuned, ft = finetune(cfg, model, data, secs, "autopruner: fine-tune")
-    return MethodResult(
-        method="autopruner",
-        dense_model=dense,
-        pruned_model=tuned,
-        kept=kept or {},
-        accuracy={
-            "dense": dense_acc,
-            "sparsity_trained": runs[-1].gated_accuracy,
-            "pruned": pruned_acc,
-            "finetuned": ft.test_accuracy,
-        },
-        distribution={
-            "label": "AutoPruner code v at read-out",
-            "values": [r.final_code for r in runs],
-            "threshold": 0.5,
-            "log": False,
-        },
-        details={
-            "keep_rate": cfg.keep_rate,
-            "alpha": list(cfg.ap_alpha),
-            "lambda_start": cfg.ap_lambda,
-            "vote_batches": cfg.ap_vote,
-            "layers": [
-                {k: v for k, v in r.__dict__.items() if k not in ("trace", "final_code")}
-                for r in runs
-            ],
-        },
-        notes=notes,
-        seconds=secs,
-    )
+    return StagewiseTrained(model, runs[-1].gated_accuracy, kept, runs, notes)
+
+
+class AutoPruner(PruningMethod[StagewiseTrained]):
+    """AutoPruner's steps of the common pipeline (:mod:`systolic.pruning.pipeline`)."""
+
+    name = "autopruner"
+    regularize_phase = "pruner_training"
+    # The channels go while the pruner layers train (each stage trains on the already pruned
+    # earlier ones), so select and remove only hand on what regularize did: nothing to time.
+    prune_phase = None
+
+    def regularize(self, ctx: RunContext) -> StagewiseTrained:
+        """Stage by stage from the dense baseline: pruner training, then removal."""
+        return prune_stagewise(ctx.dense, ctx.data, ctx.cfg)
+
+    def select(self, ctx: RunContext, trained: Trained) -> StagewiseTrained:
+        """The channels the pruner layers' read-outs kept (decided in regularize)."""
+        if not isinstance(trained, StagewiseTrained):
+            raise PruningError("AutoPruner selects from its own stage-wise training only")
+        return trained
+
+    def remove(self, ctx: RunContext, trained: Trained, selection: StagewiseTrained) -> Pruned:
+        """The network regularize already pruned."""
+        return Pruned(selection.model, selection.kept)
+
+    def describe(
+        self, ctx: RunContext, trained: Trained, selection: StagewiseTrained, pruned: Pruned
+    ) -> Description:
+        """The codes at read-out, the settings, each stage's record, the guards' notes."""
+        cfg = ctx.cfg
+        return Description(
+            distribution={
+                "label": "AutoPruner code v at read-out",
+                "values": [r.final_code for r in selection.runs],
+                "threshold": 0.5,
+                "log": False,
+            },
+            details={
+                "keep_rate": cfg.keep_rate,
+                "alpha": list(cfg.ap_alpha),
+                "lambda_start": cfg.ap_lambda,
+                "vote_batches": cfg.ap_vote,
+                "layers": [
+                    {k: v for k, v in r.__dict__.items() if k not in ("trace", "final_code")}
+                    for r in selection.runs
+                ],
+            },
+            notes=selection.notes,
+        )

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from systolic.pruning.models import Spec
 from systolic.pruning.surgery import KeptMap
 from systolic.pruning.train import TrainConfig
 
@@ -85,7 +86,7 @@ WHY_NOT = {
 }
 
 
-def method_spec(cfg: PruneConfig, method: str):
+def method_spec(cfg: PruneConfig, method: str) -> Spec:
     """The architecture ``method`` runs on under ``cfg`` (``cfg.model`` or the default)."""
     from systolic.pruning.errors import PruningError
     from systolic.pruning.models import ShuffleSpec, plain_spec, se_spec

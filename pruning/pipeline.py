@@ -1,33 +1,96 @@
-"""Run one or several pruning methods end to end and write their reports."""
+"""Run one or several pruning methods end to end and write their reports.
+
+:func:`run_method` is the one pipeline every method goes through: seeding, the dense baseline,
+the method's regularize / select / remove / describe steps (:mod:`systolic.pruning.method`),
+evaluation, fine-tuning, timing and the :class:`~systolic.pruning.config.MethodResult`.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from systolic.pruning.config import METHODS, MethodResult, PruneConfig
+from systolic.fileio import atomic_write
+from systolic.pruning.autopruner import AutoPruner
+from systolic.pruning.config import METHODS, MethodResult, PruneConfig, method_spec
 from systolic.pruning.data import Digits, load_digits_split, seed_everything
 from systolic.pruning.errors import PruningError
+from systolic.pruning.method import Description, Pruned, PruningMethod, RunContext, Trained
 from systolic.pruning.report import summary_markdown, write_report
-from systolic.pruning.train import BaselineCache
+from systolic.pruning.se_prune import SEPruning
+from systolic.pruning.shuffle import ShufflePartPruning
+from systolic.pruning.slimming import NetworkSlimming
+from systolic.pruning.train import BaselineCache, accuracy, finetune
+
+#: The implementation of every name in METHODS.
+IMPLEMENTATIONS: dict[str, PruningMethod[Any]] = {
+    m.name: m for m in (NetworkSlimming(), AutoPruner(), SEPruning(), ShufflePartPruning())
+}
+
+T = TypeVar("T")
+
+
+def get_method(method: str) -> PruningMethod[Any]:
+    """The implementation of ``method``; an unknown name is a :class:`PruningError`."""
+    if method not in IMPLEMENTATIONS:
+        raise PruningError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    return IMPLEMENTATIONS[method]
+
+
+def _timed(secs: dict[str, float], phase: str | None, step: Callable[[], T]) -> T:
+    """Run ``step``; its wall time goes to ``secs[phase]`` unless ``phase`` is None."""
+    t0 = time.perf_counter()
+    out = step()
+    if phase is not None:
+        secs[phase] = time.perf_counter() - t0
+    return out
+
+
+def _prune(
+    impl: PruningMethod[Any], ctx: RunContext, trained: Trained
+) -> tuple[Pruned, float, Description]:
+    """select, remove, the accuracy right after pruning, and the method's description."""
+    selection = impl.select(ctx, trained)
+    pruned = impl.remove(ctx, trained, selection)
+    pruned_acc = accuracy(pruned.model, ctx.data.x_test, ctx.data.y_test)
+    return pruned, pruned_acc, impl.describe(ctx, trained, selection, pruned)
 
 
 def run_method(
     method: str, cfg: PruneConfig, data: Digits, baselines: BaselineCache | None = None
 ) -> MethodResult:
     """Run ``method`` (one of METHODS) and return its result (no files written)."""
-    from systolic.pruning import autopruner, se_prune, shuffle, slimming
-
-    runners = {
-        "slimming": slimming.run,
-        "autopruner": autopruner.run,
-        "se": se_prune.run,
-        "shuffle": shuffle.run,
-    }
-    if method not in runners:
-        raise PruningError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    impl = get_method(method)
     seed_everything(cfg.seed, cfg.threads)
-    return runners[method](cfg, data, baselines or BaselineCache())
+    impl.check(cfg)
+    spec = method_spec(cfg, impl.name)
+    secs: dict[str, float] = {}
+    cache = baselines or BaselineCache()
+    dense, dense_acc, secs["dense"] = cache.get(spec, data, cfg.baseline, cfg.seed, cfg.progress)
+    ctx = RunContext(cfg, data, spec, dense)
+    trained = _timed(secs, impl.regularize_phase, lambda: impl.regularize(ctx))
+    pruned, pruned_acc, desc = _timed(secs, impl.prune_phase, lambda: _prune(impl, ctx, trained))
+    tuned, ft = _timed(
+        secs, "finetune", lambda: finetune(cfg, pruned.model, data, f"{impl.name}: fine-tune")
+    )
+    return MethodResult(
+        method=impl.name,
+        dense_model=dense,
+        pruned_model=tuned,
+        kept=pruned.kept,
+        accuracy={
+            "dense": dense_acc,
+            "sparsity_trained": trained.accuracy,
+            "pruned": pruned_acc,
+            "finetuned": ft.test_accuracy,
+        },
+        distribution=desc.distribution,
+        details=desc.details,
+        notes=desc.notes,
+        seconds=secs,
+    )
 
 
 def run_methods(
@@ -41,6 +104,5 @@ def run_methods(
     for method in methods:
         result = run_method(method, cfg, data, baselines)
         reports.append(write_report(result, cfg, data, out_dir, batch))
-    summary = Path(out_dir) / "summary.md"
-    summary.write_text(summary_markdown(reports))
+    atomic_write(Path(out_dir) / "summary.md", summary_markdown(reports))
     return reports

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from systolic.fileio import atomic_path, atomic_write
 from systolic.pruning.config import MethodResult, PruneConfig
 from systolic.pruning.data import Digits
 from systolic.pruning.io import save_model
@@ -263,7 +264,9 @@ def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
         f"MACs / {report['macs']['reduction']:.2f}"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    # Through a temporary file: an interrupted run leaves no half-written picture.
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -296,8 +299,8 @@ def write_report(
     }
     plot(result, report, files["plot"])
     report["files"] = {k: str(v) for k, v in files.items()}
-    files["json"].write_text(json.dumps(_jsonable(report), indent=1))
-    files["markdown"].write_text(to_markdown(report))
+    atomic_write(files["json"], json.dumps(_jsonable(report), indent=1))
+    atomic_write(files["markdown"], to_markdown(report))
     return report
 
 

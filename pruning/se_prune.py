@@ -17,26 +17,27 @@ input. Channels are then classed with the threshold tau:
 
 Optional sparsity training (an L1 penalty on the excitations) pushes useless channels' scales
 towards zero so that more of them end up always squeezed; it plays the role that the L1 on BN
-scales plays in Network Slimming.
+scales plays in Network Slimming. :class:`SEPruning` plugs the steps into the common pipeline.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from systolic.pruning.config import MethodResult, PruneConfig, method_spec
+from systolic.pruning.config import PruneConfig
 from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
-from systolic.pruning.models import DigitsCNN
+from systolic.pruning.method import Description, Penalty, Pruned, PruningMethod, RunContext, Trained
+from systolic.pruning.models import DigitsCNN, SEBlock
 from systolic.pruning.surgery import remove_channels
-from systolic.pruning.train import accuracy, finetune, sparsity_train
+from systolic.pruning.train import ExtraLoss, accuracy
 
 
-def se_blocks_of(model: nn.Module) -> list:
+def se_blocks_of(model: nn.Module) -> list[SEBlock]:
     """The model's SE blocks; a model without any is a user error for this method."""
     blocks = model.se_blocks() if isinstance(model, DigitsCNN) else []
     if not blocks or len(blocks) != len(model.stages):
@@ -46,7 +47,7 @@ def se_blocks_of(model: nn.Module) -> list:
     return blocks
 
 
-def excitation_l1(lam: float):
+def excitation_l1(lam: float) -> ExtraLoss:
     """``extra_loss`` of sparsity training: lam * sum over blocks of the mean excitation."""
 
     def loss(model: nn.Module) -> torch.Tensor:
@@ -80,7 +81,7 @@ def excitation_stats(
     squeezes: list[list[torch.Tensor]] = [[] for _ in blocks]
     out_sums: dict[int, torch.Tensor] = {}
 
-    def summer(i: int):
+    def summer(i: int) -> Callable[[nn.Module, tuple, torch.Tensor], None]:
         def hook(_m: nn.Module, _i: tuple, out: torch.Tensor) -> None:
             out_sums[i] = out_sums.get(i, 0.0) + out.sum(0)
 
@@ -143,69 +144,94 @@ def static_keep(
     return keep, notes
 
 
-def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
-    """Dense SE baseline, excitation-sparsity training, statistics, static removal with bias
-    folding, fine-tuning."""
-    spec = method_spec(cfg, "se")
-    secs: dict[str, float] = {}
-    dense, dense_acc, secs["dense"] = baselines.get(
-        spec, data, cfg.baseline, cfg.seed, cfg.progress
+@dataclass
+class SESelection:
+    """The calibration statistics, each stage's channel classes, and what stays."""
+
+    stats: ExcitationStats
+    classes: list[dict[str, list[int]]]
+    keep: dict[int, torch.Tensor]
+    notes: list[str]
+
+    @property
+    def squeeze_fold(self) -> dict[int, torch.Tensor]:
+        """Per stage E[GAP(u_c)]: the squeeze FC's bias fold (``remove_channels``' se_fold)."""
+        return dict(enumerate(self.stats.squeeze_mean))
+
+    @property
+    def output_fold(self) -> dict[int, torch.Tensor]:
+        """Per stage the mean output map: the consumer's fold (``remove_channels``' out_fold)."""
+        return dict(enumerate(self.stats.output_mean))
+
+
+def fold_ablation(model: nn.Module, selection: SESelection, data: Digits) -> dict[str, float]:
+    """Test accuracy right after pruning with one fold or none: what each fold contributes."""
+    variants = (
+        ("squeeze_fold_only", selection.squeeze_fold, None),
+        ("output_fold_only", None, selection.output_fold),
+        ("no_fold", None, None),
     )
-    sparse, log = sparsity_train(
-        cfg,
-        spec,
-        data,
-        secs,
-        "se: excitation sparsity",
-        extra_loss=excitation_l1(cfg.se_sparsity) if cfg.se_sparsity > 0 else None,
-    )
-    t0 = time.perf_counter()
-    stats = excitation_stats(sparse, data.x_train, data.y_train)
-    classes = classify_channels(stats, cfg.se_threshold)
-    keep, notes = static_keep(stats, cfg.se_threshold, cfg.min_channels)
-    sq_fold, out_fold = dict(enumerate(stats.squeeze_mean)), dict(enumerate(stats.output_mean))
-    pruned, kept = remove_channels(sparse, keep, se_fold=sq_fold, out_fold=out_fold)
-    # Ablation: what each fold contributes to the accuracy right after pruning.
-    ablation = {
+    return {
         name: accuracy(
-            remove_channels(sparse, keep, se_fold=a, out_fold=b)[0], data.x_test, data.y_test
+            remove_channels(model, selection.keep, se_fold=sq, out_fold=out)[0],
+            data.x_test,
+            data.y_test,
         )
-        for name, a, b in (
-            ("squeeze_fold_only", sq_fold, None),
-            ("output_fold_only", None, out_fold),
-            ("no_fold", None, None),
-        )
+        for name, sq, out in variants
     }
-    pruned_acc = accuracy(pruned, data.x_test, data.y_test)
-    secs["prune"] = time.perf_counter() - t0
-    tuned, ft = finetune(cfg, pruned, data, secs, "se: fine-tune")
-    return MethodResult(
-        method="se",
-        dense_model=dense,
-        pruned_model=tuned,
-        kept=kept,
-        accuracy={
-            "dense": dense_acc,
-            "sparsity_trained": log.test_accuracy,
-            "pruned": pruned_acc,
-            "finetuned": ft.test_accuracy,
-        },
-        distribution={
-            "label": "max excitation over the calibration set",
-            "values": [m.tolist() for m in stats.max],
-            "threshold": cfg.se_threshold,
-            "log": True,
-        },
-        details={
-            "threshold": cfg.se_threshold,
-            "sparsity_lambda": cfg.se_sparsity,
-            "calibration_samples": len(data.y_train),
-            "pruned_accuracy_by_fold": ablation,
-            "channel_classes": {
-                f"stages.{i}": {k: len(v) for k, v in c.items()} for i, c in enumerate(classes)
+
+
+class SEPruning(PruningMethod[SESelection]):
+    """SE static pruning's steps of the common pipeline (:mod:`systolic.pruning.pipeline`)."""
+
+    name = "se"
+    regularizer = "excitation sparsity"
+
+    def penalty(self, cfg: PruneConfig) -> Penalty:
+        """The L1 on the excitations (none at lambda 0)."""
+        return Penalty(extra_loss=excitation_l1(cfg.se_sparsity) if cfg.se_sparsity > 0 else None)
+
+    def select(self, ctx: RunContext, trained: Trained) -> SESelection:
+        """Statistics over the calibration set (the training split), channel classes, and the
+        always-squeezed channels removed (with the empty-layer guard)."""
+        tau, data = ctx.cfg.se_threshold, ctx.data
+        stats = excitation_stats(trained.model, data.x_train, data.y_train)
+        classes = classify_channels(stats, tau)
+        keep, notes = static_keep(stats, tau, ctx.cfg.min_channels)
+        return SESelection(stats, classes, keep, notes)
+
+    def remove(self, ctx: RunContext, trained: Trained, selection: SESelection) -> Pruned:
+        """Channel removal with both folds."""
+        return Pruned(
+            *remove_channels(
+                trained.model,
+                selection.keep,
+                se_fold=selection.squeeze_fold,
+                out_fold=selection.output_fold,
+            )
+        )
+
+    def describe(
+        self, ctx: RunContext, trained: Trained, selection: SESelection, pruned: Pruned
+    ) -> Description:
+        """The max-excitation distribution, the channel classes, the fold ablation."""
+        classes = selection.classes
+        return Description(
+            distribution={
+                "label": "max excitation over the calibration set",
+                "values": [m.tolist() for m in selection.stats.max],
+                "threshold": ctx.cfg.se_threshold,
+                "log": True,
             },
-            "channel_class_indices": {f"stages.{i}": c for i, c in enumerate(classes)},
-        },
-        notes=notes,
-        seconds=secs,
-    )
+            details={
+                "threshold": ctx.cfg.se_threshold,
+                "sparsity_lambda": ctx.cfg.se_sparsity,
+                "calibration_samples": len(ctx.data.y_train),
+                "pruned_accuracy_by_fold": fold_ablation(trained.model, selection, ctx.data),
+                "channel_classes": {
+                    f"stages.{i}": {k: len(v) for k, v in c.items()} for i, c in enumerate(classes)
+                },
+                "channel_class_indices": {f"stages.{i}": c for i, c in enumerate(classes)},
+            },
+            notes=selection.notes,
+        )

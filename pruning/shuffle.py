@@ -10,26 +10,29 @@ The pieces, each usable on its own and tested against torch:
 * :func:`~systolic.pruning.models.shuffle_permutation`: the shuffle as an explicit index map;
 * :func:`fold_shuffle`: a shuffle folded into the input order of a following *dense* layer.
 
-The method (:func:`run`) trains the dense network (1x1 convs with groups=1, the same fixed
-shuffle), optionally with an L1 penalty on the off-diagonal blocks, prunes those blocks (mask),
-converts the masked dense network into a real grouped one (identical outputs, checked), and
-fine-tunes the grouped network.
+The method (:class:`ShufflePartPruning`, run by the common pipeline) trains the dense network
+(1x1 convs with groups=1, the same fixed shuffle), optionally with an L1 penalty on the
+off-diagonal blocks, prunes those blocks (mask), converts the masked dense network into a real
+grouped one (identical outputs, checked), and fine-tunes the grouped network.
 """
 
 from __future__ import annotations
 
 import copy
-import time
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from systolic.pruning.config import MethodResult, PruneConfig, method_spec
-from systolic.pruning.data import Digits
+from systolic.pruning.config import PruneConfig
 from systolic.pruning.errors import PruningError
+from systolic.pruning.method import Description, Penalty, Pruned, PruningMethod, RunContext, Trained
 from systolic.pruning.models import ShuffleDigitsNet, ShuffleSpec
-from systolic.pruning.train import accuracy, finetune, predict, sparsity_train
+from systolic.pruning.train import AfterBackward, predict
+
+#: How the report states the shuffle (see :func:`~systolic.pruning.models.shuffle_permutation`).
+SHUFFLE_CONVENTION = "x.view(N, g, C/g, H, W).transpose(1, 2): out[j] = in[perm[j]]"
 
 
 def block_diagonal_mask(c_out: int, c_in: int, groups: int) -> torch.Tensor:
@@ -118,7 +121,7 @@ def _require_shuffle(model: nn.Module) -> ShuffleDigitsNet:
     return model
 
 
-def off_diagonal_l1(lam: float, groups: int):
+def off_diagonal_l1(lam: float, groups: int) -> AfterBackward:
     """``after_backward`` hook: an L1 subgradient on the weights a g-group conv would prune."""
 
     def hook(model: nn.Module) -> None:
@@ -167,61 +170,73 @@ def block_norms(model: ShuffleDigitsNet, groups: int) -> list[list[float]]:
     return out
 
 
-def run(cfg: PruneConfig, data: Digits, baselines) -> MethodResult:
-    """Dense network, block-sparsity training, part-pruning to grouped convs, fine-tuning."""
-    g = cfg.shuffle_groups
-    spec = method_spec(cfg, "shuffle")
-    secs: dict[str, float] = {}
-    dense, dense_acc, secs["dense"] = baselines.get(
-        spec, data, cfg.baseline, cfg.seed, cfg.progress
-    )
-    sparse, log = sparsity_train(
-        cfg,
-        spec,
-        data,
-        secs,
-        "shuffle: block sparsity",
-        after_backward=off_diagonal_l1(cfg.block_sparsity, g) if cfg.block_sparsity else None,
-    )
-    t0 = time.perf_counter()
-    masked = mask_off_diagonal(sparse, g)
-    grouped = part_prune(sparse, g)
-    diff = float((predict(masked, data.x_test) - predict(grouped, data.x_test)).abs().max())
-    if diff > 1e-4:
-        raise PruningError(f"grouped network differs from the masked dense one by {diff:.3g}")
-    pruned_acc = accuracy(grouped, data.x_test, data.y_test)
-    secs["prune"] = time.perf_counter() - t0
-    tuned, ft = finetune(cfg, grouped, data, secs, "shuffle: fine-tune")
-    norms = block_norms(sparse, g)
-    c, gb = cfg.shuffle_channels, cfg.shuffle_channels // g
-    return MethodResult(
-        method="shuffle",
-        dense_model=dense,
-        pruned_model=tuned,
-        kept={},
-        accuracy={
-            "dense": dense_acc,
-            "sparsity_trained": log.test_accuracy,
-            "pruned": pruned_acc,
-            "finetuned": ft.test_accuracy,
-        },
-        distribution={
-            "label": "L1 norm of each g x g block of the 1x1 weights",
-            "values": norms,
-            "threshold": None,
-            "log": True,
-        },
-        details={
-            "groups": g,
-            "block_sparsity_lambda": cfg.block_sparsity,
-            "pruned_weight_fraction": 1 - 1 / g,
-            "masked_vs_grouped_max_abs_diff": diff,
-            "shuffle_permutation": torch.arange(c).view(g, gb).t().reshape(-1).tolist(),
-            "shuffle_convention": "x.view(N, g, C/g, H, W).transpose(1, 2): out[j] = in[perm[j]]",
-            "kept_input_channels_per_output_group": {
-                name: [list(range(i * gb, (i + 1) * gb)) for i in range(g)]
-                for name, _ in sparse.pointwise_convs()
+def max_abs_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> float:
+    """Largest absolute difference between the two networks' logits on ``x``."""
+    return float((predict(a, x) - predict(b, x)).abs().max())
+
+
+@dataclass
+class PartSelection:
+    """The parts to keep: the diagonal blocks of ``groups`` groups, and the dense network with
+    everything else zeroed (the reference the grouped network must reproduce)."""
+
+    groups: int
+    masked: ShuffleDigitsNet
+
+
+class ShufflePartPruning(PruningMethod[PartSelection]):
+    """ShuffleNet part-pruning's steps of the common pipeline (:mod:`systolic.pruning.pipeline`)."""
+
+    name = "shuffle"
+    regularizer = "block sparsity"
+    #: Largest logit difference allowed between the masked dense and the grouped network.
+    TOLERANCE = 1e-4
+
+    def penalty(self, cfg: PruneConfig) -> Penalty:
+        """The L1 on the off-diagonal blocks (none at lambda 0)."""
+        lam, g = cfg.block_sparsity, cfg.shuffle_groups
+        return Penalty(after_backward=off_diagonal_l1(lam, g) if lam else None)
+
+    def select(self, ctx: RunContext, trained: Trained) -> PartSelection:
+        """Keep the diagonal blocks of every 1x1 conv."""
+        g = ctx.cfg.shuffle_groups
+        return PartSelection(g, mask_off_diagonal(_require_shuffle(trained.model), g))
+
+    def remove(self, ctx: RunContext, trained: Trained, selection: PartSelection) -> Pruned:
+        """The real grouped network, checked against the masked dense one. The channels stay
+        (an empty kept-index map): what goes is weights."""
+        grouped = part_prune(_require_shuffle(trained.model), selection.groups)
+        diff = max_abs_diff(selection.masked, grouped, ctx.data.x_test)
+        if diff > self.TOLERANCE:
+            raise PruningError(f"grouped network differs from the masked dense one by {diff:.3g}")
+        return Pruned(grouped, {})
+
+    def describe(
+        self, ctx: RunContext, trained: Trained, selection: PartSelection, pruned: Pruned
+    ) -> Description:
+        """The block norms, the shuffle wiring, the masked-vs-grouped check."""
+        sparse = _require_shuffle(trained.model)
+        g = selection.groups
+        c, gb = ctx.cfg.shuffle_channels, ctx.cfg.shuffle_channels // g
+        return Description(
+            distribution={
+                "label": "L1 norm of each g x g block of the 1x1 weights",
+                "values": block_norms(sparse, g),
+                "threshold": None,
+                "log": True,
             },
-        },
-        seconds=secs,
-    )
+            details={
+                "groups": g,
+                "block_sparsity_lambda": ctx.cfg.block_sparsity,
+                "pruned_weight_fraction": 1 - 1 / g,
+                "masked_vs_grouped_max_abs_diff": max_abs_diff(
+                    selection.masked, pruned.model, ctx.data.x_test
+                ),
+                "shuffle_permutation": torch.arange(c).view(g, gb).t().reshape(-1).tolist(),
+                "shuffle_convention": SHUFFLE_CONVENTION,
+                "kept_input_channels_per_output_group": {
+                    name: [list(range(i * gb, (i + 1) * gb)) for i in range(g)]
+                    for name, _ in sparse.pointwise_convs()
+                },
+            },
+        )

@@ -11,6 +11,9 @@
    threshold can otherwise empty a layer), and optionally its kept count is rounded up to a
    multiple of the array width so that the GEMM N dimension fills whole array columns.
 4. Physical removal (:mod:`systolic.pruning.surgery`), then fine-tuning.
+
+:class:`NetworkSlimming` plugs these steps into the common pipeline
+(:func:`systolic.pruning.pipeline.run_method`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from systolic.pruning.config import MethodResult
+from systolic.pruning.config import PruneConfig
 from systolic.pruning.errors import PruningError
+from systolic.pruning.method import Description, Penalty, Pruned, PruningMethod, RunContext, Trained
 from systolic.pruning.models import DigitsCNN
+from systolic.pruning.surgery import remove_channels
+from systolic.pruning.train import AfterBackward
 
 
 def bn_layers(model: nn.Module) -> list[nn.BatchNorm2d]:
@@ -33,7 +39,7 @@ def bn_layers(model: nn.Module) -> list[nn.BatchNorm2d]:
     return [stage.bn for stage in model.stages]
 
 
-def bn_l1_subgradient(lam: float):
+def bn_l1_subgradient(lam: float) -> AfterBackward:
     """The ``after_backward`` hook of sparsity training: gamma.grad += lam * sign(gamma)."""
 
     def hook(model: nn.Module) -> None:
@@ -105,62 +111,49 @@ def select_channels(
     return sel
 
 
-def run(cfg, data, baselines) -> MethodResult:
-    """The whole method on the plain network: dense baseline, sparsity training, global
-    pruning with guards, physical removal, fine-tuning."""
-    import time
+class NetworkSlimming(PruningMethod[SlimmingSelection]):
+    """Network Slimming's steps of the common pipeline (:mod:`systolic.pruning.pipeline`)."""
 
-    from systolic.pruning.config import method_spec
-    from systolic.pruning.surgery import remove_channels
-    from systolic.pruning.train import accuracy, finetune, sparsity_train
+    name = "slimming"
 
-    check_ratio(cfg.ratio)
-    spec = method_spec(cfg, "slimming")
-    secs: dict[str, float] = {}
-    dense, dense_acc, secs["dense"] = baselines.get(
-        spec, data, cfg.baseline, cfg.seed, cfg.progress
-    )
-    sparse, log = sparsity_train(
-        cfg,
-        spec,
-        data,
-        secs,
-        "slimming: sparsity",
-        after_backward=bn_l1_subgradient(cfg.sparsity),
-    )
-    t0 = time.perf_counter()
-    sel = select_channels(sparse, cfg.ratio, cfg.min_channels, cfg.round_to)
-    pruned, kept = remove_channels(sparse, sel.keep)
-    pruned_acc = accuracy(pruned, data.x_test, data.y_test)
-    secs["prune"] = time.perf_counter() - t0
-    tuned, ft = finetune(cfg, pruned, data, secs, "slimming: fine-tune")
-    gammas = [bn.weight.detach().abs().tolist() for bn in bn_layers(sparse)]
-    return MethodResult(
-        method="slimming",
-        dense_model=dense,
-        pruned_model=tuned,
-        kept=kept,
-        accuracy={
-            "dense": dense_acc,
-            "sparsity_trained": log.test_accuracy,
-            "pruned": pruned_acc,
-            "finetuned": ft.test_accuracy,
-        },
-        distribution={
-            "label": "|gamma| (BN scale) after sparsity training",
-            "values": gammas,
-            "threshold": sel.threshold,
-            "log": True,
-        },
-        details={
-            "ratio": cfg.ratio,
-            "sparsity_lambda": cfg.sparsity,
-            "min_channels": cfg.min_channels,
-            "round_to": cfg.round_to,
-            "threshold": sel.threshold,
-            "pruned_channels": sum(len(g) for g in gammas) - sum(len(k) for k in kept.values()),
-            "total_channels": sum(len(g) for g in gammas),
-        },
-        notes=[*sel.guarded, *(f"rounded {r}" for r in sel.rounded)],
-        seconds=secs,
-    )
+    def check(self, cfg: PruneConfig) -> None:
+        """The ratio, before any training."""
+        check_ratio(cfg.ratio)
+
+    def penalty(self, cfg: PruneConfig) -> Penalty:
+        """The L1 on the BN scales."""
+        return Penalty(after_backward=bn_l1_subgradient(cfg.sparsity))
+
+    def select(self, ctx: RunContext, trained: Trained) -> SlimmingSelection:
+        """Global threshold with the guards."""
+        cfg = ctx.cfg
+        return select_channels(trained.model, cfg.ratio, cfg.min_channels, cfg.round_to)
+
+    def remove(self, ctx: RunContext, trained: Trained, selection: SlimmingSelection) -> Pruned:
+        """Physical channel removal."""
+        return Pruned(*remove_channels(trained.model, selection.keep))
+
+    def describe(
+        self, ctx: RunContext, trained: Trained, selection: SlimmingSelection, pruned: Pruned
+    ) -> Description:
+        """The |gamma| distribution with the threshold, the settings, the guards' notes."""
+        gammas = [bn.weight.detach().abs().tolist() for bn in bn_layers(trained.model)]
+        total = sum(len(g) for g in gammas)
+        return Description(
+            distribution={
+                "label": "|gamma| (BN scale) after sparsity training",
+                "values": gammas,
+                "threshold": selection.threshold,
+                "log": True,
+            },
+            details={
+                "ratio": ctx.cfg.ratio,
+                "sparsity_lambda": ctx.cfg.sparsity,
+                "min_channels": ctx.cfg.min_channels,
+                "round_to": ctx.cfg.round_to,
+                "threshold": selection.threshold,
+                "pruned_channels": total - sum(len(k) for k in pruned.kept.values()),
+                "total_channels": total,
+            },
+            notes=[*selection.guarded, *(f"rounded {r}" for r in selection.rounded)],
+        )

@@ -23,6 +23,7 @@ KeptMap = dict[str, list[int]]
 
 
 def stage_name(i: int) -> str:
+    """The name of conv stage ``i`` (the keys of a kept-index map)."""
     return f"stages.{i}"
 
 
@@ -54,7 +55,7 @@ def _check_keep(model: DigitsCNN, keep: dict[int, torch.Tensor]) -> dict[int, to
 
 
 def remove_channels(
-    model: DigitsCNN,
+    model: nn.Module,
     keep: dict[int, torch.Tensor],
     kept: KeptMap | None = None,
     se_fold: dict[int, torch.Tensor] | None = None,

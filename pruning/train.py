@@ -12,13 +12,17 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from systolic.pruning.data import Digits
+
+if TYPE_CHECKING:  # config imports this module (TrainConfig)
+    from systolic.pruning.config import PruneConfig
+    from systolic.pruning.models import Spec
 
 ExtraLoss = Callable[[nn.Module], torch.Tensor]
 AfterBackward = Callable[[nn.Module], None]
@@ -132,7 +136,7 @@ def train_fresh(
     data: Digits,
     cfg: TrainConfig,
     seed: int,
-    **kwargs,
+    **kwargs: Any,
 ) -> tuple[nn.Module, TrainLog]:
     """Build a model with a seeded initialisation and train it with a seeded data order."""
     torch.manual_seed(seed)
@@ -142,14 +146,13 @@ def train_fresh(
 
 
 def sparsity_train(
-    cfg: Any, spec: Any, data: Digits, secs: dict[str, float], desc: str, **hooks: Any
+    cfg: PruneConfig, spec: Spec, data: Digits, desc: str, **hooks: Any
 ) -> tuple[nn.Module, TrainLog]:
     """A method's sparsity stage: a fresh model of ``spec`` trained with the method's hook
-    (``extra_loss`` / ``after_backward``), seeded by ``cfg.seed``; timed into ``secs``."""
+    (``extra_loss`` / ``after_backward``), seeded by ``cfg.seed``."""
     from systolic.pruning.models import build_model
 
-    t0 = time.perf_counter()
-    out = train_fresh(
+    return train_fresh(
         lambda: build_model(spec),
         data,
         cfg.sparsity_train,
@@ -158,15 +161,12 @@ def sparsity_train(
         progress=cfg.progress,
         **hooks,
     )
-    secs["sparsity_training"] = time.perf_counter() - t0
-    return out
 
 
 def finetune(
-    cfg: Any, model: nn.Module, data: Digits, secs: dict[str, float], desc: str
+    cfg: PruneConfig, model: nn.Module, data: Digits, desc: str
 ) -> tuple[nn.Module, TrainLog]:
-    """Every method's last stage: fine-tune a copy of the pruned model (seed + 1), timed."""
-    t0 = time.perf_counter()
+    """Every method's last stage: fine-tune a copy of the pruned model (seed + 1)."""
     tuned = copy.deepcopy(model)
     log = train(
         tuned,
@@ -176,7 +176,6 @@ def finetune(
         desc=desc,
         progress=cfg.progress,
     )
-    secs["finetune"] = time.perf_counter() - t0
     return tuned, log
 
 
@@ -188,11 +187,9 @@ class BaselineCache:
         self._store: dict[tuple, tuple[nn.Module, float, float]] = {}
 
     def get(
-        self, spec, data: Digits, cfg: TrainConfig, seed: int, progress: bool = True
+        self, spec: Spec, data: Digits, cfg: TrainConfig, seed: int, progress: bool = True
     ) -> tuple[nn.Module, float, float]:
         """(trained model copy, test accuracy, seconds the training took)."""
-        import time
-
         from systolic.pruning.models import build_model
 
         key = (spec, cfg, seed)
