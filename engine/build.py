@@ -22,9 +22,9 @@ from systolic.errors import SimulatorError, one_line
 from systolic.fileio import atomic_write
 from systolic.models.params import ArrayParams
 
-#: The RTL: the files shipped in the package (rtl/ of a checkout), or $SYSTOLIC_RTL_DIR.
+#: The RTL: the files shipped in the package (rtl/ of a checkout), or the RTL_DIR setting.
 RTL_DIR = config.rtl_dir_setting() or fileio.resolve(systolic.rtl.directory())
-#: Builds, run results and waves: ./build of the working directory, or $SYSTOLIC_BUILD_DIR.
+#: Builds, run results and waves: ./build of the working directory, or the BUILD_DIR setting.
 BUILD_ROOT = config.build_root()
 TOPLEVEL = "systolic_array"
 

@@ -203,7 +203,7 @@ class RunConfig:
         try:
             data = json.loads(text)
             params = data.pop("params", None)
-            return cls(**data, params=ArrayParams(**params) if params else None)
+            return cls(**data, params=ArrayParams.from_dict(params) if params else None)
         except (ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"malformed run configuration: {exc}") from None
 

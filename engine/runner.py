@@ -84,7 +84,7 @@ def run(
     """Build (if needed) and run cocotb tests of ``test_module``; see :class:`RunResult`.
 
     inputs: fields of the run configuration beyond the basics (e.g. ``gemm_file``).
-    top: the design to build and test (default: the array). $SYSTOLIC_WAVES=1 turns waves on
+    top: the design to build and test (default: the array). The WAVES setting turns waves on
     for every run (CI reruns failed tests that way).
     """
     waves = waves or config.waves_always()
@@ -121,7 +121,7 @@ def base_config(
 
 
 def _coverage_file(sim: str, params: ArrayParams, top: HdlTop, name: str, seed: int) -> Path | None:
-    """The run's coverage file in $SYSTOLIC_COV_DIR (make targets collect them there)."""
+    """The run's coverage file in the COV_DIR setting's folder (make targets collect them there)."""
     folder = config.cov_dir()
     return folder / f"{sim}_{params.tag}{top.tag}_{name}_seed{seed}.yml" if folder else None
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from systolic.errors import ConfigError
 
@@ -15,9 +14,6 @@ DATA_W_RANGE = (2, 16)
 ACC_W_MAX = 64
 
 #: Environment variable that carries the parameters from the runner into the cocotb test module.
-ENV_VAR = "SYSTOLIC_PARAMS"
-
-
 @dataclass(frozen=True)
 class ArrayParams:
     """Size and widths of one systolic array instance.
@@ -64,26 +60,21 @@ class ArrayParams:
         """Top-level HDL parameters of ``systolic_array``."""
         return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_w, "ACC_W": self.acc_w}
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+    @classmethod
+    def from_dict(cls, data: object) -> ArrayParams:
+        """Parameters from a mapping of rows/cols/data_w/acc_w (checked like any others)."""
+        try:
+            return cls(**{k: int(v) for k, v in data.items()})  # type: ignore[attr-defined]
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"malformed array parameters {data!r}: {exc}") from exc
 
     @classmethod
     def from_json(cls, text: str) -> ArrayParams:
         try:
             data = json.loads(text)
-            return cls(**{k: int(v) for k, v in data.items()})
-        except (ValueError, TypeError, AttributeError) as exc:
+        except ValueError as exc:
             raise ConfigError(f"malformed array parameters {text!r}: {exc}") from exc
-
-    @classmethod
-    def from_env(cls) -> ArrayParams:
-        """Parameters handed to a cocotb test module by the runner."""
-        text = os.environ.get(ENV_VAR)
-        if text is None:
-            raise ConfigError(
-                f"{ENV_VAR} is not set: run the cocotb tests through systolic.engine.runner"
-            )
-        return cls.from_json(text)
+        return cls.from_dict(data)
 
 
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:

@@ -1,7 +1,7 @@
 """cocotb tests of a standalone ``systolic_pe`` against a tiny, independent PE model.
 
 Run through ``systolic.engine.runner`` with ``PE_TOP`` (tests/test_sim.py), which builds
-rtl/systolic_pe.v alone with DATA_W and ACC_W from $SYSTOLIC_PARAMS (ROWS and COLS unused).
+rtl/systolic_pe.v alone with DATA_W and ACC_W from the run configuration (ROWS, COLS unused).
 Every output port is compared with the model after every rising edge.
 """
 
