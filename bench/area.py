@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from systolic import fileio
 from systolic.engine import build
 from systolic.errors import SimulatorError
 
@@ -96,5 +97,5 @@ def area_table(sizes: list[tuple[int, int]], data_w: int, acc_w: int, workdir: P
     for r, c in sizes:
         p = {"ROWS": r, "COLS": c, "DATA_W": data_w, "ACC_W": acc_w}
         out.append(synth("systolic_array", p, r, c, workdir))
-    cache.write_text(json.dumps({"key": key, "areas": [a.__dict__ for a in out]}))
+    fileio.atomic_write(cache, json.dumps({"key": key, "areas": [a.__dict__ for a in out]}))
     return out

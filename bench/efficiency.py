@@ -30,8 +30,8 @@ def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str
     workdir.mkdir(parents=True, exist_ok=True)
     jobs = workdir / f"jobs_{params.tag}.json"
     out = workdir / f"rtl_{params.tag}.json"
-    jobs.write_text(
-        json.dumps([{"name": w.name, "m": w.m, "k": w.k, "n": w.n, "seed": 1} for w in gemms])
+    fileio.atomic_write(
+        jobs, json.dumps([{"name": w.name, "m": w.m, "k": w.k, "n": w.n, "seed": 1} for w in gemms])
     )
     out.unlink(missing_ok=True)
     depth = harness.DEFAULT_DEPTH  # the build tests and bench-sim use too

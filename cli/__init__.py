@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     "systolic.cli.mutate",
     "systolic.cli.bench",
     "systolic.cli.waves",
-    "systolic.pruning.cli",
+    "systolic.cli.prune",
     "systolic.cli.lowering",
     "systolic.cli.formal",
 )

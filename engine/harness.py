@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import systolic.rtl
+from systolic import fileio
 from systolic.engine import build, runner, toolchain
 from systolic.engine.config import PLUSARG_RES, PLUSARG_STIM
 from systolic.errors import SimulatorError
@@ -84,8 +85,7 @@ def write_hex(path: Path, stim: EdgeStimulus, params: ArrayParams, lo: int, hi: 
         raise SimulatorError("the fast-path harness plays streams without reset")
     win = row_width(params)
     digits = -(-win // 4)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with fileio.atomic_path(path) as tmp, open(tmp, "wb") as f:
         for c0 in range(lo, hi, 1 << 15):
             c1 = min(hi, c0 + (1 << 15))
             bits = np.concatenate(
@@ -106,7 +106,6 @@ def write_hex(path: Path, stim: EdgeStimulus, params: ArrayParams, lo: int, hi: 
                 chars = chars[:, chars.shape[1] - digits :]
             lines = np.concatenate([chars, np.full((c1 - c0, 1), ord("\n"), np.uint8)], axis=1)
             f.write(lines.tobytes())
-    os.replace(tmp, path)
 
 
 def parse_signature(text: str, params: ArrayParams, check: bool = True) -> Signature:

@@ -30,6 +30,8 @@ from systolic.engine.build import ARRAY_TOP, HdlTop
 from systolic.engine.config import RunConfig
 from systolic.errors import SimulatorError, one_line
 from systolic.models.params import ArrayParams
+from systolic.waves.gtkw import write_gtkw
+from systolic.waves.timeline import stim_dir
 
 TEST_MODULE = "systolic.tb.test_array"
 #: Run folders kept per test name and seed (older ones are removed by the next run).
@@ -212,11 +214,18 @@ def _run_with_waves(
         res.stats += one.stats
         if wave_file.exists():
             res.waves[test] = wave_file
+            write_view(wave_file)
         if res.log is None or (failures and first_failure):
             res.log = one.log  # the first failing test's log, else the first test's
             first_failure = not failures
     _merge_results(tdir, tdir / "results.xml")
     return res
+
+
+def write_view(wave_file: Path) -> None:
+    """The GTKWave view next to a wave file (a convenience: never fails a run)."""
+    with contextlib.suppress(Exception):
+        write_gtkw(wave_file)
 
 
 def _crashed(log: Path | None) -> str:
@@ -261,12 +270,6 @@ def wave_path(
 ) -> Path:
     """``<waves dir>/<test>-<sim>-<params tag>-seed<N>.vcd``: one file per test and parameters."""
     return waves_dir(build_root) / f"{test}-{sim}-{params.tag}-seed{seed}.vcd"
-
-
-def stim_dir(vcd: Path) -> Path:
-    """Folder where a ``--waves`` run keeps the stimulus of each stream of this wave file."""
-    vcd = Path(vcd)
-    return vcd.with_name(vcd.name.removesuffix(vcd.suffix) + ".stim")
 
 
 def waves_hint(wave_file: Path, message: str) -> str:

@@ -182,7 +182,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ax2.set_title("RTL cycles vs ideal (every PE busy)")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 

@@ -6,7 +6,7 @@ WAVES_ARGS = --sim $(SIM) --rows $(if $(ROWS),$(ROWS),3) --cols $(if $(COLS),$(C
 	--data-w $(DATA_W) --acc-w $(ACC_W) --seed $(SEED) --test $(WAVES_TEST)
 
 waves: setup ## open one test's VCD in GTKWave, or print how (TEST=, SIM=, ROWS=, COLS=, SEED=)
-	@$(PY) -m systolic.waves.show $(WAVES_ARGS)
+	@$(PY) -m systolic.verify.show $(WAVES_ARGS)
 
 # The picture in the README: the lecture's 3x3 example, drawn from a real Icarus simulation.
 WAVES_PICTURE_VCD = build/waves/test_lecture_3x3-icarus-r3c3_d8_a32-seed1.vcd

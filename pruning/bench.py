@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from systolic.fileio import atomic_write
 from systolic.pruning.config import METHODS
 from systolic.pruning.report import (
     TARGET_MAC_REDUCTION,
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         table,
     ]
     text = "\n".join(parts)
-    (root / "bench.md").write_text(text)
+    atomic_write(root / "bench.md", text)
     print(text)
     print(f"written: {root / 'bench.md'}")
     return 0 if ok else 1

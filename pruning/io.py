@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from systolic.fileio import atomic_path, atomic_write
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import (
     CNNSpec,
@@ -51,7 +52,8 @@ def save_model(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / WEIGHTS_FILE
-    torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, weights)
+    with atomic_path(weights) as tmp:
+        torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, tmp)
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -62,8 +64,7 @@ def save_model(
         "meta": meta or {},
     }
     path = out / META_FILE
-    path.write_text(json.dumps(doc, indent=1))
-    return path
+    return atomic_write(path, json.dumps(doc, indent=1))
 
 
 def _read_doc(directory: Path) -> dict[str, Any]:

@@ -30,15 +30,15 @@ END = "<!-- import-graph: end -->"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("systolic", "rtl")),
     ("reference models", ("models",)),
+    ("wave files", ("waves",)),
     ("simulation engine (host side)", ("engine",)),
     ("testbench (inside cocotb)", ("tb",)),
     ("CNN pruning", ("pruning",)),
-    ("flows", ("waves", "verify", "bench", "formal", "mutation", "lowering")),
+    ("flows", ("verify", "bench", "formal", "mutation", "lowering")),
     ("command line", ("cli",)),
 )
 #: Imports allowed within one layer (flows build on flows): importer -> imported.
 SAME_LAYER_OK = {
-    ("verify", "waves"),
     ("bench", "verify"),
     ("mutation", "verify"),
     ("mutation", "formal"),

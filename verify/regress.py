@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 
@@ -40,25 +39,16 @@ def run_and_report(
 
 
 def print_waves(res: runner.RunResult, asked: bool) -> None:
-    """The wave file of every test (with its GTKWave view, written here) and how to look."""
+    """The wave file of every test (with its GTKWave view) and how to look at them."""
     if not asked:
         return
     if not res.waves:
         print(f"  waves: no VCD was written (see {res.log})")
         return
     for path in res.waves.values():
-        _write_gtkw(path)
         print(f"  waves: {path}")
     first = next(iter(res.waves.values()))
     print(f"  look:  systolic waves {first}   (gtkwave {first} {first.with_suffix('.gtkw')})")
-
-
-def _write_gtkw(wave_file: object) -> None:
-    """The GTKWave view next to a wave file (a convenience: never fails a run)."""
-    from systolic.waves.gtkw import write_gtkw
-
-    with contextlib.suppress(Exception):
-        write_gtkw(wave_file)
 
 
 def print_summary(results: Sequence[runner.RunResult], wall: float) -> None:

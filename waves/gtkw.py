@@ -9,10 +9,9 @@ full declared range (GTKWave binds a vector only then) and numbers are signed de
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from systolic import fileio
 from systolic.waves.vcd import ArrayWaves, Declared, WaveError, declarations, pe_scope
 
 #: Above this many PEs the per-PE groups start closed.
@@ -45,10 +44,7 @@ def write_gtkw(vcd: Path, out: Path | None = None, waves: ArrayWaves | None = No
     def bit(g: GTKWSave, path: str, alias: str) -> None:
         g.trace(name(path), alias=alias, datafmt="bin")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=out.parent, suffix=".gtkw", delete=False, encoding="utf-8"
-    ) as f:
+    with fileio.atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         g = GTKWSave(f)
         g.comment(
             f"systolic: {p.rows}x{p.cols} array, DATA_W={p.data_w} ACC_W={p.acc_w}",
@@ -106,10 +102,6 @@ def write_gtkw(vcd: Path, out: Path | None = None, waves: ArrayWaves | None = No
                 g.trace(name(f"{scope}.{bus}"), datafmt="hex")
             for bus in ("acc_o", "res_o", "res_vld_o"):
                 g.trace(name(f"{scope}.{bus}"), datafmt="hex")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(f.name, 0o666 & ~umask)
-    os.replace(f.name, out)
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from systolic.fileio import atomic_write
 from systolic.waves.timeline import Timeline
 from systolic.waves.vcd import WaveError
 
@@ -321,12 +322,6 @@ def render(frames: Sequence[Frame], title: str = "", heatmap: bool | None = None
 # --- files --------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    from systolic.fileio import atomic_write
-
-    atomic_write(path, data)
-
-
 def frame_name(cycle: int) -> str:
     return f"cycle_{cycle:04d}.png" if cycle >= 0 else f"cycle_m{-cycle:04d}.png"
 
@@ -335,7 +330,7 @@ def write_pngs(frames: Sequence[Frame], images: Sequence[bytes], folder: Path) -
     out = []
     for f, img in zip(frames, images, strict=True):
         path = Path(folder) / frame_name(f.cycle)
-        _atomic_write(path, img)
+        atomic_write(path, img)
         out.append(path)
     return out
 
@@ -357,7 +352,7 @@ def write_gif(images: Sequence[bytes], path: Path, fps: float = 2.0) -> Path:
         loop=0,
         optimize=True,
     )
-    _atomic_write(Path(path), buf.getvalue())
+    atomic_write(Path(path), buf.getvalue())
     return Path(path)
 
 
@@ -375,7 +370,7 @@ def write_html(
         data=data.replace("</", "<\\/"),
         interval=int(1000 / fps),
     )
-    _atomic_write(Path(path), page.encode("utf-8"))
+    atomic_write(Path(path), page.encode("utf-8"))
     return Path(path)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from systolic import options
+from systolic.cli import options
 
 METHOD_CHOICES = ("slimming", "autopruner", "se", "shuffle", "all")
 
