@@ -32,7 +32,7 @@ RUN apt-get update -qq \
     && rm -rf /var/lib/apt/lists/*
 
 # Only what the setup script needs to read first, so the dependency layer is cached: every
-# folder that pyproject.toml maps into the systolic package (tests/test_container_check.py).
+# folder that pyproject.toml maps into the systolic package (tests/project/test_container_check.py).
 COPY scripts/setup.sh scripts/setup.sh
 COPY pyproject.toml constraints.txt README.md ./
 COPY systolic systolic

@@ -40,7 +40,7 @@ die() { say "$*"; exit 1; }
 HANDOVER=${CONTAINER_PIP_HANDOVER:-auto}
 CONTEXT_KIND=${CONTAINER_CONTEXT:-head}
 REF=${CONTAINER_REF:-HEAD}
-TEST_ARGS=${CONTAINER_TEST_ARGS:-tests/test_sim.py -k 3x3-d8-a32}
+TEST_ARGS=${CONTAINER_TEST_ARGS:-tests/tb/test_sim.py -k 3x3-d8-a32}
 VERBOSE=${CONTAINER_CHECK_VERBOSE:-}
 WORK=$REPO/build/container
 HOOKS=/usr/share/mmdebstrap/hooks/merged-usr

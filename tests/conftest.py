@@ -55,6 +55,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    _group_shared_builds(items)
+
+
+def _build_key(item: pytest.Item) -> str | None:
+    """The array build an item simulates on (simulator and parameters), if it says so."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    sim, params = callspec.params.get("sim"), callspec.params.get("params")
+    tag = getattr(params, "tag", None)
+    return f"{sim}-{tag}" if sim and tag else None
+
+
+def _group_shared_builds(items: list[pytest.Item]) -> None:
+    """Items of different tests that simulate the same build run on one xdist worker
+    (``--dist loadgroup``): the second finds the build done instead of waiting on its lock."""
+    keys = [_build_key(item) for item in items]
+    for item, key in zip(items, keys, strict=True):
+        if key is not None and keys.count(key) > 1:
+            item.add_marker(pytest.mark.xdist_group(f"build-{key}"))
 
 
 @pytest.fixture

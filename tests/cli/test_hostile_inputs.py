@@ -9,7 +9,7 @@ unchanged and leave no new file behind. Hypothesis draws further values inside e
 
 Cases run in-process (``systolic.cli.main``) for speed; the work a command would start
 (simulator builds, training) is replaced by a tripwire, so an accepted bad value fails fast
-instead of running. ``tests/test_bad_inputs.py`` runs a catalog through real subprocesses.
+instead of running. ``tests/cli/test_bad_inputs.py`` runs a catalog through real subprocesses.
 """
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ def test_stimulus_idle_shapes() -> None:
 )
 def test_bad_make_variable_is_one_line(variable: str, needle: str) -> None:
     """`make sim ROWS=abc`: the command's one line, then only make's own status line."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     # Run as a top-level make even under `make test`, which would make it make[1] otherwise.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     proc = subprocess.run(

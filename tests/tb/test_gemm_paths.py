@@ -126,7 +126,7 @@ SWEEP_ITEMS = [(s, p) for s, ps in SWEEP.items() for p in ps]
 def test_gemm_sweep_on_rtl(sim: str, params: ArrayParams, tmp_path_factory) -> None:
     """Whole GEMMs (incl. 100x37x70, 1x300x1, 65x1x65 on 8x8): every PE every cycle, every C,
     and RTL cycles == gemm_cycles, on both simulators."""
-    # The array's own build, shared with tests/test_sim.py (the runner's build lock makes that
+    # The array's own build, shared with tests/tb/test_sim.py (the runner's build lock makes that
     # safe across pytest-xdist workers).
     res = runner.run(sim, params, tests=["test_gemm_sweep"], test_module="systolic.tb.test_gemm")
     assert res.passed, res.summary()

@@ -281,7 +281,7 @@ def test_formal_kills_every_mutant_it_applies_to(mutant: Mutant, tmp_path: Path)
 @pytest.mark.nightly
 def test_unmodified_rtl_passes_every_mutant_proof(tmp_path: Path) -> None:
     """Every proof a mutant names holds on the real RTL (the quick ones are also proven by
-    tests/test_formal.py in every make test; this adds the full-tier ones)."""
+    tests/formal/test_formal.py in every make test; this adds the full-tier ones)."""
     assert mutate.baseline_formal(CATALOG, tmp_path) == []
 
 
