@@ -25,6 +25,7 @@ from systolic.pruning.data import Digits
 from systolic.pruning.io import save_model
 from systolic.pruning.lowering import LayerGemm, count_params, gemm_shapes, total_macs
 from systolic.pruning.models import family, input_shape
+from systolic.report import md_table
 
 #: Benchmark targets of issue 4 (Network Slimming and AutoPruner).
 TARGET_MAC_REDUCTION = 4.0
@@ -88,13 +89,13 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _gemm_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| layer | kind | GEMMs | M | K | N | MACs |", "|---|---|---|---|---|---|---|"]
-    lines += [
-        f"| {r['layer']} | {r['kind']} | {r['count']} | {r['M']} | {r['K']} | {r['N']} | "
-        f"{r['macs']:,} |"
-        for r in rows
-    ]
-    return lines
+    return md_table(
+        ("layer", "kind", "GEMMs", "M", "K", "N", "MACs"),
+        [
+            (r["layer"], r["kind"], r["count"], r["M"], r["K"], r["N"], f"{r['macs']:,}")
+            for r in rows
+        ],
+    )
 
 
 def to_markdown(report: dict[str, Any]) -> str:
@@ -105,26 +106,33 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         f"Data: {report['dataset']}. GEMM shapes at batch {report['gemm_batch']}.",
         "",
-        "| stage | test accuracy (%) |",
-        "|---|---|",
-        f"| dense baseline | {acc['dense']:.2f} |",
-        f"| after sparsity training | {acc['sparsity_trained']:.2f} |",
-        f"| right after pruning | {acc['pruned']:.2f} |",
-        f"| after fine-tuning | {acc['finetuned']:.2f} |",
+        *md_table(
+            ("stage", "test accuracy (%)"),
+            [
+                ("dense baseline", f"{acc['dense']:.2f}"),
+                ("after sparsity training", f"{acc['sparsity_trained']:.2f}"),
+                ("right after pruning", f"{acc['pruned']:.2f}"),
+                ("after fine-tuning", f"{acc['finetuned']:.2f}"),
+            ],
+        ),
         "",
         f"Accuracy loss against the dense baseline: {report['accuracy_loss_pp']:+.2f} pp "
         "(positive = worse).",
         "",
-        "| | dense | pruned | reduction |",
-        "|---|---|---|---|",
-        f"| parameters | {par['dense']:,} | {par['pruned']:,} | {par['reduction']:.2f}x |",
-        f"| MACs | {macs['dense']:,} | {macs['pruned']:,} | {macs['reduction']:.2f}x |",
+        *md_table(
+            ("", "dense", "pruned", "reduction"),
+            [
+                (name, f"{d['dense']:,}", f"{d['pruned']:,}", f"{d['reduction']:.2f}x")
+                for name, d in (("parameters", par), ("MACs", macs))
+            ],
+        ),
         "",
         "## Channels per layer",
         "",
-        "| layer | before | after |",
-        "|---|---|---|",
-        *(f"| {k} | {v['before']} | {v['after']} |" for k, v in report["channels"].items()),
+        *md_table(
+            ("layer", "before", "after"),
+            [(k, v["before"], v["after"]) for k, v in report["channels"].items()],
+        ),
         "",
         "## GEMMs before pruning (M x K x N, one row per layer; GEMMs = groups)",
         "",
@@ -136,23 +144,20 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         "## Wall time (s)",
         "",
-        "| phase | seconds |",
-        "|---|---|",
-        *(f"| {k} | {v:.1f} |" for k, v in report["seconds"].items()),
+        *md_table(("phase", "seconds"), [(k, f"{v:.1f}") for k, v in report["seconds"].items()]),
         "",
         f"Machine load (1-min average) when the report was written: "
         f"{report['load_average_1min']:.2f}.",
     ]
     if "targets" in report:
-        lines += ["", "## Targets", "", "| target | met |", "|---|---|"]
-        lines += [f"| {k} | {'yes' if v else 'NO'} |" for k, v in report["targets"].items()]
+        targets = [(k, "yes" if v else "NO") for k, v in report["targets"].items()]
+        lines += ["", "## Targets", "", *md_table(("target", "met"), targets)]
     if report["notes"]:
         lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]
     lines += _method_sections(report["details"])
     scalar = {k: v for k, v in report["details"].items() if not isinstance(v, dict | list)}
     if scalar:
-        lines += ["", "## Method details", "", "| field | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in scalar.items()]
+        lines += ["", "## Method details", "", *md_table(("field", "value"), scalar.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -165,27 +170,44 @@ def _method_sections(details: dict[str, Any]) -> list[str]:
             "",
             "## AutoPruner, layer by layer",
             "",
-            "| stage | channels | kept | final alpha | final lambda | binary fraction | "
-            "acc. with pruner (%) | acc. after removal (%) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['stage']} | {r['channels']} | {r['kept']} | {r['alpha']:.3g} | "
-            f"{r['lam']:.3g} | {r['binary_fraction']:.3f} | {r['gated_accuracy']:.2f} | "
-            f"{r['pruned_accuracy']:.2f} |"
-            for r in details["layers"]
+            *md_table(
+                (
+                    "stage",
+                    "channels",
+                    "kept",
+                    "final alpha",
+                    "final lambda",
+                    "binary fraction",
+                    "acc. with pruner (%)",
+                    "acc. after removal (%)",
+                ),
+                [
+                    (
+                        r["stage"],
+                        r["channels"],
+                        r["kept"],
+                        f"{r['alpha']:.3g}",
+                        f"{r['lam']:.3g}",
+                        f"{r['binary_fraction']:.3f}",
+                        f"{r['gated_accuracy']:.2f}",
+                        f"{r['pruned_accuracy']:.2f}",
+                    )
+                    for r in details["layers"]
+                ],
+            ),
         ]
     if "channel_classes" in details:
         lines += [
             "",
             "## SE channel classes (calibration set, threshold tau)",
             "",
-            "| stage | always squeezed (removed) | class-dependent (kept) | active |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {k} | {v['always_squeezed']} | {v['class_dependent']} | {v['active']} |"
-            for k, v in details["channel_classes"].items()
+            *md_table(
+                ("stage", "always squeezed (removed)", "class-dependent (kept)", "active"),
+                [
+                    (k, v["always_squeezed"], v["class_dependent"], v["active"])
+                    for k, v in details["channel_classes"].items()
+                ],
+            ),
         ]
     if "pruned_accuracy_by_fold" in details:
         ablation = details["pruned_accuracy_by_fold"].items()
@@ -306,18 +328,34 @@ def write_report(
 
 def summary_markdown(reports: list[dict[str, Any]]) -> str:
     """One table over several methods (what ``make bench-prune`` prints)."""
-    lines = [
-        "| method | model | dense acc | sparse acc | pruned acc | fine-tuned acc | loss (pp) | "
-        "params | MACs | MAC reduction | wall time (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in reports:
-        a = r["accuracy"]
-        lines.append(
-            f"| {r['method']} | {r['model']} | {a['dense']:.2f} | {a['sparsity_trained']:.2f} | "
-            f"{a['pruned']:.2f} | {a['finetuned']:.2f} | {r['accuracy_loss_pp']:+.2f} | "
-            f"{r['params']['dense']:,} -> {r['params']['pruned']:,} | "
-            f"{r['macs']['dense']:,} -> {r['macs']['pruned']:,} | "
-            f"{r['macs']['reduction']:.2f}x | {r['seconds']['total']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+    header = (
+        "method",
+        "model",
+        "dense acc",
+        "sparse acc",
+        "pruned acc",
+        "fine-tuned acc",
+        "loss (pp)",
+        "params",
+        "MACs",
+        "MAC reduction",
+        "wall time (s)",
+    )
+    return "\n".join(md_table(header, [_summary_row(r) for r in reports])) + "\n"
+
+
+def _summary_row(r: dict[str, Any]) -> tuple[str, ...]:
+    a = r["accuracy"]
+    return (
+        r["method"],
+        r["model"],
+        f"{a['dense']:.2f}",
+        f"{a['sparsity_trained']:.2f}",
+        f"{a['pruned']:.2f}",
+        f"{a['finetuned']:.2f}",
+        f"{r['accuracy_loss_pp']:+.2f}",
+        f"{r['params']['dense']:,} -> {r['params']['pruned']:,}",
+        f"{r['macs']['dense']:,} -> {r['macs']['pruned']:,}",
+        f"{r['macs']['reduction']:.2f}x",
+        f"{r['seconds']['total']:.1f}",
+    )
