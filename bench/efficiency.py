@@ -8,13 +8,14 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from systolic import fileio
 from systolic.engine import build
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ArrayParams
 from systolic.models.tiling import GemmPlan
-from systolic.models.workloads import BENCH_GEMMS
+from systolic.models.workloads import BENCH_GEMMS, Workload
 
 DEFAULT_OUT = build.BUILD_ROOT / "bench"
 
@@ -65,110 +66,116 @@ class BenchOptions:
 def run_bench(args: BenchOptions) -> int:
     """The GEMM list on the RTL, the cycle model and SCALE-Sim at every size; the table, the
     targets, the area and the JSON; 0 when every GEMM was checked."""
-    sizes = args.sizes
-    gemms = [w for w in BENCH_GEMMS if not (args.quick and w.group == "resnet18")]
-    if args.only:
-        keys = [k.strip() for k in args.only.split(",") if k.strip()]
-        gemms = [w for w in gemms if any(k in w.name for k in keys)]
-        if not gemms:
-            raise ConfigError(f"--only {args.only!r} matches no GEMM of the benchmark list")
+    gemms = select_gemms(args.quick, args.only)
     work = args.out.parent / "work"
-    report: dict = {"convention": CONVENTION, "arrays": {}, "targets": {}}
-    all_lb, all_ss = [], []
-    for r, c in sizes:
+    report: dict[str, Any] = {"convention": CONVENTION, "arrays": {}, "targets": {}}
+    all_ss: list[float] = []
+    for r, c in args.sizes:
         p = ArrayParams(r, c)
         print(f"[{r}x{c}] RTL ({args.sim}, fast path) ...", flush=True)
         t0 = time.perf_counter()
         rtl = measure_rtl(args.sim, p, gemms, work)
         print(f"[{r}x{c}] RTL done in {time.perf_counter() - t0:.1f} s", flush=True)
-        ss = {}
-        if not args.no_scalesim:
-            from systolic.bench.scalesim_run import run_gemms
-
-            limit = args.scalesim_max_cycles
-            run = [
-                w for w in gemms if not limit or GemmPlan(w.m, w.k, w.n, p).scalesim_cycles <= limit
-            ]
-            print(f"[{r}x{c}] SCALE-Sim ({len(run)} of {len(gemms)} GEMMs) ...", flush=True)
-            ss = run_gemms([(w.name, w.m, w.k, w.n) for w in run], r, c, work / f"scalesim_{r}x{c}")
-        rows = []
-        for w in gemms:
-            plan = GemmPlan(w.m, w.k, w.n, p)
-            got = rtl[w.name]
-            s = ss.get(w.name)
-            ss_cycles = s.project_cycles if s else None
-            source = "SCALE-Sim" if s else None
-            if s is None and not args.no_scalesim:
-                ss_cycles, source = plan.scalesim_cycles, "formula"
-            row = {
-                "name": w.name,
-                "group": w.group,
-                "m": w.m,
-                "k": w.k,
-                "n": w.n,
-                "macs": plan.macs,
-                "folds": plan.fold_count,
-                "rtl_cycles": got["rtl_cycles"],
-                "model_cycles": plan.cycles,
-                "lower_bound": plan.lower_bound,
-                "scalesim_cycles": ss_cycles,
-                "scalesim_source": source,
-                "scalesim_reported": s.reported_cycles if s else None,
-                "scalesim_formula": plan.scalesim_cycles,
-                "rtl_over_lb": got["rtl_cycles"] / plan.lower_bound,
-                "rtl_over_scalesim": got["rtl_cycles"] / ss_cycles if ss_cycles else None,
-                "utilization": plan.utilization(got["rtl_cycles"]),
-                "scalesim_utilization": plan.macs / (ss_cycles * r * c) if ss_cycles else None,
-                "mapping_efficiency": plan.mapping_efficiency,
-                "checked": got["passed"],
-            }
-            rows.append(row)
-        g_lb = geomean([x["rtl_over_lb"] for x in rows])
-        g_ss = geomean([x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]])
-        g_lbss = geomean(
-            [x["lower_bound"] / x["scalesim_cycles"] for x in rows if x["scalesim_cycles"]]
-        )
-        all_lb += [x["rtl_over_lb"] for x in rows]
+        ss = {} if args.no_scalesim else _scalesim(p, gemms, args.scalesim_max_cycles, work)
+        rows = [_row(w, p, rtl[w.name], ss.get(w.name), args.no_scalesim) for w in gemms]
+        array = _array_summary(rows)
+        report["arrays"][f"{r}x{c}"] = array
         all_ss += [x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]]
-        report["arrays"][f"{r}x{c}"] = {
-            "rows": rows,
-            "geomean_rtl_over_lb": g_lb,
-            "geomean_rtl_over_scalesim": g_ss,
-            "geomean_lb_over_scalesim": g_lbss,
-        }
-        _print_bench(r, c, rows, g_lb, g_ss, g_lbss)
+        _print_bench(r, c, array)
     report["geomean_rtl_over_scalesim"] = geomean(all_ss)
     report["targets"] = _targets(report)
     print("targets")
     for name, t in report["targets"].items():
         print(f"  {'PASS' if t['met'] else 'MISS'} {name}: {t['value']}")
     if not args.no_area:
-        from systolic.bench.area import area_table
-
-        print("area (Yosys synth -flatten, generic cells; DATA_W=8 ACC_W=32) ...", flush=True)
-        areas = area_table([(4, 4), (8, 8), (16, 16)], 8, 32, work / "yosys")
-        report["area"] = [
-            {
-                "design": a.design,
-                "rows": a.rows,
-                "cols": a.cols,
-                "cells": a.cells,
-                "flops": a.flops,
-                "cells_per_pe": a.cells_per_pe,
-                "flops_per_pe": a.flops_per_pe,
-            }
-            for a in areas
-        ]
-        print(f"{'design':>16} {'cells':>8} {'flip-flops':>10} {'cells/PE':>9} {'FF/PE':>6}")
-        for a in areas:
-            name = f"{a.design} {a.rows}x{a.cols}" if a.design != "systolic_pe" else "systolic_pe"
-            print(
-                f"{name:>16} {a.cells:>8} {a.flops:>10} {a.cells_per_pe:>9.0f} "
-                f"{a.flops_per_pe:>6.0f}"
-            )
+        report["area"] = _area(work)
     fileio.atomic_write(args.out, json.dumps(report, indent=1))
     print(f"JSON written to {args.out}")
     return 0 if all(r["checked"] for a in report["arrays"].values() for r in a["rows"]) else 1
+
+
+def select_gemms(quick: bool, only: str | None) -> list[Workload]:
+    """The benchmark list, without ResNet-18 when ``quick``, narrowed to the ``only`` names."""
+    gemms = [w for w in BENCH_GEMMS if not (quick and w.group == "resnet18")]
+    if only:
+        keys = [k.strip() for k in only.split(",") if k.strip()]
+        gemms = [w for w in gemms if any(k in w.name for k in keys)]
+        if not gemms:
+            raise ConfigError(f"--only {only!r} matches no GEMM of the benchmark list")
+    return gemms
+
+
+def _scalesim(p: ArrayParams, gemms: list[Workload], limit: int, work: Path) -> dict[str, Any]:
+    """SCALE-Sim on the GEMMs whose SCALE-Sim cycle count is at most ``limit`` (0: all)."""
+    from systolic.bench.scalesim_run import run_gemms
+
+    run = [w for w in gemms if not limit or GemmPlan(w.m, w.k, w.n, p).scalesim_cycles <= limit]
+    print(f"[{p.rows}x{p.cols}] SCALE-Sim ({len(run)} of {len(gemms)} GEMMs) ...", flush=True)
+    where = work / f"scalesim_{p.rows}x{p.cols}"
+    return run_gemms([(w.name, w.m, w.k, w.n) for w in run], p.rows, p.cols, where)
+
+
+def _row(
+    w: Workload, p: ArrayParams, got: dict[str, Any], s: Any, no_scalesim: bool
+) -> dict[str, Any]:
+    """One GEMM's line: RTL, model, lower bound and SCALE-Sim (its run, else its formula)."""
+    plan = GemmPlan(w.m, w.k, w.n, p)
+    ss_cycles = s.project_cycles if s else None
+    source = "SCALE-Sim" if s else None
+    if s is None and not no_scalesim:
+        ss_cycles, source = plan.scalesim_cycles, "formula"
+    return {
+        "name": w.name,
+        "group": w.group,
+        "m": w.m,
+        "k": w.k,
+        "n": w.n,
+        "macs": plan.macs,
+        "folds": plan.fold_count,
+        "rtl_cycles": got["rtl_cycles"],
+        "model_cycles": plan.cycles,
+        "lower_bound": plan.lower_bound,
+        "scalesim_cycles": ss_cycles,
+        "scalesim_source": source,
+        "scalesim_reported": s.reported_cycles if s else None,
+        "scalesim_formula": plan.scalesim_cycles,
+        "rtl_over_lb": got["rtl_cycles"] / plan.lower_bound,
+        "rtl_over_scalesim": got["rtl_cycles"] / ss_cycles if ss_cycles else None,
+        "utilization": plan.utilization(got["rtl_cycles"]),
+        "scalesim_utilization": plan.macs / (ss_cycles * p.rows * p.cols) if ss_cycles else None,
+        "mapping_efficiency": plan.mapping_efficiency,
+        "checked": got["passed"],
+    }
+
+
+def _array_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rows of one array size and their geometric means."""
+    return {
+        "rows": rows,
+        "geomean_rtl_over_lb": geomean([x["rtl_over_lb"] for x in rows]),
+        "geomean_rtl_over_scalesim": geomean(
+            [x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]]
+        ),
+        "geomean_lb_over_scalesim": geomean(
+            [x["lower_bound"] / x["scalesim_cycles"] for x in rows if x["scalesim_cycles"]]
+        ),
+    }
+
+
+def _area(work: Path) -> list[dict[str, Any]]:
+    """Yosys area of the PE and the array at 4x4, 8x8 and 16x16 (printed and returned)."""
+    from systolic.bench.area import area_table
+
+    print("area (Yosys synth -flatten, generic cells; DATA_W=8 ACC_W=32) ...", flush=True)
+    areas = area_table([(4, 4), (8, 8), (16, 16)], 8, 32, work / "yosys")
+    print(f"{'design':>16} {'cells':>8} {'flip-flops':>10} {'cells/PE':>9} {'FF/PE':>6}")
+    for a in areas:
+        name = f"{a.design} {a.rows}x{a.cols}" if a.design != "systolic_pe" else "systolic_pe"
+        print(
+            f"{name:>16} {a.cells:>8} {a.flops:>10} {a.cells_per_pe:>9.0f} {a.flops_per_pe:>6.0f}"
+        )
+    keys = ("design", "rows", "cols", "cells", "flops", "cells_per_pe", "flops_per_pe")
+    return [{k: getattr(a, k) for k in keys} for a in areas]
 
 
 CONVENTION = (
@@ -203,7 +210,11 @@ def _targets(report: dict) -> dict:
     return t
 
 
-def _print_bench(r, c, rows, g_lb, g_ss, g_lbss) -> None:
+def _print_bench(r: int, c: int, array: dict[str, Any]) -> None:
+    """One array size's table, as the benchmark prints it."""
+    rows = array["rows"]
+    g_lb, g_ss = array["geomean_rtl_over_lb"], array["geomean_rtl_over_scalesim"]
+    g_lbss = array["geomean_lb_over_scalesim"]
     print()
     print(f"array {r}x{c}")
     hdr = (

@@ -8,12 +8,14 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from systolic import fileio
 from systolic.bench.efficiency import DEFAULT_OUT
 from systolic.engine import runner, toolchain
 from systolic.errors import SimulatorError
 from systolic.models.params import ArrayParams
+from systolic.models.streams import speed_stream
 
 #: Speed workload length per (simulator, array size); the same stream for all three harnesses.
 SPEED_CYCLES = {
@@ -44,75 +46,90 @@ class SpeedOptions:
 def run_bench_sim(args: SpeedOptions) -> int:
     """Simulated cycles per wall-second of one stream on every way of running it; the ratios
     and the JSON."""
-    from systolic.engine import harness
-    from systolic.models.streams import speed_stream
-
-    sims = args.sim or list(toolchain.SIMULATORS)
     results = []
     for r, c in args.sizes:
         p = ArrayParams(r, c)
-        for sim in sims:
+        for sim in args.sim or list(toolchain.SIMULATORS):
             cycles = args.cycles or SPEED_CYCLES.get((sim, max(r, c)), 20000)
-            env = {"speed_cycles": cycles}
             print(f"[{sim} {r}x{c}] {cycles} cycles ...", flush=True)
-            row = {"sim": sim, "array": f"{r}x{c}", "cycles": cycles}
-            # Raw baselines: the same harness and stimulus file, no Python.
-            stream = speed_stream(p, cycles, args.seed)
-            rows_n = harness.stimulus_rows(stream.stimulus)
-            depth = 1 << max(10, (rows_n - 1).bit_length())
-            with tempfile.TemporaryDirectory() as tmp:
-                hexf = Path(tmp) / "stim.hex"
-                harness.write_hex(hexf, stream.stimulus, p, 0, rows_n)
-                tiny = Path(tmp) / "tiny.hex"
-                harness.write_hex(tiny, stream.stimulus, p, 0, 1)
-                for check, key in ((True, "raw"), (False, "raw_nocheck")):
-                    exe = harness.build_raw(sim, p, depth=depth, check=check)
-                    best = 0.0
-                    for _ in range(args.repeat):
-                        full = harness.run_raw(sim, exe, hexf, rows_n, stream.cycles, p, check)
-                        start = harness.run_raw(sim, exe, tiny, 1, 1, p, check)
-                        best = max(best, stream.cycles / max(full.wall_s - start.wall_s, 1e-9))
-                    row[key] = best
-                    if check:
-                        from systolic.models.fast_trace import stream_signature
-
-                        want = stream_signature(stream.stimulus, p)
-                        diffs = want.differences(full.signature, p)
-                        if diffs:
-                            raise SimulatorError(f"raw {sim} signature mismatch: {diffs[0]}")
-            # cocotb: the default path (Python checks every PE every cycle) and the fast path
-            # (HDL buffer + signature); the best of --repeat runs each.
-            ways = {
-                ("cocotb_default", "test_speed_default"): functools.partial(
-                    runner.run,
-                    sim,
-                    p,
-                    tests=["test_speed_default"],
-                    seed=args.seed,
-                    inputs=env,
-                    test_module="systolic.tb.test_gemm",
-                ),
-                ("cocotb_fast", "test_speed_fast"): functools.partial(
-                    harness.run_cocotb,
-                    sim,
-                    p,
-                    ["test_speed_fast"],
-                    inputs=env,
-                    seed=args.seed,
-                    name="speed",
-                ),
-            }
-            for (key, test), run_once in ways.items():
-                best = 0.0
-                for _ in range(args.repeat):
-                    res = run_once()
-                    if not res.passed:
-                        print(res.summary())
-                        return 1
-                    n, wall = _rate(res.stats, test)
-                    best = max(best, n / wall)
-                row[key] = best
+            row: dict[str, Any] = {"sim": sim, "array": f"{r}x{c}", "cycles": cycles}
+            row.update(_raw_rates(sim, p, cycles, args.seed, args.repeat))
+            cocotb = _cocotb_rates(sim, p, cycles, args.seed, args.repeat)
+            if cocotb is None:
+                return 1
+            row.update(cocotb)
             results.append(row)
+    return _report(results, args)
+
+
+def _raw_rates(sim: str, p: ArrayParams, cycles: int, seed: int, repeat: int) -> dict[str, float]:
+    """The raw baselines: the same harness and stimulus file, no Python; with and without the
+    signature logic (the checked one's signature must equal the model's)."""
+    from systolic.engine import harness
+    from systolic.models.fast_trace import stream_signature
+
+    stream = speed_stream(p, cycles, seed)
+    rows_n = harness.stimulus_rows(stream.stimulus)
+    depth = 1 << max(10, (rows_n - 1).bit_length())
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        hexf, tiny = Path(tmp) / "stim.hex", Path(tmp) / "tiny.hex"
+        harness.write_hex(hexf, stream.stimulus, p, 0, rows_n)
+        harness.write_hex(tiny, stream.stimulus, p, 0, 1)
+        for check, key in ((True, "raw"), (False, "raw_nocheck")):
+            exe = harness.build_raw(sim, p, depth=depth, check=check)
+            best = 0.0
+            for _ in range(repeat):
+                full = harness.run_raw(sim, exe, hexf, rows_n, stream.cycles, p, check)
+                start = harness.run_raw(sim, exe, tiny, 1, 1, p, check)
+                # Start-up excluded: the one-row run's time is subtracted.
+                best = max(best, stream.cycles / max(full.wall_s - start.wall_s, 1e-9))
+            rates[key] = best
+            if check:
+                diffs = stream_signature(stream.stimulus, p).differences(full.signature, p)
+                if diffs:
+                    raise SimulatorError(f"raw {sim} signature mismatch: {diffs[0]}")
+    return rates
+
+
+def _cocotb_rates(
+    sim: str, p: ArrayParams, cycles: int, seed: int, repeat: int
+) -> dict[str, float] | None:
+    """cocotb's default path (Python checks every PE every cycle) and fast path (HDL buffer and
+    signature), the best of ``repeat`` runs each; None (after printing why) when a run fails."""
+    from systolic.engine import harness
+
+    inputs = {"speed_cycles": cycles}
+    ways = {
+        ("cocotb_default", "test_speed_default"): functools.partial(
+            runner.run,
+            sim,
+            p,
+            tests=["test_speed_default"],
+            seed=seed,
+            inputs=inputs,
+            test_module="systolic.tb.test_gemm",
+        ),
+        ("cocotb_fast", "test_speed_fast"): functools.partial(
+            harness.run_cocotb, sim, p, ["test_speed_fast"], inputs=inputs, seed=seed, name="speed"
+        ),
+    }
+    rates = {}
+    for (key, test), run_once in ways.items():
+        best = 0.0
+        for _ in range(repeat):
+            res = run_once()
+            if not res.passed:
+                print(res.summary())
+                return None
+            n, wall = _rate(res.stats, test)
+            best = max(best, n / wall)
+        rates[key] = best
+    return rates
+
+
+def _report(results: list[dict[str, Any]], args: SpeedOptions) -> int:
+    """The ratios, the table and the JSON."""
     targets = {"verilator": 0.5, "icarus": 1.0}
     print()
     print(
