@@ -22,7 +22,7 @@ Reports: <out>/<method>/report.{json,md}, pruning.png, pruned/ and dense/ models
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``prune`` subcommand."""
+    """Add the ``prune`` subcommand, its options in three groups."""
     p = subparsers.add_parser(
         "prune",
         help="prune digits CNNs (Network Slimming, AutoPruner, SE, ShuffleNet) and report",
@@ -31,6 +31,14 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _what(p.add_argument_group("what to run and where"))
+    _methods(p.add_argument_group("the methods' settings"))
+    _training(p.add_argument_group("training and reporting"))
+    p.set_defaults(func=_run)
+
+
+def _what(p: Any) -> None:
+    """Options: what to run and where."""
     p.add_argument("--method", choices=METHOD_CHOICES, default="slimming")
     p.add_argument(
         "--model",
@@ -41,6 +49,17 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--out", type=options.out_dir, default="artifacts/pruning", help="report directory"
     )
+    p.add_argument(
+        "--inspect",
+        type=options.in_dir,
+        metavar="DIR",
+        default=None,
+        help="load a saved model directory, evaluate it and print its GEMMs",
+    )
+
+
+def _methods(p: Any) -> None:
+    """Options: the methods' settings."""
     p.add_argument(
         "--ratio",
         type=options.real(0, 1, lo_open=True, hi_open=True),
@@ -97,6 +116,10 @@ def register(subparsers: Any) -> None:
         default=3e-2,
         help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks",
     )
+
+
+def _training(p: Any) -> None:
+    """Options: training and reporting."""
     p.add_argument(
         "--epochs", type=options.integer(1, 10_000), default=40, help="dense and sparsity epochs"
     )
@@ -121,14 +144,6 @@ def register(subparsers: Any) -> None:
         "busy machine; results are deterministic per thread count)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--inspect",
-        type=options.in_dir,
-        metavar="DIR",
-        default=None,
-        help="load a saved model directory, evaluate it and print its GEMMs",
-    )
-    p.set_defaults(func=_run)
 
 
 def _config(args: argparse.Namespace):
