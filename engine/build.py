@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import systolic.rtl
 from systolic import fileio
@@ -152,7 +153,7 @@ BUILD_STAMP = ".systolic-build-ok"
 
 @contextlib.contextmanager
 def shared_build(
-    bdir: Path, key: dict, sources: Sequence[Path], do_build: Callable[[], None]
+    bdir: Path, key: dict[str, Any], sources: Sequence[Path], do_build: Callable[[], None]
 ) -> Iterator[None]:
     """Run ``do_build`` into ``bdir`` under an exclusive lock unless a finished build with the
     same key and sources is there, then hold a shared lock while the caller uses it.
@@ -181,7 +182,7 @@ def shared_build(
         yield
 
 
-def _build_key(key: dict, sources: Sequence[Path]) -> str:
+def _build_key(key: dict[str, Any], sources: Sequence[Path]) -> str:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     for src in sources:
         digest.update(str(src).encode())

@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from systolic.models.fast_trace import Signature, chunk_count
 from systolic.models.fixed import lane_bits
 from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus
+
+if TYPE_CHECKING:
+    from cocotb_tools.runner import Runner
 
 HARNESS_DIR = systolic.rtl.directory() / "harness"
 HARNESS_TOP = "systolic_harness"
@@ -202,7 +206,13 @@ def build_raw(
 
 
 def run_raw(
-    sim: str, exe: Path, stim_file: Path, rows: int, total: int, params, check: bool = True
+    sim: str,
+    exe: Path,
+    stim_file: Path,
+    rows: int,
+    total: int,
+    params: ArrayParams,
+    check: bool = True,
 ) -> RawResult:
     """Run the raw harness on one stimulus file (one segment: rows <= DEPTH)."""
     args = [f"+{PLUSARG_STIM}={stim_file}", f"+ROWS_N={rows}", f"+TOTAL={total}"]
@@ -228,7 +238,7 @@ def build_cocotb(
     rtl_dir: Path | None = None,
     build_root: Path | None = None,
     dump: bool = False,
-):
+) -> tuple[Runner, Path]:
     """Build the harness for cocotb (own build directory); returns (runner, build dir).
 
     dump: build with DUMP=1 (every strobed result written to the file named by PLUSARG_RES)."""

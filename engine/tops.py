@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from systolic.engine.runner import HdlTop
+from systolic.engine.build import HdlTop
 from systolic.models.params import ArrayParams
 
 #: Test-only top level: two systolic_array instances chained into one array.

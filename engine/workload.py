@@ -34,7 +34,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 
@@ -147,7 +147,9 @@ def _geometry_dict(geo: ConvGeometry | None) -> dict[str, Any] | None:
     }
 
 
-def _op_meta(op: GemmLayer | HostOp, gemms: list[Gemm], in_shape: tuple) -> dict[str, Any]:
+def _op_meta(
+    op: GemmLayer | HostOp, gemms: list[Gemm], in_shape: tuple[int, ...]
+) -> dict[str, Any]:
     if isinstance(op, HostOp):
         return {
             "op": op.op,
@@ -211,7 +213,8 @@ def save_workload(wl: Workload, path: str | Path) -> Path:
             key = f"gemm.{layer.name}.{g.group}"
             arrays[f"{key}.A"], arrays[f"{key}.B"], arrays[f"{key}.C"] = g.a, g.b, g.c
     with atomic_path(path) as tmp:
-        np.savez_compressed(tmp, **arrays)
+        # numpy's stubs: a ** mapping might also name the keyword allow_pickle (a bool).
+        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
     return path
 
 
@@ -230,7 +233,7 @@ class _Arrays:
         if key not in self.npz.files:
             raise WorkloadError(f"{self.path}: array {key!r} is missing")
         try:
-            arr = self.npz[key]
+            arr: np.ndarray = self.npz[key]
         except ValueError as exc:  # object arrays need pickle, which is refused
             raise WorkloadError(f"{self.path}: array {key!r} cannot be read: {exc}") from None
         except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
@@ -246,7 +249,7 @@ class _Arrays:
         return arr
 
 
-def _need(d: dict, key: str, kind: type | tuple, where: str) -> Any:
+def _need(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in d:
         raise WorkloadError(f"{where}: missing field {key!r}")
     value = d[key]
@@ -255,7 +258,11 @@ def _need(d: dict, key: str, kind: type | tuple, where: str) -> Any:
     return value
 
 
-def _scale(d: dict, key: str, where: str, optional: bool = False) -> float | None:
+@overload
+def _scale(d: dict[str, Any], key: str, where: str, optional: Literal[False] = False) -> float: ...
+@overload
+def _scale(d: dict[str, Any], key: str, where: str, optional: bool) -> float | None: ...
+def _scale(d: dict[str, Any], key: str, where: str, optional: bool = False) -> float | None:
     if optional and d.get(key) is None:
         return None
     value = float(_need(d, key, (int, float), where))
@@ -279,15 +286,20 @@ def _read_meta(arrays: _Arrays) -> dict[str, Any]:
     return meta
 
 
-def _geometry(d: dict | None, where: str) -> ConvGeometry:
+def _pair(values: Any) -> tuple[int, int]:
+    """``values`` as a tuple of ints, typed as the pair that ``_geometry`` then checks it is."""
+    return cast("tuple[int, int]", tuple(int(v) for v in values))
+
+
+def _geometry(d: dict[str, Any] | None, where: str) -> ConvGeometry:
     if not isinstance(d, dict):
         raise WorkloadError(f"{where}: a conv layer needs its geometry")
     try:
         geo = ConvGeometry(
-            tuple(int(v) for v in d["kernel"]),
-            tuple(int(v) for v in d["stride"]),
-            tuple(int(v) for v in d["padding"]),
-            tuple(int(v) for v in d["dilation"]),
+            _pair(d["kernel"]),
+            _pair(d["stride"]),
+            _pair(d["padding"]),
+            _pair(d["dilation"]),
             int(d["groups"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -303,7 +315,7 @@ def _geometry(d: dict | None, where: str) -> ConvGeometry:
     return geo
 
 
-def _layer(d: dict, arrays: _Arrays) -> GemmLayer:
+def _layer(d: dict[str, Any], arrays: _Arrays) -> GemmLayer:
     name = _need(d, "name", str, "workload op")
     where = f"{arrays.path}: layer {name}"
     kind = _need(d, "kind", str, where)
@@ -343,7 +355,7 @@ def _layer(d: dict, arrays: _Arrays) -> GemmLayer:
     )
 
 
-def _host_op(d: dict, where: str) -> HostOp:
+def _host_op(d: dict[str, Any], where: str) -> HostOp:
     op = d["op"]
     if op not in HOST_OPS:
         raise WorkloadError(f"{where}: unknown operation {op!r}")
@@ -422,7 +434,7 @@ def load_workload(path: str | Path) -> Workload:
             raise WorkloadError(f"{path}: malformed metadata ({exc!r})") from None
 
 
-def _build(meta: dict, arrays: _Arrays, path: Path) -> Workload:
+def _build(meta: dict[str, Any], arrays: _Arrays, path: Path) -> Workload:
     shape = tuple(_need(meta, "input_shape", list, str(path)))
     x = arrays.get("input", np.int8, 4)
     if tuple(x.shape[1:]) != shape:
@@ -435,7 +447,7 @@ def _build(meta: dict, arrays: _Arrays, path: Path) -> Workload:
         raise WorkloadError(
             f"{path}: {n} images but {labels.size} labels, {preds.size} predictions"
         )
-    ops: list = []
+    ops: list[GemmLayer | HostOp] = []
     gemms: dict[str, list[Gemm]] = {}
     shapes: dict[str, tuple[int, ...]] = {}
     known = {"input"}
@@ -466,7 +478,9 @@ def _build(meta: dict, arrays: _Arrays, path: Path) -> Workload:
     )
     if net.output not in known:
         raise WorkloadError(f"{path}: output tensor {net.output!r} is never computed")
-    extra = {k: meta[k] for k in ("source", "accuracy", "fake_quant_check") if k in meta}
+    extra: dict[str, Any] = {
+        k: meta[k] for k in ("source", "accuracy", "fake_quant_check") if k in meta
+    }
     wl = Workload(net, x, labels, preds, logits, gemms, extra, shapes)
     _check_reference(wl, path)
     return wl
@@ -480,7 +494,7 @@ def _check_reference(wl: Workload, path: Path) -> None:
 
     seen: dict[tuple[str, int], bool] = {}
 
-    def recorded(layer, group, a, b):
+    def recorded(layer: GemmLayer, group: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         gemms = wl.gemms[layer.name]
         if group >= len(gemms):
             raise WorkloadError(f"{path}: layer {layer.name} lowers to more GEMMs than recorded")

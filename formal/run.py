@@ -219,7 +219,7 @@ def select_tasks(tasks: Sequence[Task], only: Sequence[str] | None) -> list[Task
     """
     if not only:
         return list(tasks)
-    chosen = []
+    chosen: list[Task] = []
     for pattern in only:
         hits = [t for t in tasks if fnmatch.fnmatchcase(t.name, pattern)]
         if not hits:

@@ -6,6 +6,8 @@ b' = (b - mean) * gamma / sqrt(var + eps) + beta.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -33,13 +35,14 @@ def fold_bn(
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """A new conv equal to ``bn(conv(x))`` in eval mode."""
     w, b = fold_bn(conv.weight, conv.bias, bn)
+    # torch types a conv's geometry as tuple[int, ...]: a Conv2d's are int pairs.
     fused = nn.Conv2d(
         conv.in_channels,
         conv.out_channels,
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
+        cast("tuple[int, int]", conv.kernel_size),
+        cast("tuple[int, int]", conv.stride),
+        cast("str | tuple[int, int]", conv.padding),
+        cast("tuple[int, int]", conv.dilation),
         conv.groups,
         bias=True,
         padding_mode=conv.padding_mode,
@@ -47,5 +50,6 @@ def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     )
     with torch.no_grad():
         fused.weight.copy_(w)
+        assert fused.bias is not None  # made with bias=True
         fused.bias.copy_(b)
     return fused.eval()

@@ -17,6 +17,7 @@ only the parameter quantization (``quant.quantize_layer``), which is tested on i
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -81,11 +82,13 @@ def check_supported(model: nn.Module) -> None:
 
 
 def _geometry(conv: nn.Conv2d) -> ConvGeometry:
+    # torch types a conv's geometry as tuple[int, ...] (padding also as a string): a Conv2d's
+    # are int pairs.
     return ConvGeometry(
-        tuple(conv.kernel_size),
-        tuple(conv.stride),
-        tuple(conv.padding),
-        tuple(conv.dilation),
+        cast("tuple[int, int]", tuple(conv.kernel_size)),
+        cast("tuple[int, int]", tuple(conv.stride)),
+        cast("tuple[int, int]", tuple(conv.padding)),
+        cast("tuple[int, int]", tuple(conv.dilation)),
         conv.groups,
     )
 
@@ -118,6 +121,7 @@ def _walk_cnn(model: DigitsCNN, x: torch.Tensor, act: ActFn, params: ParamFn) ->
     x = act("input", x, False)
     cur = "input"
     for i, st in enumerate(model.stages):
+        assert isinstance(st, ConvStage)
         w, b = fold_bn(st.conv.weight, st.conv.bias, st.bn)
         w, b = params(f"stages.{i}.conv", w, b, cur)
         x = act(f"stages.{i}", F.relu(F.conv2d(x, w, b, **_conv_args(st.conv))), True)
@@ -170,6 +174,7 @@ def torch_forward(model: nn.Module, x: torch.Tensor, act: ActFn, params: ParamFn
         x = torch.as_tensor(x, dtype=torch.float64)
         if isinstance(model, DigitsCNN):
             return _walk_cnn(model, x, act, params)
+        assert isinstance(model, ShuffleDigitsNet)  # check_supported
         return _walk_shuffle(model, x, act, params)
 
 
@@ -268,6 +273,7 @@ def _ops_cnn(model: DigitsCNN, scales: dict[str, float]) -> list:
     s = dict(scales)  # grows by the tensors that keep their source's scale (pool, flatten)
     cur = "input"
     for i, st in enumerate(model.stages):
+        assert isinstance(st, ConvStage)
         w, b = fold_bn(st.conv.weight, st.conv.bias, st.bn)
         dst = f"stages.{i}"
         ops.append(_gemm_layer(f"{dst}.conv", "conv", cur, dst, w, b, s, True, s[dst], st.conv))
@@ -305,6 +311,7 @@ def _ops_shuffle(model: ShuffleDigitsNet, scales: dict[str, float]) -> list:
     ops.append(_gemm_layer("stem", "conv", "input", "stem", w, b, s, True, s["stem"], model.stem))
     cur = "stem"
     for u, (pool, unit) in enumerate(zip(model.pools, model.units, strict=True)):
+        assert isinstance(unit, ShuffleUnit)
         p = f"units.{u}"
         if isinstance(pool, nn.MaxPool2d):
             ops.append(HostOp("maxpool", f"{p}.pool", cur, f"{p}.pool"))
@@ -345,6 +352,7 @@ def build_quantnet(model: nn.Module, calib: torch.Tensor, name: str = "model") -
     """Fold, calibrate on ``calib`` (float images), quantize: the integer network of ``model``."""
     check_supported(model)
     model = _as_double(model)
+    assert isinstance(model, DigitsCNN | ShuffleDigitsNet)  # check_supported
     scales = calibrate(model, calib)
     with torch.no_grad():
         ops = (

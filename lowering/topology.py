@@ -41,6 +41,7 @@ def conv_rows(wl: Workload) -> list[tuple]:
             )
             continue
         geo = layer.geometry
+        assert geo is not None  # a conv layer has its geometry
         if geo.dilation != (1, 1):
             raise LoweringError(
                 f"{layer.name}: dilation {geo.dilation} has no SCALE-Sim conv topology column; "

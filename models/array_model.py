@@ -139,14 +139,14 @@ class ArrayModel:
         """
         t = stim.cycles
         shape = (t, self.params.rows, self.params.cols)
+        edges = EdgeTrace.zeros(t, self.params)
         trace = ArrayTrace(
             np.zeros(shape, np.int64),
             np.zeros(shape, np.int64),
             np.zeros(shape, bool),
             np.zeros(shape, bool),
-            EdgeTrace.zeros(t, self.params),
+            edges,
         )
-        edges = trace.edges
         for c in range(t):
             if cleared is not None and cleared[c]:
                 self.reset()

@@ -28,7 +28,9 @@ without the (T, ROWS, COLS) trace -- or, faster, in closed form from the product
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +67,9 @@ class _Carry:
     res: np.ndarray
 
 
-def _step_chunks(stim: EdgeStimulus, params: ArrayParams, chunk: int):
+def _step_chunks(
+    stim: EdgeStimulus, params: ArrayParams, chunk: int
+) -> Iterator[tuple[int, StepState]]:
     """Yield (s0, StepState) over all T stream steps of the stimulus, ``chunk`` steps at a time."""
     _check(stim)
     t = stim.cycles
@@ -85,7 +89,16 @@ def _step_chunks(stim: EdgeStimulus, params: ArrayParams, chunk: int):
         )
 
 
-def _advance(a, av, af, al, b, bv, carry: _Carry, params: ArrayParams) -> StepState:
+def _advance(
+    a: np.ndarray,
+    av: np.ndarray,
+    af: np.ndarray,
+    al: np.ndarray,
+    b: np.ndarray,
+    bv: np.ndarray,
+    carry: _Carry,
+    params: ArrayParams,
+) -> StepState:
     s = a.shape[0]
     narrow = params.acc_w <= 32  # int32 arithmetic wraps modulo 2**32 like the RTL (then wrap)
     dt = np.int32 if narrow else np.int64
@@ -147,7 +160,7 @@ class Signature:
     res: np.ndarray
     vld: np.ndarray
     last_strobe: int  # -1 when no result was captured
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def differences(self, other: Signature, params: ArrayParams) -> list[str]:
         """Human-readable differences (self = expected, other = observed), naming the PEs."""
@@ -184,7 +197,9 @@ def chunk_pes(bus: str, q: int, params: ArrayParams) -> list[tuple[int, int]]:
     return [(q, j) for j in range(params.cols)]
 
 
-def _pieces(bus: str, params: ArrayParams):
+def _pieces(
+    bus: str, params: ArrayParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(pe, slot, shift_right, mask, shift_left) of every PE lane in the signature slots."""
     p = params.rows * params.cols
     pe = np.arange(p, dtype=np.int64)
@@ -242,9 +257,9 @@ def stream_signature(
         pe, q, _, _, sl = pieces[bus]
         with np.errstate(over="ignore"):
             contrib = (sums[bus][pe] * inv[pe]) << sl
-        acc = np.zeros(chunk_count(bus, params), U64)
-        np.add.at(acc, q, contrib)
-        out[bus] = acc
+        slots = np.zeros(chunk_count(bus, params), U64)
+        np.add.at(slots, q, contrib)
+        out[bus] = slots
     return Signature(t, out["acc"], out["res"], out["vld"], last)
 
 

@@ -26,7 +26,8 @@ def _sign_extend(u: np.ndarray, width: int) -> np.ndarray:
     not fit int64 for width 63.
     """
     shift = 64 - width
-    return (u << np.uint64(shift)).view(np.int64) >> np.int64(shift)
+    out: np.ndarray = (u << np.uint64(shift)).view(np.int64) >> np.int64(shift)
+    return out
 
 
 def check_int_matrix(name: str, x: object, data_w: int) -> np.ndarray:
@@ -61,7 +62,7 @@ def lane_bits(values: np.ndarray, width: int) -> np.ndarray:
     """Rows of lanes as bits: values (T, n) -> uint8 (T, n*width), lane 0's LSB first."""
     values = np.atleast_2d(np.asarray(values, dtype=np.int64))
     u = values.astype(np.uint64) & np.uint64((1 << width) - 1)
-    bits = (u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
+    bits: np.ndarray = (u[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
     return bits.astype(np.uint8).reshape(values.shape[0], -1)
 
 

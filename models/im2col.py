@@ -72,7 +72,10 @@ def im2col(x: np.ndarray, geo: ConvGeometry) -> np.ndarray:
     ho, wo = geo.output_size(h, w)
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     # Windows of the dilated kernel's extent, then every d-th element of each window.
-    win = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    # numpy's stubs take one axis; a tuple of axes is documented and works.
+    win = sliding_window_view(  # type: ignore[call-overload]
+        xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3)
+    )
     win = win[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]
     # (B, C, Ho, Wo, kh, kw) -> (B, Ho, Wo, C, kh, kw) -> rows (b, y, x), columns (c, kh, kw).
     return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(b * ho * wo, c * kh * kw)
@@ -100,7 +103,8 @@ def conv_gemms(
 def gemm_outputs_to_nchw(cols: list[np.ndarray], batch: int, ho: int, wo: int) -> np.ndarray:
     """Per-group GEMM results (M, N/g) back to a (B, C_out, H_o, W_o) feature map."""
     c = np.concatenate(cols, axis=1)  # (B*Ho*Wo, C_out), groups in channel order
-    return c.reshape(batch, ho, wo, -1).transpose(0, 3, 1, 2)
+    out: np.ndarray = c.reshape(batch, ho, wo, -1).transpose(0, 3, 1, 2)
+    return out
 
 
 def linear_gemm(x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -77,6 +77,7 @@ class GemmLayer:
         if self.kind == "conv":
             if x.ndim != 4:
                 raise LoweringError(f"{self.name}: conv input must be N x C x H x W, got {x.shape}")
+            assert self.geometry is not None  # a conv layer has its geometry
             return conv_gemms(x, self.weight, self.geometry)
         try:
             return [linear_gemm(x, self.weight)]
@@ -86,6 +87,7 @@ class GemmLayer:
     def finish(self, x: np.ndarray, products: list[np.ndarray], env: dict[str, Tensor]) -> Tensor:
         """Bias, residual, requantization of the GEMM results ``products`` (one per group)."""
         if self.kind == "conv":
+            assert self.geometry is not None  # a conv layer has its geometry
             ho, wo = self.geometry.output_size(x.shape[2], x.shape[3])
             acc = gemm_outputs_to_nchw(products, x.shape[0], ho, wo).astype(np.int64)
             acc = acc + self.bias.astype(np.int64)[None, :, None, None]
@@ -127,6 +129,7 @@ class HostOp:
         if self.op == "flatten":
             return Tensor(x.q.reshape(x.q.shape[0], -1), x.scale)
         if self.op == "gap":
+            assert self.out_scale is not None  # gap requantizes
             return Tensor(
                 requant(x.real().mean(axis=(2, 3)), self.out_scale, False), self.out_scale
             )
@@ -135,6 +138,7 @@ class HostOp:
             q = x.q.reshape(n, self.groups, c // self.groups, h, w).transpose(0, 2, 1, 3, 4)
             return Tensor(np.ascontiguousarray(q).reshape(n, c, h, w), x.scale)
         if self.op == "se_scale":
+            assert self.gate is not None and self.out_scale is not None  # se_scale has both
             g = 1.0 / (1.0 + np.exp(-env[self.gate].real()))
             return Tensor(
                 requant(x.real() * g[:, :, None, None], self.out_scale, False), self.out_scale
@@ -220,7 +224,10 @@ def run_steps(
 
 
 def run(
-    net: QuantNet, x_q: np.ndarray, gemm: GemmFn = exact_gemm, trace: dict | None = None
+    net: QuantNet,
+    x_q: np.ndarray,
+    gemm: GemmFn = exact_gemm,
+    trace: dict[str, Tensor] | None = None,
 ) -> Tensor:
     """Execute ``net`` synchronously with the GEMM engine ``gemm``; returns the logits."""
     steps = run_steps(net, x_q, trace)
@@ -229,9 +236,11 @@ def run(
         while True:
             item = steps.send([gemm(item.layer, g, a, b) for g, (a, b) in enumerate(item.pairs)])
     except StopIteration as stop:
-        return stop.value
+        logits: Tensor = stop.value
+        return logits
 
 
 def predictions(logits: Tensor) -> np.ndarray:
     """Class predictions from the logits (argmax of the real values; first maximum wins)."""
-    return np.argmax(logits.real(), axis=1)
+    classes: np.ndarray = np.argmax(logits.real(), axis=1)
+    return classes

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -32,6 +33,12 @@ from systolic.models.gemm import check_operands, golden_gemm
 from systolic.models.params import ArrayParams
 
 
+@overload
+def pe_delay(i: int, j: int) -> int: ...
+@overload
+def pe_delay(i: np.ndarray, j: int | np.ndarray) -> np.ndarray: ...
+@overload
+def pe_delay(i: int, j: np.ndarray) -> np.ndarray: ...
 def pe_delay(i: int | np.ndarray, j: int | np.ndarray) -> int | np.ndarray:
     """The skew rule: A[i][k] of stream step s enters west lane i at cycle s + i and moves one PE
     east per cycle, B[k][j] enters north lane j at s + j and moves one PE south per cycle, so

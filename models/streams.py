@@ -9,7 +9,9 @@ from systolic.models.skew import Product, Stream, schedule
 from systolic.models.tiling import tile_gemm
 
 
-def random_operands(m: int, k: int, n: int, params: ArrayParams, seed: int):
+def random_operands(
+    m: int, k: int, n: int, params: ArrayParams, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """A (M x K) and B (K x N), uniform over the whole signed DATA_W range."""
     rng = np.random.default_rng([seed, m, k, n])
     lo, hi = params.data_min, params.data_max + 1
@@ -30,7 +32,8 @@ def speed_stream(params: ArrayParams, cycles: int, seed: int = 1) -> Stream:
     back to back, every PE busy, about ``cycles`` cycles long."""
     rng = np.random.default_rng([seed, params.rows, params.cols, cycles])
     lo, hi = params.data_min, params.data_max + 1
-    prods, total = [], 0
+    prods: list[Product] = []
+    total = 0
     kmax = 4 * max(params.rows, params.cols)
     while total < cycles - params.rows - params.cols:
         k = int(rng.integers(1, kmax + 1))

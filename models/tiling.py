@@ -33,7 +33,7 @@ def plan_folds(m: int, n: int, params: ArrayParams) -> list[Fold]:
     for name, value in (("M", m), ("N", n)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise OperandError(f"GEMM dimension {name} must be a positive integer, got {value!r}")
-    folds = []
+    folds: list[Fold] = []
     for r0 in range(0, m, params.rows):
         for c0 in range(0, n, params.cols):
             folds.append(

@@ -23,7 +23,8 @@ class LoweringError(SystolicError):
     """A layer or model the lowering does not support, or inconsistent lowering inputs."""
 
 
-def one_line(exc: BaseException, limit: int = 200) -> str:
-    """An exception's text folded onto one line (and shortened) for a one-line error."""
+def one_line(exc: BaseException | str, limit: int = 200) -> str:
+    """An exception's (or a message's) text folded onto one line (and shortened) for a one-line
+    error."""
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

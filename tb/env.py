@@ -203,7 +203,11 @@ class TB:
         path = Path(folder) / f"{self.test_name}_{self.stats['streams']}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(
-            path, t0_ns=get_sim_time("ns"), period_ns=CLOCK_PERIOD_NS, **stream.stimulus.fields()
+            path,
+            t0_ns=get_sim_time("ns"),
+            period_ns=CLOCK_PERIOD_NS,
+            # numpy's stubs: a ** mapping might also name the keyword allow_pickle (a bool).
+            **stream.stimulus.fields(),  # type: ignore[arg-type]
         )
 
     async def _drive(self, cycles: int) -> None:
@@ -227,10 +231,11 @@ class TB:
 
     def write_stats(self, passed: bool) -> None:
         """Record this test's statistics for the runner's summary."""
+        counters: dict[str, Any] = {k: type(v)(self.stats[k]) for k, v in _COUNTERS.items()}
         record = TestStats(
             test=self.test_name,
             passed=passed,
-            **{k: type(v)(self.stats[k]) for k, v in _COUNTERS.items()},
+            **counters,
             stimulus_sha256=self._digest.hexdigest()[:16],
         )
         write_stats(RUN.stats_dir, record)

@@ -60,7 +60,7 @@ class FastResult:
     cycles: int  # sampled cycles (the stream's length)
     wall_s: float
     errors: list[str] = field(default_factory=list)
-    phases: dict = field(default_factory=dict)  # prepare_s, simulate_s, model_wait_s
+    phases: dict[str, float] = field(default_factory=dict)  # prepare_s, simulate_s, model_wait_s
     #: With a DUMP=1 build: the RTL's C (m x n int64, signed ACC_W-bit) of every product of the
     #: stream, in ``stream.products`` order; None for an aborted product or one whose results
     #: could not be placed (see errors). Empty when the build does not dump.
@@ -132,7 +132,7 @@ class FastHarness:
             future = _POOL.submit(expected_signature, stream, p)
         rows = stimulus_rows(stim)
         layout = None
-        if self.dump:
+        if self.res_file is not None:  # self.dump
             # Lines of earlier runs (also of an aborted one: the harness flushes in reset).
             self._res_offset = _file_size(self.res_file)
             layout = _POOL.submit(expected_strobes, stream.products, p, total)
@@ -172,7 +172,8 @@ class FastHarness:
         t_done = time.perf_counter()
         results: list[np.ndarray | None] = []
         dump_errors: list[str] = []
-        if self.dump:
+        if self.res_file is not None:  # self.dump
+            assert layout is not None  # submitted above when dumping
             with open(self.res_file, "rb") as f:
                 f.seek(self._res_offset)
                 data = f.read()
@@ -181,6 +182,7 @@ class FastHarness:
         t_read = time.perf_counter()
         if future is not None:
             expected = future.result()
+        assert expected is not None  # given, or the model's
         wall = time.perf_counter() - t0
         phases = {
             "prepare_s": t_sim - t0,
@@ -342,7 +344,7 @@ def gemm_result(
     missing = [first + q for q, t in enumerate(tiles) if t is None]
     if missing:
         raise SimulatorError(f"GEMM {m}x{n}: no RTL result for product(s) {missing[:8]}")
-    return assemble(tiles, m, n, params)
+    return assemble([t for t in tiles if t is not None], m, n, params)
 
 
 def gemm_results(

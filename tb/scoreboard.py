@@ -83,9 +83,9 @@ class Scoreboard:
 
     def __post_init__(self) -> None:
         shape = self.expected.acc.shape
-        self.obs_res = np.zeros(shape, np.int64)
-        self.obs_vld = np.zeros(shape, bool)
-        self.obs_acc = np.zeros(shape, np.int64)
+        self.obs_res: np.ndarray = np.zeros(shape, np.int64)
+        self.obs_vld: np.ndarray = np.zeros(shape, bool)
+        self.obs_acc: np.ndarray = np.zeros(shape, np.int64)
         if self.expected.edges is None:
             raise ValueError("the expected trace has no edge outputs: use models.simulate")
         if self.resets is None:
@@ -123,6 +123,7 @@ class Scoreboard:
         self.obs_edges[cycle] = edges
         self.edge_checks += 1
         if edges != self._want_edges[cycle]:  # packed ints: one comparison per bus
+            assert self.expected.edges is not None  # checked by __post_init__
             want = {name: lanes[cycle] for name, lanes in self.expected.edges.fields().items()}
             self._edge_mismatches(cycle, "", edges, self._want_edges[cycle], want)
 
@@ -140,6 +141,7 @@ class Scoreboard:
         if acc.any() or res.any() or res_vld.any():
             self._pe_mismatches(cycle, note, (acc, res, res_vld), (zeros, zeros, zeros))
         if edges != self._zero_edges:
+            assert self.expected.edges is not None  # checked by __post_init__
             want = {name: np.zeros_like(v[0]) for name, v in self.expected.edges.fields().items()}
             self._edge_mismatches(cycle, note, edges, self._zero_edges, want)
 

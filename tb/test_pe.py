@@ -8,7 +8,7 @@ Every output port is compared with the model after every rising edge.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,16 @@ from systolic.tb.env import CLOCK_PERIOD_NS, RESET_READ_PS
 #: Input ports in the order of a stimulus tuple.
 IN_PORTS = ("a_i", "a_vld_i", "a_first_i", "a_last_i", "b_i", "b_vld_i")
 #: Output ports: the forwarded operands and flags, then the accumulator state.
-OUT_PORTS = ("a_o", "a_vld_o", "a_first_o", "a_last_o", "b_o", "b_vld_o", "acc_o", "res_o")
+OUT_PORTS: tuple[str, ...] = (
+    "a_o",
+    "a_vld_o",
+    "a_first_o",
+    "a_last_o",
+    "b_o",
+    "b_vld_o",
+    "acc_o",
+    "res_o",
+)
 OUT_PORTS += ("res_vld_o",)
 #: Multi-bit ports, read as signed numbers.
 SIGNED_PORTS = ("a_o", "b_o", "acc_o", "res_o")
@@ -156,7 +165,7 @@ def _unsigned(value: int, width: int) -> int:
     return value & ((1 << width) - 1)
 
 
-def accumulate(values: Iterator[tuple[int, int]]) -> list[Inputs]:
+def accumulate(values: Iterable[tuple[int, int]]) -> list[Inputs]:
     """One accumulation of (a, b) pairs: first on the first pair, last on the last."""
     pairs = list(values)
     return [(a, 1, int(k == 0), int(k == len(pairs) - 1), b, 1) for k, (a, b) in enumerate(pairs)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import cast
 
 import cocotb
 import numpy as np
@@ -52,7 +53,10 @@ class WorkloadRun:
         t0 = time.perf_counter()
         stream = layer_stream(pairs, p)
         if want is None:
-            want = split_results([sp.expected for sp in stream.products], pairs, p)
+            # Scheduling computed the golden C of every fold: no GEMM's is missing.
+            want = cast(
+                "list[np.ndarray]", split_results([sp.expected for sp in stream.products], pairs, p)
+            )
         await self.h.reset()
         res = await self.h.run(stream)
         errors = [*(errors or []), *res.errors]
@@ -118,12 +122,13 @@ async def test_workload(dut):
                 )
                 # Only the RTL's values go on; a missing result stops the run (its layer record
                 # says so, and the summary is still written).
-                if any(c is None for c in cs):
+                done = [c for c in cs if c is not None]
+                if len(done) != len(cs):
                     extra.update(
                         agreement=0, agreement_ok=False, rtl_accuracy=0.0, stopped_at=layer.name
                     )
                     break
-                item = steps.send(cs)
+                item = steps.send(done)
         except StopIteration as stop:
             preds = predictions(stop.value)
             agree = int((preds == wl.predictions).sum())

@@ -200,9 +200,9 @@ def _origin(
             f"({stim_dir(waves.path).name}/ next to the wave file)"
         )
     valid = lanes["west_vld"].any(axis=1) | lanes["north_vld"].any(axis=1)
-    idx = np.flatnonzero(valid)
-    if idx.size:
-        return int(idx[0]), "cycle 0 = first rising edge with a valid operand on an edge lane"
+    valid_at = np.flatnonzero(valid)
+    if valid_at.size:
+        return int(valid_at[0]), "cycle 0 = first rising edge with a valid operand on an edge lane"
     return 0, "cycle 0 = first rising edge (no valid operand in the file)"
 
 
@@ -237,6 +237,8 @@ def _span(text: str) -> tuple[int, int]:
 
 def parse_cycles(text: str) -> tuple[int | None, int | None]:
     """``A:B`` inclusive, ``A:`` from A, ``:B`` up to B, ``A`` one cycle."""
+    lo: int | None
+    hi: int | None
     try:
         if ":" not in text:
             lo, hi = int(text), int(text)
