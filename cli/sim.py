@@ -26,6 +26,17 @@ DEFAULT_SIZES = ((3, 3), (2, 5), (4, 4), (8, 8))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the subcommands of this module."""
+    _add_sim(sub)
+    _add_run(sub)
+    _add_gemm(sub)
+    _add_coverage(sub)
+    _add_flake(sub)
+    _add_lint(sub)
+    _add_doctor(sub)
+
+
+def _add_sim(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sim",
         help="main job: lecture 3x3 + short random regression, with a summary",
@@ -50,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_sim)
 
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="run chosen cocotb tests on one array size",
@@ -60,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test", action="append", help="cocotb test name (repeatable)")
     p.set_defaults(func=cmd_run)
 
+
+def _add_gemm(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gemm",
         help="multiply your own matrices on the RTL",
@@ -77,6 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_gemm)
 
+
+def _add_coverage(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "coverage",
         help="merge functional coverage of a regression, report it, check closure",
@@ -92,6 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_coverage)
 
+
+def _add_flake(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "flake",
         help="run the quick regression N times and report any difference",
@@ -105,9 +124,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_seed(p, default=1)
     p.set_defaults(func=cmd_flake)
 
+
+def _add_lint(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lint", help="verilator --lint-only -Wall over several parameter sets")
     p.set_defaults(func=cmd_lint)
 
+
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check that simulators and packages are in place")
     p.set_defaults(func=cmd_doctor)
 
