@@ -64,9 +64,10 @@ regress: setup ## nightly depth: up to 32x32, DATA_W 4/8/16, many seeds, long st
 test-one: setup ## one cocotb test: make test-one TEST=test_lecture_3x3 ROWS=3 COLS=3 SIM=icarus
 	@$(SYSTOLIC) run $(ARRAY_ARGS) $(if $(TEST),--test $(TEST))
 
-lint: setup ## verilator --lint-only -Wall (several parameter sets) and ruff
+lint: setup ## verilator --lint-only -Wall (several parameter sets), ruff and mypy
 	@$(SYSTOLIC) lint
 	@$(VENV)/bin/ruff check .
+	@$(PY) scripts/typecheck.py
 
 mutate: setup ## mutation testing: every RTL mutant killed by a checker (ENGINE=sim|formal|both)
 	@$(SYSTOLIC) mutate $(if $(ENGINE),--engine $(ENGINE))
