@@ -9,6 +9,7 @@ from typing import Any
 
 from systolic.fileio import atomic_path, atomic_write
 from systolic.models.params import ArrayParams
+from systolic.report import md_table
 
 #: Targets of the issue (benchmarks, not tests).
 CYCLE_REDUCTION_TARGET = 3.0
@@ -109,6 +110,33 @@ def _x(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+MODEL_HEADER = (
+    "model",
+    "dense baseline",
+    "MACs",
+    "RTL cycles",
+    "MAC reduction",
+    "cycle reduction",
+    "utilization",
+    "float acc",
+    "int acc",
+    "RTL acc",
+    "RTL == int ref",
+    "sim wall",
+)
+LAYER_HEADER = (
+    "layer",
+    "kind",
+    "GEMMs",
+    "M x K x N",
+    "MACs",
+    "RTL cycles",
+    "model cycles",
+    "utilization",
+    "dense block-diagonal cycles",
+)
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# End to end on the RTL: {report['sim']} {report['array']}",
@@ -117,21 +145,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         "on the RTL; the host does bias, requantization, ReLU, pooling, shuffle, SE gates. "
         "Cycles are measured on the RTL (first operand to last result strobe, per layer).",
         "",
-        "| model | dense baseline | MACs | RTL cycles | MAC reduction | cycle reduction | "
-        "utilization | float acc | int acc | RTL acc | RTL == int ref | sim wall |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *md_table(MODEL_HEADER, [_model_row(r) for r in report["models"]], "llrrrrrrrrrr"),
     ]
-    for r in report["models"]:
-        lines.append(
-            f"| {r['model']} | {r['dense'] or '-'} | {r['macs']:,} | {r['rtl_cycles']:,} | "
-            f"{_x(r['mac_reduction'])} | {_x(r['cycle_reduction'])} | "
-            f"{_pct(r['utilization'])} | {_pct(r['float_accuracy'])} | "
-            f"{_pct(r['int_accuracy'])} | {_pct(r['rtl_accuracy'])} | "
-            f"{r['agreement']}/{r['images']} | {_seconds(r)} |"
-        )
-    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
-    for t in report["targets"]:
-        lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else 'NO'} |")
+    targets = [(t["target"], t["value"], "yes" if t["met"] else "NO") for t in report["targets"]]
+    lines += ["", "## Targets", "", *md_table(("target", "measured", "met"), targets)]
     for m in report["runs"]:
         lines += [
             "",
@@ -140,18 +157,41 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"Workload `{m['workload']}`; integer vs fake-quantized torch logits within "
             f"{m['fake_quant_check']['max_abs_logit_diff']:.1e}.",
             "",
-            "| layer | kind | GEMMs | M x K x N | MACs | RTL cycles | model cycles | "
-            "utilization | dense block-diagonal cycles |",
-            "|---|---|---:|---|---:|---:|---:|---:|---:|",
+            *md_table(LAYER_HEADER, [_layer_row(lr) for lr in m["run"]["layers"]], "llrlrrrrr"),
         ]
-        for lr in m["run"]["layers"]:
-            bd = lr["block_diagonal_cycles"]
-            lines.append(
-                f"| {lr['layer']} | {lr['kind']} | {lr['gemms']} | {lr['M']} x {lr['K']} x "
-                f"{lr['N']} | {lr['macs']:,} | {lr['rtl_cycles']:,} | {lr['model_cycles']:,} | "
-                f"{_pct(lr['utilization'])} | {'-' if bd is None else f'{bd:,}'} |"
-            )
     return "\n".join(lines) + "\n"
+
+
+def _model_row(r: dict[str, Any]) -> tuple[object, ...]:
+    return (
+        r["model"],
+        r["dense"] or "-",
+        f"{r['macs']:,}",
+        f"{r['rtl_cycles']:,}",
+        _x(r["mac_reduction"]),
+        _x(r["cycle_reduction"]),
+        _pct(r["utilization"]),
+        _pct(r["float_accuracy"]),
+        _pct(r["int_accuracy"]),
+        _pct(r["rtl_accuracy"]),
+        f"{r['agreement']}/{r['images']}",
+        _seconds(r),
+    )
+
+
+def _layer_row(lr: dict[str, Any]) -> tuple[object, ...]:
+    bd = lr["block_diagonal_cycles"]
+    return (
+        lr["layer"],
+        lr["kind"],
+        lr["gemms"],
+        f"{lr['M']} x {lr['K']} x {lr['N']}",
+        f"{lr['macs']:,}",
+        f"{lr['rtl_cycles']:,}",
+        f"{lr['model_cycles']:,}",
+        _pct(lr["utilization"]),
+        "-" if bd is None else f"{bd:,}",
+    )
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
