@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -287,7 +288,7 @@ def run_cocotb(
     sim: str,
     params: ArrayParams,
     tests: list[str],
-    inputs: dict[str, object] | None = None,
+    inputs: Mapping[str, object] | None = None,
     depth: int = DEFAULT_DEPTH,
     check: bool = True,
     seed: int = 1,

@@ -111,7 +111,7 @@ class Timeline:
 
 
 def read_timeline(
-    path: Path, params: ArrayParams | None = None, stream: int | None = None
+    path: Path | ArrayWaves, params: ArrayParams | None = None, stream: int | None = None
 ) -> Timeline:
     """Read a wave file of ``systolic_array`` (either simulator) into a ``Timeline``.
 
