@@ -35,12 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "simulates about 10k cycles/s); larger ones get its formula, marked 'formula' "
         "(0: run SCALE-Sim on every GEMM)",
     )
-    p.add_argument(
-        "--out",
-        type=options.out_file(".json"),
-        default=str(DEFAULT_OUT / "bench.json"),
-        help="JSON",
-    )
+    options.add_out(p, "JSON", ".json", default=str(DEFAULT_OUT / "bench.json"))
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
@@ -62,12 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--repeat", type=options.integer(1, 100), default=2, help="runs per measurement, best kept"
     )
     options.add_seed(p)
-    p.add_argument(
-        "--out",
-        type=options.out_file(".json"),
-        default=str(DEFAULT_OUT / "bench_sim.json"),
-        help="JSON output",
-    )
+    options.add_out(p, "JSON output", ".json", default=str(DEFAULT_OUT / "bench_sim.json"))
     p.set_defaults(func=cmd_bench_sim)
 
 

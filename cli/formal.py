@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rtl-dir", type=options.in_dir, help="folder with the design's RTL (default rtl/)"
     )
-    p.add_argument("--out", type=options.out_dir, help="work folder (default build/formal)")
+    options.add_out(p, "work folder (default build/formal)")
     p.add_argument(
         "--jobs",
         type=options.integer(1, 64),

@@ -53,9 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "model", type=options.in_dir, help="directory written by systolic prune (model.json)"
     )
-    p.add_argument(
-        "--out", type=options.out_file(".npz"), required=True, help="workload file to write (.npz)"
-    )
+    options.add_out(p, "workload file to write (.npz)", ".npz", required=True)
     p.add_argument(
         "--images", type=options.integer(1), help="first N test images (default: all 450)"
     )
@@ -98,7 +96,7 @@ def register(sub: Any) -> None:
         default="artifacts/pruning/e2e",
         help="saved models (trained and pruned there when missing)",
     )
-    p.add_argument("--out", type=options.out_dir, default="artifacts/e2e", help="report folder")
+    options.add_out(p, "report folder", default="artifacts/e2e")
     p.add_argument("--retrain", action="store_true", help="train and prune even if models exist")
     p.set_defaults(func=cmd_e2e)
 

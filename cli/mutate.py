@@ -46,9 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--list", action="store_true", help="print the catalog and exit")
     options.add_seed(p, default=3)
-    p.add_argument(
-        "--out", type=options.out_dir, help="work folder and report.json (default build/mutate)"
-    )
+    options.add_out(p, "work folder and report.json (default build/mutate)")
     p.set_defaults(func=cmd_mutate)
 
 

@@ -46,9 +46,7 @@ def _what(p: Any) -> None:
         default=None,
         help="model family (default: the method's own: plain, plain, se, shuffle)",
     )
-    p.add_argument(
-        "--out", type=options.out_dir, default="artifacts/pruning", help="report directory"
-    )
+    options.add_out(p, "report directory", default="artifacts/pruning")
     p.add_argument(
         "--inspect",
         type=options.in_dir,

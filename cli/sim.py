@@ -85,10 +85,8 @@ def _add_gemm(sub: argparse._SubParsersAction) -> None:
     _array_args(p, rows=4, cols=4)
     p.add_argument("--a", required=True, type=MATRIX_IN, help="A: .npy or .csv of integers")
     p.add_argument("--b", required=True, type=MATRIX_IN, help="B: .npy or .csv of integers")
-    p.add_argument(
-        "--out",
-        type=options.out_file(*MATRIX_OUT),
-        help="where to write C (.npy or .csv: the suffix decides the format)",
+    options.add_out(
+        p, "where to write C (.npy or .csv: the suffix decides the format)", *MATRIX_OUT
     )
     p.set_defaults(func=cmd_gemm)
 
@@ -104,9 +102,7 @@ def _add_coverage(sub: argparse._SubParsersAction) -> None:
         "dir", nargs="?", type=options.in_dir, help="folder of coverage files (build/coverage)"
     )
     p.add_argument("--check", action="store_true", help="fail when a bin was never hit")
-    p.add_argument(
-        "--out", type=options.out_file(".yml", ".yaml"), help="merged YAML (default DIR/merged.yml)"
-    )
+    options.add_out(p, "merged YAML (default DIR/merged.yml)", ".yml", ".yaml")
     p.set_defaults(func=cmd_coverage)
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from systolic.cli import options
+from systolic.fileio import atomic_write
 
 DESCRIPTION = """\
 Read a VCD of systolic_array (written by `systolic sim/run --waves` or `make sim WAVES=1`, on
@@ -146,7 +147,7 @@ def cmd_waves(args: argparse.Namespace) -> int:
 
     title = f"{args.file.name}: {params.rows}x{params.cols} array"
     if args.summary:
-        render._atomic_write(args.summary, render.draw_summary(tl, cycles))
+        atomic_write(args.summary, render.draw_summary(tl, cycles))
         print(f"summary: {args.summary}")
     if args.png or args.gif or args.html:
         frames = render.make_frames(tl, cycles, max_frames=args.max_frames)

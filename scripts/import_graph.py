@@ -127,7 +127,7 @@ def cycles(found: dict[tuple[str, str], list[str]]) -> list[list[str]]:
                 if w == v:
                     break
             if len(comp) > 1:
-                comps.append(sorted(comp) + [sorted(comp)[0]])
+                comps.append([*sorted(comp), sorted(comp)[0]])
 
     for v in PACKAGES:
         if v not in index:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Callable
 
 from systolic import fileio
 from systolic.engine import build, config, toolchain
@@ -12,7 +13,7 @@ from systolic.errors import SystolicError
 
 def doctor() -> int:
     """Is everything a simulation needs in place: the RTL, both simulators, the build folder?"""
-    checks = [
+    checks: list[tuple[str, Callable[[], str]]] = [
         ("rtl", _doctor_rtl),
         *(
             (sim, functools.partial(toolchain.simulator_location, sim))

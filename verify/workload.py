@@ -12,7 +12,7 @@ from systolic.engine import build
 from systolic.engine.config import WORKLOAD_MODES
 from systolic.engine.harness import build_cocotb, run_cocotb
 from systolic.engine.workload import load_workload
-from systolic.errors import SystolicError
+from systolic.errors import SystolicError, one_line
 from systolic.models.params import ArrayParams
 from systolic.tb.workload import LayerRecord, format_layer
 
@@ -64,9 +64,9 @@ def run_workload(
         rtl_dir=rtl_dir,
     )
     if not out.is_file():
+        first = [f"{name}: {one_line(msg)}" for name, msg in list(res.failures.items())[:2]]
         raise SystolicError(
-            f"the {sim} workload run wrote no results (see {res.log}); "
-            f"{'; '.join(res.failures[:2]) if getattr(res, 'failures', None) else ''}".rstrip("; ")
+            "; ".join([f"the {sim} workload run wrote no results (see {res.log})", *first])
         )
     summary = json.loads(out.read_text())
     summary["sim_wall_s"] = time.perf_counter() - t0
