@@ -68,6 +68,12 @@ class AutoPrunerLayer(nn.Module):
             self.votes.append((v.detach() > 0.5).float())
         return x * v[None, :, None, None]
 
+    def code_of_last_batch(self) -> torch.Tensor:
+        """:attr:`last_code`; the layer must have run."""
+        if self.last_code is None:
+            raise PruningError("the AutoPruner layer has not seen a batch yet")
+        return self.last_code
+
     def read_out(self) -> torch.Tensor:
         """Binary decision per channel: open in the majority of the recent training batches."""
         if not self.votes:
@@ -117,9 +123,9 @@ def train_stage_pruner(
     if not 0.0 < cfg.keep_rate < 1.0:
         raise PruningError(f"AutoPruner keep rate must lie in (0, 1), got {cfg.keep_rate}")
     epochs = epochs or cfg.ap_epochs
-    channels = model.stages[stage].bn.num_features
+    channels = model.conv_stage(stage).bn.num_features
     layer = AutoPrunerLayer(channels, _feature_size(model, stage), cfg.ap_alpha[0], cfg.ap_vote)
-    model.stages[stage].gate = layer
+    model.conv_stage(stage).gate = layer
     tcfg = TrainConfig(epochs=epochs, lr=cfg.ap_lr, weight_decay=5e-4)
     steps_per_epoch = math.ceil(len(data.y_train) / tcfg.batch_size)
     total = epochs * steps_per_epoch
@@ -132,13 +138,18 @@ def train_stage_pruner(
     def on_step(step: int) -> None:
         layer.alpha = levels[min(len(levels) - 1, step * len(levels) // total)]
         # Raise lambda while the open fraction is still off target (the paper adapts it).
-        epoch_start = step and step % steps_per_epoch == 0 and layer.last_code is not None
+        epoch_start = step and step % steps_per_epoch == 0
         tolerance = 0.5 / channels + 0.02
-        if epoch_start and abs(float(layer.last_code.detach().mean()) - cfg.keep_rate) > tolerance:
+        code = layer.last_code
+        if (
+            epoch_start
+            and code is not None
+            and abs(float(code.detach().mean()) - cfg.keep_rate) > tolerance
+        ):
             state["lam"] = min(state["lam"] * 1.5, 1e3)
 
     def extra_loss(_: nn.Module) -> torch.Tensor:
-        v = layer.last_code
+        v = layer.code_of_last_batch()
         trace.append(
             (len(trace), layer.alpha, float(v.detach().mean()), binary_fraction(v.detach()))
         )
@@ -159,7 +170,7 @@ def train_stage_pruner(
     # Bump alpha while the code is not binary enough yet (as the reference code does), one
     # extra epoch per bump, at most MAX_BUMPS times.
     for _ in range(MAX_BUMPS):
-        if binary_fraction(layer.last_code.detach()) >= BINARY_TARGET:
+        if binary_fraction(layer.code_of_last_batch().detach()) >= BINARY_TARGET:
             break
         levels[:] = [layer.alpha * 2.0]
         train(
@@ -176,7 +187,7 @@ def train_stage_pruner(
             extra_loss=extra_loss,
             on_step=on_step,
         )
-    code = layer.last_code.detach()
+    code = layer.code_of_last_batch().detach()
     run = LayerRun(
         stage=stage,
         channels=channels,
@@ -202,7 +213,7 @@ def prune_stage(
         if min_channels == 0:
             raise PruningError(f"AutoPruner closed every channel of stages.{stage}")
         strongest = torch.topk(
-            torch.stack(list(layer.votes)).mean(0) + layer.last_code.detach(),
+            torch.stack(list(layer.votes)).mean(0) + layer.code_of_last_batch().detach(),
             min(min_channels, open_.numel()),
         ).indices
         keep = torch.sort(strongest).values
@@ -210,7 +221,7 @@ def prune_stage(
             f"stages.{stage}: the code kept {int(open_.sum())} channels; the guard "
             f"keeps {keep.numel()}"
         )
-    model.stages[stage].gate = nn.Identity()
+    model.conv_stage(stage).gate = nn.Identity()
     pruned, kept = remove_channels(model, {stage: keep}, kept)
     return pruned, kept, notes
 

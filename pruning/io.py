@@ -26,9 +26,11 @@ from systolic.fileio import atomic_path, atomic_write
 from systolic.pruning.errors import PruningError
 from systolic.pruning.models import (
     CNNSpec,
+    Network,
     Spec,
     build_model,
     spec_from_dict,
+    spec_of,
     spec_to_dict,
 )
 
@@ -57,7 +59,7 @@ def save_model(
     doc = {
         "format": FORMAT,
         "version": VERSION,
-        "spec": spec_to_dict(model.spec),
+        "spec": spec_to_dict(spec_of(model)),
         "kept_indices": kept_indices or {},
         "weights": WEIGHTS_FILE,
         "weights_sha256": _sha256(weights),
@@ -93,7 +95,7 @@ def _check_kept(spec: Spec, kept: dict[str, list[int]]) -> None:
             )
 
 
-def load_model(directory: str | Path) -> tuple[nn.Module, dict[str, list[int]], dict[str, Any]]:
+def load_model(directory: str | Path) -> tuple[Network, dict[str, list[int]], dict[str, Any]]:
     """Load what :func:`save_model` wrote: (model in eval mode, kept_indices, meta)."""
     directory = Path(directory)
     doc = _read_doc(directory)

@@ -70,6 +70,7 @@ def gemm_shapes(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) 
             if isinstance(module, nn.Conv2d):
                 found.append(_conv_gemm(name, module, inputs[0]))
             else:
+                assert isinstance(module, nn.Linear)  # hooked on Conv2d and Linear layers only
                 x = inputs[0]
                 found.append(
                     LayerGemm(

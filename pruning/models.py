@@ -18,7 +18,7 @@ Module names are stable (``stages.{i}.conv``, ``stages.{i}.bn``, ``stages.{i}.se
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -169,6 +169,18 @@ class SEBlock(nn.Module):
         self.last_excitation, self.last_squeeze = s, squeeze.detach()
         return u * s[:, :, None, None]
 
+    def excitation(self) -> torch.Tensor:
+        """:attr:`last_excitation`; the block must have run."""
+        if self.last_excitation is None:
+            raise PruningError("the SE block has not seen a batch yet")
+        return self.last_excitation
+
+    def squeeze_output(self) -> torch.Tensor:
+        """:attr:`last_squeeze`; the block must have run."""
+        if self.last_squeeze is None:
+            raise PruningError("the SE block has not seen a batch yet")
+        return self.last_squeeze
+
 
 class ConvStage(nn.Module):
     """conv3x3 (no bias: BN follows) - BN - ReLU - [SE] - [gate] - [max-pool 2x2].
@@ -193,6 +205,11 @@ class DigitsCNN(nn.Module):
     """Stages from a :class:`CNNSpec`, then flatten (channel-major: feature = c * H*W + pixel)
     and a linear classifier ``head``."""
 
+    spec: CNNSpec
+    #: The :class:`ConvStage` of every spec stage; :meth:`conv_stages` and :meth:`conv_stage`
+    #: give them typed (``nn.ModuleList`` yields plain modules).
+    stages: nn.ModuleList
+
     def __init__(self, spec: CNNSpec) -> None:
         super().__init__()
         validate_spec(spec)
@@ -208,8 +225,16 @@ class DigitsCNN(nn.Module):
             x = stage(x)
         return self.head(torch.flatten(x, 1))
 
+    def conv_stages(self) -> list[ConvStage]:
+        """The stages as :class:`ConvStage` (which is all ``__init__`` puts in ``stages``)."""
+        return [cast(ConvStage, s) for s in self.stages]
+
+    def conv_stage(self, i: int) -> ConvStage:
+        """Stage ``i`` as :class:`ConvStage`."""
+        return cast(ConvStage, self.stages[i])
+
     def se_blocks(self) -> list[SEBlock]:
-        return [s.se for s in self.stages if isinstance(s.se, SEBlock)]
+        return [s.se for s in self.conv_stages() if isinstance(s.se, SEBlock)]
 
 
 def shuffle_permutation(channels: int, groups: int) -> torch.Tensor:
@@ -258,6 +283,8 @@ class ShuffleDigitsNet(nn.Module):
     """Stem conv3x3-BN-ReLU, ShuffleNet units (optionally preceded by a 2x2 max-pool), global
     average pooling and a linear classifier ``head``."""
 
+    spec: ShuffleSpec
+
     def __init__(self, spec: ShuffleSpec) -> None:
         super().__init__()
         validate_spec(spec)
@@ -293,9 +320,21 @@ def family(spec: Spec) -> str:
     return "se" if spec.has_se else "plain"
 
 
-def build_model(spec: Spec) -> nn.Module:
+#: A network of this module: what :func:`build_model` makes from a :data:`Spec`.
+Network = DigitsCNN | ShuffleDigitsNet
+
+
+def build_model(spec: Spec) -> Network:
     """Instantiate the network a spec describes (freshly initialised)."""
     return DigitsCNN(spec) if isinstance(spec, CNNSpec) else ShuffleDigitsNet(spec)
+
+
+def spec_of(model: nn.Module) -> Spec:
+    """The spec a network carries (its ``spec`` attribute, as every :data:`Network` has)."""
+    spec = getattr(model, "spec", None)
+    if not isinstance(spec, CNNSpec | ShuffleSpec):
+        raise PruningError(f"a {type(model).__name__} carries no model spec")
+    return spec
 
 
 def input_shape(spec: Spec) -> tuple[int, int, int]:

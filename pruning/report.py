@@ -24,7 +24,7 @@ from systolic.pruning.config import MethodResult, PruneConfig
 from systolic.pruning.data import Digits
 from systolic.pruning.io import save_model
 from systolic.pruning.lowering import LayerGemm, count_params, gemm_shapes, total_macs
-from systolic.pruning.models import family, input_shape
+from systolic.pruning.models import family, input_shape, spec_of
 from systolic.report import md_table
 
 #: Benchmark targets of issue 4 (Network Slimming and AutoPruner).
@@ -42,7 +42,8 @@ def build_report(
     result: MethodResult, cfg: PruneConfig, data: Digits, batch: int = 1
 ) -> dict[str, Any]:
     """Everything the report shows, as JSON-able data."""
-    shape = input_shape(result.dense_model.spec)
+    dense_spec = spec_of(result.dense_model)
+    shape = input_shape(dense_spec)
     before = gemm_shapes(result.dense_model, shape, batch)
     after = gemm_shapes(result.pruned_model, shape, batch)
     macs_b, macs_a = total_macs(before), total_macs(after)
@@ -52,7 +53,7 @@ def build_report(
     seconds = {**result.seconds, "total": sum(result.seconds.values())}
     report = {
         "method": result.method,
-        "model": family(result.dense_model.spec),
+        "model": family(dense_spec),
         "dataset": data.describe(),
         "gemm_batch": batch,
         "accuracy": acc,
@@ -251,7 +252,9 @@ def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
     lo = min(min(v) for v in values)
     if dist.get("log"):
         floor = max(lo, 1e-8)
-        bins = [floor * (max(max(v) for v in values) / floor) ** (i / 40) for i in range(41)]
+        bins: int | list[float] = [
+            floor * (max(max(v) for v in values) / floor) ** (i / 40) for i in range(41)
+        ]
         ax1.set_xscale("log")
         # Minor tick labels of a short log axis overlap each other.
         ax1.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

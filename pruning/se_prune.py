@@ -37,21 +37,29 @@ from systolic.pruning.surgery import remove_channels
 from systolic.pruning.train import ExtraLoss, accuracy
 
 
+def _se_network(model: nn.Module) -> tuple[DigitsCNN, list[SEBlock]]:
+    """The model as the conv-stage network it must be, and its SE blocks (one per stage)."""
+    if isinstance(model, DigitsCNN):
+        blocks = model.se_blocks()
+        if blocks and len(blocks) == len(model.stages):
+            return model, blocks
+    raise PruningError(
+        "SE pruning needs a network with an SE block after every conv stage (the 'se' variant)"
+    )
+
+
 def se_blocks_of(model: nn.Module) -> list[SEBlock]:
     """The model's SE blocks; a model without any is a user error for this method."""
-    blocks = model.se_blocks() if isinstance(model, DigitsCNN) else []
-    if not blocks or len(blocks) != len(model.stages):
-        raise PruningError(
-            "SE pruning needs a network with an SE block after every conv stage (the 'se' variant)"
-        )
-    return blocks
+    return _se_network(model)[1]
 
 
 def excitation_l1(lam: float) -> ExtraLoss:
     """``extra_loss`` of sparsity training: lam * sum over blocks of the mean excitation."""
 
     def loss(model: nn.Module) -> torch.Tensor:
-        return lam * sum(b.last_excitation.mean() for b in se_blocks_of(model))
+        total = sum(b.excitation().mean() for b in se_blocks_of(model))
+        assert isinstance(total, torch.Tensor)  # not sum()'s start 0: there is at least one block
+        return lam * total
 
     return loss
 
@@ -74,7 +82,7 @@ def excitation_stats(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512
 ) -> ExcitationStats:
     """Run the calibration set through the model in eval mode and summarise each SE block."""
-    blocks = se_blocks_of(model)
+    cnn, blocks = _se_network(model)
     was_training = model.training
     model.eval()
     scales: list[list[torch.Tensor]] = [[] for _ in blocks]
@@ -87,13 +95,13 @@ def excitation_stats(
 
         return hook
 
-    handles = [s.register_forward_hook(summer(i)) for i, s in enumerate(model.stages)]
+    handles = [s.register_forward_hook(summer(i)) for i, s in enumerate(cnn.stages)]
     try:
         for chunk in x.split(batch_size):
             model(chunk)
             for i, b in enumerate(blocks):
-                scales[i].append(b.last_excitation)
-                squeezes[i].append(b.last_squeeze)
+                scales[i].append(b.excitation())
+                squeezes[i].append(b.squeeze_output())
     finally:
         for h in handles:
             h.remove()

@@ -42,16 +42,22 @@ def block_diagonal_mask(c_out: int, c_in: int, groups: int) -> torch.Tensor:
     return torch.block_diag(*[torch.ones(c_out // groups, c_in // groups)] * groups).bool()
 
 
+def _pair(v: tuple[int, ...]) -> tuple[int, int]:
+    """A Conv2d geometry tuple (kernel size, stride, padding, dilation: two entries) as a pair."""
+    h, w = v
+    return h, w
+
+
 def grouped_to_dense(conv: nn.Conv2d) -> nn.Conv2d:
     """The dense conv (groups=1) whose weight is the grouped conv's, block-diagonally placed."""
     g, c_in, c_out = conv.groups, conv.in_channels, conv.out_channels
     dense = nn.Conv2d(
         c_in,
         c_out,
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
+        _pair(conv.kernel_size),
+        _pair(conv.stride),
+        conv.padding if isinstance(conv.padding, str) else _pair(conv.padding),
+        _pair(conv.dilation),
         bias=conv.bias is not None,
     )
     with torch.no_grad():
@@ -61,6 +67,7 @@ def grouped_to_dense(conv: nn.Conv2d) -> nn.Conv2d:
             w[i * co : (i + 1) * co, i * ci : (i + 1) * ci] = conv.weight[i * co : (i + 1) * co]
         dense.weight.copy_(w)
         if conv.bias is not None:
+            assert dense.bias is not None  # made with bias=True
             dense.bias.copy_(conv.bias)
     return dense
 
@@ -79,16 +86,17 @@ def dense_to_grouped(conv: nn.Conv2d, groups: int) -> nn.Conv2d:
     grouped = nn.Conv2d(
         conv.in_channels,
         conv.out_channels,
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
+        _pair(conv.kernel_size),
+        _pair(conv.stride),
+        conv.padding if isinstance(conv.padding, str) else _pair(conv.padding),
+        _pair(conv.dilation),
         groups=groups,
         bias=conv.bias is not None,
     )
     with torch.no_grad():
         grouped.weight.copy_(diagonal_blocks(conv.weight, groups))
         if conv.bias is not None:
+            assert grouped.bias is not None  # made with bias=True
             grouped.bias.copy_(conv.bias)
     return grouped
 

@@ -36,7 +36,7 @@ def bn_layers(model: nn.Module) -> list[nn.BatchNorm2d]:
     """The BN layers whose scale factors Network Slimming ranks (conv stages only)."""
     if not isinstance(model, DigitsCNN):
         raise PruningError("Network Slimming needs a conv-BN network (plain or SE variant)")
-    return [stage.bn for stage in model.stages]
+    return [stage.bn for stage in model.conv_stages()]
 
 
 def bn_l1_subgradient(lam: float) -> AfterBackward:

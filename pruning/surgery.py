@@ -40,7 +40,7 @@ def flat_feature_index(keep: torch.Tensor, hw: int) -> torch.Tensor:
 
 def _check_keep(model: DigitsCNN, keep: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
     out = {}
-    for i, stage in enumerate(model.stages):
+    for i, stage in enumerate(model.conv_stages()):
         c = stage.bn.num_features
         k = torch.as_tensor(keep.get(i, torch.arange(c)), dtype=torch.long)
         k = torch.unique(k)  # sorted, duplicates removed: channel order is preserved
@@ -125,7 +125,7 @@ def _output_compensation(
         if not removed.any():
             continue
         if i < last:
-            conv = model.stages[i + 1].conv
+            conv = model.conv_stage(i + 1).conv
             delta = F.conv2d(
                 mean_map[removed][None],
                 conv.weight.detach()[:, removed],
@@ -149,7 +149,7 @@ def mask_channels(model: DigitsCNN, keep: dict[int, torch.Tensor]) -> DigitsCNN:
     masked = copy.deepcopy(model)
     with torch.no_grad():
         for i, k in keep.items():
-            bn = masked.stages[i].bn
+            bn = masked.conv_stage(i).bn
             drop = torch.ones(bn.num_features, dtype=torch.bool)
             drop[k] = False
             bn.weight[drop] = 0.0
