@@ -75,7 +75,7 @@ class TB:
     def context(self) -> str:
         p = self.params
         top = RUN.top
-        design = f"design={top} (tests/test_sim.py) " if top else ""
+        design = f"design={top} (tests/tb/test_sim.py) " if top else ""
         return (
             f"{design}ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} sim={self.sim} "
             f"seed={self.seed} test={self.test_name}; reproduce: systolic run --sim {self.sim} "
