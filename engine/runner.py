@@ -10,6 +10,7 @@ ran nothing all end in ``RunResult.passed`` being False.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -302,9 +303,14 @@ def list_tests(test_module: str = TEST_MODULE, cfg: RunConfig | None = None) -> 
 
     The one test discovery of the project: the module is imported the way the simulator imports
     it, in a fresh interpreter, under the run configuration that decides which tests are
-    skipped."""
+    skipped (once per module and configuration in a process)."""
+    return list(_list_tests(test_module, (cfg or RunConfig()).to_json()))
+
+
+@functools.lru_cache(maxsize=64)
+def _list_tests(test_module: str, cfg_json: str) -> tuple[str, ...]:
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, **(cfg or RunConfig()).write(Path(tmp) / "run.json")}
+        env = {**os.environ, **RunConfig.from_json(cfg_json).write(Path(tmp) / "run.json")}
         proc = subprocess.run(
             [sys.executable, "-c", _LIST_TESTS, test_module],
             capture_output=True,
@@ -315,7 +321,7 @@ def list_tests(test_module: str = TEST_MODULE, cfg: RunConfig | None = None) -> 
         raise SimulatorError(
             f"cannot list the tests of {test_module}: {one_line(proc.stderr.strip()[-400:])}"
         )
-    return [str(name) for name in json.loads(proc.stdout)]
+    return tuple(str(name) for name in json.loads(proc.stdout))
 
 
 def _merge_results(tdir: Path, results: Path) -> None:
