@@ -6,6 +6,10 @@
 // the west edge, one lane per row; operands of B enter at the north edge, one lane per column.
 // Each PE forwards a to the east and b to the south through a register.
 //
+// State: none of its own. Every register is inside a PE (systolic_pe.v); this module only wires
+// the PEs together, connects the edge lanes to them, and gathers the PEs' acc_o/res_o/res_vld_o
+// into the flat output buses (combinational copies, no register in between).
+//
 // Lane order of the packed buses (lane 0 in the least significant bits):
 //   a_i[i*DATA_W +: DATA_W]                         row i of A      (i = 0 .. ROWS-1)
 //   b_i[j*DATA_W +: DATA_W]                         column j of B   (j = 0 .. COLS-1)
@@ -32,6 +36,10 @@
 //   operands are valid; flags are ignored when it does not fire.
 //   The accumulator wraps modulo 2^ACC_W (two's complement); operands are signed DATA_W bits.
 //   rst_ni (asynchronous, active low) clears every register, including operands in flight.
+//
+// Naming: parameters and localparams are UPPER_SNAKE_CASE (ROWS, COLS, DATA_W, ACC_W); genvars
+// are i (row) and j (column); inter-PE nets are named after the PE port they feed, with suffix
+// _h (horizontal, west to east) or _v (vertical, north to south).
 
 `default_nettype none
 
@@ -77,7 +85,7 @@ module systolic_array #(
     $fatal(1, "%s", msg);
     param_error = 0;
   endfunction
-  `define SYSTOLIC_PARAM_ERROR(name, msg) localparam integer ParamError = param_error(msg);
+  `define SYSTOLIC_PARAM_ERROR(name, msg) localparam integer PARAM_ERROR = param_error(msg);
 `else
   `define SYSTOLIC_PARAM_ERROR(name, msg) name u_param_error ();
 `endif
@@ -105,24 +113,24 @@ module systolic_array #(
   // Inter-PE wiring: column c of the horizontal nets is the west input of PE(i,c); column COLS is
   // the east edge. Likewise row r of the vertical nets is the north input of PE(r,j).
   // ---------------------------------------------------------------------------------------------
-  wire signed [DATA_W-1:0] a_h [0:ROWS-1][0:COLS];
-  wire              a_vld_h [0:ROWS-1][0:COLS];
-  wire              a_fst_h [0:ROWS-1][0:COLS];
-  wire              a_lst_h [0:ROWS-1][0:COLS];
-  wire signed [DATA_W-1:0] b_v [0:ROWS][0:COLS-1];
-  wire              b_vld_v [0:ROWS][0:COLS-1];
+  wire signed [DATA_W-1:0] a_h       [0:ROWS-1][0:COLS];
+  wire                     a_vld_h   [0:ROWS-1][0:COLS];
+  wire                     a_first_h [0:ROWS-1][0:COLS];
+  wire                     a_last_h  [0:ROWS-1][0:COLS];
+  wire signed [DATA_W-1:0] b_v       [0:ROWS][0:COLS-1];
+  wire                     b_vld_v   [0:ROWS][0:COLS-1];
 
   genvar i, j;
   generate
     for (i = 0; i < ROWS; i = i + 1) begin : g_west
-      assign a_h[i][0]     = a_i[i*DATA_W +: DATA_W];
-      assign a_vld_h[i][0] = a_vld_i[i];
-      assign a_fst_h[i][0] = a_first_i[i];
-      assign a_lst_h[i][0] = a_last_i[i];
+      assign a_h[i][0]       = a_i[i*DATA_W +: DATA_W];
+      assign a_vld_h[i][0]   = a_vld_i[i];
+      assign a_first_h[i][0] = a_first_i[i];
+      assign a_last_h[i][0]  = a_last_i[i];
       assign a_o[i*DATA_W +: DATA_W] = a_h[i][COLS];
       assign a_vld_o[i]   = a_vld_h[i][COLS];
-      assign a_first_o[i] = a_fst_h[i][COLS];
-      assign a_last_o[i]  = a_lst_h[i][COLS];
+      assign a_first_o[i] = a_first_h[i][COLS];
+      assign a_last_o[i]  = a_last_h[i][COLS];
     end
     for (j = 0; j < COLS; j = j + 1) begin : g_north
       assign b_v[0][j]     = b_i[j*DATA_W +: DATA_W];
@@ -145,14 +153,14 @@ module systolic_array #(
           .rst_ni    (rst_ni),
           .a_i       (a_h[i][j]),
           .a_vld_i   (a_vld_h[i][j]),
-          .a_first_i (a_fst_h[i][j]),
-          .a_last_i  (a_lst_h[i][j]),
+          .a_first_i (a_first_h[i][j]),
+          .a_last_i  (a_last_h[i][j]),
           .b_i       (b_v[i][j]),
           .b_vld_i   (b_vld_v[i][j]),
           .a_o       (a_h[i][j+1]),
           .a_vld_o   (a_vld_h[i][j+1]),
-          .a_first_o (a_fst_h[i][j+1]),
-          .a_last_o  (a_lst_h[i][j+1]),
+          .a_first_o (a_first_h[i][j+1]),
+          .a_last_o  (a_last_h[i][j+1]),
           .b_o       (b_v[i+1][j]),
           .b_vld_o   (b_vld_v[i+1][j]),
           .acc_o     (acc),

@@ -6,16 +6,26 @@
 // bit and the two stream flags first/last) and an operand b from the north (with a valid bit),
 // and registers all of them unchanged towards the east (a) and the south (b).
 //
-// When both operands are valid (a "pair" fires) at a rising edge:
-//   acc_o <= (first ? 0 : acc_o) + sext(a * b)          -- wraps modulo 2^ACC_W
-//   if last: res_o <= that same new sum, res_vld_o <= 1   -- for exactly one cycle
-// (all outputs are registers.) res_o holds a finished sum until the next pair with `last` fires,
-// so the next accumulation can run while the previous result is still readable. Flags of a
-// non-firing cycle are ignored.
+// State: every register of the PE is a `_q` register below, and each output port is a plain
+// copy of one of them (`assign x_o = x_q;`), never read back inside the PE:
+//   a_q, a_vld_q, a_first_q, a_last_q  -> a_o, a_vld_o, a_first_o, a_last_o  (forwarded east)
+//   b_q, b_vld_q                       -> b_o, b_vld_o                        (forwarded south)
+//   acc_q                              -> acc_o                               (accumulator)
+//   res_q, res_vld_q                   -> res_o, res_vld_o                    (result, strobe)
+// All of them are cleared by rst_ni (asynchronous, active low) and change only at a rising edge
+// of clk_i otherwise.
 //
-// Timing: every output is a register. A value presented on a_i/b_i before rising edge t is seen
-// on a_o/b_o (by the next PE) before rising edge t+1, and its effect on acc_q/res_q is visible
-// right after edge t.
+// When both operands are valid (a "pair" fires) at a rising edge:
+//   acc_q <= (first ? 0 : acc_q) + sext(a * b)          -- wraps modulo 2^ACC_W
+//   if last: res_q <= that same new sum, res_vld_q <= 1   -- for exactly one cycle
+// res_q holds a finished sum until the next pair with `last` fires, so the next accumulation can
+// run while the previous result is still readable. Flags of a non-firing cycle are ignored.
+//
+// Timing: a value presented on a_i/b_i before rising edge t is in a_q/b_q (seen on a_o/b_o by
+// the next PE) before rising edge t+1, and its effect on acc_q/res_q/res_vld_q (acc_o/res_o/
+// res_vld_o) is visible right after edge t.
+//
+// Naming: parameters and localparams are UPPER_SNAKE_CASE; registers end in _q.
 
 `default_nettype none
 
@@ -34,20 +44,20 @@ module systolic_pe #(
   input  wire signed [DATA_W-1:0] b_i,        // operand b
   input  wire                     b_vld_i,    // b_i is valid
   // East side: a and its flags, registered (seen by the east neighbour one cycle later).
-  output reg  signed [DATA_W-1:0] a_o,        // operand a
-  output reg                      a_vld_o,    // a_o is valid
-  output reg                      a_first_o,  // first flag travelling with a_o
-  output reg                      a_last_o,   // last flag travelling with a_o
+  output wire signed [DATA_W-1:0] a_o,        // operand a
+  output wire                     a_vld_o,    // a_o is valid
+  output wire                     a_first_o,  // first flag travelling with a_o
+  output wire                     a_last_o,   // last flag travelling with a_o
   // South side: b, registered (seen by the south neighbour one cycle later).
-  output reg  signed [DATA_W-1:0] b_o,        // operand b
-  output reg                      b_vld_o,    // b_o is valid
-  // State.
-  output reg  signed [ACC_W-1:0]  acc_o,      // running accumulator
-  output reg  signed [ACC_W-1:0]  res_o,      // last finished sum, held until the next one
-  output reg                      res_vld_o   // res_o was captured at the previous rising edge
+  output wire signed [DATA_W-1:0] b_o,        // operand b
+  output wire                     b_vld_o,    // b_o is valid
+  // Accumulator and result.
+  output wire signed [ACC_W-1:0]  acc_o,      // running accumulator
+  output wire signed [ACC_W-1:0]  res_o,      // last finished sum, held until the next one
+  output wire                     res_vld_o   // res_o was captured at the previous rising edge
 );
 
-  localparam integer ProdW = 2 * DATA_W;  // width of the full-precision signed product
+  localparam integer PROD_W = 2 * DATA_W;  // width of the full-precision signed product
 
   // Elaboration-time checks, the same ranges as the array's (which checks its own parameters the
   // same way). Under Verilator an elaboration-time $error or $fatal is a warning, which
@@ -62,9 +72,9 @@ module systolic_pe #(
   endfunction
 `endif
   generate
-    if (DATA_W < 2 || DATA_W > 16 || ACC_W < ProdW || ACC_W > 64) begin : g_err_widths
+    if (DATA_W < 2 || DATA_W > 16 || ACC_W < PROD_W || ACC_W > 64) begin : g_err_widths
 `ifdef VERILATOR
-      localparam integer ParamError =
+      localparam integer PARAM_ERROR =
           param_error("systolic_pe: need 2 <= DATA_W <= 16 and 2*DATA_W <= ACC_W <= 64");
 `else
       systolic_pe__need_DATA_W_le_16_and_2xDATA_W_le_ACC_W_le_64 u_param_error ();
@@ -72,56 +82,82 @@ module systolic_pe #(
     end
   endgenerate
 
+  // ---------------------------------------------------------------------------------------------
+  // State registers.
+  // ---------------------------------------------------------------------------------------------
+  reg signed [DATA_W-1:0] a_q;        // operand a, forwarded east
+  reg                     a_vld_q;    // its valid
+  reg                     a_first_q;  // its first flag
+  reg                     a_last_q;   // its last flag
+  reg signed [DATA_W-1:0] b_q;        // operand b, forwarded south
+  reg                     b_vld_q;    // its valid
+  reg signed [ACC_W-1:0]  acc_q;      // accumulator
+  reg signed [ACC_W-1:0]  res_q;      // result: the last finished sum
+  reg                     res_vld_q;  // result strobe
+
   // Full-precision signed product, then sign-extended to the accumulator width.
-  wire signed [ProdW-1:0] prod = a_i * b_i;
+  wire signed [PROD_W-1:0] prod = a_i * b_i;
   wire signed [ACC_W-1:0] prod_ext;
   generate
-    if (ACC_W > ProdW) begin : g_sext
-      assign prod_ext = {{(ACC_W - ProdW){prod[ProdW-1]}}, prod};
+    if (ACC_W > PROD_W) begin : g_sext
+      assign prod_ext = {{(ACC_W - PROD_W){prod[PROD_W-1]}}, prod};
     end else begin : g_no_sext  // ACC_W == 2*DATA_W (smaller widths are rejected above)
       assign prod_ext = prod;
     end
   endgenerate
 
   wire                    fire     = a_vld_i & b_vld_i;
-  wire signed [ACC_W-1:0] acc_base = a_first_i ? {ACC_W{1'b0}} : acc_o;
+  wire signed [ACC_W-1:0] acc_base = a_first_i ? {ACC_W{1'b0}} : acc_q;
   wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;
 
   // Forwarding registers: operands and flags move on unconditionally, valid or not.
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      a_o       <= {DATA_W{1'b0}};
-      a_vld_o   <= 1'b0;
-      a_first_o <= 1'b0;
-      a_last_o  <= 1'b0;
-      b_o       <= {DATA_W{1'b0}};
-      b_vld_o   <= 1'b0;
+      a_q       <= {DATA_W{1'b0}};
+      a_vld_q   <= 1'b0;
+      a_first_q <= 1'b0;
+      a_last_q  <= 1'b0;
+      b_q       <= {DATA_W{1'b0}};
+      b_vld_q   <= 1'b0;
     end else begin
-      a_o       <= a_i;
-      a_vld_o   <= a_vld_i;
-      a_first_o <= a_first_i;
-      a_last_o  <= a_last_i;
-      b_o       <= b_i;
-      b_vld_o   <= b_vld_i;
+      a_q       <= a_i;
+      a_vld_q   <= a_vld_i;
+      a_first_q <= a_first_i;
+      a_last_q  <= a_last_i;
+      b_q       <= b_i;
+      b_vld_q   <= b_vld_i;
     end
   end
 
-  // Accumulator and result register.
+  // Accumulator, result and result strobe.
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      acc_o     <= {ACC_W{1'b0}};
-      res_o     <= {ACC_W{1'b0}};
-      res_vld_o <= 1'b0;
+      acc_q     <= {ACC_W{1'b0}};
+      res_q     <= {ACC_W{1'b0}};
+      res_vld_q <= 1'b0;
     end else begin
-      res_vld_o <= fire & a_last_i;
+      res_vld_q <= fire & a_last_i;
       if (fire) begin
-        acc_o <= acc_next;
+        acc_q <= acc_next;
         if (a_last_i) begin
-          res_o <= acc_next;
+          res_q <= acc_next;
         end
       end
     end
   end
+
+  // ---------------------------------------------------------------------------------------------
+  // Outputs: each a copy of one register.
+  // ---------------------------------------------------------------------------------------------
+  assign a_o       = a_q;
+  assign a_vld_o   = a_vld_q;
+  assign a_first_o = a_first_q;
+  assign a_last_o  = a_last_q;
+  assign b_o       = b_q;
+  assign b_vld_o   = b_vld_q;
+  assign acc_o     = acc_q;
+  assign res_o     = res_q;
+  assign res_vld_o = res_vld_q;
 
 endmodule
 

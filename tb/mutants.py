@@ -101,7 +101,7 @@ _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
         reg              mut_av_q, mut_af_q, mut_al_q, mut_bv_q;
         always @(posedge clk_i) begin
           mut_a_q  <= a_h[i][j];     mut_av_q <= a_vld_h[i][j];
-          mut_af_q <= a_fst_h[i][j]; mut_al_q <= a_lst_h[i][j];
+          mut_af_q <= a_first_h[i][j]; mut_al_q <= a_last_h[i][j];
           mut_b_q  <= b_v[i][j];     mut_bv_q <= b_vld_v[i][j];
         end
         wire mut_dly = (i == ROWS - 1) && (j == COLS - 1);
@@ -109,24 +109,25 @@ _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
         systolic_pe #("""
 
 # Lines of the RTL that several mutants edit, quoted once.
-_SEXT = "{{(ACC_W - ProdW){prod[ProdW-1]}}, prod}"
+_SEXT = "{{(ACC_W - PROD_W){prod[PROD_W-1]}}, prod}"
 _ACC_NEXT = "wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;"
-_RESTART = "a_first_i ? {ACC_W{1'b0}} : acc_o"
+_RESTART = "a_first_i ? {ACC_W{1'b0}} : acc_q"
 _FIRE = "fire     = a_vld_i & b_vld_i;"
-_STROBE = "      res_vld_o <= fire & a_last_i;"
+_STROBE = "      res_vld_q <= fire & a_last_i;"
 _FWD_ALWAYS = (
     "  // Forwarding registers: operands and flags move on unconditionally, valid or not.\n"
     "  always @(posedge clk_i or negedge rst_ni) begin"
 )
 _ACC_ALWAYS = (
-    "  // Accumulator and result register.\n  always @(posedge clk_i or negedge rst_ni) begin"
+    "  // Accumulator, result and result strobe.\n  always @(posedge clk_i or negedge rst_ni) begin"
 )
-_WEST_A = "assign a_h[i][0]     = a_i[i*DATA_W +: DATA_W];"
+_WEST_A = "assign a_h[i][0]       = a_i[i*DATA_W +: DATA_W];"
 _NORTH_B = "assign b_v[0][j]     = b_i[j*DATA_W +: DATA_W];"
 _EAST_A = "assign a_o[i*DATA_W +: DATA_W] = a_h[i][COLS];"
 _EAST_VLD = "assign a_vld_o[i]   = a_vld_h[i][COLS];"
 _EAST_FLAGS = (
-    "      assign a_first_o[i] = a_fst_h[i][COLS];\n      assign a_last_o[i]  = a_lst_h[i][COLS];"
+    "      assign a_first_o[i] = a_first_h[i][COLS];\n"
+    "      assign a_last_o[i]  = a_last_h[i][COLS];"
 )
 _SOUTH_B = "assign b_o[j*DATA_W +: DATA_W] = b_v[ROWS][j];"
 _SOUTH_VLD = "assign b_vld_o[j] = b_vld_v[ROWS][j];"
@@ -135,8 +136,8 @@ _RES_SLICE = "res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;"
 _VLD_SLICE = "res_vld_o[i*COLS+j]              = res_vld;"
 _PE_WIRES = "        wire             res_vld;\n"
 _RESULT_IF = (
-    "      if (fire) begin\n        acc_o <= acc_next;\n        if (a_last_i) begin\n"
-    "          res_o <= acc_next;\n        end\n      end"
+    "      if (fire) begin\n        acc_q <= acc_next;\n        if (a_last_i) begin\n"
+    "          res_q <= acc_next;\n        end\n      end"
 )
 
 # Quick cocotb tests that the mutants name (the whole tier kills each mutant as well).
@@ -183,8 +184,8 @@ CATALOG: tuple[Mutant, ...] = (
         "swap_ab_forwarding",
         "PE forwards b to the east and a to the south",
         (
-            (PE, "      a_o       <= a_i;", "      a_o       <= b_i;"),
-            (PE, "      b_o       <= b_i;", "      b_o       <= a_i;"),
+            (PE, "      a_q       <= a_i;", "      a_q       <= b_i;"),
+            (PE, "      b_q       <= b_i;", "      b_q       <= a_i;"),
         ),
         cls="wiring",
         tests=LECTURE,
@@ -207,13 +208,13 @@ CATALOG: tuple[Mutant, ...] = (
             ),
             (
                 TOP,
-                "          .a_first_i (a_fst_h[i][j]),",
-                "          .a_first_i (mut_dly ? mut_af_q : a_fst_h[i][j]),",
+                "          .a_first_i (a_first_h[i][j]),",
+                "          .a_first_i (mut_dly ? mut_af_q : a_first_h[i][j]),",
             ),
             (
                 TOP,
-                "          .a_last_i  (a_lst_h[i][j]),",
-                "          .a_last_i  (mut_dly ? mut_al_q : a_lst_h[i][j]),",
+                "          .a_last_i  (a_last_h[i][j]),",
+                "          .a_last_i  (mut_dly ? mut_al_q : a_last_h[i][j]),",
             ),
             (
                 TOP,
@@ -233,14 +234,14 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "no_sign_extension",
         "the product is zero-extended into the accumulator",
-        ((PE, _SEXT, "{{(ACC_W - ProdW){1'b0}}, prod}"),),
+        ((PE, _SEXT, "{{(ACC_W - PROD_W){1'b0}}, prod}"),),
         tests=IDENTITY,
         proofs=FV_ACC,
     ),
     Mutant(
         "restart_ignored",
         "the first flag does not restart the accumulation",
-        ((PE, _RESTART, "acc_o"),),
+        ((PE, _RESTART, "acc_q"),),
         cls="control",
         tests=IDENTITY,
         proofs=FV_ACC,
@@ -255,7 +256,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "result_misses_last_pair",
         "the result register captures the sum before the last pair",
-        ((PE, "          res_o <= acc_next;", "          res_o <= acc_o;"),),
+        ((PE, "          res_q <= acc_next;", "          res_q <= acc_q;"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_RES,
@@ -279,7 +280,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_acc",
         "reset does not clear the accumulator",
-        ((PE, "      acc_o     <= {ACC_W{1'b0}};\n", ""),),
+        ((PE, "      acc_q     <= {ACC_W{1'b0}};\n", ""),),
         cls="reset",
         tests=LECTURE,
         proofs=FV_RST,
@@ -287,7 +288,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "west_lanes_reversed",
         "the west bus lane order is reversed",
-        ((TOP, _WEST_A, "assign a_h[i][0]     = a_i[(ROWS-1-i)*DATA_W +: DATA_W];"),),
+        ((TOP, _WEST_A, "assign a_h[i][0]       = a_i[(ROWS-1-i)*DATA_W +: DATA_W];"),),
         cls="wiring",
         tests=LECTURE,
         proofs=FV_SKEW,
@@ -319,7 +320,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "strobe_on_every_pair",
         "the result strobe pulses on every firing pair",
-        ((PE, _STROBE, "      res_vld_o <= fire;"),),
+        ((PE, _STROBE, "      res_vld_q <= fire;"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_RES,
@@ -327,7 +328,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "strobe_without_fire",
         "the result strobe follows the last flag even when no pair fires",
-        ((PE, _STROBE, "      res_vld_o <= a_last_i;"),),
+        ((PE, _STROBE, "      res_vld_q <= a_last_i;"),),
         cls="control",
         tests=IDENTITY,
         proofs=FV_RES,
@@ -338,8 +339,8 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 PE,
-                "        if (a_last_i) begin\n          res_o <= acc_next;\n        end",
-                "        res_o <= acc_next;",
+                "        if (a_last_i) begin\n          res_q <= acc_next;\n        end",
+                "        res_q <= acc_next;",
             ),
         ),
         cls="control",
@@ -353,8 +354,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _RESULT_IF,
-                "      if (a_last_i) begin\n        res_o <= acc_next;\n      end\n"
-                "      if (fire) begin\n        acc_o <= acc_next;\n      end",
+                "      if (a_last_i) begin\n        res_q <= acc_next;\n      end\n"
+                "      if (fire) begin\n        acc_q <= acc_next;\n      end",
             ),
         ),
         cls="control",
@@ -366,7 +367,7 @@ CATALOG: tuple[Mutant, ...] = (
         "the last flag never captures a result",
         (
             (PE, "        if (a_last_i) begin", "        if (1'b0) begin"),
-            (PE, _STROBE, "      res_vld_o <= 1'b0;"),
+            (PE, _STROBE, "      res_vld_q <= 1'b0;"),
         ),
         cls="control",
         tests=LECTURE,
@@ -388,7 +389,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "restart_a_cycle_late",
         "the restart uses the previous cycle's first flag",
-        ((PE, _RESTART, "a_first_o ? {ACC_W{1'b0}} : acc_o"),),
+        ((PE, _RESTART, "a_first_q ? {ACC_W{1'b0}} : acc_q"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_ACC,
@@ -396,7 +397,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "restart_on_last",
         "the last flag (not the first) restarts the accumulation",
-        ((PE, _RESTART, "a_last_i ? {ACC_W{1'b0}} : acc_o"),),
+        ((PE, _RESTART, "a_last_i ? {ACC_W{1'b0}} : acc_q"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_ACC,
@@ -407,16 +408,16 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 PE,
-                "  // Accumulator and result register.\n",
-                "  // Accumulator and result register.\n  reg mut_cap_q;\n  reg signed [ACC_W-1:0] mut_sum_q;\n"
+                "  // Accumulator, result and result strobe.\n",
+                "  // Accumulator, result and result strobe.\n  reg mut_cap_q;\n  reg signed [ACC_W-1:0] mut_sum_q;\n"
                 "  always @(posedge clk_i) begin\n    mut_cap_q <= fire & a_last_i;\n    mut_sum_q <= acc_next;\n  end\n",
             ),
-            (PE, _STROBE, "      res_vld_o <= mut_cap_q;"),
-            (PE, "        if (a_last_i) begin\n          res_o <= acc_next;\n        end\n", ""),
+            (PE, _STROBE, "      res_vld_q <= mut_cap_q;"),
+            (PE, "        if (a_last_i) begin\n          res_q <= acc_next;\n        end\n", ""),
             (
                 PE,
-                "      if (fire) begin\n        acc_o <= acc_next;",
-                "      if (mut_cap_q) res_o <= mut_sum_q;\n      if (fire) begin\n        acc_o <= acc_next;",
+                "      if (fire) begin\n        acc_q <= acc_next;",
+                "      if (mut_cap_q) res_q <= mut_sum_q;\n      if (fire) begin\n        acc_q <= acc_next;",
             ),
         ),
         cls="control",
@@ -426,7 +427,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_a_pipeline",
         "reset does not clear the operands a in flight (data and valid)",
-        ((PE, "      a_o       <= {DATA_W{1'b0}};\n      a_vld_o   <= 1'b0;\n", ""),),
+        ((PE, "      a_q       <= {DATA_W{1'b0}};\n      a_vld_q   <= 1'b0;\n", ""),),
         cls="reset",
         tests=RESET,
         proofs=FV_RST,
@@ -437,8 +438,8 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 PE,
-                "      a_first_o <= a_first_i;\n      a_last_o  <= a_last_i;",
-                "      a_first_o <= a_last_i;\n      a_last_o  <= a_first_i;",
+                "      a_first_q <= a_first_i;\n      a_last_q  <= a_last_i;",
+                "      a_first_q <= a_last_i;\n      a_last_q  <= a_first_i;",
             ),
         ),
         cls="wiring",
@@ -448,7 +449,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "south_valid_stuck",
         "b is forwarded south as always valid",
-        ((PE, "      b_vld_o   <= b_vld_i;", "      b_vld_o   <= 1'b1;"),),
+        ((PE, "      b_vld_q   <= b_vld_i;", "      b_vld_q   <= 1'b1;"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_FWD,
@@ -469,13 +470,13 @@ CATALOG: tuple[Mutant, ...] = (
             ),
             (
                 TOP,
-                "          .a_first_i (a_fst_h[i][j]),",
-                "          .a_first_i ((i == 0 && j == 1) ? a_fst_h[0][0] : a_fst_h[i][j]),",
+                "          .a_first_i (a_first_h[i][j]),",
+                "          .a_first_i ((i == 0 && j == 1) ? a_first_h[0][0] : a_first_h[i][j]),",
             ),
             (
                 TOP,
-                "          .a_last_i  (a_lst_h[i][j]),",
-                "          .a_last_i  ((i == 0 && j == 1) ? a_lst_h[0][0] : a_lst_h[i][j]),",
+                "          .a_last_i  (a_last_h[i][j]),",
+                "          .a_last_i  ((i == 0 && j == 1) ? a_last_h[0][0] : a_last_h[i][j]),",
             ),
         ),
         cls="wiring",
@@ -485,7 +486,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "a_not_forwarded",
         "a is never forwarded east (holds its reset value)",
-        ((PE, "      a_o       <= a_i;", "      a_o       <= a_o;"),),
+        ((PE, "      a_q       <= a_i;", "      a_q       <= a_q;"),),
         cls="wiring",
         tests=LECTURE,
         proofs=FV_FWD,
@@ -521,7 +522,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 TOP,
                 _EAST_FLAGS,
-                "      assign a_first_o[i] = a_lst_h[i][COLS];\n      assign a_last_o[i]  = a_fst_h[i][COLS];",
+                "      assign a_first_o[i] = a_last_h[i][COLS];\n"
+                "      assign a_last_o[i]  = a_first_h[i][COLS];",
             ),
         ),
         cls="edge outputs",
@@ -562,7 +564,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_a_valid",
         "reset clears the forwarded a but not its valid (seen only at the east edge)",
-        ((PE, "      a_vld_o   <= 1'b0;\n", ""),),
+        ((PE, "      a_vld_q   <= 1'b0;\n", ""),),
         cls="edge outputs",
         tests=RESET_EDGES,
         proofs=FV_RST,
@@ -570,7 +572,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_flags",
         "reset does not clear the forwarded first/last flags (seen only at the east edge)",
-        ((PE, "      a_first_o <= 1'b0;\n      a_last_o  <= 1'b0;\n", ""),),
+        ((PE, "      a_first_q <= 1'b0;\n      a_last_q  <= 1'b0;\n", ""),),
         cls="edge outputs",
         tests=RESET_EDGES,
         proofs=FV_RST,
@@ -578,7 +580,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_b_pipeline",
         "reset does not clear the operands b in flight (data and valid)",
-        ((PE, "      b_o       <= {DATA_W{1'b0}};\n      b_vld_o   <= 1'b0;\n", ""),),
+        ((PE, "      b_q       <= {DATA_W{1'b0}};\n      b_vld_q   <= 1'b0;\n", ""),),
         cls="edge outputs",
         tests=RESET_EDGES,
         proofs=FV_RST,
@@ -618,7 +620,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_res_vld",
         "reset does not clear the result strobe",
-        ((PE, "      res_vld_o <= 1'b0;\n", ""),),
+        ((PE, "      res_vld_q <= 1'b0;\n", ""),),
         cls="reset timing",
         tests=RESET_EDGES,
         proofs=FV_RST,
@@ -626,7 +628,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "reset_keeps_result",
         "reset does not clear the result register",
-        ((PE, "      res_o     <= {ACC_W{1'b0}};\n", ""),),
+        ((PE, "      res_q     <= {ACC_W{1'b0}};\n", ""),),
         cls="reset timing",
         tests=LECTURE,
         proofs=FV_RST,
@@ -635,7 +637,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "west_lane_stride_8",
         "west lane i is sliced at i*8 (hard-coded 8) instead of i*DATA_W",
-        ((TOP, _WEST_A, "assign a_h[i][0]     = a_i[i*8 +: DATA_W];"),),
+        ((TOP, _WEST_A, "assign a_h[i][0]       = a_i[i*8 +: DATA_W];"),),
         cls="width slicing",
         params=(_p(3, 3, 7, 20),),
         tests=LECTURE,
@@ -662,7 +664,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "sext_from_bit_15",
         "the product is sign-extended from bit 15 (hard-coded) instead of bit 2*DATA_W-1",
-        ((PE, _SEXT, "{{(ACC_W - ProdW){prod[15]}}, prod}"),),
+        ((PE, _SEXT, "{{(ACC_W - PROD_W){prod[15]}}, prod}"),),
         cls="width slicing",
         params=(_p(2, 4, 12, 37),),
         tests=EXTREMES,
@@ -672,7 +674,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "sext_fixed_16_bits",
         "the product is sign-extended by a fixed 16 bits (zeros above at ACC_W > 2*DATA_W+16)",
-        ((PE, _SEXT, "{{16{prod[ProdW-1]}}, prod}"),),
+        ((PE, _SEXT, "{{16{prod[PROD_W-1]}}, prod}"),),
         cls="width slicing",
         params=(_p(3, 2, 9, 63),),
         tests=IDENTITY,
@@ -681,8 +683,8 @@ CATALOG: tuple[Mutant, ...] = (
     ),
     Mutant(
         "product_width_16",
-        "the product is kept in 16 bits (ProdW hard-coded)",
-        ((PE, "localparam integer ProdW = 2 * DATA_W;", "localparam integer ProdW = 16;"),),
+        "the product is kept in 16 bits (PROD_W hard-coded)",
+        ((PE, "localparam integer PROD_W = 2 * DATA_W;", "localparam integer PROD_W = 16;"),),
         cls="width slicing",
         params=(_p(2, 4, 12, 37),),
         tests=EXTREMES,
@@ -706,8 +708,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _ACC_NEXT,
-                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:ProdW] + prod_ext[ACC_W-1:ProdW],\n"
-                "                                    acc_base[ProdW-1:0] + prod_ext[ProdW-1:0]};",
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:PROD_W] + prod_ext[ACC_W-1:PROD_W],\n"
+                "                                    acc_base[PROD_W-1:0] + prod_ext[PROD_W-1:0]};",
             ),
         ),
         cls="wide accumulator",
@@ -886,7 +888,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         Mutant(
             "restart_gated_by_fire",
             "the restart also requires a firing pair (fire & a_first_i)",
-            ((PE, _RESTART, "(fire & a_first_i) ? {ACC_W{1'b0}} : acc_o"),),
+            ((PE, _RESTART, "(fire & a_first_i) ? {ACC_W{1'b0}} : acc_q"),),
             cls="control",
         ),
         top="systolic_pe",
@@ -900,9 +902,9 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             (
                 (
                     PE,
-                    "wire signed [ProdW-1:0] prod = a_i * b_i;",
+                    "wire signed [PROD_W-1:0] prod = a_i * b_i;",
                     "wire signed [31:0] mut_p32 = a_i * b_i;\n"
-                    "  wire signed [ProdW-1:0] prod = mut_p32;",
+                    "  wire signed [PROD_W-1:0] prod = mut_p32;",
                 ),
             ),
         ),

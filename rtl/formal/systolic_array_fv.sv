@@ -24,6 +24,10 @@
 //
 // Time model: `multiclock off`, one solver step per clock cycle, the asynchronous reset modelled
 // by SymbiYosys' async2sync (registers read as zero while rst_ni is low).
+//
+// Naming: parameters and localparams are UPPER_SNAKE_CASE; genvars are i (row) and j (column);
+// the wrapper's own signals start with f_, properties with p_ (assertions) or c_ (covers); the
+// escaped `\u_pe.*` wires are named after the design's hierarchy (see "Per-PE checks").
 
 `default_nettype none
 
@@ -46,7 +50,7 @@ module systolic_array_fv #(
   localparam integer NPE = ROWS * COLS;
   localparam integer AW  = DATA_W + 3;  // one west lane: {last, first, vld, a}
   localparam integer BW  = DATA_W + 1;  // one north lane: {vld, b}
-  localparam integer MaxDelay = (ROWS > COLS) ? ROWS : COLS;
+  localparam integer MAX_DELAY = (ROWS > COLS) ? ROWS : COLS;
 
   // ---------------------------------------------------------------------------------------------
   // Design under test.
@@ -88,11 +92,11 @@ module systolic_array_fv #(
   // ---------------------------------------------------------------------------------------------
   reg f_past_valid = 1'b0;  // a previous cycle exists
   reg f_past_rst_n;         // rst_ni in the previous cycle
-  reg [7:0] f_age = 8'd0;   // cycles since power-up, saturating at MaxDelay (<= 32)
+  reg [7:0] f_age = 8'd0;   // cycles since power-up, saturating at MAX_DELAY (<= 32)
   always @(posedge clk_i) begin
     f_past_valid <= 1'b1;
     f_past_rst_n <= rst_ni;
-    if (f_age < MaxDelay) f_age <= f_age + 1;
+    if (f_age < MAX_DELAY) f_age <= f_age + 1;
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -105,24 +109,24 @@ module systolic_array_fv #(
   genvar i, j;
   generate
     for (i = 0; i < ROWS; i = i + 1) begin : g_west_dly
-      wire [AW-1:0] lane = {a_last_i[i], a_first_i[i], a_vld_i[i], a_i[i*DATA_W +: DATA_W]};
-      reg  [COLS*AW-1:0] hist;  // delays 1 .. COLS, delay 1 in the low bits
-      wire [(COLS+1)*AW-1:0] line = {hist, lane};
+      wire [AW-1:0] f_lane = {a_last_i[i], a_first_i[i], a_vld_i[i], a_i[i*DATA_W +: DATA_W]};
+      reg  [COLS*AW-1:0] f_hist;  // delays 1 .. COLS, delay 1 in the low bits
+      wire [(COLS+1)*AW-1:0] f_line = {f_hist, f_lane};
       always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) hist <= {(COLS*AW){1'b0}};
-        else         hist <= line[COLS*AW-1:0];
+        if (!rst_ni) f_hist <= {(COLS*AW){1'b0}};
+        else         f_hist <= f_line[COLS*AW-1:0];
       end
-      assign f_west_dly[i*(COLS+1)*AW +: (COLS+1)*AW] = line;
+      assign f_west_dly[i*(COLS+1)*AW +: (COLS+1)*AW] = f_line;
     end
     for (j = 0; j < COLS; j = j + 1) begin : g_north_dly
-      wire [BW-1:0] lane = {b_vld_i[j], b_i[j*DATA_W +: DATA_W]};
-      reg  [ROWS*BW-1:0] hist;
-      wire [(ROWS+1)*BW-1:0] line = {hist, lane};
+      wire [BW-1:0] f_lane = {b_vld_i[j], b_i[j*DATA_W +: DATA_W]};
+      reg  [ROWS*BW-1:0] f_hist;
+      wire [(ROWS+1)*BW-1:0] f_line = {f_hist, f_lane};
       always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) hist <= {(ROWS*BW){1'b0}};
-        else         hist <= line[ROWS*BW-1:0];
+        if (!rst_ni) f_hist <= {(ROWS*BW){1'b0}};
+        else         f_hist <= f_line[ROWS*BW-1:0];
       end
-      assign f_north_dly[j*(ROWS+1)*BW +: (ROWS+1)*BW] = line;
+      assign f_north_dly[j*(ROWS+1)*BW +: (ROWS+1)*BW] = f_line;
     end
   endgenerate
 
@@ -159,14 +163,14 @@ module systolic_array_fv #(
         (* hierconn, keep *) wire [ACC_W-1:0]  \u_pe.res_o ;
         (* hierconn, keep *) wire              \u_pe.res_vld_o ;
 
-        wire [AW-1:0] west  = {\u_pe.a_last_i , \u_pe.a_first_i , \u_pe.a_vld_i , \u_pe.a_i };
-        wire [BW-1:0] north = {\u_pe.b_vld_i , \u_pe.b_i };
+        wire [AW-1:0] f_west  = {\u_pe.a_last_i , \u_pe.a_first_i , \u_pe.a_vld_i , \u_pe.a_i };
+        wire [BW-1:0] f_north = {\u_pe.b_vld_i , \u_pe.b_i };
         localparam integer K = i * COLS + j;
 
         assign f_ok_skew_west[K]  = (f_age < j) ||
-                                    west == f_west_dly[(i*(COLS+1)+j)*AW +: AW];
+                                    f_west == f_west_dly[(i*(COLS+1)+j)*AW +: AW];
         assign f_ok_skew_north[K] = (f_age < i) ||
-                                    north == f_north_dly[(j*(ROWS+1)+i)*BW +: BW];
+                                    f_north == f_north_dly[(j*(ROWS+1)+i)*BW +: BW];
         assign f_ok_lane_acc[K]     = acc_o[K*ACC_W +: ACC_W] == \u_pe.acc_o ;
         assign f_ok_lane_res[K]     = res_o[K*ACC_W +: ACC_W] == \u_pe.res_o ;
         assign f_ok_lane_res_vld[K] = res_vld_o[K] == \u_pe.res_vld_o ;

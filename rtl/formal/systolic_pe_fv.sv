@@ -28,6 +28,9 @@
 //
 // "f_live" below means: this cycle and the previous one were out of reset, so the last rising
 // edge was an ordinary clock edge (the antecedent of every functional property).
+//
+// Naming: parameters and localparams are UPPER_SNAKE_CASE; the wrapper's own signals (models,
+// bookkeeping) start with f_, properties with p_ (assertions) or c_ (covers).
 
 `default_nettype none
 
@@ -76,10 +79,10 @@ module systolic_pe_fv #(
     .res_vld_o (res_vld_o)
   );
 
-  // Every register of the PE, for the reset properties.
-  localparam integer StateW = 2 * DATA_W + 4 + 2 * ACC_W + 1;
-  wire [StateW-1:0] f_state = {a_o, a_vld_o, a_first_o, a_last_o, b_o, b_vld_o,
-                               acc_o, res_o, res_vld_o};
+  // Every register of the PE (each output port is a copy of one), for the reset properties.
+  localparam integer STATE_W = 2 * DATA_W + 4 + 2 * ACC_W + 1;
+  wire [STATE_W-1:0] f_state = {a_o, a_vld_o, a_first_o, a_last_o, b_o, b_vld_o,
+                                acc_o, res_o, res_vld_o};
 
   // ---------------------------------------------------------------------------------------------
   // Specification. The signed product is exact at 2*DATA_W bits; assigning it to a wider signed
@@ -122,16 +125,16 @@ module systolic_pe_fv #(
   // equal the model's low ACC_W bits, i.e. it wraps modulo 2^ACC_W and nothing else. The model
   // is synchronised with the PE by a reset or by a firing `first` pair (f_tracked); before that
   // the power-up accumulator is unknown.
-  localparam integer ModelW = ACC_W + 8;
-  wire signed [ModelW-1:0] f_model_prod = f_prod_exact;  // sign-extended to the model width
-  reg  signed [ModelW-1:0] f_model;
-  reg                      f_tracked = 1'b0;
+  localparam integer MODEL_W = ACC_W + 8;
+  wire signed [MODEL_W-1:0] f_model_prod = f_prod_exact;  // sign-extended to the model width
+  reg  signed [MODEL_W-1:0] f_model;
+  reg                       f_tracked = 1'b0;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      f_model   <= {ModelW{1'b0}};
+      f_model   <= {MODEL_W{1'b0}};
       f_tracked <= 1'b1;
     end else if (f_fire) begin
-      f_model   <= (a_first_i ? $signed({ModelW{1'b0}}) : f_model) + f_model_prod;
+      f_model   <= (a_first_i ? $signed({MODEL_W{1'b0}}) : f_model) + f_model_prod;
       f_tracked <= f_tracked || a_first_i;
     end
   end
@@ -178,11 +181,11 @@ module systolic_pe_fv #(
     // p_rst_active: in a cycle where rst_ni is low every register reads zero (so the reset does
     // not wait for a clock edge; a synchronous reset fails this).
     if (!rst_ni)
-      p_rst_active: assert (f_state == {StateW{1'b0}});
+      p_rst_active: assert (f_state == {STATE_W{1'b0}});
     // p_rst_after: after any cycle with rst_ni low, every register is zero (before the inputs
     // of the new cycle can act).
     if (f_past_valid && !$past(rst_ni))
-      p_rst_after: assert (f_state == {StateW{1'b0}});
+      p_rst_after: assert (f_state == {STATE_W{1'b0}});
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ module systolic_pe_fv #(
   // register is zero.
   always @(*) begin
     if (!rst_ni)
-      p_arst_clears: assert (f_state == {StateW{1'b0}});
+      p_arst_clears: assert (f_state == {STATE_W{1'b0}});
   end
 
   always @($global_clock) begin
@@ -239,7 +242,7 @@ module systolic_pe_fv #(
       // c_bubble: a product whose pairs had a non-firing cycle between its first and last pair.
       c_bubble: cover (res_vld_o && $past(f_in_product && f_bubbled && !a_first_i));
       // c_acc_wrap: the accumulator wrapped: the exact sum no longer fits in ACC_W bits.
-      c_acc_wrap: cover (f_tracked && f_model != {{(ModelW - ACC_W){acc_o[ACC_W-1]}}, acc_o});
+      c_acc_wrap: cover (f_tracked && f_model != {{(MODEL_W - ACC_W){acc_o[ACC_W-1]}}, acc_o});
     end
     // c_reset_during_strobe: reset asserted in the cycle whose strobe a `last` pair had set up:
     // the strobe (and the result) are cleared.

@@ -3,6 +3,8 @@
 // Raw Icarus testbench (no Python): plays one stimulus segment through systolic_harness and
 // prints the sampled cycles, the last strobe cycle and the signatures. Plusargs:
 // +SYSTOLIC_STIM=<hex file> +ROWS_N=<rows in the file> +TOTAL=<cycles to sample>.
+//
+// Naming: parameters are UPPER_SNAKE_CASE (those of systolic_harness).
 
 `timescale 1ns / 1ps
 `default_nettype none

@@ -4,6 +4,8 @@
 // cocotb fast path on Verilator (built with --timing): the simulator advances the clock itself,
 // with no GPI clock callback per edge. Same ports as systolic_harness minus clk_i; the clock is
 // visible as `clk`.
+//
+// Naming: parameters are UPPER_SNAKE_CASE (those of systolic_harness).
 
 `timescale 1ns / 1ps
 `default_nettype none
