@@ -10,17 +10,18 @@ from systolic.cli import options
 from systolic.engine import build
 from systolic.errors import ConfigError, SystolicError
 from systolic.mutation import mutate
-from systolic.tb.mutants import Mutant
+from systolic.mutation.catalog import Mutant
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mutate",
         help="mutation testing: every RTL mutant must be killed by a checker (sim and/or formal)",
-        description="Apply each mutant of systolic.tb.mutants.CATALOG to a copy of rtl/ and run "
-        "it on Icarus at its own parameter sets (the cocotb tests it names, or every test with "
-        "--full) and/or on the formal properties. A mutant counts as killed only by a checker's "
-        "failure (a scoreboard mismatch or a test assertion; a failing proof); a build failure, "
+        description="Apply each mutant of the catalog (systolic.mutation.catalog) to a copy of "
+        "rtl/ and run it on Icarus at its own parameter sets (the cocotb tests it names, or every "
+        "test with --full) and/or on the formal properties. A mutant counts as killed only by a "
+        "checker's failure (a scoreboard mismatch or a test assertion; a failing proof); a build "
+        "failure, "
         "crash or error is BROKEN. The unmodified RTL must pass the same runs first. Prints a "
         "table and writes OUT/report.json.",
     )
@@ -66,7 +67,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
 def _mutant_name(text: str) -> str:
     """argparse type of --only: a mutant of the catalog."""
-    from systolic.tb import mutants
+    from systolic.mutation import catalog as mutants
 
     try:
         return mutants.by_name(text).name
@@ -76,7 +77,7 @@ def _mutant_name(text: str) -> str:
 
 def _mutant_class(text: str) -> str:
     """argparse type of --class: a bug class of the catalog."""
-    from systolic.tb.mutants import CLASSES
+    from systolic.mutation.catalog import CLASSES
 
     if text not in CLASSES:
         known = ", ".join(repr(c) for c in CLASSES)
@@ -86,7 +87,7 @@ def _mutant_class(text: str) -> str:
 
 def _chosen_mutants(args: argparse.Namespace) -> list[Mutant]:
     """The catalog, narrowed by --only and --class (an empty choice is an error)."""
-    from systolic.tb import mutants
+    from systolic.mutation import catalog as mutants
 
     chosen = list(mutants.CATALOG)
     if args.only:

@@ -1,5 +1,5 @@
-"""Mutation testing that cannot be fooled: each mutant of ``tb/mutants.py`` on the simulator (the
-cocotb checkers) and on the formal properties, with honest verdicts.
+"""Mutation testing that cannot be fooled: each mutant of ``mutation/catalog.py`` on the
+simulator (the cocotb checkers) and on the formal properties, with honest verdicts.
 
 A mutant is *killed* only by a checker: on the simulator, a cocotb test failing with a
 ``ScoreboardError`` or ``AssertionError`` whose message names a PE, a lane, a result C[i][j], the
@@ -25,7 +25,7 @@ from systolic import fileio
 from systolic.engine import build, runner, toolchain
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ArrayParams
-from systolic.tb.mutants import Mutant
+from systolic.mutation.catalog import Mutant
 
 #: Engines of ``systolic mutate --engine``.
 ENGINES = ("sim", "formal", "both")
@@ -357,7 +357,7 @@ def mutate_one(
     sizes: Sequence[tuple[int, int]] | None = None,
 ) -> MutantReport:
     """Apply one mutant to a copy of rtl/ and run it on the chosen engines."""
-    from systolic.tb import mutants
+    from systolic.mutation import catalog as mutants
 
     work = out / mutant.name
     rtl = mutants.apply(mutant, build.RTL_DIR, work / "rtl")

@@ -1,6 +1,6 @@
 """cocotb tests of a standalone ``systolic_pe`` against a tiny, independent PE model.
 
-Run through ``systolic.engine.runner`` with ``PE_TOP`` (tests/test_sim.py), which builds
+Run through ``systolic.engine.runner`` with ``PE_TOP`` (tests/tb/test_sim.py), which builds
 rtl/systolic_pe.v alone with DATA_W and ACC_W from the run configuration (ROWS, COLS unused).
 Every output port is compared with the model after every rising edge.
 """
@@ -99,7 +99,7 @@ class PeBench:
         sim = RUN.sim or "?"
         return (
             f"systolic_pe DATA_W={p.data_w} ACC_W={p.acc_w} sim={sim} seed={self.seed} "
-            f"test={self.test_name}; reproduce: pytest tests/test_sim.py -k 'standalone_pe and "
+            f"test={self.test_name}; reproduce: pytest tests/tb/test_sim.py -k 'standalone_pe and "
             f"{sim}-d{p.data_w}-a{p.acc_w}'"
         )
 

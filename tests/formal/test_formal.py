@@ -14,15 +14,15 @@ import pytest
 from systolic.errors import ConfigError, SimulatorError
 from systolic.formal import ProofResult, prove, prove_equivalent, run
 
-RES_VLD = "res_vld_o <= fire & a_last_i;"
+RES_VLD = "res_vld_q <= fire & a_last_i;"
 
 #: Planted bugs: (file, RTL text, replacement, task that must fail, property it must name).
 BUGS = (
-    ("systolic_pe.v", RES_VLD, "res_vld_o <= fire;", "pe_d3a7_res", "p_res_vld_strobe"),
+    ("systolic_pe.v", RES_VLD, "res_vld_q <= fire;", "pe_d3a7_res", "p_res_vld_strobe"),
     (
         "systolic_pe.v",
-        "if (fire) begin\n        acc_o <= acc_next;",
-        "if (a_vld_i) begin\n        acc_o <= acc_next;",
+        "if (fire) begin\n        acc_q <= acc_next;",
+        "if (a_vld_i) begin\n        acc_q <= acc_next;",
         "pe_d2a4_acc",
         "p_acc_hold",
     ),
@@ -82,7 +82,7 @@ def test_broken_toolchain_is_an_error(tmp_path: Path, monkeypatch: pytest.Monkey
 
 @pytest.mark.formal
 def test_broken_rtl_is_an_error(tmp_path: Path) -> None:
-    rtl = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_o <= fire &&& ;")
+    rtl = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_q <= fire &&& ;")
     [result] = prove(rtl_dir=rtl, work=tmp_path / "work", only=["pe_d2a4_res"])
     assert result.status == "error", result
     assert "ERROR" in result.detail or "error" in result.detail, result.detail
@@ -120,7 +120,7 @@ def test_equivalence_identical_and_mutant(tmp_path: Path) -> None:
     params = {"DATA_W": 3, "ACC_W": 7}
     same = prove_equivalent(run.RTL_DIR, run.RTL_DIR, "systolic_pe", params, tmp_path / "same")
     assert same.status == "pass", same
-    mutant = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_o <= fire;")
+    mutant = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_q <= fire;")
     diff = prove_equivalent(run.RTL_DIR, mutant, "systolic_pe", params, tmp_path / "diff")
     assert diff.status == "fail", diff
     assert "res_vld_o" in diff.detail, diff.detail
@@ -150,7 +150,7 @@ def test_cli_table_and_exit_status(tmp_path: Path) -> None:
     assert "pe_d2a4_fwd" in proc.stdout and "PASS" in proc.stdout
     assert "1 passed, 0 failed, 0 errors" in proc.stdout
 
-    rtl = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_o <= fire;")
+    rtl = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_q <= fire;")
     proc = _systolic(
         "formal", "--only", "pe_d2a4_res", "--rtl-dir", str(rtl), "--out", str(tmp_path)
     )

@@ -15,7 +15,7 @@ import pytest
 
 from systolic.engine import build, toolchain
 from systolic.models.params import ArrayParams
-from systolic.tb import mutants
+from systolic.mutation import catalog as mutants
 from systolic.verify.workload import run_workload
 
 from .conftest import images, random_model

@@ -17,9 +17,9 @@ import pytest
 
 from systolic.engine import build, config, runner, toolchain
 from systolic.models import ArrayParams
+from systolic.mutation import catalog as mutants
 from systolic.mutation import mutate
-from systolic.tb import mutants
-from systolic.tb.mutants import CATALOG, CLASSES, DEFAULT_PARAMS, Mutant
+from systolic.mutation.catalog import CATALOG, CLASSES, DEFAULT_PARAMS, Mutant
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@
 
 A few deliberate bugs, each aimed at one statement of docs/architecture.md that only the new
 tests check (asynchronous reset, the release rule, chaining through the edge outputs), run on
-Icarus with just the cocotb test meant to catch it. The mutation catalog (tb/mutants.py) covers
-many more; these keep the proof next to the tests it is about.
+Icarus with just the cocotb test meant to catch it. The mutation catalog (mutation/catalog.py)
+covers many more; these keep the proof next to the tests it is about.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from systolic.models.tiling import (
     readout_stall_cycles,
     scalesim_os_cycles,
 )
-from systolic.tb import mutants
+from systolic.mutation import catalog as mutants
 
 ARRAYS = [ArrayParams(1, 1), ArrayParams(2, 5), ArrayParams(3, 3), ArrayParams(8, 8)]
 

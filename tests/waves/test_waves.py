@@ -12,7 +12,7 @@ import pytest
 
 from systolic.engine import build, config, runner, toolchain
 from systolic.models import ArrayParams, EdgeStimulus, simulate
-from systolic.tb import mutants
+from systolic.mutation import catalog as mutants
 from systolic.waves.gtkw import gtkw_path
 from systolic.waves.timeline import format_csv, read_timeline, stim_dir
 from systolic.waves.vcd import ArrayWaves, declarations

@@ -185,7 +185,7 @@ def test_bad_input_is_one_line(lecture, tmp_path, capsys) -> None:
 def test_make_waves_without_gtkwave_prints_how_to_open(lecture, tmp_path, monkeypatch, capsys):
     import shutil
 
-    from systolic.waves import show
+    from systolic.verify import show
 
     monkeypatch.setenv(config.WAVES_DIR, str(tmp_path))
     monkeypatch.setenv("PATH", "/nonexistent")  # no gtkwave

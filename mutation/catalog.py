@@ -1,0 +1,956 @@
+"""A catalog of deliberate RTL bugs (mutants) that the regression must catch.
+
+Each mutant is a list of exact text replacements applied to a copy of rtl/. ``apply`` refuses a
+mutant whose text no longer matches the RTL exactly once, so the catalog cannot silently rot.
+
+A mutant names its bug class, the parameter sets at which it is run (a bug that only shows at an
+odd DATA_W, a wide ACC_W or more than 256 PEs is run there; default 3x3, DATA_W 8, ACC_W 32), the
+cocotb tests that kill it quickly (the whole quick tier kills it too: ``systolic mutate --full``
+and the nightly test check that), and whether the formal properties can see it (``formal`` is
+empty when they can, otherwise the reason they cannot).
+
+``EQUIVALENT`` lists mutants that were written as bugs but change no output of the design; each
+is proven equivalent to the real RTL by a formal equivalence check (tests/test_mutants.py), not
+argued. They stay out of the killable catalog.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from systolic.errors import SystolicError
+from systolic.models.params import ArrayParams
+
+PE = "systolic_pe.v"
+TOP = "systolic_array.v"
+
+#: (file, old text, new text): one exact replacement.
+Edit = tuple[str, str, str]
+
+#: The parameters a mutant runs at unless it says otherwise (the lecture's 3x3).
+DEFAULT_PARAMS = (ArrayParams(3, 3, 8, 32),)
+
+#: Bug classes, in the order the report lists them.
+CLASSES = (
+    "datapath",
+    "control",
+    "wiring",
+    "reset",
+    "edge outputs",
+    "reset timing",
+    "width slicing",
+    "wide accumulator",
+    ">256 PEs",
+    "1xN / Nx1",
+)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One deliberate bug.
+
+    name, what: identifier and one-line description; edits: the text replacements.
+    cls: bug class (one of CLASSES). params: the parameter sets it is run at (killed when a
+    checker fails at any of them). tests: the cocotb tests run for it (None: the whole tier).
+    formal: empty when a formal property should fail on it, else why formal cannot see it.
+    proofs: the formal tasks (names or globs of systolic.formal.run's catalog) whose failure
+    kills it quickly (None: every task of its formal tier; the nightly test runs them all).
+    formal_tier: "quick", or "full" when only the full tier's configurations show the bug.
+    """
+
+    name: str
+    what: str
+    edits: tuple[Edit, ...]
+    cls: str = "datapath"
+    params: tuple[ArrayParams, ...] = DEFAULT_PARAMS
+    tests: tuple[str, ...] | None = None
+    formal: str = ""
+    proofs: tuple[str, ...] | None = None
+    formal_tier: str = "quick"
+
+    def __post_init__(self) -> None:
+        if self.cls not in CLASSES:
+            raise SystolicError(f"mutant {self.name}: unknown class {self.cls!r}")
+        if not self.params:
+            raise SystolicError(f"mutant {self.name}: no parameter set")
+        if self.formal_tier not in ("quick", "full"):
+            raise SystolicError(f"mutant {self.name}: unknown formal tier {self.formal_tier!r}")
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A mutant that changes no output, with the configurations it is proven equivalent at.
+
+    top: the module compared (its ports are the outputs that must agree); params: one dict of
+    that module's parameters per proof; why: what makes it harmless.
+    """
+
+    mutant: Mutant
+    top: str
+    params: tuple[dict[str, int], ...]
+    why: str
+
+
+def _p(rows: int, cols: int, data_w: int = 8, acc_w: int = 32) -> ArrayParams:
+    return ArrayParams(rows, cols, data_w, acc_w)
+
+
+_DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
+        reg              mut_av_q, mut_af_q, mut_al_q, mut_bv_q;
+        always @(posedge clk_i) begin
+          mut_a_q  <= a_h[i][j];     mut_av_q <= a_vld_h[i][j];
+          mut_af_q <= a_first_h[i][j]; mut_al_q <= a_last_h[i][j];
+          mut_b_q  <= b_v[i][j];     mut_bv_q <= b_vld_v[i][j];
+        end
+        wire mut_dly = (i == ROWS - 1) && (j == COLS - 1);
+
+        systolic_pe #("""
+
+# Lines of the RTL that several mutants edit, quoted once.
+_SEXT = "{{(ACC_W - PROD_W){prod[PROD_W-1]}}, prod}"
+_ACC_NEXT = "wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;"
+_RESTART = "a_first_i ? {ACC_W{1'b0}} : acc_q"
+_FIRE = "fire     = a_vld_i & b_vld_i;"
+_STROBE = "      res_vld_q <= fire & a_last_i;"
+_FWD_ALWAYS = (
+    "  // Forwarding registers: operands and flags move on unconditionally, valid or not.\n"
+    "  always @(posedge clk_i or negedge rst_ni) begin"
+)
+_ACC_ALWAYS = (
+    "  // Accumulator, result and result strobe.\n  always @(posedge clk_i or negedge rst_ni) begin"
+)
+_WEST_A = "assign a_h[i][0]       = a_i[i*DATA_W +: DATA_W];"
+_NORTH_B = "assign b_v[0][j]     = b_i[j*DATA_W +: DATA_W];"
+_EAST_A = "assign a_o[i*DATA_W +: DATA_W] = a_h[i][COLS];"
+_EAST_VLD = "assign a_vld_o[i]   = a_vld_h[i][COLS];"
+_EAST_FLAGS = (
+    "      assign a_first_o[i] = a_first_h[i][COLS];\n"
+    "      assign a_last_o[i]  = a_last_h[i][COLS];"
+)
+_SOUTH_B = "assign b_o[j*DATA_W +: DATA_W] = b_v[ROWS][j];"
+_SOUTH_VLD = "assign b_vld_o[j] = b_vld_v[ROWS][j];"
+_ACC_SLICE = "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;"
+_RES_SLICE = "res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;"
+_VLD_SLICE = "res_vld_o[i*COLS+j]              = res_vld;"
+_PE_WIRES = "        wire             res_vld;\n"
+_RESULT_IF = (
+    "      if (fire) begin\n        acc_q <= acc_next;\n        if (a_last_i) begin\n"
+    "          res_q <= acc_next;\n        end\n      end"
+)
+
+# Quick cocotb tests that the mutants name (the whole tier kills each mutant as well).
+LECTURE = ("test_lecture_3x3",)
+IDENTITY = ("test_identity",)
+RANDOM = ("test_random_k_sweep",)
+BUBBLES = ("test_valid_bubbles",)
+RESET = ("test_reset_mid_product",)
+RESET_EDGES = ("test_reset_between_edges",)
+EXTREMES = ("test_extremes_wrap",)
+ZEROS = ("test_zeros",)
+
+# Formal tasks (systolic.formal.run's catalog) that kill the mutants quickly: the PE property
+# groups at DATA_W 3 / ACC_W 7, the array groups at 2x3, and full-tier configurations where only
+# they show a bug (ACC_W 64 at DATA_W 16, one row, one column).
+FV_ACC = ("pe_d3a7_acc",)
+FV_RES = ("pe_d3a7_res",)
+FV_FWD = ("pe_d3a7_fwd",)
+FV_RST = ("pe_d3a7_rst",)
+FV_ARST = ("pe_d3a7_arst",)
+FV_SKEW = ("array_2x3_d3a7_skew",)
+FV_LANE = ("array_2x3_d3a7_lane",)
+FV_EDGE = ("array_2x3_d3a7_edge",)
+FV_ARRAY_RST = ("array_2x3_d3a7_rst",)
+FV_WIDE = ("pe_d16a64_acc",)
+FV_1XN_EDGE = ("array_1x3_d2a4_edge",)
+FV_NX1_EDGE = ("array_3x1_d2a5_edge",)
+FV_NX1_LANE = ("array_3x1_d2a5_lane",)
+
+_NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
+_FV_NARROW_ARRAY = "equivalent at DATA_W <= 8, and the array proofs stop at DATA_W 8"
+_FV_OVERLAP = (
+    "at ACC_W < 32 the overlapping lane writes are a Yosys error (not a kill); at ACC_W 32, "
+    "the widest array proof, it is equivalent"
+)
+_FV_UNDRIVEN = (
+    "leaves north lanes undriven, which the formal flow refuses (an error, not a kill); "
+    "equivalent on square arrays"
+)
+
+CATALOG: tuple[Mutant, ...] = (
+    # ---- datapath --------------------------------------------------------------------------
+    Mutant(
+        "swap_ab_forwarding",
+        "PE forwards b to the east and a to the south",
+        (
+            (PE, "      a_q       <= a_i;", "      a_q       <= b_i;"),
+            (PE, "      b_q       <= b_i;", "      b_q       <= a_i;"),
+        ),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_FWD,
+    ),
+    Mutant(
+        "delay_last_pe",
+        "the last PE sees its operands one cycle late",
+        (
+            (TOP, "        systolic_pe #(", _DELAY_REGS),
+            (
+                TOP,
+                "          .a_i       (a_h[i][j]),",
+                "          .a_i       (mut_dly ? mut_a_q : a_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_vld_i   (a_vld_h[i][j]),",
+                "          .a_vld_i   (mut_dly ? mut_av_q : a_vld_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_first_i (a_first_h[i][j]),",
+                "          .a_first_i (mut_dly ? mut_af_q : a_first_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_last_i  (a_last_h[i][j]),",
+                "          .a_last_i  (mut_dly ? mut_al_q : a_last_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .b_i       (b_v[i][j]),",
+                "          .b_i       (mut_dly ? mut_b_q : b_v[i][j]),",
+            ),
+            (
+                TOP,
+                "          .b_vld_i   (b_vld_v[i][j]),",
+                "          .b_vld_i   (mut_dly ? mut_bv_q : b_vld_v[i][j]),",
+            ),
+        ),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_SKEW,
+    ),
+    Mutant(
+        "no_sign_extension",
+        "the product is zero-extended into the accumulator",
+        ((PE, _SEXT, "{{(ACC_W - PROD_W){1'b0}}, prod}"),),
+        tests=IDENTITY,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "restart_ignored",
+        "the first flag does not restart the accumulation",
+        ((PE, _RESTART, "acc_q"),),
+        cls="control",
+        tests=IDENTITY,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "unsigned_multiply",
+        "operands multiplied as unsigned numbers",
+        ((PE, "prod = a_i * b_i;", "prod = $unsigned(a_i) * $unsigned(b_i);"),),
+        tests=IDENTITY,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "result_misses_last_pair",
+        "the result register captures the sum before the last pair",
+        ((PE, "          res_q <= acc_next;", "          res_q <= acc_q;"),),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "valid_ignored",
+        "a pair fires on a valid a alone",
+        ((PE, _FIRE, "fire     = a_vld_i;"),),
+        cls="control",
+        tests=IDENTITY,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "b_valid_ignored",
+        "a pair fires on a valid b alone",
+        ((PE, _FIRE, "fire     = b_vld_i;"),),
+        cls="control",
+        tests=BUBBLES,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "reset_keeps_acc",
+        "reset does not clear the accumulator",
+        ((PE, "      acc_q     <= {ACC_W{1'b0}};\n", ""),),
+        cls="reset",
+        tests=LECTURE,
+        proofs=FV_RST,
+    ),
+    Mutant(
+        "west_lanes_reversed",
+        "the west bus lane order is reversed",
+        ((TOP, _WEST_A, "assign a_h[i][0]       = a_i[(ROWS-1-i)*DATA_W +: DATA_W];"),),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_SKEW,
+    ),
+    Mutant(
+        "acc_bus_transposed",
+        "PE(i,j)'s accumulator lands in lane j*ROWS+i",
+        ((TOP, _ACC_SLICE, "acc_o[(j*ROWS+i)*ACC_W +: ACC_W] = acc;"),),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_LANE,
+    ),
+    Mutant(
+        "north_lanes_reversed",
+        "the north bus lane order is reversed",
+        ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[(COLS-1-j)*DATA_W +: DATA_W];"),),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_SKEW,
+    ),
+    Mutant(
+        "res_bus_transposed",
+        "PE(i,j)'s result lands in lane j*ROWS+i",
+        ((TOP, _RES_SLICE, "res_o[(j*ROWS+i)*ACC_W +: ACC_W] = res;"),),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_LANE,
+    ),
+    Mutant(
+        "strobe_on_every_pair",
+        "the result strobe pulses on every firing pair",
+        ((PE, _STROBE, "      res_vld_q <= fire;"),),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "strobe_without_fire",
+        "the result strobe follows the last flag even when no pair fires",
+        ((PE, _STROBE, "      res_vld_q <= a_last_i;"),),
+        cls="control",
+        tests=IDENTITY,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "result_on_every_pair",
+        "the result register follows the accumulator",
+        (
+            (
+                PE,
+                "        if (a_last_i) begin\n          res_q <= acc_next;\n        end",
+                "        res_q <= acc_next;",
+            ),
+        ),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "result_without_fire",
+        "the result register captures on a last flag even when no pair fires",
+        (
+            (
+                PE,
+                _RESULT_IF,
+                "      if (a_last_i) begin\n        res_q <= acc_next;\n      end\n"
+                "      if (fire) begin\n        acc_q <= acc_next;\n      end",
+            ),
+        ),
+        cls="control",
+        tests=BUBBLES,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "last_ignored",
+        "the last flag never captures a result",
+        (
+            (PE, "        if (a_last_i) begin", "        if (1'b0) begin"),
+            (PE, _STROBE, "      res_vld_q <= 1'b0;"),
+        ),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "accumulator_truncated",
+        "the accumulator loses its top bit",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] acc_next = {1'b0, acc_base[ACC_W-2:0] + prod_ext[ACC_W-2:0]};",
+            ),
+        ),
+        tests=IDENTITY,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "restart_a_cycle_late",
+        "the restart uses the previous cycle's first flag",
+        ((PE, _RESTART, "a_first_q ? {ACC_W{1'b0}} : acc_q"),),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "restart_on_last",
+        "the last flag (not the first) restarts the accumulation",
+        ((PE, _RESTART, "a_last_i ? {ACC_W{1'b0}} : acc_q"),),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "result_a_cycle_late",
+        "the result register and strobe update one cycle late",
+        (
+            (
+                PE,
+                "  // Accumulator, result and result strobe.\n",
+                "  // Accumulator, result and result strobe.\n  reg mut_cap_q;\n  reg signed [ACC_W-1:0] mut_sum_q;\n"
+                "  always @(posedge clk_i) begin\n    mut_cap_q <= fire & a_last_i;\n    mut_sum_q <= acc_next;\n  end\n",
+            ),
+            (PE, _STROBE, "      res_vld_q <= mut_cap_q;"),
+            (PE, "        if (a_last_i) begin\n          res_q <= acc_next;\n        end\n", ""),
+            (
+                PE,
+                "      if (fire) begin\n        acc_q <= acc_next;",
+                "      if (mut_cap_q) res_q <= mut_sum_q;\n      if (fire) begin\n        acc_q <= acc_next;",
+            ),
+        ),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_RES,
+    ),
+    Mutant(
+        "reset_keeps_a_pipeline",
+        "reset does not clear the operands a in flight (data and valid)",
+        ((PE, "      a_q       <= {DATA_W{1'b0}};\n      a_vld_q   <= 1'b0;\n", ""),),
+        cls="reset",
+        tests=RESET,
+        proofs=FV_RST,
+    ),
+    Mutant(
+        "flags_swapped",
+        "first and last are swapped when forwarded",
+        (
+            (
+                PE,
+                "      a_first_q <= a_first_i;\n      a_last_q  <= a_last_i;",
+                "      a_first_q <= a_last_i;\n      a_last_q  <= a_first_i;",
+            ),
+        ),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_FWD,
+    ),
+    Mutant(
+        "south_valid_stuck",
+        "b is forwarded south as always valid",
+        ((PE, "      b_vld_q   <= b_vld_i;", "      b_vld_q   <= 1'b1;"),),
+        cls="control",
+        tests=LECTURE,
+        proofs=FV_FWD,
+    ),
+    Mutant(
+        "bypass_one_register",
+        "PE(0,0) passes a to PE(0,1) without its register",
+        (
+            (
+                TOP,
+                "          .a_i       (a_h[i][j]),",
+                "          .a_i       ((i == 0 && j == 1) ? a_h[0][0] : a_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_vld_i   (a_vld_h[i][j]),",
+                "          .a_vld_i   ((i == 0 && j == 1) ? a_vld_h[0][0] : a_vld_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_first_i (a_first_h[i][j]),",
+                "          .a_first_i ((i == 0 && j == 1) ? a_first_h[0][0] : a_first_h[i][j]),",
+            ),
+            (
+                TOP,
+                "          .a_last_i  (a_last_h[i][j]),",
+                "          .a_last_i  ((i == 0 && j == 1) ? a_last_h[0][0] : a_last_h[i][j]),",
+            ),
+        ),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_SKEW,
+    ),
+    Mutant(
+        "a_not_forwarded",
+        "a is never forwarded east (holds its reset value)",
+        ((PE, "      a_q       <= a_i;", "      a_q       <= a_q;"),),
+        cls="wiring",
+        tests=LECTURE,
+        proofs=FV_FWD,
+    ),
+    Mutant(
+        "b_sign_dropped",
+        "b is multiplied as an unsigned number",
+        ((PE, "prod = a_i * b_i;", "prod = a_i * $signed({1'b0, b_i});"),),
+        tests=EXTREMES,
+        proofs=FV_ACC,
+    ),
+    # ---- edge outputs (east a_o..., south b_o...: checked every cycle by the scoreboard) -----
+    Mutant(
+        "east_lanes_reversed",
+        "the east edge lane order of a_o is reversed",
+        ((TOP, _EAST_A, "assign a_o[i*DATA_W +: DATA_W] = a_h[ROWS-1-i][COLS];"),),
+        cls="edge outputs",
+        tests=LECTURE,
+        proofs=FV_EDGE,
+    ),
+    Mutant(
+        "south_valid_wrong_lane",
+        "south edge valid j comes from column j+1",
+        ((TOP, _SOUTH_VLD, "assign b_vld_o[j] = b_vld_v[ROWS][(j + 1) % COLS];"),),
+        cls="edge outputs",
+        tests=LECTURE,
+        proofs=FV_EDGE,
+    ),
+    Mutant(
+        "east_flags_swapped",
+        "the east edge carries last as first and first as last",
+        (
+            (
+                TOP,
+                _EAST_FLAGS,
+                "      assign a_first_o[i] = a_last_h[i][COLS];\n"
+                "      assign a_last_o[i]  = a_first_h[i][COLS];",
+            ),
+        ),
+        cls="edge outputs",
+        tests=LECTURE,
+        proofs=FV_EDGE,
+    ),
+    Mutant(
+        "east_valid_tied_low",
+        "the east edge valid is tied off to 0",
+        ((TOP, _EAST_VLD, "assign a_vld_o[i]   = 1'b0;"),),
+        cls="edge outputs",
+        tests=LECTURE,
+        proofs=FV_EDGE,
+    ),
+    Mutant(
+        "south_data_early",
+        "the south edge b_o is the last row's input (one cycle early)",
+        ((TOP, _SOUTH_B, "assign b_o[j*DATA_W +: DATA_W] = b_v[ROWS-1][j];"),),
+        cls="edge outputs",
+        tests=LECTURE,
+        proofs=FV_EDGE,
+    ),
+    Mutant(
+        "east_data_late",
+        "the east edge a_o passes through one more register (one cycle late)",
+        (
+            (
+                TOP,
+                _EAST_A,
+                "reg [DATA_W-1:0] mut_ae_q;\n      always @(posedge clk_i) mut_ae_q <= a_h[i][COLS];\n"
+                "      assign a_o[i*DATA_W +: DATA_W] = mut_ae_q;",
+            ),
+        ),
+        cls="edge outputs",
+        tests=LECTURE,
+        proofs=FV_EDGE,
+    ),
+    Mutant(
+        "reset_keeps_a_valid",
+        "reset clears the forwarded a but not its valid (seen only at the east edge)",
+        ((PE, "      a_vld_q   <= 1'b0;\n", ""),),
+        cls="edge outputs",
+        tests=RESET_EDGES,
+        proofs=FV_RST,
+    ),
+    Mutant(
+        "reset_keeps_flags",
+        "reset does not clear the forwarded first/last flags (seen only at the east edge)",
+        ((PE, "      a_first_q <= 1'b0;\n      a_last_q  <= 1'b0;\n", ""),),
+        cls="edge outputs",
+        tests=RESET_EDGES,
+        proofs=FV_RST,
+    ),
+    Mutant(
+        "reset_keeps_b_pipeline",
+        "reset does not clear the operands b in flight (data and valid)",
+        ((PE, "      b_q       <= {DATA_W{1'b0}};\n      b_vld_q   <= 1'b0;\n", ""),),
+        cls="edge outputs",
+        tests=RESET_EDGES,
+        proofs=FV_RST,
+    ),
+    # ---- reset timing ----------------------------------------------------------------------
+    Mutant(
+        "sync_reset_forwarding",
+        "the forwarding registers have a synchronous reset (no negedge rst_ni)",
+        ((PE, _FWD_ALWAYS, _FWD_ALWAYS.replace(" or negedge rst_ni", "")),),
+        cls="reset timing",
+        tests=RESET_EDGES,
+        proofs=FV_ARST,
+    ),
+    Mutant(
+        "sync_reset_accumulator",
+        "accumulator, result and strobe have a synchronous reset (no negedge rst_ni)",
+        ((PE, _ACC_ALWAYS, _ACC_ALWAYS.replace(" or negedge rst_ni", "")),),
+        cls="reset timing",
+        tests=RESET_EDGES,
+        proofs=FV_ARST,
+    ),
+    Mutant(
+        "reset_through_flop",
+        "the PEs get rst_ni through a flop: reset asserted and released one clock late",
+        (
+            (
+                TOP,
+                "  genvar i, j;",
+                "  reg mut_rst_q;\n  always @(posedge clk_i) mut_rst_q <= rst_ni;\n  genvar i, j;",
+            ),
+            (TOP, "          .rst_ni    (rst_ni),", "          .rst_ni    (mut_rst_q),"),
+        ),
+        cls="reset timing",
+        tests=RESET_EDGES,
+        proofs=FV_ARRAY_RST,
+    ),
+    Mutant(
+        "reset_keeps_res_vld",
+        "reset does not clear the result strobe",
+        ((PE, "      res_vld_q <= 1'b0;\n", ""),),
+        cls="reset timing",
+        tests=RESET_EDGES,
+        proofs=FV_RST,
+    ),
+    Mutant(
+        "reset_keeps_result",
+        "reset does not clear the result register",
+        ((PE, "      res_q     <= {ACC_W{1'b0}};\n", ""),),
+        cls="reset timing",
+        tests=LECTURE,
+        proofs=FV_RST,
+    ),
+    # ---- width-dependent slicing (only at DATA_W / ACC_W other than 8 / 32) -----------------
+    Mutant(
+        "west_lane_stride_8",
+        "west lane i is sliced at i*8 (hard-coded 8) instead of i*DATA_W",
+        ((TOP, _WEST_A, "assign a_h[i][0]       = a_i[i*8 +: DATA_W];"),),
+        cls="width slicing",
+        params=(_p(3, 3, 7, 20),),
+        tests=LECTURE,
+        proofs=FV_SKEW,
+    ),
+    Mutant(
+        "north_lane_width_8",
+        "north lane j is an 8-bit part-select (zero-extended at wider DATA_W)",
+        ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[j*DATA_W +: 8];"),),
+        cls="width slicing",
+        params=(_p(2, 4, 12, 37),),
+        tests=ZEROS,
+        formal=_FV_NARROW_ARRAY,
+    ),
+    Mutant(
+        "north_lane_offset_pow2",
+        "north lane j starts at j << $clog2(DATA_W) (right for power-of-two DATA_W only)",
+        ((TOP, _NORTH_B, "assign b_v[0][j]     = b_i[(j << $clog2(DATA_W)) +: DATA_W];"),),
+        cls="width slicing",
+        params=(_p(2, 3, 5, 11),),
+        tests=LECTURE,
+        proofs=FV_SKEW,
+    ),
+    Mutant(
+        "sext_from_bit_15",
+        "the product is sign-extended from bit 15 (hard-coded) instead of bit 2*DATA_W-1",
+        ((PE, _SEXT, "{{(ACC_W - PROD_W){prod[15]}}, prod}"),),
+        cls="width slicing",
+        params=(_p(2, 4, 12, 37),),
+        tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "sext_fixed_16_bits",
+        "the product is sign-extended by a fixed 16 bits (zeros above at ACC_W > 2*DATA_W+16)",
+        ((PE, _SEXT, "{{16{prod[PROD_W-1]}}, prod}"),),
+        cls="width slicing",
+        params=(_p(3, 2, 9, 63),),
+        tests=IDENTITY,
+        proofs=FV_WIDE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "product_width_16",
+        "the product is kept in 16 bits (PROD_W hard-coded)",
+        ((PE, "localparam integer PROD_W = 2 * DATA_W;", "localparam integer PROD_W = 16;"),),
+        cls="width slicing",
+        params=(_p(2, 4, 12, 37),),
+        tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "res_lane_width_32",
+        "each result lane is written as 32 bits (hard-coded), clobbering the next lane",
+        ((TOP, _RES_SLICE, "res_o[(i*COLS+j)*ACC_W +: 32] = res;"),),
+        cls="width slicing",
+        params=(_p(3, 3, 7, 20),),
+        tests=LECTURE,
+        formal=_FV_OVERLAP,
+    ),
+    # ---- wide-accumulator overflow ---------------------------------------------------------
+    Mutant(
+        "carry_lost_above_product",
+        "the carry out of the low 2*DATA_W accumulator bits is lost",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:PROD_W] + prod_ext[ACC_W-1:PROD_W],\n"
+                "                                    acc_base[PROD_W-1:0] + prod_ext[PROD_W-1:0]};",
+            ),
+        ),
+        cls="wide accumulator",
+        tests=EXTREMES,
+        proofs=FV_ACC,
+    ),
+    Mutant(
+        "carry_lost_above_32",
+        "the accumulator adds in two halves and loses the carry out of bit 31",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:32] + prod_ext[ACC_W-1:32],\n"
+                "                                    acc_base[31:0] + prod_ext[31:0]};",
+            ),
+        ),
+        cls="wide accumulator",
+        params=(_p(3, 2, 9, 63),),
+        tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "sum_in_integer",
+        "the sum goes through a 32-bit Verilog integer (wrong above 2^31 at ACC_W > 32)",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "integer mut_sum;\n  always @* mut_sum = acc_base + prod_ext;\n"
+                "  wire signed [ACC_W-1:0] acc_next = mut_sum;",
+            ),
+        ),
+        cls="wide accumulator",
+        params=(_p(4, 3, 16, 64),),
+        tests=EXTREMES,
+        proofs=FV_WIDE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "saturating_accumulator",
+        "the accumulator saturates at its extremes instead of wrapping",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "wire signed [ACC_W-1:0] mut_sum = acc_base + prod_ext;\n"
+                "  wire mut_ovf = (acc_base[ACC_W-1] == prod_ext[ACC_W-1]) && (mut_sum[ACC_W-1] != acc_base[ACC_W-1]);\n"
+                "  wire signed [ACC_W-1:0] acc_next = !mut_ovf ? mut_sum\n"
+                "      : acc_base[ACC_W-1] ? {1'b1, {(ACC_W-1){1'b0}}} : {1'b0, {(ACC_W-1){1'b1}}};",
+            ),
+        ),
+        cls="wide accumulator",
+        params=(_p(3, 3, 8, 16),),
+        tests=EXTREMES,
+        proofs=FV_ACC,
+    ),
+    # ---- more than 256 PEs -----------------------------------------------------------------
+    Mutant(
+        "strobe_index_8bit",
+        "the strobe lane of PE k shows the strobe of PE k mod 256 (an 8-bit PE index)",
+        (
+            (TOP, "  genvar i, j;", "  wire [ROWS*COLS-1:0] mut_vld;\n  genvar i, j;"),
+            (TOP, _PE_WIRES, _PE_WIRES + "        assign mut_vld[i*COLS+j] = res_vld;\n"),
+            (TOP, _VLD_SLICE, "res_vld_o[i*COLS+j]              = mut_vld[(i*COLS+j) % 256];"),
+        ),
+        cls=">256 PEs",
+        params=(_p(17, 16),),
+        tests=LECTURE,
+        formal=_NEEDS_256,
+    ),
+    Mutant(
+        "result_index_8bit",
+        "the result lane of PE k shows the result of PE k mod 256 (an 8-bit PE index)",
+        (
+            (TOP, "          " + _RES_SLICE + "\n", ""),
+            (
+                TOP,
+                _PE_WIRES,
+                _PE_WIRES + "        if (i*COLS+j >= 256) begin : g_mut\n"
+                "          always @* res_o[(i*COLS+j)*ACC_W +: ACC_W] =\n"
+                "              g_row[(i*COLS+j-256)/COLS].g_col[(i*COLS+j-256)%COLS].res;\n"
+                "        end else begin : g_mut\n"
+                "          always @* res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;\n"
+                "        end\n",
+            ),
+        ),
+        cls=">256 PEs",
+        params=(_p(17, 16),),
+        tests=LECTURE,
+        formal=_NEEDS_256,
+    ),
+    # ---- 1xN / Nx1 -------------------------------------------------------------------------
+    Mutant(
+        "single_row_south_unregistered",
+        "a one-row array passes b to the south edge without its register",
+        (
+            (
+                TOP,
+                _SOUTH_B,
+                "assign b_o[j*DATA_W +: DATA_W] = (ROWS == 1) ? b_v[0][j] : b_v[ROWS][j];",
+            ),
+        ),
+        cls="1xN / Nx1",
+        params=(_p(1, 7),),
+        tests=RESET_EDGES,
+        proofs=FV_1XN_EDGE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "single_col_east_valid_unregistered",
+        "a one-column array passes a's valid to the east edge without its register",
+        (
+            (
+                TOP,
+                _EAST_VLD,
+                "assign a_vld_o[i]   = (COLS == 1) ? a_vld_h[i][0] : a_vld_h[i][COLS];",
+            ),
+        ),
+        cls="1xN / Nx1",
+        params=(_p(6, 1),),
+        tests=RESET_EDGES,
+        proofs=FV_NX1_EDGE,
+        formal_tier="full",
+    ),
+    Mutant(
+        "north_loop_over_rows",
+        "the north-edge generate loop runs over ROWS instead of COLS",
+        (
+            (
+                TOP,
+                "for (j = 0; j < COLS; j = j + 1) begin : g_north",
+                "for (j = 0; j < ROWS; j = j + 1) begin : g_north",
+            ),
+        ),
+        cls="1xN / Nx1",
+        params=(_p(1, 7),),
+        tests=LECTURE,
+        formal=_FV_UNDRIVEN,
+    ),
+    Mutant(
+        "strobe_stride_rows",
+        "the strobe lane index uses ROWS as the row stride (i*ROWS+j)",
+        ((TOP, _VLD_SLICE, "res_vld_o[i*ROWS+j]              = res_vld;"),),
+        cls="1xN / Nx1",
+        params=(_p(6, 1),),
+        tests=LECTURE,
+        proofs=FV_NX1_LANE,
+        formal_tier="full",
+    ),
+)
+
+#: The widest PE: DATA_W 16, ACC_W 64 (2*DATA_W = 32, the edge of product_through_32_bits).
+_WIDEST = {"DATA_W": 16, "ACC_W": 64}
+
+#: Mutants that change no output of the design, each proven so by a formal equivalence check
+#: (tests/test_mutants.py) at every parameter set listed, the widest first.
+EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        Mutant(
+            "sext_implicit",
+            "the explicit sign extension of the product is dropped (prod_ext = prod)",
+            ((PE, _SEXT, "prod"),),
+        ),
+        top="systolic_pe",
+        params=(
+            _WIDEST,
+            {"DATA_W": 8, "ACC_W": 32},
+            {"DATA_W": 3, "ACC_W": 7},
+            {"DATA_W": 5, "ACC_W": 37},
+        ),
+        why="prod and prod_ext are both declared signed, so the assignment sign-extends anyway",
+    ),
+    Equivalent(
+        Mutant(
+            "restart_gated_by_fire",
+            "the restart also requires a firing pair (fire & a_first_i)",
+            ((PE, _RESTART, "(fire & a_first_i) ? {ACC_W{1'b0}} : acc_q"),),
+            cls="control",
+        ),
+        top="systolic_pe",
+        params=(_WIDEST, {"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}),
+        why="acc_base only reaches a register through acc_next, which is stored only when fire is 1",
+    ),
+    Equivalent(
+        Mutant(
+            "product_through_32_bits",
+            "the product is computed into a 32-bit signed wire first",
+            (
+                (
+                    PE,
+                    "wire signed [PROD_W-1:0] prod = a_i * b_i;",
+                    "wire signed [31:0] mut_p32 = a_i * b_i;\n"
+                    "  wire signed [PROD_W-1:0] prod = mut_p32;",
+                ),
+            ),
+        ),
+        top="systolic_pe",
+        params=(
+            _WIDEST,
+            {"DATA_W": 8, "ACC_W": 32},
+            {"DATA_W": 3, "ACC_W": 7},
+            {"DATA_W": 5, "ACC_W": 11},
+        ),
+        why="2*DATA_W <= 32 (DATA_W <= 16): the 32-bit signed product is exact and its low "
+        "2*DATA_W bits are the product",
+    ),
+)
+
+
+def apply(mutant: Mutant, rtl_dir: Path, out_dir: Path) -> Path:
+    """Copy rtl_dir to out_dir and apply the mutant's edits; returns out_dir.
+
+    Raises SystolicError when an edit's old text is not found exactly once (a stale mutant).
+    """
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(rtl_dir, out_dir)
+    for file, old, new in mutant.edits:
+        path = out_dir / file
+        text = path.read_text()
+        if text.count(old) != 1:
+            raise SystolicError(f"mutant {mutant.name}: {old!r} not found once in {file}")
+        path.write_text(text.replace(old, new))
+    return out_dir
+
+
+def by_name(name: str) -> Mutant:
+    """The catalog mutant called ``name`` (one-line error for an unknown name)."""
+    for m in CATALOG:
+        if m.name == name:
+            return m
+    raise SystolicError(f"unknown mutant {name!r} (`systolic mutate --list` shows the catalog)")
+
+
+def _check_names() -> None:
+    names = [m.name for m in CATALOG] + [e.mutant.name for e in EQUIVALENT]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SystolicError(f"duplicate mutant names: {', '.join(dupes)}")
+
+
+_check_names()
