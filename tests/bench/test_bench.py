@@ -83,13 +83,13 @@ def test_area_step_from_another_folder(tmp_path: Path, monkeypatch: pytest.Monke
     /tmp to a private folder. The RTL is copied to such a checkout here to prove it."""
     import shutil
 
-    from systolic.engine import build, runner
+    from systolic.engine import build
 
     rtl = tmp_path / "checkout" / "rtl"
     rtl.mkdir(parents=True)
     for src in build.rtl_sources():
         shutil.copy(src, rtl)
-    monkeypatch.setattr(runner, "RTL_DIR", rtl)
+    monkeypatch.setattr(build, "RTL_DIR", rtl)
     assert str(rtl).startswith("/tmp/") or not str(tmp_path).startswith("/tmp")
     from systolic.bench.area import area_table
 
