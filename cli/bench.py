@@ -1,11 +1,12 @@
-"""Benchmark commands: ``bench`` (hardware efficiency) and ``bench-sim`` (simulation speed).
-The work is ``systolic.bench``."""
+"""Benchmark commands: ``bench`` (hardware efficiency), ``bench-sim`` (simulation speed) and
+``fpga`` (ECP5 implementation figures). The work is ``systolic.bench``."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 
+from systolic.bench import fpga
 from systolic.bench.efficiency import DEFAULT_OUT, BenchOptions, run_bench
 from systolic.bench.simspeed import SpeedOptions, run_bench_sim
 from systolic.cli import options
@@ -60,6 +61,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_out(p, "JSON output", ".json", default=str(DEFAULT_OUT / "bench_sim.json"))
     p.set_defaults(func=cmd_bench_sim)
 
+    p = sub.add_parser(
+        "fpga",
+        help="FPGA figures: Yosys + nextpnr on a Lattice ECP5-85F (LUTs, FFs, DSPs, Fmax, GOPS)",
+        description="Synthesize the array with Yosys (synth_ecp5) and place and route it with "
+        "nextpnr-ecp5 on a Lattice ECP5-85F, out of context (no I/O buffers: the flat buses "
+        "exceed the package's pins), at each size; print LUT4s, flip-flops, MULT18X18D, DP16KD, "
+        "the Fmax nextpnr achieved against the --freq target, its critical path and the peak "
+        "GOPS (2*ROWS*COLS*Fmax), and write JSON. nextpnr runs with a fixed --seed; nothing "
+        "is cached.",
+    )
+    options.add_sizes(p, "4x4,8x8,12x12")
+    p.add_argument(
+        "--data-w",
+        type=options.array_param("DATA_W"),
+        default=fpga.DEFAULT_DATA_W,
+        help=f"signed operand width (2..16, default {fpga.DEFAULT_DATA_W})",
+    )
+    p.add_argument(
+        "--acc-w",
+        type=options.array_param("ACC_W"),
+        default=fpga.DEFAULT_ACC_W,
+        help=f"accumulator width (2*DATA_W..64, default {fpga.DEFAULT_ACC_W})",
+    )
+    lo, hi = fpga.FREQ_RANGE
+    p.add_argument(
+        "--freq",
+        type=options.real(lo, hi),
+        default=fpga.DEFAULT_FREQ,
+        help=f"clock target for nextpnr in MHz ({lo:g}..{hi:g}, default {fpga.DEFAULT_FREQ:g})",
+    )
+    options.add_seed(p, default=fpga.DEFAULT_SEED)
+    options.add_out(p, "JSON output", ".json", default=str(fpga.DEFAULT_OUT))
+    p.set_defaults(func=cmd_fpga)
+
 
 def _fields(cls: type, args: argparse.Namespace) -> dict[str, object]:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
@@ -71,3 +106,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     return run_bench_sim(SpeedOptions(**_fields(SpeedOptions, args)))  # type: ignore[arg-type]
+
+
+def cmd_fpga(args: argparse.Namespace) -> int:
+    opts = fpga.FpgaOptions(**_fields(fpga.FpgaOptions, args))  # type: ignore[arg-type]
+    return fpga.run_fpga(opts)

