@@ -54,7 +54,9 @@ def save_model(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / WEIGHTS_FILE
-    with atomic_path(weights) as tmp:
+    # torch.save names the archive inside after the file: the final name keeps the bytes (and
+    # so weights_sha256, by which e2e finds equal dense models) independent of the write.
+    with atomic_path(weights, same_name=True) as tmp:
         torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, tmp)
     doc = {
         "format": FORMAT,

@@ -26,16 +26,24 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, same_name: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``.
 
     For writers that want a file name (``numpy.savez``, ``Figure.savefig``); the temporary name
-    keeps the suffix, so such writers do not append their own."""
+    keeps the suffix, so such writers do not append their own. ``same_name``: the temporary file
+    has ``path``'s very name, in a private folder next to it, for writers that record the file's
+    name inside the file (``torch.save`` names its archive after it), so that the bytes do not
+    depend on the temporary name."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
+        if same_name:
+            folder = tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent)
+            tmp = os.path.join(folder, path.name)
+        else:
+            folder = None
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+            os.close(fd)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -47,6 +55,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if folder is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> Path:

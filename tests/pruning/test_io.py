@@ -110,3 +110,13 @@ def test_code_in_the_weights_file_is_refused(saved) -> None:
     _edit_json(path, lambda d: d.update(weights_sha256=digest))
     with pytest.raises(PruningError, match=r"corrupt weights file|do not match the architecture"):
         load_model(path)
+
+
+def test_equal_models_get_equal_weight_hashes(saved, tmp_path: Path) -> None:
+    """Two saves of one model write the same bytes (e2e finds equal dense baselines by this
+    hash), and no temporary file or folder is left next to them."""
+    pruned, kept, path = saved
+    save_model(tmp_path / "again", pruned, kept, {"method": "test"})
+    first, again = (json.loads((p / "model.json").read_text()) for p in (path, tmp_path / "again"))
+    assert first["weights_sha256"] == again["weights_sha256"]
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["model.json", "weights.pt"]
