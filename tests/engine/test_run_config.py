@@ -126,3 +126,18 @@ def test_build_and_configuration_must_agree(tmp_path: Path) -> None:
     )
     assert not res.passed
     assert "built with COLS=3, the run configuration says 4" in res.failures["test_lecture_3x3"]
+    (run_json,) = tmp_path.glob("*/run.json")  # the configuration, in the run's own folder
+    assert RunConfig.load({config.RUN_ENV: str(run_json)}).params == ArrayParams(2, 4)
+
+
+def test_test_discovery_follows_the_run_configuration() -> None:
+    """One discovery: the module imported as the simulator imports it, under a configuration;
+    a test that needs an input is listed only when the configuration names one."""
+    from systolic.engine import runner
+
+    plain = runner.list_tests()
+    with_file = runner.list_tests(cfg=RunConfig(gemm_file="/some/gemm.npz"))
+    assert "test_lecture_3x3" in plain and "test_gemm_file" not in plain
+    assert set(with_file) == {*plain, "test_gemm_file"}
+    fast = runner.list_tests("systolic.tb.test_gemm", RunConfig(harness_dir="/x", speed_cycles=9))
+    assert "test_speed_fast" in fast and "test_gemm_sweep" not in fast
