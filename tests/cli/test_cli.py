@@ -87,3 +87,13 @@ def test_gemm_on_the_rtl(mats: dict[str, Path], tmp_path: Path) -> None:
     c = np.loadtxt(out, delimiter=",", dtype=np.int64, ndmin=2)
     assert np.array_equal(c, np.load(mats["a"]) @ np.load(mats["b"]))
     assert not list(tmp_path.glob("tmp*")), "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("module", ["systolic", "systolic.cli"])
+def test_python_dash_m_runs_the_command(module: str) -> None:
+    """``python -m systolic`` and ``python -m systolic.cli`` are the ``systolic`` command."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "sim", "--sizes", "0x3"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("systolic: error: sim: argument --sizes"), proc.stderr
