@@ -201,7 +201,7 @@ def _run_with_waves(
     """One simulator process per test, so that every test gets its own wave file."""
     assert cfg.params is not None
     res = RunResult(launch.sim, cfg.params, launch.seed, results_xml=tdir / "results.xml")
-    first_failure = True  # no failing test seen yet
+    failed_before = False
     for test in tests:
         wave_file = wave_path(launch.sim, cfg.params, test, launch.seed, build_root)
         test_cov = cov.with_name(f"{cov.stem}_{test}.yml") if cov else tdir / test / "coverage.yml"
@@ -216,9 +216,9 @@ def _run_with_waves(
         if wave_file.exists():
             res.waves[test] = wave_file
             write_view(wave_file)
-        if res.log is None or (failures and first_failure):
+        if res.log is None or (failures and not failed_before):
             res.log = one.log  # the first failing test's log, else the first test's
-            first_failure = not failures
+        failed_before = failed_before or bool(failures)
     _merge_results(tdir, tdir / "results.xml")
     return res
 

@@ -52,7 +52,8 @@ class TB:
         self.monitor = ArrayMonitor(dut, self.params)
         self.sim = RUN.sim or cocotb.SIM_NAME or "?"
         self._digest = hashlib.sha256()
-        self.stats: dict[str, float] = dict.fromkeys(_COUNTERS, 0)
+        # What the test did, counted as it runs (written by write_stats).
+        self.stats = TestStats(test_name, passed=False)
 
     def _check_widths(self) -> None:
         p = self.params
@@ -127,15 +128,15 @@ class TB:
         await driver
         await monitor
         await pulser
-        self.stats["wall_s"] += time.perf_counter() - t0
+        self.stats.wall_s += time.perf_counter() - t0
         sb.check_results()
         self._sample_coverage(stream, trace)
-        self.stats["cycles"] += stream.cycles
-        self.stats["products"] += sb.products_checked
-        self.stats["pe_checks"] += sb.pe_checks
-        self.stats["edge_checks"] += sb.edge_checks
-        self.stats["reset_pulses"] += len(pulses)
-        self.stats["streams"] += 1
+        self.stats.cycles += stream.cycles
+        self.stats.products += sb.products_checked
+        self.stats.pe_checks += sb.pe_checks
+        self.stats.edge_checks += sb.edge_checks
+        self.stats.reset_pulses += len(pulses)
+        self.stats.streams += 1
         for array in stream.stimulus.fields().values():  # what was driven, for flake checks
             self._digest.update(np.ascontiguousarray(array).tobytes())
         self._digest.update(repr(list(pulses)).encode())
@@ -158,7 +159,7 @@ class TB:
             edge = pulse.until_edge
 
     def _sample_coverage(self, stream: Stream, trace: ArrayTrace) -> None:
-        self.stats["wrapped_products"] += coverage.sample(stream, trace.edges)
+        self.stats.wrapped_products += coverage.sample(stream, trace.edges)
         rst = np.asarray(stream.stimulus.rst, bool)
         # A stimulus reset falls at falling edge t, when the state after edge t-1 is visible.
         for t in np.flatnonzero(rst[1:] & ~rst[:-1]) + 1:
@@ -200,7 +201,7 @@ class TB:
         folder = RUN.stim_dir
         if not folder:
             return
-        path = Path(folder) / f"{self.test_name}_{self.stats['streams']}.npz"
+        path = Path(folder) / f"{self.test_name}_{self.stats.streams}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(
             path,
@@ -231,28 +232,10 @@ class TB:
 
     def write_stats(self, passed: bool) -> None:
         """Record this test's statistics for the runner's summary."""
-        counters: dict[str, Any] = {k: type(v)(self.stats[k]) for k, v in _COUNTERS.items()}
-        record = TestStats(
-            test=self.test_name,
-            passed=passed,
-            **counters,
-            stimulus_sha256=self._digest.hexdigest()[:16],
-        )
-        write_stats(RUN.stats_dir, record)
+        self.stats.passed = passed
+        self.stats.stimulus_sha256 = self._digest.hexdigest()[:16]
+        write_stats(RUN.stats_dir, self.stats)
         coverage.export()
-
-
-#: The TB's counters of a test (TestStats fields) and their types.
-_COUNTERS = {
-    "cycles": 0,
-    "products": 0,
-    "pe_checks": 0,
-    "edge_checks": 0,
-    "wrapped_products": 0,
-    "reset_pulses": 0,
-    "streams": 0,
-    "wall_s": 0.0,
-}
 
 
 def _ps(periods: float) -> int:
