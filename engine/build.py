@@ -30,10 +30,20 @@ BUILD_ROOT = config.build_root()
 TOPLEVEL = "systolic_array"
 
 
+#: The accelerator top's file in the RTL folder (rtl/systolic_accel.v).
+ACCEL_V = "systolic_accel.v"
+
+
 def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
-    """The RTL files, the top level last (cocotb's runner takes the language from the last)."""
+    """The array's RTL files, the top level last (cocotb's runner takes the language from the
+    last)."""
     d = Path(rtl_dir or RTL_DIR).resolve()
     return [d / "systolic_pe.v", d / "systolic_array.v"]
+
+
+def accel_sources(rtl_dir: Path | None = None) -> list[Path]:
+    """The accelerator top's RTL files: the array's, then rtl/systolic_accel.v."""
+    return [*rtl_sources(rtl_dir), Path(rtl_dir or RTL_DIR).resolve() / ACCEL_V]
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class HdlTop:
 
     name: top-level module; sources: files compiled after the RTL of ``rtl_dir`` (the top
     level's last), or with ``rtl_only`` the RTL files to use instead of all of them;
+    rtl_extra: further files of ``rtl_dir`` compiled after the array's (e.g. the accelerator);
     parameters: its HDL parameters (None: the array's ROWS, COLS, DATA_W, ACC_W).
     """
 
@@ -49,9 +60,11 @@ class HdlTop:
     sources: tuple[Path, ...] = ()
     rtl_only: tuple[str, ...] | None = None
     parameters: dict[str, int] | None = None
+    rtl_extra: tuple[str, ...] = ()
 
     def source_files(self, rtl_dir: Path | None) -> list[Path]:
         rtl = rtl_sources(rtl_dir)
+        rtl += [Path(rtl_dir or RTL_DIR).resolve() / name for name in self.rtl_extra]
         if self.rtl_only is not None:
             rtl = [f for f in rtl if f.name in self.rtl_only]
         return [*rtl, *(Path(f).resolve() for f in self.sources)]

@@ -1,9 +1,11 @@
-"""Designs the regression builds besides the array alone: two chained arrays, a standalone PE."""
+"""Designs the regression builds besides the array alone: the accelerator top, two chained
+arrays, a standalone PE."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from systolic.engine import build
 from systolic.engine.build import HdlTop
 from systolic.models.params import ArrayParams
 
@@ -20,6 +22,21 @@ def chain_top(params: ArrayParams, south: bool, split: int, source: Path = CHAIN
         name="systolic_chain",
         sources=(source,),
         parameters={**params.hdl_parameters(), "SOUTH": int(south), "SPLIT": split},
+    )
+
+
+#: The cocotb module of the accelerator top.
+ACCEL_TEST_MODULE = "systolic.tb.test_accel"
+
+
+def accel_top(params: ArrayParams, fifo_depth: int | None = None) -> HdlTop:
+    """rtl/systolic_accel.v around the array; ``fifo_depth`` result rows (None: the RTL's
+    default, ROWS + COLS + 2)."""
+    extra = {} if fifo_depth is None else {"FIFO_DEPTH": fifo_depth}
+    return HdlTop(
+        name="systolic_accel",
+        rtl_extra=(build.ACCEL_V,),
+        parameters={**params.hdl_parameters(), **extra},
     )
 
 
