@@ -36,10 +36,10 @@
 // BACKPRESSURE: the array never stops. A stalled sink fills the FIFO; the room rule then stops
 // new folds at their last step, so no result is ever dropped or duplicated.
 //
-// DRAIN: PE(r,j)'s result register keeps a result until the PE's next `last` pair; when that pair
-// fires before row r has been read, the top copies the old result into shadow_q[r][j] at the same
-// edge and sets moved_q[r][j]. A row read takes each word from the shadow when moved, from the PE
-// otherwise. The edge at which PE(r,j) fires `last` is seen from outside the array as: the
+// DRAIN: PE(r,j)'s result register keeps a result until the PE's next `last` pair; at that edge
+// the top copies the old result into its shadow_q. pend_q counts PE(r,j)'s results not yet read
+// (0, 1 or 2); a row read takes each kept word from the shadow while two are pending (the older
+// one), from the PE otherwise. The shadow rule keeps pend_q <= 2. The edge at which PE(r,j) fires `last` is seen from outside the array as: the
 // `last` beat on west lane r (j = 0) or PE(r,j-1)'s result strobe, together with b valid on north
 // lane j (r = 0) or PE(r-1,j)'s result strobe (this needs the prefix masks above).
 //
@@ -333,10 +333,11 @@ module systolic_accel #(
   generate
     for (i = 0; i < ROWS; i = i + 1) begin : g_drain_row
       localparam [ROW_W-1:0] ROW_I = i;
-      wire read = wr && (rd_row == ROW_I);
+      wire read_row = wr && (rd_row == ROW_I);
       for (j = 0; j < COLS; j = j + 1) begin : g_drain_col
-        reg  [ACC_W-1:0] shadow_q;  // the result PE(i,j)'s next `last` pair displaced
-        reg              moved_q;   // the oldest unread result of PE(i,j) is in shadow_q
+        reg  [ACC_W-1:0] shadow_q;  // PE(i,j)'s result register, as it was before its last capture
+        reg  [1:0]       pend_q;    // results of PE(i,j) not yet read: 0, 1 (in the PE) or 2
+                                    // (the older one in shadow_q)
         wire             west_last;
         wire             north_vld;
         if (j == 0) begin : g_w_edge
@@ -349,18 +350,20 @@ module systolic_accel #(
         end else begin : g_n_inner
           assign north_vld = res_vld[(i-1)*COLS+j];
         end
-        wire strobe = west_last & north_vld;  // PE(i,j) fires `last` at this edge
+        wire strobe = west_last & north_vld;        // PE(i,j) captures a result at this edge
+        wire read   = read_row & slot_keep_q[0][j];  // its oldest result is read in this cycle
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
             shadow_q <= {ACC_W{1'b0}};
-            moved_q  <= 1'b0;
+            pend_q   <= 2'd0;
           end else begin
+            // Copying on every capture is enough: the copy is read only while two are pending.
             if (strobe) shadow_q <= res[(i*COLS+j)*ACC_W +: ACC_W];
-            moved_q <= read ? (strobe & moved_q) : (strobe | moved_q);
+            pend_q <= pend_q + {1'b0, strobe} - {1'b0, read};
           end
         end
-        assign row_words[i][j*ACC_W +: ACC_W] = moved_q ? shadow_q
-                                                        : res[(i*COLS+j)*ACC_W +: ACC_W];
+        assign row_words[i][j*ACC_W +: ACC_W] = (pend_q == 2'd2) ? shadow_q
+                                                                 : res[(i*COLS+j)*ACC_W +: ACC_W];
       end
     end
   endgenerate

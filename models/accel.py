@@ -1,0 +1,137 @@
+"""The accelerator top's cycle model (rtl/systolic_accel.v), exact against the RTL.
+
+The top takes one K-step of a fold per cycle from its two operand streams, skews it into the
+array itself, and sends every fold's rows out one per beat through a result FIFO. A fold's last
+step is *admitted* only when its rows fit the FIFO (room), the row-write schedule (slots) and the
+shadow registers (shadow); every other step is taken at once. This module replays those rules
+fold by fold for sources that never pause and a sink that never stalls, and gives the lower bound
+that no design with the same streams and pipeline registers can beat.
+
+Cycle numbering follows the RTL's header: cycle 0 is the cycle the first operand beat is
+accepted; a count of cycles runs from cycle 0 to the cycle in which the last result beat is
+accepted, inclusive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from systolic.errors import OperandError
+from systolic.models.params import ArrayParams
+from systolic.models.tiling import check_dims, plan_folds
+
+
+def default_fifo_depth(params: ArrayParams) -> int:
+    """The RTL's default FIFO_DEPTH: ROWS + COLS + 2 result rows."""
+    return params.rows + params.cols + 2
+
+
+def slots(params: ArrayParams) -> int:
+    """Length of the row-write schedule: a fold admitted in cycle c writes its rows no later than
+    cycle c + ROWS + COLS."""
+    return params.rows + params.cols + 1
+
+
+@dataclass(frozen=True)
+class AccelSchedule:
+    """When each fold's last step is admitted and its rows are written, and the total cycles.
+
+    admit[f]: the cycle fold f's last step is accepted; first_write[f]: the cycle its row 0 is
+    written to the FIFO (row r in first_write[f] + r, on m_axis_c from the next cycle);
+    held[f]: cycles fold f's last step waited (tready low) for room, slots or shadow.
+    """
+
+    admit: tuple[int, ...]
+    first_write: tuple[int, ...]
+    held: tuple[int, ...]
+    cycles: int
+
+
+def check_depth(params: ArrayParams, fifo_depth: int | None) -> int:
+    """FIFO_DEPTH as the RTL accepts it (ROWS..1024), default ``default_fifo_depth``."""
+    if fifo_depth is None:
+        return default_fifo_depth(params)
+    if isinstance(fifo_depth, bool) or not isinstance(fifo_depth, int):
+        raise OperandError(f"FIFO depth must be an integer, got {fifo_depth!r}")
+    if not params.rows <= fifo_depth <= 1024:
+        raise OperandError(f"FIFO depth must be {params.rows}..1024 (ROWS..1024), got {fifo_depth}")
+    return fifo_depth
+
+
+def schedule(
+    m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
+) -> AccelSchedule:
+    """Replay the top's admission rules on an M x K x N GEMM (folds of ``plan_folds`` order)."""
+    m, k, n = check_dims(m, k, n)
+    depth = check_depth(params, fifo_depth)
+    limit = slots(params)
+    admit: list[int] = []
+    first: list[int] = []
+    held: list[int] = []
+    last_write = -1  # the last row-write cycle reserved so far
+    admitted_rows = 0
+    pops: deque[int] = deque()  # pop cycles of rows not yet popped, in order
+    prev = -1
+    for f in plan_folds(m, n, params):
+        c = earliest = prev + k  # the sources never pause: one step per cycle
+        while True:
+            while pops and pops[0] < c:  # popped at an edge before cycle c: room again
+                pops.popleft()
+                admitted_rows -= 1
+            w0 = max(c + 1 + f.n, last_write + 1)
+            fits = (w0 - c) + f.m <= limit
+            room = admitted_rows + f.m <= depth
+            shadow = len(first) < 2 or c >= first[-2] - 1
+            if fits and room and shadow:
+                break
+            c += 1
+        admit.append(c)
+        first.append(w0)
+        held.append(c - earliest)
+        last_write = w0 + f.m - 1
+        admitted_rows += f.m
+        # A sink that never stalls takes each row in the cycle after its write.
+        pops.extend(range(w0 + 1, w0 + f.m + 1))
+        prev = c
+    return AccelSchedule(tuple(admit), tuple(first), tuple(held), last_write + 2)
+
+
+def accel_cycles(m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None) -> int:
+    """Cycles of an M x K x N GEMM through the top: first operand beat accepted (cycle 0) to last
+    result beat accepted, inclusive; sources never pause, the sink never stalls."""
+    return schedule(m, k, n, params, fifo_depth).cycles
+
+
+def admit_cycles(
+    m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
+) -> list[int]:
+    """The cycle in which each fold's last step is accepted (``schedule``'s ``admit``)."""
+    return list(schedule(m, k, n, params, fifo_depth).admit)
+
+
+def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams) -> int:
+    """A lower bound on ``accel_cycles`` for any design with the top's streams and registers.
+
+    Steps arrive one per cycle, so fold f's last step is in at cycle (f+1)K - 1 at the earliest;
+    its row r is complete n_f + r cycles after the one input register (the array's skew), and
+    leaves one cycle later through the output register; the rows leave one per beat, in order.
+    So the beats from fold f's row 0 on cannot all be out before (f+1)K + n_f + (rows of folds
+    f, f+1, ...). The bound is the largest of these over f, counted inclusively (+1). Fold 0
+    gives the output port's bound (all rows through one port), the last fold the input streams'
+    bound (all steps in, then fill and drain).
+    """
+    m, k, n = check_dims(m, k, n)
+    folds = plan_folds(m, n, params)
+    rows_from = 0
+    best = 0
+    for idx in range(len(folds) - 1, -1, -1):
+        f = folds[idx]
+        rows_from += f.m
+        best = max(best, (idx + 1) * k + f.n + rows_from)
+    return best + 1
+
+
+def result_beats(m: int, n: int, params: ArrayParams) -> int:
+    """Beats on m_axis_c for an M x N result: every fold's rows."""
+    return sum(f.m for f in plan_folds(m, n, params))
