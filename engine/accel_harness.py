@@ -80,9 +80,7 @@ class AccelRun:
         if self.errors:
             out.append(f"{self.errors} beats with a wrong tkeep or tlast")
         if self.signature != self.expected_signature:
-            out.append(
-                f"signature {self.signature:016x}, expected {self.expected_signature:016x}"
-            )
+            out.append(f"signature {self.signature:016x}, expected {self.expected_signature:016x}")
         return out
 
 
@@ -125,7 +123,9 @@ def build_bench(
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
         (bdir / "build.log").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0 or not out.exists():
-            raise SimulatorError(f"{sim} build of the accelerator harness failed; see {bdir}/build.log")
+            raise SimulatorError(
+                f"{sim} build of the accelerator harness failed; see {bdir / 'build.log'}"
+            )
 
     with build.shared_build(bdir, key, [*srcs, main], do_build):
         return out
