@@ -13,6 +13,7 @@ from typing import Any
 from systolic import fileio
 from systolic.engine import build
 from systolic.errors import ConfigError, SimulatorError
+from systolic.models.accel import accel_cycles, accel_lower_bound
 from systolic.models.params import ArrayParams
 from systolic.models.tiling import GemmPlan
 from systolic.models.workloads import BENCH_GEMMS, Workload
@@ -49,6 +50,22 @@ def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str
     return {row["name"]: row for row in json.loads(out.read_text())["rows"]}
 
 
+def measure_top(sim: str, params: ArrayParams, gemms: list[Workload]) -> dict[str, dict]:
+    """The accelerator top's cycles of every GEMM (rtl/harness/systolic_accel_bench.v: sources
+    that never pause, a sink that never stalls), each run checked by beats, tkeep/tlast and the
+    signature of every result word."""
+    from systolic.engine import accel_harness
+
+    exe = accel_harness.build_bench(sim, params)
+    out = {}
+    for w in gemms:
+        run = accel_harness.run_bench(sim, exe, w.m, w.k, w.n, params)
+        out[w.name] = {"top_cycles": run.cycles, "problems": run.problems}
+        for problem in run.problems:
+            print(f"[{params.rows}x{params.cols}] top {w.name}: {problem}", flush=True)
+    return out
+
+
 @dataclass(frozen=True)
 class BenchOptions:
     """What ``systolic bench`` measures (see its --help)."""
@@ -60,6 +77,7 @@ class BenchOptions:
     no_area: bool = False
     no_scalesim: bool = False
     scalesim_max_cycles: int = 300_000
+    no_top: bool = False
     out: Path = DEFAULT_OUT / "bench.json"
 
 
@@ -76,8 +94,17 @@ def run_bench(args: BenchOptions) -> int:
         t0 = time.perf_counter()
         rtl = measure_rtl(args.sim, p, gemms, work)
         print(f"[{r}x{c}] RTL done in {time.perf_counter() - t0:.1f} s", flush=True)
+        top: dict[str, dict] = {}
+        if not args.no_top:
+            print(f"[{r}x{c}] accelerator top ({args.sim}, harness) ...", flush=True)
+            t0 = time.perf_counter()
+            top = measure_top(args.sim, p, gemms)
+            print(f"[{r}x{c}] top done in {time.perf_counter() - t0:.1f} s", flush=True)
         ss = {} if args.no_scalesim else _scalesim(p, gemms, args.scalesim_max_cycles, work)
-        rows = [_row(w, p, rtl[w.name], ss.get(w.name), args.no_scalesim) for w in gemms]
+        rows = [
+            _row(w, p, rtl[w.name], ss.get(w.name), args.no_scalesim, top.get(w.name))
+            for w in gemms
+        ]
         array = _array_summary(rows)
         report["arrays"][f"{r}x{c}"] = array
         all_ss += [x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]]
@@ -91,7 +118,8 @@ def run_bench(args: BenchOptions) -> int:
         report["area"] = _area(work)
     fileio.atomic_write(args.out, json.dumps(report, indent=1))
     print(f"JSON written to {args.out}")
-    return 0 if all(r["checked"] for a in report["arrays"].values() for r in a["rows"]) else 1
+    rows = [r for a in report["arrays"].values() for r in a["rows"]]
+    return 0 if all(r["checked"] and r.get("top_checked", True) for r in rows) else 1
 
 
 def select_gemms(quick: bool, only: str | None) -> list[Workload]:
@@ -116,15 +144,21 @@ def _scalesim(p: ArrayParams, gemms: list[Workload], limit: int, work: Path) -> 
 
 
 def _row(
-    w: Workload, p: ArrayParams, got: dict[str, Any], s: Any, no_scalesim: bool
+    w: Workload,
+    p: ArrayParams,
+    got: dict[str, Any],
+    s: Any,
+    no_scalesim: bool,
+    top: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One GEMM's line: RTL, model, lower bound and SCALE-Sim (its run, else its formula)."""
+    """One GEMM's line: RTL, model, lower bound and SCALE-Sim (its run, else its formula), and
+    the accelerator top's cycles, model and lower bound when measured."""
     plan = GemmPlan(w.m, w.k, w.n, p)
     ss_cycles = s.project_cycles if s else None
     source = "SCALE-Sim" if s else None
     if s is None and not no_scalesim:
         ss_cycles, source = plan.scalesim_cycles, "formula"
-    return {
+    row = {
         "name": w.name,
         "group": w.group,
         "m": w.m,
@@ -146,6 +180,18 @@ def _row(
         "mapping_efficiency": plan.mapping_efficiency,
         "checked": got["passed"],
     }
+    if top is not None:
+        cycles = top["top_cycles"]
+        lb = accel_lower_bound(w.m, w.k, w.n, p)
+        row |= {
+            "top_cycles": cycles,
+            "top_model_cycles": accel_cycles(w.m, w.k, w.n, p),
+            "top_lower_bound": lb,
+            "top_over_lb": cycles / lb,
+            "top_over_scalesim": cycles / ss_cycles if ss_cycles else None,
+            "top_checked": not top["problems"],
+        }
+    return row
 
 
 def _array_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -158,6 +204,9 @@ def _array_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "geomean_lb_over_scalesim": geomean(
             [x["lower_bound"] / x["scalesim_cycles"] for x in rows if x["scalesim_cycles"]]
+        ),
+        "geomean_top_over_scalesim": geomean(
+            [x["top_over_scalesim"] for x in rows if x.get("top_over_scalesim")]
         ),
     }
 
@@ -201,12 +250,31 @@ def _targets(report: dict) -> dict:
                     "value": round(v, 4),
                     "met": v <= 0.45,
                 }
+    t |= _top_targets(report)
     a16 = report["arrays"].get("16x16")
     if a16:
         for r in a16["rows"]:
             if r["m"] == r["k"] == r["n"] == 64:
                 u = r["utilization"]
                 t["64^3 utilization on 16x16 >= 95%"] = {"value": round(u, 4), "met": u >= 0.95}
+    return t
+
+
+def _top_targets(report: dict) -> dict:
+    """The accelerator top's targets, when it was measured."""
+    rows = [r for a in report["arrays"].values() for r in a["rows"] if "top_cycles" in r]
+    if not rows:
+        return {}
+    t = {}
+    off = [r for r in rows if r["top_cycles"] != r["top_model_cycles"]]
+    t["top cycles == top model for every GEMM"] = {"value": f"{len(off)} differ", "met": not off}
+    worst = max(r["top_over_lb"] for r in rows)
+    t["top <= 1.01 x top LB for every GEMM"] = {"value": round(worst, 4), "met": worst <= 1.01}
+    for size in ("8x8", "16x16"):
+        a = report["arrays"].get(size)
+        if a and any(r.get("top_over_scalesim") for r in a["rows"]):
+            v = a["geomean_top_over_scalesim"]
+            t[f"geomean top/SCALE-Sim <= 0.80 on {size}"] = {"value": round(v, 4), "met": v <= 0.80}
     return t
 
 
@@ -236,3 +304,22 @@ def _print_bench(r: int, c: int, array: dict[str, Any]) -> None:
     print(
         f"geometric mean: RTL/LB {g_lb:.4f}, RTL/SCALE-Sim {g_ss:.3f} (LB/SCALE-Sim {g_lbss:.3f})"
     )
+    if any("top_cycles" in x for x in rows):
+        _print_top(rows, array["geomean_top_over_scalesim"])
+
+
+def _print_top(rows: list[dict[str, Any]], g_ss: float) -> None:
+    """The accelerator top's columns: first operand beat in to last result beat out."""
+    print()
+    print(
+        f"{'accelerator top':<26} {'MxKxN':>15} {'top':>9} {'model':>9} {'top LB':>9} "
+        f"{'top/LB':>7} {'top/SS':>7} {'top/RTL':>7} {'checked':>7}"
+    )
+    for x in rows:
+        print(
+            f"{x['name']:<26} {x['m']}x{x['k']}x{x['n']:<5}".ljust(43)
+            + f"{x['top_cycles']:>9} {x['top_model_cycles']:>9} {x['top_lower_bound']:>9} "
+            f"{x['top_over_lb']:>7.4f} {x['top_over_scalesim'] or float('nan'):>7.3f} "
+            f"{x['top_cycles'] / x['rtl_cycles']:>7.3f} {'yes' if x['top_checked'] else 'NO':>7}"
+        )
+    print(f"geometric mean: top/SCALE-Sim {g_ss:.3f}")

@@ -37,6 +37,11 @@ def _add_bench(sub: Any) -> None:
     p.add_argument("--no-area", action="store_true", help="skip the Yosys area table")
     p.add_argument("--no-scalesim", action="store_true", help="skip SCALE-Sim")
     p.add_argument(
+        "--no-top",
+        action="store_true",
+        help="skip the accelerator top's columns (rtl/systolic_accel.v through its harness)",
+    )
+    p.add_argument(
         "--scalesim-max-cycles",
         type=options.integer(0),
         default=300_000,
