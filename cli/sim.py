@@ -230,14 +230,20 @@ def cmd_flake(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    """The array and the accelerator top at every parameter set of LINT_SETS."""
     bad = 0
-    for rows, cols, dw, aw in toolchain.LINT_SETS:
-        params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
-        msgs = toolchain.lint(build.TOPLEVEL, build.rtl_sources(), params)
-        bad += bool(msgs)
-        print(f"lint ROWS={rows} COLS={cols} DATA_W={dw} ACC_W={aw}: {'FAIL' if msgs else 'clean'}")
-        for line in msgs:
-            print(f"  {line}")
+    designs = ((build.TOPLEVEL, build.rtl_sources()), ("systolic_accel", build.accel_sources()))
+    for top, sources in designs:
+        for rows, cols, dw, aw in toolchain.LINT_SETS:
+            params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
+            msgs = toolchain.lint(top, sources, params)
+            bad += bool(msgs)
+            print(
+                f"lint {top} ROWS={rows} COLS={cols} DATA_W={dw} ACC_W={aw}: "
+                f"{'FAIL' if msgs else 'clean'}"
+            )
+            for line in msgs:
+                print(f"  {line}")
     return 1 if bad else 0
 
 

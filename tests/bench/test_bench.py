@@ -50,10 +50,13 @@ def test_bench_end_to_end(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "geometric mean" in proc.stdout and "RTL/LB" in proc.stdout
+    assert "accelerator top" in proc.stdout and "PASS top cycles == top model" in proc.stdout
     rows = json.loads(out.read_text())["arrays"]["4x4"]["rows"]
     assert len(rows) == 6  # digits conv1 and digits conv1 pruned
     for r in rows:
         assert r["checked"] and r["rtl_cycles"] == r["model_cycles"], r
+        assert r["top_checked"] and r["top_cycles"] == r["top_model_cycles"], r
+        assert r["top_lower_bound"] <= r["top_cycles"] <= 1.01 * r["top_lower_bound"], r
         if scalesim_run.available():
             assert r["scalesim_cycles"] == r["scalesim_reported"] + 1 == r["scalesim_formula"]
 

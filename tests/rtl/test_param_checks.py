@@ -57,15 +57,37 @@ ILLEGAL = [
         "systolic_array: ACC_W must be 2*DATA_W..64",
         "systolic_array__ACC_W_must_be_2xDATA_W_to_64",
     ),
+    (
+        "systolic_accel",
+        {"ROWS": 4, "COLS": 2, "FIFO_DEPTH": 3},
+        "systolic_accel: FIFO_DEPTH must be ROWS..1024",
+        "systolic_accel__FIFO_DEPTH_must_be_ROWS_to_1024",
+    ),
+    (
+        "systolic_accel",
+        {"ROWS": 2, "COLS": 2, "FIFO_DEPTH": 1025},
+        "systolic_accel: FIFO_DEPTH must be ROWS..1024",
+        "systolic_accel__FIFO_DEPTH_must_be_ROWS_to_1024",
+    ),
+    (
+        "systolic_accel",
+        {"ROWS": 33, "COLS": 2},
+        "systolic_array: ROWS must be 1..32",
+        "systolic_array__ROWS_must_be_1_to_32",
+    ),
 ]
 LEGAL = [
     ("systolic_pe", {"DATA_W": 16, "ACC_W": 64}),
     ("systolic_pe", {"DATA_W": 2, "ACC_W": 4}),
     ("systolic_array", {"ROWS": 1, "COLS": 32, "DATA_W": 16, "ACC_W": 32}),
+    ("systolic_accel", {"ROWS": 3, "COLS": 1, "FIFO_DEPTH": 3}),
+    ("systolic_accel", {"ROWS": 1, "COLS": 2, "DATA_W": 16, "ACC_W": 64, "FIFO_DEPTH": 1024}),
 ]
 
 
 def _sources(top: str) -> list[str]:
+    if top == "systolic_accel":
+        return [str(f) for f in build.accel_sources()]
     files = build.rtl_sources()
     return [str(f) for f in (files[:1] if top == "systolic_pe" else files)]
 

@@ -1,0 +1,96 @@
+"""models/accel.py: the accelerator top's admission rules, cycles and lower bound.
+
+The model is checked against the RTL in tests/engine/test_accel_harness.py; these tests pin its
+arithmetic on cases worked by hand and its invariants on many shapes.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from systolic.errors import OperandError
+from systolic.models.accel import (
+    accel_cycles,
+    accel_lower_bound,
+    admit_cycles,
+    default_fifo_depth,
+    result_beats,
+    schedule,
+)
+from systolic.models.params import ArrayParams
+from systolic.models.tiling import plan_folds
+
+P44 = ArrayParams(rows=4, cols=4)
+
+
+def test_one_fold_by_hand() -> None:
+    # 3x3x3 on 4x4: last step accepted in cycle 2, row r complete in cycle 2+1+r+3, written then,
+    # on the port one cycle later: rows out in cycles 7, 8, 9 -> 10 cycles inclusive.
+    s = schedule(3, 3, 3, P44)
+    assert s.admit == (2,) and s.first_write == (6,) and s.held == (0,)
+    assert s.cycles == 10 == accel_lower_bound(3, 3, 3, P44)
+
+
+def test_k1_folds_wait_for_the_port() -> None:
+    # K = 1, full folds: one fold per cycle comes in, but four rows per fold go out: the row
+    # writes queue up behind each other until the schedule is full, then admission waits.
+    s = schedule(16, 1, 4, P44)
+    assert s.first_write == (5, 9, 13, 17)
+    assert s.cycles == 16 + 5 + 1 == accel_lower_bound(16, 1, 4, P44)
+    assert sum(s.held) > 0
+
+
+def test_shadow_rule_holds_a_third_fold() -> None:
+    # 1 x 1 x 12 on 1x4: each fold is one row of 4 columns, K = 1, its row written 1 + 4 cycles
+    # after its step. Fold 2 must wait until one cycle before fold 0's write (cycle 5 - 1).
+    s = schedule(1, 1, 12, ArrayParams(rows=1, cols=4))
+    assert s.admit == (0, 1, 4) and s.held == (0, 0, 2)
+    assert s.first_write == (5, 6, 9)
+
+
+def test_small_fifo_holds_folds_back() -> None:
+    free = schedule(64, 9, 16, P44)
+    tight = schedule(64, 9, 16, P44, fifo_depth=4)
+    assert sum(free.held) == 0 and sum(tight.held) > 0
+    assert tight.cycles > free.cycles
+
+
+@pytest.mark.parametrize("rows,cols", [(1, 1), (2, 3), (4, 4), (3, 5), (8, 8)])
+def test_lower_bound_and_beats_on_many_shapes(rows: int, cols: int) -> None:
+    p = ArrayParams(rows=rows, cols=cols)
+    for m, k, n in itertools.product((1, 3, 7, 16), (1, 2, 9, 30), (1, 5, 11)):
+        s = schedule(m, k, n, p)
+        assert accel_lower_bound(m, k, n, p) <= s.cycles, (m, k, n)
+        assert len(s.admit) == len(plan_folds(m, n, p))
+        assert list(s.admit) == admit_cycles(m, k, n, p)
+        assert s.cycles == accel_cycles(m, k, n, p)
+        # Folds in order, each at least K cycles after the one before.
+        assert all(b - a >= k for a, b in itertools.pairwise(s.admit))
+        assert result_beats(m, n, p) == sum(f.m for f in plan_folds(m, n, p))
+        assert s.cycles >= result_beats(m, n, p)
+
+
+def test_default_depth_never_holds_on_the_bench_shapes() -> None:
+    from systolic.models.workloads import BENCH_GEMMS
+
+    for size in (4, 8, 16):
+        p = ArrayParams(rows=size, cols=size)
+        for w in BENCH_GEMMS:
+            if w.group == "resnet18":
+                continue
+            s = schedule(w.m, w.k, w.n, p, default_fifo_depth(p))
+            by_room = schedule(w.m, w.k, w.n, p, 1024)
+            assert s.cycles == by_room.cycles, (size, w.name)
+
+
+@pytest.mark.parametrize("depth", [0, 3, 1025, True, 4.0])
+def test_bad_fifo_depth(depth: object) -> None:
+    with pytest.raises(OperandError, match="FIFO depth"):
+        schedule(4, 4, 4, P44, fifo_depth=depth)  # type: ignore[arg-type]
+
+
+def test_bad_dimensions() -> None:
+    with pytest.raises(OperandError, match="GEMM dimension K"):
+        accel_cycles(4, 0, 4, P44)
