@@ -7,6 +7,7 @@ of a regression, prints the report and, with ``--check``, fails when a bin was n
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from systolic.models.array_model import EdgeTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
 from systolic.models.skew import ScheduledProduct, Stream
+from systolic.tb.accel_check import ExpectedFold, PortSample
 from systolic.tb.config import RUN
 
 SHAPES = ["1x1", "square", "wide", "tall"]
@@ -227,6 +229,76 @@ def sample(stream: Stream, edges: EdgeTrace | None = None) -> int:
     for event in edge_events(edges) if edges is not None else []:
         _sample_edge(event)
     return wraps
+
+
+#: Stall patterns seen on the accelerator top's ports (systolic_accel).
+ACCEL_STALLS = [
+    "source A paused",  # B offers a step, A does not
+    "source B paused",
+    "sink stalled",  # a result beat waits for tready
+    "fold admission held back",  # a fold's last step offered on both streams, tready low
+]
+#: The drain overlapping the next fold.
+ACCEL_DRAIN = [
+    "results leave while the next fold streams in",  # C and operand handshakes in one cycle
+    "shadow register used",  # some PE's unread result moved to its shadow register
+]
+
+
+@CoverPoint("systolic.accel.stall", xf=lambda event: event, bins=ACCEL_STALLS)
+def _sample_accel_stall(event: str) -> None:
+    """Sampling function for the stall patterns of the accelerator's streams."""
+
+
+@CoverPoint("systolic.accel.drain", xf=lambda event: event, bins=ACCEL_DRAIN)
+def _sample_accel_drain(event: str) -> None:
+    """Sampling function for the drain of one fold overlapping the next."""
+
+
+@CoverPoint("systolic.accel.fold", xf=lambda event: event, bins=FOLDS)
+def _sample_accel_fold(event: str) -> None:
+    """Sampling function for the folds sent to the accelerator (edge folds)."""
+
+
+def accel_events(
+    samples: Sequence[PortSample], shadowed: Sequence[int]
+) -> tuple[list[str], list[str]]:
+    """The stall and drain events (``ACCEL_STALLS``, ``ACCEL_DRAIN``) of sampled cycles."""
+    stalls: set[str] = set()
+    drain: set[str] = set()
+    for s in samples:
+        if s.rst:
+            continue
+        if s.b.tvalid and not s.a.tvalid:
+            stalls.add("source A paused")
+        if s.a.tvalid and not s.b.tvalid:
+            stalls.add("source B paused")
+        if s.c.tvalid and not s.c.tready:
+            stalls.add("sink stalled")
+        if s.a.tvalid and s.b.tvalid and s.a.tlast and not s.a.tready:
+            stalls.add("fold admission held back")
+        if s.c.fire and s.a.fire:
+            drain.add("results leave while the next fold streams in")
+    if any(shadowed):
+        drain.add("shadow register used")
+    return [e for e in ACCEL_STALLS if e in stalls], [e for e in ACCEL_DRAIN if e in drain]
+
+
+def sample_accel(
+    p: ArrayParams,
+    samples: Sequence[PortSample],
+    shadowed: Sequence[int],
+    epochs: Sequence[Sequence[ExpectedFold]],
+) -> None:
+    """Record the coverage of an accelerator test: stalls, drain overlap, fold shapes."""
+    stalls, drain = accel_events(samples, shadowed)
+    for event in stalls:
+        _sample_accel_stall(event)
+    for event in drain:
+        _sample_accel_drain(event)
+    for folds in epochs:
+        for f in folds:
+            _sample_accel_fold(FOLDS[(f.fold.m < p.rows) + 2 * (f.fold.n < p.cols)])
 
 
 def sample_reset(events: list[str]) -> None:

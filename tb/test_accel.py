@@ -1,0 +1,186 @@
+"""cocotb tests of the accelerator top ``systolic_accel`` (rtl/systolic_accel.v).
+
+Every test drives whole GEMMs through the AXI4-Stream ports (``systolic.tb.accel.AccelTB``) and
+ends with ``AccelTB.check``: the AXI4-Stream rules on every port every cycle, the skew contract
+of the inner array's edge inputs, every PE of ``u_array`` every cycle against the array's cycle
+model, and every result beat against NumPy. Run through ``systolic.engine.runner`` with
+``test_module=ACCEL_TEST_MODULE`` and ``top=accel_top(params)`` (tests/tb/test_accel_sim.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import cocotb
+import numpy as np
+
+from systolic.models.accel import accel_cycles, admit_cycles
+from systolic.models.params import ArrayParams
+from systolic.tb.accel import AccelTB
+from systolic.tb.accel_check import AccelCheckError, ResultBeat, ResultScoreboard
+
+
+def random_matrix(rng: np.random.Generator, shape: tuple[int, int], p: ArrayParams) -> np.ndarray:
+    """Uniform over the whole signed DATA_W range, extremes included."""
+    return rng.integers(p.data_min, p.data_max + 1, size=shape, dtype=np.int64)
+
+
+def edge_gemm(tb: AccelTB, k: int, row_folds: int = 2, col_folds: int = 2) -> tuple:
+    """A random GEMM whose M and N are not multiples of ROWS and COLS (when the array has more
+    than one row / column): the last fold of each row and column of folds is an edge fold."""
+    p, rng = tb.params, tb.rng
+    m = (row_folds - 1) * p.rows + int(rng.integers(1, p.rows)) if p.rows > 1 else row_folds
+    n = (col_folds - 1) * p.cols + int(rng.integers(1, p.cols)) if p.cols > 1 else col_folds
+    return random_matrix(rng, (m, k), p), random_matrix(rng, (k, n), p)
+
+
+async def finish(tb: AccelTB) -> ResultScoreboard:
+    """Run every check, write the statistics either way, return the result scoreboard."""
+    try:
+        sb = tb.check()
+    except AssertionError:
+        tb.write_stats(False)
+        raise
+    tb.write_stats(True)
+    return sb
+
+
+async def run_gemms(tb: AccelTB, gemms: list[tuple]) -> ResultScoreboard:
+    """Queue every GEMM back to back, wait for all results, check."""
+    for a, b in gemms:
+        await tb.send_gemm(a, b)
+    await tb.wait_results()
+    sb = await finish(tb)
+    got, want = sb.folds_per_epoch[-1], len(tb.epochs[-1])
+    assert got == want, f"{got} of {want} folds checked [{tb.context}]"
+    return sb
+
+
+@cocotb.test()
+async def test_tiled_edge_folds(dut):
+    """A tiled GEMM with edge folds on both sides (M, N not multiples of ROWS, COLS), then a
+    second one straight after it in the same stream."""
+    tb = AccelTB(dut, "test_tiled_edge_folds")
+    await tb.start()
+    k = int(tb.rng.integers(3, 9))
+    await run_gemms(tb, [edge_gemm(tb, k), edge_gemm(tb, k + 1, 1, 3)])
+
+
+@cocotb.test()
+async def test_k1(dut):
+    """K = 1: every beat is a fold's last step, so admission (slots, shadow) decides the pace."""
+    tb = AccelTB(dut, "test_k1")
+    await tb.start()
+    await run_gemms(tb, [edge_gemm(tb, 1, 3, 2)])
+
+
+@cocotb.test()
+async def test_long_k(dut):
+    """K = 64: long folds, results of one fold leave while the next streams in."""
+    tb = AccelTB(dut, "test_long_k")
+    await tb.start()
+    await run_gemms(tb, [edge_gemm(tb, 64, 2, 1)])
+
+
+@cocotb.test()
+async def test_backpressure(dut):
+    """Random pauses on both sources and stalls of the sink (bursts): the FIFO fills, folds are
+    held back at their last step, and still every result comes out once, in order."""
+    tb = AccelTB(dut, "test_backpressure")
+    tb.set_backpressure(a=0.3, b=0.3, c=0.5)
+    await tb.start()
+    k = int(tb.rng.integers(1, 4))
+    await run_gemms(tb, [edge_gemm(tb, k, 3, 2), edge_gemm(tb, 1, 2, 2), edge_gemm(tb, 5)])
+
+
+@cocotb.test()
+async def test_no_pause_cycles(dut):
+    """Sources that never pause and a sink that never stalls: the cycle count from the first
+    accepted operand beat to the last result beat, and the cycle each fold's last step is
+    admitted, equal models.accel's."""
+    tb = AccelTB(dut, "test_no_pause_cycles")
+    await tb.start()
+    p = tb.params
+    for k in (1, 2, p.rows + p.cols):
+        a, b = edge_gemm(tb, k, 2, 2)
+        start = tb.sampler.cycle
+        await run_gemms(tb, [(a, b)])
+        samples = tb.sampler.samples[start:]
+        steps = [n for n, s in enumerate(samples) if s.a.fire]
+        beats = [n for n, s in enumerate(samples) if s.c.fire]
+        c0 = steps[0]
+        got_admit = [n - c0 for n in steps if samples[n].a.tlast]
+        m, n = a.shape[0], b.shape[1]
+        want_admit = admit_cycles(m, k, n, p, tb.fifo_depth)
+        assert got_admit == want_admit, (
+            f"M={m} K={k} N={n}: folds admitted in cycles {got_admit}, models.accel says "
+            f"{want_admit} [{tb.context}]"
+        )
+        got = beats[-1] - c0 + 1
+        want = accel_cycles(m, k, n, p, tb.fifo_depth)
+        assert got == want, (
+            f"M={m} K={k} N={n}: {got} cycles from the first operand beat to the last result "
+            f"beat, models.accel says {want} [{tb.context}]"
+        )
+
+
+@cocotb.test()
+async def test_reset_mid_stream(dut):
+    """rst_ni asserted while operands are in flight and results are waiting in the FIFO: nothing
+    of the first GEMM comes out after the reset, and a new GEMM afterwards is exact."""
+    tb = AccelTB(dut, "test_reset_mid_stream")
+    tb.set_backpressure(c=0.6)  # results pile up in the FIFO
+    await tb.start()
+    a, b = edge_gemm(tb, 6, 3, 2)
+    await tb.send_gemm(a, b)
+    # Reset once the first fold's results are out and later folds are still streaming in.
+    clk_cycles = 0
+    while tb.sampler.frames_since_reset < 1 and clk_cycles < tb.timeout_cycles():
+        await cocotb.triggers.FallingEdge(dut.clk_i)
+        clk_cycles += 1
+    last = tb.sampler.samples[-1]
+    assert tb.sampler.frames_since_reset >= 1, f"no result before the reset [{tb.context}]"
+    assert last.a.tvalid, f"the operands had all been sent before the reset [{tb.context}]"
+    await tb.reset()
+    tb.set_backpressure(a=0.2, b=0.2, c=0.3)
+    await run_gemms(tb, [edge_gemm(tb, 4, 2, 2)])
+    assert len(tb.epochs) == 2 and tb.cuts, tb.context
+
+
+@cocotb.test()
+async def test_checker_bites(dut):
+    """The result scoreboard fails, naming fold, row, word and cycle, on a corrupted expected
+    value, on a dropped beat and on a missing tlast; the array check on a corrupted model."""
+    tb = AccelTB(dut, "test_checker_bites")
+    await tb.start()
+    await run_gemms(tb, [edge_gemm(tb, 3, 2, 2)])
+    folds, beats = tb.epochs[0], tb.result_beats()[0]
+
+    def fails(folds_: list, beats_: list[ResultBeat], needle: str) -> None:
+        sb = ResultScoreboard(tb.params, tb.context)
+        sb.check(folds_, beats_, cut=False)
+        try:
+            sb.raise_if_failed()
+        except AccelCheckError as exc:
+            assert needle in str(exc) and tb.context in str(exc), f"wrong message: {exc}"
+            return
+        raise AssertionError(f"the scoreboard passed a broken result stream ({needle})")
+
+    bad = folds[1].c.copy()
+    bad[0, 0] += 1
+    corrupted = [*folds[:1], type(folds[1])(folds[1].gemm, folds[1].fold, bad, folds[1].k)]
+    fails(corrupted, beats, f"{folds[1].label} row 0 at cycle {_frame_start(beats, 1)}: C word 0")
+    fails(folds, [b for n, b in enumerate(beats) if n != 0], "result beats, expected")
+    no_last = [
+        ResultBeat(b.cycle, b.tdata, b.tkeep, 0) if n == 0 else b
+        for n, b in enumerate([bt for bt in beats])
+    ]
+    if folds[0].fold.m == 1:  # a one-row fold: dropping its tlast merges it with fold 1
+        fails(folds, no_last, f"{folds[0].label}: ")
+    fails(folds, beats[:-1], "no complete result frame")
+
+
+def _frame_start(beats: list[ResultBeat], frame: int) -> int:
+    """Cycle of the first beat of result frame ``frame``."""
+    starts = [beats[0].cycle] + [b.cycle for a, b in itertools.pairwise(beats) if a.tlast]
+    return starts[frame]
