@@ -73,6 +73,7 @@ def test_lower_bound_and_beats_on_many_shapes(rows: int, cols: int) -> None:
 
 
 def test_default_depth_never_holds_on_the_bench_shapes() -> None:
+    """The same on the benchmark list (without ResNet-18) at 4x4, 8x8 and 16x16."""
     from systolic.models.workloads import BENCH_GEMMS
 
     for size in (4, 8, 16):
@@ -94,3 +95,15 @@ def test_bad_fifo_depth(depth: object) -> None:
 def test_bad_dimensions() -> None:
     with pytest.raises(OperandError, match="GEMM dimension K"):
         accel_cycles(4, 0, 4, P44)
+
+
+def test_default_depth_never_holds_a_fold_for_room() -> None:
+    """docs/architecture.md: with FIFO_DEPTH = ROWS + COLS + 2 and a sink that never stalls,
+    room never holds a fold back: the admissions equal those of an unbounded FIFO."""
+    sizes = (1, 2, 3, 5, 8)
+    dims = (1, 2, 3, 5, 8, 13, 17)
+    for rows, cols in itertools.product(sizes, sizes):
+        p = ArrayParams(rows=rows, cols=cols)
+        for m, k, n in itertools.product(dims, (1, 2, 3, 4, 7, 9, 20), dims):
+            got = schedule(m, k, n, p, default_fifo_depth(p)).admit
+            assert got == schedule(m, k, n, p, 1024).admit, (rows, cols, m, k, n)
