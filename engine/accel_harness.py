@@ -164,3 +164,153 @@ def run_bench(
         expected_signature=expected_signature(m, k, n, params),
         wall_s=wall,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Operand files: real GEMMs (the workload runner) through the same harness
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamRun:
+    """GEMMs streamed back to back through the top from files: the RTL's C of each GEMM (None
+    when its beats were wrong or missing), the cycles and what went wrong."""
+
+    results: list[np.ndarray | None]
+    cycles: int
+    beats: int
+    problems: list[str]
+    wall_s: float
+
+
+def _hex_lines(fields: list[tuple[np.ndarray, int]]) -> list[str]:
+    """One hex line per row of the (rows x lanes) unsigned fields, packed most significant
+    first in the order given, each lane ``bits`` wide (lane 0 least significant)."""
+    cols: list[np.ndarray] = []
+    for values, bits in fields:
+        for lane in range(values.shape[1] - 1, -1, -1):
+            v = values[:, lane].astype(np.uint64)
+            cols += [
+                ((v >> np.uint64(b)) & np.uint64(1)).astype(np.uint8)
+                for b in range(bits - 1, -1, -1)
+            ]
+    bits_m = np.stack(cols, axis=1)
+    pad = (-bits_m.shape[1]) % 4
+    if pad:
+        bits_m = np.concatenate([np.zeros((bits_m.shape[0], pad), np.uint8), bits_m], axis=1)
+    nib = bits_m.reshape(bits_m.shape[0], -1, 4) @ np.array([8, 4, 2, 1], np.uint8)
+    chars = np.frombuffer(b"0123456789abcdef", np.uint8)[nib]
+    return [row.tobytes().decode() for row in chars]
+
+
+def _operand_lines(
+    gemms: list[tuple[np.ndarray, np.ndarray]], params: ArrayParams
+) -> tuple[list[str], list[str], list[tuple[int, int, int, int, int]]]:
+    """The A and B step lines of every fold of every GEMM, and the folds as (gemm, row0, m,
+    col0, n)."""
+    p = params
+    mask = (1 << p.data_w) - 1
+    a_rows, a_keep, a_last, b_rows, b_keep = [], [], [], [], []
+    folds = []
+    for g, (a, b) in enumerate(gemms):
+        for f in plan_folds(a.shape[0], b.shape[1], p):
+            k = a.shape[1]
+            lanes_a = np.zeros((k, p.rows), np.int64)
+            lanes_a[:, : f.m] = a[f.row0 : f.row0 + f.m, :].T
+            lanes_b = np.zeros((k, p.cols), np.int64)
+            lanes_b[:, : f.n] = b[:, f.col0 : f.col0 + f.n]
+            a_rows.append(lanes_a & mask)
+            b_rows.append(lanes_b & mask)
+            a_keep.append(np.tile((np.arange(p.rows) < f.m).astype(np.int64), (k, 1)))
+            b_keep.append(np.tile((np.arange(p.cols) < f.n).astype(np.int64), (k, 1)))
+            last = np.zeros((k, 1), np.int64)
+            last[-1, 0] = 1
+            a_last.append(last)
+            folds.append((g, f.row0, f.m, f.col0, f.n))
+    a_lines = _hex_lines(
+        [
+            (np.concatenate(a_last), 1),
+            (np.concatenate(a_keep), 1),
+            (np.concatenate(a_rows), p.data_w),
+        ]
+    )
+    b_lines = _hex_lines([(np.concatenate(b_keep), 1), (np.concatenate(b_rows), p.data_w)])
+    return a_lines, b_lines, folds
+
+
+def run_stream(
+    sim: str,
+    exe: Path,
+    gemms: list[tuple[np.ndarray, np.ndarray]],
+    params: ArrayParams,
+    workdir: Path,
+) -> StreamRun:
+    """Stream every fold of ``gemms`` (back to back, in order) through the top and read back
+    every result beat: each fold's beats must be its rows in order with the fold's tkeep and
+    tlast; each GEMM's C is assembled from them (signed ACC_W). Raises SimulatorError when the
+    harness did not run or did not finish."""
+    p = params
+    workdir.mkdir(parents=True, exist_ok=True)
+    a_lines, b_lines, folds = _operand_lines(gemms, p)
+    files = {name: workdir / f"{name}.hex" for name in ("a", "b", "c")}
+    files["a"].write_text("\n".join(a_lines) + "\n")
+    files["b"].write_text("\n".join(b_lines) + "\n")
+    files["c"].unlink(missing_ok=True)
+    beats_out = sum(f[2] for f in folds)
+    limit = len(a_lines) + len(folds) * (2 * (p.rows + p.cols) + 8) + beats_out
+    args = [f"+A_FILE={files['a']}", f"+B_FILE={files['b']}", f"+C_FILE={files['c']}"]
+    args += [f"+BEATS_IN={len(a_lines)}", f"+BEATS_OUT={beats_out}", f"+MAXCYC={limit}"]
+    cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
+    wall = time.perf_counter() - t0
+    report = {key: value for key, value in _REPORT.findall(proc.stdout)}
+    if proc.returncode != 0 or "DONE" not in report or not files["c"].is_file():
+        tail = (proc.stderr or proc.stdout).strip()[-300:]
+        raise SimulatorError(f"accelerator stream run failed: {tail or 'no report'}")
+    if report["DONE"] != "1":
+        raise SimulatorError(
+            f"accelerator stream run did not finish within {limit} cycles "
+            f"({report['BEATS']} of {beats_out} result beats seen)"
+        )
+    beats = [int(line, 16) for line in files["c"].read_text().split()]
+    results, problems = _assemble(beats, folds, gemms, p)
+    return StreamRun(results, int(report["CYCLES"]), len(beats), problems, wall)
+
+
+def _assemble(
+    beats: list[int],
+    folds: list[tuple[int, int, int, int, int]],
+    gemms: list[tuple[np.ndarray, np.ndarray]],
+    p: ArrayParams,
+) -> tuple[list[np.ndarray | None], list[str]]:
+    """Result beats -> one C per GEMM, checking each beat's tkeep and tlast against its fold."""
+    word = (1 << p.acc_w) - 1
+    data_bits = p.cols * p.acc_w
+    out: list[np.ndarray | None] = [np.zeros((a.shape[0], b.shape[1]), np.int64) for a, b in gemms]
+    problems: list[str] = []
+    it = iter(beats)
+    for idx, (g, row0, m, col0, n) in enumerate(folds):
+        for r in range(m):
+            beat = next(it, None)
+            if beat is None:
+                problems.append(f"fold {idx}: {m - r} result beats missing")
+                out[g] = None
+                break
+            keep = (beat >> data_bits) & ((1 << p.cols) - 1)
+            last = beat >> (data_bits + p.cols)
+            if keep != (1 << n) - 1 or last != int(r == m - 1):
+                problems.append(
+                    f"fold {idx} row {r}: tkeep {keep:0{p.cols}b} tlast {last}, expected "
+                    f"tkeep {(1 << n) - 1:0{p.cols}b} tlast {int(r == m - 1)}"
+                )
+                out[g] = None
+            c = out[g]
+            if c is not None:
+                for j in range(n):
+                    v = (beat >> (j * p.acc_w)) & word
+                    c[row0 + r, col0 + j] = v - (1 << p.acc_w) if v >> (p.acc_w - 1) else v
+    extra = sum(1 for _ in it)
+    if extra:
+        problems.append(f"{extra} result beats beyond the last fold's")
+    return out, problems

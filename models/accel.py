@@ -15,6 +15,7 @@ accepted, inclusive.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from systolic.errors import OperandError
@@ -59,11 +60,33 @@ def check_depth(params: ArrayParams, fifo_depth: int | None) -> int:
     return fifo_depth
 
 
+@dataclass(frozen=True)
+class FoldShape:
+    """One fold as the top sees it: K steps, m rows (A's tkeep), n columns (B's tkeep)."""
+
+    k: int
+    m: int
+    n: int
+
+
+def gemm_folds(m: int, k: int, n: int, params: ArrayParams) -> list[FoldShape]:
+    """The folds of an M x K x N GEMM in ``plan_folds`` order."""
+    m, k, n = check_dims(m, k, n)
+    return [FoldShape(k, f.m, f.n) for f in plan_folds(m, n, params)]
+
+
 def schedule(
     m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
 ) -> AccelSchedule:
     """Replay the top's admission rules on an M x K x N GEMM (folds of ``plan_folds`` order)."""
-    m, k, n = check_dims(m, k, n)
+    return schedule_folds(gemm_folds(m, k, n, params), params, fifo_depth)
+
+
+def schedule_folds(
+    folds: Sequence[FoldShape], params: ArrayParams, fifo_depth: int | None = None
+) -> AccelSchedule:
+    """Replay the top's admission rules on a sequence of folds streamed back to back (e.g. all
+    GEMMs of a layer), for sources that never pause and a sink that never stalls."""
     depth = check_depth(params, fifo_depth)
     limit = slots(params)
     admit: list[int] = []
@@ -73,8 +96,8 @@ def schedule(
     admitted_rows = 0
     pops: deque[int] = deque()  # pop cycles of rows not yet popped, in order
     prev = -1
-    for f in plan_folds(m, n, params):
-        c = earliest = prev + k  # the sources never pause: one step per cycle
+    for f in folds:
+        c = earliest = prev + f.k  # the sources never pause: one step per cycle
         while True:
             while pops and pops[0] < c:  # popped at an edge before cycle c: room again
                 pops.popleft()
@@ -94,7 +117,7 @@ def schedule(
         # A sink that never stalls takes each row in the cycle after its write.
         pops.extend(range(w0 + 1, w0 + f.m + 1))
         prev = c
-    return AccelSchedule(tuple(admit), tuple(first), tuple(held), last_write + 2)
+    return AccelSchedule(tuple(admit), tuple(first), tuple(held), last_write + 2 if folds else 0)
 
 
 def accel_cycles(m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None) -> int:
@@ -121,14 +144,21 @@ def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams) -> int:
     gives the output port's bound (all rows through one port), the last fold the input streams'
     bound (all steps in, then fill and drain).
     """
-    m, k, n = check_dims(m, k, n)
-    folds = plan_folds(m, n, params)
+    return folds_lower_bound(gemm_folds(m, k, n, params))
+
+
+def folds_lower_bound(folds: Sequence[FoldShape]) -> int:
+    """``accel_lower_bound`` of a sequence of folds streamed back to back."""
+    steps = 0
+    ends = []
+    for f in folds:
+        steps += f.k
+        ends.append(steps)  # fold f's last step is in by cycle ends[f] - 1
     rows_from = 0
-    best = 0
-    for idx in range(len(folds) - 1, -1, -1):
-        f = folds[idx]
+    best = -1
+    for f, end in zip(reversed(folds), reversed(ends), strict=True):
         rows_from += f.m
-        best = max(best, (idx + 1) * k + f.n + rows_from)
+        best = max(best, end + f.n + rows_from)
     return best + 1
 
 

@@ -1,6 +1,7 @@
 // Copyright systolic contributors. SPDX-License-Identifier: Apache-2.0
 //
-// Verilator main of systolic_accel_bench (no Python): +M= +K= +N= +MAXCYC=, then the same report
+// Verilator main of systolic_accel_bench (no Python): +M= +K= +N= +MAXCYC= (or +BEATS_IN=
+// +BEATS_OUT= with the files), then the same report
 // as the Icarus testbench in systolic_accel_bench.v (DONE, CYCLES, BEATS, ERRORS, SIG).
 #include <cinttypes>
 #include <cstdio>
@@ -33,6 +34,9 @@ int main(int argc, char **argv) {
   top->k_i = plusarg(*ctx, "K=", 1);
   top->n_i = plusarg(*ctx, "N=", 1);
   unsigned long long maxcyc = plusarg(*ctx, "MAXCYC=", 1000000);
+  top->beats_in_i = plusarg(*ctx, "BEATS_IN=", 0);
+  top->beats_out_i = plusarg(*ctx, "BEATS_OUT=", 0);
+  top->files_i = top->beats_in_i != 0;
   top->clk_i = 0;
   top->rst_ni = 0;
   top->eval();
