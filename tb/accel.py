@@ -38,7 +38,7 @@ from cocotbext.axi import (  # type: ignore[import-untyped]
 )
 
 from systolic.engine.stats import TestStats, write_stats
-from systolic.models.array_model import simulate
+from systolic.models.array_model import ArrayTrace, simulate
 from systolic.models.fixed import unpack_lanes
 from systolic.models.params import ArrayParams
 from systolic.models.skew import EdgeStimulus, Stream
@@ -412,14 +412,14 @@ class AccelTB:
                 + "; ".join(str(v) for v in violations[:8])
                 + (f"; and {len(violations) - 8} more" if len(violations) > 8 else "")
             )
-        recorded = self._recorded_stimulus()
+        recorded = self.recorded_stimulus()
         contract = check_contract(contract_stimulus(samples, p), recorded)
         if contract:
             errors.append(
                 "skew contract (step accepted in cycle c on west lane i in c+1+i, north lane j "
                 "in c+1+j): " + "; ".join(contract[:8])
             )
-        array_sb = self._check_array(recorded)
+        array_sb = self.check_array(recorded)
         sb = ResultScoreboard(p, self.context)
         beats = self.result_beats()
         for n, (folds, got) in enumerate(zip(self.epochs, beats, strict=True)):
@@ -434,7 +434,7 @@ class AccelTB:
         sb.raise_if_failed()
         return sb
 
-    def _recorded_stimulus(self) -> EdgeStimulus:
+    def recorded_stimulus(self) -> EdgeStimulus:
         """The array's edge inputs as sampled, with the cycle model's reset flags: rst[t] when
         the state after edge t is the reset state (rst_ni low at edge t, or fallen before the
         sample of cycle t+1, as the asynchronous clear acts at once)."""
@@ -455,11 +455,12 @@ class AccelTB:
             stim.b_vld[n] = unpack_lanes(bv, p.cols, 1, signed=False).astype(bool)
         return stim
 
-    def _check_array(self, stim: EdgeStimulus) -> Scoreboard:
+    def check_array(self, stim: EdgeStimulus, expected: ArrayTrace | None = None) -> Scoreboard:
         """Every PE every cycle: the array's cycle model run on the recorded edge inputs against
-        the sampled accumulators, results and strobes (tb/scoreboard.py's checks and messages)."""
+        the sampled accumulators, results and strobes (tb/scoreboard.py's checks and messages).
+        ``expected``: the model's trace, computed here unless given (a test may corrupt it)."""
         p = self.params
-        trace = simulate(stim, p)
+        trace = expected if expected is not None else simulate(stim, p)
         sb = Scoreboard(Stream(p, stim, []), trace, self.context, resets=stim.rst)
         n_pe, shape = p.rows * p.cols, (p.rows, p.cols)
         for n in range(1, len(self.sampler.array_state)):

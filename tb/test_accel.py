@@ -9,15 +9,18 @@ model, and every result beat against NumPy. Run through ``systolic.engine.runner
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 
 import cocotb
 import numpy as np
+from cocotb.triggers import FallingEdge
 
 from systolic.models.accel import accel_cycles, admit_cycles
+from systolic.models.array_model import simulate
 from systolic.models.params import ArrayParams
 from systolic.tb.accel import AccelTB
-from systolic.tb.accel_check import AccelCheckError, ResultBeat, ResultScoreboard
+from systolic.tb.accel_check import AccelCheckError, ExpectedFold, ResultBeat, ResultScoreboard
+from systolic.tb.scoreboard import ScoreboardError
 
 
 def random_matrix(rng: np.random.Generator, shape: tuple[int, int], p: ArrayParams) -> np.ndarray:
@@ -133,14 +136,16 @@ async def test_reset_mid_stream(dut):
     await tb.start()
     a, b = edge_gemm(tb, 6, 3, 2)
     await tb.send_gemm(a, b)
-    # Reset once the first fold's results are out and later folds are still streaming in.
-    clk_cycles = 0
-    while tb.sampler.frames_since_reset < 1 and clk_cycles < tb.timeout_cycles():
-        await cocotb.triggers.FallingEdge(dut.clk_i)
-        clk_cycles += 1
-    last = tb.sampler.samples[-1]
-    assert tb.sampler.frames_since_reset >= 1, f"no result before the reset [{tb.context}]"
-    assert last.a.tvalid, f"the operands had all been sent before the reset [{tb.context}]"
+    # Reset once a fold's results are out, more wait in the FIFO and operands still stream in.
+    waited, limit = 0, tb.timeout_cycles()
+    while waited < limit:
+        await FallingEdge(dut.clk_i)
+        waited += 1
+        last = tb.sampler.samples[-1]
+        if tb.sampler.frames_since_reset >= 1 and last.c.tvalid and last.a.tvalid:
+            break
+    else:
+        raise AssertionError(f"no cycle with results waiting and operands streaming [{tb.context}]")
     await tb.reset()
     tb.set_backpressure(a=0.2, b=0.2, c=0.3)
     await run_gemms(tb, [edge_gemm(tb, 4, 2, 2)])
@@ -149,14 +154,15 @@ async def test_reset_mid_stream(dut):
 
 @cocotb.test()
 async def test_checker_bites(dut):
-    """The result scoreboard fails, naming fold, row, word and cycle, on a corrupted expected
-    value, on a dropped beat and on a missing tlast; the array check on a corrupted model."""
+    """The checks fail, naming what and where, on a real recording with one thing broken: the
+    result scoreboard on a corrupted expected word and on a dropped beat, the per-PE check of
+    the inner array on a corrupted model value."""
     tb = AccelTB(dut, "test_checker_bites")
     await tb.start()
     await run_gemms(tb, [edge_gemm(tb, 3, 2, 2)])
     folds, beats = tb.epochs[0], tb.result_beats()[0]
 
-    def fails(folds_: list, beats_: list[ResultBeat], needle: str) -> None:
+    def fails(folds_: list[ExpectedFold], beats_: list[ResultBeat], needle: str) -> None:
         sb = ResultScoreboard(tb.params, tb.context)
         sb.check(folds_, beats_, cut=False)
         try:
@@ -164,23 +170,27 @@ async def test_checker_bites(dut):
         except AccelCheckError as exc:
             assert needle in str(exc) and tb.context in str(exc), f"wrong message: {exc}"
             return
-        raise AssertionError(f"the scoreboard passed a broken result stream ({needle})")
+        raise AssertionError(f"the result scoreboard passed a broken stream ({needle})")
 
     bad = folds[1].c.copy()
     bad[0, 0] += 1
-    corrupted = [*folds[:1], type(folds[1])(folds[1].gemm, folds[1].fold, bad, folds[1].k)]
-    fails(corrupted, beats, f"{folds[1].label} row 0 at cycle {_frame_start(beats, 1)}: C word 0")
-    fails(folds, [b for n, b in enumerate(beats) if n != 0], "result beats, expected")
-    no_last = [
-        ResultBeat(b.cycle, b.tdata, b.tkeep, 0) if n == 0 else b
-        for n, b in enumerate([bt for bt in beats])
-    ]
-    if folds[0].fold.m == 1:  # a one-row fold: dropping its tlast merges it with fold 1
-        fails(folds, no_last, f"{folds[0].label}: ")
-    fails(folds, beats[:-1], "no complete result frame")
+    wrong = [*folds[:1], dataclasses.replace(folds[1], c=bad), *folds[2:]]
+    row0 = next(b for b in beats if b.tlast).cycle + 1  # fold 1's first beat follows fold 0's
+    first_of_fold1 = next(b.cycle for b in beats if b.cycle >= row0)
+    fails(wrong, beats, f"{folds[1].label} row 0 at cycle {first_of_fold1}: C word 0 expected")
+    dropped = [b for b in beats if b.cycle != first_of_fold1]
+    fails(folds, dropped, f"{folds[1].label}: {folds[1].fold.m - 1} result beats, expected")
 
-
-def _frame_start(beats: list[ResultBeat], frame: int) -> int:
-    """Cycle of the first beat of result frame ``frame``."""
-    starts = [beats[0].cycle] + [b.cycle for a, b in itertools.pairwise(beats) if a.tlast]
-    return starts[frame]
+    # The inner array: one accumulator of the model changed where a pair fired.
+    stim = tb.recorded_stimulus()
+    trace = simulate(stim, tb.params)
+    cycle, i, j = (int(x) for x in np.argwhere(trace.fire)[len(np.argwhere(trace.fire)) // 2])
+    trace.acc[cycle, i, j] += 1
+    array_sb = tb.check_array(stim, trace)
+    try:
+        array_sb.raise_if_failed()
+    except ScoreboardError as exc:
+        want = f"PE({i},{j}) accumulator at cycle {cycle}: expected {trace.acc[cycle, i, j]}"
+        assert str(exc).startswith(want) and tb.context in str(exc), f"wrong message: {exc}"
+    else:
+        raise AssertionError("the per-PE check passed a corrupted model")
