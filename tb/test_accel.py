@@ -179,7 +179,10 @@ async def test_checker_bites(dut):
     first_of_fold1 = next(b.cycle for b in beats if b.cycle >= row0)
     fails(wrong, beats, f"{folds[1].label} row 0 at cycle {first_of_fold1}: C word 0 expected")
     dropped = [b for b in beats if b.cycle != first_of_fold1]
-    fails(folds, dropped, f"{folds[1].label}: {folds[1].fold.m - 1} result beats, expected")
+    m = folds[1].fold.m
+    # A fold of one row loses its whole frame: then the folds after it are one short.
+    lost = f"({len(folds) - 1} of {len(folds)} folds received)"
+    fails(folds, dropped, f"{folds[1].label}: {m - 1} result beats, expected" if m > 1 else lost)
 
     # The inner array: one accumulator of the model changed where a pair fired.
     stim = tb.recorded_stimulus()
