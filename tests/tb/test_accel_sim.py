@@ -23,6 +23,14 @@ SETS = {
 CASES = [(sim, p, d) for sim in toolchain.SIMULATORS for p, d in SETS[sim]]
 
 
+def _case(sim: str, p: ArrayParams, depth: int | None) -> object:
+    """One item; its xdist group names the accelerator's own build (tests/conftest.py groups
+    items by simulator and array parameters, which would put it with the array regression's
+    item of the same parameters: a different build, so nothing to share)."""
+    group = pytest.mark.xdist_group(f"build-{sim}-{p.tag}{accel_top(p, depth).tag}")
+    return pytest.param(sim, p, depth, marks=group, id=_id(sim, p, depth))
+
+
 def _id(sim: str, p: ArrayParams, depth: int | None) -> str:
     return (
         f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}" + (f"-fifo{depth}" if depth else "") + f"-{sim}"
