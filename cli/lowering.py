@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from systolic.cli import options
+from systolic.engine.tops import WORKLOAD_TOPS
 from systolic.lowering.e2e import METHOD_FAMILY
 
 LOWER_EPILOG = """\
@@ -22,6 +23,7 @@ E2E_EPILOG = """\
 examples:
   systolic e2e                                 all methods, Verilator 8x8, whole test split
   systolic e2e --methods slimming --images 64 --sim icarus
+  systolic e2e --top accel                     the same through the accelerator top
 Models are read from --prune-dir (trained and pruned there first when missing); the report
 goes to --out: report.md, report.json, e2e.png, workloads/*.npz.
 """
@@ -98,6 +100,13 @@ def register(sub: Any) -> None:
     )
     options.add_out(p, "report folder", default="artifacts/e2e")
     p.add_argument("--retrain", action="store_true", help="train and prune even if models exist")
+    p.add_argument(
+        "--top",
+        choices=WORKLOAD_TOPS,
+        default="array",
+        help="the design the network runs through: the array (fast-path harness) or the "
+        "accelerator top (AXI4-Stream, rtl/systolic_accel.v) (default: array)",
+    )
     p.set_defaults(func=cmd_e2e)
 
 
@@ -132,6 +141,7 @@ def cmd_e2e(args: argparse.Namespace) -> int:
         args.seed,
         args.images,
         args.retrain,
+        args.top,
     )
     print()
     print(to_markdown({**report, "runs": []}))

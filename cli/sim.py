@@ -13,6 +13,7 @@ import numpy as np
 
 from systolic.cli import options
 from systolic.engine import build, runner, toolchain
+from systolic.engine.tops import WORKLOAD_TOPS
 from systolic.errors import ConfigError
 from systolic.models.params import ArrayParams
 from systolic.verify import coverage, doctor, flake, gemm, regress
@@ -58,6 +59,13 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="with --workload: e2e = the network end to end, each layer fed with the RTL's own "
         "outputs (default); replay = the file's recorded GEMMs one by one",
+    )
+    p.add_argument(
+        "--top",
+        choices=WORKLOAD_TOPS,
+        default=None,
+        help="with --workload: the design it runs through, the array (default) or the "
+        "accelerator top (AXI4-Stream, rtl/systolic_accel.v)",
     )
     p.set_defaults(func=cmd_sim)
 
@@ -169,8 +177,9 @@ def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
 def cmd_sim(args: argparse.Namespace) -> int:
     if args.workload is not None:
         return cmd_sim_workload(args)
-    if args.mode is not None:
-        raise ConfigError("--mode applies to --workload runs only")
+    for flag_name, given in (("--mode", args.mode), ("--top", args.top)):
+        if given is not None:
+            raise ConfigError(f"{flag_name} applies to --workload runs only")
     return regress.run_and_report(
         args.sim, _params_list(args), None, args.seed, args.waves, not args.verbose
     )
@@ -186,8 +195,13 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
     p = ArrayParams(rows, cols, args.data_w, args.acc_w)
-    print(f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}) ...", flush=True)
-    summary = run_workload(args.workload, args.sim, p, args.mode or "e2e", args.seed)
+    where = ", accelerator top" if args.top == "accel" else ""
+    print(
+        f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}{where}) ...",
+        flush=True,
+    )
+    top = args.top or "array"
+    summary = run_workload(args.workload, args.sim, p, args.mode or "e2e", args.seed, top=top)
     print_summary(summary)
     return 0 if summary["passed"] else 1
 

@@ -25,6 +25,8 @@ def chain_top(params: ArrayParams, south: bool, split: int, source: Path = CHAIN
     )
 
 
+#: The designs a workload (``systolic sim --workload``, ``e2e``) can run through.
+WORKLOAD_TOPS = ("array", "accel")
 #: The cocotb module of the accelerator top.
 ACCEL_TEST_MODULE = "systolic.tb.test_accel"
 

@@ -153,8 +153,10 @@ def run_e2e(
     seed: int = 0,
     images: int | None = None,
     retrain: bool = False,
+    top: str = "array",
 ) -> dict[str, Any]:
-    """The whole flow; returns the report (also written to ``out_dir``)."""
+    """The whole flow; returns the report (also written to ``out_dir``). ``top``: "array" or
+    "accel" (the network through the accelerator top)."""
     from systolic.engine import toolchain
     from systolic.lowering.report import write_report
     from systolic.models.params import ArrayParams
@@ -181,10 +183,16 @@ def run_e2e(
             f"{info['fake_quant_check']['max_abs_logit_diff']:.1e}",
             flush=True,
         )
-        print(f"running {entry.name} end to end on {sim} {rows}x{cols} ...", flush=True)
+        where = " (accelerator top)" if top == "accel" else ""
+        print(f"running {entry.name} end to end on {sim} {rows}x{cols}{where} ...", flush=True)
         run = run_workload(
-            Path(info["workload"]), sim, params, "e2e", name=f"e2e_{entry.name}_{sim}_{rows}x{cols}"
+            Path(info["workload"]),
+            sim,
+            params,
+            "e2e",
+            name=f"e2e_{entry.name}_{sim}_{rows}x{cols}" + ("_accel" if top == "accel" else ""),
+            top=top,
         )
         print_summary(run)
         models.append({**info, "family": entry.family, "dense": entry.dense, "run": run})
-    return write_report(models, out_dir, sim, params)
+    return write_report(models, out_dir, sim, params, top)

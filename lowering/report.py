@@ -138,12 +138,19 @@ LAYER_HEADER = (
 
 
 def to_markdown(report: dict[str, Any]) -> str:
+    accel = report.get("top") == "accel"
+    where = "the accelerator top" if accel else "the RTL"
+    span = (
+        "first operand beat accepted to last result beat accepted"
+        if accel
+        else "first operand to last result strobe"
+    )
     lines = [
-        f"# End to end on the RTL: {report['sim']} {report['array']}",
+        f"# End to end on {where}: {report['sim']} {report['array']}",
         "",
         f"Digits held-out split ({report['images']} images) through every conv and linear layer "
-        "on the RTL; the host does bias, requantization, ReLU, pooling, shuffle, SE gates. "
-        "Cycles are measured on the RTL (first operand to last result strobe, per layer).",
+        f"on {where}; the host does bias, requantization, ReLU, pooling, shuffle, SE gates. "
+        f"Cycles are measured on the RTL ({span}, per layer).",
         "",
         *md_table(MODEL_HEADER, [_model_row(r) for r in report["models"]], "llrrrrrrrrrr"),
     ]
@@ -228,13 +235,18 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 
 def write_report(
-    models: list[dict[str, Any]], out_dir: Path, sim: str, params: ArrayParams
+    models: list[dict[str, Any]],
+    out_dir: Path,
+    sim: str,
+    params: ArrayParams,
+    top: str = "array",
 ) -> dict[str, Any]:
     """Write report.json, report.md and e2e.png to ``out_dir``; returns the report."""
     rows = summarize_models(models)
     tgts = targets(rows, sim, params)
     report = {
         "sim": sim,
+        "top": top,
         "array": f"{params.rows}x{params.cols}",
         "pes": params.rows * params.cols,
         "images": max((r["images"] for r in rows), default=0),

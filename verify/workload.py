@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from systolic import fileio
 from systolic.engine import build
 from systolic.engine.config import WORKLOAD_MODES
 from systolic.engine.harness import build_cocotb, run_cocotb
-from systolic.engine.workload import load_workload
+from systolic.engine.tops import WORKLOAD_TOPS
+from systolic.engine.workload import Workload, load_workload
 from systolic.errors import SystolicError, one_line
 from systolic.models.params import ArrayParams
 from systolic.tb.workload import LayerRecord, format_layer
@@ -26,8 +29,12 @@ def run_workload(
     name: str | None = None,
     build_root: Path | None = None,
     rtl_dir: Path | None = None,
+    top: str = "array",
 ) -> dict[str, Any]:
     """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
+
+    ``top``: "array" (the array through the fast-path harness and tb/test_workload.py) or
+    "accel" (the accelerator top through its harness, systolic.verify.accel_workload).
 
     Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
     SystolicError if the simulation could not run at all. A failing check is reported in the
@@ -42,12 +49,16 @@ def run_workload(
             f"workloads hold int8 operands and int32 results: the array needs DATA_W >= 8 and "
             f"ACC_W >= 32 (got {params.data_w}, {params.acc_w})"
         )
+    if top not in WORKLOAD_TOPS:
+        raise SystolicError(f"unknown top {top!r}; choose from {', '.join(WORKLOAD_TOPS)}")
     path = Path(path).resolve()
-    load_workload(path)  # one clear line for a bad file, before the simulator is looked for
-    tag = name or f"workload_{path.stem}_{mode}"
+    wl = load_workload(path)  # one clear line for a bad file, before the simulator is looked for
+    tag = name or f"workload_{path.stem}_{mode}" + ("_accel" if top == "accel" else "")
     out = (build_root or build.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
+    if top == "accel":
+        return _run_on_accel(wl, mode, sim, params, out, build_root, rtl_dir)
     t0 = time.perf_counter()
     build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
     build_s = time.perf_counter() - t0
@@ -73,6 +84,33 @@ def run_workload(
     summary["build_s"] = build_s
     summary["log"] = str(res.log)
     summary["results_json"] = str(out)
+    return summary
+
+
+def _run_on_accel(
+    wl: Workload,
+    mode: str,
+    sim: str,
+    params: ArrayParams,
+    out: Path,
+    build_root: Path | None,
+    rtl_dir: Path | None,
+) -> dict[str, Any]:
+    """The workload through the accelerator top; the summary is written to ``out`` too."""
+    from systolic.engine import accel_harness
+    from systolic.verify.accel_workload import run_accel_workload
+
+    t0 = time.perf_counter()
+    exe = accel_harness.build_bench(sim, params, build_root=build_root, rtl_dir=rtl_dir)
+    build_s = time.perf_counter() - t0
+    work = out.with_suffix("")
+    try:
+        summary = run_accel_workload(wl, mode, sim, params, exe, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # operand and result files of every layer
+    summary |= {"sim_wall_s": time.perf_counter() - t0, "build_s": build_s, "log": "-"}
+    summary["results_json"] = str(out)
+    fileio.atomic_write(out, json.dumps(summary, indent=1))
     return summary
 
 

@@ -82,3 +82,51 @@ def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path:
     assert any(
         e.startswith("stages.0.conv: ") and "wrong entries" in e and "PE(" in e for e in first
     ), first
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
+def test_small_networks_end_to_end_through_the_accelerator_top(
+    sim: str, workloads: dict[str, Path]
+) -> None:
+    """The same networks through rtl/systolic_accel.v (``--top accel``): every GEMM bit-exact
+    from the result beats, every layer's cycles equal to models.accel, the predictions the
+    integer reference's."""
+    for family, path in workloads.items():
+        s = run_workload(
+            path, sim, ARRAY, "e2e", name=f"{family}-{sim}-accel", build_root=ROOT, top="accel"
+        )
+        assert s["passed"] and s["top"] == "accel", [lr["errors"] for lr in s["layers"]]
+        assert s["agreement"] == s["images"]
+        assert all(
+            lr["lower_bound"] <= lr["rtl_cycles"] == lr["model_cycles"] for lr in s["layers"]
+        )
+
+
+@pytest.mark.sim
+def test_the_accelerator_run_catches_a_broken_top(
+    workloads: dict[str, Path], tmp_path: Path
+) -> None:
+    """A top that never raises `first` after a fold's tlast keeps accumulating across folds:
+    the run through it must fail and name the layer, the entry and the PE."""
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in build.accel_sources():
+        (rtl / f.name).write_text(f.read_text())
+    top = rtl / build.ACCEL_V
+    text = top.read_text()
+    assert text.count("if (accept) first_q <= s_axis_a_tlast;") == 1
+    top.write_text(text.replace("first_q <= s_axis_a_tlast;", "first_q <= 1'b0;"))
+    s = run_workload(
+        workloads["shuffle-g3"],
+        "icarus",
+        ARRAY,
+        "replay",
+        name="broken-top",
+        build_root=tmp_path,
+        rtl_dir=rtl,
+        top="accel",
+    )
+    assert not s["passed"]
+    errors = [e for lr in s["layers"] for e in lr["errors"]]
+    assert any("wrong entries" in e and "PE(" in e for e in errors), errors

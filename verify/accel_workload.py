@@ -1,0 +1,147 @@
+"""A workload file through the accelerator top (``systolic sim --workload FILE --top accel``).
+
+The same two modes and the same checks as the array's runner (systolic.tb.workload), on
+rtl/systolic_accel.v through its no-Python harness: every GEMM of a layer is streamed through
+the top's AXI4-Stream ports back to back (the layer's folds in order), every result beat's
+tkeep and tlast is checked, each GEMM's C must equal A @ B exactly, and the layer's cycles
+(first operand beat accepted to last result beat accepted) must equal models.accel. In ``e2e``
+mode every layer is fed with the top's own results of the layers before it, so the predictions
+are the accelerator's.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from systolic.engine import accel_harness
+from systolic.engine.workload import Workload, check_operands_match
+from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
+from systolic.models.network import predictions, run_steps
+from systolic.models.params import ArrayParams
+from systolic.models.tiling import gemm_cycles, plan_folds
+from systolic.tb.workload import LayerRecord, first_mismatch, format_layer, summarize
+
+Pairs = list[tuple[np.ndarray, np.ndarray]]
+
+
+class AccelLayers:
+    """Runs layers through the top's harness and keeps their records."""
+
+    def __init__(self, sim: str, params: ArrayParams, exe: Path, workdir: Path) -> None:
+        self.sim, self.p, self.exe, self.workdir = sim, params, exe, workdir
+        self.records: list[LayerRecord] = []
+
+    def layer(
+        self,
+        name: str,
+        kind: str,
+        pairs: Pairs,
+        want: list[np.ndarray] | None = None,
+        errors: list[str] | None = None,
+    ) -> list[np.ndarray | None]:
+        """All GEMMs of one layer in one stream; returns the top's C per GEMM (None where its
+        beats were wrong). Each must equal ``want`` (default: the exact A @ B)."""
+        p = self.p
+        t0 = time.perf_counter()
+        run = accel_harness.run_stream(self.sim, self.exe, pairs, p, self.workdir / name)
+        errors = [*(errors or []), *run.problems]
+        if want is None:  # exact: the operands may be int8 arrays
+            want = [a.astype(np.int64) @ b.astype(np.int64) for a, b in pairs]
+        for g, (c, w, (_, b)) in enumerate(zip(run.results, want, pairs, strict=True)):
+            label = f"{name}[{g}]" if len(pairs) > 1 else name
+            if c is None:
+                errors.append(f"{label}: the top returned no usable results")
+            elif not np.array_equal(c, w):
+                errors.append(f"{label}: " + first_mismatch(c, w, b.shape[1], p))
+        self.records.append(self._record(name, kind, pairs, run.cycles, t0, errors))
+        print("  " + format_layer(self.records[-1]), flush=True)
+        return run.results
+
+    def _record(
+        self, name: str, kind: str, pairs: Pairs, cycles: int, t0: float, errors: list[str]
+    ) -> LayerRecord:
+        p = self.p
+        folds = [
+            FoldShape(a.shape[1], f.m, f.n)
+            for a, b in pairs
+            for f in plan_folds(a.shape[0], b.shape[1], p)
+        ]
+        model = schedule_folds(folds, p).cycles
+        if cycles != model:
+            errors = [*errors, f"the top took {cycles} cycles, its cycle model {model}"]
+        m, k = pairs[0][0].shape
+        n, g = pairs[0][1].shape[1], len(pairs)
+        macs = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs)
+        return LayerRecord(
+            layer=name,
+            kind=kind,
+            gemms=g,
+            M=m,
+            K=k,
+            N=n,
+            macs=macs,
+            rtl_cycles=cycles,
+            model_cycles=model,
+            lower_bound=folds_lower_bound(folds),
+            block_diagonal_cycles=gemm_cycles(m, k * g, n * g, p) if g > 1 else None,
+            utilization=macs / (cycles * p.rows * p.cols) if cycles > 0 else 0.0,
+            wall_s=time.perf_counter() - t0,
+            passed=not errors,
+            errors=errors,
+        )
+
+
+def run_accel_workload(
+    wl: Workload, mode: str, sim: str, params: ArrayParams, exe: Path, workdir: Path
+) -> dict[str, Any]:
+    """``wl`` through the top in ``mode`` (``replay`` or ``e2e``); the summary of the array's
+    runner, with ``top`` = "accel"."""
+    run = AccelLayers(sim, params, exe, workdir)
+    p = params
+    extra: dict[str, Any] = {
+        "mode": mode,
+        "top": "accel",
+        "model": wl.net.name,
+        "array": p.tag,
+        "rows": p.rows,
+        "cols": p.cols,
+        "images": int(wl.x.shape[0]),
+        "source": wl.meta.get("source", {}),
+        "float_accuracy": wl.meta.get("accuracy", {}).get("float"),
+        "int_accuracy": float((wl.predictions == wl.labels).mean()),
+    }
+    if mode == "replay":
+        for layer in wl.net.layers:
+            gs = wl.gemms[layer.name]
+            run.layer(layer.name, layer.kind, [(g.a, g.b) for g in gs], [g.c for g in gs])
+        return summarize(run.records, extra)
+    steps = run_steps(wl.net, wl.x)
+    try:
+        item = next(steps)
+        while True:
+            layer, pairs = item.layer, item.pairs
+            diverged = [
+                check_operands_match(wl, layer.name, g, a) for g, (a, _) in enumerate(pairs)
+            ]
+            cs = run.layer(layer.name, layer.kind, pairs, errors=[d for d in diverged if d])
+            done = [c for c in cs if c is not None]
+            if len(done) != len(cs):  # only the top's values go on
+                extra.update(
+                    agreement=0, agreement_ok=False, rtl_accuracy=0.0, stopped_at=layer.name
+                )
+                return summarize(run.records, extra)
+            item = steps.send(done)
+    except StopIteration as stop:
+        preds = predictions(stop.value)
+        agree = int((preds == wl.predictions).sum())
+        extra.update(
+            rtl_accuracy=float((preds == wl.labels).mean()),
+            agreement=agree,
+            agreement_ok=agree == len(preds),
+            rtl_predictions=preds.tolist(),
+        )
+    return summarize(run.records, extra)
