@@ -18,6 +18,7 @@ TEST    ?=
 JOBS    ?= 2
 WORKLOAD ?=
 MODE    ?=
+TOP     ?=
 
 ARRAY_ARGS = --sim $(or $(SIM),icarus) $(if $(DATA_W),--data-w $(DATA_W)) \
 	$(if $(ACC_W),--acc-w $(ACC_W)) $(if $(SEED),--seed $(SEED)) \
@@ -32,14 +33,14 @@ help: ## show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 SEED=1 WAVES=1 TEST=name"
-	@echo "         make sim WORKLOAD=file.npz [MODE=e2e|replay]: a workload file through the RTL"
+	@echo "         make sim WORKLOAD=file.npz [MODE=e2e|replay] [TOP=array|accel]: a workload file through the RTL"
 	@echo "         make test/regress: SIMS=icarus,verilator JOBS=2 PYTEST_ARGS='-k 8x8'"
 
 setup: ## create .venv with pinned packages, install Icarus (apt, as root)
 	@bash scripts/setup.sh
 
 sim: setup ## main job: lecture 3x3 + short random regression, summary (SIM=, ROWS=, WAVES=1 ...)
-	@$(SYSTOLIC) sim $(ARRAY_ARGS) $(if $(WORKLOAD),--workload $(WORKLOAD) $(if $(MODE),--mode $(MODE)))
+	@$(SYSTOLIC) sim $(ARRAY_ARGS) $(if $(WORKLOAD),--workload $(WORKLOAD) $(if $(MODE),--mode $(MODE)) $(if $(TOP),--top $(TOP)))
 
 # One pytest run of a tier: JUnit XML in build/junit, coverage merged and checked for closure.
 # pytest's exit code 5 ("no tests collected") is a failure.

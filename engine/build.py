@@ -53,7 +53,10 @@ class HdlTop:
     name: top-level module; sources: files compiled after the RTL of ``rtl_dir`` (the top
     level's last), or with ``rtl_only`` the RTL files to use instead of all of them;
     rtl_extra: further files of ``rtl_dir`` compiled after the array's (e.g. the accelerator);
-    parameters: its HDL parameters (None: the array's ROWS, COLS, DATA_W, ACC_W).
+    parameters: its HDL parameters (None: the array's ROWS, COLS, DATA_W, ACC_W);
+    trust_inertial_writes: run its tests with COCOTB_TRUST_INERTIAL_WRITES=1 (False for a
+    testbench whose drivers write right after a rising edge, as cocotbext-axi's do: on Icarus
+    such an immediate write would reach that very edge's always blocks).
     """
 
     name: str = TOPLEVEL
@@ -61,6 +64,7 @@ class HdlTop:
     rtl_only: tuple[str, ...] | None = None
     parameters: dict[str, int] | None = None
     rtl_extra: tuple[str, ...] = ()
+    trust_inertial_writes: bool = True
 
     def source_files(self, rtl_dir: Path | None) -> list[Path]:
         rtl = rtl_sources(rtl_dir)

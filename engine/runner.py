@@ -97,7 +97,15 @@ def run(
         tdir = fresh_run_dir(out_dir or bdir / "runs", name, seed)
         cfg = base_config(sim, params, seed, tdir, top).replace(**(inputs or {}))
         cov = _coverage_file(sim, params, top, name, seed)
-        launch = Launch(cocotb_runner, sim, top.name, test_module, seed, quiet)
+        launch = Launch(
+            cocotb_runner,
+            sim,
+            top.name,
+            test_module,
+            seed,
+            quiet,
+            trust_inertial_writes=top.trust_inertial_writes,
+        )
         if not waves:
             res = launch.run(tests, tdir, cfg.replace(cov_file=str(cov or tdir / "coverage.yml")))
         else:
@@ -140,6 +148,9 @@ class Launch:
     seed: int
     quiet: bool = True
     plusargs: tuple[str, ...] = ()
+    #: COCOTB_TRUST_INERTIAL_WRITES=1: cocotb writes at once instead of in the ReadWrite phase
+    #: (faster; the array's own drivers write at the falling edge, where that is safe).
+    trust_inertial_writes: bool = True
 
     def run(
         self, tests: Sequence[str] | None, tdir: Path, cfg: RunConfig, wave_file: Path | None = None
@@ -162,7 +173,9 @@ class Launch:
                 plusargs.append(f"+dumpfile_path={wave_file}")
             else:
                 test_args += ["--trace-file", str(wave_file)]
-        run_env = {**cfg.write(tdir / "run.json"), "COCOTB_TRUST_INERTIAL_WRITES": "1"}
+        # Said explicitly either way: cocotb's runner turns it on for Verilator unless it is set.
+        run_env = cfg.write(tdir / "run.json")
+        run_env["COCOTB_TRUST_INERTIAL_WRITES"] = "1" if self.trust_inertial_writes else "0"
         results = tdir / "results.xml"
         with (
             toolchain.patched_environ(env_changes),

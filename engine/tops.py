@@ -33,12 +33,14 @@ ACCEL_TEST_MODULE = "systolic.tb.test_accel"
 
 def accel_top(params: ArrayParams, fifo_depth: int | None = None) -> HdlTop:
     """rtl/systolic_accel.v around the array; ``fifo_depth`` result rows (None: the RTL's
-    default, ROWS + COLS + 2)."""
+    default, ROWS + COLS + 2). Its testbench (cocotbext-axi) writes right after rising edges,
+    so cocotb defers writes to the ReadWrite phase for it."""
     extra = {} if fifo_depth is None else {"FIFO_DEPTH": fifo_depth}
     return HdlTop(
         name="systolic_accel",
         rtl_extra=(build.ACCEL_V,),
         parameters={**params.hdl_parameters(), **extra},
+        trust_inertial_writes=False,
     )
 
 

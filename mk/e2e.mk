@@ -3,7 +3,7 @@
 #                            (dense + every pruned model), report in artifacts/e2e/
 #   make lower MODEL=DIR     a saved model to a workload file (default build/<method>-<dir>.npz)
 #   make sim WORKLOAD=FILE   one workload through the RTL (SIM=icarus|verilator, ROWS=COLS=8
-#                            by default, MODE=e2e|replay)
+#                            by default, MODE=e2e|replay, TOP=array|accel)
 # Override e.g. E2E_SIM=icarus E2E_IMAGES=64 E2E_METHODS=slimming,autopruner.
 
 E2E_SIM     ?= verilator
@@ -13,6 +13,8 @@ E2E_METHODS ?= slimming,autopruner,se,shuffle
 E2E_IMAGES  ?=
 E2E_SEED    ?= 0
 E2E_OUT     ?= artifacts/e2e
+# array (the grid through its fast-path harness) or accel (the AXI4-Stream accelerator top)
+E2E_TOP     ?= array
 # artifacts/pruning/e2e/slimming/pruned/ -> build/slimming-pruned.npz
 MODEL_DIR    = $(patsubst %/,%,$(MODEL))
 WORKLOAD_OUT ?= build/$(notdir $(patsubst %/,%,$(dir $(MODEL_DIR))))-$(notdir $(MODEL_DIR)).npz
@@ -21,7 +23,7 @@ WORKLOAD_OUT ?= build/$(notdir $(patsubst %/,%,$(dir $(MODEL_DIR))))-$(notdir $(
 
 e2e: setup ## train, prune, lower, run the digits test split through the RTL; report (artifacts/e2e)
 	$(SYSTOLIC) e2e --sim $(E2E_SIM) --rows $(E2E_ROWS) --cols $(E2E_COLS) \
-		--methods $(E2E_METHODS) --seed $(E2E_SEED) --out $(E2E_OUT) \
+		--methods $(E2E_METHODS) --seed $(E2E_SEED) --out $(E2E_OUT) --top $(E2E_TOP) \
 		$(if $(E2E_IMAGES),--images $(E2E_IMAGES))
 
 lower: setup ## a saved model to a workload file: make lower MODEL=artifacts/pruning/e2e/slimming/pruned

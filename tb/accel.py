@@ -21,15 +21,16 @@ sample races a write.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import zlib
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadWrite, RisingEdge, Timer
+from cocotb.triggers import FallingEdge, RisingEdge, Timer
 from cocotbext.axi import (  # type: ignore[import-untyped]
     AxiStreamBus,
     AxiStreamFrame,
@@ -87,50 +88,6 @@ def _read(handle: Any) -> int | None:
         return to_unsigned() if to_unsigned is not None else int(value)
     except ValueError:
         return None
-
-
-class PortWrites:
-    """Applies the AXI4-Stream ports' writes in the ReadWrite phase of their time step.
-
-    cocotbext-axi drives its signals from a RisingEdge callback. The runner sets
-    COCOTB_TRUST_INERTIAL_WRITES=1, so cocotb writes at once, and on Icarus such a write reaches
-    the DUT's ``always @(posedge clk_i)`` blocks of that very edge (the contract check saw every
-    step one cycle early, and tready answering the next beat). Writes to the registered handles
-    are therefore held until the ReadWrite phase, after the edge's processes ran: what cocotb
-    does for every write without that setting. Other handles are written as before.
-    """
-
-    _handles: ClassVar[set[Any]] = set()
-    _pending: ClassVar[dict[Any, tuple[Any, Any, Any]]] = {}
-    _installed = False
-    _flush_scheduled = False
-
-    @classmethod
-    def register(cls, handles: list[Any]) -> None:
-        cls._handles.update(handles)
-        if cls._installed or not cocotb.handle._trust_inertial:
-            return  # without the setting, cocotb already defers every write to ReadWrite
-        original = cocotb.handle._schedule_write
-
-        def schedule(handle: Any, write_func: Any, action: Any, value: Any) -> None:
-            if handle not in cls._handles:
-                original(handle, write_func, action, value)
-                return
-            cls._pending[handle] = (write_func, action, value)
-            if not cls._flush_scheduled:
-                cls._flush_scheduled = True
-                cocotb.start_soon(cls._flush())
-
-        cocotb.handle._schedule_write = schedule
-        cls._installed = True
-
-    @classmethod
-    async def _flush(cls) -> None:
-        await ReadWrite()
-        pending, cls._pending = cls._pending, {}
-        cls._flush_scheduled = False
-        for write_func, action, value in pending.values():
-            write_func(action.value, value)
 
 
 class Sampler:
@@ -243,15 +200,14 @@ class AccelTB:
         self.log = logging.getLogger(f"cocotb.tb.{test_name}")
         self.sim = RUN.sim or cocotb.SIM_NAME or "?"
         clk, rst = dut.clk_i, dut.rst_ni
-        PortWrites.register(
-            [
-                getattr(dut, f"s_axis_{s}_{sig}")
-                for s in "ab"
-                for sig in AXIS_SIGNALS
-                if sig != "tready"
-            ]
-            + [dut.m_axis_c_tready]
-        )
+        trust = os.environ.get("COCOTB_TRUST_INERTIAL_WRITES", "").strip().lower()
+        if trust in ("1", "yes", "y", "on", "true", "enable"):
+            # cocotbext-axi writes right after a rising edge; written at once, Icarus would let
+            # that edge's always blocks see the write (every step one cycle early).
+            raise RuntimeError(
+                "the accelerator testbench needs COCOTB_TRUST_INERTIAL_WRITES unset "
+                "(engine.tops.accel_top runs it so)"
+            )
         self.source_a = AxiStreamSource(
             AxiStreamBus.from_prefix(dut, "s_axis_a"), clk, rst, reset_active_level=False
         )

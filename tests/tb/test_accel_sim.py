@@ -8,6 +8,8 @@ FIFO (FIFO_DEPTH = ROWS) makes the room rule hold folds back even without a stal
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from systolic.engine import runner, toolchain
@@ -38,7 +40,7 @@ def _id(sim: str, p: ArrayParams, depth: int | None) -> str:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("sim", "params", "fifo_depth"), CASES, ids=[_id(*c) for c in CASES])
+@pytest.mark.parametrize(("sim", "params", "fifo_depth"), [_case(*c) for c in CASES])
 def test_accel(sim: str, params: ArrayParams, fifo_depth: int | None, base_seed: int) -> None:
     seed = base_seed * 1000 + 300 + params.rows * 10 + params.cols
     res = runner.run(
@@ -56,3 +58,15 @@ def test_accel(sim: str, params: ArrayParams, fifo_depth: int | None, base_seed:
         # Every test checked result folds and every PE of the inner array every sampled cycle.
         assert s["products"] > 0, f"{name} checked no fold: {s}"
         assert s["pe_checks"] == (s["cycles"] - 1) * params.rows * params.cols, (name, s)
+
+
+@pytest.mark.sim
+def test_the_testbench_refuses_immediate_writes() -> None:
+    """cocotbext-axi writes right after a rising edge; with COCOTB_TRUST_INERTIAL_WRITES on,
+    Icarus would let that edge see the write. The top is run with it off, and its testbench
+    refuses to run otherwise (one clear message per test, no silent one-cycle shift)."""
+    p = ArrayParams(2, 2, 8, 32)
+    top = dataclasses.replace(accel_top(p), trust_inertial_writes=True)
+    res = runner.run("icarus", p, tests=["test_k1"], test_module=ACCEL_TEST_MODULE, top=top)
+    assert not res.passed and res.failed == 1
+    assert "needs COCOTB_TRUST_INERTIAL_WRITES unset" in res.failures["test_k1"]
