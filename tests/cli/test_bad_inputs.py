@@ -85,6 +85,8 @@ CATALOG = [
     Case("unknown-test", ("run", "--rows", "2", "--test", "test_nope"), ("no cocotb test",)),
     Case("gemm-file-test", ("run", "--rows", "2", "--test", "test_gemm_file"), ("no cocotb test",)),
     Case("unknown-mutant", ("mutate", "--only", "nope"), ("unknown mutant",)),
+    Case("top-without-workload", ("sim", "--top", "accel"), ("--top applies to --workload",)),
+    Case("unknown-top", ("sim", "--top", "npu"), ("invalid choice", "accel")),
     Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no such directory",)),
     # Matrices for `systolic gemm`.
     Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),

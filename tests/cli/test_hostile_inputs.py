@@ -184,7 +184,10 @@ ARRAY = (
 
 #: command -> (good base argv, options). {box} in the base is the sandbox folder.
 COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
-    "sim": (("sim",), (*ARRAY, Opt("--sizes", "sizes"), Opt("--workload", "in_file"))),
+    "sim": (
+        ("sim",),
+        (*ARRAY, Opt("--sizes", "sizes"), Opt("--workload", "in_file"), Opt("--top", "enum")),
+    ),
     "run": (("run",), ARRAY),
     "gemm": (
         ("gemm", "--a", "{box}/a.npy", "--b", "{box}/b.npy", "--out", "{box}/out/c.npy"),
@@ -314,6 +317,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--seed", "seed", ("-1",)),
             Opt("--prune-dir", "out_dir"),
             Opt("--out", "out_dir"),
+            Opt("--top", "enum"),
         ),
     ),
 }
