@@ -17,7 +17,8 @@ HEADER = ("task", "configuration", "engine / mode", "status", "seconds")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "formal",
-        help="formal proofs (SymbiYosys, k-induction) of the PE and array properties",
+        help="formal proofs (SymbiYosys, k-induction and BMC) of the PE, array and accelerator "
+        "top properties",
         description="Prove the properties of rtl/formal/*_fv.sv on the RTL with SymbiYosys "
         "(engine smtbmc z3): every PE property group at several widths, the array's skew, "
         "edge, lane and reset properties at small sizes, and the cover properties. Prints one "
