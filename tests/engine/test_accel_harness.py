@@ -32,7 +32,9 @@ def _random_shapes(seed: int, count: int) -> list[tuple[int, int, int]]:
         ("icarus", 3, 5, 8, 32, 5),  # a FIFO of ROWS+2: admission held back for room
         ("icarus", 2, 3, 4, 8, None),  # narrow accumulators wrap
         ("icarus", 1, 1, 8, 32, None),
-        ("verilator", 4, 2, 8, 20, 4),
+        # One Verilator build costs 10-20 s of C++: the e2e and cocotb tests of the top run
+        # Verilator in make test; this set runs in the nightly tier.
+        pytest.param("verilator", 4, 2, 8, 20, 4, marks=pytest.mark.nightly),
     ],
 )
 def test_cycles_equal_the_model_and_every_word_checks(
