@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mutate",
         help="mutation testing: every RTL mutant must be killed by a checker (sim and/or formal)",
         description="Apply each mutant of the catalog (systolic.mutation.catalog) to a copy of "
-        "rtl/ and run it on Icarus at its own parameter sets (the cocotb tests it names, or every "
+        "rtl/ and run it on Icarus through its design's testbench (the array's, or the "
+        "accelerator top's) at its own parameter sets (the cocotb tests it names, or every "
         "test with --full) and/or on the formal properties. A mutant counts as killed only by a "
         "checker's failure (a scoreboard mismatch or a test assertion; a failing proof); a build "
         "failure, "
@@ -57,7 +58,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     sizes = [(p.rows, p.cols) for p in options.size_params(args.sizes)] if args.sizes else None
     if args.list:
         for m in chosen:
-            params = ",".join(mutate.short_tag(p) for p in m.params)
+            params = mutate.targets_tag(m)
             formal = "formal n/a" if m.formal else "formal"
             print(f"{m.name:34} {m.cls:16} {params:14} {formal:10} {m.what}")
         return 0

@@ -3,9 +3,12 @@
 Each mutant is a list of exact text replacements applied to a copy of rtl/. ``apply`` refuses a
 mutant whose text no longer matches the RTL exactly once, so the catalog cannot silently rot.
 
-A mutant names its bug class, the parameter sets at which it is run (a bug that only shows at an
-odd DATA_W, a wide ACC_W or more than 256 PEs is run there; default 3x3, DATA_W 8, ACC_W 32), the
-cocotb tests that kill it quickly (the whole quick tier kills it too: ``systolic mutate --full``
+A mutant names the design it breaks (``design``: the array alone, run by tb/test_array.py, or
+the accelerator top rtl/systolic_accel.v around it, run by tb/test_accel.py through its
+AXI4-Stream ports, at the mutant's ``fifo_depth``), its bug class, the parameter sets at which it
+is run (a bug that only shows at an odd DATA_W, a wide ACC_W or more than 256 PEs is run there;
+default 3x3, DATA_W 8, ACC_W 32), the cocotb tests (of its design's test module) that kill it
+quickly (the whole quick tier kills it too: ``systolic mutate --full``
 and the nightly test check that), and whether the formal properties can see it (``formal`` is
 empty when they can, otherwise the reason they cannot).
 
@@ -25,6 +28,14 @@ from systolic.models.params import ArrayParams
 
 PE = "systolic_pe.v"
 TOP = "systolic_array.v"
+ACCEL = "systolic_accel.v"
+
+#: The designs a mutant is run through: the array alone (tb/test_array.py) or the accelerator
+#: top around it (tb/test_accel.py).
+DESIGNS = ("array", "accel")
+
+#: The accelerator top's largest FIFO_DEPTH (its smallest is ROWS; rtl/systolic_accel.v).
+FIFO_DEPTH_MAX = 1024
 
 #: (file, old text, new text): one exact replacement.
 Edit = tuple[str, str, str]
@@ -44,6 +55,9 @@ CLASSES = (
     "wide accumulator",
     ">256 PEs",
     "1xN / Nx1",
+    "top streams",
+    "top admission",
+    "top drain",
 )
 
 
@@ -52,8 +66,11 @@ class Mutant:
     """One deliberate bug.
 
     name, what: identifier and one-line description; edits: the text replacements.
-    cls: bug class (one of CLASSES). params: the parameter sets it is run at (killed when a
-    checker fails at any of them). tests: the cocotb tests run for it (None: the whole tier).
+    cls: bug class (one of CLASSES). design: the design it is run through (one of DESIGNS).
+    params: the parameter sets it is run at (killed when a checker fails at any of them).
+    fifo_depth: the accelerator top's FIFO_DEPTH at every parameter set (None: the RTL's
+    default, ROWS + COLS + 2; only for design "accel"; a small depth puts the room rule to work).
+    tests: the cocotb tests of its design's test module run for it (None: the whole tier).
     formal: empty when a formal property should fail on it, else why formal cannot see it.
     proofs: the formal tasks (names or globs of systolic.formal.run's catalog) whose failure
     kills it quickly (None: every task of its formal tier; the nightly test runs them all).
@@ -69,12 +86,25 @@ class Mutant:
     formal: str = ""
     proofs: tuple[str, ...] | None = None
     formal_tier: str = "quick"
+    design: str = "array"
+    fifo_depth: int | None = None
 
     def __post_init__(self) -> None:
         if self.cls not in CLASSES:
             raise SystolicError(f"mutant {self.name}: unknown class {self.cls!r}")
+        if self.design not in DESIGNS:
+            raise SystolicError(f"mutant {self.name}: unknown design {self.design!r}")
         if not self.params:
             raise SystolicError(f"mutant {self.name}: no parameter set")
+        if self.fifo_depth is not None:
+            if self.design != "accel":
+                raise SystolicError(f"mutant {self.name}: a FIFO depth needs design 'accel'")
+            low = max(p.rows for p in self.params)
+            if not low <= self.fifo_depth <= FIFO_DEPTH_MAX:
+                raise SystolicError(
+                    f"mutant {self.name}: FIFO depth {self.fifo_depth} is not "
+                    f"ROWS ({low})..{FIFO_DEPTH_MAX}"
+                )
         if self.formal_tier not in ("quick", "full"):
             raise SystolicError(f"mutant {self.name}: unknown formal tier {self.formal_tier!r}")
 
@@ -166,6 +196,43 @@ FV_WIDE = ("pe_d16a64_acc",)
 FV_1XN_EDGE = ("array_1x3_d2a4_edge",)
 FV_NX1_EDGE = ("array_3x1_d2a5_edge",)
 FV_NX1_LANE = ("array_3x1_d2a5_lane",)
+
+# Lines of the accelerator top that its mutants edit.
+_FIRST_Q = "      if (accept) first_q <= s_axis_a_tlast;"
+_A_STAGE0 = "          stage_q[0] <= {accept & s_axis_a_tkeep[i], first_q, s_axis_a_tlast,"
+_B_STAGE0 = (
+    "          stage_q[0] <= {accept & s_axis_b_tkeep[j], s_axis_b_tdata[j*DATA_W +: DATA_W]};"
+)
+_STEP_VLD = "wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;"
+_ADMIT_OK = "wire             admit_ok   = fits & room & (guard2_q == {CNT_W{1'b0}});"
+_ROOM = "wire             room       = need <= FIFO_DEPTH[FILL_W:0];"
+_NEED = "wire [FILL_W:0]  need       = {1'b0, count_q} + {1'b0, resv_q}"
+_SHADOW_SEL = "(pend_q == 2'd2) ? shadow_q"
+_PEND_NEXT = "            pend_q <= pend_q + {1'b0, strobe} - {1'b0, read};"
+_READ = "        wire read   = read_row & slot_keep_q[0][j];"
+
+# The accelerator top's mutants run where tests/tb/test_accel_sim.py runs it on Icarus: 2x3 at
+# the default FIFO depth, or 3x2 with FIFO_DEPTH 3 (= ROWS) where a bug needs the room rule at
+# work. Their tests are systolic.tb.test_accel's.
+ACCEL_PARAMS = (_p(2, 3),)
+ACCEL_PARAMS_3X2 = (_p(3, 2),)
+ACCEL_K1 = ("test_k1",)
+ACCEL_TILED = ("test_tiled_edge_folds",)
+ACCEL_BACKPRESSURE = ("test_backpressure",)
+ACCEL_RESET = ("test_reset_mid_stream",)
+
+# The accelerator top's formal tasks (rtl/formal/systolic_accel_fv.sv): the quick tier's 1x2
+# array with FIFO_DEPTH 2; full-tier configurations where a bug needs more than one row.
+FV_ACCEL_IN = ("accel_1x2_d2a4_f2_in",)
+FV_ACCEL_RESV = ("accel_1x2_d2a4_f2_resv",)
+FV_ACCEL_FIFO = ("accel_1x2_d2a4_f2_fifo",)
+FV_ACCEL_SHADOW = ("accel_1x2_d2a4_f2_shadow",)
+FV_ACCEL_DRAIN = ("accel_1x2_d2a4_f2_drain",)
+FV_ACCEL_ORDER = ("accel_1x2_d2a4_f2_order",)
+FV_ACCEL_COVER = ("accel_1x2_d2a4_f2_cover",)
+FV_ACCEL_2X2_DRAIN = ("accel_2x2_d2a4_f3_drain",)
+FV_ACCEL_3X2_DRAIN = ("accel_3x2_d2a4_f3_drain",)
+FV_ACCEL_2X2_ORDER = ("accel_2x2_d2a4_f3_order",)
 
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
 _FV_NARROW_ARRAY = "equivalent at DATA_W <= 8, and the array proofs stop at DATA_W 8"
@@ -860,6 +927,203 @@ CATALOG: tuple[Mutant, ...] = (
         tests=LECTURE,
         proofs=FV_NX1_LANE,
         formal_tier="full",
+    ),
+    # ---- the accelerator top (rtl/systolic_accel.v through tb/test_accel.py) -----------------
+    Mutant(
+        "north_skew_one_short",
+        "north lanes j >= 1 leave the skew one register early (lane j delayed j, not j+1)",
+        (
+            (
+                ACCEL,
+                "      assign arr_b[j*DATA_W +: DATA_W] = stage_q[j][DATA_W-1:0];\n"
+                "      assign arr_b_vld[j] = stage_q[j][DATA_W];",
+                "      localparam integer MUT_OUT = (j > 0) ? j - 1 : 0;\n"
+                "      assign arr_b[j*DATA_W +: DATA_W] = stage_q[MUT_OUT][DATA_W-1:0];\n"
+                "      assign arr_b_vld[j] = stage_q[MUT_OUT][DATA_W];",
+            ),
+        ),
+        cls="top streams",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_DRAIN,
+    ),
+    Mutant(
+        "first_not_raised_after_tlast",
+        "the first flag is cleared after a fold's first step and never raised again by tlast",
+        ((ACCEL, _FIRST_Q, "      if (accept) first_q <= 1'b0;"),),
+        cls="top streams",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_RESV,
+    ),
+    Mutant(
+        "a_tkeep_ignored",
+        "masked A lanes (rows past the fold's m) are driven valid into the array",
+        ((ACCEL, _A_STAGE0, "          stage_q[0] <= {accept, first_q, s_axis_a_tlast,"),),
+        cls="top streams",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_TILED,
+        proofs=FV_ACCEL_2X2_DRAIN,
+        formal_tier="full",
+    ),
+    Mutant(
+        "b_valid_from_a_keep",
+        "north lane j is valid from A's tkeep bit j (the rows' mask) instead of B's",
+        (
+            (
+                ACCEL,
+                _B_STAGE0,
+                "          stage_q[0] <= {accept & s_axis_a_tkeep[j], "
+                "s_axis_b_tdata[j*DATA_W +: DATA_W]};",
+            ),
+        ),
+        cls="top streams",
+        design="accel",
+        # 3x2: A's tkeep has a bit for every column (at 2x3 bit 2 would be out of range: X).
+        params=ACCEL_PARAMS_3X2,
+        fifo_depth=3,
+        tests=ACCEL_TILED,
+        proofs=FV_ACCEL_3X2_DRAIN,
+        formal_tier="full",
+    ),
+    Mutant(
+        "tready_on_either_valid",
+        "a step is taken when either operand stream is valid, not both",
+        ((ACCEL, _STEP_VLD, "wire             step_vld   = s_axis_a_tvalid | s_axis_b_tvalid;"),),
+        cls="top streams",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_BACKPRESSURE,
+        proofs=FV_ACCEL_IN,
+    ),
+    Mutant(
+        "shadow_rule_removed",
+        "the shadow rule is dropped: a third fold may overwrite a result not yet read",
+        ((ACCEL, _ADMIT_OK, "wire             admit_ok   = fits & room;"),),
+        cls="top admission",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_SHADOW,
+    ),
+    Mutant(
+        "room_rule_strict",
+        "the room rule admits a fold only if it leaves a FIFO row free (< instead of <=)",
+        ((ACCEL, _ROOM, "wire             room       = need < FIFO_DEPTH[FILL_W:0];"),),
+        cls="top admission",
+        design="accel",
+        params=ACCEL_PARAMS_3X2,
+        fifo_depth=3,  # FIFO_DEPTH = ROWS: a full fold never fits, the stream stops
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_COVER,
+    ),
+    Mutant(
+        "room_ignores_reserved",
+        "the room rule forgets the rows admitted but not yet written to the FIFO",
+        ((ACCEL, _NEED, "wire [FILL_W:0]  need       = {1'b0, count_q}"),),
+        cls="top admission",
+        design="accel",
+        params=ACCEL_PARAMS_3X2,
+        fifo_depth=3,
+        tests=ACCEL_BACKPRESSURE,
+        proofs=FV_ACCEL_RESV,
+    ),
+    Mutant(
+        "shadow_never_read",
+        "a row read never takes the shadow register (pend_q > 2 instead of == 2)",
+        ((ACCEL, _SHADOW_SEL, "(pend_q > 2'd2) ? shadow_q"),),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_DRAIN,
+    ),
+    Mutant(
+        "pending_not_decremented",
+        "a row read does not decrement the PEs' pending counts",
+        ((ACCEL, _PEND_NEXT, "            pend_q <= pend_q + {1'b0, strobe};"),),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_DRAIN,
+    ),
+    Mutant(
+        "read_ignores_keep",
+        "a row read decrements the pending count of masked columns too",
+        ((ACCEL, _READ, "        wire read   = read_row;"),),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_BACKPRESSURE,
+        proofs=FV_ACCEL_DRAIN,
+    ),
+    Mutant(
+        "tlast_a_row_early",
+        "the result's tlast is set on the fold's row m-2 instead of m-1 (never for one row)",
+        (
+            (
+                ACCEL,
+                "slot_last_q[sd] <= {1'b0, POS} + 1'b1 == stop_slot;",
+                "slot_last_q[sd] <= {1'b0, POS} + 2'd2 == stop_slot;",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS_3X2,
+        fifo_depth=3,
+        tests=ACCEL_TILED,
+        proofs=FV_ACCEL_ORDER,
+    ),
+    Mutant(
+        "rows_read_reversed",
+        "a fold's rows are read into the FIFO last row first",
+        (
+            (
+                ACCEL,
+                "slot_row_q[sd]  <= rel[ROW_W-1:0];",
+                "slot_row_q[sd]  <= fold_m[ROW_W-1:0] - 1'b1 - rel[ROW_W-1:0];",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_2X2_ORDER,
+        formal_tier="full",
+    ),
+    Mutant(
+        "fifo_wraps_one_early",
+        "the FIFO pointers wrap after slot FIFO_DEPTH-2: a full FIFO overwrites its oldest row",
+        (
+            (
+                ACCEL,
+                "localparam integer     LAST_SLOT = FIFO_DEPTH - 1;",
+                "localparam integer     LAST_SLOT = FIFO_DEPTH - 2;",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS_3X2,
+        fifo_depth=3,
+        tests=ACCEL_BACKPRESSURE,
+        proofs=FV_ACCEL_FIFO,
+    ),
+    Mutant(
+        "reset_keeps_pending",
+        "pend_q is initialised at power-up (FPGA style) but not cleared by rst_ni",
+        (
+            (ACCEL, "        reg  [1:0]       pend_q;", "        reg  [1:0]       pend_q = 2'd0;"),
+            (ACCEL, "            pend_q   <= 2'd0;\n", ""),
+        ),
+        cls="reset",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_RESET,
+        proofs=FV_ACCEL_DRAIN,
     ),
 )
 

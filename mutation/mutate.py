@@ -1,9 +1,11 @@
 """Mutation testing that cannot be fooled: each mutant of ``mutation/catalog.py`` on the
 simulator (the cocotb checkers) and on the formal properties, with honest verdicts.
 
-A mutant is *killed* only by a checker: on the simulator, a cocotb test failing with a
-``ScoreboardError`` or ``AssertionError`` whose message names a PE, a lane, a result C[i][j], the
-array state or a mismatch count; in formal, a proof that FAILS. A build failure, a crash, an
+A mutant is *killed* only by a checker: on the simulator, a cocotb test of its design's
+testbench (the array's, or the accelerator top's through its AXI4-Stream ports) failing with a
+``ScoreboardError``, ``AccelCheckError`` or ``AssertionError`` whose message names what a checker
+checks (a PE, a lane, a result C[i][j] or fold, the array state, a mismatch count, the AXI4-Stream
+protocol, the cycle model); in formal, a proof that FAILS. A build failure, a crash, an
 exception of another kind, a wrong number of tests or an empty run is BROKEN, never a kill, and
 so is a formal proof that ends in an error. The unmodified RTL must pass exactly the same runs
 first (:func:`baseline_sim`, :func:`baseline_formal`), otherwise nothing can be concluded.
@@ -22,7 +24,8 @@ from pathlib import Path
 from types import ModuleType
 
 from systolic import fileio
-from systolic.engine import build, runner, toolchain
+from systolic.engine import build, runner, toolchain, tops
+from systolic.engine.build import ARRAY_TOP, HdlTop
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ArrayParams
 from systolic.mutation.catalog import Mutant
@@ -31,14 +34,26 @@ from systolic.mutation.catalog import Mutant
 ENGINES = ("sim", "formal", "both")
 #: The simulator mutants run on (builds in ~0.05 s).
 SIM = "icarus"
-#: Exception types that cocotb records for a checker's failure.
-CHECKER_TYPES = frozenset({"ScoreboardError", "AssertionError"})
+#: Exception types that cocotb records for a checker's failure (AccelCheckError: the
+#: accelerator top's checkers, tb/accel_check.py).
+CHECKER_TYPES = frozenset({"ScoreboardError", "AccelCheckError", "AssertionError"})
 #: What a checker's message names: a PE, a result C[i][j], an edge lane, the unreadable array
-#: state, or a count of mismatches (test_checker_bites).
-CHECKER_TEXT = re.compile(r"PE\(\d+,\d+\)|C\[\d+\]\[\d+\]|\blane\b|array state|mismatch")
+#: state, or a count of mismatches (test_checker_bites); for the accelerator top also a fold of
+#: the result scoreboard (a wrong word, tkeep or tlast, a missing or extra frame), an AXI4-Stream
+#: protocol rule, or the cycle model's admission and cycle counts (test_no_pause_cycles). Not
+#: the top's testbench faults (its sink disagreeing with its sampler, a test that cannot set up).
+CHECKER_TEXT = re.compile(
+    r"PE\(\d+,\d+\)|C\[\d+\]\[\d+\]|\blane\b|array state|mismatch"
+    r"|\bfold \d+|unexpected result beat|AXI4-Stream protocol|models\.accel says"
+)
 
 #: What the monitor's ValueError says about X/Z bits (shortened in the report).
 _X_TEXT = "Can't convert LogicArray to int: it contains non-0/1 values"
+
+#: Where a failure message's reproduce context starts (the testbenches' ``context``: the
+#: array's ``[ROWS=...``, a wrapper's or the accelerator top's ``[design=...``, the PE's
+#: ``[systolic_pe ...``); the top's fold labels have brackets of their own before it.
+_CONTEXT = re.compile(r" \[(?:ROWS=|design=|systolic_pe )")
 
 KILLED, SURVIVED, BROKEN, NOT_APPLICABLE = "killed", "SURVIVED", "BROKEN", "n/a"
 
@@ -63,7 +78,7 @@ class TestOutcome:
     def short(self) -> str:
         """``test: first line of the message`` without the reproduce context."""
         text = self.message.splitlines()[0] if self.message else "(no message)"
-        text = text.split(" [")[0].replace(_X_TEXT, "X/Z bits")
+        text = _CONTEXT.split(text)[0].replace(_X_TEXT, "X/Z bits")
         kind = "" if self.checker else f"{self.kind}: "
         return f"{self.test}: {kind}{text}"
 
@@ -151,37 +166,95 @@ def short_tag(p: ArrayParams) -> str:
     return f"{p.rows}x{p.cols} d{p.data_w} a{p.acc_w}"
 
 
-def sim_params(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) -> list[ArrayParams]:
-    """The parameter sets a mutant runs at: its own, or ``sizes`` with each of its widths."""
-    if not sizes:
-        return list(mutant.params)
-    widths = dict.fromkeys((p.data_w, p.acc_w) for p in mutant.params)
-    return [ArrayParams(r, c, d, a) for (d, a) in widths for (r, c) in sizes]
+#: The cocotb test module of each design (catalog.DESIGNS).
+TEST_MODULES = {"array": runner.TEST_MODULE, "accel": tops.ACCEL_TEST_MODULE}
+
+
+@dataclass(frozen=True)
+class SimTarget:
+    """One build a mutant's simulator runs use: its design (catalog.DESIGNS), the array's
+    parameters and, for the accelerator top, its FIFO depth (None: the RTL's default)."""
+
+    params: ArrayParams
+    design: str = "array"
+    fifo_depth: int | None = None
+
+    @property
+    def tag(self) -> str:
+        """``3x3 d8 a32`` for the array; ``3x2 d8 a32 accel fifo3`` for the top."""
+        text = short_tag(self.params)
+        if self.design != "array":
+            text += f" {self.design}"
+        if self.fifo_depth is not None:
+            text += f" fifo{self.fifo_depth}"
+        return text
+
+    @property
+    def test_module(self) -> str:
+        return TEST_MODULES[self.design]
+
+    @property
+    def top(self) -> HdlTop:
+        """The HdlTop the runner builds (the array alone: its default)."""
+        if self.design == "accel":
+            return tops.accel_top(self.params, self.fifo_depth)
+        return ARRAY_TOP
+
+
+def sim_targets(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) -> list[SimTarget]:
+    """The builds a mutant runs on: its design at its own parameter sets, or at ``sizes`` with
+    each of its widths. With ``sizes``, an accelerator mutant's FIFO depth is raised to ROWS
+    where it is below (the smallest depth the top accepts)."""
+    if sizes:
+        widths = dict.fromkeys((p.data_w, p.acc_w) for p in mutant.params)
+        params = [ArrayParams(r, c, d, a) for (d, a) in widths for (r, c) in sizes]
+    else:
+        params = list(mutant.params)
+    depth = mutant.fifo_depth
+    return [
+        SimTarget(p, mutant.design, None if depth is None else max(depth, p.rows)) for p in params
+    ]
+
+
+def targets_tag(mutant: Mutant) -> str:
+    """The mutant's own builds, e.g. ``3x3 d8 a32`` or ``3x2 d8 a32 accel fifo3``."""
+    return ",".join(t.tag for t in sim_targets(mutant))
 
 
 def sim_tests(mutant: Mutant, full: bool = False) -> tuple[str, ...] | None:
-    """The cocotb tests a mutant runs (None: the whole quick tier)."""
+    """The cocotb tests a mutant runs (None: the whole quick tier of its design's module)."""
     return None if full else mutant.tests
 
 
-def expected_count(tests: Sequence[str] | None) -> int:
-    """How many cocotb tests a run of ``tests`` must report (all of the tier when None)."""
-    return len(runner.list_tests()) if tests is None else len(tests)
+def expected_count(tests: Sequence[str] | None, test_module: str = runner.TEST_MODULE) -> int:
+    """How many cocotb tests a run of ``tests`` must report (all of ``test_module`` when
+    None)."""
+    return len(runner.list_tests(test_module)) if tests is None else len(tests)
 
 
 def _run_sim_once(
-    params: ArrayParams,
+    target: SimTarget,
     tests: tuple[str, ...] | None,
     seed: int,
     rtl: Path | None,
     build_root: Path,
 ) -> RunVerdict:
-    """One Icarus run, judged; a failed build is an error verdict."""
+    """One Icarus run of the target's design and test module, judged; a failed build is an
+    error verdict."""
     try:
-        res = runner.run(SIM, params, tests=tests, seed=seed, rtl_dir=rtl, build_root=build_root)
+        res = runner.run(
+            SIM,
+            target.params,
+            tests=tests,
+            seed=seed,
+            rtl_dir=rtl,
+            build_root=build_root,
+            test_module=target.test_module,
+            top=target.top,
+        )
     except SimulatorError as exc:
         return RunVerdict("error", f"build failed: {str(exc).split(' (')[0]}")
-    return judge(res, expected_count(tests))
+    return judge(res, expected_count(tests, target.test_module))
 
 
 def run_sim(
@@ -192,29 +265,32 @@ def run_sim(
     full: bool = False,
     sizes: Sequence[tuple[int, int]] | None = None,
 ) -> EngineResult:
-    """Run a mutant at each of its parameter sets until a checker fails."""
+    """Run a mutant through its design's testbench at each of its builds until a checker
+    fails."""
     t0 = time.perf_counter()
     tests = sim_tests(mutant, full)
-    for p in sim_params(mutant, sizes):
-        verdict = _run_sim_once(p, tests, seed, rtl, work / "build")
+    targets = sim_targets(mutant, sizes)
+    for target in targets:
+        verdict = _run_sim_once(target, tests, seed, rtl, work / "build")
         if verdict.status == "checker":
-            return EngineResult(KILLED, verdict.detail, short_tag(p), time.perf_counter() - t0)
+            return EngineResult(KILLED, verdict.detail, target.tag, time.perf_counter() - t0)
         if verdict.status == "error":
-            return EngineResult(BROKEN, verdict.detail, short_tag(p), time.perf_counter() - t0)
-    where = ", ".join(short_tag(p) for p in sim_params(mutant, sizes))
+            return EngineResult(BROKEN, verdict.detail, target.tag, time.perf_counter() - t0)
+    where = ", ".join(t.tag for t in targets)
     return EngineResult(SURVIVED, mutant.what, where, time.perf_counter() - t0)
 
 
 def sim_combinations(
     mutants: Sequence[Mutant], full: bool = False, sizes: Sequence[tuple[int, int]] | None = None
-) -> list[tuple[ArrayParams, tuple[str, ...] | None]]:
-    """The baseline runs that cover every run the mutants make: one per parameter set, with the
-    union of the tests run there (None: the whole tier), in first-use order."""
-    combos: dict[ArrayParams, tuple[str, ...] | None] = {}
+) -> list[tuple[SimTarget, tuple[str, ...] | None]]:
+    """The baseline runs that cover every run the mutants make: one per build (design,
+    parameters, FIFO depth), with the union of the tests run there (None: the whole tier), in
+    first-use order."""
+    combos: dict[SimTarget, tuple[str, ...] | None] = {}
     for m in mutants:
         tests = sim_tests(m, full)
-        for p in sim_params(m, sizes):
-            combos[p] = _union(combos[p], tests) if p in combos else tests
+        for target in sim_targets(m, sizes):
+            combos[target] = _union(combos[target], tests) if target in combos else tests
     return list(combos.items())
 
 
@@ -226,15 +302,15 @@ def _union(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, .
 
 
 def baseline_sim(
-    combos: Sequence[tuple[ArrayParams, tuple[str, ...] | None]], seed: int, work: Path
+    combos: Sequence[tuple[SimTarget, tuple[str, ...] | None]], seed: int, work: Path
 ) -> list[str]:
     """Run the unmodified RTL on every combination; returns the problems (empty: all passed)."""
     problems = []
-    for params, tests in combos:
-        verdict = _run_sim_once(params, tests, seed, None, work / "build")
+    for target, tests in combos:
+        verdict = _run_sim_once(target, tests, seed, None, work / "build")
         if verdict.status != "pass":
             which = ",".join(tests) if tests else "every test"
-            problems.append(f"{short_tag(params)} ({which}): {verdict.status}: {verdict.detail}")
+            problems.append(f"{target.tag} ({which}): {verdict.status}: {verdict.detail}")
     return problems
 
 
@@ -339,7 +415,9 @@ class MutantReport:
             "mutant": m.name,
             "class": m.cls,
             "what": m.what,
+            "design": m.design,
             "params": [p.tag for p in m.params],
+            "fifo_depth": m.fifo_depth,
             "tests": list(m.tests) if m.tests else None,
             "formal_applies": not m.formal,
             "sim": asdict(self.sim) if self.sim else None,
@@ -396,7 +474,7 @@ MUTATE_HEADER = (
 def _mutate_row(rep: MutantReport) -> str:
     """One line of the mutation table."""
     m = rep.mutant
-    params = ",".join(short_tag(p) for p in m.params)
+    params = targets_tag(m)
     sim = rep.sim.cell(SIM_CELL, where=len(m.params) > 1) if rep.sim else "-"
     formal = rep.formal.cell(70) if rep.formal else "-"
     return f"{m.name:34} {m.cls:16} {params:13} {sim:{SIM_CELL}} {formal}"

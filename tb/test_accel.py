@@ -129,23 +129,34 @@ async def test_no_pause_cycles(dut):
 
 @cocotb.test()
 async def test_reset_mid_stream(dut):
-    """rst_ni asserted while operands are in flight and results are waiting in the FIFO: nothing
-    of the first GEMM comes out after the reset, and a new GEMM afterwards is exact."""
+    """rst_ni asserted while operands are in flight, results are waiting in the FIFO and a PE
+    holds a result not yet read (the drain's pending count): nothing of the first GEMM comes out
+    after the reset, and a new GEMM afterwards is exact (a pending count the reset left behind
+    would read the new results from the wrong register)."""
     tb = AccelTB(dut, "test_reset_mid_stream")
     tb.set_backpressure(c=0.6)  # results pile up in the FIFO
     await tb.start()
     a, b = edge_gemm(tb, 6, 3, 2)
     await tb.send_gemm(a, b)
-    # Reset once a fold's results are out, more wait in the FIFO and operands still stream in.
+    p = tb.params
+    pending = [
+        dut.g_drain_row[r].g_drain_col[j].pend_q for r in range(p.rows) for j in range(p.cols)
+    ]
+    # Reset once a fold's results are out, more wait in the FIFO, operands still stream in and a
+    # PE's result is captured but not yet read into the FIFO.
     waited, limit = 0, tb.timeout_cycles()
     while waited < limit:
         await FallingEdge(dut.clk_i)
         waited += 1
         last = tb.sampler.samples[-1]
-        if tb.sampler.frames_since_reset >= 1 and last.c.tvalid and last.a.tvalid:
+        unread = any(str(h.value).strip("0") for h in pending)  # non-zero (or X) count
+        if tb.sampler.frames_since_reset >= 1 and last.c.tvalid and last.a.tvalid and unread:
             break
     else:
-        raise AssertionError(f"no cycle with results waiting and operands streaming [{tb.context}]")
+        raise AssertionError(
+            f"no cycle with results waiting, operands streaming and a PE's result unread "
+            f"[{tb.context}]"
+        )
     await tb.reset()
     tb.set_backpressure(a=0.2, b=0.2, c=0.3)
     await run_gemms(tb, [edge_gemm(tb, 4, 2, 2)])

@@ -1,9 +1,12 @@
 """Breaking the RTL on purpose must make the regression fail, with a checker's message.
 
-Every mutant of the catalog runs on Icarus at its own parameter sets (the cocotb tests it names;
-the nightly tier runs every test) and must be killed by a checker: a build failure, a crash, an
-exception of another kind or an empty run is BROKEN, never a kill. The unmodified RTL must pass
-the same runs. The equivalent mutants are proven equivalent by a formal equivalence check.
+Every mutant of the catalog runs on Icarus through its design's testbench (the array's, or the
+accelerator top's) at its own parameter sets (the cocotb tests it names; the nightly tier runs
+every test) and must be killed by a checker: a build failure, a crash, an exception of another
+kind or an empty run is BROKEN, never a kill. The unmodified RTL must pass the same runs. The
+array's mutants run in make test; the accelerator top's (a few seconds each) run in the nightly
+tier, but for one that shows the whole path (catalog, accelerator build, its testbench, verdict)
+in make test. The equivalent mutants are proven equivalent by a formal equivalence check.
 """
 
 from __future__ import annotations
@@ -15,11 +18,35 @@ from pathlib import Path
 
 import pytest
 
-from systolic.engine import build, config, runner, toolchain
+from systolic.engine import build, config, runner, toolchain, tops
 from systolic.models import ArrayParams
 from systolic.mutation import catalog as mutants
 from systolic.mutation import mutate
-from systolic.mutation.catalog import CATALOG, CLASSES, DEFAULT_PARAMS, Mutant
+from systolic.mutation.catalog import CATALOG, CLASSES, DEFAULT_PARAMS, DESIGNS, Mutant
+
+#: The accelerator top's mutant whose kill runs in make test (the others: nightly).
+ACCEL_QUICK = "shadow_rule_removed"
+
+
+def _quick(m: Mutant) -> bool:
+    """Its simulator kill runs in make test."""
+    return m.design == "array" or m.name == ACCEL_QUICK
+
+
+def _tiered(mutants_: tuple[Mutant, ...]) -> list:
+    """One pytest param per mutant; the nightly mark on those that are not quick."""
+    return [
+        pytest.param(m, id=m.name, marks=() if _quick(m) else pytest.mark.nightly) for m in mutants_
+    ]
+
+
+def _combos() -> list:
+    """The baseline runs: the quick mutants' in make test, the rest's in the nightly tier."""
+    quick = mutate.sim_combinations([m for m in CATALOG if _quick(m)])
+    rest = [c for c in mutate.sim_combinations([m for m in CATALOG if not _quick(m)])]
+    return [pytest.param(c, id=c[0].tag) for c in quick] + [
+        pytest.param(c, id=f"{c[0].tag} nightly", marks=pytest.mark.nightly) for c in rest
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +59,7 @@ def _killed_message(res: mutate.EngineResult, mutant: Mutant) -> str:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("mutant", CATALOG, ids=lambda m: m.name)
+@pytest.mark.parametrize("mutant", _tiered(CATALOG))
 def test_mutant_is_killed(mutant: Mutant, tmp_path: Path) -> None:
     rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = mutate.run_sim(mutant, rtl, tmp_path, seed=3)
@@ -50,11 +77,9 @@ def test_mutant_is_killed_by_the_whole_tier(mutant: Mutant, tmp_path: Path) -> N
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(
-    "combo", mutate.sim_combinations(CATALOG), ids=lambda c: mutate.short_tag(c[0])
-)
+@pytest.mark.parametrize("combo", _combos())
 def test_unmodified_rtl_passes_the_same_runs(
-    combo: tuple[ArrayParams, tuple[str, ...] | None], tmp_path: Path
+    combo: tuple[mutate.SimTarget, tuple[str, ...] | None], tmp_path: Path
 ) -> None:
     assert mutate.baseline_sim([combo], seed=3, work=tmp_path) == []
 
@@ -65,6 +90,8 @@ def test_unmodified_rtl_passes_the_same_runs(
 def test_catalog_covers_every_class() -> None:
     assert len(CATALOG) >= 40
     assert {m.cls for m in CATALOG} == set(CLASSES)
+    assert {m.design for m in CATALOG} == set(DESIGNS)
+    assert mutants.by_name(ACCEL_QUICK).design == "accel"
     names = [m.name for m in CATALOG] + [e.mutant.name for e in mutants.EQUIVALENT]
     assert len(names) == len(set(names))
 
@@ -79,10 +106,64 @@ def test_parameter_specific_classes_run_at_their_parameters(cls: str) -> None:
 
 
 def test_every_mutant_and_equivalent_applies(tmp_path: Path) -> None:
+    """Every edit matches exactly once (``apply`` refuses others), and a mutant changes only
+    the files of the design it is run through (an accelerator mutant may change any of them;
+    an array mutant never the top, which its testbench does not build)."""
+    files = {"array": (mutants.PE, mutants.TOP), "accel": (mutants.PE, mutants.TOP, mutants.ACCEL)}
+    every = (mutants.PE, mutants.TOP, mutants.ACCEL)
     for m in (*CATALOG, *(e.mutant for e in mutants.EQUIVALENT)):
         out = mutants.apply(m, build.RTL_DIR, tmp_path / m.name)
-        changed = [f for f in (mutants.PE, mutants.TOP) if (out / f).read_text() != _rtl(f)]
+        changed = [f for f in every if (out / f).read_text() != _rtl(f)]
         assert changed, f"{m.name} changes nothing"
+        assert set(changed) <= set(files[m.design]), f"{m.name} ({m.design}) changes {changed}"
+
+
+def test_named_tests_exist_in_the_design_test_module() -> None:
+    """A mutant's quick tests are cocotb tests of its design's module (a misspelt or moved test
+    would make every run of it an error)."""
+    for design in DESIGNS:
+        known = set(runner.list_tests(mutate.TEST_MODULES[design]))
+        for m in (m for m in CATALOG if m.design == design):
+            assert m.tests, f"{m.name} names no quick test"
+            missing = set(m.tests) - known
+            assert not missing, f"{m.name}: {sorted(missing)} not in {mutate.TEST_MODULES[design]}"
+
+
+def test_accel_mutants_build_the_accelerator_top() -> None:
+    """An accelerator mutant's runs build systolic_accel (its FIFO depth, when it sets one) and
+    run its testbench; an array mutant's build the array alone, as before."""
+    for m in CATALOG:
+        for target in mutate.sim_targets(m):
+            if m.design == "accel":
+                assert target.test_module == tops.ACCEL_TEST_MODULE
+                assert target.top == tops.accel_top(target.params, m.fifo_depth), m.name
+                assert "accel" in target.tag
+            else:
+                assert target.test_module == runner.TEST_MODULE
+                assert target.top == build.ARRAY_TOP and target.fifo_depth is None, m.name
+                assert target.tag == mutate.short_tag(target.params)
+
+
+def test_sizes_keep_a_legal_fifo_depth() -> None:
+    """--sizes runs an accelerator mutant at other sizes: its FIFO depth is raised to ROWS
+    where it would be below (the top refuses FIFO_DEPTH < ROWS)."""
+    small = next(m for m in CATALOG if m.fifo_depth is not None)
+    depths = {t.params.rows: t.fifo_depth for t in mutate.sim_targets(small, [(2, 2), (8, 3)])}
+    assert depths == {2: small.fifo_depth, 8: 8}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"design": "asic"}, "unknown design"),
+        ({"fifo_depth": 4}, "needs design 'accel'"),
+        ({"design": "accel", "fifo_depth": 2, "params": (ArrayParams(3, 2),)}, "FIFO depth 2"),
+        ({"design": "accel", "fifo_depth": 2000}, "FIFO depth 2000"),
+    ],
+)
+def test_bad_mutant_targets_are_refused(kwargs: dict, match: str) -> None:
+    with pytest.raises(mutants.SystolicError, match=match):
+        Mutant("x", "y", (), **kwargs)
 
 
 def _rtl(name: str) -> str:
@@ -126,6 +207,10 @@ def fake_result(tmp_path: Path, cases: list[tuple[str, str, str]]) -> runner.Run
 
 
 SEED_ERROR = ("test_lecture_3x3", "ValueError", "expected non-negative integer")
+ACCEL_WORD = (
+    "GEMM 0 fold 1 [rows 0:2, cols 3:4] row 0 at cycle 40: C word 0 expected 5, got 0 "
+    "[design=systolic_accel ROWS=2 COLS=3 ...]"
+)
 PE_MISMATCH = (
     "test_lecture_3x3",
     "ScoreboardError",
@@ -143,6 +228,13 @@ PE_MISMATCH = (
         ([SEED_ERROR], 1, "error"),  # the run errored: not a kill
         ([("t", "AssertionError", "the stream has an idle step")], 1, "error"),  # no checker
         ([("t", "SimTimeoutError", "PE(0,0) never answered")], 1, "error"),  # not a checker type
+        # The accelerator top's checkers (tb/accel_check.py, tb/test_accel.py).
+        ([("t", "AccelCheckError", ACCEL_WORD)], 1, "checker"),
+        ([("t", "AccelCheckError", "GEMM 0 fold 2 [rows 0:1, cols 3:4]: no frame")], 1, "checker"),
+        ([("t", "AccelCheckError", "AXI4-Stream protocol: m_axis_c at cycle 3")], 1, "checker"),
+        ([("t", "AssertionError", "M=3 K=1 N=4: 9 cycles ..., models.accel says 8")], 1, "checker"),
+        ([("t", "AccelCheckError", "the sink's frames (3 words) differ from")], 1, "error"),  # TB
+        ([("t", "AssertionError", "no cycle with results waiting, operands")], 1, "error"),  # TB
         ([("t", "", "")], 1, "pass"),
         ([("t", "", "")], 2, "error"),  # fewer tests ran than asked for
         ([], None, "error"),  # an empty run
@@ -150,6 +242,16 @@ PE_MISMATCH = (
 )
 def test_judge(tmp_path: Path, cases: list, expected: int | None, status: str) -> None:
     assert mutate.judge(fake_result(tmp_path, cases), expected).status == status
+
+
+def test_first_failure_keeps_the_fold_label() -> None:
+    """The report's first failure drops the reproduce context, not the fold's own brackets."""
+    short = mutate.TestOutcome("test_k1", "AccelCheckError", ACCEL_WORD).short()
+    assert short == (
+        "test_k1: GEMM 0 fold 1 [rows 0:2, cols 3:4] row 0 at cycle 40: C word 0 expected 5, got 0"
+    )
+    array = mutate.TestOutcome(*PE_MISMATCH).short()
+    assert array == "test_lecture_3x3: PE(0,1) accumulator at cycle 1: expected 8, got 72"
 
 
 def test_missing_results_are_an_error(tmp_path: Path) -> None:
@@ -166,18 +268,52 @@ def test_a_mutant_that_breaks_the_build_is_broken(tmp_path: Path) -> None:
     assert res.status == mutate.BROKEN and "build failed" in res.detail, res
 
 
-def _patch_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mutant_cases: list) -> None:
+def _patch_runner(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mutant_cases: list
+) -> list[dict]:
     """runner.run answers from fake results: the unmodified RTL passes, a mutant gets
-    ``mutant_cases``; the simulator is never started."""
-    calls = iter(range(1000))
+    ``mutant_cases``; the simulator is never started. Returns the calls' arguments."""
+    calls: list[dict] = []
 
-    def run(sim, params, tests=None, seed=1, rtl_dir=None, build_root=None, **_kw):
-        names = list(tests or mutate.expected_count(None) * ["t"])
+    def run(sim, params, tests=None, seed=1, rtl_dir=None, build_root=None, **kw):
+        calls.append({"params": params, "tests": tests, "rtl_dir": rtl_dir, **kw})
+        module = kw.get("test_module", runner.TEST_MODULE)
+        names = list(tests or mutate.expected_count(None, module) * ["t"])
         cases = [(n, "", "") for n in names] if rtl_dir is None else mutant_cases
-        return fake_result(tmp_path / f"run{next(calls)}", cases)
+        return fake_result(tmp_path / f"run{len(calls)}", cases)
 
     monkeypatch.setattr(runner, "run", run)
     monkeypatch.setattr(toolchain, "check_simulator", lambda sim: None)
+    return calls
+
+
+def test_accel_mutant_runs_through_the_accelerator_testbench(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """systolic mutate: the baseline and the mutant's run build systolic_accel at the mutant's
+    FIFO depth and run systolic.tb.test_accel's tests it names; an array mutant's runs are the
+    array's, as before."""
+    from systolic.cli import main
+
+    accel = next(m for m in CATALOG if m.design == "accel" and m.fifo_depth is not None)
+    cases = [(accel.tests[0], "AccelCheckError", ACCEL_WORD)] if accel.tests else []
+    calls = _patch_runner(monkeypatch, tmp_path, cases)
+    argv = ["mutate", "--only", accel.name, "--only", "swap_ab_forwarding"]
+    status = main([*argv, "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert status == 0 and "sim: 2/2 killed" in out, out
+    by_module: dict[str, list[dict]] = {}
+    for call in calls:
+        by_module.setdefault(call.get("test_module", runner.TEST_MODULE), []).append(call)
+    accel_calls = by_module[tops.ACCEL_TEST_MODULE]
+    assert len(accel_calls) == 2  # baseline and mutant
+    for call in accel_calls:
+        assert call["top"] == tops.accel_top(accel.params[0], accel.fifo_depth)
+        assert call["tests"] == accel.tests and call["params"] == accel.params[0]
+    array_calls = by_module[runner.TEST_MODULE]
+    assert len(array_calls) == 2
+    assert all(c.get("top", build.ARRAY_TOP) == build.ARRAY_TOP for c in array_calls)
+    assert f"killed {accel.name}" not in out and "accel fifo" in out
 
 
 def test_errored_mutant_run_is_broken_and_fails_the_command(
