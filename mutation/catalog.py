@@ -226,13 +226,18 @@ ACCEL_RESET = ("test_reset_mid_stream",)
 FV_ACCEL_IN = ("accel_1x2_d2a4_f2_in",)
 FV_ACCEL_RESV = ("accel_1x2_d2a4_f2_resv",)
 FV_ACCEL_FIFO = ("accel_1x2_d2a4_f2_fifo",)
-FV_ACCEL_SHADOW = ("accel_1x2_d2a4_f2_shadow",)
 FV_ACCEL_DRAIN = ("accel_1x2_d2a4_f2_drain",)
 FV_ACCEL_ORDER = ("accel_1x2_d2a4_f2_order",)
 FV_ACCEL_COVER = ("accel_1x2_d2a4_f2_cover",)
 FV_ACCEL_2X2_DRAIN = ("accel_2x2_d2a4_f3_drain",)
 FV_ACCEL_3X2_DRAIN = ("accel_3x2_d2a4_f3_drain",)
 FV_ACCEL_2X2_ORDER = ("accel_2x2_d2a4_f3_order",)
+
+_FV_NO_SHADOW_CEX = (
+    "no accelerator proof fails on it: the shadow and drain bmc tasks (1x2 to depth 10; 2x2, "
+    "2x3, 3x2 to depth 9-10) find no fold sequence that needs the shadow rule; the simulator's "
+    "streams of K=1 edge folds do"
+)
 
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
 _FV_NARROW_ARRAY = "equivalent at DATA_W <= 8, and the array proofs stop at DATA_W 8"
@@ -1007,7 +1012,7 @@ CATALOG: tuple[Mutant, ...] = (
         design="accel",
         params=ACCEL_PARAMS,
         tests=ACCEL_K1,
-        proofs=FV_ACCEL_SHADOW,
+        formal=_FV_NO_SHADOW_CEX,
     ),
     Mutant(
         "room_rule_strict",
