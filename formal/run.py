@@ -281,8 +281,7 @@ def _accel_tasks(tier: str) -> list[Task]:
             if mode == "prove":
                 tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
         tasks.append(_accel_task(config, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier))
-    for *config, depth in ACCEL_BMC_CONFIGS[tier]:
-        rows, cols, dw, aw, fifo = config
+    for rows, cols, dw, aw, fifo, depth in ACCEL_BMC_CONFIGS[tier]:
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "bmc":
                 tasks.append(
