@@ -134,6 +134,13 @@ class Sampler:
         self.array_in.append(tuple(_read(h) for h in self._array_in))
         self.array_state.append(tuple(_read(h) for h in self._array_state))
         self.shadowed.append(sum(_read(h) == 2 for h in self._pending))
+        if not rst and c.tvalid == 1 and None in (c.tdata, c.tkeep, c.tlast):
+            # Fail here, as a checker: cocotbext-axi's sink would otherwise stop the test with
+            # its own error when it reads the X bits at the next rising edge.
+            raise AccelCheckError(
+                f"AXI4-Stream protocol: m_axis_c at cycle {self.cycle - 1}: "
+                "tvalid high with X/Z in the payload"
+            )
         if rst:
             self.frames_since_reset = 0
         elif c.fire and c.tlast:

@@ -9,10 +9,11 @@ FIFO (FIFO_DEPTH = ROWS) makes the room rule hold folds back even without a stal
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
-from systolic.engine import runner, toolchain
+from systolic.engine import build, runner, toolchain
 from systolic.engine.tops import ACCEL_TEST_MODULE, accel_top
 from systolic.models import ArrayParams
 
@@ -70,3 +71,31 @@ def test_the_testbench_refuses_immediate_writes() -> None:
     res = runner.run("icarus", p, tests=["test_k1"], test_module=ACCEL_TEST_MODULE, top=top)
     assert not res.passed and res.failed == 1
     assert "needs COCOTB_TRUST_INERTIAL_WRITES unset" in res.failures["test_k1"]
+
+
+@pytest.mark.sim
+def test_x_on_the_result_stream_is_a_checker_failure(tmp_path: Path) -> None:
+    """A FIFO that wraps at a power of two reads past its 3 rows and puts X on m_axis_c_tdata:
+    the sampler must fail the test as a protocol violation (a checker), before cocotbext-axi's
+    sink stops it with an error of its own."""
+    rtl = tmp_path / "rtl"
+    rtl.mkdir()
+    for f in build.accel_sources():
+        (rtl / f.name).write_text(f.read_text())
+    top = rtl / build.ACCEL_V
+    text = top.read_text()
+    old = "localparam integer     LAST_SLOT = FIFO_DEPTH - 1;"
+    assert text.count(old) == 1
+    top.write_text(text.replace(old, "localparam integer     LAST_SLOT = (1 << PTR_W) - 1;"))
+    p = ArrayParams(3, 2, 8, 32)
+    res = runner.run(
+        "icarus",
+        p,
+        tests=["test_k1"],
+        test_module=ACCEL_TEST_MODULE,
+        top=accel_top(p, 3),
+        rtl_dir=rtl,
+        build_root=tmp_path / "b",
+    )
+    assert not res.passed
+    assert "tvalid high with X/Z in the payload" in res.failures["test_k1"], res.failures
