@@ -40,13 +40,15 @@ class AccelSchedule:
 
     admit[f]: the cycle fold f's last step is accepted; first_write[f]: the cycle its row 0 is
     written to the FIFO (row r in first_write[f] + r, on m_axis_c from the next cycle);
-    held[f]: cycles fold f's last step waited (tready low) for room, slots or shadow.
+    held[f]: cycles fold f's last step waited (tready low) for room, slots or shadow;
+    held_by[f]: the rules that failed in its first held cycle ("" when it was not held).
     """
 
     admit: tuple[int, ...]
     first_write: tuple[int, ...]
     held: tuple[int, ...]
     cycles: int
+    held_by: tuple[str, ...] = ()
 
 
 def check_depth(params: ArrayParams, fifo_depth: int | None) -> int:
@@ -92,12 +94,14 @@ def schedule_folds(
     admit: list[int] = []
     first: list[int] = []
     held: list[int] = []
+    held_by: list[str] = []
     last_write = -1  # the last row-write cycle reserved so far
     admitted_rows = 0
     pops: deque[int] = deque()  # pop cycles of rows not yet popped, in order
     prev = -1
     for f in folds:
         c = earliest = prev + f.k  # the sources never pause: one step per cycle
+        why = ""
         while True:
             while pops and pops[0] < c:  # popped at an edge before cycle c: room again
                 pops.popleft()
@@ -108,16 +112,22 @@ def schedule_folds(
             shadow = len(first) < 2 or c >= first[-2] - 1
             if fits and room and shadow:
                 break
+            if c == earliest:
+                why = ",".join(
+                    n for n, ok in (("room", room), ("slots", fits), ("shadow", shadow)) if not ok
+                )
             c += 1
         admit.append(c)
         first.append(w0)
         held.append(c - earliest)
+        held_by.append(why)
         last_write = w0 + f.m - 1
         admitted_rows += f.m
         # A sink that never stalls takes each row in the cycle after its write.
         pops.extend(range(w0 + 1, w0 + f.m + 1))
         prev = c
-    return AccelSchedule(tuple(admit), tuple(first), tuple(held), last_write + 2 if folds else 0)
+    cycles = last_write + 2 if folds else 0
+    return AccelSchedule(tuple(admit), tuple(first), tuple(held), cycles, tuple(held_by))
 
 
 def accel_cycles(m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None) -> int:
@@ -165,3 +175,46 @@ def folds_lower_bound(folds: Sequence[FoldShape]) -> int:
 def result_beats(m: int, n: int, params: ArrayParams) -> int:
     """Beats on m_axis_c for an M x N result: every fold's rows."""
     return sum(f.m for f in plan_folds(m, n, params))
+
+
+def timing_diagram(
+    m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
+) -> str:
+    """A text timing diagram of an M x K x N GEMM through the top (sources that never pause, a
+    sink that never stalls), one column per cycle: the step accepted on A/B (fold letter, step
+    number), tlast, a last step held back, each west lane's `last` entering the array, the row
+    written to the FIFO and the row on m_axis_c (fold letter, row number), and tlast there."""
+    folds = gemm_folds(m, k, n, params)
+    s = schedule_folds(folds, params, fifo_depth)
+    cycles = s.cycles
+    lines: dict[str, list[str]] = {}
+
+    def row(name: str) -> list[str]:
+        return lines.setdefault(name, ["."] * cycles)
+
+    step_in, last_in, held = row("A/B step"), row("tlast in"), row("held")
+    lanes = [row(f"west {i} last") for i in range(params.rows)]
+    write, out, last_out = row("FIFO write"), row("C row out"), row("tlast out")
+    prev = -1
+    for f, fold in enumerate(folds):
+        tag = chr(ord("a") + f % 26)
+        steps = [*range(prev + 1, prev + fold.k), s.admit[f]]
+        for step, cycle in enumerate(steps):
+            step_in[cycle] = f"{tag}{step}" if step < 10 else tag
+        last_in[s.admit[f]] = "1"
+        for cycle in range(s.admit[f] - s.held[f], s.admit[f]):
+            held[cycle] = "H"
+        for i in range(fold.m):
+            lanes[i][s.admit[f] + 1 + i] = tag
+        for r in range(fold.m):
+            write[s.first_write[f] + r] = f"{tag}{r}"
+            out[s.first_write[f] + r + 1] = f"{tag}{r}"
+        last_out[s.first_write[f] + fold.m] = "1"
+        prev = s.admit[f]
+    width = max(2, *(len(c) for cells in lines.values() for c in cells))
+    label = max(len(name) for name in lines)
+    ruler = "".join(f"{c:<{width + 1}}" if c % 5 == 0 else " " * (width + 1) for c in range(cycles))
+    text = [f"{'cycle':<{label}}  {ruler.rstrip()}"]
+    for name, cells in lines.items():
+        text.append(f"{name:<{label}}  " + " ".join(f"{c:<{width}}" for c in cells).rstrip())
+    return "\n".join(text)

@@ -7,6 +7,7 @@ arithmetic on cases worked by hand and its invariants on many shapes.
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_shadow_rule_holds_a_third_fold() -> None:
     # 1 x 1 x 12 on 1x4: each fold is one row of 4 columns, K = 1, its row written 1 + 4 cycles
     # after its step. Fold 2 must wait until one cycle before fold 0's write (cycle 5 - 1).
     s = schedule(1, 1, 12, ArrayParams(rows=1, cols=4))
-    assert s.admit == (0, 1, 4) and s.held == (0, 0, 2)
+    assert s.admit == (0, 1, 4) and s.held == (0, 0, 2) and s.held_by[2] == "shadow"
     assert s.first_write == (5, 6, 9)
 
 
@@ -54,6 +55,7 @@ def test_small_fifo_holds_folds_back() -> None:
     free = schedule(64, 9, 16, P44)
     tight = schedule(64, 9, 16, P44, fifo_depth=4)
     assert sum(free.held) == 0 and sum(tight.held) > 0
+    assert "room" in tight.held_by[1]
     assert tight.cycles > free.cycles
 
 
@@ -107,3 +109,31 @@ def test_default_depth_never_holds_a_fold_for_room() -> None:
         for m, k, n in itertools.product(dims, (1, 2, 3, 4, 7, 9, 20), dims):
             got = schedule(m, k, n, p, default_fifo_depth(p)).admit
             assert got == schedule(m, k, n, p, 1024).admit, (rows, cols, m, k, n)
+
+
+def test_doc_timing_diagram() -> None:
+    """The timing diagram in docs/architecture.md is what ``timing_diagram`` prints today."""
+    from pathlib import Path
+
+    from systolic.models.accel import timing_diagram
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    block = doc.split("<!-- timing-diagram: 6 1 2 2x2 -->\n```\n", 1)[1].split("\n```", 1)[0]
+    assert block == timing_diagram(6, 1, 2, ArrayParams(2, 2))
+
+
+def test_timing_diagram_marks_every_event() -> None:
+    from systolic.models.accel import timing_diagram
+
+    text = timing_diagram(6, 1, 2, ArrayParams(2, 2))
+    rows = {}
+    for line in text.splitlines()[1:]:
+        name, cells = re.split(r"\s{2,}", line, maxsplit=1)
+        rows[name] = cells.split()
+    s = schedule(6, 1, 2, ArrayParams(2, 2))
+    assert [i for i, c in enumerate(rows["tlast in"]) if c == "1"] == list(s.admit)
+    assert rows["held"].count("H") == sum(s.held) == 2
+    # docs/architecture.md: the slots rule holds folds b and c back, one cycle each.
+    assert s.held == (0, 1, 1) and s.held_by == ("", "slots", "slots")
+    assert rows["C row out"].count(".") == s.cycles - 6  # six rows, one beat each
+    assert len(rows["FIFO write"]) == s.cycles
