@@ -31,7 +31,7 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
-from cocotbext.axi import (  # type: ignore[import-untyped]
+from cocotbext.axi import (
     AxiStreamBus,
     AxiStreamFrame,
     AxiStreamSink,
