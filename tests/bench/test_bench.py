@@ -102,3 +102,13 @@ def test_area_step_from_another_folder(tmp_path: Path, monkeypatch: pytest.Monke
     # Four PEs: four times the PE's flip-flops, and at least four times its cells.
     assert arr.flops == 4 * pe.flops and arr.cells >= 4 * pe.cells
     assert (tmp_path / "fresh" / "yosys" / "area.json").is_file()
+
+
+def test_targets_without_scalesim_or_top_are_not_misses() -> None:
+    """--no-scalesim / --no-top: no target is reported on figures that were not measured."""
+    from systolic.bench.efficiency import _targets
+
+    row = {"name": "g", "m": 2, "k": 2, "n": 2, "rtl_over_lb": 1.0, "rtl_over_scalesim": None}
+    array = {"rows": [row], "geomean_rtl_over_scalesim": float("nan")}
+    report = {"arrays": {"2x2": array}, "geomean_rtl_over_scalesim": float("nan")}
+    assert list(_targets(report)) == ["RTL <= 1.01 x LB for every GEMM"]
