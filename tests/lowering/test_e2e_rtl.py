@@ -128,5 +128,8 @@ def test_the_accelerator_run_catches_a_broken_top(
         top="accel",
     )
     assert not s["passed"]
-    errors = [e for lr in s["layers"] for e in lr["errors"]]
-    assert any("wrong entries" in e and "PE(" in e for e in errors), errors
+    errors = [(lr["layer"], e) for lr in s["layers"] for e in lr["errors"]]
+    assert any(
+        e.startswith(layer) and "wrong entries" in e and "C[" in e and "PE(" in e
+        for layer, e in errors
+    ), errors
