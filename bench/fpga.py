@@ -266,20 +266,39 @@ def tool_env() -> dict[str, str]:
 
 
 def run_tool(
-    cmd: list[str], workdir: Path, what: str, log: Path, timeout: float = TOOL_TIMEOUT
+    cmd: list[str],
+    workdir: Path,
+    what: str,
+    log: Path,
+    timeout: float = TOOL_TIMEOUT,
+    progress: Path | None = None,
 ) -> None:
     """Run one tool in ``workdir`` (its output to ``log``); SimulatorError if it fails or takes
-    longer than ``timeout`` seconds (then its whole process group is killed)."""
+    longer than ``timeout`` seconds (then its whole process group is killed; the error quotes
+    the last line of ``progress``, the log the tool writes itself, e.g. the router's last
+    iteration)."""
     try:
         out, returncode = toolchain.run_killable(cmd, workdir, tool_env(), timeout)
     except OSError as exc:
         raise SimulatorError(f"{what}: cannot start {cmd[0]}: {exc.strerror or exc}") from None
     log.write_text(out)
     if returncode is None:
-        raise SimulatorError(f"{what} timed out after {timeout:g} s (log: {log})")
+        last = _last_line(progress) if progress is not None else ""
+        where = f"; last: {one_line(last, 120)}" if last else ""
+        shown = progress if last else log
+        raise SimulatorError(f"{what} timed out after {timeout:g} s{where} (log: {shown})")
     if returncode != 0:
         excerpt = error_excerpt(out)
         raise SimulatorError(f"{what} failed (exit {returncode}): {excerpt} (log: {log})")
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line of a text file ("" when there is none or it cannot be read)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
 def error_excerpt(log: str) -> str:
@@ -373,6 +392,7 @@ def implement(
         workdir,
         f"nextpnr-ecp5 on {what}",
         workdir / "nextpnr.out",
+        progress=workdir / "nextpnr.log",
     )
     report = parse_report(_read(workdir / "report.json", f"nextpnr-ecp5 on {what}"))
     io = report.used.get(IO_SITE, 0)
@@ -628,11 +648,22 @@ def run_fpga(args: FpgaOptions) -> int:
         flush=True,
     )
     work = args.out.parent / "fpga_work"
-    rows = []
+    rows: list[FpgaRow] = []
     for p, design in runs:
         tag = f"[{design.name} {p.rows}x{p.cols}]"
         print(f"{tag} yosys synth_ecp5, nextpnr-ecp5 ...", flush=True)
-        row = implement(p, args.freq, args.seed, work / f"{design.name}_{p.rows}x{p.cols}", design)
+        try:
+            row = implement(
+                p, args.freq, args.seed, work / f"{design.name}_{p.rows}x{p.cols}", design
+            )
+        except SimulatorError:
+            # The rows done so far are shown (stdout); the failure is the command's error: no
+            # row for it, no JSON.
+            if rows:
+                print(f"{tag} failed; the rows done before it (no JSON written):")
+                for line in table(rows):
+                    print(line)
+            raise
         met = "met" if row.met else "missed"
         print(
             f"{tag} done in {row.seconds:.1f} s: Fmax {row.fmax_mhz:.2f} MHz "

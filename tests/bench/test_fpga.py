@@ -289,6 +289,14 @@ def test_a_tool_that_hangs_is_killed(tmp_path: Path) -> None:
     with pytest.raises(SimulatorError, match=r"yosys on x timed out after 0\.5 s") as e:
         fpga.run_tool(cmd, tmp_path, "yosys on x", tmp_path / "t.log", timeout=0.5)
     one_line(e)
+    # The router's own log says where it was: its last line is in the error.
+    own = tmp_path / "nextpnr.log"
+    own.write_text("Info: Running main router loop...\nInfo:     iter=64 overused=482\n\n")
+    with pytest.raises(SimulatorError) as e:
+        fpga.run_tool(cmd, tmp_path, "nextpnr-ecp5 on x", tmp_path / "t.log", 0.5, own)
+    assert one_line(e).endswith(
+        f"timed out after 0.5 s; last: Info: iter=64 overused=482 (log: {own})"
+    )
 
 
 def _fake(path: Path, body: str) -> str:
@@ -450,10 +458,18 @@ def test_a_failed_run_is_an_error_not_a_row(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     rc = main(["fpga", "--sizes", "2x2", "--out", str(fake_tools["out"])])
-    err = capsys.readouterr().err.strip().splitlines()
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("systolic: error: "), err
     assert needle in err[0]
     assert not fake_tools["out"].exists()
+    # The array's row done before the top failed is shown, the top has none.
+    table = [line for line in captured.out.splitlines() if line.startswith("| systolic_")]
+    if "ONLY_TOP" in env:
+        assert "[systolic_accel 2x2] failed; the rows done before it" in captured.out
+        assert len(table) == 1 and table[0].startswith("| systolic_array | 2x2 | 91 |")
+    else:
+        assert table == []
 
 
 def test_a_missing_tool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
