@@ -245,6 +245,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
         ("fpga",),
         (
             Opt("--sizes", "sizes"),
+            Opt("--designs", "enum", ("systolic_array,systolic_array", "systolic_pe")),
             Opt("--data-w", "int", ("1", "17")),
             Opt("--acc-w", "int", ("65", "3", "15")),  # 15 < 2*DATA_W (8 by default)
             Opt("--freq", "real", ("0", "0.5", "-150", "1001")),
