@@ -370,7 +370,10 @@ module systolic_accel #(
 
   wire [COLS*ACC_W-1:0] wr_data = row_words[rd_row];
 
-  reg [ENTRY_W-1:0] fifo_q [0:FIFO_DEPTH-1];
+  // Flip-flops, not LUT RAM: the read is combinational (no block RAM), and with Yosys' LUT RAM
+  // (TRELLIS_DPR16X4) nextpnr could not route the 8x8 top on the ECP5-85F in 30 minutes; with
+  // flip-flops it routes (make fpga, docs/gemm.md).
+  (* ram_style = "logic" *) reg [ENTRY_W-1:0] fifo_q [0:FIFO_DEPTH-1];
   reg [PTR_W-1:0]   wr_ptr_q;
   reg [PTR_W-1:0]   rd_ptr_q;
 
