@@ -89,7 +89,9 @@ class FpgaOptions:
     """What ``systolic fpga`` implements (see its --help)."""
 
     sizes: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_SIZES))
-    designs: list[str] = field(default_factory=lambda: list(DESIGNS))
+    # The array by default: the top at 12x12 does not route with this flow (docs/gemm.md), so
+    # make fpga runs the top separately at 4x4 and 8x8.
+    designs: list[str] = field(default_factory=lambda: [ARRAY.name])
     data_w: int = DEFAULT_DATA_W
     acc_w: int = DEFAULT_ACC_W
     freq: float = DEFAULT_FREQ

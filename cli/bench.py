@@ -84,9 +84,10 @@ def _add_fpga(sub: Any) -> None:
         "top (LUTs, FFs, DSPs, BRAM, Fmax, GOPS)",
         description="Synthesize with Yosys (synth_ecp5) and place and route with nextpnr-ecp5 on "
         "a Lattice ECP5-85F, out of context (no I/O buffers: the flat buses exceed the "
-        "package's pins), at each size: the array (systolic_array) and the accelerator top "
-        "around it (systolic_accel: AXI4-Stream ports, skew and shadow registers, the result "
-        "FIFO at its default depth ROWS+COLS+2), one row each; print LUT4s, flip-flops, "
+        "package's pins), at each size and for each of --designs: the array (systolic_array) "
+        "and/or the accelerator top around it (systolic_accel: AXI4-Stream ports, skew and "
+        "shadow registers, the result FIFO at its default depth ROWS+COLS+2), one row each; "
+        "print LUT4s, flip-flops, "
         "MULT18X18D, DP16KD, the Fmax nextpnr achieved against the --freq target, its critical "
         "path and the peak GOPS (2*ROWS*COLS*Fmax), what Yosys made of each memory (block RAM, "
         "LUT RAM or flip-flops), and write JSON. nextpnr runs with a fixed --seed; nothing is "
@@ -96,9 +97,10 @@ def _add_fpga(sub: Any) -> None:
     p.add_argument(
         "--designs",
         type=_designs,
-        default=list(fpga.DESIGNS),
-        help=f"comma-separated top levels to implement, each at every size (default "
-        f"{','.join(fpga.DESIGNS)})",
+        default=[fpga.ARRAY.name],
+        help=f"comma-separated top levels to implement, each at every size, of "
+        f"{','.join(fpga.DESIGNS)} (default {fpga.ARRAY.name}; make fpga also runs "
+        f"systolic_accel at 4x4,8x8: at 12x12 it does not route with this flow)",
     )
     p.add_argument(
         "--data-w",
