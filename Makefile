@@ -40,7 +40,7 @@ setup: ## create .venv with pinned packages, install Icarus (apt, as root)
 	@bash scripts/setup.sh
 
 sim: setup ## main job: lecture 3x3 + short random regression, summary (SIM=, ROWS=, WAVES=1 ...)
-	@$(SYSTOLIC) sim $(ARRAY_ARGS) $(if $(WORKLOAD),--workload $(WORKLOAD) $(if $(MODE),--mode $(MODE)) $(if $(TOP),--top $(TOP)))
+	@$(SYSTOLIC) sim $(ARRAY_ARGS) $(if $(WORKLOAD),--workload $(WORKLOAD)) $(if $(MODE),--mode $(MODE)) $(if $(TOP),--top $(TOP))
 
 # One pytest run of a tier: JUnit XML in build/junit, coverage merged and checked for closure.
 # pytest's exit code 5 ("no tests collected") is a failure.

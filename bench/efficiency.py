@@ -116,10 +116,22 @@ def run_bench(args: BenchOptions) -> int:
         print(f"  {'PASS' if t['met'] else 'MISS'} {name}: {t['value']}")
     if not args.no_area:
         report["area"] = _area(work)
-    fileio.atomic_write(args.out, json.dumps(report, indent=1))
+    # A geometric mean over nothing (e.g. --no-scalesim) is NaN in Python: null in the JSON.
+    fileio.atomic_write(args.out, json.dumps(_no_nan(report), indent=1, allow_nan=False))
     print(f"JSON written to {args.out}")
     rows = [r for a in report["arrays"].values() for r in a["rows"]]
     return 0 if all(r["checked"] and r.get("top_checked", True) for r in rows) else 1
+
+
+def _no_nan(value: Any) -> Any:
+    """``value`` with every NaN float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def select_gemms(quick: bool, only: str | None) -> list[Workload]:
@@ -325,4 +337,5 @@ def _print_top(rows: list[dict[str, Any]], g_ss: float) -> None:
             f"{x['top_over_lb']:>7.4f} {x['top_over_scalesim'] or float('nan'):>7.3f} "
             f"{x['top_cycles'] / x['rtl_cycles']:>7.3f} {'yes' if x['top_checked'] else 'NO':>7}"
         )
-    print(f"geometric mean: top/SCALE-Sim {g_ss:.3f}")
+    if not math.isnan(g_ss):
+        print(f"geometric mean: top/SCALE-Sim {g_ss:.3f}")

@@ -112,3 +112,21 @@ def test_targets_without_scalesim_or_top_are_not_misses() -> None:
     array = {"rows": [row], "geomean_rtl_over_scalesim": float("nan")}
     report = {"arrays": {"2x2": array}, "geomean_rtl_over_scalesim": float("nan")}
     assert list(_targets(report)) == ["RTL <= 1.01 x LB for every GEMM"]
+
+
+@pytest.mark.sim
+def test_bench_json_has_no_nan_without_scalesim(tmp_path) -> None:
+    """--no-scalesim: the geometric means over SCALE-Sim are null, and the file is strict JSON."""
+    out = tmp_path / "bench.json"
+    args = ["bench", "--sizes", "2x2", "--sim", "icarus", "--only", "lecture", "--no-area"]
+    proc = _systolic(*args, "--no-scalesim", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in {out}")
+
+    report = json.loads(out.read_text(), parse_constant=refuse)
+    array = report["arrays"]["2x2"]
+    assert array["geomean_rtl_over_scalesim"] is None
+    assert array["geomean_top_over_scalesim"] is None
+    assert array["rows"][0]["top_checked"]
