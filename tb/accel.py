@@ -57,7 +57,7 @@ from systolic.tb.accel_check import (
     contract_stimulus,
     expected_folds,
 )
-from systolic.tb.config import RUN, dut_params
+from systolic.tb.config import RUN, check_port_widths, dut_params
 from systolic.tb.scoreboard import Scoreboard
 
 CLOCK_PERIOD_NS = 10
@@ -246,13 +246,7 @@ class AccelTB:
             "m_axis_c_tdata": p.cols * p.acc_w,
             "m_axis_c_tkeep": p.cols,
         }
-        for name, width in expect.items():
-            got = len(self.dut[name])
-            if got != width:
-                raise RuntimeError(
-                    f"{name} is {got} bits wide, expected {width} for {p}: "
-                    "the build does not match the parameters"
-                )
+        check_port_widths(self.dut, expect, p)
 
     @property
     def context(self) -> str:

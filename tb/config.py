@@ -53,3 +53,15 @@ def dut_params(
                 "the build does not match the parameters"
             )
     return p
+
+
+def check_port_widths(dut: Any, widths: dict[str, int], params: ArrayParams) -> None:
+    """Each named port of the DUT must be as wide as ``widths`` says for ``params``: a top that
+    does not expose the parameters is checked through its ports (RuntimeError otherwise)."""
+    for name, width in widths.items():
+        got = len(dut[name])
+        if got != width:
+            raise RuntimeError(
+                f"{name} is {got} bits wide, expected {width} for {params}: "
+                "the build does not match the parameters"
+            )

@@ -20,7 +20,7 @@ from systolic.engine.stats import TestStats, write_stats
 from systolic.models.array_model import EDGE_PORTS, ArrayTrace, simulate
 from systolic.models.skew import ResetPulse, Stream, pulsed_model_inputs
 from systolic.tb import coverage
-from systolic.tb.config import RUN, dut_params
+from systolic.tb.config import RUN, check_port_widths, dut_params
 from systolic.tb.driver import EdgeDriver
 from systolic.tb.monitor import ArrayMonitor
 from systolic.tb.scoreboard import Scoreboard
@@ -64,13 +64,7 @@ class TB:
             "a_o": p.rows * p.data_w,
             "b_o": p.cols * p.data_w,
         }
-        for name, width in expect.items():
-            got = len(self.dut[name])
-            if got != width:
-                raise RuntimeError(
-                    f"{name} is {got} bits wide, expected {width} for {p}: "
-                    "the build does not match the parameters"
-                )
+        check_port_widths(self.dut, expect, p)
 
     @property
     def context(self) -> str:
