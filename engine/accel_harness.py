@@ -134,14 +134,13 @@ def build_bench(
 _REPORT = re.compile(r"^(DONE|CYCLES|BEATS|ERRORS|SIG) ([0-9a-fA-F]+)$", re.M)
 
 
-def run_bench(
-    sim: str, exe: Path, m: int, k: int, n: int, params: ArrayParams, max_cycles: int | None = None
-) -> AccelRun:
-    """Run one GEMM through the harness; raises SimulatorError when the run did not finish."""
-    m, k, n = check_dims(m, k, n)
-    # Generous: every fold alone, with its fill and drain, plus the reset.
-    limit = max_cycles or len(plan_folds(m, n, params)) * (k + 2 * (params.rows + params.cols) + 8)
-    args = [f"+M={m}", f"+K={k}", f"+N={n}", f"+MAXCYC={limit}"]
+def _run(
+    sim: str, exe: Path, args: list[str], limit: int, what: str, beats_out: int | None = None
+) -> tuple[dict[str, str], float]:
+    """One harness process with ``args`` and a cycle limit: its report (DONE, CYCLES, BEATS,
+    ERRORS, SIG) and wall time. A crash, a missing report or an unfinished run raises
+    SimulatorError naming ``what``."""
+    args = [*args, f"+MAXCYC={limit}"]
     cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
@@ -149,12 +148,24 @@ def run_bench(
     report = {key: value for key, value in _REPORT.findall(proc.stdout)}
     if proc.returncode != 0 or set(report) != {"DONE", "CYCLES", "BEATS", "ERRORS", "SIG"}:
         tail = (proc.stderr or proc.stdout).strip()[-300:]
-        raise SimulatorError(f"accelerator harness run {m}x{k}x{n} failed: {tail or 'no report'}")
+        raise SimulatorError(f"{what} failed: {tail or 'no report'}")
     if report["DONE"] != "1":
+        of = f" of {beats_out}" if beats_out is not None else ""
         raise SimulatorError(
-            f"accelerator harness run {m}x{k}x{n} did not finish within {limit} cycles "
-            f"({report['BEATS']} result beats seen)"
+            f"{what} did not finish within {limit} cycles ({report['BEATS']}{of} result beats seen)"
         )
+    return report, wall
+
+
+def run_bench(
+    sim: str, exe: Path, m: int, k: int, n: int, params: ArrayParams, max_cycles: int | None = None
+) -> AccelRun:
+    """Run one GEMM through the harness; raises SimulatorError when the run did not finish."""
+    m, k, n = check_dims(m, k, n)
+    # Generous: every fold alone, with its fill and drain, plus the reset.
+    limit = max_cycles or len(plan_folds(m, n, params)) * (k + 2 * (params.rows + params.cols) + 8)
+    args = [f"+M={m}", f"+K={k}", f"+N={n}"]
+    report, wall = _run(sim, exe, args, limit, f"accelerator harness run {m}x{k}x{n}")
     return AccelRun(
         cycles=int(report["CYCLES"]),
         beats=int(report["BEATS"]),
@@ -259,20 +270,10 @@ def run_stream(
     beats_out = sum(f[2] for f in folds)
     limit = len(a_lines) + len(folds) * (2 * (p.rows + p.cols) + 8) + beats_out
     args = [f"+A_FILE={files['a']}", f"+B_FILE={files['b']}", f"+C_FILE={files['c']}"]
-    args += [f"+BEATS_IN={len(a_lines)}", f"+BEATS_OUT={beats_out}", f"+MAXCYC={limit}"]
-    cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
-    wall = time.perf_counter() - t0
-    report = {key: value for key, value in _REPORT.findall(proc.stdout)}
-    if proc.returncode != 0 or "DONE" not in report or not files["c"].is_file():
-        tail = (proc.stderr or proc.stdout).strip()[-300:]
-        raise SimulatorError(f"accelerator stream run failed: {tail or 'no report'}")
-    if report["DONE"] != "1":
-        raise SimulatorError(
-            f"accelerator stream run did not finish within {limit} cycles "
-            f"({report['BEATS']} of {beats_out} result beats seen)"
-        )
+    args += [f"+BEATS_IN={len(a_lines)}", f"+BEATS_OUT={beats_out}"]
+    report, wall = _run(sim, exe, args, limit, "accelerator stream run", beats_out)
+    if not files["c"].is_file():
+        raise SimulatorError(f"accelerator stream run failed: no result file {files['c']}")
     beats = [int(line, 16) for line in files["c"].read_text().split()]
     results, problems = _assemble(beats, folds, gemms, p)
     return StreamRun(results, int(report["CYCLES"]), len(beats), problems, wall)
