@@ -23,8 +23,10 @@ from systolic.tb.workload import (
     format_layer,
     layer_record,
     layer_stream,
+    prediction_fields,
     split_results,
     summarize,
+    summary_header,
 )
 
 
@@ -93,17 +95,7 @@ async def test_workload(dut):
     wl = load_workload(RUN.workload)
     mode = RUN.workload_mode
     run = WorkloadRun(dut, p)
-    extra: dict = {
-        "mode": mode,
-        "model": wl.net.name,
-        "array": p.tag,
-        "rows": p.rows,
-        "cols": p.cols,
-        "images": int(wl.x.shape[0]),
-        "source": wl.meta.get("source", {}),
-        "float_accuracy": wl.meta.get("accuracy", {}).get("float"),
-        "int_accuracy": float((wl.predictions == wl.labels).mean()),
-    }
+    extra: dict = summary_header(wl, mode, p)
     if mode == "replay":
         for layer in wl.net.layers:
             gs = wl.gemms[layer.name]
@@ -130,16 +122,7 @@ async def test_workload(dut):
                     break
                 item = steps.send(done)
         except StopIteration as stop:
-            preds = predictions(stop.value)
-            agree = int((preds == wl.predictions).sum())
-            extra.update(
-                {
-                    "rtl_accuracy": float((preds == wl.labels).mean()),
-                    "agreement": agree,
-                    "agreement_ok": agree == len(preds),
-                    "rtl_predictions": preds.tolist(),
-                }
-            )
+            extra.update(prediction_fields(wl, predictions(stop.value)))
     summary = summarize(run.records, extra)
     _write(summary)
     bad = [f"{r.layer}: {'; '.join(r.errors[:3])}" for r in run.records if not r.passed]

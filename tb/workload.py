@@ -104,13 +104,31 @@ def layer_record(
     errors: list[str],
     p: ArrayParams,
 ) -> LayerRecord:
+    """The array's record of a layer: its cycles against the array's cycle model and bound."""
+    model = stream_cycles(stream.products)
+    if rtl_cycles != model:
+        errors = [*errors, f"RTL took {rtl_cycles} cycles, the cycle model {model}"]
+    lower = sum(lower_bound_cycles(a.shape[0], a.shape[1], b.shape[1], p) for a, b in pairs)
+    return make_record(name, kind, pairs, rtl_cycles, model, lower, wall, errors, p)
+
+
+def make_record(
+    name: str,
+    kind: str,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    cycles: int,
+    model: int,
+    lower_bound: int,
+    wall: float,
+    errors: list[str],
+    p: ArrayParams,
+) -> LayerRecord:
+    """A layer's record from its measured cycles, its model's cycles and its lower bound (the
+    design's own: the array's or the accelerator top's)."""
     m, k = pairs[0][0].shape
     n = pairs[0][1].shape[1]
     g = len(pairs)
     macs = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs)
-    model = stream_cycles(stream.products)
-    if rtl_cycles != model:
-        errors = [*errors, f"RTL took {rtl_cycles} cycles, the cycle model {model}"]
     return LayerRecord(
         layer=name,
         kind=kind,
@@ -119,17 +137,43 @@ def layer_record(
         K=k,
         N=n,
         macs=macs,
-        rtl_cycles=rtl_cycles,
+        rtl_cycles=cycles,
         model_cycles=model,
-        lower_bound=sum(
-            lower_bound_cycles(a.shape[0], a.shape[1], b.shape[1], p) for a, b in pairs
-        ),
+        lower_bound=lower_bound,
         block_diagonal_cycles=gemm_cycles(m, k * g, n * g, p) if g > 1 else None,
-        utilization=macs / (rtl_cycles * p.rows * p.cols) if rtl_cycles > 0 else 0.0,
+        utilization=macs / (cycles * p.rows * p.cols) if cycles > 0 else 0.0,
         wall_s=wall,
         passed=not errors,
         errors=errors,
     )
+
+
+def summary_header(wl: Any, mode: str, p: ArrayParams) -> dict[str, Any]:
+    """The fields of a workload run's summary that come from the file and the array
+    (``wl``: an engine.workload.Workload)."""
+    return {
+        "mode": mode,
+        "model": wl.net.name,
+        "array": p.tag,
+        "rows": p.rows,
+        "cols": p.cols,
+        "images": int(wl.x.shape[0]),
+        "source": wl.meta.get("source", {}),
+        "float_accuracy": wl.meta.get("accuracy", {}).get("float"),
+        "int_accuracy": float((wl.predictions == wl.labels).mean()),
+    }
+
+
+def prediction_fields(wl: Any, preds: np.ndarray) -> dict[str, Any]:
+    """The summary's verdict on a design's predictions against the workload's labels and its
+    integer reference's predictions."""
+    agree = int((preds == wl.predictions).sum())
+    return {
+        "rtl_accuracy": float((preds == wl.labels).mean()),
+        "agreement": agree,
+        "agreement_ok": agree == len(preds),
+        "rtl_predictions": preds.tolist(),
+    }
 
 
 def summarize(records: list[LayerRecord], extra: dict[str, Any]) -> dict[str, Any]:

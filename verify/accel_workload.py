@@ -22,8 +22,16 @@ from systolic.engine.workload import Workload, check_operands_match
 from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
 from systolic.models.network import predictions, run_steps
 from systolic.models.params import ArrayParams
-from systolic.models.tiling import gemm_cycles, plan_folds
-from systolic.tb.workload import LayerRecord, first_mismatch, format_layer, summarize
+from systolic.models.tiling import plan_folds
+from systolic.tb.workload import (
+    LayerRecord,
+    first_mismatch,
+    format_layer,
+    make_record,
+    prediction_fields,
+    summarize,
+    summary_header,
+)
 
 Pairs = list[tuple[np.ndarray, np.ndarray]]
 
@@ -64,6 +72,7 @@ class AccelLayers:
     def _record(
         self, name: str, kind: str, pairs: Pairs, cycles: int, t0: float, errors: list[str]
     ) -> LayerRecord:
+        """The layer's record: its cycles against the top's cycle model and lower bound."""
         p = self.p
         folds = [
             FoldShape(a.shape[1], f.m, f.n)
@@ -73,26 +82,9 @@ class AccelLayers:
         model = schedule_folds(folds, p).cycles
         if cycles != model:
             errors = [*errors, f"the top took {cycles} cycles, its cycle model {model}"]
-        m, k = pairs[0][0].shape
-        n, g = pairs[0][1].shape[1], len(pairs)
-        macs = sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs)
-        return LayerRecord(
-            layer=name,
-            kind=kind,
-            gemms=g,
-            M=m,
-            K=k,
-            N=n,
-            macs=macs,
-            rtl_cycles=cycles,
-            model_cycles=model,
-            lower_bound=folds_lower_bound(folds),
-            block_diagonal_cycles=gemm_cycles(m, k * g, n * g, p) if g > 1 else None,
-            utilization=macs / (cycles * p.rows * p.cols) if cycles > 0 else 0.0,
-            wall_s=time.perf_counter() - t0,
-            passed=not errors,
-            errors=errors,
-        )
+        wall = time.perf_counter() - t0
+        lower = folds_lower_bound(folds)
+        return make_record(name, kind, pairs, cycles, model, lower, wall, errors, p)
 
 
 def run_accel_workload(
@@ -101,19 +93,7 @@ def run_accel_workload(
     """``wl`` through the top in ``mode`` (``replay`` or ``e2e``); the summary of the array's
     runner, with ``top`` = "accel"."""
     run = AccelLayers(sim, params, exe, workdir)
-    p = params
-    extra: dict[str, Any] = {
-        "mode": mode,
-        "top": "accel",
-        "model": wl.net.name,
-        "array": p.tag,
-        "rows": p.rows,
-        "cols": p.cols,
-        "images": int(wl.x.shape[0]),
-        "source": wl.meta.get("source", {}),
-        "float_accuracy": wl.meta.get("accuracy", {}).get("float"),
-        "int_accuracy": float((wl.predictions == wl.labels).mean()),
-    }
+    extra: dict[str, Any] = {**summary_header(wl, mode, params), "top": "accel"}
     if mode == "replay":
         for layer in wl.net.layers:
             gs = wl.gemms[layer.name]
@@ -136,12 +116,5 @@ def run_accel_workload(
                 return summarize(run.records, extra)
             item = steps.send(done)
     except StopIteration as stop:
-        preds = predictions(stop.value)
-        agree = int((preds == wl.predictions).sum())
-        extra.update(
-            rtl_accuracy=float((preds == wl.labels).mean()),
-            agreement=agree,
-            agreement_ok=agree == len(preds),
-            rtl_predictions=preds.tolist(),
-        )
+        extra.update(prediction_fields(wl, predictions(stop.value)))
     return summarize(run.records, extra)
