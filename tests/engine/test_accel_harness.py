@@ -4,7 +4,6 @@ result word, tkeep and tlast is right, on both simulators; and the harness's che
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from systolic.engine import accel_harness, build
 from systolic.errors import SimulatorError
 from systolic.models.accel import accel_cycles, schedule
 from systolic.models.params import ArrayParams
+from systolic.mutation import catalog as mutants
 
 pytestmark = pytest.mark.sim
 
@@ -59,12 +59,7 @@ def test_the_check_bites_on_a_broken_drain(tmp_path: Path) -> None:
     1 x 2 x 16 on 4x4: four one-row folds of K = 2; each row is read 1 + 4 cycles after its
     step, so the next fold's result arrives before the read and the older one is in the shadow.
     """
-    rtl = tmp_path / "rtl"
-    shutil.copytree(build.RTL_DIR, rtl, ignore=shutil.ignore_patterns("__pycache__"))
-    top = rtl / build.ACCEL_V
-    text = top.read_text()
-    assert text.count("(pend_q == 2'd2) ? shadow_q") == 1
-    top.write_text(text.replace("(pend_q == 2'd2) ? shadow_q", "(pend_q == 2'd3) ? shadow_q"))
+    rtl = mutants.apply(mutants.by_name("shadow_never_read"), build.RTL_DIR, tmp_path / "rtl")
     p = ArrayParams(rows=4, cols=4)
     exe = accel_harness.build_bench("icarus", p, build_root=tmp_path / "b", rtl_dir=rtl)
     run = accel_harness.run_bench("icarus", exe, 1, 2, 16, p)

@@ -109,14 +109,8 @@ def test_the_accelerator_run_catches_a_broken_top(
 ) -> None:
     """A top that never raises `first` after a fold's tlast keeps accumulating across folds:
     the run through it must fail and name the layer, the entry and the PE."""
-    rtl = tmp_path / "rtl"
-    rtl.mkdir()
-    for f in build.accel_sources():
-        (rtl / f.name).write_text(f.read_text())
-    top = rtl / build.ACCEL_V
-    text = top.read_text()
-    assert text.count("if (accept) first_q <= s_axis_a_tlast;") == 1
-    top.write_text(text.replace("first_q <= s_axis_a_tlast;", "first_q <= 1'b0;"))
+    mutant = mutants.by_name("first_not_raised_after_tlast")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     s = run_workload(
         workloads["shuffle-g3"],
         "icarus",
