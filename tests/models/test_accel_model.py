@@ -137,3 +137,10 @@ def test_timing_diagram_marks_every_event() -> None:
     assert s.held == (0, 1, 1) and s.held_by == ("", "slots", "slots")
     assert rows["C row out"].count(".") == s.cycles - 6  # six rows, one beat each
     assert len(rows["FIFO write"]) == s.cycles
+
+
+def test_digits_conv1_on_16x16_is_port_bound() -> None:
+    """docs/gemm.md: digits conv1 (64x9x16) on a 16x16 top is bound by its one result port to
+    90 cycles, and the top's schedule reaches that bound."""
+    p = ArrayParams(rows=16, cols=16)
+    assert accel_lower_bound(64, 9, 16, p) == accel_cycles(64, 9, 16, p) == 90
