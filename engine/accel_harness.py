@@ -21,7 +21,7 @@ import numpy as np
 import systolic.rtl
 from systolic.engine import build, toolchain
 from systolic.errors import SimulatorError
-from systolic.models.accel import check_depth, result_beats
+from systolic.models.accel import groups, result_beats, top_parameters
 from systolic.models.params import ArrayParams
 from systolic.models.tiling import check_dims, plan_folds
 
@@ -84,21 +84,19 @@ class AccelRun:
         return out
 
 
-def _parameters(params: ArrayParams, fifo_depth: int | None) -> dict[str, int]:
-    extra = {} if fifo_depth is None else {"FIFO_DEPTH": check_depth(params, fifo_depth)}
-    return {**params.hdl_parameters(), **extra}
-
-
 def build_bench(
     sim: str,
     params: ArrayParams,
     fifo_depth: int | None = None,
     build_root: Path | None = None,
     rtl_dir: Path | None = None,
+    out_rows: int = 1,
+    shadows: int = 1,
 ) -> Path:
-    """Build the harness for one array; returns the executable (vvp file or binary)."""
+    """Build the harness for one top (``out_rows`` rows per result beat, ``shadows`` shadow
+    registers per PE); returns the executable (vvp file or binary)."""
     toolchain.check_simulator(sim)
-    gparams = _parameters(params, fifo_depth)
+    gparams = top_parameters(params, fifo_depth, out_rows, shadows)
     tag = "_".join(f"{k}{v}" for k, v in gparams.items())
     bdir = build.build_dir(sim, params, root=build_root, rtl_dir=rtl_dir).parent / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
@@ -158,9 +156,17 @@ def _run(
 
 
 def run_bench(
-    sim: str, exe: Path, m: int, k: int, n: int, params: ArrayParams, max_cycles: int | None = None
+    sim: str,
+    exe: Path,
+    m: int,
+    k: int,
+    n: int,
+    params: ArrayParams,
+    max_cycles: int | None = None,
+    out_rows: int = 1,
 ) -> AccelRun:
-    """Run one GEMM through the harness; raises SimulatorError when the run did not finish."""
+    """Run one GEMM through the harness built with ``out_rows``; raises SimulatorError when the
+    run did not finish."""
     m, k, n = check_dims(m, k, n)
     # Generous: every fold alone, with its fill and drain, plus the reset.
     limit = max_cycles or len(plan_folds(m, n, params)) * (k + 2 * (params.rows + params.cols) + 8)
@@ -171,7 +177,7 @@ def run_bench(
         beats=int(report["BEATS"]),
         errors=int(report["ERRORS"]),
         signature=int(report["SIG"], 16),
-        expected_beats=result_beats(m, n, params),
+        expected_beats=result_beats(m, n, params, out_rows),
         expected_signature=expected_signature(m, k, n, params),
         wall_s=wall,
     )
@@ -255,11 +261,12 @@ def run_stream(
     gemms: list[tuple[np.ndarray, np.ndarray]],
     params: ArrayParams,
     workdir: Path,
+    out_rows: int = 1,
 ) -> StreamRun:
-    """Stream every fold of ``gemms`` (back to back, in order) through the top and read back
-    every result beat: each fold's beats must be its rows in order with the fold's tkeep and
-    tlast; each GEMM's C is assembled from them (signed ACC_W). Raises SimulatorError when the
-    harness did not run or did not finish."""
+    """Stream every fold of ``gemms`` (back to back, in order) through the top built with
+    ``out_rows`` and read back every result beat: each fold's beats must be its groups of rows in
+    order with the fold's tkeep and tlast; each GEMM's C is assembled from them (signed ACC_W).
+    Raises SimulatorError when the harness did not run or did not finish."""
     p = params
     workdir.mkdir(parents=True, exist_ok=True)
     a_lines, b_lines, folds = _operand_lines(gemms, p)
@@ -267,7 +274,7 @@ def run_stream(
     files["a"].write_text("\n".join(a_lines) + "\n")
     files["b"].write_text("\n".join(b_lines) + "\n")
     files["c"].unlink(missing_ok=True)
-    beats_out = sum(f[2] for f in folds)
+    beats_out = sum(groups(f[2], out_rows) for f in folds)
     limit = len(a_lines) + len(folds) * (2 * (p.rows + p.cols) + 8) + beats_out
     args = [f"+A_FILE={files['a']}", f"+B_FILE={files['b']}", f"+C_FILE={files['c']}"]
     args += [f"+BEATS_IN={len(a_lines)}", f"+BEATS_OUT={beats_out}"]
@@ -275,7 +282,7 @@ def run_stream(
     if not files["c"].is_file():
         raise SimulatorError(f"accelerator stream run failed: no result file {files['c']}")
     beats = [int(line, 16) for line in files["c"].read_text().split()]
-    results, problems = _assemble(beats, folds, gemms, p)
+    results, problems = _assemble(beats, folds, gemms, p, out_rows)
     return StreamRun(results, int(report["CYCLES"]), len(beats), problems, wall)
 
 
@@ -284,33 +291,39 @@ def _assemble(
     folds: list[tuple[int, int, int, int, int]],
     gemms: list[tuple[np.ndarray, np.ndarray]],
     p: ArrayParams,
+    out_rows: int = 1,
 ) -> tuple[list[np.ndarray | None], list[str]]:
     """Result beats -> one C per GEMM, checking each beat's tkeep and tlast against its fold."""
     word = (1 << p.acc_w) - 1
-    data_bits = p.cols * p.acc_w
+    lanes = out_rows * p.cols
+    data_bits = lanes * p.acc_w
     out: list[np.ndarray | None] = [np.zeros((a.shape[0], b.shape[1]), np.int64) for a, b in gemms]
     problems: list[str] = []
     it = iter(beats)
     for idx, (g, row0, m, col0, n) in enumerate(folds):
-        for r in range(m):
+        n_groups = groups(m, out_rows)
+        for grp in range(n_groups):
             beat = next(it, None)
             if beat is None:
-                problems.append(f"fold {idx}: {m - r} result beats missing")
+                problems.append(f"fold {idx}: {n_groups - grp} result beats missing")
                 out[g] = None
                 break
-            keep = (beat >> data_bits) & ((1 << p.cols) - 1)
-            last = beat >> (data_bits + p.cols)
-            if keep != (1 << n) - 1 or last != int(r == m - 1):
+            rows = range(grp * out_rows, min((grp + 1) * out_rows, m))
+            keep = (beat >> data_bits) & ((1 << lanes) - 1)
+            last = beat >> (data_bits + lanes)
+            want = sum(((1 << n) - 1) << ((r - rows[0]) * p.cols) for r in rows)
+            if keep != want or last != int(grp == n_groups - 1):
                 problems.append(
-                    f"fold {idx} row {r}: tkeep {keep:0{p.cols}b} tlast {last}, expected "
-                    f"tkeep {(1 << n) - 1:0{p.cols}b} tlast {int(r == m - 1)}"
+                    f"fold {idx} beat {grp}: tkeep {keep:0{lanes}b} tlast {last}, expected "
+                    f"tkeep {want:0{lanes}b} tlast {int(grp == n_groups - 1)}"
                 )
                 out[g] = None
             c = out[g]
             if c is not None:
-                for j in range(n):
-                    v = (beat >> (j * p.acc_w)) & word
-                    c[row0 + r, col0 + j] = v - (1 << p.acc_w) if v >> (p.acc_w - 1) else v
+                for r in rows:
+                    for j in range(n):
+                        v = (beat >> (((r - rows[0]) * p.cols + j) * p.acc_w)) & word
+                        c[row0 + r, col0 + j] = v - (1 << p.acc_w) if v >> (p.acc_w - 1) else v
     extra = sum(1 for _ in it)
     if extra:
         problems.append(f"{extra} result beats beyond the last fold's")

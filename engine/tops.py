@@ -7,6 +7,7 @@ from pathlib import Path
 
 from systolic.engine import build
 from systolic.engine.build import HdlTop
+from systolic.models.accel import top_parameters
 from systolic.models.params import ArrayParams
 
 #: Test-only top level: two systolic_array instances chained into one array.
@@ -31,15 +32,17 @@ WORKLOAD_TOPS = ("array", "accel")
 ACCEL_TEST_MODULE = "systolic.tb.test_accel"
 
 
-def accel_top(params: ArrayParams, fifo_depth: int | None = None) -> HdlTop:
-    """rtl/systolic_accel.v around the array; ``fifo_depth`` result rows (None: the RTL's
-    default, ROWS + COLS + 2). Its testbench (cocotbext-axi) writes right after rising edges,
-    so cocotb defers writes to the ReadWrite phase for it."""
-    extra = {} if fifo_depth is None else {"FIFO_DEPTH": fifo_depth}
+def accel_top(
+    params: ArrayParams, fifo_depth: int | None = None, out_rows: int = 1, shadows: int = 1
+) -> HdlTop:
+    """rtl/systolic_accel.v around the array; ``fifo_depth`` result beats (None: the RTL's
+    default, ROWS + COLS + 2), ``out_rows`` rows per result beat, ``shadows`` shadow registers
+    per PE. Its testbench (cocotbext-axi) writes right after rising edges, so cocotb defers
+    writes to the ReadWrite phase for it."""
     return HdlTop(
         name="systolic_accel",
         rtl_extra=(build.ACCEL_V,),
-        parameters={**params.hdl_parameters(), **extra},
+        parameters=top_parameters(params, fifo_depth, out_rows, shadows),
         trust_inertial_writes=False,
     )
 

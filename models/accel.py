@@ -1,9 +1,10 @@
 """The accelerator top's cycle model (rtl/systolic_accel.v), exact against the RTL.
 
 The top takes one K-step of a fold per cycle from its two operand streams, skews it into the
-array itself, and sends every fold's rows out one per beat through a result FIFO. A fold's last
-step is *admitted* only when its rows fit the FIFO (room), the row-write schedule (slots) and the
-shadow registers (shadow); every other step is taken at once. This module replays those rules
+array itself, and sends every fold's rows out through a result FIFO, OUT_ROWS rows per beat (a
+*group*; ``out_rows`` here, 1 by default). A fold's last step is *admitted* only when its groups
+fit the FIFO (room), the write schedule (slots) and the shadow registers (shadow); every other step
+is taken at once. This module replays those rules
 fold by fold for sources that never pause and a sink that never stalls, and gives the lower bound
 that no design with the same streams and pipeline registers can beat.
 
@@ -24,22 +25,53 @@ from systolic.models.tiling import check_dims, plan_folds
 
 
 def default_fifo_depth(params: ArrayParams) -> int:
-    """The RTL's default FIFO_DEPTH: ROWS + COLS + 2 result rows."""
+    """The RTL's default FIFO_DEPTH: ROWS + COLS + 2 result beats."""
     return params.rows + params.cols + 2
 
 
 def slots(params: ArrayParams) -> int:
-    """Length of the row-write schedule: a fold admitted in cycle c writes its rows no later than
+    """Length of the write schedule: a fold admitted in cycle c writes its groups no later than
     cycle c + ROWS + COLS."""
     return params.rows + params.cols + 1
+
+
+def check_out_rows(params: ArrayParams, out_rows: int) -> int:
+    """OUT_ROWS as the RTL accepts it: rows of C per result beat, 1..ROWS."""
+    if isinstance(out_rows, bool) or not isinstance(out_rows, int):
+        raise OperandError(f"rows per result beat must be an integer, got {out_rows!r}")
+    if not 1 <= out_rows <= params.rows:
+        raise OperandError(
+            f"rows per result beat must be 1..{params.rows} (1..ROWS), got {out_rows}"
+        )
+    return out_rows
+
+
+def check_shadows(shadows: int) -> int:
+    """SHADOWS as the RTL accepts it: shadow registers per PE, 1..4."""
+    if isinstance(shadows, bool) or not isinstance(shadows, int):
+        raise OperandError(f"shadow registers per PE must be an integer, got {shadows!r}")
+    if not 1 <= shadows <= 4:
+        raise OperandError(f"shadow registers per PE must be 1..4, got {shadows}")
+    return shadows
+
+
+def groups(m: int, out_rows: int) -> int:
+    """Beats (groups of ``out_rows`` rows) of a fold of m rows."""
+    return -(-m // out_rows)
+
+
+def group_ready(n: int, m: int, g: int, out_rows: int) -> int:
+    """Cycles after a fold's last step is accepted (cycle c) from which its group g is complete:
+    row r is complete from c + 1 + r + n, and group g ends at row min((g+1)*out_rows, m) - 1."""
+    return n + min((g + 1) * out_rows, m)
 
 
 @dataclass(frozen=True)
 class AccelSchedule:
     """When each fold's last step is admitted and its rows are written, and the total cycles.
 
-    admit[f]: the cycle fold f's last step is accepted; first_write[f]: the cycle its row 0 is
-    written to the FIFO (row r in first_write[f] + r, on m_axis_c from the next cycle);
+    admit[f]: the cycle fold f's last step is accepted; writes[f][g]: the cycle its group g is
+    written to the FIFO (on m_axis_c from the next cycle); first_write[f] = writes[f][0];
     held[f]: cycles fold f's last step waited (tready low) for room, slots or shadow;
     held_by[f]: the rules that failed in its first held cycle ("" when it was not held).
     """
@@ -49,6 +81,7 @@ class AccelSchedule:
     held: tuple[int, ...]
     cycles: int
     held_by: tuple[str, ...] = ()
+    writes: tuple[tuple[int, ...], ...] = ()
 
 
 def check_depth(params: ArrayParams, fifo_depth: int | None) -> int:
@@ -60,6 +93,19 @@ def check_depth(params: ArrayParams, fifo_depth: int | None) -> int:
     if not params.rows <= fifo_depth <= 1024:
         raise OperandError(f"FIFO depth must be {params.rows}..1024 (ROWS..1024), got {fifo_depth}")
     return fifo_depth
+
+
+def top_parameters(
+    params: ArrayParams, fifo_depth: int | None = None, out_rows: int = 1, shadows: int = 1
+) -> dict[str, int]:
+    """The top's HDL parameters, checked; FIFO_DEPTH, OUT_ROWS and SHADOWS only when they differ
+    from the RTL's defaults (so that build folders keep their names)."""
+    extra = {} if fifo_depth is None else {"FIFO_DEPTH": check_depth(params, fifo_depth)}
+    if check_out_rows(params, out_rows) != 1:
+        extra["OUT_ROWS"] = out_rows
+    if check_shadows(shadows) != 1:
+        extra["SHADOWS"] = shadows
+    return {**params.hdl_parameters(), **extra}
 
 
 @dataclass(frozen=True)
@@ -78,38 +124,62 @@ def gemm_folds(m: int, k: int, n: int, params: ArrayParams) -> list[FoldShape]:
 
 
 def schedule(
-    m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
+    m: int,
+    k: int,
+    n: int,
+    params: ArrayParams,
+    fifo_depth: int | None = None,
+    out_rows: int = 1,
+    shadows: int = 1,
 ) -> AccelSchedule:
     """Replay the top's admission rules on an M x K x N GEMM (folds of ``plan_folds`` order)."""
-    return schedule_folds(gemm_folds(m, k, n, params), params, fifo_depth)
+    return schedule_folds(gemm_folds(m, k, n, params), params, fifo_depth, out_rows, shadows)
+
+
+def _shadow_ok(first: Sequence[int], c: int, shadows: int) -> bool:
+    """The shadow rule: the fold ``shadows`` + 1 back has its first group written by cycle
+    c + 1."""
+    return len(first) <= shadows or c >= first[-1 - shadows] - 1
 
 
 def schedule_folds(
-    folds: Sequence[FoldShape], params: ArrayParams, fifo_depth: int | None = None
+    folds: Sequence[FoldShape],
+    params: ArrayParams,
+    fifo_depth: int | None = None,
+    out_rows: int = 1,
+    shadows: int = 1,
 ) -> AccelSchedule:
     """Replay the top's admission rules on a sequence of folds streamed back to back (e.g. all
     GEMMs of a layer), for sources that never pause and a sink that never stalls."""
     depth = check_depth(params, fifo_depth)
+    out_rows = check_out_rows(params, out_rows)
+    shadows = check_shadows(shadows)
     limit = slots(params)
     admit: list[int] = []
     first: list[int] = []
+    writes: list[tuple[int, ...]] = []
     held: list[int] = []
     held_by: list[str] = []
-    last_write = -1  # the last row-write cycle reserved so far
-    admitted_rows = 0
-    pops: deque[int] = deque()  # pop cycles of rows not yet popped, in order
+    last_write = -1  # the last group-write cycle reserved so far
+    admitted = 0  # FIFO entries in it or reserved
+    pops: deque[int] = deque()  # pop cycles of entries not yet popped, in order
     prev = -1
     for f in folds:
         c = earliest = prev + f.k  # the sources never pause: one step per cycle
+        n_groups = groups(f.m, out_rows)
         why = ""
         while True:
             while pops and pops[0] < c:  # popped at an edge before cycle c: room again
                 pops.popleft()
-                admitted_rows -= 1
-            w0 = max(c + 1 + f.n, last_write + 1)
-            fits = (w0 - c) + f.m <= limit
-            room = admitted_rows + f.m <= depth
-            shadow = len(first) < 2 or c >= first[-2] - 1
+                admitted -= 1
+            # Groups in order, at most one per cycle, each once it is complete.
+            w = tuple(
+                max(c + group_ready(f.n, f.m, g, out_rows), last_write + 1 + g)
+                for g in range(n_groups)
+            )
+            fits = w[-1] - c < limit
+            room = admitted + n_groups <= depth
+            shadow = _shadow_ok(first, c, shadows)
             if fits and room and shadow:
                 break
             if c == earliest:
@@ -118,74 +188,100 @@ def schedule_folds(
                 )
             c += 1
         admit.append(c)
-        first.append(w0)
+        first.append(w[0])
+        writes.append(w)
         held.append(c - earliest)
         held_by.append(why)
-        last_write = w0 + f.m - 1
-        admitted_rows += f.m
-        # A sink that never stalls takes each row in the cycle after its write.
-        pops.extend(range(w0 + 1, w0 + f.m + 1))
+        last_write = w[-1]
+        admitted += n_groups
+        # A sink that never stalls takes each beat in the cycle after its write.
+        pops.extend(x + 1 for x in w)
         prev = c
     cycles = last_write + 2 if folds else 0
-    return AccelSchedule(tuple(admit), tuple(first), tuple(held), cycles, tuple(held_by))
+    return AccelSchedule(
+        tuple(admit), tuple(first), tuple(held), cycles, tuple(held_by), tuple(writes)
+    )
 
 
-def accel_cycles(m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None) -> int:
+def accel_cycles(
+    m: int,
+    k: int,
+    n: int,
+    params: ArrayParams,
+    fifo_depth: int | None = None,
+    out_rows: int = 1,
+    shadows: int = 1,
+) -> int:
     """Cycles of an M x K x N GEMM through the top: first operand beat accepted (cycle 0) to last
     result beat accepted, inclusive; sources never pause, the sink never stalls."""
-    return schedule(m, k, n, params, fifo_depth).cycles
+    return schedule(m, k, n, params, fifo_depth, out_rows, shadows).cycles
 
 
 def admit_cycles(
-    m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
+    m: int,
+    k: int,
+    n: int,
+    params: ArrayParams,
+    fifo_depth: int | None = None,
+    out_rows: int = 1,
+    shadows: int = 1,
 ) -> list[int]:
     """The cycle in which each fold's last step is accepted (``schedule``'s ``admit``)."""
-    return list(schedule(m, k, n, params, fifo_depth).admit)
+    return list(schedule(m, k, n, params, fifo_depth, out_rows, shadows).admit)
 
 
-def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams) -> int:
+def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams, out_rows: int = 1) -> int:
     """A lower bound on ``accel_cycles`` for any design with the top's streams and registers.
 
     Steps arrive one per cycle, so fold f's last step is in at cycle (f+1)K - 1 at the earliest;
-    its row r is complete n_f + r cycles after the one input register (the array's skew), and
-    leaves one cycle later through the output register; the rows leave one per beat, in order.
-    So the beats from fold f's row 0 on cannot all be out before (f+1)K + n_f + (rows of folds
-    f, f+1, ...). The bound is the largest of these over f, counted inclusively (+1). Fold 0
-    gives the output port's bound (all rows through one port), the last fold the input streams'
-    bound (all steps in, then fill and drain).
+    its row r is complete n_f + r cycles after the one input register (the array's skew), so its
+    group g (rows up to min((g+1)P, m_f) - 1, P = ``out_rows``) leaves no earlier than
+    (f+1)K + n_f + min((g+1)P, m_f) - 1 + 1 through the output register; the groups leave one per
+    beat, in order. So the beats from fold f's group g on cannot all be out before that plus the
+    beats from there on. The bound is the largest of these over (f, g), counted inclusively (+1).
+    Fold 0's group 0 gives the output port's bound (all beats through one port), the last group
+    the input streams' bound (all steps in, then fill and drain).
     """
-    return folds_lower_bound(gemm_folds(m, k, n, params))
+    return folds_lower_bound(gemm_folds(m, k, n, params), out_rows)
 
 
-def folds_lower_bound(folds: Sequence[FoldShape]) -> int:
+def folds_lower_bound(folds: Sequence[FoldShape], out_rows: int = 1) -> int:
     """``accel_lower_bound`` of a sequence of folds streamed back to back."""
     steps = 0
     ends = []
     for f in folds:
         steps += f.k
         ends.append(steps)  # fold f's last step is in by cycle ends[f] - 1
-    rows_from = 0
+    beats_from = 0
     best = -1
     for f, end in zip(reversed(folds), reversed(ends), strict=True):
-        rows_from += f.m
-        best = max(best, end + f.n + rows_from)
+        for g in reversed(range(groups(f.m, out_rows))):
+            beats_from += 1
+            best = max(best, end - 1 + group_ready(f.n, f.m, g, out_rows) + beats_from)
     return best + 1
 
 
-def result_beats(m: int, n: int, params: ArrayParams) -> int:
-    """Beats on m_axis_c for an M x N result: every fold's rows."""
-    return sum(f.m for f in plan_folds(m, n, params))
+def result_beats(m: int, n: int, params: ArrayParams, out_rows: int = 1) -> int:
+    """Beats on m_axis_c for an M x N result: every fold's groups of ``out_rows`` rows."""
+    return sum(groups(f.m, out_rows) for f in plan_folds(m, n, params))
 
 
 def timing_diagram(
-    m: int, k: int, n: int, params: ArrayParams, fifo_depth: int | None = None
+    m: int,
+    k: int,
+    n: int,
+    params: ArrayParams,
+    fifo_depth: int | None = None,
+    out_rows: int = 1,
+    shadows: int = 1,
 ) -> str:
     """A text timing diagram of an M x K x N GEMM through the top (sources that never pause, a
     sink that never stalls), one column per cycle: the step accepted on A/B (fold letter, step
     number), tlast, a last step held back, each west lane's `last` entering the array, the row
-    written to the FIFO and the row on m_axis_c (fold letter, row number), and tlast there."""
+    written to the FIFO and the row on m_axis_c (fold letter, row number; with ``out_rows`` > 1
+    the group number), and tlast there."""
     folds = gemm_folds(m, k, n, params)
-    s = schedule_folds(folds, params, fifo_depth)
+    s = schedule_folds(folds, params, fifo_depth, out_rows, shadows)
     cycles = s.cycles
     lines: dict[str, list[str]] = {}
 
@@ -206,10 +302,10 @@ def timing_diagram(
             held[cycle] = "H"
         for i in range(fold.m):
             lanes[i][s.admit[f] + 1 + i] = tag
-        for r in range(fold.m):
-            write[s.first_write[f] + r] = f"{tag}{r}"
-            out[s.first_write[f] + r + 1] = f"{tag}{r}"
-        last_out[s.first_write[f] + fold.m] = "1"
+        for g, cycle in enumerate(s.writes[f]):
+            write[cycle] = f"{tag}{g}"
+            out[cycle + 1] = f"{tag}{g}"
+        last_out[s.writes[f][-1] + 1] = "1"
         prev = s.admit[f]
     width = max(2, *(len(c) for cells in lines.values() for c in cells))
     label = max(len(name) for name in lines)

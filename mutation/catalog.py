@@ -204,11 +204,13 @@ _B_STAGE0 = (
     "          stage_q[0] <= {accept & s_axis_b_tkeep[j], s_axis_b_tdata[j*DATA_W +: DATA_W]};"
 )
 _STEP_VLD = "wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;"
-_ADMIT_OK = "wire             admit_ok   = fits & room & (guard2_q == {CNT_W{1'b0}});"
+_ADMIT_OK = "wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});"
 _ROOM = "wire             room       = need <= FIFO_DEPTH[FILL_W:0];"
 _NEED = "wire [FILL_W:0]  need       = {1'b0, count_q} + {1'b0, resv_q}"
-_SHADOW_SEL = "(pend_q == 2'd2) ? shadow_q"
-_PEND_NEXT = "            pend_q <= pend_q + {1'b0, strobe} - {1'b0, read};"
+_SHADOW_SEL = "(pend_q == HELD) ? shadow_q[sh]"
+_PEND_NEXT = (
+    "            pend_q <= pend_q + {{(PEND_W - 1){1'b0}}, strobe} - {{(PEND_W - 1){1'b0}}, read};"
+)
 _READ = "        wire read   = read_row & slot_keep_q[0][j];"
 
 # The accelerator top's mutants run where tests/tb/test_accel_sim.py runs it on Icarus: 2x3 at
@@ -1038,8 +1040,8 @@ CATALOG: tuple[Mutant, ...] = (
     ),
     Mutant(
         "shadow_never_read",
-        "a row read never takes the shadow register (pend_q > 2 instead of == 2)",
-        ((ACCEL, _SHADOW_SEL, "(pend_q > 2'd2) ? shadow_q"),),
+        "a row read never takes a shadow register (pend_q > k+2 instead of == k+2)",
+        ((ACCEL, _SHADOW_SEL, "(pend_q > HELD) ? shadow_q[sh]"),),
         cls="top drain",
         design="accel",
         params=ACCEL_PARAMS,
@@ -1049,7 +1051,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "pending_not_decremented",
         "a row read does not decrement the PEs' pending counts",
-        ((ACCEL, _PEND_NEXT, "            pend_q <= pend_q + {1'b0, strobe};"),),
+        ((ACCEL, _PEND_NEXT, "            pend_q <= pend_q + {{(PEND_W - 1){1'b0}}, strobe};"),),
         cls="top drain",
         design="accel",
         params=ACCEL_PARAMS,
@@ -1068,12 +1070,12 @@ CATALOG: tuple[Mutant, ...] = (
     ),
     Mutant(
         "tlast_a_row_early",
-        "the result's tlast is set on the fold's row m-2 instead of m-1 (never for one row)",
+        "the result's tlast is set on the fold's beat before the last (never for one beat)",
         (
             (
                 ACCEL,
-                "slot_last_q[sd] <= {1'b0, POS} + 1'b1 == stop_slot;",
-                "slot_last_q[sd] <= {1'b0, POS} + 2'd2 == stop_slot;",
+                "assign g_end[gg] = (LO < fold_m) && (HI >= fold_m);",
+                "assign g_end[gg] = (LO < fold_m) && (HI + OUT_ROWS == fold_m);",
             ),
         ),
         cls="top drain",
@@ -1085,12 +1087,12 @@ CATALOG: tuple[Mutant, ...] = (
     ),
     Mutant(
         "rows_read_reversed",
-        "a fold's rows are read into the FIFO last row first",
+        "a fold's groups of rows are read into the FIFO last group first",
         (
             (
                 ACCEL,
-                "slot_row_q[sd]  <= rel[ROW_W-1:0];",
-                "slot_row_q[sd]  <= fold_m[ROW_W-1:0] - 1'b1 - rel[ROW_W-1:0];",
+                "take_grp  = g[GRP_W-1:0];",
+                "take_grp  = fold_g[GRP_W-1:0] - 1'b1 - g[GRP_W-1:0];",
             ),
         ),
         cls="top drain",
@@ -1121,8 +1123,12 @@ CATALOG: tuple[Mutant, ...] = (
         "reset_keeps_pending",
         "pend_q is initialised at power-up (FPGA style) but not cleared by rst_ni",
         (
-            (ACCEL, "        reg  [1:0]       pend_q;", "        reg  [1:0]       pend_q = 2'd0;"),
-            (ACCEL, "            pend_q   <= 2'd0;\n", ""),
+            (
+                ACCEL,
+                "        reg  [PEND_W-1:0] pend_q;",
+                "        reg  [PEND_W-1:0] pend_q = {PEND_W{1'b0}};",
+            ),
+            (ACCEL, "            pend_q <= {PEND_W{1'b0}};\n", ""),
         ),
         cls="reset",
         design="accel",

@@ -12,24 +12,33 @@
 //             fold's rows (A) and columns (B): a prefix of lanes (0 .. m-1, 0 .. n-1), the same on
 //             every beat of the fold, never empty. Masked lanes are driven invalid into the array
 //             (their PEs do no MAC).
-//   m_axis_c  the results, one row of the fold's C per beat, rows 0 .. m-1 in order: lane j =
-//             C[row0+r][col0+j] (ACC_W bits, two's complement), tkeep = the fold's columns,
-//             tlast on row m-1. Folds leave in the order they came in.
+//   m_axis_c  the results, OUT_ROWS rows of the fold's C per beat (a "group"): beat g of a fold
+//             carries rows r = g*OUT_ROWS + p (p = 0 .. OUT_ROWS-1), lane p*COLS + j =
+//             C[row0+r][col0+j] (ACC_W bits, two's complement); ceil(m/OUT_ROWS) beats per fold.
+//             tkeep bit p*COLS + j is set for the fold's rows (r < m) and columns (j < n), so the
+//             kept words of a fold's beats are its C in row-major order. tlast on the fold's
+//             last beat. Folds leave in the order they came in. OUT_ROWS = 1: one row per beat.
 //
 // TIMING CONTRACT (models/accel.py is its executable form). Cycle c is the clock period that
 // ends with rising edge c. A step accepted in cycle c (tvalid && tready sampled at edge c) is on
 // the array's west lane i in cycle c+1+i and north lane j in cycle c+1+j: the array's own
 // contract with stream step s = c+1 (systolic_array.v). When a fold's last step is accepted in
 // cycle c, PE(r,j) captures its result at edge c+1+r+j, and row r is complete (all n columns)
-// from cycle c+1+r+n. Its rows are written to the result FIFO in cycles w, w+1, .., w+m-1 with
-//     w = max(c + 1 + n, the cycle after the previous fold's last row write),
-// and row r is on m_axis_c from cycle w+r+1 (FIFO output, registered), if the FIFO is empty.
+// from cycle c+1+r+n. Group g (rows g*OUT_ROWS .. min((g+1)*OUT_ROWS, m) - 1: one FIFO entry,
+// one beat) is complete from cycle c + n + min((g+1)*OUT_ROWS, m) and is written to the result
+// FIFO in cycle
+//     w_g = max(c + n + min((g+1)*OUT_ROWS, m), e + g),
+// e being the cycle after the previous fold's last group write (groups are written in order, at
+// most one per cycle); it is on m_axis_c from cycle w_g+1 (FIFO output, registered), if the FIFO
+// is empty. With OUT_ROWS = 1, w_r = w_0 + r: a fold's rows are written back to back.
 // A fold's last step is held back (tready low, nothing lost) until all of these hold:
-//   * room:   its m rows fit in the FIFO beside the rows in it and those still to be written;
-//   * slots:  its row writes fit in the schedule (w+m-1 <= c + ROWS + COLS);
-//   * shadow: the fold two before it has its first row written no later than cycle c+1
-//             (a result is held by the PE's result register and one shadow register, so a third
-//             fold must not overwrite a row that has not been read).
+//   * room:   its groups fit in the FIFO beside the entries in it and those still to be written;
+//   * slots:  its group writes fit in the schedule (its last write no later than c+ROWS+COLS);
+//   * shadow: the fold SHADOWS+1 before it has its first group written no later than cycle c+1
+//             (a PE's results are held by its result register and SHADOWS shadow registers, so
+//             the fold SHADOWS+2 after one must not capture before that one's row is read; row
+//             r of a fold is written no later than w_0 + r, and PE(r,0) of the fold admitted in
+//             cycle c captures at edge c+1+r).
 // Steps that are not a fold's last step are never held back. With a sink that never stalls and
 // FIFO_DEPTH >= ROWS + COLS + 2 no fold is held back by room (models/accel.py, docs/architecture.md).
 //
@@ -37,11 +46,15 @@
 // new folds at their last step, so no result is ever dropped or duplicated.
 //
 // DRAIN: PE(r,j)'s result register keeps a result until the PE's next `last` pair; at that edge
-// the top copies the old result into its shadow_q. pend_q counts PE(r,j)'s results not yet read
-// (0, 1 or 2); a row read takes each kept word from the shadow while two are pending (the older
-// one), from the PE otherwise. The shadow rule keeps pend_q <= 2. The edge at which PE(r,j) fires `last` is seen from outside the array as: the
-// `last` beat on west lane r (j = 0) or PE(r,j-1)'s result strobe, together with b valid on north
-// lane j (r = 0) or PE(r-1,j)'s result strobe (this needs the prefix masks above).
+// the top shifts the old result into its shadow registers (shadow_q[0], the older ones on to
+// shadow_q[1] ..). pend_q counts PE(r,j)'s results not yet read (0 .. SHADOWS+1); a row read
+// takes each kept word from the oldest pending one: shadow_q[pend_q-2] while more than one is
+// pending, the PE's result register otherwise. The shadow rule keeps pend_q <= SHADOWS+1. With
+// OUT_ROWS > 1, SHADOWS = 2 lets a fold's rows wait behind the previous folds' groups without
+// holding the input (docs/architecture.md). The edge at which PE(r,j)
+// fires `last` is seen from outside the array as: the `last` beat on west lane r (j = 0) or
+// PE(r,j-1)'s result strobe, together with b valid on north lane j (r = 0) or PE(r-1,j)'s result
+// strobe (this needs the prefix masks above).
 //
 // rst_ni (asynchronous, active low) clears every register except the FIFO's storage; operands in
 // flight and results not yet sent are dropped, and the next beat starts a new fold.
@@ -53,7 +66,9 @@ module systolic_accel #(
   parameter integer COLS       = 4,                // PE columns (1..32)
   parameter integer DATA_W     = 8,                // signed operand width (2..16)
   parameter integer ACC_W      = 32,               // accumulator width (2*DATA_W..64)
-  parameter integer FIFO_DEPTH = ROWS + COLS + 2   // result rows buffered (ROWS..1024)
+  parameter integer FIFO_DEPTH = ROWS + COLS + 2,  // result beats buffered (ROWS..1024)
+  parameter integer OUT_ROWS   = 1,                // rows of C per result beat (1..ROWS)
+  parameter integer SHADOWS    = 1                 // shadow registers per PE (1..4)
 ) (
   input  wire                     clk_i,
   input  wire                     rst_ni,
@@ -69,9 +84,9 @@ module systolic_accel #(
   input  wire                     s_axis_b_tlast,
   input  wire                     s_axis_b_tvalid,
   output wire                     s_axis_b_tready,
-  // Result stream C: one row of a fold per beat.
-  output wire [COLS*ACC_W-1:0]    m_axis_c_tdata,
-  output wire [COLS-1:0]          m_axis_c_tkeep,
+  // Result stream C: OUT_ROWS rows of a fold per beat.
+  output wire [OUT_ROWS*COLS*ACC_W-1:0] m_axis_c_tdata,
+  output wire [OUT_ROWS*COLS-1:0] m_axis_c_tkeep,
   output wire                     m_axis_c_tlast,
   output wire                     m_axis_c_tvalid,
   input  wire                     m_axis_c_tready
@@ -94,24 +109,43 @@ module systolic_accel #(
       systolic_accel__FIFO_DEPTH_must_be_ROWS_to_1024 u_param_error ();
 `endif
     end
+    if (OUT_ROWS < 1 || OUT_ROWS > ROWS) begin : g_err_out_rows
+`ifdef VERILATOR
+      localparam integer PARAM_ERROR = param_error("systolic_accel: OUT_ROWS must be 1..ROWS");
+`else
+      systolic_accel__OUT_ROWS_must_be_1_to_ROWS u_param_error ();
+`endif
+    end
+    if (SHADOWS < 1 || SHADOWS > 4) begin : g_err_shadows
+`ifdef VERILATOR
+      localparam integer PARAM_ERROR = param_error("systolic_accel: SHADOWS must be 1..4");
+`else
+      systolic_accel__SHADOWS_must_be_1_to_4 u_param_error ();
+`endif
+    end
   endgenerate
 
-  localparam integer SLOTS   = ROWS + COLS + 1;       // row-write schedule: cycles c+1 .. c+SLOTS
+  localparam integer SLOTS   = ROWS + COLS + 1;       // write schedule: cycles c+1 .. c+SLOTS
   localparam integer CNT_W   = $clog2(SLOTS + 2) + 1; // counters over the schedule (signed room)
-  localparam integer ROW_W   = (ROWS > 1) ? $clog2(ROWS) : 1;
+  localparam integer GROUPS  = (ROWS + OUT_ROWS - 1) / OUT_ROWS;  // beats of a full fold
+  localparam integer GRP_W   = (GROUPS > 1) ? $clog2(GROUPS) : 1;
   localparam integer FILL_W  = $clog2(2 * FIFO_DEPTH + ROWS + 1) + 1;
   localparam integer PTR_W   = (FIFO_DEPTH > 1) ? $clog2(FIFO_DEPTH) : 1;
-  localparam integer ENTRY_W = COLS * ACC_W + COLS + 1;  // {last, keep, data}
+  localparam integer BEAT_W  = OUT_ROWS * COLS;         // words per result beat
+  localparam integer PEND_W  = $clog2(SHADOWS + 2);     // a PE's unread results: 0..SHADOWS+1
+  localparam integer ENTRY_W = BEAT_W * ACC_W + BEAT_W + 1;  // {last, keep, data}
 
   // ---------------------------------------------------------------------------------------------
   // Input handshake and fold admission.
   // ---------------------------------------------------------------------------------------------
   reg  [CNT_W-1:0] end_q;     // schedule slots in use from now: the last reserved write is in
                               // cycle now+end_q-1 (0: none)
-  reg  [CNT_W-1:0] guard1_q;  // cycles until the fold after the newest may be admitted...
-  reg  [CNT_W-1:0] guard2_q;  // ...and the fold after the one before the newest: must be 0
-  reg  [FILL_W-1:0] resv_q;   // rows admitted but not yet written to the FIFO
-  reg  [FILL_W-1:0] count_q;  // rows in the FIFO
+  // guard_q[s]: cycles until the fold SHADOWS+1 after the s-th newest admitted fold may be
+  // admitted (the s-th newest has its first group written by the next cycle); the newest fold
+  // is guard_q[0]. The next fold's last step needs guard_q[SHADOWS] == 0.
+  reg  [CNT_W-1:0] guard_q [0:SHADOWS];
+  reg  [FILL_W-1:0] resv_q;   // groups admitted but not yet written to the FIFO
+  reg  [FILL_W-1:0] count_q;  // entries (groups) in the FIFO
   reg               first_q;  // the next accepted step starts a fold
 
   function automatic [CNT_W-1:0] ones_a(input [ROWS-1:0] v);
@@ -132,14 +166,53 @@ module systolic_accel #(
 
   wire [CNT_W-1:0] fold_m     = ones_a(s_axis_a_tkeep);          // rows of the fold
   wire [CNT_W-1:0] fold_n     = ones_b(s_axis_b_tkeep);          // columns of the fold
-  wire [CNT_W-1:0] ready_slot = fold_n + {{(CNT_W - 1){1'b0}}, 1'b1};  // row 0 complete: c+1+n
-  wire [CNT_W-1:0] start_slot = (end_q > ready_slot) ? end_q : ready_slot;
-  wire [CNT_W:0]   stop_slot  = {1'b0, start_slot} + {1'b0, fold_m};     // one past the last
-  wire             fits       = stop_slot <= SLOTS[CNT_W:0];
+
+  // Group g of the fold admitted now: in the fold (g_in), its last (g_end), its rows (g_keep), and
+  // its write slot (g_pos: the cycle now + g_pos) = max(n + min((g+1)*OUT_ROWS, m), end_q + g).
+  wire [GROUPS-1:0]   g_in;
+  wire [GROUPS-1:0]   g_end;
+  wire [OUT_ROWS-1:0] g_keep [0:GROUPS-1];
+  wire [CNT_W-1:0]    g_pos  [0:GROUPS-1];
+  genvar gg, pp;
+  generate
+    for (gg = 0; gg < GROUPS; gg = gg + 1) begin : g_group
+      localparam integer     LO_I = gg * OUT_ROWS;
+      localparam integer     HI_I = (gg + 1) * OUT_ROWS;
+      localparam [CNT_W-1:0] LO   = LO_I[CNT_W-1:0];  // its first row
+      localparam [CNT_W-1:0] HI   = HI_I[CNT_W-1:0];  // one past its last row (full group)
+      localparam [CNT_W-1:0] G  = gg;
+      wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m);  // complete from now+ready
+      wire [CNT_W-1:0] after = end_q + G;                                // the write order's slot
+      assign g_in[gg]  = LO < fold_m;
+      assign g_end[gg] = (LO < fold_m) && (HI >= fold_m);
+      assign g_pos[gg] = (after > ready) ? after : ready;
+      for (pp = 0; pp < OUT_ROWS; pp = pp + 1) begin : g_row_keep
+        localparam integer     ROW_I = gg * OUT_ROWS + pp;
+        localparam [CNT_W-1:0] ROW   = ROW_I[CNT_W-1:0];
+        assign g_keep[gg][pp] = ROW < fold_m;
+      end
+    end
+  endgenerate
+
+  function automatic [CNT_W-1:0] ones_g(input [GROUPS-1:0] v);
+    integer n;
+    begin
+      ones_g = {CNT_W{1'b0}};
+      for (n = 0; n < GROUPS; n = n + 1) ones_g = ones_g + {{(CNT_W - 1){1'b0}}, v[n]};
+    end
+  endfunction
+
+  wire [CNT_W-1:0] fold_g     = ones_g(g_in);  // groups (beats) of the fold
+  wire [CNT_W-1:0] start_slot = g_pos[0];      // its first group write: now + start_slot
+  // Its last group write: max(n + m, end_q + fold_g - 1) (g_pos of its last group).
+  wire [CNT_W-1:0] order_end  = end_q + fold_g - {{(CNT_W - 1){1'b0}}, 1'b1};
+  wire [CNT_W-1:0] ready_end  = fold_n + fold_m;
+  wire [CNT_W-1:0] last_slot  = (order_end > ready_end) ? order_end : ready_end;
+  wire             fits       = last_slot < SLOTS[CNT_W-1:0];
   wire [FILL_W:0]  need       = {1'b0, count_q} + {1'b0, resv_q}
-                              + {{(FILL_W - CNT_W + 1){1'b0}}, fold_m};
+                              + {{(FILL_W - CNT_W + 1){1'b0}}, fold_g};
   wire             room       = need <= FIFO_DEPTH[FILL_W:0];
-  wire             admit_ok   = fits & room & (guard2_q == {CNT_W{1'b0}});
+  wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});
   wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;
   wire             accept     = step_vld & (~s_axis_a_tlast | admit_ok);
   wire             admit      = accept & s_axis_a_tlast;
@@ -156,82 +229,104 @@ module systolic_accel #(
   endfunction
 
   // ---------------------------------------------------------------------------------------------
-  // Row-write schedule: slot_q[d] is the row written to the FIFO d cycles from now.
+  // Write schedule: slot_q[d] is the group written to the FIFO d cycles from now.
   // ---------------------------------------------------------------------------------------------
-  reg  [SLOTS-1:0] slot_vld_q;
-  reg  [ROW_W-1:0] slot_row_q  [0:SLOTS-1];
-  reg  [SLOTS-1:0] slot_last_q;
-  reg  [COLS-1:0]  slot_keep_q [0:SLOTS-1];
+  reg  [SLOTS-1:0]    slot_vld_q;
+  reg  [GRP_W-1:0]    slot_grp_q  [0:SLOTS-1];  // group index in its fold
+  reg  [SLOTS-1:0]    slot_last_q;              // the fold's last group
+  reg  [COLS-1:0]     slot_keep_q [0:SLOTS-1];  // the fold's columns
+  reg  [OUT_ROWS-1:0] slot_rows_q [0:SLOTS-1];  // the group's rows in the fold
 
-  wire wr = slot_vld_q[0];  // a row is written to the FIFO in this cycle
+  wire wr = slot_vld_q[0];  // a group is written to the FIFO in this cycle
 
   genvar sd;
   generate
     for (sd = 0; sd < SLOTS; sd = sd + 1) begin : g_slot
-      // Slot sd+1 of this cycle is slot sd of the next; a fold admitted now takes slots
-      // start_slot .. stop_slot-1 of this cycle.
+      // Slot sd+1 of this cycle is slot sd of the next; a fold admitted now writes group g in
+      // slot g_pos[g] of this cycle.
       localparam [CNT_W-1:0] POS = sd + 1;
-      wire             take = admit && (POS >= start_slot) && ({1'b0, POS} < stop_slot);
-      wire [CNT_W-1:0] rel  = POS - start_slot;  // row index: only its low ROW_W bits
-      wire             unused_rel_hi = ^rel[CNT_W-1:ROW_W];
-      wire             next_vld;
-      wire [ROW_W-1:0] next_row;
-      wire             next_last;
-      wire [COLS-1:0]  next_keep;
+      reg                take;
+      reg [GRP_W-1:0]    take_grp;
+      reg                take_last;
+      reg [OUT_ROWS-1:0] take_rows;
+      integer g;
+      always @* begin
+        take      = 1'b0;
+        take_grp  = {GRP_W{1'b0}};
+        take_last = 1'b0;
+        take_rows = {OUT_ROWS{1'b0}};
+        for (g = 0; g < GROUPS; g = g + 1) begin
+          if (admit && g_in[g] && (g_pos[g] == POS)) begin  // at most one g: g_pos rises with g
+            take      = 1'b1;
+            take_grp  = g[GRP_W-1:0];
+            take_last = g_end[g];
+            take_rows = g_keep[g];
+          end
+        end
+      end
+      wire                next_vld;
+      wire [GRP_W-1:0]    next_grp;
+      wire                next_last;
+      wire [COLS-1:0]     next_keep;
+      wire [OUT_ROWS-1:0] next_rows;
       if (sd + 1 < SLOTS) begin : g_shift
         assign next_vld  = slot_vld_q[sd+1];
-        assign next_row  = slot_row_q[sd+1];
+        assign next_grp  = slot_grp_q[sd+1];
         assign next_last = slot_last_q[sd+1];
         assign next_keep = slot_keep_q[sd+1];
+        assign next_rows = slot_rows_q[sd+1];
       end else begin : g_top
         assign next_vld  = 1'b0;
-        assign next_row  = {ROW_W{1'b0}};
+        assign next_grp  = {GRP_W{1'b0}};
         assign next_last = 1'b0;
         assign next_keep = {COLS{1'b0}};
+        assign next_rows = {OUT_ROWS{1'b0}};
       end
       always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           slot_vld_q[sd]  <= 1'b0;
-          slot_row_q[sd]  <= {ROW_W{1'b0}};
+          slot_grp_q[sd]  <= {GRP_W{1'b0}};
           slot_last_q[sd] <= 1'b0;
           slot_keep_q[sd] <= {COLS{1'b0}};
+          slot_rows_q[sd] <= {OUT_ROWS{1'b0}};
         end else if (take) begin
           slot_vld_q[sd]  <= 1'b1;
-          slot_row_q[sd]  <= rel[ROW_W-1:0];
-          slot_last_q[sd] <= {1'b0, POS} + 1'b1 == stop_slot;
+          slot_grp_q[sd]  <= take_grp;
+          slot_last_q[sd] <= take_last;
           slot_keep_q[sd] <= s_axis_b_tkeep;
+          slot_rows_q[sd] <= take_rows;
         end else begin
           slot_vld_q[sd]  <= next_vld;
-          slot_row_q[sd]  <= next_row;
+          slot_grp_q[sd]  <= next_grp;
           slot_last_q[sd] <= next_last;
           slot_keep_q[sd] <= next_keep;
+          slot_rows_q[sd] <= next_rows;
         end
       end
     end
   endgenerate
 
   // Admission state.
+  integer gs;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       end_q    <= {CNT_W{1'b0}};
-      guard1_q <= {CNT_W{1'b0}};
-      guard2_q <= {CNT_W{1'b0}};
+      for (gs = 0; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= {CNT_W{1'b0}};
       resv_q   <= {FILL_W{1'b0}};
       first_q  <= 1'b1;
     end else begin
       if (accept) first_q <= s_axis_a_tlast;
       if (admit) begin
-        end_q    <= stop_slot[CNT_W-1:0] - {{(CNT_W - 1){1'b0}}, 1'b1};
-        // The fold after next may come once this fold's first row write is at most one cycle
+        end_q    <= last_slot;
+        // The fold after next may come once this fold's first group write is at most one cycle
         // away: start_slot - 1 cycles from now, i.e. start_slot - 2 from the next cycle.
-        guard1_q <= start_slot - {{(CNT_W - 2){1'b0}}, 2'd2};
-        guard2_q <= dec_sat(guard1_q);
+        guard_q[0] <= start_slot - {{(CNT_W - 2){1'b0}}, 2'd2};
+        for (gs = 1; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs-1]);
       end else begin
         end_q    <= dec_sat(end_q);
-        guard1_q <= dec_sat(guard1_q);
-        guard2_q <= dec_sat(guard2_q);
+        for (gs = 0; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs]);
       end
-      resv_q <= resv_q + (admit ? {{(FILL_W - CNT_W){1'b0}}, fold_m} : {FILL_W{1'b0}})
+      resv_q <= resv_q + (admit ? {{(FILL_W - CNT_W){1'b0}}, fold_g} : {FILL_W{1'b0}})
                        - {{(FILL_W - 1){1'b0}}, wr};
     end
   end
@@ -327,17 +422,19 @@ module systolic_accel #(
   // ---------------------------------------------------------------------------------------------
   // Drain: shadow registers, row read, result FIFO.
   // ---------------------------------------------------------------------------------------------
-  wire [ROW_W-1:0] rd_row = slot_row_q[0];
+  wire [GRP_W-1:0] rd_grp = slot_grp_q[0];
   wire [COLS*ACC_W-1:0] row_words [0:ROWS-1];
 
   generate
     for (i = 0; i < ROWS; i = i + 1) begin : g_drain_row
-      localparam [ROW_W-1:0] ROW_I = i;
-      wire read_row = wr && (rd_row == ROW_I);
+      localparam integer     GRP_N = i / OUT_ROWS;
+      localparam [GRP_W-1:0] GRP_I = GRP_N[GRP_W-1:0];
+      wire read_row = wr && (rd_grp == GRP_I) && slot_rows_q[0][i % OUT_ROWS];
       for (j = 0; j < COLS; j = j + 1) begin : g_drain_col
-        reg  [ACC_W-1:0] shadow_q;  // PE(i,j)'s result register, as it was before its last capture
-        reg  [1:0]       pend_q;    // results of PE(i,j) not yet read: 0, 1 (in the PE) or 2
-                                    // (the older one in shadow_q)
+        // shadow_q[s]: PE(i,j)'s result register as it was s+1 captures ago.
+        reg  [ACC_W-1:0]  shadow_q [0:SHADOWS-1];
+        reg  [PEND_W-1:0] pend_q;  // results of PE(i,j) not yet read: 0, 1 (the one in the PE)
+                                   // .. SHADOWS+1; the oldest of k > 1 is in shadow_q[k-2]
         wire             west_last;
         wire             north_vld;
         if (j == 0) begin : g_w_edge
@@ -352,23 +449,52 @@ module systolic_accel #(
         end
         wire strobe = west_last & north_vld;        // PE(i,j) captures a result at this edge
         wire read   = read_row & slot_keep_q[0][j];  // its oldest result is read in this cycle
+        integer s;
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
-            shadow_q <= {ACC_W{1'b0}};
-            pend_q   <= 2'd0;
+            for (s = 0; s < SHADOWS; s = s + 1) shadow_q[s] <= {ACC_W{1'b0}};
+            pend_q <= {PEND_W{1'b0}};
           end else begin
-            // Copying on every capture is enough: the copy is read only while two are pending.
-            if (strobe) shadow_q <= res[(i*COLS+j)*ACC_W +: ACC_W];
-            pend_q <= pend_q + {1'b0, strobe} - {1'b0, read};
+            // Copying on every capture is enough: a copy is read only while that many results
+            // are pending.
+            if (strobe) begin
+              shadow_q[0] <= res[(i*COLS+j)*ACC_W +: ACC_W];
+              for (s = 1; s < SHADOWS; s = s + 1) shadow_q[s] <= shadow_q[s-1];
+            end
+            pend_q <= pend_q + {{(PEND_W - 1){1'b0}}, strobe} - {{(PEND_W - 1){1'b0}}, read};
           end
         end
-        assign row_words[i][j*ACC_W +: ACC_W] = (pend_q == 2'd2) ? shadow_q
-                                                                 : res[(i*COLS+j)*ACC_W +: ACC_W];
+        // The oldest unread result: in the PE while one is pending, else in a shadow register.
+        wire [ACC_W-1:0] pick [0:SHADOWS];
+        assign pick[0] = res[(i*COLS+j)*ACC_W +: ACC_W];
+        genvar sh;
+        for (sh = 0; sh < SHADOWS; sh = sh + 1) begin : g_pick
+          localparam integer      HELD_N = sh + 2;
+          localparam [PEND_W-1:0] HELD   = HELD_N[PEND_W-1:0];
+          assign pick[sh+1] = (pend_q == HELD) ? shadow_q[sh] : pick[sh];
+        end
+        assign row_words[i][j*ACC_W +: ACC_W] = pick[SHADOWS];
       end
     end
   endgenerate
 
-  wire [COLS*ACC_W-1:0] wr_data = row_words[rd_row];
+  // The written group: position p holds row rd_grp*OUT_ROWS + p (zero past the last row).
+  wire [BEAT_W*ACC_W-1:0] wr_data;
+  wire [BEAT_W-1:0]       wr_keep;
+  generate
+    for (pp = 0; pp < OUT_ROWS; pp = pp + 1) begin : g_beat_row
+      wire [COLS*ACC_W-1:0] cand [0:GROUPS-1];  // row g*OUT_ROWS + pp of each group g
+      for (gg = 0; gg < GROUPS; gg = gg + 1) begin : g_cand
+        if (gg * OUT_ROWS + pp < ROWS) begin : g_row
+          assign cand[gg] = row_words[gg * OUT_ROWS + pp];
+        end else begin : g_none
+          assign cand[gg] = {(COLS * ACC_W){1'b0}};
+        end
+      end
+      assign wr_data[pp*COLS*ACC_W +: COLS*ACC_W] = cand[rd_grp];
+      assign wr_keep[pp*COLS +: COLS] = slot_keep_q[0] & {COLS{slot_rows_q[0][pp]}};
+    end
+  endgenerate
 
   // Flip-flops, not LUT RAM: the read is combinational (no block RAM), and with Yosys' LUT RAM
   // (TRELLIS_DPR16X4) nextpnr could not route the 8x8 top on the ECP5-85F in 30 minutes; with
@@ -386,7 +512,7 @@ module systolic_accel #(
   endfunction
 
   always @(posedge clk_i) begin
-    if (wr) fifo_q[wr_ptr_q] <= {slot_last_q[0], slot_keep_q[0], wr_data};
+    if (wr) fifo_q[wr_ptr_q] <= {slot_last_q[0], wr_keep, wr_data};
   end
 
   always @(posedge clk_i or negedge rst_ni) begin
@@ -403,8 +529,8 @@ module systolic_accel #(
 
   wire [ENTRY_W-1:0] head = fifo_q[rd_ptr_q];
   assign m_axis_c_tvalid = count_q != {FILL_W{1'b0}};
-  assign m_axis_c_tdata  = head[COLS*ACC_W-1:0];
-  assign m_axis_c_tkeep  = head[COLS*ACC_W +: COLS];
+  assign m_axis_c_tdata  = head[BEAT_W*ACC_W-1:0];
+  assign m_axis_c_tkeep  = head[BEAT_W*ACC_W +: BEAT_W];
   assign m_axis_c_tlast  = head[ENTRY_W-1];
 
 endmodule

@@ -14,7 +14,8 @@
 // Folds are sent in models.tiling.plan_folds order (row folds outer, column folds inner), one
 // K-step per beat, tkeep the fold's rows / columns, tlast on step K-1.
 // The signature runs over the result beats in order, over each kept word:
-//   sig = sig * 1099511628211 + word (mod 2^64), word = the ACC_W-bit pattern, zero-extended.
+//   sig = sig * 1099511628211 + word (mod 2^64), word = the ACC_W-bit pattern, zero-extended,
+// the words of a beat in lane order (row p = 0 .. OUT_ROWS-1, column j within it): C row-major.
 // cycles_o counts from the cycle the first operand beat is accepted to the cycle the last
 // result beat is accepted, inclusive. errors_o counts result beats whose tkeep or tlast differs
 // from the fold they belong to, and beats beyond the last.
@@ -28,7 +29,9 @@ module systolic_accel_bench #(
   parameter integer COLS       = 4,
   parameter integer DATA_W     = 8,
   parameter integer ACC_W      = 32,
-  parameter integer FIFO_DEPTH = ROWS + COLS + 2
+  parameter integer FIFO_DEPTH = ROWS + COLS + 2,
+  parameter integer OUT_ROWS   = 1,
+  parameter integer SHADOWS    = 1
 ) (
   input  wire        clk_i,
   input  wire        rst_ni,
@@ -139,12 +142,13 @@ module systolic_accel_bench #(
   // ---------------------------------------------------------------------------------------------
   // The top.
   // ---------------------------------------------------------------------------------------------
-  wire [COLS*ACC_W-1:0] c_data;
-  wire [COLS-1:0]       c_keep;
-  wire                  c_last, c_valid;
+  wire [OUT_ROWS*COLS*ACC_W-1:0] c_data;
+  wire [OUT_ROWS*COLS-1:0]       c_keep;
+  wire                           c_last, c_valid;
 
   systolic_accel #(
-    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .FIFO_DEPTH (FIFO_DEPTH)
+    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .FIFO_DEPTH (FIFO_DEPTH),
+    .OUT_ROWS (OUT_ROWS), .SHADOWS (SHADOWS)
   ) u_accel (
     .clk_i (clk_i), .rst_ni (rst_ni),
     .s_axis_a_tdata (a_tdata), .s_axis_a_tkeep (a_tkeep), .s_axis_a_tlast (step_last),
@@ -158,23 +162,25 @@ module systolic_accel_bench #(
   // ---------------------------------------------------------------------------------------------
   // Sink: the fold (rows, columns) each beat belongs to, and the signature.
   // ---------------------------------------------------------------------------------------------
-  reg  [31:0] or0_q, oc0_q, orow_q;   // the fold and row of the next expected beat
+  reg  [31:0] or0_q, oc0_q, orow_q;   // the fold and first row of the next expected beat
   reg         out_done_q;
   reg  [63:0] cyc_q, first_q;
   reg         started_q;
   wire [31:0] fold_m = (m_i - or0_q < ROWS) ? m_i - or0_q : ROWS;
   wire [31:0] fold_n = (n_i - oc0_q < COLS) ? n_i - oc0_q : COLS;
-  wire        want_last = (orow_q + 32'd1 == fold_m);
-  reg  [COLS-1:0] want_keep;
-  reg  [63:0]     sig_next;
-  integer y;
+  wire        want_last = (orow_q + OUT_ROWS >= fold_m);
+  reg  [OUT_ROWS*COLS-1:0] want_keep;
+  reg  [63:0]              sig_next;
+  integer y, q;
   always @* begin
     sig_next = sig_o;
-    for (y = 0; y < COLS; y = y + 1) begin
-      want_keep[y] = y < fold_n;
-      if (y < fold_n) begin
-        sig_next = sig_next * 64'd1099511628211
-                   + {{(64 - ACC_W){1'b0}}, c_data[y*ACC_W +: ACC_W]};
+    for (q = 0; q < OUT_ROWS; q = q + 1) begin
+      for (y = 0; y < COLS; y = y + 1) begin
+        want_keep[q*COLS+y] = (y < fold_n) && (orow_q + q < fold_m);
+        if ((y < fold_n) && (orow_q + q < fold_m)) begin
+          sig_next = sig_next * 64'd1099511628211
+                     + {{(64 - ACC_W){1'b0}}, c_data[(q*COLS+y)*ACC_W +: ACC_W]};
+        end
       end
     end
   end
@@ -204,7 +210,7 @@ module systolic_accel_bench #(
         end
         if (!out_done_q) sig_o <= sig_next;
         if (!want_last) begin
-          orow_q <= orow_q + 32'd1;
+          orow_q <= orow_q + OUT_ROWS;
         end else begin
           orow_q <= 32'd0;
           if (oc0_q + COLS < n_i) begin
@@ -229,7 +235,8 @@ endmodule
 // Icarus: the clock, the reset and the plusargs +M= +K= +N= +MAXCYC= (or +BEATS_IN= +BEATS_OUT=
 // and the files); prints the report.
 module systolic_accel_bench_tb;
-  parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, FIFO_DEPTH = ROWS + COLS + 2;
+  parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, FIFO_DEPTH = ROWS + COLS + 2,
+                    OUT_ROWS = 1, SHADOWS = 1;
 
   reg clk = 1'b0, rst_n = 1'b0;
   reg [31:0] m = 32'd1, k = 32'd1, n = 32'd1;
@@ -240,7 +247,8 @@ module systolic_accel_bench_tb;
   wire [31:0] errors;
 
   systolic_accel_bench #(
-    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .FIFO_DEPTH (FIFO_DEPTH)
+    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .FIFO_DEPTH (FIFO_DEPTH),
+    .OUT_ROWS (OUT_ROWS), .SHADOWS (SHADOWS)
   ) u_bench (
     .clk_i (clk), .rst_ni (rst_n), .m_i (m), .k_i (k), .n_i (n), .files_i (files),
     .beats_in_i (beats_in), .beats_out_i (beats_out), .done_o (done),
