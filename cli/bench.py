@@ -42,6 +42,19 @@ def _add_bench(sub: Any) -> None:
         help="skip the accelerator top's columns (rtl/systolic_accel.v through its harness)",
     )
     p.add_argument(
+        "--out-rows",
+        type=options.count_list(2, 32),
+        default=(2, 4),
+        help="the top's extra result-port widths: rows of C per result beat (OUT_ROWS), a "
+        "comma-separated list of 2..ROWS (default 2,4; the RTL's default 1 is measured anyway)",
+    )
+    p.add_argument(
+        "--shadows",
+        type=options.integer(1, 4),
+        default=2,
+        help="shadow registers per PE (SHADOWS) of the top at those widths (default 2)",
+    )
+    p.add_argument(
         "--scalesim-max-cycles",
         type=options.integer(0),
         default=300_000,

@@ -140,6 +140,21 @@ def array_param(name: str) -> Callable[[str], int]:
 seed = integer(0, SEED_MAX)
 
 
+def count_list(lo: int, hi: int) -> Callable[[str], tuple[int, ...]]:
+    """argparse type: a comma-separated list of distinct integers in [lo, hi], in order given."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        items = [x.strip() for x in text.split(",")]
+        one = integer(lo, hi)
+        values = tuple(one(x) for x in items)
+        if len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"{text!r} names a value twice")
+        return values
+
+    parse.__name__ = "list"
+    return parse
+
+
 def sizes(text: str) -> list[tuple[int, int]]:
     """argparse type: comma-separated array sizes RxC (ranges are ArrayParams's to check)."""
     out = []

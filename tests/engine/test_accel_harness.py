@@ -26,28 +26,42 @@ def _random_shapes(seed: int, count: int) -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.parametrize(
-    "sim,rows,cols,data_w,acc_w,depth",
+    "sim,rows,cols,data_w,acc_w,depth,out_rows,shadows",
     [
-        ("icarus", 4, 4, 8, 32, None),
-        ("icarus", 3, 5, 8, 32, 5),  # a FIFO of ROWS+2: admission held back for room
-        ("icarus", 2, 3, 4, 8, None),  # narrow accumulators wrap
-        ("icarus", 1, 1, 8, 32, None),
+        ("icarus", 4, 4, 8, 32, None, 1, 1),
+        ("icarus", 3, 5, 8, 32, 5, 1, 1),  # a FIFO of ROWS+2: admission held back for room
+        ("icarus", 2, 3, 4, 8, None, 1, 1),  # narrow accumulators wrap
+        ("icarus", 1, 1, 8, 32, None, 1, 1),
+        # Wider result ports: two and three rows per beat (a last beat of fewer rows), more
+        # shadow registers, a FIFO of ROWS entries.
+        ("icarus", 4, 4, 8, 32, None, 2, 2),
+        ("icarus", 5, 3, 8, 32, None, 3, 1),
+        ("icarus", 3, 2, 8, 32, 3, 2, 3),
         # One Verilator build costs 10-20 s of C++: the e2e and cocotb tests of the top run
-        # Verilator in make test; this set runs in the nightly tier.
-        pytest.param("verilator", 4, 2, 8, 20, 4, marks=pytest.mark.nightly),
+        # Verilator in make test; these sets run in the nightly tier.
+        pytest.param("verilator", 4, 2, 8, 20, 4, 1, 1, marks=pytest.mark.nightly),
+        pytest.param("verilator", 6, 4, 8, 32, None, 4, 2, marks=pytest.mark.nightly),
     ],
 )
 def test_cycles_equal_the_model_and_every_word_checks(
-    sim: str, rows: int, cols: int, data_w: int, acc_w: int, depth: int | None
+    sim: str,
+    rows: int,
+    cols: int,
+    data_w: int,
+    acc_w: int,
+    depth: int | None,
+    out_rows: int,
+    shadows: int,
 ) -> None:
     p = ArrayParams(rows=rows, cols=cols, data_w=data_w, acc_w=acc_w)
-    exe = accel_harness.build_bench(sim, p, fifo_depth=depth)
+    exe = accel_harness.build_bench(sim, p, fifo_depth=depth, out_rows=out_rows, shadows=shadows)
     held = 0
     for m, k, n in SHAPES + _random_shapes(rows * 10 + cols, 8):
-        run = accel_harness.run_bench(sim, exe, m, k, n, p)
+        run = accel_harness.run_bench(sim, exe, m, k, n, p, out_rows=out_rows)
         assert not run.problems, (m, k, n, run.problems)
-        assert run.cycles == accel_cycles(m, k, n, p, depth), (m, k, n)
-        held += sum(schedule(m, k, n, p, depth).held)
+        want = accel_cycles(m, k, n, p, depth, out_rows, shadows)
+        assert run.cycles == want, (m, k, n)
+        held += sum(schedule(m, k, n, p, depth, out_rows, shadows).held)
     # The list exercises admission control, not only free streaming (a 1x1 array's one row per
     # fold always keeps up with the port).
     assert held > 0 or rows == cols == 1
@@ -73,3 +87,15 @@ def test_a_run_that_does_not_finish_is_an_error() -> None:
     exe = accel_harness.build_bench("icarus", p)
     with pytest.raises(SimulatorError, match="did not finish within 5 cycles"):
         accel_harness.run_bench("icarus", exe, 8, 8, 8, p, max_cycles=5)
+
+
+def test_the_check_bites_on_groups_read_in_reverse(tmp_path: Path) -> None:
+    """A drain that reads a fold's groups last first (its beats keep their tkeep and tlast): with
+    two rows per beat the words land in the wrong beats, and the signature must say so."""
+    rtl = mutants.apply(mutants.by_name("rows_read_reversed"), build.RTL_DIR, tmp_path / "rtl")
+    p = ArrayParams(rows=4, cols=4)
+    exe = accel_harness.build_bench(
+        "icarus", p, build_root=tmp_path / "b", rtl_dir=rtl, out_rows=2, shadows=2
+    )
+    run = accel_harness.run_bench("icarus", exe, 7, 3, 5, p, out_rows=2)
+    assert any("signature" in x for x in run.problems), run.problems

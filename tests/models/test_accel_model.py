@@ -144,3 +144,81 @@ def test_digits_conv1_on_16x16_is_port_bound() -> None:
     90 cycles, and the top's schedule reaches that bound."""
     p = ArrayParams(rows=16, cols=16)
     assert accel_lower_bound(64, 9, 16, p) == accel_cycles(64, 9, 16, p) == 90
+
+
+# ------------------------------------------------------------------------------------------------
+# Wider result port (OUT_ROWS) and more shadow registers (SHADOWS)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_groups_by_hand() -> None:
+    # 4x3x3 on 4x4, two rows per beat: the last step is accepted in cycle 2; rows 0-1 are
+    # complete from cycle 2 + 3 + 2 = 7, rows 2-3 from 2 + 3 + 4 = 9: two beats, out in cycles 8
+    # and 10 -> 11 cycles inclusive, which is the lower bound.
+    s = schedule(4, 3, 3, P44, out_rows=2)
+    assert s.admit == (2,) and s.writes == ((7, 9),)
+    assert s.cycles == 11 == accel_lower_bound(4, 3, 3, P44, out_rows=2)
+    assert result_beats(4, 3, P44, out_rows=2) == 2
+    assert result_beats(5, 3, P44, out_rows=2) == 3  # folds of 4 and 1 rows: 2 + 1 beats
+
+
+def test_one_row_per_beat_writes_rows_back_to_back() -> None:
+    p = ArrayParams(rows=3, cols=2)
+    for m, k, n in itertools.product((1, 3, 7), (1, 2, 9), (1, 2, 5)):
+        s = schedule(m, k, n, p)
+        folds = plan_folds(m, n, p)
+        assert [list(w) for w in s.writes] == [
+            list(range(first, first + f.m)) for first, f in zip(s.first_write, folds, strict=True)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "out_rows", "shadows"),
+    [
+        (r, c, o, sh)
+        for (r, c), (o, sh) in itertools.product(
+            [(2, 3), (4, 4), (5, 3)], [(2, 1), (2, 2), (3, 2), (1, 3)]
+        )
+        if o <= r  # OUT_ROWS is 1..ROWS
+    ],
+)
+def test_wide_port_invariants(rows: int, cols: int, out_rows: int, shadows: int) -> None:
+    p = ArrayParams(rows=rows, cols=cols)
+    for m, k, n in itertools.product((1, 3, 7, 16), (1, 2, 9), (1, 5, 11)):
+        s = schedule(m, k, n, p, None, out_rows, shadows)
+        assert accel_lower_bound(m, k, n, p, out_rows) <= s.cycles, (m, k, n)
+        beats = [w for fold in s.writes for w in fold]
+        assert len(beats) == result_beats(m, n, p, out_rows)
+        # One FIFO write per cycle at most, in order; every fold's first write is its writes[0].
+        assert all(b > a for a, b in itertools.pairwise(beats))
+        assert s.first_write == tuple(w[0] for w in s.writes)
+        # With a sink that never stalls, the default FIFO depth never holds a fold for room.
+        assert s.admit == schedule(m, k, n, p, 1024, out_rows, shadows).admit
+
+
+def test_digits_conv1_on_16x16_with_two_rows_per_beat() -> None:
+    """docs/gemm.md: with two rows (32 words) per beat, digits conv1 on a 16x16 top is held back
+    by the shadow rule with one shadow register per PE (74 cycles, lower bound 69), and reaches
+    the lower bound with two (69 cycles)."""
+    p = ArrayParams(rows=16, cols=16)
+    one = schedule(64, 9, 16, p, None, 2, 1)
+    two = schedule(64, 9, 16, p, None, 2, 2)
+    assert accel_lower_bound(64, 9, 16, p, 2) == 69
+    assert one.cycles == 74 and "shadow" in one.held_by
+    assert two.cycles == 69 and sum(two.held) == 0
+
+
+@pytest.mark.parametrize(
+    ("out_rows", "shadows", "match"),
+    [
+        (0, 1, "rows per result beat"),
+        (5, 1, "rows per result beat"),
+        (True, 1, "rows per result beat"),
+        (1, 0, "shadow registers"),
+        (1, 5, "shadow registers"),
+        (1, 2.0, "shadow registers"),
+    ],
+)
+def test_bad_port_parameters(out_rows: object, shadows: object, match: str) -> None:
+    with pytest.raises(OperandError, match=match):
+        schedule(4, 4, 4, P44, None, out_rows, shadows)  # type: ignore[arg-type]
