@@ -19,6 +19,8 @@ from systolic.models.tiling import GemmPlan
 from systolic.models.workloads import BENCH_GEMMS, Workload
 
 DEFAULT_OUT = build.BUILD_ROOT / "bench"
+#: The top's extra result-port widths (rows per beat) by default, at each size they fit.
+DEFAULT_OUT_ROWS = (2, 4)
 
 
 def geomean(xs: list[float]) -> float:
@@ -81,7 +83,7 @@ class BenchOptions:
     no_scalesim: bool = False
     scalesim_max_cycles: int = 300_000
     no_top: bool = False
-    out_rows: tuple[int, ...] = (2, 4)
+    out_rows: tuple[int, ...] | None = None  # None: DEFAULT_OUT_ROWS where they fit
     shadows: int = 2
     out: Path = DEFAULT_OUT / "bench.json"
 
@@ -113,8 +115,9 @@ def run_bench(args: BenchOptions) -> int:
         ]
         array = _array_summary(rows)
         if top:
+            widths = args.out_rows or [x for x in DEFAULT_OUT_ROWS if x <= r]
             array["ports"] = [_port_summary(p, 1, 1, rows)] + [
-                _measure_port(args, p, gemms, rows, out_rows) for out_rows in args.out_rows
+                _measure_port(args, p, gemms, rows, out_rows) for out_rows in widths
             ]
         report["arrays"][f"{r}x{c}"] = array
         all_ss += [x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]]
@@ -142,7 +145,7 @@ def _check_ports(args: BenchOptions) -> None:
     default's (measured anyway)."""
     if args.no_top:
         return
-    for out_rows in args.out_rows:
+    for out_rows in args.out_rows or ():
         if out_rows < 2:
             raise ConfigError(
                 f"--out-rows {out_rows}: the top is measured at 1 anyway; give 2 or more"

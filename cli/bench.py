@@ -44,9 +44,10 @@ def _add_bench(sub: Any) -> None:
     p.add_argument(
         "--out-rows",
         type=options.count_list(2, 32),
-        default=(2, 4),
+        default=None,
         help="the top's extra result-port widths: rows of C per result beat (OUT_ROWS), a "
-        "comma-separated list of 2..ROWS (default 2,4; the RTL's default 1 is measured anyway)",
+        "comma-separated list of 2..ROWS (default: 2 and 4 where they fit; the RTL's default, "
+        "1, is measured anyway)",
     )
     p.add_argument(
         "--shadows",

@@ -107,6 +107,7 @@ def register(sub: Any) -> None:
         help="the design the network runs through: the array (fast-path harness) or the "
         "accelerator top (AXI4-Stream, rtl/systolic_accel.v) (default: array)",
     )
+    options.add_port(p)
     p.set_defaults(func=cmd_e2e)
 
 
@@ -142,6 +143,7 @@ def cmd_e2e(args: argparse.Namespace) -> int:
         args.images,
         args.retrain,
         args.top,
+        options.port_of(args),
     )
     print()
     print(to_markdown({**report, "runs": []}))

@@ -140,6 +140,31 @@ def array_param(name: str) -> Callable[[str], int]:
 seed = integer(0, SEED_MAX)
 
 
+def add_port(p: argparse.ArgumentParser) -> None:
+    """``--out-rows`` and ``--shadows``: the accelerator top's result port (with --top accel)."""
+    p.add_argument(
+        "--out-rows",
+        type=integer(1, 32),
+        default=None,
+        help="with --top accel: rows of C per result beat, OUT_ROWS = 1..ROWS (default 1)",
+    )
+    p.add_argument(
+        "--shadows",
+        type=integer(1, 4),
+        default=None,
+        help="with --top accel: shadow registers per PE, SHADOWS = 1..4 (default 1)",
+    )
+
+
+def port_of(args: argparse.Namespace) -> tuple[int, int]:
+    """(rows per result beat, shadow registers) of ``add_port``'s options; either one given
+    without --top accel is an error."""
+    given = [f for f, v in (("--out-rows", args.out_rows), ("--shadows", args.shadows)) if v]
+    if given and args.top != "accel":
+        raise ConfigError(f"{given[0]} applies to --top accel runs only")
+    return args.out_rows or 1, args.shadows or 1
+
+
 def count_list(lo: int, hi: int) -> Callable[[str], tuple[int, ...]]:
     """argparse type: a comma-separated list of distinct integers in [lo, hi], in order given."""
 

@@ -67,6 +67,7 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
         help="with --workload: the design it runs through, the array (default) or the "
         "accelerator top (AXI4-Stream, rtl/systolic_accel.v)",
     )
+    options.add_port(p)
     p.set_defaults(func=cmd_sim)
 
 
@@ -177,8 +178,9 @@ def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
 def cmd_sim(args: argparse.Namespace) -> int:
     if args.workload is not None:
         return cmd_sim_workload(args)
-    for flag_name, given in (("--mode", args.mode), ("--top", args.top)):
-        if given is not None:
+    given = (("--mode", args.mode), ("--top", args.top))
+    for flag_name, value in (*given, ("--out-rows", args.out_rows), ("--shadows", args.shadows)):
+        if value is not None:
             raise ConfigError(f"{flag_name} applies to --workload runs only")
     return regress.run_and_report(
         args.sim, _params_list(args), None, args.seed, args.waves, not args.verbose
@@ -195,13 +197,25 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
     p = ArrayParams(rows, cols, args.data_w, args.acc_w)
+    out_rows, shadows = options.port_of(args)
     where = ", accelerator top" if args.top == "accel" else ""
+    if (out_rows, shadows) != (1, 1):
+        where += f" ({out_rows} rows per beat, {shadows} shadow registers)"
     print(
         f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}{where}) ...",
         flush=True,
     )
     top = args.top or "array"
-    summary = run_workload(args.workload, args.sim, p, args.mode or "e2e", args.seed, top=top)
+    summary = run_workload(
+        args.workload,
+        args.sim,
+        p,
+        args.mode or "e2e",
+        args.seed,
+        top=top,
+        out_rows=out_rows,
+        shadows=shadows,
+    )
     print_summary(summary)
     return 0 if summary["passed"] else 1
 

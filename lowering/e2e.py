@@ -154,13 +154,15 @@ def run_e2e(
     images: int | None = None,
     retrain: bool = False,
     top: str = "array",
+    port: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
     """The whole flow; returns the report (also written to ``out_dir``). ``top``: "array" or
-    "accel" (the network through the accelerator top)."""
+    "accel" (the network through the accelerator top, with ``port`` = (rows per result beat,
+    shadow registers per PE))."""
     from systolic.engine import toolchain
     from systolic.lowering.report import write_report
     from systolic.models.params import ArrayParams
-    from systolic.verify.workload import print_summary, run_workload
+    from systolic.verify.workload import print_summary, run_workload, top_run_tag
 
     if images is not None and images < 1:
         from systolic.errors import LoweringError
@@ -168,6 +170,11 @@ def run_e2e(
         raise LoweringError(f"--images must be at least 1, got {images}")
     toolchain.check_simulator(sim)
     params = ArrayParams(rows, cols, 8, 32)
+    out_rows, shadows = port
+    if top == "accel":  # a bad port is one clear line before any training
+        from systolic.models.accel import top_parameters
+
+        top_parameters(params, None, out_rows, shadows)
     ensure_models(methods, prune_dir, seed, retrain)
     out_dir.mkdir(parents=True, exist_ok=True)
     models = []
@@ -184,14 +191,18 @@ def run_e2e(
             flush=True,
         )
         where = " (accelerator top)" if top == "accel" else ""
+        if (out_rows, shadows) != (1, 1):
+            where = f" (accelerator top, {out_rows} rows per beat, {shadows} shadow registers)"
         print(f"running {entry.name} end to end on {sim} {rows}x{cols}{where} ...", flush=True)
         run = run_workload(
             Path(info["workload"]),
             sim,
             params,
             "e2e",
-            name=f"e2e_{entry.name}_{sim}_{rows}x{cols}" + ("_accel" if top == "accel" else ""),
+            name=f"e2e_{entry.name}_{sim}_{rows}x{cols}" + top_run_tag(top, *port),
             top=top,
+            out_rows=out_rows,
+            shadows=shadows,
         )
         print_summary(run)
         models.append({**info, "family": entry.family, "dense": entry.dense, "run": run})

@@ -39,8 +39,16 @@ Pairs = list[tuple[np.ndarray, np.ndarray]]
 class AccelLayers:
     """Runs layers through the top's harness and keeps their records."""
 
-    def __init__(self, sim: str, params: ArrayParams, exe: Path, workdir: Path) -> None:
+    def __init__(
+        self,
+        sim: str,
+        params: ArrayParams,
+        exe: Path,
+        workdir: Path,
+        port: tuple[int, int] = (1, 1),
+    ) -> None:
         self.sim, self.p, self.exe, self.workdir = sim, params, exe, workdir
+        self.out_rows, self.shadows = port  # rows per result beat, shadow registers per PE
         self.records: list[LayerRecord] = []
 
     def layer(
@@ -55,7 +63,9 @@ class AccelLayers:
         beats were wrong). Each must equal ``want`` (default: the exact A @ B)."""
         p = self.p
         t0 = time.perf_counter()
-        run = accel_harness.run_stream(self.sim, self.exe, pairs, p, self.workdir / name)
+        run = accel_harness.run_stream(
+            self.sim, self.exe, pairs, p, self.workdir / name, self.out_rows
+        )
         errors = [*(errors or []), *run.problems]
         if want is None:  # exact: the operands may be int8 arrays
             want = [a.astype(np.int64) @ b.astype(np.int64) for a, b in pairs]
@@ -79,21 +89,29 @@ class AccelLayers:
             for a, b in pairs
             for f in plan_folds(a.shape[0], b.shape[1], p)
         ]
-        model = schedule_folds(folds, p).cycles
+        model = schedule_folds(folds, p, None, self.out_rows, self.shadows).cycles
         if cycles != model:
             errors = [*errors, f"the top took {cycles} cycles, its cycle model {model}"]
         wall = time.perf_counter() - t0
-        lower = folds_lower_bound(folds)
+        lower = folds_lower_bound(folds, self.out_rows)
         return make_record(name, kind, pairs, cycles, model, lower, wall, errors, p)
 
 
 def run_accel_workload(
-    wl: Workload, mode: str, sim: str, params: ArrayParams, exe: Path, workdir: Path
+    wl: Workload,
+    mode: str,
+    sim: str,
+    params: ArrayParams,
+    exe: Path,
+    workdir: Path,
+    port: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
-    """``wl`` through the top in ``mode`` (``replay`` or ``e2e``); the summary of the array's
-    runner, with ``top`` = "accel"."""
-    run = AccelLayers(sim, params, exe, workdir)
+    """``wl`` through the top (built with ``port`` = (rows per result beat, shadow registers per
+    PE)) in ``mode`` (``replay`` or ``e2e``); the summary of the array's runner, with ``top`` =
+    "accel", ``out_rows`` and ``shadows``."""
+    run = AccelLayers(sim, params, exe, workdir, port)
     extra: dict[str, Any] = {**summary_header(wl, mode, params), "top": "accel"}
+    extra |= {"out_rows": port[0], "shadows": port[1]}
     if mode == "replay":
         for layer in wl.net.layers:
             gs = wl.gemms[layer.name]

@@ -16,6 +16,7 @@ from systolic.engine.harness import build_cocotb, run_cocotb
 from systolic.engine.tops import WORKLOAD_TOPS
 from systolic.engine.workload import Workload, load_workload
 from systolic.errors import SystolicError, one_line
+from systolic.models.accel import top_parameters
 from systolic.models.params import ArrayParams
 from systolic.tb.workload import LayerRecord, format_layer
 
@@ -30,11 +31,14 @@ def run_workload(
     build_root: Path | None = None,
     rtl_dir: Path | None = None,
     top: str = "array",
+    out_rows: int = 1,
+    shadows: int = 1,
 ) -> dict[str, Any]:
     """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
 
     ``top``: "array" (the array through the fast-path harness and tb/test_workload.py) or
-    "accel" (the accelerator top through its harness, systolic.verify.accel_workload).
+    "accel" (the accelerator top through its harness, systolic.verify.accel_workload), with
+    ``out_rows`` rows per result beat and ``shadows`` shadow registers per PE.
 
     Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
     SystolicError if the simulation could not run at all. A failing check is reported in the
@@ -51,14 +55,19 @@ def run_workload(
         )
     if top not in WORKLOAD_TOPS:
         raise SystolicError(f"unknown top {top!r}; choose from {', '.join(WORKLOAD_TOPS)}")
+    if top == "accel":
+        top_parameters(params, None, out_rows, shadows)  # one clear line for a bad port
+    elif (out_rows, shadows) != (1, 1):
+        raise SystolicError("rows per result beat and shadow registers are the accelerator top's")
     path = Path(path).resolve()
     wl = load_workload(path)  # one clear line for a bad file, before the simulator is looked for
-    tag = name or f"workload_{path.stem}_{mode}" + ("_accel" if top == "accel" else "")
+    tag = name or f"workload_{path.stem}_{mode}" + top_run_tag(top, out_rows, shadows)
     out = (build_root or build.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     if top == "accel":
-        return _run_on_accel(wl, mode, sim, params, out, build_root, rtl_dir)
+        port = (out_rows, shadows)
+        return _run_on_accel(wl, mode, sim, params, out, build_root, rtl_dir, port)
     t0 = time.perf_counter()
     build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
     build_s = time.perf_counter() - t0
@@ -95,23 +104,35 @@ def _run_on_accel(
     out: Path,
     build_root: Path | None,
     rtl_dir: Path | None,
+    port: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
-    """The workload through the accelerator top; the summary is written to ``out`` too."""
+    """The workload through the accelerator top with ``port`` = (rows per result beat, shadow
+    registers per PE); the summary is written to ``out`` too."""
     from systolic.engine import accel_harness
     from systolic.verify.accel_workload import run_accel_workload
 
     t0 = time.perf_counter()
-    exe = accel_harness.build_bench(sim, params, build_root=build_root, rtl_dir=rtl_dir)
+    out_rows, shadows = port
+    exe = accel_harness.build_bench(
+        sim, params, build_root=build_root, rtl_dir=rtl_dir, out_rows=out_rows, shadows=shadows
+    )
     build_s = time.perf_counter() - t0
     work = out.with_suffix("")
     try:
-        summary = run_accel_workload(wl, mode, sim, params, exe, work)
+        summary = run_accel_workload(wl, mode, sim, params, exe, work, port)
     finally:
         shutil.rmtree(work, ignore_errors=True)  # operand and result files of every layer
     summary |= {"sim_wall_s": time.perf_counter() - t0, "build_s": build_s, "log": "-"}
     summary["results_json"] = str(out)
     fileio.atomic_write(out, json.dumps(summary, indent=1))
     return summary
+
+
+def top_run_tag(top: str, out_rows: int, shadows: int) -> str:
+    """The run's name suffix: none for the array, _accel for the top at its defaults."""
+    if top != "accel":
+        return ""
+    return "_accel" + (f"_o{out_rows}s{shadows}" if (out_rows, shadows) != (1, 1) else "")
 
 
 def print_summary(s: dict[str, Any]) -> None:

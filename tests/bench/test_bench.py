@@ -130,3 +130,6 @@ def test_bench_json_has_no_nan_without_scalesim(tmp_path) -> None:
     assert array["geomean_rtl_over_scalesim"] is None
     assert array["geomean_top_over_scalesim"] is None
     assert array["rows"][0]["top_checked"]
+    # The default result-port widths that fit a 2x2 top: 1 (the RTL's default) and 2.
+    assert [(x["out_rows"], x["shadows"]) for x in array["ports"]] == [(1, 1), (2, 2)]
+    assert all(r["top_checked"] for x in array["ports"] for r in x["rows"])

@@ -87,6 +87,32 @@ CATALOG = [
     Case("unknown-mutant", ("mutate", "--only", "nope"), ("unknown mutant",)),
     Case("top-without-workload", ("sim", "--top", "accel"), ("--top applies to --workload",)),
     Case("unknown-top", ("sim", "--top", "npu"), ("invalid choice", "accel")),
+    Case(
+        "port-without-workload", ("sim", "--out-rows", "2"), ("--out-rows applies to --workload",)
+    ),
+    Case(
+        "port-without-top",
+        ("e2e", "--shadows", "2", "--out", "{tmp}/e2e", "--prune-dir", "{tmp}/pr"),
+        ("--shadows applies to --top accel",),
+    ),
+    Case(
+        "port-wider-than-the-array",
+        (
+            "e2e",
+            "--top",
+            "accel",
+            "--rows",
+            "4",
+            "--out-rows",
+            "5",
+            "--out",
+            "{tmp}/e2e",
+            "--prune-dir",
+            "{tmp}/pr",
+        ),
+        ("rows per result beat must be 1..4",),
+    ),
+    Case("bench-port-too-wide", ("bench", "--sizes", "4x4", "--out-rows", "8"), ("does not fit",)),
     Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no such directory",)),
     # Matrices for `systolic gemm`.
     Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),

@@ -182,11 +182,20 @@ ARRAY = (
     Opt("--seed", "seed", ("-1", "4294967296")),
 )
 
+#: The accelerator top's result port (sim and e2e, with --top accel).
+PORT = (Opt("--out-rows", "int", ("0", "33")), Opt("--shadows", "int", ("0", "5")))
+
 #: command -> (good base argv, options). {box} in the base is the sandbox folder.
 COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
     "sim": (
         ("sim",),
-        (*ARRAY, Opt("--sizes", "sizes"), Opt("--workload", "in_file"), Opt("--top", "enum")),
+        (
+            *ARRAY,
+            Opt("--sizes", "sizes"),
+            Opt("--workload", "in_file"),
+            Opt("--top", "enum"),
+            *PORT,
+        ),
     ),
     "run": (("run",), ARRAY),
     "gemm": (
@@ -227,6 +236,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--sizes", "sizes"),
             Opt("--sim", "enum"),
             Opt("--scalesim-max-cycles", "int", ("-1",)),
+            Opt("--out-rows", "int", ("1", "33", "2,2")),
+            Opt("--shadows", "int", ("0", "5")),
             Opt("--out", "out_file", wrong_format=("b.csv",)),
         ),
     ),
@@ -319,6 +330,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--prune-dir", "out_dir"),
             Opt("--out", "out_dir"),
             Opt("--top", "enum"),
+            *PORT,
         ),
     ),
 }

@@ -84,6 +84,11 @@ def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path:
     ), first
 
 
+#: The top's result port per simulator: Icarus at the RTL's defaults, Verilator with two rows
+#: per beat and two shadow registers (one build each).
+PORTS = {"icarus": (1, 1), "verilator": (2, 2)}
+
+
 @pytest.mark.sim
 @pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 def test_small_networks_end_to_end_through_the_accelerator_top(
@@ -92,11 +97,21 @@ def test_small_networks_end_to_end_through_the_accelerator_top(
     """The same networks through rtl/systolic_accel.v (``--top accel``): every GEMM bit-exact
     from the result beats, every layer's cycles equal to models.accel, the predictions the
     integer reference's."""
+    out_rows, shadows = PORTS[sim]
     for family, path in workloads.items():
         s = run_workload(
-            path, sim, ARRAY, "e2e", name=f"{family}-{sim}-accel", build_root=ROOT, top="accel"
+            path,
+            sim,
+            ARRAY,
+            "e2e",
+            name=f"{family}-{sim}-accel",
+            build_root=ROOT,
+            top="accel",
+            out_rows=out_rows,
+            shadows=shadows,
         )
         assert s["passed"] and s["top"] == "accel", [lr["errors"] for lr in s["layers"]]
+        assert (s["out_rows"], s["shadows"]) == (out_rows, shadows)
         assert s["agreement"] == s["images"]
         assert all(
             lr["lower_bound"] <= lr["rtl_cycles"] == lr["model_cycles"] for lr in s["layers"]
