@@ -104,7 +104,7 @@ class Sampler:
         array = dut.u_array  # hierarchical: the same handles on Icarus and Verilator
         self._array_in = [getattr(array, name) for name in ARRAY_INPUTS]
         self._array_state = [getattr(array, name) for name in ARRAY_STATE]
-        # pend_q[r][j] == 2: PE(r,j)'s oldest unread result sits in the shadow register.
+        # pend_q[r][j] = k >= 2: PE(r,j)'s oldest unread result sits in shadow register k-2.
         self._pending = [
             dut.g_drain_row[r].g_drain_col[j].pend_q
             for r in range(params.rows)
@@ -113,8 +113,10 @@ class Sampler:
         self.samples: list[PortSample] = []
         self.array_in: list[tuple[int | None, ...]] = []
         self.array_state: list[tuple[int | None, ...]] = []
-        #: PEs whose oldest unread result is in the shadow register, per cycle.
+        #: PEs whose oldest unread result is in a shadow register, per cycle.
         self.shadowed: list[int] = []
+        #: The most unread results of any PE (pend_q, 0 .. SHADOWS + 1), per cycle.
+        self.pending_max: list[int] = []
         #: Result frames completed (tlast handshakes on m_axis_c) since the last reset.
         self.frames_since_reset = 0
 
@@ -133,7 +135,9 @@ class Sampler:
         self.samples.append(PortSample(rst, a, b, c))
         self.array_in.append(tuple(_read(h) for h in self._array_in))
         self.array_state.append(tuple(_read(h) for h in self._array_state))
-        self.shadowed.append(sum(_read(h) == 2 for h in self._pending))
+        pending = [_read(h) for h in self._pending]
+        self.shadowed.append(sum(k is not None and k >= 2 for k in pending))
+        self.pending_max.append(max((k for k in pending if k is not None), default=0))
         if not rst and c.tvalid == 1 and None in (c.tdata, c.tkeep, c.tlast):
             # Fail here, as a checker: cocotbext-axi's sink would otherwise stop the test with
             # its own error when it reads the X bits at the next rising edge.
@@ -201,6 +205,9 @@ class AccelTB:
         self.test_name = test_name
         self.params = dut_params(dut)
         self.fifo_depth = int(dut.FIFO_DEPTH.value)
+        #: Rows of C per result beat and shadow registers per PE (the top's HDL parameters).
+        self.out_rows = int(dut.OUT_ROWS.value)
+        self.shadows = int(dut.SHADOWS.value)
         self._check_widths()
         self.seed = RUN.seed
         self.rng = np.random.default_rng([self.seed, zlib.crc32(test_name.encode())])
@@ -243,8 +250,8 @@ class AccelTB:
             "s_axis_a_tkeep": p.rows,
             "s_axis_b_tdata": p.cols * p.data_w,
             "s_axis_b_tkeep": p.cols,
-            "m_axis_c_tdata": p.cols * p.acc_w,
-            "m_axis_c_tkeep": p.cols,
+            "m_axis_c_tdata": self.out_rows * p.cols * p.acc_w,
+            "m_axis_c_tkeep": self.out_rows * p.cols,
         }
         check_port_widths(self.dut, expect, p)
 
@@ -252,13 +259,15 @@ class AccelTB:
     def context(self) -> str:
         """Parameters, seed and the call that reproduces the test."""
         p = self.params
-        depth = self.fifo_depth
+        depth, out_rows, shadows = self.fifo_depth, self.out_rows, self.shadows
         return (
             f"design=systolic_accel ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} "
-            f"ACC_W={p.acc_w} FIFO_DEPTH={depth} sim={self.sim} seed={self.seed} "
-            f"test={self.test_name}; reproduce: systolic.engine.runner.run('{self.sim}', "
+            f"ACC_W={p.acc_w} FIFO_DEPTH={depth} OUT_ROWS={out_rows} SHADOWS={shadows} "
+            f"sim={self.sim} seed={self.seed} test={self.test_name}; reproduce: "
+            f"systolic.engine.runner.run('{self.sim}', "
             f"ArrayParams({p.rows}, {p.cols}, {p.data_w}, {p.acc_w}), tests=['{self.test_name}'], "
-            f"seed={self.seed}, test_module=ACCEL_TEST_MODULE, top=accel_top(params, {depth}))"
+            f"seed={self.seed}, test_module=ACCEL_TEST_MODULE, "
+            f"top=accel_top(params, {depth}, {out_rows}, {shadows}))"
         )
 
     def set_backpressure(self, a: float = 0.0, b: float = 0.0, c: float = 0.0) -> None:
@@ -362,7 +371,7 @@ class AccelTB:
         samples = self.sampler.samples
         p = self.params
         errors: list[str] = []
-        violations = check_protocol(samples, p)
+        violations = check_protocol(samples, p, self.out_rows)
         if violations:
             errors.append(
                 "AXI4-Stream protocol: "
@@ -377,7 +386,7 @@ class AccelTB:
                 "in c+1+j): " + "; ".join(contract[:8])
             )
         array_sb = self.check_array(recorded)
-        sb = ResultScoreboard(p, self.context)
+        sb = ResultScoreboard(p, self.context, self.out_rows)
         beats = self.result_beats()
         for n, (folds, got) in enumerate(zip(self.epochs, beats, strict=True)):
             sb.check(folds, got, cut=n < len(self.epochs) - 1)
@@ -444,7 +453,7 @@ class AccelTB:
         want = [
             (beat.tdata >> (j * self.params.acc_w)) & mask
             for beat in _complete_frames(beats[-1])
-            for j in range(self.params.cols)
+            for j in range(self.out_rows * self.params.cols)
         ]
         if words != want:
             raise AccelCheckError(
@@ -455,7 +464,14 @@ class AccelTB:
     def _record(self, sb: ResultScoreboard, array_sb: Scoreboard) -> None:
         """Statistics and functional coverage of the test so far."""
         samples = self.sampler.samples
-        coverage.sample_accel(self.params, samples, self.sampler.shadowed, self.epochs)
+        coverage.sample_accel(
+            self.params,
+            samples,
+            self.sampler.shadowed,
+            self.epochs,
+            self.out_rows,
+            self.sampler.pending_max,
+        )
         self.stats.cycles = len(samples)
         self.stats.products = sb.folds_checked
         self.stats.pe_checks = array_sb.pe_checks

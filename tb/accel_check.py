@@ -89,7 +89,34 @@ def is_prefix_mask(keep: int) -> bool:
     return keep > 0 and keep & (keep + 1) == 0
 
 
-def check_protocol(samples: Sequence[PortSample], params: ArrayParams) -> list[ProtocolViolation]:
+def result_keep(rows: int, n: int, params: ArrayParams) -> int:
+    """m_axis_c's tkeep of a beat that carries ``rows`` rows of a fold of ``n`` columns: bit
+    p*COLS + j for p < rows and j < n (the row-keep x column-keep pattern)."""
+    col = (1 << n) - 1
+    return sum(col << (p * params.cols) for p in range(rows))
+
+
+def split_result_keep(keep: int, params: ArrayParams, out_rows: int = 1) -> tuple[int, int] | None:
+    """(rows, columns) of an m_axis_c tkeep that is ``result_keep(rows, columns)`` with
+    1 <= rows <= ``out_rows`` and 1 <= columns <= COLS; None for any other pattern."""
+    cols = params.cols
+    lane = (1 << cols) - 1
+    col = keep & lane
+    if keep >> (out_rows * cols) or not is_prefix_mask(col):
+        return None
+    rows = 0
+    for p in range(out_rows):
+        part = (keep >> (p * cols)) & lane
+        if part == col and rows == p:
+            rows += 1
+        elif part != 0:
+            return None
+    return rows, col.bit_length()
+
+
+def check_protocol(
+    samples: Sequence[PortSample], params: ArrayParams, out_rows: int = 1
+) -> list[ProtocolViolation]:
     """Every AXI4-Stream rule the top's ports must keep, every port, every cycle.
 
     All ports: tvalid low while rst_ni is low; tvalid never X or Z out of reset; once tvalid is
@@ -98,9 +125,14 @@ def check_protocol(samples: Sequence[PortSample], params: ArrayParams) -> list[P
     Slave inputs, as the header requires: tkeep a non-empty prefix of lanes, the same on every
     beat of a fold; tlast on the same beat of A and B. The top's handshake: both tready are the
     same wire and high only while both tvalid are.
+    The result stream (``out_rows`` = OUT_ROWS rows of COLS words per beat), as the header
+    promises: tdata and tkeep no wider than OUT_ROWS*COLS*ACC_W and OUT_ROWS*COLS bits; tkeep
+    the row-keep x column-keep pattern (``result_keep``: a non-empty prefix of the OUT_ROWS rows,
+    each with the same non-empty prefix of columns), the same columns on every beat of a frame,
+    and fewer than OUT_ROWS rows only on a frame's last beat (tlast).
     """
     out: list[ProtocolViolation] = []
-    fold_keep: dict[str, int | None] = dict.fromkeys(SLAVE_PORTS)
+    fold_keep: dict[str, int | None] = dict.fromkeys(PORTS)
     prev: PortSample | None = None
     for cycle, s in enumerate(samples):
         for name in PORTS:
@@ -133,11 +165,61 @@ def check_protocol(samples: Sequence[PortSample], params: ArrayParams) -> list[P
                             )
                         )
         if s.rst:
-            fold_keep = dict.fromkeys(SLAVE_PORTS)  # the next beat starts a new fold
+            fold_keep = dict.fromkeys(PORTS)  # the next beat starts a new fold
             prev = s
             continue
         out += _check_slave_beats(cycle, s, fold_keep)
+        out += _check_result_beat(cycle, s.c, fold_keep, params, out_rows)
         prev = s
+    return out
+
+
+def _check_result_beat(
+    cycle: int, beat: Beat, fold_keep: dict[str, int | None], params: ArrayParams, out_rows: int
+) -> list[ProtocolViolation]:
+    """The header's rules of an accepted m_axis_c beat (updates ``fold_keep["m_axis_c"]``: the
+    frame's column keep)."""
+    if not beat.fire or beat.tkeep is None:
+        return []
+    name, out = "m_axis_c", []
+    words = out_rows * params.cols
+    if beat.tdata is not None and beat.tdata >> (words * params.acc_w):
+        out.append(
+            ProtocolViolation(
+                name, cycle, f"tdata wider than OUT_ROWS*COLS*ACC_W = {words * params.acc_w} bits"
+            )
+        )
+    shape = split_result_keep(beat.tkeep, params, out_rows)
+    if shape is None:
+        out.append(
+            ProtocolViolation(
+                name,
+                cycle,
+                f"tkeep {beat.tkeep:#x} is not a row x column pattern (a non-empty prefix of the "
+                f"OUT_ROWS={out_rows} rows, each keeping the same non-empty prefix of the "
+                f"COLS={params.cols} columns)",
+            )
+        )
+        fold_keep[name] = None if beat.tlast else fold_keep[name]
+        return out
+    rows, n = shape
+    want = fold_keep[name]
+    if want is not None and n != want:
+        out.append(
+            ProtocolViolation(
+                name, cycle, f"tkeep keeps {n} columns, the frame's earlier beats {want}"
+            )
+        )
+    if rows < out_rows and not beat.tlast:
+        out.append(
+            ProtocolViolation(
+                name,
+                cycle,
+                f"tkeep {beat.tkeep:#x} keeps {rows} of OUT_ROWS={out_rows} rows on a beat "
+                "without tlast",
+            )
+        )
+    fold_keep[name] = None if beat.tlast else n
     return out
 
 
@@ -231,24 +313,35 @@ class ResultBeat:
     tkeep: int
     tlast: int
 
-    def words(self, params: ArrayParams) -> np.ndarray:
-        """The COLS words, signed ACC_W."""
-        return unpack_lanes(self.tdata, params.cols, params.acc_w)
+    def words(self, params: ArrayParams, out_rows: int = 1) -> np.ndarray:
+        """The OUT_ROWS x COLS words (row p of the beat, column j), signed ACC_W (bits above
+        the port's width ignored: ``check_protocol`` reports them)."""
+        bits = out_rows * params.cols * params.acc_w
+        lanes = unpack_lanes(self.tdata & ((1 << bits) - 1), out_rows * params.cols, params.acc_w)
+        return lanes.reshape(out_rows, params.cols)
+
+
+def result_groups(m: int, out_rows: int) -> int:
+    """Beats of a fold of m rows: groups of ``out_rows`` rows (models.accel.groups)."""
+    return -(-m // out_rows)
 
 
 @dataclass
 class ResultScoreboard:
     """Checks every beat of m_axis_c against the expected folds, folds in order.
 
-    A fold's frame must have one beat per fold row, tkeep = the fold's columns on every beat,
-    tlast on the last row only, and every kept word equal to C. Beats are split into frames at
-    tlast, so a dropped or extra beat names the fold whose frame has the wrong length.
-    ``epochs``: the folds expected between resets; a reset (``cut``) ends an epoch, whose
-    results may then stop early but must still be a correct prefix.
+    Each beat carries ``out_rows`` (OUT_ROWS) rows of a fold, a *group*: beat g has the fold's
+    rows g*OUT_ROWS + p in its row p (lanes p*COLS .. p*COLS + COLS - 1). A fold's frame must
+    have ceil(m / OUT_ROWS) beats, tkeep = the fold's rows x the fold's columns on every beat
+    (``result_keep``), tlast on the last beat only, and every kept word equal to C. Beats are
+    split into frames at tlast, so a dropped or extra beat names the fold whose frame has the
+    wrong length. ``epochs``: the folds expected between resets; a reset (``cut``) ends an
+    epoch, whose results may then stop early but must still be a correct prefix.
     """
 
     params: ArrayParams
     context: str = ""
+    out_rows: int = 1
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     beats_checked: int = 0
@@ -282,28 +375,52 @@ class ResultScoreboard:
         self.folds_per_epoch.append(self.folds_checked - before)
 
     def _check_frame(self, fold: ExpectedFold, frame: list[ResultBeat], complete: bool) -> None:
-        f, p = fold.fold, self.params
-        keep = (1 << f.n) - 1
-        if len(frame) != f.m and (complete or len(frame) > f.m):
+        f, p, rows = fold.fold, self.params, self.out_rows
+        n_beats = result_groups(f.m, rows)
+        if len(frame) != n_beats and (complete or len(frame) > n_beats):
+            per = "one per fold row" if rows == 1 else f"one per OUT_ROWS={rows} fold rows"
             self._add(
-                f"{fold.label}: {len(frame)} result beats, expected {f.m} (one per fold row), "
+                f"{fold.label}: {len(frame)} result beats, expected {n_beats} ({per}), "
                 f"frame ends at cycle {frame[-1].cycle}"
             )
-        for r, beat in enumerate(frame):
+        for g, beat in enumerate(frame):
             self.beats_checked += 1
-            where = f"{fold.label} row {r} at cycle {beat.cycle}"
-            if r >= f.m:
+            if g >= n_beats:
                 continue  # counted above
+            row0 = g * rows
+            kept = min(rows, f.m - row0)  # the fold's rows in this beat
+            where = (
+                f"{fold.label} row {g} at cycle {beat.cycle}"
+                if rows == 1
+                else f"{fold.label} beat {g} (rows {row0}..{row0 + kept - 1}) at cycle {beat.cycle}"
+            )
+            keep = result_keep(kept, f.n, p)
             if beat.tkeep != keep:
-                self._add(f"{where}: tkeep expected {keep:#x}, got {beat.tkeep:#x}")
-            want_last = int(r == f.m - 1)
-            if beat.tlast != want_last and r < len(frame) - 1:
+                self._add(
+                    f"{where}: tkeep expected {keep:#x}, got {beat.tkeep:#x}"
+                    + self._keep_diff(keep, beat.tkeep, row0)
+                )
+            want_last = int(g == n_beats - 1)
+            if beat.tlast != want_last and g < len(frame) - 1:
                 self._add(f"{where}: tlast expected {want_last}, got {beat.tlast}")
-            got = beat.words(p)[: f.n]
-            for j in np.flatnonzero(got != fold.c[r]):
-                self._add(f"{where}: C word {j} expected {fold.c[r, j]}, got {got[j]}")
-        if len(frame) == f.m:
+            got = beat.words(p, rows)
+            for q in range(kept):
+                r = row0 + q
+                at = where if rows == 1 else f"{fold.label} beat {g} row {r} at cycle {beat.cycle}"
+                for j in np.flatnonzero(got[q, : f.n] != fold.c[r]):
+                    self._add(f"{at}: C word {j} expected {fold.c[r, j]}, got {got[q, j]}")
+        if len(frame) == n_beats:
             self.folds_checked += 1
+
+    def _keep_diff(self, want: int, got: int, row0: int) -> str:
+        """The first tkeep bit that differs, as the fold's row (the beat's first is ``row0``)
+        and column."""
+        diff = want ^ got
+        bit = (diff & -diff).bit_length() - 1
+        row, col = divmod(bit, self.params.cols)
+        state = ("not kept", "kept")
+        where = f"column {col}" if self.out_rows == 1 else f"row {row0 + row} column {col}"
+        return f" ({where}: expected {state[want >> bit & 1]}, got {state[got >> bit & 1]})"
 
     @property
     def passed(self) -> bool:

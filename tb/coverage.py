@@ -17,7 +17,7 @@ from systolic.models.array_model import EdgeTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
 from systolic.models.skew import ScheduledProduct, Stream
-from systolic.tb.accel_check import ExpectedFold, PortSample
+from systolic.tb.accel_check import ExpectedFold, PortSample, split_result_keep
 from systolic.tb.config import RUN
 
 SHAPES = ["1x1", "square", "wide", "tall"]
@@ -242,6 +242,14 @@ ACCEL_STALLS = [
 ACCEL_DRAIN = [
     "results leave while the next fold streams in",  # C and operand handshakes in one cycle
     "shadow register used",  # some PE's unread result moved to its shadow register
+    "second shadow register used",  # SHADOWS > 1: three results of a PE unread (pend_q >= 3)
+]
+
+
+#: Result beats of a top with OUT_ROWS > 1 (sampled only there: OUT_ROWS = 1 has one row a beat).
+ACCEL_BEATS = [
+    "every one of OUT_ROWS > 1 rows kept",  # a full group of rows in one beat
+    "fewer rows kept than OUT_ROWS > 1",  # a fold's last group, m not a multiple of OUT_ROWS
 ]
 
 
@@ -260,10 +268,32 @@ def _sample_accel_fold(event: str) -> None:
     """Sampling function for the folds sent to the accelerator (edge folds)."""
 
 
+@CoverPoint("systolic.accel.beat", xf=lambda event: event, bins=ACCEL_BEATS)
+def _sample_accel_beat(event: str) -> None:
+    """Sampling function for the multi-row result beats (OUT_ROWS > 1)."""
+
+
+def accel_beats(p: ArrayParams, samples: Sequence[PortSample], out_rows: int) -> list[str]:
+    """The kinds of multi-row result beats (``ACCEL_BEATS``) accepted on m_axis_c; none when
+    ``out_rows`` is 1."""
+    if out_rows == 1:
+        return []
+    seen: set[str] = set()
+    for s in samples:
+        if s.rst or not s.c.fire or s.c.tkeep is None:
+            continue
+        shape = split_result_keep(s.c.tkeep, p, out_rows)
+        if shape is not None:
+            seen.add(ACCEL_BEATS[shape[0] < out_rows])
+    return [e for e in ACCEL_BEATS if e in seen]
+
+
 def accel_events(
-    samples: Sequence[PortSample], shadowed: Sequence[int]
+    samples: Sequence[PortSample], shadowed: Sequence[int], pending_max: Sequence[int] = ()
 ) -> tuple[list[str], list[str]]:
-    """The stall and drain events (``ACCEL_STALLS``, ``ACCEL_DRAIN``) of sampled cycles."""
+    """The stall and drain events (``ACCEL_STALLS``, ``ACCEL_DRAIN``) of sampled cycles
+    (``shadowed``: PEs with a result in a shadow register, ``pending_max``: the most unread
+    results of a PE, per cycle)."""
     stalls: set[str] = set()
     drain: set[str] = set()
     for s in samples:
@@ -281,6 +311,8 @@ def accel_events(
             drain.add("results leave while the next fold streams in")
     if any(shadowed):
         drain.add("shadow register used")
+    if any(k >= 3 for k in pending_max):
+        drain.add("second shadow register used")
     return [e for e in ACCEL_STALLS if e in stalls], [e for e in ACCEL_DRAIN if e in drain]
 
 
@@ -289,9 +321,15 @@ def sample_accel(
     samples: Sequence[PortSample],
     shadowed: Sequence[int],
     epochs: Sequence[Sequence[ExpectedFold]],
+    out_rows: int = 1,
+    pending_max: Sequence[int] = (),
 ) -> None:
-    """Record the coverage of an accelerator test: stalls, drain overlap, fold shapes."""
-    stalls, drain = accel_events(samples, shadowed)
+    """Record the coverage of an accelerator test: stalls, drain overlap (``pending_max``: the
+    most unread results of a PE per cycle), fold shapes and, with ``out_rows`` (OUT_ROWS) > 1,
+    the multi-row result beats."""
+    stalls, drain = accel_events(samples, shadowed, pending_max)
+    for event in accel_beats(p, samples, out_rows):
+        _sample_accel_beat(event)
     for event in stalls:
         _sample_accel_stall(event)
     for event in drain:

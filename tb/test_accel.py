@@ -15,7 +15,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from systolic.models.accel import accel_cycles, admit_cycles
+from systolic.models.accel import accel_cycles, admit_cycles, groups
 from systolic.models.array_model import simulate
 from systolic.models.params import ArrayParams
 from systolic.tb.accel import AccelTB
@@ -28,11 +28,21 @@ def random_matrix(rng: np.random.Generator, shape: tuple[int, int], p: ArrayPara
     return rng.integers(p.data_min, p.data_max + 1, size=shape, dtype=np.int64)
 
 
-def edge_gemm(tb: AccelTB, k: int, row_folds: int = 2, col_folds: int = 2) -> tuple:
+def edge_gemm(
+    tb: AccelTB, k: int, row_folds: int = 2, col_folds: int = 2, ragged: bool = False
+) -> tuple:
     """A random GEMM whose M and N are not multiples of ROWS and COLS (when the array has more
-    than one row / column): the last fold of each row and column of folds is an edge fold."""
+    than one row / column): the last fold of each row and column of folds is an edge fold.
+    ``ragged``: with OUT_ROWS > 1, the edge folds' rows are not a multiple of OUT_ROWS either
+    (their last result beat carries fewer than OUT_ROWS rows)."""
     p, rng = tb.params, tb.rng
-    m = (row_folds - 1) * p.rows + int(rng.integers(1, p.rows)) if p.rows > 1 else row_folds
+    if p.rows == 1:
+        m = row_folds
+    elif ragged and tb.out_rows > 1:
+        edge_rows = [r for r in range(1, p.rows) if r % tb.out_rows]  # 1 is one
+        m = (row_folds - 1) * p.rows + edge_rows[int(rng.integers(len(edge_rows)))]
+    else:
+        m = (row_folds - 1) * p.rows + int(rng.integers(1, p.rows))
     n = (col_folds - 1) * p.cols + int(rng.integers(1, p.cols)) if p.cols > 1 else col_folds
     return random_matrix(rng, (m, k), p), random_matrix(rng, (k, n), p)
 
@@ -74,7 +84,7 @@ async def test_k1(dut):
     """K = 1: every beat is a fold's last step, so admission (slots, shadow) decides the pace."""
     tb = AccelTB(dut, "test_k1")
     await tb.start()
-    await run_gemms(tb, [edge_gemm(tb, 1, 3, 2)])
+    await run_gemms(tb, [edge_gemm(tb, 1, 3, 2, ragged=True)])
 
 
 @cocotb.test()
@@ -114,13 +124,14 @@ async def test_no_pause_cycles(dut):
         c0 = steps[0]
         got_admit = [n - c0 for n in steps if samples[n].a.tlast]
         m, n = a.shape[0], b.shape[1]
-        want_admit = admit_cycles(m, k, n, p, tb.fifo_depth)
+        shape = (m, k, n, p, tb.fifo_depth, tb.out_rows, tb.shadows)
+        want_admit = admit_cycles(*shape)
         assert got_admit == want_admit, (
             f"M={m} K={k} N={n}: folds admitted in cycles {got_admit}, models.accel says "
             f"{want_admit} [{tb.context}]"
         )
         got = beats[-1] - c0 + 1
-        want = accel_cycles(m, k, n, p, tb.fifo_depth)
+        want = accel_cycles(*shape)
         assert got == want, (
             f"M={m} K={k} N={n}: {got} cycles from the first operand beat to the last result "
             f"beat, models.accel says {want} [{tb.context}]"
@@ -166,15 +177,15 @@ async def test_reset_mid_stream(dut):
 @cocotb.test()
 async def test_checker_bites(dut):
     """The checks fail, naming what and where, on a real recording with one thing broken: the
-    result scoreboard on a corrupted expected word and on a dropped beat, the per-PE check of
-    the inner array on a corrupted model value."""
+    result scoreboard on a corrupted expected word, a dropped beat, a cleared tkeep bit and a
+    tlast moved, the per-PE check of the inner array on a corrupted model value."""
     tb = AccelTB(dut, "test_checker_bites")
     await tb.start()
     await run_gemms(tb, [edge_gemm(tb, 3, 2, 2)])
     folds, beats = tb.epochs[0], tb.result_beats()[0]
 
     def fails(folds_: list[ExpectedFold], beats_: list[ResultBeat], needle: str) -> None:
-        sb = ResultScoreboard(tb.params, tb.context)
+        sb = ResultScoreboard(tb.params, tb.context, tb.out_rows)
         sb.check(folds_, beats_, cut=False)
         try:
             sb.raise_if_failed()
@@ -188,12 +199,29 @@ async def test_checker_bites(dut):
     wrong = [*folds[:1], dataclasses.replace(folds[1], c=bad), *folds[2:]]
     row0 = next(b for b in beats if b.tlast).cycle + 1  # fold 1's first beat follows fold 0's
     first_of_fold1 = next(b.cycle for b in beats if b.cycle >= row0)
-    fails(wrong, beats, f"{folds[1].label} row 0 at cycle {first_of_fold1}: C word 0 expected")
+    where = "row 0" if tb.out_rows == 1 else "beat 0 row 0"
+    fails(wrong, beats, f"{folds[1].label} {where} at cycle {first_of_fold1}: C word 0 expected")
     dropped = [b for b in beats if b.cycle != first_of_fold1]
-    m = folds[1].fold.m
-    # A fold of one row loses its whole frame: then the folds after it are one short.
+    g = groups(folds[1].fold.m, tb.out_rows)
+    # A fold of one beat loses its whole frame: then the folds after it are one short.
     lost = f"({len(folds) - 1} of {len(folds)} folds received)"
-    fails(folds, dropped, f"{folds[1].label}: {m - 1} result beats, expected" if m > 1 else lost)
+    fails(folds, dropped, f"{folds[1].label}: {g - 1} result beats, expected" if g > 1 else lost)
+    # The highest kept bit of fold 1's first beat cleared: its last row of that beat, last column.
+    first = next(n for n, b in enumerate(beats) if b.cycle == first_of_fold1)
+    keep = beats[first].tkeep
+    cleared = [
+        *beats[:first],
+        dataclasses.replace(beats[first], tkeep=keep & ~(1 << keep.bit_length() - 1)),
+        *beats[first + 1 :],
+    ]
+    fails(folds, cleared, f"at cycle {first_of_fold1}: tkeep expected {keep:#x}")
+    # tlast moved from fold 0's last beat to fold 1's first: fold 0's frame runs into fold 1's.
+    end0 = next(n for n, b in enumerate(beats) if b.tlast)
+    moved = [
+        dataclasses.replace(b, tlast=int(n == first or (b.tlast == 1 and n != end0)))
+        for n, b in enumerate(beats)
+    ]
+    fails(folds, moved, f"{folds[0].label}: ")
 
     # The inner array: one accumulator of the model changed where a pair fired.
     stim = tb.recorded_stimulus()

@@ -23,6 +23,8 @@ from systolic.tb.accel_check import (
     contract_stimulus,
     expected_folds,
     is_prefix_mask,
+    result_keep,
+    split_result_keep,
 )
 
 P = ArrayParams(2, 3, 8, 32)
@@ -179,3 +181,187 @@ def test_contract_stimulus_and_check() -> None:
     assert check_contract(want, want) == []
     late = dataclasses.replace(want, a_vld=np.roll(want.a_vld, 1, axis=0))
     assert "west lane 0 valid at cycle 2: expected 1, got 0" in check_contract(want, late)
+
+
+# ---------------------------------------------------------------------------------------------
+# OUT_ROWS > 1: each result beat carries a group of OUT_ROWS rows of a fold.
+# ---------------------------------------------------------------------------------------------
+
+P3 = ArrayParams(3, 2, 8, 32)
+OUT = 2  # OUT_ROWS: a full fold (3 rows) is two beats, rows 0-1 and row 2
+
+
+def _gemm3(seed: int = 1) -> list:
+    """Folds of rows 3, 3, 1, 1 and columns 2, 1, 2, 1: full and short groups, edge columns."""
+    rng = np.random.default_rng(seed)
+    return expected_folds(rng.integers(-128, 128, (4, 5)), rng.integers(-128, 128, (5, 3)), P3)
+
+
+def _group_beats(folds: list, start: int = 10, junk: int = 0) -> list[ResultBeat]:
+    """The beats a correct top with OUT_ROWS = 2 sends for ``folds``, one per cycle from
+    ``start``; the lanes tkeep does not keep carry ``junk``."""
+    out, cycle = [], start
+    for f in folds:
+        n_beats = -(-f.fold.m // OUT)
+        for g in range(n_beats):
+            rows = f.c[g * OUT : (g + 1) * OUT]
+            lanes = np.full((OUT, P3.cols), junk, np.int64)
+            lanes[: len(rows), : f.fold.n] = rows
+            data = pack_lanes(lanes.reshape(1, -1), P3.acc_w)[0]
+            keep = result_keep(len(rows), f.fold.n, P3)
+            out.append(ResultBeat(cycle, data, keep, int(g == n_beats - 1)))
+            cycle += 1
+    return out
+
+
+def _group_failure(folds: list, beats: list[ResultBeat], cut: bool = False) -> str:
+    sb = ResultScoreboard(P3, "CTX", OUT)
+    sb.check(folds, beats, cut)
+    with pytest.raises(AccelCheckError) as info:
+        sb.raise_if_failed()
+    assert "[CTX]" in str(info.value)
+    return str(info.value)
+
+
+def _result_samples(beats: list[ResultBeat]) -> list[PortSample]:
+    """A recording of ``beats`` on m_axis_c, one accepted beat per cycle after a reset cycle."""
+    rst = PortSample(True, IDLE_BEAT, IDLE_BEAT, IDLE_BEAT)
+    return [rst] + [
+        PortSample(False, IDLE_BEAT, IDLE_BEAT, _axis(b.tdata, b.tkeep, b.tlast, 1, 1))
+        for b in beats
+    ]
+
+
+def test_result_keep_is_rows_times_columns() -> None:
+    assert result_keep(1, 2, P3) == 0b0011 and result_keep(2, 1, P3) == 0b0101
+    assert result_keep(2, 2, P3) == 0b1111
+    assert split_result_keep(0b0101, P3, OUT) == (2, 1)
+    assert split_result_keep(0b0011, P3, OUT) == (1, 2)
+    assert split_result_keep(0b0011, P3, 1) == (1, 2)  # OUT_ROWS = 1: a plain column prefix
+    for bad in (0, 0b0100, 0b1001, 0b0111, 0b0010, 0b1_0011):  # no row 0, mixed, too wide
+        assert split_result_keep(bad, P3, OUT) is None, bin(bad)
+    # Rows must be a prefix: rows 0 and 2 without row 1 is not a pattern.
+    assert split_result_keep(0b01_00_01, P3, 3) is None
+    assert split_result_keep(0b00_01_01, P3, 3) == (2, 1)
+
+
+def test_group_scoreboard_passes_a_correct_stream() -> None:
+    folds = _gemm3()
+    assert [(f.fold.m, f.fold.n) for f in folds] == [(3, 2), (3, 1), (1, 2), (1, 1)]
+    beats = _group_beats(folds, junk=-7)  # words tkeep does not keep are not checked
+    assert [b.tkeep for b in beats] == [0b1111, 0b0011, 0b0101, 0b0001, 0b0011, 0b0001]
+    sb = ResultScoreboard(P3, out_rows=OUT)
+    sb.check(folds, beats, cut=False)
+    sb.raise_if_failed()
+    assert sb.folds_checked == 4 and sb.beats_checked == 6
+    assert check_protocol(_result_samples(beats), P3, OUT) == []
+    # The same beats read as one row per beat are wrong: the checker uses OUT_ROWS.
+    assert _failure_with(P3, 1, folds, beats).startswith(
+        f"{folds[0].label}: 2 result beats, expected 3 (one per fold row)"
+    )
+
+
+def _failure_with(p: ArrayParams, out_rows: int, folds: list, beats: list[ResultBeat]) -> str:
+    sb = ResultScoreboard(p, "CTX", out_rows)
+    sb.check(folds, beats, cut=False)
+    assert not sb.passed
+    return sb.errors[0]
+
+
+def test_group_scoreboard_names_a_wrong_word() -> None:
+    folds = _gemm3()
+    beats = _group_beats(folds)
+    # Fold 0's row 1 is row 1 of its beat 0 (cycle 10): lanes COLS .. 2*COLS-1.
+    words = beats[0].words(P3, OUT).copy()
+    words[1, 1] += 3
+    beats[0] = dataclasses.replace(beats[0], tdata=pack_lanes(words.reshape(1, -1), 32)[0])
+    msg = _group_failure(folds, beats)
+    assert msg.startswith(
+        f"{folds[0].label} beat 0 row 1 at cycle 10: C word 1 expected {folds[0].c[1, 1]}, "
+        f"got {folds[0].c[1, 1] + 3}"
+    )
+    # And a wrong expectation of row 2 (beat 1, row 0 of the beat).
+    bad = folds[0].c.copy()
+    bad[2, 0] ^= 8
+    wrong = [dataclasses.replace(folds[0], c=bad), *folds[1:]]
+    msg = _group_failure(wrong, _group_beats(folds))
+    assert msg.startswith(
+        f"{folds[0].label} beat 1 row 2 at cycle 11: C word 0 expected {bad[2, 0]}"
+    )
+
+
+def test_group_checkers_name_a_wrong_row_keep_bit() -> None:
+    folds = _gemm3()
+    beats = _group_beats(folds)
+    # Fold 0's beat 1 carries only row 2: row 3 (the beat's second row) kept is wrong.
+    extra = [*beats[:1], dataclasses.replace(beats[1], tkeep=0b1111), *beats[2:]]
+    msg = _group_failure(folds, extra)
+    assert msg.startswith(
+        f"{folds[0].label} beat 1 (rows 2..2) at cycle 11: tkeep expected 0x3, got 0xf "
+        "(row 3 column 0: expected not kept, got kept)"
+    )
+    # Fold 0's beat 0 with row 1 dropped from tkeep: the scoreboard names row 1, and the
+    # protocol checker sees a short beat without tlast.
+    short = [dataclasses.replace(beats[0], tkeep=0b0011), *beats[1:]]
+    msg = _group_failure(folds, short)
+    assert msg.startswith(
+        f"{folds[0].label} beat 0 (rows 0..1) at cycle 10: tkeep expected 0xf, got 0x3 "
+        "(row 1 column 0: expected kept, got not kept)"
+    )
+    found = [str(v) for v in check_protocol(_result_samples(short), P3, OUT)]
+    assert found == [
+        "m_axis_c at cycle 1: tkeep 0x3 keeps 1 of OUT_ROWS=2 rows on a beat without tlast"
+    ]
+
+
+def test_group_scoreboard_names_a_missing_beat() -> None:
+    folds = _gemm3()
+    beats = _group_beats(folds)
+    del beats[0]  # fold 0's first beat (rows 0 and 1)
+    msg = _group_failure(folds, beats)
+    assert msg.startswith(
+        f"{folds[0].label}: 1 result beats, expected 2 (one per OUT_ROWS=2 fold rows), "
+        "frame ends at cycle 11"
+    )
+    # The last fold's only beat lost: the epoch is a fold short.
+    msg = _group_failure(folds, _group_beats(folds)[:-1])
+    assert msg.startswith(f"{folds[3].label}: no complete result frame after cycle 14")
+
+
+def test_group_scoreboard_names_a_wrong_tlast() -> None:
+    folds = _gemm3()
+    beats = _group_beats(folds)
+    early = [dataclasses.replace(beats[0], tlast=1), *beats[1:]]  # fold 0 ends a beat early
+    msg = _group_failure(folds, early)
+    assert msg.startswith(f"{folds[0].label}: 1 result beats, expected 2")
+    late = [beats[0], dataclasses.replace(beats[1], tlast=0), *beats[2:]]  # runs into fold 1
+    msg = _group_failure(folds, late)
+    assert msg.startswith(f"{folds[0].label}: 4 result beats, expected 2")
+    assert f"{folds[0].label} beat 1 (rows 2..2) at cycle 11: tlast expected 1, got 0" in msg
+    # A cut epoch may stop after any beat, but a prefix that came out must be right.
+    sb = ResultScoreboard(P3, out_rows=OUT)
+    sb.check(folds, beats[:3], cut=True)
+    sb.raise_if_failed()
+    assert sb.folds_per_epoch == [1]
+
+
+@pytest.mark.parametrize(
+    ("keeps", "message"),
+    [
+        ([(0b1001, 1)], "m_axis_c at cycle 1: tkeep 0x9 is not a row x column pattern"),
+        ([(0b0110, 1)], "m_axis_c at cycle 1: tkeep 0x6 is not a row x column pattern"),
+        ([(0b1_0011, 1)], "m_axis_c at cycle 1: tdata wider than OUT_ROWS*COLS*ACC_W"),
+        ([(0b1111, 0), (0b0001, 1)], "m_axis_c at cycle 2: tkeep keeps 1 columns, the frame's"),
+        ([(0b0101, 0)], "m_axis_c at cycle 1: tkeep 0x5 keeps 2 of OUT_ROWS=2 rows"),
+    ],
+)
+def test_group_protocol_checker_bites(keeps: list[tuple[int, int]], message: str) -> None:
+    """m_axis_c's tkeep is OUT_ROWS*COLS bits: the row-keep x column-keep pattern."""
+    beats = [ResultBeat(n, 1, keep, last) for n, (keep, last) in enumerate(keeps)]
+    if "tdata wider" in message:
+        beats = [dataclasses.replace(beats[0], tdata=1 << (OUT * P3.cols * P3.acc_w))]
+    found = [str(v) for v in check_protocol(_result_samples(beats), P3, OUT)]
+    if "keeps 2 of" in message:  # a full beat without tlast is fine: this one must pass
+        assert found == []
+        return
+    assert any(v.startswith(message) for v in found), found

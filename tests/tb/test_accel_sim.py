@@ -1,9 +1,11 @@
 """The accelerator top (rtl/systolic_accel.v) on both simulators: systolic.tb.test_accel's cocotb
 tests through the AXI4-Stream ports, with the inner array checked every PE every cycle.
 
-One pytest item per (simulator, parameter set, FIFO depth) runs every cocotb test in one
-simulator process. Small arrays and a few folds keep make test's added time small; the small
-FIFO (FIFO_DEPTH = ROWS) makes the room rule hold folds back even without a stalled sink.
+One pytest item per (simulator, parameter set, FIFO depth, OUT_ROWS, SHADOWS) runs every cocotb
+test in one simulator process. Small arrays and a few folds keep make test's added time small;
+the small FIFO (FIFO_DEPTH = ROWS) makes the room rule hold folds back even without a stalled
+sink. Each simulator runs a top with OUT_ROWS = 2 (two rows of C per result beat, and edge folds
+whose last beat carries one) and SHADOWS = 2.
 """
 
 from __future__ import annotations
@@ -17,39 +19,60 @@ from systolic.engine import build, runner, toolchain
 from systolic.engine.tops import ACCEL_TEST_MODULE, accel_top
 from systolic.models import ArrayParams
 
-#: (parameters, FIFO depth or None for the RTL's default) per simulator. A Verilator build costs
-#: 15-25 s of C++ on a busy 2-core machine, so Verilator gets one set; Icarus's builds are free.
+#: (parameters, FIFO depth or None for the RTL's default, OUT_ROWS, SHADOWS) per simulator. A
+#: Verilator build costs 15-25 s of C++ on a busy 2-core machine, so Verilator gets one set (the
+#: multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are free.
 SETS = {
-    "icarus": [(ArrayParams(2, 3, 8, 32), None), (ArrayParams(3, 2, 8, 32), 3)],
-    "verilator": [(ArrayParams(4, 4, 8, 32), None)],
+    "icarus": [
+        (ArrayParams(2, 3, 8, 32), None, 1, 1),
+        (ArrayParams(3, 2, 8, 32), 3, 1, 1),
+        (ArrayParams(4, 3, 8, 32), None, 2, 2),
+    ],
+    "verilator": [(ArrayParams(4, 4, 8, 32), None, 2, 2)],
 }
-CASES = [(sim, p, d) for sim in toolchain.SIMULATORS for p, d in SETS[sim]]
+CASES = [(sim, *s) for sim in toolchain.SIMULATORS for s in SETS[sim]]
 
 
-def _case(sim: str, p: ArrayParams, depth: int | None) -> object:
+def _case(sim: str, p: ArrayParams, depth: int | None, out_rows: int, shadows: int) -> object:
     """One item; its xdist group names the accelerator's own build (tests/conftest.py groups
     items by simulator and array parameters, which would put it with the array regression's
     item of the same parameters: a different build, so nothing to share)."""
-    group = pytest.mark.xdist_group(f"build-{sim}-{p.tag}{accel_top(p, depth).tag}")
-    return pytest.param(sim, p, depth, marks=group, id=_id(sim, p, depth))
+    top = accel_top(p, depth, out_rows, shadows)
+    group = pytest.mark.xdist_group(f"build-{sim}-{p.tag}{top.tag}")
+    return pytest.param(
+        sim, p, depth, out_rows, shadows, marks=group, id=_id(sim, p, depth, out_rows, shadows)
+    )
 
 
-def _id(sim: str, p: ArrayParams, depth: int | None) -> str:
+def _id(sim: str, p: ArrayParams, depth: int | None, out_rows: int, shadows: int) -> str:
     return (
-        f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}" + (f"-fifo{depth}" if depth else "") + f"-{sim}"
+        f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}"
+        + (f"-fifo{depth}" if depth else "")
+        + (f"-out{out_rows}" if out_rows != 1 else "")
+        + (f"-sh{shadows}" if shadows != 1 else "")
+        + f"-{sim}"
     )
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("sim", "params", "fifo_depth"), [_case(*c) for c in CASES])
-def test_accel(sim: str, params: ArrayParams, fifo_depth: int | None, base_seed: int) -> None:
+@pytest.mark.parametrize(
+    ("sim", "params", "fifo_depth", "out_rows", "shadows"), [_case(*c) for c in CASES]
+)
+def test_accel(
+    sim: str,
+    params: ArrayParams,
+    fifo_depth: int | None,
+    out_rows: int,
+    shadows: int,
+    base_seed: int,
+) -> None:
     seed = base_seed * 1000 + 300 + params.rows * 10 + params.cols
     res = runner.run(
         sim,
         params,
         seed=seed,
         test_module=ACCEL_TEST_MODULE,
-        top=accel_top(params, fifo_depth),
+        top=accel_top(params, fifo_depth, out_rows, shadows),
     )
     tests = runner.list_tests(ACCEL_TEST_MODULE)
     assert res.passed and res.tests == len(tests), res.summary()
