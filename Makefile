@@ -19,6 +19,8 @@ JOBS    ?= 2
 WORKLOAD ?=
 MODE    ?=
 TOP     ?=
+OUT_ROWS ?=
+SHADOWS ?=
 
 ARRAY_ARGS = --sim $(or $(SIM),icarus) $(if $(DATA_W),--data-w $(DATA_W)) \
 	$(if $(ACC_W),--acc-w $(ACC_W)) $(if $(SEED),--seed $(SEED)) \
@@ -34,13 +36,15 @@ help: ## show this help
 	@echo
 	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 SEED=1 WAVES=1 TEST=name"
 	@echo "         make sim WORKLOAD=file.npz [MODE=e2e|replay] [TOP=array|accel]: a workload file through the RTL"
+	@echo "         (TOP=accel: OUT_ROWS= rows per result beat, SHADOWS= shadow registers per PE)"
 	@echo "         make test/regress: SIMS=icarus,verilator JOBS=2 PYTEST_ARGS='-k 8x8'"
 
 setup: ## create .venv with pinned packages, install Icarus (apt, as root)
 	@bash scripts/setup.sh
 
 sim: setup ## main job: lecture 3x3 + short random regression, summary (SIM=, ROWS=, WAVES=1 ...)
-	@$(SYSTOLIC) sim $(ARRAY_ARGS) $(if $(WORKLOAD),--workload $(WORKLOAD)) $(if $(MODE),--mode $(MODE)) $(if $(TOP),--top $(TOP))
+	@$(SYSTOLIC) sim $(ARRAY_ARGS) $(if $(WORKLOAD),--workload $(WORKLOAD)) $(if $(MODE),--mode $(MODE)) $(if $(TOP),--top $(TOP)) \
+		$(if $(OUT_ROWS),--out-rows $(OUT_ROWS)) $(if $(SHADOWS),--shadows $(SHADOWS))
 
 # One pytest run of a tier: JUnit XML in build/junit, coverage merged and checked for closure.
 # pytest's exit code 5 ("no tests collected") is a failure.

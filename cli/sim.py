@@ -272,6 +272,17 @@ def cmd_lint(args: argparse.Namespace) -> int:
             )
             for line in msgs:
                 print(f"  {line}")
+    for rows, cols, dw, aw, out_rows, shadows in toolchain.LINT_PORT_SETS:
+        params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
+        params |= {"OUT_ROWS": out_rows, "SHADOWS": shadows}
+        msgs = toolchain.lint("systolic_accel", build.accel_sources(), params)
+        bad += bool(msgs)
+        print(
+            f"lint systolic_accel {' '.join(f'{k}={v}' for k, v in params.items())}: "
+            f"{'FAIL' if msgs else 'clean'}"
+        )
+        for line in msgs:
+            print(f"  {line}")
     return 1 if bad else 0
 
 

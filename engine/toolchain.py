@@ -130,6 +130,15 @@ def log_to(path: Path, quiet: bool) -> Iterator[None]:
 
 #: Parameter sets (ROWS, COLS, DATA_W, ACC_W) that ``systolic lint`` checks the array at.
 LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))
+#: (ROWS, COLS, DATA_W, ACC_W, OUT_ROWS, SHADOWS) at which ``systolic lint`` also checks the
+#: accelerator top: wider result ports (a last beat of fewer rows, one beat per fold) and more
+#: shadow registers.
+LINT_PORT_SETS = (
+    (4, 4, 8, 32, 2, 2),
+    (5, 3, 8, 32, 2, 3),
+    (3, 7, 4, 8, 3, 1),
+    (32, 32, 16, 64, 32, 4),
+)
 
 
 def lint(top: str, sources: list[Path], params: dict[str, int]) -> list[str]:

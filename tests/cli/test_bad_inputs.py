@@ -232,7 +232,13 @@ def test_stimulus_idle_shapes() -> None:
 
 @pytest.mark.parametrize(
     "variable,needle",
-    [("ROWS=abc", "--rows: not an integer"), ("SIM=foo", "invalid choice"), ("SEED=-1", "--seed")],
+    [
+        ("ROWS=abc", "--rows: not an integer"),
+        ("SIM=foo", "invalid choice"),
+        ("SEED=-1", "--seed"),
+        ("OUT_ROWS=2", "--out-rows applies to --workload"),
+        ("SHADOWS=x", "--shadows: not an integer"),
+    ],
 )
 def test_bad_make_variable_is_one_line(variable: str, needle: str) -> None:
     """`make sim ROWS=abc`: the command's one line, then only make's own status line."""

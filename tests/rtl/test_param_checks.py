@@ -75,6 +75,30 @@ ILLEGAL = [
         "systolic_array: ROWS must be 1..32",
         "systolic_array__ROWS_must_be_1_to_32",
     ),
+    (
+        "systolic_accel",
+        {"ROWS": 3, "COLS": 2, "OUT_ROWS": 4},
+        "systolic_accel: OUT_ROWS must be 1..ROWS",
+        "systolic_accel__OUT_ROWS_must_be_1_to_ROWS",
+    ),
+    (
+        "systolic_accel",
+        {"ROWS": 3, "COLS": 2, "OUT_ROWS": 0},
+        "systolic_accel: OUT_ROWS must be 1..ROWS",
+        "systolic_accel__OUT_ROWS_must_be_1_to_ROWS",
+    ),
+    (
+        "systolic_accel",
+        {"ROWS": 2, "COLS": 2, "SHADOWS": 5},
+        "systolic_accel: SHADOWS must be 1..4",
+        "systolic_accel__SHADOWS_must_be_1_to_4",
+    ),
+    (
+        "systolic_accel",
+        {"ROWS": 2, "COLS": 2, "SHADOWS": 0},
+        "systolic_accel: SHADOWS must be 1..4",
+        "systolic_accel__SHADOWS_must_be_1_to_4",
+    ),
 ]
 LEGAL = [
     ("systolic_pe", {"DATA_W": 16, "ACC_W": 64}),
@@ -82,6 +106,8 @@ LEGAL = [
     ("systolic_array", {"ROWS": 1, "COLS": 32, "DATA_W": 16, "ACC_W": 32}),
     ("systolic_accel", {"ROWS": 3, "COLS": 1, "FIFO_DEPTH": 3}),
     ("systolic_accel", {"ROWS": 1, "COLS": 2, "DATA_W": 16, "ACC_W": 64, "FIFO_DEPTH": 1024}),
+    ("systolic_accel", {"ROWS": 3, "COLS": 2, "OUT_ROWS": 3, "SHADOWS": 4}),
+    ("systolic_accel", {"ROWS": 5, "COLS": 2, "OUT_ROWS": 2, "SHADOWS": 1, "FIFO_DEPTH": 5}),
 ]
 
 
