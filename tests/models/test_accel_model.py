@@ -220,7 +220,8 @@ def test_digits_conv1_on_16x16_with_two_rows_per_beat() -> None:
     one = schedule(64, 9, 16, p, None, 2, 1)
     two = schedule(64, 9, 16, p, None, 2, 2)
     assert accel_lower_bound(64, 9, 16, p, 2) == 69
-    assert one.cycles == 74 and "shadow" in one.held_by
+    assert one.cycles == 74 and one.held == (0, 0, 0, 5) and one.held_by[3] == "shadow"
+    assert one.first_write[1] == 41  # behind fold 0's groups
     assert two.cycles == 69 and sum(two.held) == 0
     # The array alone takes 66 cycles, SCALE-Sim 156: 69 is 0.442 of SCALE-Sim.
     plan = GemmPlan(64, 9, 16, p)
