@@ -70,6 +70,8 @@ class Mutant:
     params: the parameter sets it is run at (killed when a checker fails at any of them).
     fifo_depth: the accelerator top's FIFO_DEPTH at every parameter set (None: the RTL's
     default, ROWS + COLS + 2; only for design "accel"; a small depth puts the room rule to work).
+    port: the accelerator top's (OUT_ROWS, SHADOWS) at every parameter set (only for design
+    "accel"; (1, 1) is the RTL's default).
     tests: the cocotb tests of its design's test module run for it (None: the whole tier).
     formal: empty when a formal property should fail on it, else why formal cannot see it.
     proofs: the formal tasks (names or globs of systolic.formal.run's catalog) whose failure
@@ -88,6 +90,7 @@ class Mutant:
     formal_tier: str = "quick"
     design: str = "array"
     fifo_depth: int | None = None
+    port: tuple[int, int] = (1, 1)
 
     def __post_init__(self) -> None:
         if self.cls not in CLASSES:
@@ -104,6 +107,14 @@ class Mutant:
                 raise SystolicError(
                     f"mutant {self.name}: FIFO depth {self.fifo_depth} is not "
                     f"ROWS ({low})..{FIFO_DEPTH_MAX}"
+                )
+        if self.port != (1, 1):
+            if self.design != "accel":
+                raise SystolicError(f"mutant {self.name}: a result port needs design 'accel'")
+            out_rows, shadows = self.port
+            if not 1 <= out_rows <= min(p.rows for p in self.params) or not 1 <= shadows <= 4:
+                raise SystolicError(
+                    f"mutant {self.name}: port {self.port} is not (1..ROWS, 1..4) at its params"
                 )
         if self.formal_tier not in ("quick", "full"):
             raise SystolicError(f"mutant {self.name}: unknown formal tier {self.formal_tier!r}")
@@ -222,6 +233,10 @@ ACCEL_K1 = ("test_k1",)
 ACCEL_TILED = ("test_tiled_edge_folds",)
 ACCEL_BACKPRESSURE = ("test_backpressure",)
 ACCEL_RESET = ("test_reset_mid_stream",)
+# The wider result port's mutants run where tests/tb/test_accel_sim.py runs it on Icarus: 4x3,
+# two rows per beat, two shadow registers.
+ACCEL_PARAMS_4X3 = (_p(4, 3),)
+PORT_O2S2 = (2, 2)
 
 # The accelerator top's formal tasks (rtl/formal/systolic_accel_fv.sv): the quick tier's 1x2
 # array with FIFO_DEPTH 2; full-tier configurations where a bug needs more than one row.
@@ -1135,6 +1150,54 @@ CATALOG: tuple[Mutant, ...] = (
         params=ACCEL_PARAMS,
         tests=ACCEL_RESET,
         proofs=FV_ACCEL_DRAIN,
+    ),
+    Mutant(
+        "group_written_a_row_early",
+        "a group of rows is written to the FIFO one cycle before its last row is complete",
+        (
+            (
+                ACCEL,
+                "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m);",
+                "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m) - 1'b1;",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS_4X3,
+        port=PORT_O2S2,
+        tests=ACCEL_K1,
+    ),
+    Mutant(
+        "shadow_chain_not_shifted",
+        "a capture copies the PE's result into the first shadow register only: older ones are lost",
+        (
+            (
+                ACCEL,
+                "              for (s = 1; s < SHADOWS; s = s + 1) shadow_q[s] <= shadow_q[s-1];\n",
+                "",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS_4X3,
+        port=PORT_O2S2,
+        tests=ACCEL_K1,
+    ),
+    Mutant(
+        "row_keep_ignored",
+        "tkeep marks every row of a beat, also rows past the fold's last (a partial last beat)",
+        (
+            (
+                ACCEL,
+                "assign wr_keep[pp*COLS +: COLS] = slot_keep_q[0] & {COLS{slot_rows_q[0][pp]}};",
+                "assign wr_keep[pp*COLS +: COLS] = slot_keep_q[0];",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS_4X3,
+        port=PORT_O2S2,
+        tests=ACCEL_TILED,
     ),
 )
 

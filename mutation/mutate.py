@@ -173,20 +173,25 @@ TEST_MODULES = {"array": runner.TEST_MODULE, "accel": tops.ACCEL_TEST_MODULE}
 @dataclass(frozen=True)
 class SimTarget:
     """One build a mutant's simulator runs use: its design (catalog.DESIGNS), the array's
-    parameters and, for the accelerator top, its FIFO depth (None: the RTL's default)."""
+    parameters and, for the accelerator top, its FIFO depth (None: the RTL's default) and result
+    port (OUT_ROWS, SHADOWS)."""
 
     params: ArrayParams
     design: str = "array"
     fifo_depth: int | None = None
+    port: tuple[int, int] = (1, 1)
 
     @property
     def tag(self) -> str:
-        """``3x3 d8 a32`` for the array; ``3x2 d8 a32 accel fifo3`` for the top."""
+        """``3x3 d8 a32`` for the array; ``3x2 d8 a32 accel fifo3`` for the top (``o2s2`` for
+        two rows per beat and two shadow registers)."""
         text = short_tag(self.params)
         if self.design != "array":
             text += f" {self.design}"
         if self.fifo_depth is not None:
             text += f" fifo{self.fifo_depth}"
+        if self.port != (1, 1):
+            text += f" o{self.port[0]}s{self.port[1]}"
         return text
 
     @property
@@ -197,7 +202,7 @@ class SimTarget:
     def top(self) -> HdlTop:
         """The HdlTop the runner builds (the array alone: its default)."""
         if self.design == "accel":
-            return tops.accel_top(self.params, self.fifo_depth)
+            return tops.accel_top(self.params, self.fifo_depth, *self.port)
         return ARRAY_TOP
 
 
@@ -212,7 +217,13 @@ def sim_targets(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) 
         params = list(mutant.params)
     depth = mutant.fifo_depth
     return [
-        SimTarget(p, mutant.design, None if depth is None else max(depth, p.rows)) for p in params
+        SimTarget(
+            p,
+            mutant.design,
+            None if depth is None else max(depth, p.rows),
+            (min(mutant.port[0], p.rows), mutant.port[1]),
+        )
+        for p in params
     ]
 
 
@@ -418,6 +429,7 @@ class MutantReport:
             "design": m.design,
             "params": [p.tag for p in m.params],
             "fifo_depth": m.fifo_depth,
+            "port": list(m.port),
             "tests": list(m.tests) if m.tests else None,
             "formal_applies": not m.formal,
             "sim": asdict(self.sim) if self.sim else None,
