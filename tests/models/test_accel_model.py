@@ -243,3 +243,34 @@ def test_digits_conv1_on_16x16_with_two_rows_per_beat() -> None:
 def test_bad_port_parameters(out_rows: object, shadows: object, match: str) -> None:
     with pytest.raises(OperandError, match=match):
         schedule(4, 4, 4, P44, None, out_rows, shadows)  # type: ignore[arg-type]
+
+
+def test_doc_result_port_table() -> None:
+    """docs/gemm.md's result-port table: every figure that the model gives (the benchmark
+    checked the top's cycles equal to the model on every GEMM) is the model's, over the whole
+    benchmark list, with SCALE-Sim's formula (equal to its runs, tests/bench)."""
+    import math
+    from pathlib import Path
+
+    from systolic.models.workloads import BENCH_GEMMS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gemm.md").read_text()
+    table = doc.split("<!-- port-table -->\n", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert len(table) == 6
+    for line in table:
+        size, out_rows, words, shadows, g_ss, worst, _, conv1, conv1_ss = (
+            c.strip() for c in line.strip("|").split("|")
+        )
+        r, c = map(int, size.split("x"))
+        p = ArrayParams(rows=r, cols=c)
+        o, s = int(out_rows), int(shadows)
+        assert int(words) == o * c
+        ratios, over_lb = [], []
+        for w in BENCH_GEMMS:
+            cycles = accel_cycles(w.m, w.k, w.n, p, None, o, s)
+            ratios.append(cycles / GemmPlan(w.m, w.k, w.n, p).scalesim_cycles)
+            over_lb.append(cycles / accel_lower_bound(w.m, w.k, w.n, p, o))
+        assert float(g_ss) == round(math.exp(sum(map(math.log, ratios)) / len(ratios)), 3)
+        assert float(worst) == round(max(over_lb), 4)
+        assert int(conv1) == accel_cycles(64, 9, 16, p, None, o, s)
+        assert float(conv1_ss) == round(int(conv1) / GemmPlan(64, 9, 16, p).scalesim_cycles, 3)

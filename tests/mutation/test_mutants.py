@@ -477,3 +477,19 @@ def test_formal_error_is_broken_in_the_command(
     status = main([*argv, "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert status == 1 and "formal: 0/0 killed, 1 BROKEN" in out, out
+
+
+def test_docs_count_the_catalog() -> None:
+    """README.md and docs/verification.md give the catalog's size per design."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    array = sum(m.design == "array" for m in CATALOG)
+    accel = sum(m.design == "accel" for m in CATALOG)
+    readme = (root / "README.md").read_text()
+    found = re.search(r"(\d+) RTL mutants \((\d+) of the array, (\d+) of the accelerator", readme)
+    assert found and tuple(map(int, found.groups())) == (len(CATALOG), array, accel)
+    doc = " ".join((root / "docs" / "verification.md").read_text().split())
+    found = re.search(r"holds \*\*(\d+) mutants\*\*.*?(\d+) of the array and (\d+) of the", doc)
+    assert found and tuple(map(int, found.groups())) == (len(CATALOG), array, accel)
