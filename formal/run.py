@@ -159,19 +159,49 @@ ACCEL_GROUPS = (
     ("order", "p_order_*", "bmc"),
     ("out", "p_out_*", "bmc"),
 )
-#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH) of the accelerator top's proofs and covers: FIFO
-#: depths below the default ROWS + COLS + 2 make the room rule hold folds back.
+#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS) of the accelerator top's proofs
+#: and covers: FIFO depths below the default ROWS + COLS + 2 make the room rule hold folds back.
+#: OUT_ROWS (rows per result beat) and SHADOWS (shadow registers per PE) are 1 but in the full
+#: tier's last four: OUT_ROWS 2 with SHADOWS 2 (2x2: one group per fold; 3x2: two, the last of
+#: one row), OUT_ROWS 2 with one shadow (groups wait for rows, so the shadow rule holds folds
+#: back: a fold's rows wait longer than at OUT_ROWS 1), and SHADOWS 2 at OUT_ROWS 1 at the
+#: default FIFO depth (a stalled sink fills both shadows; at 1x2 no PE ever has three results
+#: pending, c_shadow).
 ACCEL_CONFIGS = {
-    "quick": ((1, 2, 2, 4, 2),),
-    "full": ((1, 1, 2, 4, 1), (2, 2, 2, 4, 3), (2, 3, 2, 4, 2), (3, 2, 2, 4, 3), (2, 2, 2, 4, 6)),
+    "quick": ((1, 2, 2, 4, 2, 1, 1),),
+    "full": (
+        (1, 1, 2, 4, 1, 1, 1),
+        (2, 2, 2, 4, 3, 1, 1),
+        (2, 3, 2, 4, 2, 1, 1),
+        (3, 2, 2, 4, 3, 1, 1),
+        (2, 2, 2, 4, 6, 1, 1),
+        (2, 2, 2, 4, 3, 2, 2),
+        (3, 2, 2, 4, 3, 2, 2),
+        (2, 2, 2, 4, 3, 2, 1),
+        (2, 2, 2, 4, 6, 1, 2),
+    ),
 }
-#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, depth) of its bmc groups. The solver's time grows
-#: steeply with the depth (2x2 at depth 10: about 30 s a group), so the quick tier bounds them
-#: at 1x2, the smallest array where a result waits in a shadow register (c_shadow; a 1x1 array
-#: never has two results pending).
+#: Proof groups of full-tier configurations that run in the quick tier instead (k-inductions of
+#: a few seconds each): the group counting of the stream, FIFO and reservation rules at
+#: OUT_ROWS 2, SHADOWS 2.
+ACCEL_QUICK_GROUPS = {(2, 2, 2, 4, 3, 2, 2): ("in", "fifo", "resv")}
+#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS, depth) of its bmc groups. The
+#: solver's time grows steeply with the depth (2x2 at depth 10: about 30 s a group), so the quick
+#: tier bounds them at 1x2, the smallest array where a result waits in a shadow register
+#: (c_shadow; a 1x1 array never has two results pending). With SHADOWS 2 every shadow of a PE
+#: holds an unread result from step 6-7 (c_shadow), so depths 9-10 check a few cycles beyond.
 ACCEL_BMC_CONFIGS = {
-    "quick": ((1, 2, 2, 4, 2, 10),),
-    "full": ((1, 1, 2, 4, 1, 12), (2, 2, 2, 4, 3, 10), (2, 3, 2, 4, 2, 9), (3, 2, 2, 4, 3, 9)),
+    "quick": ((1, 2, 2, 4, 2, 1, 1, 10),),
+    "full": (
+        (1, 1, 2, 4, 1, 1, 1, 12),
+        (2, 2, 2, 4, 3, 1, 1, 10),
+        (2, 3, 2, 4, 2, 1, 1, 9),
+        (3, 2, 2, 4, 3, 1, 1, 9),
+        (2, 2, 2, 4, 3, 2, 2, 10),
+        (3, 2, 2, 4, 3, 2, 2, 9),
+        (2, 2, 2, 4, 3, 2, 1, 10),
+        (2, 2, 2, 4, 6, 1, 2, 9),
+    ),
 }
 #: k of the k-inductions: k = 4 closes them (measured); k = 8 lets the base case (from
 #: reset) show a planted bug as a counterexample (fail) rather than an inconclusive induction.
@@ -254,18 +284,25 @@ def _array_tasks(tier: str) -> list[Task]:
 
 
 def _accel_task(
-    config: tuple[int, int, int, int, int],
+    config: tuple[int, int, int, int, int, int, int],
     suffix: str,
     globs: str,
     mode: str,
     depth: int,
     tier: str,
 ) -> Task:
-    rows, cols, dw, aw, fifo = config
+    """Task ``accel_<R>x<C>_d<DATA_W>a<ACC_W>_f<FIFO_DEPTH>[_o<OUT_ROWS>s<SHADOWS>]_<suffix>``:
+    the OUT_ROWS/SHADOWS part (and those parameters) only where one of them is not 1."""
+    rows, cols, dw, aw, fifo, out_rows, shadows = config
+    params = (*_array_params(rows, cols, dw, aw), ("FIFO_DEPTH", fifo))
+    drain = ""
+    if (out_rows, shadows) != (1, 1):
+        params = (*params, ("OUT_ROWS", out_rows), ("SHADOWS", shadows))
+        drain = f"_o{out_rows}s{shadows}"
     return Task(
-        f"accel_{rows}x{cols}_d{dw}a{aw}_f{fifo}_{suffix}",
+        f"accel_{rows}x{cols}_d{dw}a{aw}_f{fifo}{drain}_{suffix}",
         "systolic_accel_fv",
-        (*_array_params(rows, cols, dw, aw), ("FIFO_DEPTH", fifo)),
+        params,
         globs,
         mode,
         depth,
@@ -277,16 +314,20 @@ def _accel_task(
 def _accel_tasks(tier: str) -> list[Task]:
     tasks = []
     for config in ACCEL_CONFIGS[tier]:
+        quick = ACCEL_QUICK_GROUPS.get(config, ()) if tier == "full" else ()
         for suffix, globs, mode in ACCEL_GROUPS:
-            if mode == "prove":
+            if mode == "prove" and suffix not in quick:
                 tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
         tasks.append(_accel_task(config, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier))
-    for rows, cols, dw, aw, fifo, depth in ACCEL_BMC_CONFIGS[tier]:
+    if tier == "quick":
+        for config, suffixes in ACCEL_QUICK_GROUPS.items():
+            for suffix, globs, mode in ACCEL_GROUPS:
+                if suffix in suffixes:
+                    tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
+    for *config, depth in ACCEL_BMC_CONFIGS[tier]:
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "bmc":
-                tasks.append(
-                    _accel_task((rows, cols, dw, aw, fifo), suffix, globs, mode, depth, tier)
-                )
+                tasks.append(_accel_task(tuple(config), suffix, globs, mode, depth, tier))
     return tasks
 
 

@@ -6,6 +6,9 @@
 // The wrapper drives systolic_accel with free inputs, constrained by assumptions (a_*) to what
 // the header of rtl/systolic_accel.v requires of its sources; m_axis_c_tready is free (the sink
 // may stall at any time, forever). The reset is asserted in the first cycle and free afterwards.
+// Every parameter of the top is one of the wrapper's: OUT_ROWS rows of a fold per result beat (a
+// "group", one FIFO entry) and SHADOWS shadow registers per PE; the properties below are stated
+// for any OUT_ROWS and SHADOWS (at the defaults 1 and 1: one row per beat, one shadow).
 //
 // Assumptions (the sources):
 //   a_src_*    AXI4-Stream source rules on s_axis_a and s_axis_b: while tvalid && !tready the
@@ -18,21 +21,24 @@
 //              while rst_ni is low and in the cycle after
 //   p_in_*     s_axis_*_tready: the two are one wire, never high without both tvalid, and a step
 //              that is not a fold's last is never held back
-//   p_fifo_*   the result FIFO: count within 0..FIFO_DEPTH, no write when full, no read when
-//              empty
-//   p_out_*    every row leaves m_axis_c intact and in order, with its fold's tkeep and tlast
-//              (one watched row, chosen by the solver)
-//   p_resv_*   reservations: never below zero, rows in + reserved <= FIFO_DEPTH, and equal to
-//              the row writes in the schedule (no leak)
-//   p_shadow_* no result lost in the drain: a PE never captures a new result while its shadow
-//              holds an unread one (pend_q == 2) unless that one is read in the same cycle
-//   p_drain_*  every row word written to the FIFO is the oldest unread result of its PE (a model
-//              queue per PE), never read before it exists, and no PE ever has three unread results
-//   p_order_*  the row-write schedule: each fold's rows 0 .. m-1 in order, in the order the folds
-//              were admitted, tlast exactly on row m-1
+//   p_fifo_*   the result FIFO: count (entries = groups) within 0..FIFO_DEPTH, no write when
+//              full, no read when empty
+//   p_out_*    every group leaves m_axis_c intact and in order, with its rows' and fold's tkeep
+//              and its fold's tlast (one watched entry, chosen by the solver)
+//   p_resv_*   reservations: never below zero, entries in + reserved <= FIFO_DEPTH, and equal to
+//              the group writes in the schedule (no leak)
+//   p_shadow_* no result lost in the drain: a PE never captures a new result while it holds
+//              SHADOWS+1 unread ones (pend_q == SHADOWS+1: its result register and every shadow)
+//              unless one is read in the same cycle
+//   p_drain_*  every word written to the FIFO is the oldest unread result of its PE (a model
+//              queue per PE), never read before it exists, and no PE ever has SHADOWS+2 unread
+//              results
+//   p_order_*  the write schedule: each fold's groups 0 .. ceil(m/OUT_ROWS)-1 in order, in the
+//              order the folds were admitted, each with its rows' keep bits, tlast exactly on the
+//              fold's last group
 //   p_inv_*    lemmas for k-induction (internal consistency of the counters and pointers)
 //   c_*        cover properties: a full fold in and out, a stalled sink filling the FIFO, a
-//              fold's last step held back
+//              fold's last step held back, a PE with all its shadows holding unread results
 // Each property is an immediate assertion `if (<antecedent>) p_name: assert (<consequent>);` =
 // SVA `@(posedge clk_i) <antecedent> |-> <consequent>`; a property over all PEs is one assertion
 // of the AND of per-PE checks (f_ok_* vectors).
@@ -45,7 +51,8 @@
 // by SymbiYosys' async2sync (registers read as their reset value while rst_ni is low).
 //
 // Naming: the wrapper's own signals start with f_, assumptions with a_, properties with p_
-// (assertions) or c_ (covers); genvars i (row), j (column), d (schedule slot), q (queue entry).
+// (assertions) or c_ (covers); genvars i (row), j (column), d (schedule slot), q (queue entry),
+// k (a PE's model queue entry).
 
 `default_nettype none
 
@@ -54,7 +61,9 @@ module systolic_accel_fv #(
   parameter integer COLS       = 2,
   parameter integer DATA_W     = 2,
   parameter integer ACC_W      = 4,
-  parameter integer FIFO_DEPTH = 3
+  parameter integer FIFO_DEPTH = 3,
+  parameter integer OUT_ROWS   = 1,
+  parameter integer SHADOWS    = 1
 ) (
   input wire                   clk_i,
   input wire                   rst_ni,
@@ -67,30 +76,37 @@ module systolic_accel_fv #(
   input wire                   s_axis_b_tlast,
   input wire                   s_axis_b_tvalid,
   input wire                   m_axis_c_tready,
-  input wire                   f_pick_i  // free: watch the row written to the FIFO now (p_out_*)
+  input wire                   f_pick_i  // free: watch the entry written to the FIFO now (p_out_*)
 );
 
   // The design's widths (rtl/systolic_accel.v), for the taps.
   localparam integer SLOTS   = ROWS + COLS + 1;
   localparam integer CNT_W   = $clog2(SLOTS + 2) + 1;
-  localparam integer ROW_W   = (ROWS > 1) ? $clog2(ROWS) : 1;
+  localparam integer GROUPS  = (ROWS + OUT_ROWS - 1) / OUT_ROWS;  // beats of a full fold
+  localparam integer GRP_W   = (GROUPS > 1) ? $clog2(GROUPS) : 1;
   localparam integer FILL_W  = $clog2(2 * FIFO_DEPTH + ROWS + 1) + 1;
   localparam integer PTR_W   = (FIFO_DEPTH > 1) ? $clog2(FIFO_DEPTH) : 1;
   localparam integer NPE     = ROWS * COLS;
-  localparam integer ENTRY_W = COLS * ACC_W + COLS + 1;  // {last, keep, data}
+  localparam integer BEAT_W  = OUT_ROWS * COLS;           // words per result beat
+  localparam integer PEND_W  = $clog2(SHADOWS + 2);       // a PE's unread results: 0..SHADOWS+1
+  localparam integer ENTRY_W = BEAT_W * ACC_W + BEAT_W + 1;  // {last, keep, data}
   // The wrapper's own widths.
   localparam integer M_W     = $clog2(ROWS + 1);          // a fold's row count, 1..ROWS
+  localparam integer G_W     = $clog2(GROUPS + 1);        // a fold's group index, 0..GROUPS
+  localparam integer R_W     = $clog2(GROUPS * OUT_ROWS + OUT_ROWS + 1);  // row numbers
   localparam integer QD      = SLOTS + 1;                 // fold queue entries
   localparam integer QE_W    = M_W + COLS;                // a queue entry: {m, keep_b}
   localparam integer QC_W    = $clog2(QD + 1);
   localparam integer WIDE_W  = FILL_W + 2;                // sums of counters without overflow
+  localparam integer CQ_W    = $clog2(SHADOWS + 3) + 1;   // a PE's model queue count, with room
+                                                          // to show one too many
 
   // ---------------------------------------------------------------------------------------------
   // Design under test.
   // ---------------------------------------------------------------------------------------------
   wire                   s_axis_a_tready, s_axis_b_tready;
-  wire [COLS*ACC_W-1:0]  m_axis_c_tdata;
-  wire [COLS-1:0]        m_axis_c_tkeep;
+  wire [BEAT_W*ACC_W-1:0] m_axis_c_tdata;
+  wire [BEAT_W-1:0]       m_axis_c_tkeep;
   wire                   m_axis_c_tlast, m_axis_c_tvalid;
 
   systolic_accel #(
@@ -98,7 +114,9 @@ module systolic_accel_fv #(
     .COLS       (COLS),
     .DATA_W     (DATA_W),
     .ACC_W      (ACC_W),
-    .FIFO_DEPTH (FIFO_DEPTH)
+    .FIFO_DEPTH (FIFO_DEPTH),
+    .OUT_ROWS   (OUT_ROWS),
+    .SHADOWS    (SHADOWS)
   ) u_dut (
     .clk_i           (clk_i),
     .rst_ni          (rst_ni),
@@ -129,14 +147,15 @@ module systolic_accel_fv #(
   (* hierconn *) wire [PTR_W-1:0]         \u_dut.wr_ptr_q ;
   (* hierconn *) wire [PTR_W-1:0]         \u_dut.rd_ptr_q ;
   (* hierconn *) wire                     \u_dut.wr ;
-  (* hierconn *) wire [ROW_W-1:0]         \u_dut.rd_row ;
-  (* hierconn *) wire [COLS*ACC_W-1:0]    \u_dut.wr_data ;
+  (* hierconn *) wire [GRP_W-1:0]         \u_dut.rd_grp ;
+  (* hierconn *) wire [BEAT_W*ACC_W-1:0]  \u_dut.wr_data ;
+  (* hierconn *) wire [BEAT_W-1:0]        \u_dut.wr_keep ;
   (* hierconn *) wire [NPE*ACC_W-1:0]     \u_dut.res ;
   (* hierconn *) wire [NPE-1:0]           \u_dut.res_vld ;
 
   wire [FILL_W-1:0] f_count = \u_dut.count_q ;
   wire [FILL_W-1:0] f_resv  = \u_dut.resv_q ;
-  wire              f_wr    = \u_dut.wr ;  // a row is written to the FIFO in this cycle
+  wire              f_wr    = \u_dut.wr ;  // a group is written to the FIFO in this cycle
 
   // ---------------------------------------------------------------------------------------------
   // Cycle bookkeeping and handshakes.
@@ -152,7 +171,7 @@ module systolic_accel_fv #(
 
   wire f_acc   = s_axis_a_tvalid && s_axis_a_tready;  // a step is taken (A and B together)
   wire f_admit = f_acc && s_axis_a_tlast;             // ... and it is a fold's last
-  wire f_rd    = m_axis_c_tvalid && m_axis_c_tready;  // a result row is taken
+  wire f_rd    = m_axis_c_tvalid && m_axis_c_tready;  // a result beat (group) is taken
 
   function automatic [M_W-1:0] ones_rows(input [ROWS-1:0] v);
     integer n;
@@ -224,16 +243,27 @@ module systolic_accel_fv #(
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Fold queue: the admitted folds whose last row is not yet written, oldest (the one being
-  // written) first; each entry {m, keep_b}. f_wrow is the next row expected from the oldest.
+  // Fold queue: the admitted folds whose last group is not yet written, oldest (the one being
+  // written) first; each entry {m, keep_b}. f_wgrp is the next group expected from the oldest:
+  // rows f_wgrp*OUT_ROWS + p (p = 0 .. OUT_ROWS-1) of it, those below m kept.
   // ---------------------------------------------------------------------------------------------
   reg  [QD*QE_W-1:0] f_q;
   reg  [QC_W-1:0]    f_qcnt;
-  reg  [M_W-1:0]     f_wrow;
+  reg  [G_W-1:0]     f_wgrp;
   wire [M_W-1:0]     f_head_m    = f_q[COLS +: M_W];
   wire [COLS-1:0]    f_head_keep = f_q[0 +: COLS];
-  wire               f_wlast     = f_wrow == f_head_m - 1'b1;  // the oldest fold's last row
+  wire [R_W-1:0]     f_wrow      = f_wgrp * OUT_ROWS;  // the group's first row
+  // The oldest fold's last group: its rows reach m.
+  wire               f_wlast     = f_wrow + OUT_ROWS >= f_head_m;
   wire               f_wpop      = f_wr && f_wlast && (f_qcnt != 0);
+  // The keep bits of the group: position p (row f_wrow + p) has the fold's columns if the row is
+  // in the fold.
+  reg  [BEAT_W-1:0]  f_wkeep;
+  integer p;
+  always @(*) begin
+    for (p = 0; p < OUT_ROWS; p = p + 1)
+      f_wkeep[p*COLS +: COLS] = (f_wrow + p < f_head_m) ? f_head_keep : {COLS{1'b0}};
+  end
   wire [QE_W-1:0]    f_q_new     = {ones_rows(s_axis_a_tkeep), s_axis_b_tkeep};
   wire [QC_W-1:0]    f_qcnt_left = f_qcnt - {{(QC_W - 1){1'b0}}, f_wpop};
 
@@ -249,68 +279,75 @@ module systolic_accel_fv #(
     if (!rst_ni) begin
       f_q    <= {(QD * QE_W){1'b0}};
       f_qcnt <= {QC_W{1'b0}};
-      f_wrow <= {M_W{1'b0}};
+      f_wgrp <= {G_W{1'b0}};
     end else begin
       f_q    <= f_q_next;
       f_qcnt <= f_qcnt_left + {{(QC_W - 1){1'b0}}, f_admit};
-      if (f_wr) f_wrow <= f_wlast ? {M_W{1'b0}} : f_wrow + 1'b1;
+      if (f_wr) f_wgrp <= f_wlast ? {G_W{1'b0}} : f_wgrp + 1'b1;
     end
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Drain: per PE a model queue of its unread results (up to two: the PE's result register and
-  // the shadow). A result enters when the PE's strobe (res_vld) shows it and leaves when its row
-  // is written to the FIFO with the PE's column in the fold's mask.
+  // Drain: per PE a model queue of its unread results (up to SHADOWS+1: the PE's result register
+  // and its shadows). A result enters when the PE's strobe (res_vld) shows it and leaves when its
+  // group is written to the FIFO with the PE's row in the fold and its column in the fold's mask.
   // ---------------------------------------------------------------------------------------------
-  wire [NPE-1:0] f_ok_shadow;  // no shadow overwritten with an unread result in it
-  wire [NPE-1:0] f_ok_lost;    // at most two unread results
+  localparam [CQ_W-1:0] F_HELD = SHADOWS + 1;  // results a PE can hold
+  wire [NPE-1:0] f_ok_shadow;  // no capture over SHADOWS+1 unread results (none read)
+  wire [NPE-1:0] f_ok_lost;    // at most SHADOWS+1 unread results
   wire [NPE-1:0] f_ok_early;   // a word is written only once its result exists
   wire [NPE-1:0] f_ok_word;    // the word written is the oldest unread result
   wire [NPE-1:0] f_ok_pend;    // the design's pend_q and read agree with the model
-  wire [NPE-1:0] f_two;        // two unread results (the older in the shadow)
+  wire [NPE-1:0] f_full;       // SHADOWS+1 unread results (every shadow holds one)
 
-  genvar i, j;
+  genvar i, j, k;
   generate
     for (i = 0; i < ROWS; i = i + 1) begin : \u_dut.g_drain_row
       for (j = 0; j < COLS; j = j + 1) begin : g_drain_col
-        (* hierconn *) wire       \strobe ;  // PE(i,j) captures a result at this edge
-        (* hierconn *) wire       \read ;    // its oldest result is read in this cycle
-        (* hierconn *) wire [1:0] \pend_q ;  // its results not yet read
-        localparam integer K = i * COLS + j;
-        wire [ACC_W-1:0] f_res  = \u_dut.res [K*ACC_W +: ACC_W];
-        wire [ACC_W-1:0] f_word = \u_dut.wr_data [j*ACC_W +: ACC_W];
-        wire             f_push = \u_dut.res_vld [K];
-        wire             f_pop  = f_wr && (f_qcnt != 0) && (f_wrow == i) && f_head_keep[j];
-        reg  [1:0]       f_cnt;
-        reg  [ACC_W-1:0] f_v0, f_v1;
-        wire [2:0]       f_cnt_e = {1'b0, f_cnt} + {2'b00, f_push};
-        // The unread results in this cycle, oldest first (f_e0 .. f_e2; f_cnt_e of them).
-        wire [ACC_W-1:0] f_e0 = (f_cnt == 2'd0) ? f_res : f_v0;
-        wire [ACC_W-1:0] f_e1 = (f_cnt == 2'd1) ? f_res : f_v1;
+        (* hierconn *) wire              \strobe ;  // PE(i,j) captures a result at this edge
+        (* hierconn *) wire              \read ;    // its oldest result is read in this cycle
+        (* hierconn *) wire [PEND_W-1:0] \pend_q ;  // its results not yet read
+        localparam integer PE_K  = i * COLS + j;
+        localparam integer GRP_I = i / OUT_ROWS;    // the group of row i
+        localparam integer POS_I = i % OUT_ROWS;    // its position in the beat
+        wire [ACC_W-1:0] f_res  = \u_dut.res [PE_K*ACC_W +: ACC_W];
+        wire [ACC_W-1:0] f_word = \u_dut.wr_data [(POS_I*COLS+j)*ACC_W +: ACC_W];
+        wire             f_push = \u_dut.res_vld [PE_K];
+        wire             f_pop  = f_wr && (f_qcnt != 0) && (f_wgrp == GRP_I) && (i < f_head_m)
+                                && f_head_keep[j];
+        reg  [CQ_W-1:0]  f_cnt;  // unread results pushed before this cycle
+        wire [CQ_W:0]    f_cnt_e = {1'b0, f_cnt} + {{CQ_W{1'b0}}, f_push};  // ... and now
+        // The unread results in this cycle, oldest first: f_e[0 .. f_cnt_e-1]; f_v holds the
+        // first SHADOWS+1 of the previous cycle's (the newest is still in the PE: f_res).
+        reg  [(SHADOWS+1)*ACC_W-1:0] f_v;
+        wire [(SHADOWS+2)*ACC_W-1:0] f_e;
+        for (k = 0; k <= SHADOWS; k = k + 1) begin : g_e
+          assign f_e[k*ACC_W +: ACC_W] = (f_cnt == k) ? f_res : f_v[k*ACC_W +: ACC_W];
+        end
+        assign f_e[(SHADOWS+1)*ACC_W +: ACC_W] = f_res;
         always @(posedge clk_i or negedge rst_ni) begin
           if (!rst_ni) begin
-            f_cnt <= 2'd0;
-            f_v0  <= {ACC_W{1'b0}};
-            f_v1  <= {ACC_W{1'b0}};
+            f_cnt <= {CQ_W{1'b0}};
+            f_v   <= {((SHADOWS + 1) * ACC_W){1'b0}};
           end else begin
-            f_cnt <= f_cnt_e[1:0] - {1'b0, f_pop && f_cnt_e != 3'd0};
-            f_v0  <= f_pop ? f_e1 : f_e0;
-            f_v1  <= f_pop ? f_res : f_e1;
+            f_cnt <= f_cnt_e[CQ_W-1:0] - {{(CQ_W - 1){1'b0}}, f_pop && f_cnt_e != 0};
+            f_v   <= f_pop ? f_e[ACC_W +: (SHADOWS+1)*ACC_W] : f_e[0 +: (SHADOWS+1)*ACC_W];
           end
         end
-        assign f_ok_shadow[K] = !(\strobe && \pend_q == 2'd2 && !\read );
-        assign f_two[K]       = \pend_q == 2'd2;
-        assign f_ok_pend[K]   = \pend_q == f_cnt_e[1:0] && \read == f_pop;
-        assign f_ok_lost[K]   = f_cnt_e <= 3'd2;
-        assign f_ok_early[K]  = !f_pop || f_cnt_e != 3'd0;
-        assign f_ok_word[K]   = !f_pop || f_word == f_e0;
+        assign f_ok_shadow[PE_K] = !(\strobe && \pend_q == F_HELD && !\read );
+        assign f_full[PE_K]      = \pend_q == F_HELD;
+        assign f_ok_pend[PE_K]   = \pend_q == f_cnt_e && \read == f_pop;
+        assign f_ok_lost[PE_K]   = f_cnt_e <= F_HELD;
+        assign f_ok_early[PE_K]  = !f_pop || f_cnt_e != 0;
+        assign f_ok_word[PE_K]   = !f_pop || f_word == f_e[0 +: ACC_W];
       end
     end
   endgenerate
 
   // ---------------------------------------------------------------------------------------------
-  // FIFO: one watched row, chosen by the solver (f_pick_i) when it is written; it must reach the
-  // head after the rows before it and leave unchanged, with the fold's mask and tlast.
+  // FIFO: one watched entry (group), chosen by the solver (f_pick_i) when it is written; it must
+  // reach the head after the entries before it and leave unchanged, with the model's keep bits
+  // (its rows in the fold, the fold's columns) and tlast on the fold's last group.
   // ---------------------------------------------------------------------------------------------
   reg               f_watch;
   reg [FILL_W-1:0]  f_ahead;  // entries before the watched one
@@ -324,7 +361,7 @@ module systolic_accel_fv #(
       if (f_wr && f_pick_i) begin
         f_watch <= 1'b1;
         f_ahead <= f_count - {{(FILL_W - 1){1'b0}}, f_rd};
-        f_entry <= {f_wlast, f_head_keep, \u_dut.wr_data };
+        f_entry <= {f_wlast, f_wkeep, \u_dut.wr_data };
       end
     end else if (f_rd) begin
       if (f_ahead == {FILL_W{1'b0}}) f_watch <= 1'b0;
@@ -333,14 +370,14 @@ module systolic_accel_fv #(
   end
 
   wire [ENTRY_W-1:0] f_head_beat = {m_axis_c_tlast, m_axis_c_tkeep, m_axis_c_tdata};
-  wire [COLS*ACC_W+COLS:0] f_beat_c = f_head_beat;
+  wire [ENTRY_W-1:0] f_beat_c = f_head_beat;
 
   // ---------------------------------------------------------------------------------------------
   // Schedule lemmas.
   // ---------------------------------------------------------------------------------------------
   wire [WIDE_W-1:0] f_fill = {2'b00, f_count} + {2'b00, f_resv};
   wire [CNT_W-1:0]  f_slots_used = ones_slots(\u_dut.slot_vld_q );
-  wire [SLOTS-1:0]  f_ok_end;  // no row write scheduled at or beyond end_q
+  wire [SLOTS-1:0]  f_ok_end;  // no group write scheduled at or beyond end_q
   genvar d;
   generate
     for (d = 0; d < SLOTS; d = d + 1) begin : g_slot
@@ -377,42 +414,46 @@ module systolic_accel_fv #(
       p_in_body: assert (s_axis_a_tready);
 
     if (rst_ni) begin
-      // p_fifo_count: 0 <= rows in the FIFO <= FIFO_DEPTH.
+      // p_fifo_count: 0 <= entries (groups) in the FIFO <= FIFO_DEPTH.
       p_fifo_count: assert (f_count <= FIFO_DEPTH);
-      // p_fifo_overflow: no row write while the FIFO is full.
+      // p_fifo_overflow: no group write while the FIFO is full.
       if (f_wr) p_fifo_overflow: assert (f_count < FIFO_DEPTH);
-      // p_fifo_underflow: no row read while it is empty.
+      // p_fifo_underflow: no read while it is empty.
       if (f_rd) p_fifo_underflow: assert (f_count != {FILL_W{1'b0}});
-      // p_out_entry: the watched row, at the FIFO's head, is on m_axis_c as it was written, with
-      // its fold's mask and tlast on the fold's last row.
+      // p_out_entry: the watched entry, at the FIFO's head, is on m_axis_c as it was written,
+      // with its rows' keep bits (the fold's columns on the rows below m) and tlast on the fold's
+      // last group.
       if (f_watch && f_ahead == {FILL_W{1'b0}})
         p_out_entry: assert (m_axis_c_tvalid && f_head_beat == f_entry);
-      // p_out_ahead: the rows before the watched one are in the FIFO.
+      // p_out_ahead: the entries before the watched one are in the FIFO.
       if (f_watch) p_out_ahead: assert (f_ahead < f_count);
 
-      // p_resv_nonneg: a row write always has a reservation (the count never wraps below 0).
+      // p_resv_nonneg: a group write always has a reservation (the count never wraps below 0).
       if (f_wr) p_resv_nonneg: assert (f_resv != {FILL_W{1'b0}});
-      // p_resv_room: rows in the FIFO + rows reserved <= FIFO_DEPTH.
+      // p_resv_room: entries in the FIFO + groups reserved <= FIFO_DEPTH.
       p_resv_room: assert (f_fill <= FIFO_DEPTH);
-      // p_resv_match: the reservations are exactly the row writes scheduled (no leak).
+      // p_resv_match: the reservations are exactly the group writes scheduled (no leak).
       p_resv_match: assert ({{(WIDE_W - CNT_W){1'b0}}, f_slots_used} == {2'b00, f_resv});
 
-      // p_shadow_keep: no PE captures a result while two of its results are unread (the older
-      // in the shadow), unless the older one is read in that cycle.
+      // p_shadow_keep: no PE captures a result while it holds SHADOWS+1 unread results (its
+      // result register and every shadow), unless one of them is read in that cycle.
       p_shadow_keep: assert (&f_ok_shadow);
 
-      // p_drain_lost: no PE ever holds three unread results (one would be overwritten).
+      // p_drain_lost: no PE ever holds SHADOWS+2 unread results (one would be overwritten).
       p_drain_lost: assert (&f_ok_lost);
-      // p_drain_early: a row word is written only once its PE's result exists.
+      // p_drain_early: a word is written only once its PE's result exists.
       p_drain_early: assert (&f_ok_early);
       // p_drain_word: the word written is the PE's oldest unread result.
       p_drain_word: assert (&f_ok_word);
 
-      // p_order_fold: a row is written only for an admitted fold.
+      // p_order_fold: a group is written only for an admitted fold.
       if (f_wr) p_order_fold: assert (f_qcnt != {QC_W{1'b0}});
-      // p_order_row: the rows of the oldest fold, 0 .. m-1 in order.
-      if (f_wr) p_order_row: assert (\u_dut.rd_row == f_wrow);
-      // p_order_last: the entry's tlast is set exactly on the fold's row m-1.
+      // p_order_row: the groups of the oldest fold, 0 .. ceil(m/OUT_ROWS)-1 in order (rows
+      // 0 .. m-1 in order at OUT_ROWS = 1).
+      if (f_wr) p_order_row: assert (\u_dut.rd_grp == f_wgrp);
+      // p_order_keep: the written entry's keep bits: the fold's columns on its rows below m.
+      if (f_wr) p_order_keep: assert (\u_dut.wr_keep == f_wkeep);
+      // p_order_last: the entry's tlast is set exactly on the fold's last group.
       if (f_wr) p_order_last: assert (\u_dut.slot_last_q [0] == f_wlast);
       // p_order_folds: the folds in flight fit the model queue (at most SLOTS of them).
       p_order_folds: assert (f_qcnt <= SLOTS);
@@ -430,24 +471,32 @@ module systolic_accel_fv #(
   // ---------------------------------------------------------------------------------------------
   // Covers (mode cover).
   // ---------------------------------------------------------------------------------------------
-  reg [M_W-1:0] f_out_row;  // rows of the current fold taken from m_axis_c
+  reg [G_W-1:0] f_out_grp;  // beats (groups) of the current fold taken from m_axis_c
   reg           f_k2;       // a step without tlast was taken (a fold with K >= 2)
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      f_out_row <= {M_W{1'b0}};
+      f_out_grp <= {G_W{1'b0}};
       f_k2      <= 1'b0;
     end else begin
-      if (f_rd) f_out_row <= m_axis_c_tlast ? {M_W{1'b0}} : f_out_row + 1'b1;
+      if (f_rd) f_out_grp <= m_axis_c_tlast ? {G_W{1'b0}} : f_out_grp + 1'b1;
       if (f_acc && !s_axis_a_tlast) f_k2 <= 1'b1;
     end
   end
 
+  // The keep bits of a full fold's last group (rows (GROUPS-1)*OUT_ROWS .. ROWS-1, all columns).
+  wire [BEAT_W-1:0] f_full_last_keep;
+  generate
+    for (i = 0; i < OUT_ROWS; i = i + 1) begin : g_full_last_keep
+      assign f_full_last_keep[i*COLS +: COLS] = {COLS{(GROUPS - 1) * OUT_ROWS + i < ROWS}};
+    end
+  endgenerate
+
   always @(posedge clk_i) begin
     if (f_live) begin
-      // c_full_fold: the last row of a fold with all ROWS rows and COLS columns and K >= 2
+      // c_full_fold: the last beat of a fold with all ROWS rows and COLS columns and K >= 2
       // leaves through m_axis_c.
-      c_full_fold: cover (f_rd && m_axis_c_tlast && &m_axis_c_tkeep
-                          && f_out_row == ROWS - 1 && f_k2);
+      c_full_fold: cover (f_rd && m_axis_c_tlast && m_axis_c_tkeep == f_full_last_keep
+                          && f_out_grp == GROUPS - 1 && f_k2);
       // c_fifo_full: a stalled sink lets the FIFO fill up.
       c_fifo_full: cover (f_count == FIFO_DEPTH && !m_axis_c_tready);
       // c_held: a fold's last step is offered and held back (tready low).
@@ -458,12 +507,12 @@ module systolic_accel_fv #(
     end
   end
 
-  // c_shadow: a PE holds two unread results, the older one in its shadow. Not at 1x1: there a
-  // fold's row write is never later than the next fold's capture.
+  // c_shadow: a PE holds SHADOWS+1 unread results, the older ones in its shadows. Not at 1x1:
+  // there a fold's row write is never later than the next fold's capture.
   generate
     if (NPE > 1) begin : g_cover_shadow
       always @(posedge clk_i) begin
-        if (f_live) c_shadow: cover (|f_two);
+        if (f_live) c_shadow: cover (|f_full);
       end
     end
   endgenerate

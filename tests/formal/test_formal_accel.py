@@ -1,6 +1,7 @@
 """Formal checks of the accelerator top (rtl/formal/systolic_accel_fv.sv): the catalog holds its
-tasks, planted bugs in rtl/systolic_accel.v fail the right property, and a renamed internal
-signal is an error, never a pass.
+tasks (at OUT_ROWS/SHADOWS 1 and at OUT_ROWS 2 and/or SHADOWS 2), planted bugs in
+rtl/systolic_accel.v fail the right property, and a renamed internal signal is an error, never a
+pass.
 
 The quick tier's accelerator tasks pass on the committed RTL in
 tests/formal/test_formal.py::test_quick_tier_proves_every_property (it runs the whole tier); the
@@ -20,8 +21,15 @@ from systolic.formal import ProofResult, prove, run
 ACCEL = "systolic_accel.v"
 #: The quick tier's accelerator configuration (formal.run.ACCEL_CONFIGS).
 QUICK = "accel_1x2_d2a4_f2"
+#: The full tier's configurations at OUT_ROWS 2 and/or SHADOWS 2 (the quick tier has the first
+#: one's in, fifo and resv proofs).
+O2S2 = "accel_2x2_d2a4_f3_o2s2"
+O2S2_3X2 = "accel_3x2_d2a4_f3_o2s2"
+O2S1 = "accel_2x2_d2a4_f3_o2s1"
+O1S2 = "accel_2x2_d2a4_f6_o1s2"
 
-#: Planted bugs: (id, RTL text, replacement, task that must fail, property it must name).
+#: Planted bugs: (id, RTL text, replacement, task that must fail, property it must name). Their
+#: tasks are in the quick tier (make test).
 BUGS = (
     (
         "room_off_by_one",
@@ -46,10 +54,65 @@ BUGS = (
     ),
     (
         "shadow_strobe_removed",
-        "if (strobe) shadow_q <= res[(i*COLS+j)*ACC_W +: ACC_W];",
-        "if (1'b0) shadow_q <= res[(i*COLS+j)*ACC_W +: ACC_W];",
+        "            if (strobe) begin\n              shadow_q[0] <=",
+        "            if (1'b0) begin\n              shadow_q[0] <=",
         f"{QUICK}_drain",
         "p_drain_word",
+    ),
+    (
+        "reservations_count_rows",
+        "resv_q <= resv_q + (admit ? {{(FILL_W - CNT_W){1'b0}}, fold_g} : {FILL_W{1'b0}})",
+        "resv_q <= resv_q + (admit ? {{(FILL_W - CNT_W){1'b0}}, fold_m} : {FILL_W{1'b0}})",
+        f"{O2S2}_resv",
+        "p_resv_match",
+    ),
+)
+
+#: Planted bugs that only show at OUT_ROWS 2 or SHADOWS 2, against full-tier tasks (nightly).
+BUGS_FULL = (
+    (
+        # At OUT_ROWS 2 a fold's rows wait for the group's last row: with one shadow, the fold
+        # two before must be read before a new fold captures, and only the shadow rule ensures it.
+        "shadow_rule_removed",
+        "wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});",
+        "wire             admit_ok   = fits & room;",
+        f"{O2S1}_shadow",
+        "p_shadow_keep",
+    ),
+    (
+        "second_shadow_never_read",
+        "assign pick[sh+1] = (pend_q == HELD) ? shadow_q[sh] : pick[sh];",
+        "assign pick[sh+1] = (pend_q == HELD) ? shadow_q[0] : pick[sh];",
+        f"{O2S2}_drain",
+        "p_drain_word",
+    ),
+    (
+        "shadow_chain_not_shifted",
+        "for (s = 1; s < SHADOWS; s = s + 1) shadow_q[s] <= shadow_q[s-1];",
+        "",
+        f"{O1S2}_drain",
+        "p_drain_word",
+    ),
+    (
+        "group_keep_ignores_rows",
+        "assign wr_keep[pp*COLS +: COLS] = slot_keep_q[0] & {COLS{slot_rows_q[0][pp]}};",
+        "assign wr_keep[pp*COLS +: COLS] = slot_keep_q[0];",
+        f"{O2S2_3X2}_order",
+        "p_order_keep",
+    ),
+    (
+        "read_ignores_rows",
+        "wire read_row = wr && (rd_grp == GRP_I) && slot_rows_q[0][i % OUT_ROWS];",
+        "wire read_row = wr && (rd_grp == GRP_I);",
+        f"{O2S2_3X2}_drain",
+        "p_drain_pend",
+    ),
+    (
+        "group_written_before_its_last_row",
+        "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m);",
+        "wire [CNT_W-1:0] ready = fold_n + ((LO < fold_m) ? LO + 1'b1 : fold_m);",
+        f"{O2S2_3X2}_drain",
+        "p_drain_early",
     ),
 )
 
@@ -73,11 +136,22 @@ def _accel(tier: str) -> list[run.Task]:
 
 
 def test_catalog_has_every_accel_group() -> None:
-    """Each tier proves, bounds or covers every group of the wrapper; the full tier adds sizes."""
+    """Each tier proves, bounds or covers every group of the wrapper; the full tier adds sizes
+    and OUT_ROWS/SHADOWS; the quick tier has three k-inductions at OUT_ROWS 2, SHADOWS 2."""
     quick, full = _accel("quick"), _accel("full")
     suffixes = {name for name, _globs, _mode in run.ACCEL_GROUPS} | {"cover"}
-    assert {t.name.removeprefix(f"{QUICK}_") for t in quick} == suffixes
+    assert {t.name.removeprefix(f"{QUICK}_") for t in quick if t.name.startswith(QUICK)} == suffixes
+    assert {t.name for t in quick if not t.name.startswith(QUICK)} == {
+        f"{O2S2}_in",
+        f"{O2S2}_fifo",
+        f"{O2S2}_resv",
+    }
     assert {t.name for t in quick} < {t.name for t in full}
+    for config in (O2S2, O2S2_3X2, O2S1, O1S2):
+        assert {t.name.removeprefix(f"{config}_") for t in full if t.name.startswith(config)} == (
+            suffixes
+        )
+    assert len({t.name for t in full}) == len(full)
     assert all(t.files == run.ACCEL_FILES and t.tier in run.TIERS for t in full)
     modes = {t.name.rsplit("_", 1)[1]: t.mode for t in quick}
     assert modes["axis"] == modes["fifo"] == modes["resv"] == modes["in"] == "prove"
@@ -97,6 +171,23 @@ def test_sby_file_reads_the_top_and_keeps_the_lemmas() -> None:
     [bmc] = run.select_tasks(run.catalog("quick"), [f"{QUICK}_drain"])
     assert "mode bmc" in run.sby_text(bmc, run.RTL_DIR)
     assert "bmc depth" in bmc.mode_text
+    [o2s2] = run.select_tasks(run.catalog("quick"), [f"{O2S2}_resv"])
+    assert (
+        "chparam -set ROWS 2 -set COLS 2 -set DATA_W 2 -set ACC_W 4 -set FIFO_DEPTH 3 "
+        "-set OUT_ROWS 2 -set SHADOWS 2 systolic_accel_fv"
+    ) in run.sby_text(o2s2, run.RTL_DIR)
+
+
+def test_accel_task_names_of_the_mutant_catalog_exist() -> None:
+    """The tasks named by the top's mutants (mutation/catalog.py) keep their names."""
+    names = {t.name for t in _accel("full")}
+    for task in (
+        *(f"{QUICK}_{g}" for g in ("in", "resv", "fifo", "drain", "order", "cover")),
+        "accel_2x2_d2a4_f3_drain",
+        "accel_3x2_d2a4_f3_drain",
+        "accel_2x2_d2a4_f3_order",
+    ):
+        assert task in names, task
 
 
 def test_bmc_verdict() -> None:
@@ -123,6 +214,20 @@ def test_planted_bug_fails_its_property(
     assert prop in result.detail, result.detail
 
 
+@pytest.mark.formal
+@pytest.mark.nightly
+@pytest.mark.parametrize(
+    ("old", "new", "task", "prop"), [b[1:] for b in BUGS_FULL], ids=[b[0] for b in BUGS_FULL]
+)
+def test_planted_bug_at_out_rows_shadows_fails_its_property(
+    tmp_path: Path, old: str, new: str, task: str, prop: str
+) -> None:
+    rtl = _mutated_rtl(tmp_path, old, new)
+    [result] = prove(rtl_dir=rtl, work=tmp_path / "work", tier="full", only=[task])
+    assert result.status == "fail", result
+    assert prop in result.detail, result.detail
+
+
 def test_undriven_multibit_tap_is_reported(tmp_path: Path) -> None:
     """Yosys names an undriven bit of a vector tap as `name [bit]`: it counts as unconnected."""
     log = tmp_path / "design.log"
@@ -137,7 +242,7 @@ def test_undriven_multibit_tap_is_reported(tmp_path: Path) -> None:
 @pytest.mark.formal
 def test_renamed_drain_register_is_an_error(tmp_path: Path) -> None:
     """The wrapper reaches pend_q by its name: renamed, the run is an error naming the tap."""
-    rtl = _mutated_rtl(tmp_path, "reg  [1:0]       pend_q;", "reg  [1:0]       pending_q;")
+    rtl = _mutated_rtl(tmp_path, "reg  [PEND_W-1:0] pend_q;", "reg  [PEND_W-1:0] pending_q;")
     text = (rtl / ACCEL).read_text().replace("pend_q", "pending_q")
     (rtl / ACCEL).write_text(text)
     [result] = prove(rtl_dir=rtl, work=tmp_path / "work", only=[f"{QUICK}_in"])
