@@ -5,7 +5,8 @@ One pytest item per (simulator, parameter set, FIFO depth, OUT_ROWS, SHADOWS) ru
 test in one simulator process. Small arrays and a few folds keep make test's added time small;
 the small FIFO (FIFO_DEPTH = ROWS) makes the room rule hold folds back even without a stalled
 sink. Each simulator runs a top with OUT_ROWS = 2 (two rows of C per result beat, and edge folds
-whose last beat carries one) and SHADOWS = 2.
+whose last beat carries one) and SHADOWS = 2; Icarus also one with OUT_ROWS = ROWS (a whole fold
+per beat) and a small FIFO, where the room rule counts beats of three rows.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from systolic.models import ArrayParams
 
 #: (parameters, FIFO depth or None for the RTL's default, OUT_ROWS, SHADOWS) per simulator. A
 #: Verilator build costs 15-25 s of C++ on a busy 2-core machine, so Verilator gets one set (the
-#: multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are free.
+#: multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are free. The two multi-row
+#: Icarus sets between them kill every accelerator mutant of systolic.mutation.catalog (the
+#: default FIFO lets the shadow rule bind, the small one the room rule).
 SETS = {
     "icarus": [
         (ArrayParams(2, 3, 8, 32), None, 1, 1),
         (ArrayParams(3, 2, 8, 32), 3, 1, 1),
         (ArrayParams(4, 3, 8, 32), None, 2, 2),
+        (ArrayParams(3, 2, 8, 32), 3, 3, 2),
     ],
     "verilator": [(ArrayParams(4, 4, 8, 32), None, 2, 2)],
 }
