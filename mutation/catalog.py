@@ -249,12 +249,12 @@ FV_ACCEL_COVER = ("accel_1x2_d2a4_f2_cover",)
 FV_ACCEL_2X2_DRAIN = ("accel_2x2_d2a4_f3_drain",)
 FV_ACCEL_3X2_DRAIN = ("accel_3x2_d2a4_f3_drain",)
 FV_ACCEL_2X2_ORDER = ("accel_2x2_d2a4_f3_order",)
+# Full-tier tasks of the wider result port: two rows per beat with one or two shadow registers.
+# With one, a fold waits behind the previous one's groups, which the shadow rule must then cover.
+FV_ACCEL_O2S1_SHADOW = ("accel_2x2_d2a4_f3_o2s1_shadow",)
+FV_ACCEL_O2S2_DRAIN = ("accel_2x2_d2a4_f3_o2s2_drain",)
+FV_ACCEL_O2S2_ORDER = ("accel_2x2_d2a4_f3_o2s2_order",)
 
-_FV_NO_SHADOW_CEX = (
-    "no accelerator proof fails on it: the shadow and drain bmc tasks (1x2 to depth 10; 2x2, "
-    "2x3, 3x2 to depth 9-10) find no fold sequence that needs the shadow rule; the simulator's "
-    "streams of K=1 edge folds do"
-)
 
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
 _FV_NARROW_ARRAY = "equivalent at DATA_W <= 8, and the array proofs stop at DATA_W 8"
@@ -1029,7 +1029,8 @@ CATALOG: tuple[Mutant, ...] = (
         design="accel",
         params=ACCEL_PARAMS,
         tests=ACCEL_K1,
-        formal=_FV_NO_SHADOW_CEX,
+        proofs=FV_ACCEL_O2S1_SHADOW,
+        formal_tier="full",
     ),
     Mutant(
         "room_rule_strict",
@@ -1166,6 +1167,7 @@ CATALOG: tuple[Mutant, ...] = (
         params=ACCEL_PARAMS_4X3,
         port=PORT_O2S2,
         tests=ACCEL_K1,
+        proofs=FV_ACCEL_DRAIN,
     ),
     Mutant(
         "shadow_chain_not_shifted",
@@ -1182,6 +1184,8 @@ CATALOG: tuple[Mutant, ...] = (
         params=ACCEL_PARAMS_4X3,
         port=PORT_O2S2,
         tests=ACCEL_K1,
+        proofs=FV_ACCEL_O2S2_DRAIN,
+        formal_tier="full",
     ),
     Mutant(
         "row_keep_ignored",
@@ -1198,6 +1202,8 @@ CATALOG: tuple[Mutant, ...] = (
         params=ACCEL_PARAMS_4X3,
         port=PORT_O2S2,
         tests=ACCEL_TILED,
+        proofs=FV_ACCEL_O2S2_ORDER,
+        formal_tier="full",
     ),
 )
 

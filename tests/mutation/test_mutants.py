@@ -130,13 +130,14 @@ def test_named_tests_exist_in_the_design_test_module() -> None:
 
 
 def test_accel_mutants_build_the_accelerator_top() -> None:
-    """An accelerator mutant's runs build systolic_accel (its FIFO depth, when it sets one) and
-    run its testbench; an array mutant's build the array alone, as before."""
+    """An accelerator mutant's runs build systolic_accel (its FIFO depth and result port, when it
+    sets them) and run its testbench; an array mutant's build the array alone, as before."""
     for m in CATALOG:
         for target in mutate.sim_targets(m):
             if m.design == "accel":
                 assert target.test_module == tops.ACCEL_TEST_MODULE
-                assert target.top == tops.accel_top(target.params, m.fifo_depth), m.name
+                top = tops.accel_top(target.params, m.fifo_depth, *m.port)
+                assert target.top == top, m.name
                 assert "accel" in target.tag
             else:
                 assert target.test_module == runner.TEST_MODULE
