@@ -114,6 +114,7 @@ def _add_fpga(sub: Any) -> None:
         default=fpga.DEFAULT_ACC_W,
         help=f"accumulator width (2*DATA_W..64, default {fpga.DEFAULT_ACC_W})",
     )
+    options.add_mul_reg(p, "systolic_array only: the accelerator top has no MUL_REG yet")
     lo, hi = fpga.FREQ_RANGE
     p.add_argument(
         "--freq",
