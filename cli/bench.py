@@ -41,6 +41,7 @@ def _add_bench(sub: Any) -> None:
         action="store_true",
         help="skip the accelerator top's columns (rtl/systolic_accel.v through its harness)",
     )
+    options.add_mul_reg(p, "1 needs --no-top (the accelerator top has no MUL_REG yet)")
     p.add_argument(
         "--scalesim-max-cycles",
         type=options.integer(0),
