@@ -646,8 +646,8 @@ def run_fpga(args: FpgaOptions) -> int:
     versions = tool_versions()
     print(
         f"{DEVICE} ({PACKAGE}, speed {SPEED}), out of context, {ROUTER}; DATA_W={args.data_w} "
-        f"ACC_W={args.acc_w} MUL_REG={args.mul_reg}; clock target {args.freq:g} MHz; nextpnr seed {args.seed} (fixed: "
-        f"the same seed gives the same figures); "
+        f"ACC_W={args.acc_w} MUL_REG={args.mul_reg}; clock target {args.freq:g} MHz; nextpnr "
+        f"seed {args.seed} (fixed: the same seed gives the same figures); "
         + ", ".join(f"{k} {v}" for k, v in versions.items()),
         flush=True,
     )

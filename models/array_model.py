@@ -3,9 +3,9 @@
 Given the per-cycle edge inputs it predicts every PE's accumulator, result register and result
 strobe, and the east and south edge outputs, after every rising edge. With ``params.mul_reg`` = 1
 each PE also has the product register of rtl/systolic_pe.v (``g_mul_reg``): the product of a pair
-and its fire/first/last bits are registered at the edge the pair arrives and added one edge later. The state is held as
-(ROWS, COLS) arrays, so each cycle is a handful of NumPy operations over the whole grid: no Python
-loop over PEs.
+and its fire/first/last bits are registered at the edge the pair arrives and added one edge
+later. The state is held as (ROWS, COLS) arrays, so each cycle is a handful of NumPy operations
+over the whole grid: no Python loop over PEs.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ def state_delay(params: ArrayParams) -> np.ndarray:
     i + j + L (the skew rule plus the product register's latency)."""
     i = np.arange(params.rows)[:, None]
     j = np.arange(params.cols)[None, :]
-    return np.asarray(pe_delay(i, j)) + params.latency
+    out: np.ndarray = np.asarray(pe_delay(i, j)) + params.latency
+    return out
 
 
 def _inv3(delay: np.ndarray) -> np.ndarray:
@@ -258,7 +259,8 @@ def stream_signature(
         acc = st.acc.reshape(n, p)
         res = st.res.reshape(n, p)
         vld = st.vld.reshape(n, p)
-        if s0 + n + int(skew.max()) > t - 1:  # the state at step s is seen at cycle s+i+j+L < T only
+        # The state at step s is seen at cycle s+i+j+L < T only.
+        if s0 + n + int(skew.max()) > t - 1:
             seen = (steps[:, None] + skew[None, :]) < t
             acc, res, vld = np.where(seen, acc, 0), np.where(seen, res, 0), vld & seen
         if vld.any():

@@ -80,7 +80,8 @@ class ArrayParams:
 
     @classmethod
     def from_dict(cls, data: object) -> ArrayParams:
-        """Parameters from a mapping of rows/cols/data_w/acc_w[/mul_reg] (checked like any others)."""
+        """Parameters from a mapping of rows/cols/data_w/acc_w[/mul_reg] (checked like any
+        others)."""
         try:
             return cls(**{k: int(v) for k, v in data.items()})  # type: ignore[attr-defined]
         except (ValueError, TypeError, AttributeError) as exc:

@@ -76,8 +76,9 @@ def gemm_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
     """Exact cycle count of an M x K x N GEMM streamed with no bubbles.
 
     Fold f's steps are issued at stream steps f*K .. f*K+K-1; its last used PE (m_f-1, n_f-1)
-    captures at cycle f*K + K-1 + m_f-1 + n_f-1 + L (L = MUL_REG, the product register). The GEMM ends at the latest capture: usually the
-    last fold's, but a full fold can end later when the last fold is small and K is short.
+    captures at cycle f*K + K-1 + m_f-1 + n_f-1 + L (L = MUL_REG, the product register). The
+    GEMM ends at the latest capture: usually the last fold's, but a full fold can end later when
+    the last fold is small and K is short.
     Counted from cycle 0 (first operand applied) to the cycle whose rising edge captures the last
     result, inclusive. No stall is ever needed: the readout is fully parallel (docs/gemm.md).
     """
@@ -110,8 +111,8 @@ def lower_bound_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
 
     Each edge lane takes one new k per cycle, so the folds need folds*K cycles of streaming; the
     last fold's last used PE (r_last-1, c_last-1) then needs r_last + c_last - 2 more cycles to
-    see its last operands, and L more to add the last product. Counted from cycle 0 (first operand applied) to the cycle whose rising
-    edge captures the last result, inclusive.
+    see its last operands, and L more to add the last product. Counted from cycle 0 (first
+    operand applied) to the cycle whose rising edge captures the last result, inclusive.
     """
     m, k, n = check_dims(m, k, n)
     folds = plan_folds(m, n, params)

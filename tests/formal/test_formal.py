@@ -70,7 +70,9 @@ def test_quick_tier_proves_every_property(tmp_path: Path) -> None:
 
 
 @pytest.mark.formal
-@pytest.mark.parametrize(("file", "old", "new", "task", "prop"), BUGS, ids=[f"{b[3]}-{b[4]}" for b in BUGS])
+@pytest.mark.parametrize(
+    ("file", "old", "new", "task", "prop"), BUGS, ids=[f"{b[3]}-{b[4]}" for b in BUGS]
+)
 def test_planted_bug_fails_its_property(
     tmp_path: Path, file: str, old: str, new: str, task: str, prop: str
 ) -> None:

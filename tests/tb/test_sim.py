@@ -20,7 +20,7 @@ SIZES = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 5), (5, 2), (8, 8), (16, 16)]
 WIDTHS = [(8, 32), (16, 32)]
 # Narrow accumulators, where the extremes test really wraps, and the widest one.
 EXTRA = [
-    ArrayParams(3, 3, 8, 16),
+    ArrayParams(3, 3, 8, 16, mul_reg=1),
     ArrayParams(2, 5, 4, 8),
     ArrayParams(1, 1, 2, 4),
     ArrayParams(4, 3, 16, 64),
@@ -32,7 +32,7 @@ PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS] + EXTRA
 CLASSES = [
     ArrayParams(3, 2, 3, 6),
     ArrayParams(2, 3, 5, 11),
-    ArrayParams(3, 3, 7, 20),
+    ArrayParams(3, 3, 7, 20, mul_reg=1),
     ArrayParams(2, 2, 8, 20),
     ArrayParams(2, 4, 12, 37),
     ArrayParams(3, 2, 9, 63),
@@ -41,7 +41,7 @@ CLASSES = [
     ArrayParams(6, 1, 8, 32),
 ]
 #: The classes built on Verilator too (its builds cost 7-15 s each; Icarus's 0.05 s).
-VERILATOR_CLASSES = [ArrayParams(3, 3, 7, 20), ArrayParams(3, 2, 9, 63)]
+VERILATOR_CLASSES = [ArrayParams(3, 3, 7, 20, mul_reg=1), ArrayParams(3, 2, 9, 63)]
 #: Verilator builds cost 7-15 s of C++ each, so the quick tier builds the sizes at DATA_W 8
 #: (2x2 and 5x2 left to 3x3 and 2x5) and the widest widths once; every other PARAMS set runs
 #: on Verilator in the nightly tier (Icarus, whose builds are free, runs them all quick).
@@ -64,7 +64,7 @@ def _case(sim: str, p: ArrayParams) -> object:
 
 
 def _id(p: ArrayParams) -> str:
-    return f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}"
+    return f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}" + ("-m1" if p.mul_reg else "")
 
 
 @pytest.mark.sim
