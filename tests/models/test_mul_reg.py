@@ -9,6 +9,7 @@ is checked here at L = 1, and against the same stream at L = 0.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +178,44 @@ def test_l1_tiled_gemm_cycles_are_one_more(m: int, k: int, n: int) -> None:
     assert gemm_cycles(m, k, n, p) == gemm_cycles(m, k, n, p0) + 1
     assert lower_bound_cycles(m, k, n, p) == lower_bound_cycles(m, k, n, p0) + 1
     assert GemmPlan(m, k, n, p).cycles == GemmPlan(m, k, n, p0).cycles + 1
+
+
+#: docs/architecture.md's MUL_REG timing table: the marker line, then a fenced block.
+DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
+MARKER = "<!-- mul-reg-timing: 1x1, K=2 then K=1 -->"
+
+
+def _row(head: str, cells: list[str]) -> str:
+    """One line of the table: a 21-character head, then 5 characters per cycle."""
+    return (f"{head:<21}" + "".join(f"{x:<5}" for x in cells)).rstrip()
+
+
+def mul_reg_timing_table(cycles: int = 5) -> str:
+    """PE(0,0) of a 1x1 array at both settings: a K = 2 product (2*5 + 3*7 = 31) and right after
+    it a K = 1 product (4*6 = 24), as the cycle model computes them (state after each edge)."""
+    p0 = ArrayParams(1, 1)
+    first = Product(np.array([[2, 3]]), np.array([[5], [7]]))
+    second = Product(np.array([[4]]), np.array([[6]]))
+    stim = schedule([first, second], p0, tail=cycles).stimulus.truncate(cycles)
+    a, b, vld = stim.a[:, 0], stim.b[:, 0], stim.a_vld[:, 0]
+    fl = zip(stim.a_first[:, 0], stim.a_last[:, 0], strict=True)
+    pairs = [f"{x}*{y}" if v else "." for x, y, v in zip(a, b, vld, strict=True)]
+    lines = [
+        _row("cycle t", [str(t) for t in range(cycles)]),
+        _row("pair at edge t", pairs),
+        _row("first/last", ["f" * bool(f) + "l" * bool(la) or "." for f, la in fl]),
+    ]
+    for mul_reg in (0, 1):
+        trace = simulate(stim, dataclasses.replace(p0, mul_reg=mul_reg))
+        state = (("acc_o", trace.acc), ("res_o", trace.res), ("res_vld_o", trace.res_vld))
+        for name, data in state:
+            lines.append(_row(f"MUL_REG={mul_reg} {name}", [str(int(x)) for x in data[:, 0, 0]]))
+    return "\n".join(lines)
+
+
+def test_doc_timing_table_is_the_models() -> None:
+    """The table in docs/architecture.md ("Timing contract") is the cycle model's output."""
+    text = DOC.read_text()
+    assert MARKER in text, "the MUL_REG timing table's marker is missing from the doc"
+    block = text.split(MARKER, 1)[1].split("```", 2)[1].strip("\n")
+    assert block == mul_reg_timing_table(), mul_reg_timing_table()
