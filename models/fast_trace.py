@@ -61,7 +61,8 @@ def state_delay(params: ArrayParams) -> np.ndarray:
 def _inv3(delay: np.ndarray) -> np.ndarray:
     """3**-d mod 2**64 for every delay d of ``delay`` (same shape, uint64)."""
     table = np.array([pow(INV3, k, 1 << 64) for k in range(int(delay.max()) + 1)], dtype=U64)
-    return table[delay]
+    out: np.ndarray = table[delay]
+    return out
 
 
 def _check(stim: EdgeStimulus) -> None:
