@@ -138,21 +138,30 @@ def test_chained_arrays(
 
 PE_TESTS = ["test_pe_random", "test_pe_directed", "test_pe_reset_between_edges"]
 PE_TESTS += ["test_pe_checker_bites"]
-#: (simulator, DATA_W, ACC_W) of the standalone PE.
-PE_SETS = [("icarus", 8, 32), ("icarus", 5, 11), ("icarus", 16, 64), ("verilator", 7, 20)]
+#: (simulator, DATA_W, ACC_W, MUL_REG) of the standalone PE: the product register on both
+#: simulators.
+PE_SETS = [
+    ("icarus", 8, 32, 0),
+    ("icarus", 5, 11, 0),
+    ("icarus", 16, 64, 0),
+    ("icarus", 8, 32, 1),
+    ("verilator", 7, 20, 1),
+]
 
 
 @pytest.mark.sim
 @pytest.mark.parametrize(
-    ("sim", "data_w", "acc_w"), PE_SETS, ids=[f"{s}-d{d}-a{a}" for s, d, a in PE_SETS]
+    ("sim", "data_w", "acc_w", "mul_reg"),
+    PE_SETS,
+    ids=[f"{s}-d{d}-a{a}" + ("-m1" if m else "") for s, d, a, m in PE_SETS],
 )
-def test_standalone_pe(sim: str, data_w: int, acc_w: int, base_seed: int) -> None:
-    params = ArrayParams(1, 1, data_w, acc_w)
+def test_standalone_pe(sim: str, data_w: int, acc_w: int, mul_reg: int, base_seed: int) -> None:
+    params = ArrayParams(1, 1, data_w, acc_w, mul_reg)
     res = runner.run(
         sim,
         params,
         seed=base_seed * 1000 + data_w,
         test_module=PE_TEST_MODULE,
-        top=pe_top(data_w, acc_w),
+        top=pe_top(data_w, acc_w, mul_reg),
     )
     assert res.passed and res.tests == len(PE_TESTS), res.summary()
