@@ -12,6 +12,7 @@ ROWS    ?=
 COLS    ?=
 DATA_W  ?= 8
 ACC_W   ?= 32
+MUL_REG ?=
 SEED    ?= 1
 WAVES   ?=
 TEST    ?=
@@ -23,7 +24,7 @@ OUT_ROWS ?=
 SHADOWS ?=
 
 ARRAY_ARGS = --sim $(or $(SIM),icarus) $(if $(DATA_W),--data-w $(DATA_W)) \
-	$(if $(ACC_W),--acc-w $(ACC_W)) $(if $(SEED),--seed $(SEED)) \
+	$(if $(ACC_W),--acc-w $(ACC_W)) $(if $(MUL_REG),--mul-reg $(MUL_REG)) $(if $(SEED),--seed $(SEED)) \
 	$(if $(ROWS),--rows $(ROWS)) $(if $(COLS),--cols $(COLS)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 
 .DEFAULT_GOAL := help
@@ -34,7 +35,8 @@ help: ## show this help
 	@echo
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
-	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 SEED=1 WAVES=1 TEST=name"
+	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 MUL_REG=0|1 SEED=1 WAVES=1 TEST=name"
+	@echo "         MUL_REG=1: each PE registers its product (one more cycle of latency; not with TOP=accel)"
 	@echo "         make sim WORKLOAD=file.npz [MODE=e2e|replay] [TOP=array|accel]: a workload file through the RTL"
 	@echo "         (TOP=accel: OUT_ROWS= rows per result beat, SHADOWS= shadow registers per PE)"
 	@echo "         make test/regress: SIMS=icarus,verilator JOBS=2 PYTEST_ARGS='-k 8x8'"

@@ -77,23 +77,27 @@ def parse_stat(log: str, top: str, rows: int, cols: int) -> Area:
     return Area(top, rows, cols, total[-1], flops)
 
 
-def area_table(sizes: list[tuple[int, int]], data_w: int, acc_w: int, workdir: Path) -> list[Area]:
-    """PE and arrays; cached in workdir while the RTL and the request are unchanged."""
+def area_table(
+    sizes: list[tuple[int, int]], data_w: int, acc_w: int, workdir: Path, mul_reg: int = 0
+) -> list[Area]:
+    """PE and arrays (with the product register when ``mul_reg``); cached in workdir while the
+    RTL and the request are unchanged."""
     import hashlib
     import json
 
     key = hashlib.sha256(
         b"".join(p.read_bytes() for p in build.rtl_sources())
-        + repr((sizes, data_w, acc_w)).encode()
+        + repr((sizes, data_w, acc_w, mul_reg)).encode()
     ).hexdigest()
     cache = workdir / "area.json"
     if cache.is_file():
         data = json.loads(cache.read_text())
         if data.get("key") == key:
             return [Area(**a) for a in data["areas"]]
-    out = [synth("systolic_pe", {"DATA_W": data_w, "ACC_W": acc_w}, 1, 1, workdir)]
+    extra = {"MUL_REG": mul_reg} if mul_reg else {}
+    out = [synth("systolic_pe", {"DATA_W": data_w, "ACC_W": acc_w, **extra}, 1, 1, workdir)]
     for r, c in sizes:
-        p = {"ROWS": r, "COLS": c, "DATA_W": data_w, "ACC_W": acc_w}
+        p = {"ROWS": r, "COLS": c, "DATA_W": data_w, "ACC_W": acc_w, **extra}
         out.append(synth("systolic_array", p, r, c, workdir))
     fileio.atomic_write(cache, json.dumps({"key": key, "areas": [a.__dict__ for a in out]}))
     return out

@@ -85,20 +85,26 @@ class BenchOptions:
     no_top: bool = False
     out_rows: tuple[int, ...] | None = None  # None: DEFAULT_OUT_ROWS where they fit
     shadows: int = 2
+    mul_reg: int = 0  # the array's product register (needs no_top: the top has no MUL_REG yet)
     out: Path = DEFAULT_OUT / "bench.json"
 
 
 def run_bench(args: BenchOptions) -> int:
     """The GEMM list on the RTL, the cycle model and SCALE-Sim at every size; the table, the
     targets, the area and the JSON; 0 when every GEMM was checked."""
+    if args.mul_reg and not args.no_top:
+        raise ConfigError(
+            "--mul-reg 1 needs --no-top: the accelerator top (rtl/systolic_accel.v) has no "
+            "MUL_REG parameter yet"
+        )
     gemms = select_gemms(args.quick, args.only)
     _check_ports(args)
     work = args.out.parent / "work"
     report: dict[str, Any] = {"convention": CONVENTION, "arrays": {}, "targets": {}}
     all_ss: list[float] = []
     for r, c in args.sizes:
-        p = ArrayParams(r, c)
-        print(f"[{r}x{c}] RTL ({args.sim}, fast path) ...", flush=True)
+        p = ArrayParams(r, c, mul_reg=args.mul_reg)
+        print(f"[{r}x{c}] RTL ({args.sim}, fast path{', MUL_REG=1' if p.mul_reg else ''}) ...")
         t0 = time.perf_counter()
         rtl = measure_rtl(args.sim, p, gemms, work)
         print(f"[{r}x{c}] RTL done in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -128,7 +134,7 @@ def run_bench(args: BenchOptions) -> int:
     for name, t in report["targets"].items():
         print(f"  {'PASS' if t['met'] else 'MISS'} {name}: {t['value']}")
     if not args.no_area:
-        report["area"] = _area(work)
+        report["area"] = _area(work, args.mul_reg)
     # A geometric mean over nothing (e.g. --no-scalesim) is NaN in Python: null in the JSON.
     fileio.atomic_write(args.out, json.dumps(_no_nan(report), indent=1, allow_nan=False))
     print(f"JSON written to {args.out}")
@@ -317,12 +323,13 @@ def _array_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _area(work: Path) -> list[dict[str, Any]]:
+def _area(work: Path, mul_reg: int = 0) -> list[dict[str, Any]]:
     """Yosys area of the PE and the array at 4x4, 8x8 and 16x16 (printed and returned)."""
     from systolic.bench.area import area_table
 
-    print("area (Yosys synth -flatten, generic cells; DATA_W=8 ACC_W=32) ...", flush=True)
-    areas = area_table([(4, 4), (8, 8), (16, 16)], 8, 32, work / "yosys")
+    at = f"DATA_W=8 ACC_W=32{' MUL_REG=1' if mul_reg else ''}"
+    print(f"area (Yosys synth -flatten, generic cells; {at}) ...", flush=True)
+    areas = area_table([(4, 4), (8, 8), (16, 16)], 8, 32, work / "yosys", mul_reg)
     print(f"{'design':>16} {'cells':>8} {'flip-flops':>10} {'cells/PE':>9} {'FF/PE':>6}")
     for a in areas:
         name = f"{a.design} {a.rows}x{a.cols}" if a.design != "systolic_pe" else "systolic_pe"

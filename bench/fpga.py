@@ -94,6 +94,7 @@ class FpgaOptions:
     designs: list[str] = field(default_factory=lambda: [ARRAY.name])
     data_w: int = DEFAULT_DATA_W
     acc_w: int = DEFAULT_ACC_W
+    mul_reg: int = 0  # the PE's product register (the array only: the top has no MUL_REG yet)
     freq: float = DEFAULT_FREQ
     seed: int = DEFAULT_SEED
     out: Path = DEFAULT_OUT
@@ -206,11 +207,15 @@ class FpgaRow:
     fifo_depth: int | None = None  # the top's result FIFO rows (None: no FIFO)
     memories: dict[str, str] = field(default_factory=dict)  # RTL memory -> what Yosys made of it
     utilization: dict[str, int] = field(default_factory=dict)  # nextpnr: every resource in use
+    mul_reg: int = 0  # the array's MUL_REG
 
     @property
     def label(self) -> str:
-        """The design column: the module, and the FIFO's depth where it has one."""
-        return self.design if self.fifo_depth is None else f"{self.design} (FIFO {self.fifo_depth})"
+        """The design column: the module, its FIFO's depth where it has one, MUL_REG=1 where
+        the product is registered."""
+        extra = [f"FIFO {self.fifo_depth}"] if self.fifo_depth is not None else []
+        extra += ["MUL_REG=1"] if self.mul_reg else []
+        return f"{self.design} ({', '.join(extra)})" if extra else self.design
 
     @property
     def peak_gops(self) -> float:
@@ -320,15 +325,7 @@ def yosys_script(params: ArrayParams, design: Design = ARRAY) -> str:
     their defaults), ``synth_ecp5`` without I/O buffers, write the netlist and the cell counts."""
     top = design.name
     names = " ".join(p.name for p in design.sources())
-    chparam = " ".join(
-        f"-set {k} {v}"
-        for k, v in (
-            ("ROWS", params.rows),
-            ("COLS", params.cols),
-            ("DATA_W", params.data_w),
-            ("ACC_W", params.acc_w),
-        )
-    )
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.hdl_parameters().items())
     return "; ".join(
         [
             f"read_verilog {names}",
@@ -409,6 +406,7 @@ def implement(
         cols=params.cols,
         data_w=params.data_w,
         acc_w=params.acc_w,
+        mul_reg=params.mul_reg,
         luts=report.used["TRELLIS_COMB"],
         flops=report.used["TRELLIS_FF"],
         dsps=report.used["MULT18X18D"],
@@ -631,7 +629,11 @@ def check_options(args: FpgaOptions) -> list[tuple[ArrayParams, Design]]:
     lo, hi = FREQ_RANGE
     if not lo <= args.freq <= hi:
         raise ConfigError(f"--freq must be between {lo:g} and {hi:g} MHz, got {args.freq:g}")
-    sizes = [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in args.sizes]
+    if args.mul_reg and ACCEL.name in args.designs:
+        raise ConfigError(
+            f"--mul-reg 1 is for {ARRAY.name} only: {ACCEL.name} has no MUL_REG parameter yet"
+        )
+    sizes = [ArrayParams(r, c, args.data_w, args.acc_w, args.mul_reg) for r, c in args.sizes]
     return [(p, d) for p in sizes for d in DESIGNS.values() if d.name in args.designs]
 
 
@@ -644,20 +646,19 @@ def run_fpga(args: FpgaOptions) -> int:
     versions = tool_versions()
     print(
         f"{DEVICE} ({PACKAGE}, speed {SPEED}), out of context, {ROUTER}; DATA_W={args.data_w} "
-        f"ACC_W={args.acc_w}; clock target {args.freq:g} MHz; nextpnr seed {args.seed} (fixed: "
-        f"the same seed gives the same figures); "
+        f"ACC_W={args.acc_w} MUL_REG={args.mul_reg}; clock target {args.freq:g} MHz; nextpnr "
+        f"seed {args.seed} (fixed: the same seed gives the same figures); "
         + ", ".join(f"{k} {v}" for k, v in versions.items()),
         flush=True,
     )
     work = args.out.parent / "fpga_work"
     rows: list[FpgaRow] = []
     for p, design in runs:
-        tag = f"[{design.name} {p.rows}x{p.cols}]"
+        tag = f"[{design.name} {p.rows}x{p.cols}{' MUL_REG=1' if p.mul_reg else ''}]"
         print(f"{tag} yosys synth_ecp5, nextpnr-ecp5 ...", flush=True)
+        folder = f"{design.name}_{p.rows}x{p.cols}{'_m1' if p.mul_reg else ''}"
         try:
-            row = implement(
-                p, args.freq, args.seed, work / f"{design.name}_{p.rows}x{p.cols}", design
-            )
+            row = implement(p, args.freq, args.seed, work / folder, design)
         except SimulatorError:
             # The rows done so far are shown (stdout); the failure is the command's error: no
             # row for it, no JSON.
@@ -689,6 +690,7 @@ def run_fpga(args: FpgaOptions) -> int:
         "clock": CLOCK,
         "target_mhz": args.freq,
         "seed": args.seed,
+        "mul_reg": args.mul_reg,
         "designs": [d for d in DESIGNS if d in args.designs],
         "tools": versions,
         "load_average": list(os.getloadavg()),

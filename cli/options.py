@@ -16,7 +16,14 @@ from typing import Any, NoReturn
 
 from systolic import fileio
 from systolic.errors import ConfigError, SystolicError
-from systolic.models.params import ACC_W_MAX, COLS_RANGE, DATA_W_RANGE, ROWS_RANGE, ArrayParams
+from systolic.models.params import (
+    ACC_W_MAX,
+    COLS_RANGE,
+    DATA_W_RANGE,
+    MUL_REG_RANGE,
+    ROWS_RANGE,
+    ArrayParams,
+)
 
 #: Largest seed: NumPy's generators take any non-negative int, cocotb and the simulators 32 bits.
 SEED_MAX = 2**32 - 1
@@ -114,13 +121,14 @@ def _g(value: float | None, default: str) -> str:
 
 
 def array_param(name: str) -> Callable[[str], int]:
-    """argparse type: an array parameter (ROWS, COLS, DATA_W, ACC_W) in its legal range; the
-    relation ACC_W >= 2*DATA_W is ArrayParams's to check once both are known."""
+    """argparse type: an array parameter (ROWS, COLS, DATA_W, ACC_W, MUL_REG) in its legal
+    range; the relation ACC_W >= 2*DATA_W is ArrayParams's to check once both are known."""
     lo, hi = {
         "ROWS": ROWS_RANGE,
         "COLS": COLS_RANGE,
         "DATA_W": DATA_W_RANGE,
         "ACC_W": (2 * DATA_W_RANGE[0], ACC_W_MAX),
+        "MUL_REG": MUL_REG_RANGE,
     }[name]
     as_int = integer()
 
@@ -248,6 +256,18 @@ def _listed(value: Any) -> list[Any]:
 def add_seed(p: argparse.ArgumentParser, default: int = 1) -> None:
     p.add_argument(
         "--seed", type=seed, default=default, help=f"random seed 0..2^32-1 (default {default})"
+    )
+
+
+def add_mul_reg(p: argparse.ArgumentParser, note: str = "") -> None:
+    """``--mul-reg {0,1}``: the PE's product register (MUL_REG; 1 adds a cycle of latency)."""
+    p.add_argument(
+        "--mul-reg",
+        type=array_param("MUL_REG"),
+        default=0,
+        metavar="{0,1}",
+        help="MUL_REG: 1 registers each PE's product before the accumulator's adder (one more "
+        f"cycle of latency; default 0){'; ' + note if note else ''}",
     )
 
 

@@ -22,6 +22,12 @@ from systolic.verify import coverage, doctor, flake, gemm, regress
 MATRIX_IN = options.in_file(*gemm.MATRIX_IN)
 MATRIX_OUT = gemm.MATRIX_OUT
 
+#: Why --mul-reg 1 is refused with --top accel.
+ACCEL_MUL_REG = (
+    "--mul-reg 1 does not apply to --top accel: the accelerator top (rtl/systolic_accel.v) has "
+    "no MUL_REG parameter yet"
+)
+
 #: Array sizes of the default ``systolic sim`` regression (the lecture's 3x3 first).
 DEFAULT_SIZES = ((3, 3), (2, 5), (4, 4), (8, 8))
 
@@ -158,6 +164,7 @@ def _array_args(p: argparse.ArgumentParser, rows: int | None, cols: int | None) 
         default=32,
         help="accumulator width (2*DATA_W..64)",
     )
+    options.add_mul_reg(p)
     options.add_seed(p)
     p.add_argument("--waves", action="store_true", help="write a VCD per run and print its path")
     p.add_argument("-v", "--verbose", action="store_true", help="show the simulator's output")
@@ -172,7 +179,7 @@ def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
         sizes = args.sizes
     else:
         sizes = list(DEFAULT_SIZES)
-    return [ArrayParams(r, c, args.data_w, args.acc_w) for r, c in sizes]
+    return [ArrayParams(r, c, args.data_w, args.acc_w, args.mul_reg) for r, c in sizes]
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -196,7 +203,9 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag_name} does not apply to --workload runs")
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
-    p = ArrayParams(rows, cols, args.data_w, args.acc_w)
+    p = ArrayParams(rows, cols, args.data_w, args.acc_w, args.mul_reg)
+    if p.mul_reg and args.top == "accel":
+        raise ConfigError(ACCEL_MUL_REG)
     out_rows, shadows = options.port_of(args)
     where = ", accelerator top" if args.top == "accel" else ""
     if (out_rows, shadows) != (1, 1):
@@ -231,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_gemm(args: argparse.Namespace) -> int:
-    p = ArrayParams(args.rows, args.cols, args.data_w, args.acc_w)
+    p = ArrayParams(args.rows, args.cols, args.data_w, args.acc_w, args.mul_reg)
     a, b = gemm.load_matrix(args.a), gemm.load_matrix(args.b)
     res, c = gemm.gemm_on_rtl(args.sim, p, a, b, args.seed, args.waves, not args.verbose)
     print(res.summary())
@@ -258,18 +267,20 @@ def cmd_flake(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    """The array and the accelerator top at every parameter set of LINT_SETS."""
+    """The array at every parameter set of LINT_SETS, the accelerator top at those with
+    MUL_REG 0."""
     bad = 0
     designs = ((build.TOPLEVEL, build.rtl_sources()), ("systolic_accel", build.accel_sources()))
     for top, sources in designs:
-        for rows, cols, dw, aw in toolchain.LINT_SETS:
+        for rows, cols, dw, aw, mr in toolchain.LINT_SETS:
+            if mr and top != build.TOPLEVEL:
+                continue  # the top has no MUL_REG parameter yet
             params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
+            params |= {"MUL_REG": mr} if mr else {}
             msgs = toolchain.lint(top, sources, params)
             bad += bool(msgs)
-            print(
-                f"lint {top} ROWS={rows} COLS={cols} DATA_W={dw} ACC_W={aw}: "
-                f"{'FAIL' if msgs else 'clean'}"
-            )
+            named = " ".join(f"{k}={v}" for k, v in params.items())
+            print(f"lint {top} {named}: {'FAIL' if msgs else 'clean'}")
             for line in msgs:
                 print(f"  {line}")
     for rows, cols, dw, aw, out_rows, shadows in toolchain.LINT_PORT_SETS:

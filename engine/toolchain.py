@@ -128,8 +128,19 @@ def log_to(path: Path, quiet: bool) -> Iterator[None]:
             os.close(saved[1])
 
 
-#: Parameter sets (ROWS, COLS, DATA_W, ACC_W) that ``systolic lint`` checks the array at.
-LINT_SETS = ((4, 4, 8, 32), (1, 1, 2, 4), (2, 5, 8, 16), (32, 32, 16, 64), (3, 7, 4, 8))
+#: Parameter sets (ROWS, COLS, DATA_W, ACC_W, MUL_REG) that ``systolic lint`` checks the array
+#: at; the accelerator top (no MUL_REG yet) is checked at the sets with MUL_REG 0.
+LINT_SETS = (
+    (4, 4, 8, 32, 0),
+    (1, 1, 2, 4, 0),
+    (2, 5, 8, 16, 0),
+    (32, 32, 16, 64, 0),
+    (3, 7, 4, 8, 0),
+    (4, 4, 8, 32, 1),
+    (1, 1, 2, 4, 1),
+    (3, 7, 4, 8, 1),
+    (32, 32, 16, 64, 1),
+)
 #: (ROWS, COLS, DATA_W, ACC_W, OUT_ROWS, SHADOWS) at which ``systolic lint`` also checks the
 #: accelerator top: wider result ports (a last beat of fewer rows, one beat per fold) and more
 #: shadow registers.

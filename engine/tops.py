@@ -47,10 +47,10 @@ def accel_top(
     )
 
 
-def pe_top(data_w: int, acc_w: int) -> HdlTop:
-    """rtl/systolic_pe.v alone, with its two parameters."""
+def pe_top(data_w: int, acc_w: int, mul_reg: int = 0) -> HdlTop:
+    """rtl/systolic_pe.v alone, with its parameters (MUL_REG named only when 1)."""
     return HdlTop(
         name="systolic_pe",
         rtl_only=("systolic_pe.v",),
-        parameters={"DATA_W": data_w, "ACC_W": acc_w},
+        parameters={"DATA_W": data_w, "ACC_W": acc_w, **({"MUL_REG": 1} if mul_reg else {})},
     )

@@ -140,6 +140,10 @@ PE_CONFIGS = {
     "quick": ((2, 4), (3, 7), (4, 12)),
     "full": ((2, 5), (3, 6), (4, 8), (8, 16), (8, 17), (8, 32), (12, 37), (16, 32), (16, 64)),
 }
+#: (DATA_W, ACC_W) of the PE proofs with the product register (MUL_REG=1; names ``..m1``).
+PE_MUL_REG_CONFIGS = {"quick": ((3, 7),), "full": ((2, 4), (8, 32), (16, 64))}
+#: (ROWS, COLS, DATA_W, ACC_W) of the array proofs with MUL_REG=1.
+ARRAY_MUL_REG_CONFIGS = {"quick": ((2, 3, 3, 7),), "full": ((3, 3, 4, 8),)}
 #: (ROWS, COLS, DATA_W, ACC_W) of the array proofs.
 ARRAY_CONFIGS = {
     "quick": ((2, 2, 2, 4), (2, 3, 3, 7), (3, 2, 4, 8)),
@@ -211,17 +215,25 @@ PE_DEPTH = 4
 PE_COVER_DEPTH = 8
 #: PE parameter sets (per tier) whose cover properties are checked.
 PE_COVER_CONFIGS = {"quick": ((3, 6),), "full": ((8, 17),)}  # small ACC_W: a wrap is reachable
+PE_MUL_REG_COVER_CONFIGS = {"quick": ((3, 6),), "full": ()}
 ARRAY_COVER_CONFIGS = {"quick": ((2, 2, 2, 4),), "full": ((3, 3, 4, 8),)}
+
+
+def _mul_reg(mul_reg: int) -> tuple[tuple[tuple[str, int], ...], str]:
+    """The MUL_REG parameter (named only when 1, the RTL's default being 0) and its name tag."""
+    return ((("MUL_REG", 1),), "m1") if mul_reg else ((), "")
 
 
 def _pe_tasks(tier: str) -> list[Task]:
     tasks = []
-    for dw, aw in PE_CONFIGS[tier]:
-        params = (("DATA_W", dw), ("ACC_W", aw))
+    proofs = [(c, 0) for c in PE_CONFIGS[tier]] + [(c, 1) for c in PE_MUL_REG_CONFIGS[tier]]
+    for (dw, aw), mul_reg in proofs:
+        extra, tag = _mul_reg(mul_reg)
+        params = (("DATA_W", dw), ("ACC_W", aw), *extra)
         for suffix, glob, multiclock in PE_GROUPS:
             tasks.append(
                 Task(
-                    f"pe_d{dw}a{aw}_{suffix}",
+                    f"pe_d{dw}a{aw}{tag}_{suffix}",
                     "systolic_pe_fv",
                     params,
                     glob,
@@ -231,11 +243,14 @@ def _pe_tasks(tier: str) -> list[Task]:
                     tier,
                 )
             )
-    for dw, aw in PE_COVER_CONFIGS[tier]:
-        params = (("DATA_W", dw), ("ACC_W", aw))
+    covers = [(c, 0) for c in PE_COVER_CONFIGS[tier]]
+    covers += [(c, 1) for c in PE_MUL_REG_COVER_CONFIGS[tier]]
+    for (dw, aw), mul_reg in covers:
+        extra, tag = _mul_reg(mul_reg)
+        params = (("DATA_W", dw), ("ACC_W", aw), *extra)
         tasks.append(
             Task(
-                f"pe_d{dw}a{aw}_cover",
+                f"pe_d{dw}a{aw}{tag}_cover",
                 "systolic_pe_fv",
                 params,
                 "c_*",
@@ -247,21 +262,27 @@ def _pe_tasks(tier: str) -> list[Task]:
     return tasks
 
 
-def _array_params(rows: int, cols: int, dw: int, aw: int) -> tuple[tuple[str, int], ...]:
-    return (("ROWS", rows), ("COLS", cols), ("DATA_W", dw), ("ACC_W", aw))
+def _array_params(
+    rows: int, cols: int, dw: int, aw: int, mul_reg: int = 0
+) -> tuple[tuple[str, int], ...]:
+    extra, _ = _mul_reg(mul_reg)
+    return (("ROWS", rows), ("COLS", cols), ("DATA_W", dw), ("ACC_W", aw), *extra)
 
 
 def _array_tasks(tier: str) -> list[Task]:
     tasks = []
-    for rows, cols, dw, aw in ARRAY_CONFIGS[tier]:
+    proofs = [(c, 0) for c in ARRAY_CONFIGS[tier]]
+    proofs += [(c, 1) for c in ARRAY_MUL_REG_CONFIGS[tier]]
+    for (rows, cols, dw, aw), mul_reg in proofs:
         # Delay lines of up to max(ROWS, COLS) cycles: the base case must see them filled.
         depth = max(rows, cols) + 2
+        tag = _mul_reg(mul_reg)[1]
         for suffix, glob in ARRAY_GROUPS:
             tasks.append(
                 Task(
-                    f"array_{rows}x{cols}_d{dw}a{aw}_{suffix}",
+                    f"array_{rows}x{cols}_d{dw}a{aw}{tag}_{suffix}",
                     "systolic_array_fv",
-                    _array_params(rows, cols, dw, aw),
+                    _array_params(rows, cols, dw, aw, mul_reg),
                     glob,
                     "prove",
                     depth,

@@ -9,6 +9,7 @@ bench: setup ## hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bo
 	@$(SYSTOLIC) bench
 .PHONY: fpga
 
-fpga: setup ## FPGA figures, ECP5-85F out of context (Yosys + nextpnr), array and accelerator top: LUTs, FFs, DSPs, Fmax
+fpga: setup ## FPGA figures, ECP5-85F out of context (Yosys + nextpnr), array (MUL_REG 0 and 1) and accelerator top: LUTs, FFs, DSPs, Fmax
 	@$(SYSTOLIC) fpga
+	@$(SYSTOLIC) fpga --mul-reg 1 --out build/bench/fpga_mulreg.json
 	@$(SYSTOLIC) fpga --designs systolic_accel --sizes 4x4,8x8 --out build/bench/fpga_accel.json

@@ -1,9 +1,11 @@
 """Cycle-accurate model of rtl/systolic_array.v.
 
 Given the per-cycle edge inputs it predicts every PE's accumulator, result register and result
-strobe, and the east and south edge outputs, after every rising edge. The state is held as
-(ROWS, COLS) arrays, so each cycle is a handful of NumPy operations over the whole grid: no Python
-loop over PEs.
+strobe, and the east and south edge outputs, after every rising edge. With ``params.mul_reg`` = 1
+each PE also has the product register of rtl/systolic_pe.v (``g_mul_reg``): the product of a pair
+and its fire/first/last bits are registered at the edge the pair arrives and added one edge
+later. The state is held as (ROWS, COLS) arrays, so each cycle is a handful of NumPy operations
+over the whole grid: no Python loop over PEs.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class ArrayTrace:
     acc: np.ndarray  # (T, ROWS, COLS) int64
     res: np.ndarray  # (T, ROWS, COLS) int64
     res_vld: np.ndarray  # (T, ROWS, COLS) bool
-    fire: np.ndarray  # (T, ROWS, COLS) bool: a pair fired at edge t (not observable directly)
+    fire: np.ndarray  # (T, ROWS, COLS) bool: a pair arrived and fired at edge t (not observable)
     edges: EdgeTrace | None = None  # east/south edge outputs (None: not modelled)
 
     @property
@@ -87,6 +89,11 @@ class ArrayModel:
         self.res = np.zeros(shape, np.int64)
         self.res_vld = np.zeros(shape, bool)
         self.fire = np.zeros(shape, bool)
+        # The product register (MUL_REG = 1): the pair of the last edge, added at the next one.
+        self.prod_q = np.zeros(shape, np.int64)
+        self.fire_q = np.zeros(shape, bool)
+        self.first_q = np.zeros(shape, bool)
+        self.last_q = np.zeros(shape, bool)
 
     def step(
         self,
@@ -114,13 +121,7 @@ class ArrayModel:
         b_vld_in = _shift_in(self.b_vld_q, b_vld, axis=0)
 
         fire = a_vld_in & b_vld_in
-        acc_w = self.params.acc_w
-        with np.errstate(over="ignore"):
-            nxt = wrap(np.where(a_first_in, 0, self.acc) + a_in * b_in, acc_w)
-        capture = fire & a_last_in
-        self.acc = np.where(fire, nxt, self.acc)
-        self.res = np.where(capture, nxt, self.res)
-        self.res_vld = capture
+        self._accumulate(*self._mac_inputs(fire, a_first_in, a_last_in, a_in * b_in))
         self.fire = fire
         self.a_q, self.a_vld_q, self.a_first_q, self.a_last_q = (
             a_in,
@@ -129,6 +130,28 @@ class ArrayModel:
             a_last_in,
         )
         self.b_q, self.b_vld_q = b_in, b_vld_in
+
+    def _mac_inputs(
+        self, fire: np.ndarray, first: np.ndarray, last: np.ndarray, prod: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The (fire, first, last, product) added at this edge: the arriving pair's at MUL_REG=0,
+        the registered pair's at MUL_REG=1 (which then registers the arriving one)."""
+        if not self.params.mul_reg:
+            return fire, first, last, prod
+        out = (self.fire_q, self.first_q, self.last_q, self.prod_q)
+        self.fire_q, self.first_q, self.last_q, self.prod_q = fire, first, last, prod
+        return out
+
+    def _accumulate(
+        self, fire: np.ndarray, first: np.ndarray, last: np.ndarray, prod: np.ndarray
+    ) -> None:
+        """Accumulator, result and strobe at one edge, given the pair that is added there."""
+        with np.errstate(over="ignore"):
+            nxt = wrap(np.where(first, 0, self.acc) + prod, self.params.acc_w)
+        capture = fire & last
+        self.acc = np.where(fire, nxt, self.acc)
+        self.res = np.where(capture, nxt, self.res)
+        self.res_vld = capture
 
     def run(self, stim: EdgeStimulus, cleared: np.ndarray | None = None) -> ArrayTrace:
         """Run a whole stimulus from the current state; returns the state after every edge.

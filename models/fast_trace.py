@@ -9,7 +9,9 @@ start from reset and contain no reset, the same state is computed here in closed
 * the accumulator after step s is a segmented cumulative sum of the fired products, restarted at
   every fired ``first`` step; the result register holds the accumulator of the latest fired
   ``last`` step; the strobe is 1 exactly at fired ``last`` steps;
-* the state at cycle t is the step state at s = t - i - j (reset state before).
+* the state at cycle t is the step state at s = t - i - j - L (reset state before), with L the
+  product register's latency (``params.latency``, MUL_REG): PE(i,j) adds the pair of step s at
+  edge s + i + j + L.
 
 ``fast_trace`` returns an ``ArrayTrace`` equal to ``simulate`` (tests assert it).
 
@@ -45,6 +47,22 @@ U64 = np.uint64
 SIG_MUL = 3
 INV3 = pow(SIG_MUL, -1, 1 << 64)
 BUSES = ("acc", "res", "vld")
+
+
+def state_delay(params: ArrayParams) -> np.ndarray:
+    """(ROWS, COLS): the cycle at which PE(i,j) shows the state of stream step s is s + this,
+    i + j + L (the skew rule plus the product register's latency)."""
+    i = np.arange(params.rows)[:, None]
+    j = np.arange(params.cols)[None, :]
+    out: np.ndarray = np.asarray(pe_delay(i, j)) + params.latency
+    return out
+
+
+def _inv3(delay: np.ndarray) -> np.ndarray:
+    """3**-d mod 2**64 for every delay d of ``delay`` (same shape, uint64)."""
+    table = np.array([pow(INV3, k, 1 << 64) for k in range(int(delay.max()) + 1)], dtype=U64)
+    out: np.ndarray = table[delay]
+    return out
 
 
 def _check(stim: EdgeStimulus) -> None:
@@ -133,7 +151,7 @@ def fast_trace(stim: EdgeStimulus, params: ArrayParams) -> ArrayTrace:
     t = stim.cycles
     r, c = params.rows, params.cols
     _, st = next(_step_chunks(stim, params, max(t, 1)))
-    skew = (np.arange(r)[:, None] + np.arange(c)[None, :])[None]  # (1, R, C)
+    skew = state_delay(params)[None]  # (1, R, C)
     s = np.arange(t)[:, None, None] - skew  # (T, R, C) step seen at cycle t
     ok = s >= 0
     sc = np.maximum(s, 0)
@@ -230,8 +248,8 @@ def stream_signature(
     if chunk_steps is None:
         chunk_steps = max(256, (1 << 22) // p)
     pow3 = _pow3(t)
-    skew = (np.arange(r)[:, None] + np.arange(c)[None, :]).ravel()  # (P,)
-    inv = np.array([pow(INV3, int(k), 1 << 64) for k in range(r + c)], dtype=U64)[skew]
+    skew = state_delay(params).ravel()  # (P,)
+    inv = _inv3(skew)
     pieces = {bus: _pieces(bus, params) for bus in BUSES}
     sums = {bus: np.zeros(p, U64) for bus in BUSES}  # per PE lane
     last = -1
@@ -242,7 +260,8 @@ def stream_signature(
         acc = st.acc.reshape(n, p)
         res = st.res.reshape(n, p)
         vld = st.vld.reshape(n, p)
-        if s0 + n + r + c - 2 > t - 1:  # the state at step s is seen at cycle s+i+j < T only
+        # The state at step s is seen at cycle s+i+j+L < T only.
+        if s0 + n + int(skew.max()) > t - 1:
             seen = (steps[:, None] + skew[None, :]) < t
             acc, res, vld = np.where(seen, acc, 0), np.where(seen, res, 0), vld & seen
         if vld.any():
@@ -293,7 +312,7 @@ def closed_form_applies(stream: Stream, params: ArrayParams) -> bool:
     if not prods or any(sp.aborted for sp in prods) or stream.stimulus.rst.any():
         return False
     last_step = max(int(sp.steps[-1]) for sp in prods)
-    if stream.cycles < last_step + params.rows + params.cols - 1:
+    if stream.cycles < last_step + params.rows + params.cols - 1 + params.latency:
         return False
     limit = (1 << (params.acc_w - 1)) - 1
     kmax = max(sp.product.k for sp in prods)
@@ -330,7 +349,7 @@ def products_signature(stream: Stream, params: ArrayParams) -> Signature | None:
     w = _pow3(t)[::-1].copy()  # w[s] = 3^(T-1-s)
     with np.errstate(over="ignore"):
         wp = np.concatenate([np.zeros(1, U64), np.cumsum(w, dtype=U64)])  # W(x) = sum_{s<x}
-    skew = pe_delay(np.arange(r)[:, None], np.arange(c)[None, :])
+    skew = state_delay(params)
     end = (t - skew).astype(np.int64)  # first step whose state the harness does not sample
     n_p = len(prods)
     pm = np.array([sp.product.m for sp in prods])
@@ -363,8 +382,8 @@ def products_signature(stream: Stream, params: ArrayParams) -> Signature | None:
         s_acc += (cu * wp[h]).sum(axis=0, dtype=U64)
         s_res = (cu * (wp[hc] - wp[e[:n_p]][:, None, None])).sum(axis=0, dtype=U64)
         s_vld = (cov * w[e[:n_p]][:, None, None]).sum(axis=0, dtype=U64)
-        last = int((e[:n_p] + pm + pn - 2).max())
-        inv = np.array([pow(INV3, int(k), 1 << 64) for k in range(r + c)], dtype=U64)[skew]
+        last = int((e[:n_p] + pm + pn - 2).max()) + params.latency
+        inv = _inv3(skew)
         acc = (s_acc * inv).ravel()
         res = (s_res * inv).ravel()
         vld = ((s_vld * inv) << np.arange(c, dtype=U64)[None, :]).sum(axis=1, dtype=U64)

@@ -12,6 +12,7 @@ ROWS_RANGE = (1, 32)
 COLS_RANGE = (1, 32)
 DATA_W_RANGE = (2, 16)
 ACC_W_MAX = 64
+MUL_REG_RANGE = (0, 1)
 
 #: Environment variable that carries the parameters from the runner into the cocotb test module.
 @dataclass(frozen=True)
@@ -19,16 +20,19 @@ class ArrayParams:
     """Size and widths of one systolic array instance.
 
     rows, cols: PE grid (rows of A / columns of B per fold); data_w: signed operand width;
-    acc_w: accumulator width (wraps modulo 2**acc_w).
+    acc_w: accumulator width (wraps modulo 2**acc_w); mul_reg: the PE's product register
+    (``MUL_REG``, 0 or 1), which delays every accumulator and result update by that many cycles
+    (``latency``).
     """
 
     rows: int = 4
     cols: int = 4
     data_w: int = 8
     acc_w: int = 32
+    mul_reg: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("rows", "cols", "data_w", "acc_w"):
+        for name in ("rows", "cols", "data_w", "acc_w", "mul_reg"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{name.upper()} must be an integer, got {value!r}")
@@ -40,6 +44,13 @@ class ArrayParams:
                 f"ACC_W={self.acc_w} is illegal: it must be between 2*DATA_W={2 * self.data_w} "
                 f"and {ACC_W_MAX}"
             )
+        if not MUL_REG_RANGE[0] <= self.mul_reg <= MUL_REG_RANGE[1]:
+            raise ConfigError(f"MUL_REG={self.mul_reg} is illegal: it must be 0 or 1")
+
+    @property
+    def latency(self) -> int:
+        """L: the cycles between a pair's arrival edge and the edge that adds its product."""
+        return self.mul_reg
 
     @property
     def data_min(self) -> int:
@@ -53,16 +64,24 @@ class ArrayParams:
 
     @property
     def tag(self) -> str:
-        """Short name used for build and result folders, e.g. ``r4c4_d8_a32``."""
-        return f"r{self.rows}c{self.cols}_d{self.data_w}_a{self.acc_w}"
+        """Short name used for build and result folders, e.g. ``r4c4_d8_a32`` (``_m1`` appended
+        with a product register, so that the folders of MUL_REG=0 keep their names)."""
+        base = f"r{self.rows}c{self.cols}_d{self.data_w}_a{self.acc_w}"
+        return base + ("_m1" if self.mul_reg else "")
 
     def hdl_parameters(self) -> dict[str, int]:
-        """Top-level HDL parameters of ``systolic_array``."""
-        return {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_w, "ACC_W": self.acc_w}
+        """Top-level HDL parameters of ``systolic_array``. ``MUL_REG`` is named only when it is
+        1 (the RTL's default is 0), so a design built around the array that has no such parameter
+        yet (the accelerator top) builds at MUL_REG=0 exactly as before."""
+        out = {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_w, "ACC_W": self.acc_w}
+        if self.mul_reg:
+            out["MUL_REG"] = self.mul_reg
+        return out
 
     @classmethod
     def from_dict(cls, data: object) -> ArrayParams:
-        """Parameters from a mapping of rows/cols/data_w/acc_w (checked like any others)."""
+        """Parameters from a mapping of rows/cols/data_w/acc_w[/mul_reg] (checked like any
+        others)."""
         try:
             return cls(**{k: int(v) for k, v in data.items()})  # type: ignore[attr-defined]
         except (ValueError, TypeError, AttributeError) as exc:

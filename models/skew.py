@@ -10,9 +10,12 @@ Contract (also in rtl/systolic_array.v and docs/architecture.md):
   stream step s_k. Bubble steps carry nothing (all lanes invalid), so s_k may jump.
 * A[i][k] is on west lane i in cycle s_k + i, with first = (k == 0) and last = (k == K-1);
   B[k][j] is on north lane j in cycle s_k + j. Unused lanes (i >= m, j >= n) are invalid.
-* PE(i,j) adds A[i][k]*B[k][j] at edge s_k + i + j; its result register holds C[i][j] with the
-  strobe set right after edge s_{K-1} + i + j (the product's *capture cycle* for that PE), and
-  keeps it until the PE's next ``last`` pair fires.
+* A[i][k] and B[k][j] meet in PE(i,j) in cycle s_k + i + j. PE(i,j) adds their product at edge
+  s_k + i + j + L, where L = ``params.latency`` = MUL_REG (0: at the edge the pair arrives; 1: the
+  product is registered at that edge and added at the next one); its result register holds
+  C[i][j] with the strobe set right after edge s_{K-1} + i + j + L (the product's *capture cycle*
+  for that PE), and keeps it until the PE's next ``last`` pair is added.
+* The east and south edges below do not depend on L.
 * East lane i after edge t carries west lane i of cycle t - (COLS-1), south lane j north lane j
   of cycle t - (ROWS-1): a chained array sees them COLS / ROWS cycles after they entered.
 * rst_ni clears every register when it falls; see ``ResetPulse`` for pulses between edges and the
@@ -70,22 +73,35 @@ class Product:
 
 @dataclass(frozen=True)
 class ScheduledProduct:
-    """A product placed in the stream: the stream step of each of its K steps."""
+    """A product placed in the stream: the stream step of each of its K steps.
+
+    latency: L, the array's MUL_REG (cycles between a pair's arrival and the edge adding it).
+    """
 
     product: Product
     steps: np.ndarray  # (K,) strictly increasing stream steps
     expected: np.ndarray  # golden C (m x n)
     aborted: bool = False  # cut short by a reset: no result is expected
+    latency: int = 0
 
     def capture_cycles(self) -> np.ndarray:
-        """(m, n) cycle after whose rising edge PE(i,j) holds the finished C[i][j]."""
+        """(m, n) cycle after whose rising edge PE(i,j) holds the finished C[i][j]:
+        s_{K-1} + i + j + L."""
         m, n = self.product.m, self.product.n
-        return int(self.steps[-1]) + pe_delay(np.arange(m)[:, None], np.arange(n)[None, :])
+        meet = pe_delay(np.arange(m)[:, None], np.arange(n)[None, :])
+        return int(self.steps[-1]) + meet + self.latency
 
     @property
     def end_cycle(self) -> int:
         """Cycle of the last capture of this product (its last used PE)."""
-        return int(self.steps[-1]) + pe_delay(self.product.m - 1, self.product.n - 1)
+        meet = pe_delay(self.product.m - 1, self.product.n - 1)
+        return int(self.steps[-1]) + meet + self.latency
+
+    def moved(self, shift: int = 0, aborted: bool = False) -> ScheduledProduct:
+        """The same product ``shift`` cycles later, marked aborted when ``aborted`` (or already)."""
+        return ScheduledProduct(
+            self.product, self.steps + shift, self.expected, self.aborted or aborted, self.latency
+        )
 
 
 @dataclass
@@ -216,20 +232,12 @@ class Stream:
     def concat(self, other: Stream) -> Stream:
         """Append another stream after this one (its cycles shifted by ours)."""
         shift = self.cycles
-        moved = [
-            ScheduledProduct(p.product, p.steps + shift, p.expected, p.aborted)
-            for p in other.products
-        ]
+        moved = [p.moved(shift) for p in other.products]
         return Stream(self.params, self.stimulus.concat(other.stimulus), self.products + moved)
 
     def with_pulses(self, pulses: Sequence[ResetPulse]) -> Stream:
         """The same stream with every product that a reset pulse hits marked aborted."""
-        kept = [
-            ScheduledProduct(
-                p.product, p.steps, p.expected, p.aborted or any(x.spoils(p) for x in pulses)
-            )
-            for p in self.products
-        ]
+        kept = [p.moved(aborted=any(x.spoils(p) for x in pulses)) for p in self.products]
         return Stream(self.params, self.stimulus, kept)
 
     def with_reset(self, at_cycle: int, length: int) -> Stream:
@@ -244,9 +252,7 @@ class Stream:
         stim = self.stimulus.truncate(at_cycle).concat(EdgeStimulus.idle(length, self.params))
         stim.rst[at_cycle:] = True
         kept = [
-            ScheduledProduct(p.product, p.steps, p.expected, p.aborted or p.end_cycle >= at_cycle)
-            for p in self.products
-            if p.steps[0] < at_cycle
+            p.moved(aborted=p.end_cycle >= at_cycle) for p in self.products if p.steps[0] < at_cycle
         ]
         return Stream(self.params, stim, kept)
 
@@ -275,7 +281,7 @@ def schedule(
     last_step = int(issue[-1]) if total_steps else -1
     if tail is None:
         tail = params.rows + params.cols
-    cycles = last_step + 1 + tail + params.rows + params.cols - 2
+    cycles = last_step + 1 + tail + params.rows + params.cols - 2 + params.latency
     stim = EdgeStimulus.idle(max(cycles, 1), params)
     scheduled = []
     pos = 0
@@ -283,7 +289,8 @@ def schedule(
         steps = issue[pos : pos + p.k]
         pos += p.k
         _place(stim, p, steps)
-        scheduled.append(ScheduledProduct(p, steps, golden_gemm(p.a, p.b, params)))
+        expected = golden_gemm(p.a, p.b, params)
+        scheduled.append(ScheduledProduct(p, steps, expected, latency=params.latency))
     return Stream(params, stim, scheduled)
 
 

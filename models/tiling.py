@@ -76,8 +76,9 @@ def gemm_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
     """Exact cycle count of an M x K x N GEMM streamed with no bubbles.
 
     Fold f's steps are issued at stream steps f*K .. f*K+K-1; its last used PE (m_f-1, n_f-1)
-    captures at cycle f*K + K-1 + m_f-1 + n_f-1. The GEMM ends at the latest capture: usually the
-    last fold's, but a full fold can end later when the last fold is small and K is short.
+    captures at cycle f*K + K-1 + m_f-1 + n_f-1 + L (L = MUL_REG, the product register). The
+    GEMM ends at the latest capture: usually the last fold's, but a full fold can end later when
+    the last fold is small and K is short.
     Counted from cycle 0 (first operand applied) to the cycle whose rising edge captures the last
     result, inclusive. No stall is ever needed: the readout is fully parallel (docs/gemm.md).
     """
@@ -101,21 +102,22 @@ def fold_ends(m: int, k: int, n: int, params: ArrayParams) -> np.ndarray:
     idx = np.arange(len(folds), dtype=np.int64)
     fm = np.array([f.m for f in folds], np.int64)
     fn = np.array([f.n for f in folds], np.int64)
-    return (idx + 1) * k - 1 + fm - 1 + fn - 1
+    return (idx + 1) * k - 1 + fm - 1 + fn - 1 + params.latency
 
 
 def lower_bound_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:
-    """The array's lower bound LB = folds*K + r_last + c_last - 2 (same counting as gemm_cycles).
+    """The array's lower bound LB = folds*K + r_last + c_last - 2 + L (same counting as
+    gemm_cycles; L = MUL_REG).
 
     Each edge lane takes one new k per cycle, so the folds need folds*K cycles of streaming; the
     last fold's last used PE (r_last-1, c_last-1) then needs r_last + c_last - 2 more cycles to
-    see its last operands. Counted from cycle 0 (first operand applied) to the cycle whose rising
-    edge captures the last result, inclusive.
+    see its last operands, and L more to add the last product. Counted from cycle 0 (first
+    operand applied) to the cycle whose rising edge captures the last result, inclusive.
     """
     m, k, n = check_dims(m, k, n)
     folds = plan_folds(m, n, params)
     last = folds[-1]
-    return len(folds) * k + last.m + last.n - 2
+    return len(folds) * k + last.m + last.n - 2 + params.latency
 
 
 def scalesim_os_cycles(m: int, k: int, n: int, params: ArrayParams) -> int:

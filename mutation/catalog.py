@@ -58,6 +58,7 @@ CLASSES = (
     "top streams",
     "top admission",
     "top drain",
+    "product register",
 )
 
 
@@ -134,8 +135,12 @@ class Equivalent:
     why: str
 
 
-def _p(rows: int, cols: int, data_w: int = 8, acc_w: int = 32) -> ArrayParams:
-    return ArrayParams(rows, cols, data_w, acc_w)
+def _p(rows: int, cols: int, data_w: int = 8, acc_w: int = 32, mul_reg: int = 0) -> ArrayParams:
+    return ArrayParams(rows, cols, data_w, acc_w, mul_reg)
+
+
+#: Where the product register's mutants run: the lecture's 3x3 with MUL_REG=1.
+MUL_REG_PARAMS = (_p(3, 3, mul_reg=1),)
 
 
 _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
@@ -151,10 +156,10 @@ _DELAY_REGS = """        reg [DATA_W-1:0] mut_a_q, mut_b_q;
 
 # Lines of the RTL that several mutants edit, quoted once.
 _SEXT = "{{(ACC_W - PROD_W){prod[PROD_W-1]}}, prod}"
-_ACC_NEXT = "wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;"
-_RESTART = "a_first_i ? {ACC_W{1'b0}} : acc_q"
-_FIRE = "fire     = a_vld_i & b_vld_i;"
-_STROBE = "      res_vld_q <= fire & a_last_i;"
+_ACC_NEXT = "wire signed [ACC_W-1:0] acc_next = acc_base + mac_prod;"
+_RESTART = "mac_first ? {ACC_W{1'b0}} : acc_q"
+_FIRE = "wire fire = a_vld_i & b_vld_i;"
+_STROBE = "      res_vld_q <= mac_fire & mac_last;"
 _FWD_ALWAYS = (
     "  // Forwarding registers: operands and flags move on unconditionally, valid or not.\n"
     "  always @(posedge clk_i or negedge rst_ni) begin"
@@ -176,8 +181,17 @@ _ACC_SLICE = "acc_o[(i*COLS+j)*ACC_W +: ACC_W] = acc;"
 _RES_SLICE = "res_o[(i*COLS+j)*ACC_W +: ACC_W] = res;"
 _VLD_SLICE = "res_vld_o[i*COLS+j]              = res_vld;"
 _PE_WIRES = "        wire             res_vld;\n"
+_MUL_REG_RESET = (
+    "      always @(posedge clk_i or negedge rst_ni) begin\n"
+    "        if (!rst_ni) begin\n"
+    "          prod_q  <= {ACC_W{1'b0}};\n"
+    "          fire_q  <= 1'b0;\n"
+    "          first_q <= 1'b0;\n"
+    "          last_q  <= 1'b0;\n"
+    "        end else begin\n"
+)
 _RESULT_IF = (
-    "      if (fire) begin\n        acc_q <= acc_next;\n        if (a_last_i) begin\n"
+    "      if (mac_fire) begin\n        acc_q <= acc_next;\n        if (mac_last) begin\n"
     "          res_q <= acc_next;\n        end\n      end"
 )
 
@@ -190,6 +204,7 @@ RESET = ("test_reset_mid_product",)
 RESET_EDGES = ("test_reset_between_edges",)
 EXTREMES = ("test_extremes_wrap",)
 ZEROS = ("test_zeros",)
+BACK_TO_BACK = ("test_back_to_back",)
 
 # Formal tasks (systolic.formal.run's catalog) that kill the mutants quickly: the PE property
 # groups at DATA_W 3 / ACC_W 7, the array groups at 2x3, and full-tier configurations where only
@@ -207,6 +222,8 @@ FV_WIDE = ("pe_d16a64_acc",)
 FV_1XN_EDGE = ("array_1x3_d2a4_edge",)
 FV_NX1_EDGE = ("array_3x1_d2a5_edge",)
 FV_NX1_LANE = ("array_3x1_d2a5_lane",)
+FV_M1_ACC = ("pe_d3a7m1_acc",)
+FV_M1_RES = ("pe_d3a7m1_res",)
 
 # Lines of the accelerator top that its mutants edit.
 _FIRST_Q = "      if (accept) first_q <= s_axis_a_tlast;"
@@ -353,7 +370,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "valid_ignored",
         "a pair fires on a valid a alone",
-        ((PE, _FIRE, "fire     = a_vld_i;"),),
+        ((PE, _FIRE, "wire fire = a_vld_i;"),),
         cls="control",
         tests=IDENTITY,
         proofs=FV_ACC,
@@ -361,7 +378,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "b_valid_ignored",
         "a pair fires on a valid b alone",
-        ((PE, _FIRE, "fire     = b_vld_i;"),),
+        ((PE, _FIRE, "wire fire = b_vld_i;"),),
         cls="control",
         tests=BUBBLES,
         proofs=FV_ACC,
@@ -409,7 +426,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "strobe_on_every_pair",
         "the result strobe pulses on every firing pair",
-        ((PE, _STROBE, "      res_vld_q <= fire;"),),
+        ((PE, _STROBE, "      res_vld_q <= mac_fire;"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_RES,
@@ -417,7 +434,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "strobe_without_fire",
         "the result strobe follows the last flag even when no pair fires",
-        ((PE, _STROBE, "      res_vld_q <= a_last_i;"),),
+        ((PE, _STROBE, "      res_vld_q <= mac_last;"),),
         cls="control",
         tests=IDENTITY,
         proofs=FV_RES,
@@ -428,7 +445,7 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 PE,
-                "        if (a_last_i) begin\n          res_q <= acc_next;\n        end",
+                "        if (mac_last) begin\n          res_q <= acc_next;\n        end",
                 "        res_q <= acc_next;",
             ),
         ),
@@ -443,8 +460,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _RESULT_IF,
-                "      if (a_last_i) begin\n        res_q <= acc_next;\n      end\n"
-                "      if (fire) begin\n        acc_q <= acc_next;\n      end",
+                "      if (mac_last) begin\n        res_q <= acc_next;\n      end\n"
+                "      if (mac_fire) begin\n        acc_q <= acc_next;\n      end",
             ),
         ),
         cls="control",
@@ -455,7 +472,7 @@ CATALOG: tuple[Mutant, ...] = (
         "last_ignored",
         "the last flag never captures a result",
         (
-            (PE, "        if (a_last_i) begin", "        if (1'b0) begin"),
+            (PE, "        if (mac_last) begin", "        if (1'b0) begin"),
             (PE, _STROBE, "      res_vld_q <= 1'b0;"),
         ),
         cls="control",
@@ -469,7 +486,7 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _ACC_NEXT,
-                "wire signed [ACC_W-1:0] acc_next = {1'b0, acc_base[ACC_W-2:0] + prod_ext[ACC_W-2:0]};",
+                "wire signed [ACC_W-1:0] acc_next = {1'b0, acc_base[ACC_W-2:0] + mac_prod[ACC_W-2:0]};",
             ),
         ),
         tests=IDENTITY,
@@ -486,7 +503,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "restart_on_last",
         "the last flag (not the first) restarts the accumulation",
-        ((PE, _RESTART, "a_last_i ? {ACC_W{1'b0}} : acc_q"),),
+        ((PE, _RESTART, "mac_last ? {ACC_W{1'b0}} : acc_q"),),
         cls="control",
         tests=LECTURE,
         proofs=FV_ACC,
@@ -499,19 +516,57 @@ CATALOG: tuple[Mutant, ...] = (
                 PE,
                 "  // Accumulator, result and result strobe.\n",
                 "  // Accumulator, result and result strobe.\n  reg mut_cap_q;\n  reg signed [ACC_W-1:0] mut_sum_q;\n"
-                "  always @(posedge clk_i) begin\n    mut_cap_q <= fire & a_last_i;\n    mut_sum_q <= acc_next;\n  end\n",
+                "  always @(posedge clk_i) begin\n    mut_cap_q <= mac_fire & mac_last;\n    mut_sum_q <= acc_next;\n  end\n",
             ),
             (PE, _STROBE, "      res_vld_q <= mut_cap_q;"),
-            (PE, "        if (a_last_i) begin\n          res_q <= acc_next;\n        end\n", ""),
+            (PE, "        if (mac_last) begin\n          res_q <= acc_next;\n        end\n", ""),
             (
                 PE,
-                "      if (fire) begin\n        acc_q <= acc_next;",
-                "      if (mut_cap_q) res_q <= mut_sum_q;\n      if (fire) begin\n        acc_q <= acc_next;",
+                "      if (mac_fire) begin\n        acc_q <= acc_next;",
+                "      if (mut_cap_q) res_q <= mut_sum_q;\n      if (mac_fire) begin\n        acc_q <= acc_next;",
             ),
         ),
         cls="control",
         tests=LECTURE,
         proofs=FV_RES,
+    ),
+    # ---- the product register (MUL_REG=1 only) ---------------------------------------------
+    Mutant(
+        "product_register_bypassed",
+        "MUL_REG=1: the product skips its register (added one edge early, with the registered "
+        "pair's flags)",
+        ((PE, "assign mac_prod  = prod_q;", "assign mac_prod  = prod_ext;"),),
+        cls="product register",
+        params=MUL_REG_PARAMS,
+        tests=LECTURE,
+        proofs=FV_M1_ACC,
+    ),
+    Mutant(
+        "product_restart_early",
+        "MUL_REG=1: the restart uses the arriving pair's first flag, not the registered one",
+        ((PE, "assign mac_first = first_q;", "assign mac_first = a_first_i;"),),
+        cls="product register",
+        params=MUL_REG_PARAMS,
+        tests=BACK_TO_BACK,
+        proofs=FV_M1_ACC,
+    ),
+    Mutant(
+        "product_last_early",
+        "MUL_REG=1: the result capture and strobe use the arriving pair's last flag",
+        ((PE, "assign mac_last  = last_q;", "assign mac_last  = a_last_i;"),),
+        cls="product register",
+        params=MUL_REG_PARAMS,
+        tests=LECTURE,
+        proofs=FV_M1_RES,
+    ),
+    Mutant(
+        "product_register_not_reset",
+        "MUL_REG=1: rst_ni does not clear the product register (a pair in flight survives reset)",
+        ((PE, _MUL_REG_RESET, "      always @(posedge clk_i) begin\n        begin\n"),),
+        cls="product register",
+        params=MUL_REG_PARAMS,
+        tests=RESET_EDGES,
+        proofs=FV_M1_ACC,
     ),
     Mutant(
         "reset_keeps_a_pipeline",
@@ -797,8 +852,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _ACC_NEXT,
-                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:PROD_W] + prod_ext[ACC_W-1:PROD_W],\n"
-                "                                    acc_base[PROD_W-1:0] + prod_ext[PROD_W-1:0]};",
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:PROD_W] + mac_prod[ACC_W-1:PROD_W],\n"
+                "                                    acc_base[PROD_W-1:0] + mac_prod[PROD_W-1:0]};",
             ),
         ),
         cls="wide accumulator",
@@ -812,8 +867,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _ACC_NEXT,
-                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:32] + prod_ext[ACC_W-1:32],\n"
-                "                                    acc_base[31:0] + prod_ext[31:0]};",
+                "wire signed [ACC_W-1:0] acc_next = {acc_base[ACC_W-1:32] + mac_prod[ACC_W-1:32],\n"
+                "                                    acc_base[31:0] + mac_prod[31:0]};",
             ),
         ),
         cls="wide accumulator",
@@ -829,7 +884,7 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _ACC_NEXT,
-                "integer mut_sum;\n  always @* mut_sum = acc_base + prod_ext;\n"
+                "integer mut_sum;\n  always @* mut_sum = acc_base + mac_prod;\n"
                 "  wire signed [ACC_W-1:0] acc_next = mut_sum;",
             ),
         ),
@@ -846,8 +901,8 @@ CATALOG: tuple[Mutant, ...] = (
             (
                 PE,
                 _ACC_NEXT,
-                "wire signed [ACC_W-1:0] mut_sum = acc_base + prod_ext;\n"
-                "  wire mut_ovf = (acc_base[ACC_W-1] == prod_ext[ACC_W-1]) && (mut_sum[ACC_W-1] != acc_base[ACC_W-1]);\n"
+                "wire signed [ACC_W-1:0] mut_sum = acc_base + mac_prod;\n"
+                "  wire mut_ovf = (acc_base[ACC_W-1] == mac_prod[ACC_W-1]) && (mut_sum[ACC_W-1] != acc_base[ACC_W-1]);\n"
                 "  wire signed [ACC_W-1:0] acc_next = !mut_ovf ? mut_sum\n"
                 "      : acc_base[ACC_W-1] ? {1'b1, {(ACC_W-1){1'b0}}} : {1'b0, {(ACC_W-1){1'b1}}};",
             ),
@@ -1231,13 +1286,13 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         Mutant(
             "restart_gated_by_fire",
-            "the restart also requires a firing pair (fire & a_first_i)",
-            ((PE, _RESTART, "(fire & a_first_i) ? {ACC_W{1'b0}} : acc_q"),),
+            "the restart also requires a firing pair (mac_fire & mac_first)",
+            ((PE, _RESTART, "(mac_fire & mac_first) ? {ACC_W{1'b0}} : acc_q"),),
             cls="control",
         ),
         top="systolic_pe",
         params=(_WIDEST, {"DATA_W": 8, "ACC_W": 32}, {"DATA_W": 3, "ACC_W": 7}),
-        why="acc_base only reaches a register through acc_next, which is stored only when fire is 1",
+        why="acc_base only reaches a register through acc_next, which is stored only when mac_fire is 1",
     ),
     Equivalent(
         Mutant(

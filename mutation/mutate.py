@@ -162,8 +162,8 @@ class EngineResult:
 
 
 def short_tag(p: ArrayParams) -> str:
-    """``3x3 d8 a32``."""
-    return f"{p.rows}x{p.cols} d{p.data_w} a{p.acc_w}"
+    """``3x3 d8 a32`` (``3x3 d8 a32 m1`` with the product register, MUL_REG=1)."""
+    return f"{p.rows}x{p.cols} d{p.data_w} a{p.acc_w}" + (" m1" if p.mul_reg else "")
 
 
 #: The cocotb test module of each design (catalog.DESIGNS).
@@ -211,8 +211,8 @@ def sim_targets(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) 
     each of its widths. With ``sizes``, an accelerator mutant's FIFO depth is raised to ROWS
     where it is below (the smallest depth the top accepts)."""
     if sizes:
-        widths = dict.fromkeys((p.data_w, p.acc_w) for p in mutant.params)
-        params = [ArrayParams(r, c, d, a) for (d, a) in widths for (r, c) in sizes]
+        widths = dict.fromkeys((p.data_w, p.acc_w, p.mul_reg) for p in mutant.params)
+        params = [ArrayParams(r, c, d, a, m) for (d, a, m) in widths for (r, c) in sizes]
     else:
         params = list(mutant.params)
     depth = mutant.fifo_depth

@@ -28,26 +28,30 @@
 //       the west edge in cycle s_k + i;
 //     * B[k][j] (with b_vld_i[j]=1) is on lane j of the north edge in cycle s_k + j;
 //     * PE(i,j) sees A[i][k] and B[k][j] together in cycle s_k + i + j and adds their product at
-//       rising edge s_k + i + j; acc_o shows the new sum right after that edge;
-//     * after the edge of the last step, s_{K-1} + i + j, res_o holds C[i][j] and res_vld_o is 1
-//       for exactly one cycle; res_o keeps C[i][j] until the PE's next `last` pair fires.
+//       rising edge s_k + i + j + L, where L = MUL_REG (0: multiply and add at the edge the pair
+//       arrives; 1: the product is registered at that edge and added one edge later); acc_o shows
+//       the new sum right after that edge;
+//     * after the edge s_{K-1} + i + j + L, res_o holds C[i][j] and res_vld_o is 1 for exactly
+//       one cycle; res_o keeps C[i][j] until the PE's next `last` pair is added.
+//     * the east and south edges do not depend on MUL_REG (one register per PE and hop).
 //   Products follow each other with no idle cycle: the first step of the next product may be
 //   issued at the stream step after the last step of this one. A pair fires only when both of its
 //   operands are valid; flags are ignored when it does not fire.
 //   The accumulator wraps modulo 2^ACC_W (two's complement); operands are signed DATA_W bits.
 //   rst_ni (asynchronous, active low) clears every register, including operands in flight.
 //
-// Naming: parameters and localparams are UPPER_SNAKE_CASE (ROWS, COLS, DATA_W, ACC_W); genvars
+// Naming: parameters and localparams are UPPER_SNAKE_CASE (ROWS, COLS, DATA_W, ACC_W, MUL_REG); genvars
 // are i (row) and j (column); inter-PE nets are named after the PE port they feed, with suffix
 // _h (horizontal, west to east) or _v (vertical, north to south).
 
 `default_nettype none
 
 module systolic_array #(
-  parameter integer ROWS   = 4,  // PE rows = lanes of the west edge = rows of A per fold (1..32)
-  parameter integer COLS   = 4,  // PE columns = lanes of the north edge = columns of B (1..32)
-  parameter integer DATA_W = 8,  // signed operand width in bits (2..16)
-  parameter integer ACC_W  = 32  // accumulator width in bits (2*DATA_W..64), wraps modulo 2^ACC_W
+  parameter integer ROWS    = 4,  // PE rows = lanes of the west edge = rows of A per fold (1..32)
+  parameter integer COLS    = 4,  // PE columns = lanes of the north edge = columns of B (1..32)
+  parameter integer DATA_W  = 8,  // signed operand width in bits (2..16)
+  parameter integer ACC_W   = 32, // accumulator width in bits (2*DATA_W..64), wraps modulo 2^ACC_W
+  parameter integer MUL_REG = 0   // product register in each PE (0 or 1): L, the extra latency
 ) (
   input  wire                          clk_i,      // clock
   input  wire                          rst_ni,     // asynchronous reset, active low
@@ -106,6 +110,10 @@ module systolic_array #(
       `SYSTOLIC_PARAM_ERROR(systolic_array__ACC_W_must_be_2xDATA_W_to_64,
                             "systolic_array: ACC_W must be 2*DATA_W..64")
     end
+    if (MUL_REG < 0 || MUL_REG > 1) begin : g_err_mul_reg
+      `SYSTOLIC_PARAM_ERROR(systolic_array__MUL_REG_must_be_0_or_1,
+                            "systolic_array: MUL_REG must be 0 or 1")
+    end
   endgenerate
 `undef SYSTOLIC_PARAM_ERROR
 
@@ -146,8 +154,9 @@ module systolic_array #(
         wire             res_vld;
 
         systolic_pe #(
-          .DATA_W (DATA_W),
-          .ACC_W  (ACC_W)
+          .DATA_W  (DATA_W),
+          .ACC_W   (ACC_W),
+          .MUL_REG (MUL_REG)
         ) u_pe (
           .clk_i     (clk_i),
           .rst_ni    (rst_ni),

@@ -12,26 +12,35 @@
 //   b_q, b_vld_q                       -> b_o, b_vld_o                        (forwarded south)
 //   acc_q                              -> acc_o                               (accumulator)
 //   res_q, res_vld_q                   -> res_o, res_vld_o                    (result, strobe)
+//   g_mul_reg.prod_q, fire_q, first_q, last_q                                 (MUL_REG = 1 only)
 // All of them are cleared by rst_ni (asynchronous, active low) and change only at a rising edge
 // of clk_i otherwise.
 //
-// When both operands are valid (a "pair" fires) at a rising edge:
+// When both operands are valid (a "pair" fires) at a rising edge t:
 //   acc_q <= (first ? 0 : acc_q) + sext(a * b)          -- wraps modulo 2^ACC_W
 //   if last: res_q <= that same new sum, res_vld_q <= 1   -- for exactly one cycle
 // res_q holds a finished sum until the next pair with `last` fires, so the next accumulation can
 // run while the previous result is still readable. Flags of a non-firing cycle are ignored.
 //
+// MUL_REG (0 or 1) is the number of registers between the multiplier and the accumulator's
+// adder. With MUL_REG = 0 the update above happens at edge t itself (multiply and add in one
+// cycle). With MUL_REG = 1 edge t only registers the sign-extended product with the pair's fire,
+// first and last bits (prod_q, fire_q, first_q, last_q), and the update above, made from those
+// registers, happens at edge t+1; a pair may fire at every edge, so products still follow each
+// other with no idle cycle. The forwarding registers are the same in both cases.
+//
 // Timing: a value presented on a_i/b_i before rising edge t is in a_q/b_q (seen on a_o/b_o by
 // the next PE) before rising edge t+1, and its effect on acc_q/res_q/res_vld_q (acc_o/res_o/
-// res_vld_o) is visible right after edge t.
+// res_vld_o) is visible right after edge t + MUL_REG.
 //
 // Naming: parameters and localparams are UPPER_SNAKE_CASE; registers end in _q.
 
 `default_nettype none
 
 module systolic_pe #(
-  parameter integer DATA_W = 8,  // operand width in bits; operands are signed two's complement
-  parameter integer ACC_W  = 32  // accumulator width in bits; >= 2*DATA_W, wraps modulo 2^ACC_W
+  parameter integer DATA_W  = 8,  // operand width in bits; operands are signed two's complement
+  parameter integer ACC_W   = 32, // accumulator width in bits; >= 2*DATA_W, wraps modulo 2^ACC_W
+  parameter integer MUL_REG = 0   // registers between multiplier and adder (0 or 1): the latency
 ) (
   input  wire                     clk_i,      // clock, all state changes on the rising edge
   input  wire                     rst_ni,     // asynchronous reset, active low: clears all state
@@ -80,6 +89,13 @@ module systolic_pe #(
       systolic_pe__need_DATA_W_le_16_and_2xDATA_W_le_ACC_W_le_64 u_param_error ();
 `endif
     end
+    if (MUL_REG < 0 || MUL_REG > 1) begin : g_err_mul_reg
+`ifdef VERILATOR
+      localparam integer PARAM_ERROR = param_error("systolic_pe: MUL_REG must be 0 or 1");
+`else
+      systolic_pe__MUL_REG_must_be_0_or_1 u_param_error ();
+`endif
+    end
   endgenerate
 
   // ---------------------------------------------------------------------------------------------
@@ -106,9 +122,49 @@ module systolic_pe #(
     end
   endgenerate
 
-  wire                    fire     = a_vld_i & b_vld_i;
-  wire signed [ACC_W-1:0] acc_base = a_first_i ? {ACC_W{1'b0}} : acc_q;
-  wire signed [ACC_W-1:0] acc_next = acc_base + prod_ext;
+  wire fire = a_vld_i & b_vld_i;
+
+  // The pair that updates the accumulator at this edge: the one at the inputs (MUL_REG = 0), or
+  // the one registered at the previous edge (MUL_REG = 1).
+  wire                    mac_fire;
+  wire                    mac_first;
+  wire                    mac_last;
+  wire signed [ACC_W-1:0] mac_prod;
+  generate
+    if (MUL_REG == 1) begin : g_mul_reg
+      reg signed [ACC_W-1:0] prod_q;   // sign-extended product of the pair at the last edge
+      reg                    fire_q;   // that pair fired
+      reg                    first_q;  // its first flag
+      reg                    last_q;   // its last flag
+
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          prod_q  <= {ACC_W{1'b0}};
+          fire_q  <= 1'b0;
+          first_q <= 1'b0;
+          last_q  <= 1'b0;
+        end else begin
+          prod_q  <= prod_ext;
+          fire_q  <= fire;
+          first_q <= a_first_i;
+          last_q  <= a_last_i;
+        end
+      end
+
+      assign mac_fire  = fire_q;
+      assign mac_first = first_q;
+      assign mac_last  = last_q;
+      assign mac_prod  = prod_q;
+    end else begin : g_mul_comb
+      assign mac_fire  = fire;
+      assign mac_first = a_first_i;
+      assign mac_last  = a_last_i;
+      assign mac_prod  = prod_ext;
+    end
+  endgenerate
+
+  wire signed [ACC_W-1:0] acc_base = mac_first ? {ACC_W{1'b0}} : acc_q;
+  wire signed [ACC_W-1:0] acc_next = acc_base + mac_prod;
 
   // Forwarding registers: operands and flags move on unconditionally, valid or not.
   always @(posedge clk_i or negedge rst_ni) begin
@@ -136,10 +192,10 @@ module systolic_pe #(
       res_q     <= {ACC_W{1'b0}};
       res_vld_q <= 1'b0;
     end else begin
-      res_vld_q <= fire & a_last_i;
-      if (fire) begin
+      res_vld_q <= mac_fire & mac_last;
+      if (mac_fire) begin
         acc_q <= acc_next;
-        if (a_last_i) begin
+        if (mac_last) begin
           res_q <= acc_next;
         end
       end

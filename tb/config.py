@@ -18,7 +18,13 @@ from systolic.models.params import ArrayParams
 RUN = RunConfig.load()
 
 #: HDL parameter name -> ArrayParams field.
-_FIELDS = {"ROWS": "rows", "COLS": "cols", "DATA_W": "data_w", "ACC_W": "acc_w"}
+_FIELDS = {
+    "ROWS": "rows",
+    "COLS": "cols",
+    "DATA_W": "data_w",
+    "ACC_W": "acc_w",
+    "MUL_REG": "mul_reg",
+}
 
 
 def _hdl_int(dut: Any, name: str) -> int | None:

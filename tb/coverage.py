@@ -157,6 +157,7 @@ def _sample_product(p: ArrayParams, sp: ScheduledProduct) -> None:
 @CoverPoint("systolic.array.line", xf=line_class, bins=LINES)
 @CoverPoint("systolic.width.data_w", xf=data_w_class, bins=DATA_W_CLASSES)
 @CoverPoint("systolic.width.acc_w", xf=acc_w_class, bins=ACC_W_CLASSES)
+@CoverPoint("systolic.array.mul_reg", xf=lambda p: p.mul_reg, bins=[0, 1])
 def _sample_params(p: ArrayParams) -> None:
     """Sampling function for the array's parameters (once per stream)."""
 

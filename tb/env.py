@@ -71,11 +71,12 @@ class TB:
         p = self.params
         top = RUN.top
         design = f"design={top} (tests/tb/test_sim.py) " if top else ""
+        mul_reg = (" MUL_REG=1", " --mul-reg 1") if p.mul_reg else ("", "")
         return (
-            f"{design}ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} sim={self.sim} "
-            f"seed={self.seed} test={self.test_name}; reproduce: systolic run --sim {self.sim} "
-            f"--rows {p.rows} --cols {p.cols} --data-w {p.data_w} --acc-w {p.acc_w} "
-            f"--seed {self.seed} --test {self.test_name}"
+            f"{design}ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w}{mul_reg[0]} "
+            f"sim={self.sim} seed={self.seed} test={self.test_name}; reproduce: systolic run "
+            f"--sim {self.sim} --rows {p.rows} --cols {p.cols} --data-w {p.data_w} "
+            f"--acc-w {p.acc_w}{mul_reg[1]} --seed {self.seed} --test {self.test_name}"
         )
 
     async def start(self, reset_cycles: int = 2) -> None:

@@ -273,7 +273,7 @@ def expected_strobes(
     local = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], sizes)
     n_rep = np.repeat(ns, sizes)
     i, j = local // n_rep, local % n_rep
-    cycle = np.repeat(ends, sizes) + pe_delay(i, j)  # the capture cycle of C[i][j]
+    cycle = np.repeat(ends, sizes) + pe_delay(i, j) + params.latency  # capture of C[i][j]
     lane = i * params.cols + j
     order = np.lexsort((lane, cycle))  # file order -> entry
     position = np.empty_like(order)

@@ -202,11 +202,12 @@ async def test_reset_release(dut):
         assert (stim.a_vld[held : held + 2, 0] & stim.b_vld[held : held + 2, 0]).all()
         sb = await run_and_check(tb, stream, [ResetPulse(0, held, 0.2, rise)])
         # The release rule on the samples alone: PE(0,0) fired nothing through edge L, then the
-        # pair of cycle L+1 (a K = 1 product) at edge L+1.
+        # pair of cycle L+1 (a K = 1 product) at edge L+1, added at edge L+1+MUL_REG.
         pair = int(stim.a[held + 1, 0]) * int(stim.b[held + 1, 0])
-        assert not (sb.obs_acc[: held + 1].any() or sb.obs_vld[: held + 1].any()), tb.context
-        got = (int(sb.obs_acc[held + 1, 0, 0]), bool(sb.obs_vld[held + 1, 0, 0]))
-        assert got == (pair, True), f"released at {rise}: PE(0,0) after edge {held + 1}: {got}"
+        added = held + 1 + p.latency
+        assert not (sb.obs_acc[:added].any() or sb.obs_vld[:added].any()), tb.context
+        got = (int(sb.obs_acc[added, 0, 0]), bool(sb.obs_vld[added, 0, 0]))
+        assert got == (pair, True), f"released at {rise}: PE(0,0) after edge {added}: {got}"
         await tb.reset()
 
 

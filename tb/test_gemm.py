@@ -124,7 +124,7 @@ async def test_speed_default(dut):
 def _fast_context(p: ArrayParams) -> str:
     return (
         f"ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} ACC_W={p.acc_w} "
-        f"sim={RUN.sim or '?'} fast path"
+        f"{'MUL_REG=1 ' if p.mul_reg else ''}sim={RUN.sim or '?'} fast path"
     )
 
 

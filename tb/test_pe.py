@@ -1,7 +1,8 @@
 """cocotb tests of a standalone ``systolic_pe`` against a tiny, independent PE model.
 
 Run through ``systolic.engine.runner`` with ``PE_TOP`` (tests/tb/test_sim.py), which builds
-rtl/systolic_pe.v alone with DATA_W and ACC_W from the run configuration (ROWS, COLS unused).
+rtl/systolic_pe.v alone with DATA_W, ACC_W and MUL_REG from the run configuration (ROWS, COLS
+unused).
 Every output port is compared with the model after every rising edge.
 """
 
@@ -46,31 +47,43 @@ def _wrap(value: int, width: int) -> int:
     return ((value + half) % (1 << width)) - half
 
 
+#: A pair as the accumulator sees it: (fire, first, last, product).
+Pair = tuple[bool, int, int, int]
+NO_PAIR: Pair = (False, 0, 0, 0)
+
+
 @dataclass
 class PeModel:
-    """The PE of docs/architecture.md in a dozen lines: every output is a register."""
+    """The PE of docs/architecture.md in a dozen lines: every output is a register. With
+    ``mul_reg`` the pair of an edge is held in the product register and added at the next."""
 
     data_w: int
     acc_w: int
+    mul_reg: int = 0
     out: dict[str, int] = field(default_factory=dict)
+    pipe: Pair = NO_PAIR
 
     def __post_init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self.out = dict.fromkeys(OUT_PORTS, 0)
+        self.pipe = NO_PAIR
 
     def step(self, inputs: Inputs) -> None:
         """One rising edge with ``inputs`` (IN_PORTS order) applied."""
         a, a_vld, a_first, a_last, b, b_vld = inputs
         a, b = _wrap(a, self.data_w), _wrap(b, self.data_w)
-        fire = bool(a_vld and b_vld)
-        total = _wrap((0 if a_first else self.out["acc_o"]) + a * b, self.acc_w)
+        pair: Pair = (bool(a_vld and b_vld), a_first, a_last, a * b)
+        if self.mul_reg:
+            pair, self.pipe = self.pipe, pair
+        fire, first, last, prod = pair
+        total = _wrap((0 if first else self.out["acc_o"]) + prod, self.acc_w)
         o = self.out
-        o["res_vld_o"] = int(fire and bool(a_last))
+        o["res_vld_o"] = int(fire and bool(last))
         if fire:
             o["acc_o"] = total
-            if a_last:
+            if last:
                 o["res_o"] = total
         o["a_o"], o["a_vld_o"], o["a_first_o"], o["a_last_o"] = a, a_vld, a_first, a_last
         o["b_o"], o["b_vld_o"] = b, b_vld
@@ -82,10 +95,10 @@ class PeBench:
     def __init__(self, dut: Any, test_name: str) -> None:
         self.dut = dut
         self.test_name = test_name
-        self.params = dut_params(dut, only=("DATA_W", "ACC_W"))
+        self.params = dut_params(dut, only=("DATA_W", "ACC_W", "MUL_REG"))
         self.seed = RUN.seed
         self.rng = np.random.default_rng([self.seed, zlib.crc32(test_name.encode())])
-        self.model = PeModel(self.params.data_w, self.params.acc_w)
+        self.model = PeModel(self.params.data_w, self.params.acc_w, self.params.mul_reg)
         self.errors: list[str] = []
         self.cycle = 0
         self._in = [dut[name] for name in IN_PORTS]
@@ -97,10 +110,11 @@ class PeBench:
     def context(self) -> str:
         p = self.params
         sim = RUN.sim or "?"
+        m1 = ("MUL_REG=1 ", "-m1") if p.mul_reg else ("", "")
         return (
-            f"systolic_pe DATA_W={p.data_w} ACC_W={p.acc_w} sim={sim} seed={self.seed} "
+            f"systolic_pe DATA_W={p.data_w} ACC_W={p.acc_w} {m1[0]}sim={sim} seed={self.seed} "
             f"test={self.test_name}; reproduce: pytest tests/tb/test_sim.py -k 'standalone_pe and "
-            f"{sim}-d{p.data_w}-a{p.acc_w}'"
+            f"{sim}-d{p.data_w}-a{p.acc_w}{m1[1]}'"
         )
 
     async def start(self) -> None:

@@ -24,8 +24,10 @@ def run_and_report(
     results = []
     t0 = time.perf_counter()
     for p in params:
+        mul_reg = " MUL_REG=1" if p.mul_reg else ""
         print(
-            f"[{sim} {p.rows}x{p.cols} DATA_W={p.data_w} ACC_W={p.acc_w}] building and running ...",
+            f"[{sim} {p.rows}x{p.cols} DATA_W={p.data_w} ACC_W={p.acc_w}{mul_reg}] "
+            "building and running ...",
             flush=True,
         )
         res = runner.run(sim, p, tests=tests, seed=seed, waves=waves, quiet=quiet)

@@ -130,7 +130,8 @@ class ArrayWaves:
         if params is not None and params != inferred:
             raise WaveError(
                 f"{self.path}: the file holds a {inferred.rows}x{inferred.cols} array with "
-                f"DATA_W={inferred.data_w} ACC_W={inferred.acc_w}, not {params}"
+                f"DATA_W={inferred.data_w} ACC_W={inferred.acc_w} MUL_REG={inferred.mul_reg}, "
+                f"not {params}"
             )
         self.params = inferred
         self.ps_per_unit = self._ps_per_unit()
@@ -163,8 +164,9 @@ class ArrayWaves:
         pe = pe_scope(self.scope, 0, 0)
         data_w = self._width(f"{pe}.a_i")
         acc_w = self._width(f"{pe}.acc_o")
+        mul_reg = int(f"{pe}.g_mul_reg.prod_q" in self.names)  # the product register's scope
         try:
-            return ArrayParams(rows, cols, data_w, acc_w)
+            return ArrayParams(rows, cols, data_w, acc_w, mul_reg)
         except SystolicError as exc:
             raise WaveError(f"{self.path}: unexpected array shape ({exc})") from None
 

@@ -23,6 +23,7 @@ module systolic_chain #(
   parameter integer COLS   = 5,
   parameter integer DATA_W = 8,
   parameter integer ACC_W  = 32,
+  parameter integer MUL_REG = 0, // both arrays' product register (0 or 1)
   parameter integer SOUTH  = 0,  // 0: chained east into west, 1: south into north
   parameter integer SPLIT  = 2   // columns (SOUTH=0) or rows (SOUTH=1) of the first array
 ) (
@@ -60,7 +61,7 @@ module systolic_chain #(
       wire [ROWS*C1-1:0]       rv1;
       wire [ROWS*C2-1:0]       rv2;
 
-      systolic_array #(.ROWS(ROWS), .COLS(C1), .DATA_W(DATA_W), .ACC_W(ACC_W)) u_first (
+      systolic_array #(.ROWS(ROWS), .COLS(C1), .DATA_W(DATA_W), .ACC_W(ACC_W), .MUL_REG(MUL_REG)) u_first (
         .clk_i(clk_i), .rst_ni(rst_ni),
         .a_i(a_i), .a_vld_i(a_vld_i), .a_first_i(a_first_i), .a_last_i(a_last_i),
         .b_i(b_i[C1*W-1:0]), .b_vld_i(b_vld_i[C1-1:0]),
@@ -68,7 +69,7 @@ module systolic_chain #(
         .b_o(b_o[C1*W-1:0]), .b_vld_o(b_vld_o[C1-1:0]),
         .acc_o(acc1), .res_o(res1), .res_vld_o(rv1)
       );
-      systolic_array #(.ROWS(ROWS), .COLS(C2), .DATA_W(DATA_W), .ACC_W(ACC_W)) u_second (
+      systolic_array #(.ROWS(ROWS), .COLS(C2), .DATA_W(DATA_W), .ACC_W(ACC_W), .MUL_REG(MUL_REG)) u_second (
         .clk_i(clk_i), .rst_ni(rst_ni),
         .a_i(a_mid), .a_vld_i(vld_mid), .a_first_i(fst_mid), .a_last_i(lst_mid),
         .b_i(b_i[COLS*W-1:C1*W]), .b_vld_i(b_vld_i[COLS-1:C1]),
@@ -98,7 +99,7 @@ module systolic_chain #(
       wire [R1*COLS-1:0]       rv1;
       wire [R2*COLS-1:0]       rv2;
 
-      systolic_array #(.ROWS(R1), .COLS(COLS), .DATA_W(DATA_W), .ACC_W(ACC_W)) u_first (
+      systolic_array #(.ROWS(R1), .COLS(COLS), .DATA_W(DATA_W), .ACC_W(ACC_W), .MUL_REG(MUL_REG)) u_first (
         .clk_i(clk_i), .rst_ni(rst_ni),
         .a_i(a_i[R1*W-1:0]), .a_vld_i(a_vld_i[R1-1:0]),
         .a_first_i(a_first_i[R1-1:0]), .a_last_i(a_last_i[R1-1:0]),
@@ -108,7 +109,7 @@ module systolic_chain #(
         .b_o(b_mid), .b_vld_o(vld_mid),
         .acc_o(acc1), .res_o(res1), .res_vld_o(rv1)
       );
-      systolic_array #(.ROWS(R2), .COLS(COLS), .DATA_W(DATA_W), .ACC_W(ACC_W)) u_second (
+      systolic_array #(.ROWS(R2), .COLS(COLS), .DATA_W(DATA_W), .ACC_W(ACC_W), .MUL_REG(MUL_REG)) u_second (
         .clk_i(clk_i), .rst_ni(rst_ni),
         .a_i(a_i[ROWS*W-1:R1*W]), .a_vld_i(a_vld_i[ROWS-1:R1]),
         .a_first_i(a_first_i[ROWS-1:R1]), .a_last_i(a_last_i[ROWS-1:R1]),

@@ -34,8 +34,9 @@
 module systolic_array_fv #(
   parameter integer ROWS   = 2,
   parameter integer COLS   = 2,
-  parameter integer DATA_W = 2,
-  parameter integer ACC_W  = 4
+  parameter integer DATA_W  = 2,
+  parameter integer ACC_W   = 4,
+  parameter integer MUL_REG = 0   // the PEs' product register: the properties hold for both
 ) (
   input wire                   clk_i,
   input wire                   rst_ni,
@@ -65,8 +66,9 @@ module systolic_array_fv #(
   systolic_array #(
     .ROWS   (ROWS),
     .COLS   (COLS),
-    .DATA_W (DATA_W),
-    .ACC_W  (ACC_W)
+    .DATA_W  (DATA_W),
+    .ACC_W   (ACC_W),
+    .MUL_REG (MUL_REG)
   ) u_dut (
     .clk_i     (clk_i),
     .rst_ni    (rst_ni),

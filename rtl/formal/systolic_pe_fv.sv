@@ -29,14 +29,23 @@
 // "f_live" below means: this cycle and the previous one were out of reset, so the last rising
 // edge was an ordinary clock edge (the antecedent of every functional property).
 //
+// MUL_REG: with MUL_REG = 1 the PE registers each pair's product with its fire/first/last bits
+// and adds it one edge later. The accumulator and result properties are stated for "the pair
+// added at this edge" (f_m*): the inputs themselves at MUL_REG = 0, and at MUL_REG = 1 the pair
+// of the previous edge, kept by the wrapper's own copy of the product register (f_*_q, cleared
+// by the same asynchronous reset). From an arbitrary power-up state that copy equals the PE's
+// register only after one edge, so the accumulator and result properties then also need
+// f_mac_live (f_live and at least two cycles since power-up).
+//
 // Naming: parameters and localparams are UPPER_SNAKE_CASE; the wrapper's own signals (models,
 // bookkeeping) start with f_, properties with p_ (assertions) or c_ (covers).
 
 `default_nettype none
 
 module systolic_pe_fv #(
-  parameter integer DATA_W = 4,
-  parameter integer ACC_W  = 8
+  parameter integer DATA_W  = 4,
+  parameter integer ACC_W   = 8,
+  parameter integer MUL_REG = 0
 ) (
   input wire                     clk_i,
   input wire                     rst_ni,
@@ -57,8 +66,9 @@ module systolic_pe_fv #(
   wire                     res_vld_o;
 
   systolic_pe #(
-    .DATA_W (DATA_W),
-    .ACC_W  (ACC_W)
+    .DATA_W  (DATA_W),
+    .ACC_W   (ACC_W),
+    .MUL_REG (MUL_REG)
   ) u_dut (
     .clk_i     (clk_i),
     .rst_ni    (rst_ni),
@@ -89,34 +99,80 @@ module systolic_pe_fv #(
   // wire sign-extends it. (Multiplying sign-extended ACC_W-bit operands instead would state the
   // same thing, but SAT solvers struggle to prove two different multiplier circuits equal.)
   // ---------------------------------------------------------------------------------------------
-  wire                    f_fire    = a_vld_i && b_vld_i;             // a pair fires
-  wire                    f_capture = f_fire && a_last_i;             // ... and ends a sum
+  wire                    f_fire    = a_vld_i && b_vld_i;             // a pair arrives and fires
   wire signed [2*DATA_W-1:0] f_prod_exact = a_i * b_i;              // exact signed product
   wire signed [ACC_W-1:0] f_prod    = f_prod_exact;                   // sign-extended
-  wire signed [ACC_W-1:0] f_sum     = (a_first_i ? $signed({ACC_W{1'b0}}) : acc_o) + f_prod;
 
   reg f_past_valid = 1'b0;  // a previous cycle exists ($past is meaningful)
+  reg f_past2_valid = 1'b0; // two previous cycles exist
   reg f_past_rst_n;          // rst_ni in the previous cycle
   always @(posedge clk_i) begin
-    f_past_valid <= 1'b1;
-    f_past_rst_n <= rst_ni;
+    f_past_valid  <= 1'b1;
+    f_past2_valid <= f_past_valid;
+    f_past_rst_n  <= rst_ni;
   end
 
   wire f_live = f_past_valid && f_past_rst_n && rst_ni;
+
+  // The pair the accumulator adds at the next edge (see MUL_REG above): fire, first, last and
+  // the sign-extended product.
+  wire                    f_mfire;
+  wire                    f_mfirst;
+  wire                    f_mlast;
+  wire signed [ACC_W-1:0] f_mprod;
+  wire                    f_mac_live;  // f_live, and the wrapper's copy of the pipeline is exact
+  wire                    f_mac_synced;  // this cycle, the copy equals the PE's register
+  generate
+    if (MUL_REG == 1) begin : g_fv_mul_reg
+      reg                    f_fire_q;
+      reg                    f_first_q;
+      reg                    f_last_q;
+      reg signed [ACC_W-1:0] f_prod_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          f_fire_q  <= 1'b0;
+          f_first_q <= 1'b0;
+          f_last_q  <= 1'b0;
+          f_prod_q  <= {ACC_W{1'b0}};
+        end else begin
+          f_fire_q  <= f_fire;
+          f_first_q <= a_first_i;
+          f_last_q  <= a_last_i;
+          f_prod_q  <= f_prod;
+        end
+      end
+      assign f_mfire      = f_fire_q;
+      assign f_mfirst     = f_first_q;
+      assign f_mlast      = f_last_q;
+      assign f_mprod      = f_prod_q;
+      assign f_mac_synced = f_past_valid || !rst_ni;
+      assign f_mac_live   = f_live && f_past2_valid;
+    end else begin : g_fv_mul_comb
+      assign f_mfire      = f_fire;
+      assign f_mfirst     = a_first_i;
+      assign f_mlast      = a_last_i;
+      assign f_mprod      = f_prod;
+      assign f_mac_synced = 1'b1;
+      assign f_mac_live   = f_live;
+    end
+  endgenerate
+
+  wire                    f_capture = f_mfire && f_mlast;             // the added pair ends a sum
+  wire signed [ACC_W-1:0] f_sum     = (f_mfirst ? $signed({ACC_W{1'b0}}) : acc_o) + f_mprod;
 
   // ---------------------------------------------------------------------------------------------
   // p_acc_*: the accumulator rule  acc' = (first ? 0 : acc) + sext(a*b)  when a pair fires.
   // ---------------------------------------------------------------------------------------------
   always @(posedge clk_i) begin
     // p_acc_restart: a firing pair with `first` starts a new sum: acc' = sext(a*b).
-    if (f_live && $past(f_fire && a_first_i))
-      p_acc_restart: assert (acc_o == $past(f_prod));
+    if (f_mac_live && $past(f_mfire && f_mfirst))
+      p_acc_restart: assert (acc_o == $past(f_mprod));
     // p_acc_accumulate: a firing pair without `first` adds its product: acc' = acc + sext(a*b).
-    if (f_live && $past(f_fire && !a_first_i))
-      p_acc_accumulate: assert (acc_o == $past(acc_o) + $past(f_prod));
+    if (f_mac_live && $past(f_mfire && !f_mfirst))
+      p_acc_accumulate: assert (acc_o == $past(acc_o) + $past(f_mprod));
     // p_acc_hold: no pair fires (either valid low): the accumulator keeps its value, whatever
     // the flags and operands are.
-    if (f_live && !$past(f_fire))
+    if (f_mac_live && !$past(f_mfire))
       p_acc_hold: assert (acc_o == $past(acc_o));
   end
 
@@ -126,16 +182,16 @@ module systolic_pe_fv #(
   // is synchronised with the PE by a reset or by a firing `first` pair (f_tracked); before that
   // the power-up accumulator is unknown.
   localparam integer MODEL_W = ACC_W + 8;
-  wire signed [MODEL_W-1:0] f_model_prod = f_prod_exact;  // sign-extended to the model width
+  wire signed [MODEL_W-1:0] f_model_prod = f_mprod;  // sign-extended to the model width
   reg  signed [MODEL_W-1:0] f_model;
   reg                       f_tracked = 1'b0;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       f_model   <= {MODEL_W{1'b0}};
       f_tracked <= 1'b1;
-    end else if (f_fire) begin
-      f_model   <= (a_first_i ? $signed({MODEL_W{1'b0}}) : f_model) + f_model_prod;
-      f_tracked <= f_tracked || a_first_i;
+    end else if (f_mfire) begin
+      f_model   <= (f_mfirst ? $signed({MODEL_W{1'b0}}) : f_model) + f_model_prod;
+      f_tracked <= f_tracked || (f_mfirst && f_mac_synced);
     end
   end
   always @(posedge clk_i) begin
@@ -149,14 +205,14 @@ module systolic_pe_fv #(
   always @(posedge clk_i) begin
     // p_res_capture: a firing pair with `last` loads the result register with the new sum
     // (the same value the accumulator gets, including a restart when `first` is also set).
-    if (f_live && $past(f_capture))
+    if (f_mac_live && $past(f_capture))
       p_res_capture: assert (res_o == $past(f_sum));
     // p_res_hold: any other edge (no pair, or a pair without `last`) keeps the result.
-    if (f_live && !$past(f_capture))
+    if (f_mac_live && !$past(f_capture))
       p_res_hold: assert (res_o == $past(res_o));
-    // p_res_vld_strobe: res_vld_o is exactly "a pair with `last` fired at the previous edge":
-    // high for one cycle per captured result, low otherwise (no stuck or late strobe).
-    if (f_live)
+    // p_res_vld_strobe: res_vld_o is exactly "a pair with `last` was added at the previous
+    // edge": high for one cycle per captured result, low otherwise (no stuck or late strobe).
+    if (f_mac_live)
       p_res_vld_strobe: assert (res_vld_o == $past(f_capture));
   end
 
@@ -223,9 +279,9 @@ module systolic_pe_fv #(
     if (!rst_ni) begin
       f_in_product <= 1'b0;
       f_bubbled    <= 1'b0;
-    end else if (f_fire) begin
-      f_in_product <= a_last_i ? 1'b0 : (a_first_i || f_in_product);
-      f_bubbled    <= a_first_i ? 1'b0 : f_bubbled;
+    end else if (f_mfire) begin
+      f_in_product <= f_mlast ? 1'b0 : (f_mfirst || f_in_product);
+      f_bubbled    <= f_mfirst ? 1'b0 : f_bubbled;
     end else if (f_in_product) begin
       f_bubbled    <= 1'b1;
     end
@@ -235,12 +291,12 @@ module systolic_pe_fv #(
     if (f_live) begin
       // c_k1_product: a one-step product (first and last on the same pair) gives a result,
       // a non-zero one.
-      c_k1_product: cover ($past(f_fire && a_first_i && a_last_i) && res_vld_o && res_o != 0);
+      c_k1_product: cover ($past(f_mfire && f_mfirst && f_mlast) && res_vld_o && res_o != 0);
       // c_back_to_back: results in two consecutive cycles (two K = 1 products in a row, or the
       // end of one product and a K = 1 product right after).
       c_back_to_back: cover (res_vld_o && $past(res_vld_o));
       // c_bubble: a product whose pairs had a non-firing cycle between its first and last pair.
-      c_bubble: cover (res_vld_o && $past(f_in_product && f_bubbled && !a_first_i));
+      c_bubble: cover (res_vld_o && $past(f_in_product && f_bubbled && !f_mfirst));
       // c_acc_wrap: the accumulator wrapped: the exact sum no longer fits in ACC_W bits.
       c_acc_wrap: cover (f_tracked && f_model != {{(MODEL_W - ACC_W){acc_o[ACC_W-1]}}, acc_o});
     end

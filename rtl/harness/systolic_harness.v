@@ -42,6 +42,7 @@ module systolic_harness #(
   parameter integer COLS   = 4,
   parameter integer DATA_W = 8,
   parameter integer ACC_W  = 32,
+  parameter integer MUL_REG = 0,     // the array's product register (0 or 1)
   parameter integer DEPTH  = 65536,  // stimulus rows per segment
   parameter integer CHECK  = 1,      // 0: no signature logic (stimulus replay only)
   parameter integer DUMP   = 0       // 1: write every strobed result to +SYSTOLIC_RES=<path>
@@ -90,7 +91,7 @@ module systolic_harness #(
   wire [ROWS*COLS-1:0]       res_vld;
 
   systolic_array #(
-    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W)
+    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .MUL_REG (MUL_REG)
   ) u_array (
     .clk_i     (clk_i),
     .rst_ni    (rst_ni),

@@ -11,6 +11,7 @@
 
 module systolic_harness_tb;
   parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, DEPTH = 65536, CHECK = 1;
+  parameter integer MUL_REG = 0;
 
   reg clk = 1'b0, rst_n = 1'b0;
   reg [31:0] seg = 32'd0, rows_n = 32'd0, total = 32'd0;
@@ -20,7 +21,8 @@ module systolic_harness_tb;
   wire [64*ROWS-1:0] sig_vld;
 
   systolic_harness #(
-    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .DEPTH (DEPTH), .CHECK (CHECK)
+    .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .DEPTH (DEPTH), .CHECK (CHECK),
+    .MUL_REG (MUL_REG)
   ) u_h (
     .clk_i (clk), .rst_ni (rst_n), .seg_i (seg), .rows_i (rows_n), .total_i (total),
     .need_o (need), .done_o (done), .n_smp_o (n_smp), .last_vld_o (last_vld),

@@ -15,6 +15,7 @@ module systolic_harness_top #(
   parameter integer COLS   = 4,
   parameter integer DATA_W = 8,
   parameter integer ACC_W  = 32,
+  parameter integer MUL_REG = 0,
   parameter integer DEPTH  = 65536,
   parameter integer CHECK  = 1,
   parameter integer DUMP   = 0   // 1: dump strobed results to +SYSTOLIC_RES=<path>
@@ -36,7 +37,7 @@ module systolic_harness_top #(
 
   systolic_harness #(
     .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .DEPTH (DEPTH), .CHECK (CHECK),
-    .DUMP (DUMP)
+    .DUMP (DUMP), .MUL_REG (MUL_REG)
   ) u_h (
     .clk_i (clk), .rst_ni (rst_ni), .seg_i (seg_i), .rows_i (rows_i), .total_i (total_i),
     .need_o (need_o), .done_o (done_o), .n_smp_o (n_smp_o), .last_vld_o (last_vld_o),

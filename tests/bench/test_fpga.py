@@ -434,6 +434,34 @@ def test_one_design(fake_tools: dict[str, Path], capsys) -> None:
     assert "--designs: expected some of systolic_array, systolic_accel" in capsys.readouterr().err
 
 
+def test_mul_reg_rows(fake_tools: dict[str, Path], capsys) -> None:
+    """--mul-reg 1: Yosys sets MUL_REG on the array, the row says so, the JSON records it, and
+    the work folder is not the MUL_REG=0 one."""
+    out = fake_tools["out"]
+    assert main(["fpga", "--sizes", "2x2", "--mul-reg", "1", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    (yosys, _nextpnr) = _calls(fake_tools["calls"])
+    script = yosys[yosys.index("-p") + 1]
+    assert "chparam -set ROWS 2 -set COLS 2 -set DATA_W 8 -set ACC_W 32 -set MUL_REG 1" in script
+    assert "DATA_W=8 ACC_W=32 MUL_REG=1;" in stdout
+    assert "| systolic_array (MUL_REG=1) | 2x2 |" in stdout
+    data = json.loads(out.read_text())
+    assert data["mul_reg"] == 1 and data["rows"][0]["mul_reg"] == 1
+    assert (out.parent / "fpga_work" / "systolic_array_2x2_m1" / "report.json").is_file()
+    assert main(["fpga", "--sizes", "2x2", "--out", str(out)]) == 0
+    yosys0 = _calls(fake_tools["calls"])[2]
+    assert "MUL_REG" not in yosys0[yosys0.index("-p") + 1]  # the RTL's default, 0
+    assert json.loads(out.read_text())["rows"][0]["mul_reg"] == 0
+
+
+def test_mul_reg_is_refused_for_the_top(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The accelerator top has no MUL_REG yet: one clear error before any tool runs."""
+    monkeypatch.setattr(fpga, "run_tool", lambda *_a, **_k: pytest.fail("a tool ran"))
+    opts = fpga.FpgaOptions(sizes=[(2, 2)], designs=["systolic_accel"], mul_reg=1)
+    with pytest.raises(ConfigError, match="--mul-reg 1 is for systolic_array only"):
+        fpga.run_fpga(opts)
+
+
 def test_nothing_is_cached(fake_tools: dict[str, Path], capsys) -> None:
     argv = ["fpga", "--sizes", "2x2,3x3", *BOTH, "--out", str(fake_tools["out"])]
     assert main(argv) == 0 and main(argv) == 0
@@ -502,6 +530,7 @@ def test_defaults() -> None:
     assert args.sizes == [(4, 4), (8, 8), (12, 12)]
     assert args.designs == ["systolic_array"]  # make fpga runs the top on its own (mk/bench.mk)
     assert (args.data_w, args.acc_w, args.freq, args.seed) == (8, 32, 150.0, 1)
+    assert args.mul_reg == 0
     assert str(args.out).endswith("bench/fpga.json")
     assert fpga.TOOL_TIMEOUT == 30 * 60  # docs/gemm.md: "runs longer than 30 minutes"
 
@@ -544,6 +573,23 @@ def test_real_flow_small_array(tmp_path: Path) -> None:
     same = ("luts", "flops", "dsps", "brams", "fmax_mhz", "path", "synth_cells")
     assert all(getattr(first, k) == getattr(again, k) for k in same)
     assert first.memories == {} and first.fifo_depth is None
+
+
+@pytest.mark.nightly
+def test_real_flow_small_array_mul_reg(tmp_path: Path) -> None:
+    """MUL_REG=1 at 2x2, DATA_W 4, ACC_W 8: the multiplier and the accumulator's adder are no
+    longer on one path, and Yosys leaves the MULT18X18D's own registers unused (the product
+    register stays in flip-flops: more of them than at MUL_REG=0)."""
+    row = fpga.implement(fpga.ArrayParams(2, 2, 4, 8, 1), 150.0, 1, tmp_path / "m1")
+    plain = fpga.implement(fpga.ArrayParams(2, 2, 4, 8), 150.0, 1, tmp_path / "m0")
+    assert row.dsps == 4 and row.mul_reg == 1
+    assert not (row.path.dsp_cells and row.path.carry_cells)
+    assert row.flops > plain.flops and row.fmax_mhz > plain.fmax_mhz
+    netlist = json.loads((tmp_path / "m1" / "systolic_array.json").read_text())
+    cells = netlist["modules"]["systolic_array"]["cells"].values()
+    dsps = [c for c in cells if c["type"] == "MULT18X18D"]
+    assert len(dsps) == 4
+    assert all(c["parameters"].get("REG_OUTPUT_CLK", "NONE") == "NONE" for c in dsps)
 
 
 @pytest.mark.nightly

@@ -55,6 +55,7 @@ def files(tmp: Path) -> dict[str, Path]:
     with open(tmp / "pickle.npy", "wb") as fh:  # an object array needs pickle to load
         np.save(fh, np.array([{"x": 1}], dtype=object), allow_pickle=True)
     (tmp / "pickled.pkl").write_bytes(pickle.dumps([1, 2]))
+    np.savez(tmp / "w.npz", x=np.zeros(1))  # a workload path (refused before it is read)
     return out
 
 
@@ -113,6 +114,19 @@ CATALOG = [
         ("rows per result beat must be 1..4",),
     ),
     Case("bench-port-too-wide", ("bench", "--sizes", "4x4", "--out-rows", "8"), ("does not fit",)),
+    # MUL_REG: 0 or 1, and 1 not (yet) through the accelerator top.
+    Case("mul-reg-2", ("sim", "--rows", "2", "--mul-reg", "2"), ("MUL_REG=2",)),
+    Case(
+        "mul-reg-top-accel",
+        ("sim", "--workload", "{tmp}/w.npz", "--top", "accel", "--mul-reg", "1"),
+        ("--mul-reg 1", "accelerator top"),
+    ),
+    Case(
+        "mul-reg-fpga-accel",
+        ("fpga", "--mul-reg", "1", "--designs", "systolic_accel"),
+        ("--mul-reg 1", "systolic_accel has no MUL_REG"),
+    ),
+    Case("mul-reg-bench-top", ("bench", "--mul-reg", "1"), ("--mul-reg 1 needs --no-top",)),
     Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no such directory",)),
     # Matrices for `systolic gemm`.
     Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),

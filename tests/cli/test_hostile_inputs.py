@@ -179,6 +179,7 @@ ARRAY = (
     Opt("--cols", "int", ("0", "33")),
     Opt("--data-w", "int", ("1", "17")),
     Opt("--acc-w", "int", ("65", "7")),
+    Opt("--mul-reg", "int", ("2", "-1", "10")),
     Opt("--seed", "seed", ("-1", "4294967296")),
 )
 
@@ -238,6 +239,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--scalesim-max-cycles", "int", ("-1",)),
             Opt("--out-rows", "int", ("1", "33", "2,2")),
             Opt("--shadows", "int", ("0", "5")),
+            Opt("--mul-reg", "int", ("2", "-1")),
             Opt("--out", "out_file", wrong_format=("b.csv",)),
         ),
     ),
@@ -259,6 +261,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--designs", "enum", ("systolic_array,systolic_array", "systolic_pe")),
             Opt("--data-w", "int", ("1", "17")),
             Opt("--acc-w", "int", ("65", "3", "15")),  # 15 < 2*DATA_W (8 by default)
+            Opt("--mul-reg", "int", ("2", "-1")),
             Opt("--freq", "real", ("0", "0.5", "-150", "1001")),
             Opt("--seed", "seed", ("-1", "4294967296")),
             Opt("--out", "out_file", wrong_format=("f.csv", "f")),

@@ -14,14 +14,14 @@ import pytest
 from systolic.errors import ConfigError, SimulatorError
 from systolic.formal import ProofResult, prove, prove_equivalent, run
 
-RES_VLD = "res_vld_q <= fire & a_last_i;"
+RES_VLD = "res_vld_q <= mac_fire & mac_last;"
 
 #: Planted bugs: (file, RTL text, replacement, task that must fail, property it must name).
 BUGS = (
-    ("systolic_pe.v", RES_VLD, "res_vld_q <= fire;", "pe_d3a7_res", "p_res_vld_strobe"),
+    ("systolic_pe.v", RES_VLD, "res_vld_q <= mac_fire;", "pe_d3a7_res", "p_res_vld_strobe"),
     (
         "systolic_pe.v",
-        "if (fire) begin\n        acc_q <= acc_next;",
+        "if (mac_fire) begin\n        acc_q <= acc_next;",
         "if (a_vld_i) begin\n        acc_q <= acc_next;",
         "pe_d2a4_acc",
         "p_acc_hold",
@@ -32,6 +32,16 @@ BUGS = (
         "assign b_v[0][j]     = b_i[(COLS-1-j)*DATA_W +: DATA_W];",
         "array_2x3_d3a7_skew",
         "p_skew_north",
+    ),
+    # MUL_REG=1: the registered pair's fire bit taken from a alone, and the product register
+    # bypassed (the product added one edge early, with the registered pair's flags).
+    ("systolic_pe.v", "fire_q  <= fire;", "fire_q  <= a_vld_i;", "pe_d3a7m1_acc", "p_acc_hold"),
+    (
+        "systolic_pe.v",
+        "assign mac_prod  = prod_q;",
+        "assign mac_prod  = prod_ext;",
+        "pe_d3a7m1_acc",
+        "p_acc_",
     ),
 )
 
@@ -56,10 +66,13 @@ def test_quick_tier_proves_every_property(tmp_path: Path) -> None:
     assert len(results) == len(run.catalog("quick")) > 0
     assert all(r.status == "pass" for r in results), _table(results)
     assert {r.task for r in results} >= {"pe_d3a7_arst", "pe_d3a6_cover", "array_3x2_d4a8_skew"}
+    assert {r.task for r in results} >= {"pe_d3a7m1_acc", "pe_d3a6m1_cover", "array_2x3_d3a7m1_rst"}
 
 
 @pytest.mark.formal
-@pytest.mark.parametrize(("file", "old", "new", "task", "prop"), BUGS, ids=[b[4] for b in BUGS])
+@pytest.mark.parametrize(
+    ("file", "old", "new", "task", "prop"), BUGS, ids=[f"{b[3]}-{b[4]}" for b in BUGS]
+)
 def test_planted_bug_fails_its_property(
     tmp_path: Path, file: str, old: str, new: str, task: str, prop: str
 ) -> None:
@@ -120,7 +133,7 @@ def test_equivalence_identical_and_mutant(tmp_path: Path) -> None:
     params = {"DATA_W": 3, "ACC_W": 7}
     same = prove_equivalent(run.RTL_DIR, run.RTL_DIR, "systolic_pe", params, tmp_path / "same")
     assert same.status == "pass", same
-    mutant = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_q <= fire;")
+    mutant = _mutated_rtl(tmp_path, "systolic_pe.v", RES_VLD, "res_vld_q <= mac_fire;")
     diff = prove_equivalent(run.RTL_DIR, mutant, "systolic_pe", params, tmp_path / "diff")
     assert diff.status == "fail", diff
     assert "res_vld_o" in diff.detail, diff.detail

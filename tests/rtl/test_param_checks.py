@@ -58,6 +58,18 @@ ILLEGAL = [
         "systolic_array__ACC_W_must_be_2xDATA_W_to_64",
     ),
     (
+        "systolic_pe",
+        {"DATA_W": 8, "ACC_W": 32, "MUL_REG": 2},
+        "systolic_pe: MUL_REG must be 0 or 1",
+        "systolic_pe__MUL_REG_must_be_0_or_1",
+    ),
+    (
+        "systolic_array",
+        {"ROWS": 2, "COLS": 2, "DATA_W": 8, "ACC_W": 32, "MUL_REG": -1},
+        "systolic_array: MUL_REG must be 0 or 1",
+        "systolic_array__MUL_REG_must_be_0_or_1",
+    ),
+    (
         "systolic_accel",
         {"ROWS": 4, "COLS": 2, "FIFO_DEPTH": 3},
         "systolic_accel: FIFO_DEPTH must be ROWS..1024",
@@ -104,6 +116,8 @@ LEGAL = [
     ("systolic_pe", {"DATA_W": 16, "ACC_W": 64}),
     ("systolic_pe", {"DATA_W": 2, "ACC_W": 4}),
     ("systolic_array", {"ROWS": 1, "COLS": 32, "DATA_W": 16, "ACC_W": 32}),
+    ("systolic_pe", {"DATA_W": 16, "ACC_W": 64, "MUL_REG": 1}),
+    ("systolic_array", {"ROWS": 1, "COLS": 32, "DATA_W": 2, "ACC_W": 4, "MUL_REG": 1}),
     ("systolic_accel", {"ROWS": 3, "COLS": 1, "FIFO_DEPTH": 3}),
     ("systolic_accel", {"ROWS": 1, "COLS": 2, "DATA_W": 16, "ACC_W": 64, "FIFO_DEPTH": 1024}),
     ("systolic_accel", {"ROWS": 3, "COLS": 2, "OUT_ROWS": 3, "SHADOWS": 4}),

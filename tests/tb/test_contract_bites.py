@@ -48,8 +48,9 @@ def _no_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.sim
 def test_synchronous_reset_is_caught_between_edges(tmp_path: Path) -> None:
     """Registers that reset only at a clock edge keep their values when rst_ni falls, and a pulse
-    with no rising edge inside does not reset them at all."""
-    rtl = _mutated_rtl(tmp_path, PE_FILE, ASYNC, "always @(posedge clk_i) begin", count=2)
+    with no rising edge inside does not reset them at all. (The third always block, the product
+    register's, is not built at MUL_REG=0.)"""
+    rtl = _mutated_rtl(tmp_path, PE_FILE, ASYNC, "always @(posedge clk_i) begin", count=3)
     res = runner.run(
         "icarus",
         ArrayParams(3, 3),

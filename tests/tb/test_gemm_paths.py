@@ -133,13 +133,18 @@ def test_gemm_sweep_on_rtl(sim: str, params: ArrayParams, tmp_path_factory) -> N
     assert res.stats and res.stats[0]["streams"] >= 13
 
 
+#: (simulator, MUL_REG) of the fast path's own test: MUL_REG=1 on Icarus (a free build).
+FAST = [("icarus", 0), ("verilator", 0), ("icarus", 1)]
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", toolchain.SIMULATORS)
-def test_fast_path_on_rtl(sim: str) -> None:
-    """The harness fast path: signature == model, cycles == model, injected errors are caught."""
+@pytest.mark.parametrize(("sim", "mul_reg"), FAST, ids=[f"{s}-m{m}" for s, m in FAST])
+def test_fast_path_on_rtl(sim: str, mul_reg: int) -> None:
+    """The harness fast path: signature == model, cycles == model, injected errors are caught
+    (with the product register too: the harness passes MUL_REG down, the model adds L)."""
     res = harness.run_cocotb(
         sim,
-        ArrayParams(4, 4),
+        ArrayParams(4, 4, mul_reg=mul_reg),
         ["test_fast_gemm", "test_fast_checker_bites"],
         build_root=build.BUILD_ROOT / "gemm-tests",
     )
@@ -156,6 +161,23 @@ def test_fast_path_kills_a_timing_mutant(tmp_path) -> None:
     )
     assert res.tests == 1 and not res.passed, res.summary()
     assert "PE(2,2)" in res.failures["test_fast_gemm"], res.summary()
+
+
+@pytest.mark.sim
+def test_fast_path_kills_a_product_register_mutant(tmp_path) -> None:
+    """MUL_REG=1 with the product register bypassed (the product added one edge early) fails
+    the fast path's signature."""
+    mutant = mutants.by_name("product_register_bypassed")
+    rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
+    res = harness.run_cocotb(
+        "icarus",
+        ArrayParams(3, 3, mul_reg=1),
+        ["test_fast_gemm"],
+        rtl_dir=rtl,
+        build_root=tmp_path / "b",
+    )
+    assert res.tests == 1 and not res.passed, res.summary()
+    assert "signature of PE(" in res.failures["test_fast_gemm"], res.summary()
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ SIZES = [(1, 1), (2, 2), (3, 3), (4, 4), (2, 5), (5, 2), (8, 8), (16, 16)]
 WIDTHS = [(8, 32), (16, 32)]
 # Narrow accumulators, where the extremes test really wraps, and the widest one.
 EXTRA = [
-    ArrayParams(3, 3, 8, 16),
+    ArrayParams(3, 3, 8, 16, mul_reg=1),
     ArrayParams(2, 5, 4, 8),
     ArrayParams(1, 1, 2, 4),
     ArrayParams(4, 3, 16, 64),
@@ -32,7 +32,7 @@ PARAMS = [ArrayParams(r, c, d, a) for r, c in SIZES for d, a in WIDTHS] + EXTRA
 CLASSES = [
     ArrayParams(3, 2, 3, 6),
     ArrayParams(2, 3, 5, 11),
-    ArrayParams(3, 3, 7, 20),
+    ArrayParams(3, 3, 7, 20, mul_reg=1),
     ArrayParams(2, 2, 8, 20),
     ArrayParams(2, 4, 12, 37),
     ArrayParams(3, 2, 9, 63),
@@ -41,7 +41,7 @@ CLASSES = [
     ArrayParams(6, 1, 8, 32),
 ]
 #: The classes built on Verilator too (its builds cost 7-15 s each; Icarus's 0.05 s).
-VERILATOR_CLASSES = [ArrayParams(3, 3, 7, 20), ArrayParams(3, 2, 9, 63)]
+VERILATOR_CLASSES = [ArrayParams(3, 3, 7, 20, mul_reg=1), ArrayParams(3, 2, 9, 63)]
 #: Verilator builds cost 7-15 s of C++ each, so the quick tier builds the sizes at DATA_W 8
 #: (2x2 and 5x2 left to 3x3 and 2x5) and the widest widths once; every other PARAMS set runs
 #: on Verilator in the nightly tier (Icarus, whose builds are free, runs them all quick).
@@ -64,7 +64,7 @@ def _case(sim: str, p: ArrayParams) -> object:
 
 
 def _id(p: ArrayParams) -> str:
-    return f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}"
+    return f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}" + ("-m1" if p.mul_reg else "")
 
 
 @pytest.mark.sim
@@ -138,21 +138,30 @@ def test_chained_arrays(
 
 PE_TESTS = ["test_pe_random", "test_pe_directed", "test_pe_reset_between_edges"]
 PE_TESTS += ["test_pe_checker_bites"]
-#: (simulator, DATA_W, ACC_W) of the standalone PE.
-PE_SETS = [("icarus", 8, 32), ("icarus", 5, 11), ("icarus", 16, 64), ("verilator", 7, 20)]
+#: (simulator, DATA_W, ACC_W, MUL_REG) of the standalone PE: the product register on both
+#: simulators.
+PE_SETS = [
+    ("icarus", 8, 32, 0),
+    ("icarus", 5, 11, 0),
+    ("icarus", 16, 64, 0),
+    ("icarus", 8, 32, 1),
+    ("verilator", 7, 20, 1),
+]
 
 
 @pytest.mark.sim
 @pytest.mark.parametrize(
-    ("sim", "data_w", "acc_w"), PE_SETS, ids=[f"{s}-d{d}-a{a}" for s, d, a in PE_SETS]
+    ("sim", "data_w", "acc_w", "mul_reg"),
+    PE_SETS,
+    ids=[f"{s}-d{d}-a{a}" + ("-m1" if m else "") for s, d, a, m in PE_SETS],
 )
-def test_standalone_pe(sim: str, data_w: int, acc_w: int, base_seed: int) -> None:
-    params = ArrayParams(1, 1, data_w, acc_w)
+def test_standalone_pe(sim: str, data_w: int, acc_w: int, mul_reg: int, base_seed: int) -> None:
+    params = ArrayParams(1, 1, data_w, acc_w, mul_reg)
     res = runner.run(
         sim,
         params,
         seed=base_seed * 1000 + data_w,
         test_module=PE_TEST_MODULE,
-        top=pe_top(data_w, acc_w),
+        top=pe_top(data_w, acc_w, mul_reg),
     )
     assert res.passed and res.tests == len(PE_TESTS), res.summary()

@@ -51,6 +51,29 @@ def test_waves_on_simulator(sim: str, tmp_path: Path) -> None:
     check_gtkw(sim, res)
 
 
+@pytest.mark.sim
+def test_waves_with_the_product_register(tmp_path: Path) -> None:
+    """MUL_REG=1 (Icarus): the wave file names the product register's scope, so the parameters
+    read from it say MUL_REG=1, and every PE's accumulator in it is the L = 1 cycle model's, one
+    cycle behind the L = 0 model's."""
+    p = ArrayParams(3, 3, mul_reg=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(config.WAVES_DIR, str(tmp_path / "waves"))
+        mp.delenv(config.COV_DIR, raising=False)
+        res = runner.run(
+            "icarus", p, tests=[TESTS[0]], seed=SEED, waves=True, out_dir=tmp_path / "runs"
+        )
+    assert res.passed, res.summary()
+    path = res.waves[TESTS[0]]
+    assert ArrayWaves(path).params == p
+    stim = load_stim(next(iter(sorted(stim_dir(path).glob("*.npz")))))
+    tl = read_timeline(path, stream=0)
+    rows = tl.rows_for((0, stim.cycles - 1))
+    acc = tl.acc[rows.start : rows.stop]
+    assert np.array_equal(acc, simulate(stim, p).acc)
+    assert np.array_equal(acc[1:], simulate(stim, ArrayParams(3, 3)).acc[:-1])
+
+
 def check_one_vcd_per_test(sim: str, res: runner.RunResult) -> None:
     assert sorted(res.waves) == sorted(TESTS)
     for test, path in res.waves.items():
