@@ -94,7 +94,7 @@ class FpgaOptions:
     designs: list[str] = field(default_factory=lambda: [ARRAY.name])
     data_w: int = DEFAULT_DATA_W
     acc_w: int = DEFAULT_ACC_W
-    mul_reg: int = 0  # the PE's product register (the array only: the top has no MUL_REG yet)
+    mul_reg: int = 0  # the PE's product register (the array alone and the top's array)
     freq: float = DEFAULT_FREQ
     seed: int = DEFAULT_SEED
     out: Path = DEFAULT_OUT
@@ -629,10 +629,6 @@ def check_options(args: FpgaOptions) -> list[tuple[ArrayParams, Design]]:
     lo, hi = FREQ_RANGE
     if not lo <= args.freq <= hi:
         raise ConfigError(f"--freq must be between {lo:g} and {hi:g} MHz, got {args.freq:g}")
-    if args.mul_reg and ACCEL.name in args.designs:
-        raise ConfigError(
-            f"--mul-reg 1 is for {ARRAY.name} only: {ACCEL.name} has no MUL_REG parameter yet"
-        )
     sizes = [ArrayParams(r, c, args.data_w, args.acc_w, args.mul_reg) for r, c in args.sizes]
     return [(p, d) for p in sizes for d in DESIGNS.values() if d.name in args.designs]
 

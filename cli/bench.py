@@ -41,7 +41,7 @@ def _add_bench(sub: Any) -> None:
         action="store_true",
         help="skip the accelerator top's columns (rtl/systolic_accel.v through its harness)",
     )
-    options.add_mul_reg(p, "1 needs --no-top (the accelerator top has no MUL_REG yet)")
+    options.add_mul_reg(p, "the array alone and the accelerator top's array")
     p.add_argument(
         "--out-rows",
         type=options.count_list(2, 32),
@@ -129,7 +129,7 @@ def _add_fpga(sub: Any) -> None:
         default=fpga.DEFAULT_ACC_W,
         help=f"accumulator width (2*DATA_W..64, default {fpga.DEFAULT_ACC_W})",
     )
-    options.add_mul_reg(p, "systolic_array only: the accelerator top has no MUL_REG yet")
+    options.add_mul_reg(p, "the array alone and the accelerator top's array")
     lo, hi = fpga.FREQ_RANGE
     p.add_argument(
         "--freq",

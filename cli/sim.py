@@ -22,12 +22,6 @@ from systolic.verify import coverage, doctor, flake, gemm, regress
 MATRIX_IN = options.in_file(*gemm.MATRIX_IN)
 MATRIX_OUT = gemm.MATRIX_OUT
 
-#: Why --mul-reg 1 is refused with --top accel.
-ACCEL_MUL_REG = (
-    "--mul-reg 1 does not apply to --top accel: the accelerator top (rtl/systolic_accel.v) has "
-    "no MUL_REG parameter yet"
-)
-
 #: Array sizes of the default ``systolic sim`` regression (the lecture's 3x3 first).
 DEFAULT_SIZES = ((3, 3), (2, 5), (4, 4), (8, 8))
 
@@ -204,8 +198,6 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
     p = ArrayParams(rows, cols, args.data_w, args.acc_w, args.mul_reg)
-    if p.mul_reg and args.top == "accel":
-        raise ConfigError(ACCEL_MUL_REG)
     out_rows, shadows = options.port_of(args)
     where = ", accelerator top" if args.top == "accel" else ""
     if (out_rows, shadows) != (1, 1):
@@ -267,14 +259,12 @@ def cmd_flake(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    """The array at every parameter set of LINT_SETS, the accelerator top at those with
-    MUL_REG 0."""
+    """The array and the accelerator top at every parameter set of LINT_SETS, the top also at
+    LINT_PORT_SETS (wider result ports)."""
     bad = 0
     designs = ((build.TOPLEVEL, build.rtl_sources()), ("systolic_accel", build.accel_sources()))
     for top, sources in designs:
         for rows, cols, dw, aw, mr in toolchain.LINT_SETS:
-            if mr and top != build.TOPLEVEL:
-                continue  # the top has no MUL_REG parameter yet
             params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
             params |= {"MUL_REG": mr} if mr else {}
             msgs = toolchain.lint(top, sources, params)

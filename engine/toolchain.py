@@ -129,7 +129,7 @@ def log_to(path: Path, quiet: bool) -> Iterator[None]:
 
 
 #: Parameter sets (ROWS, COLS, DATA_W, ACC_W, MUL_REG) that ``systolic lint`` checks the array
-#: at; the accelerator top (no MUL_REG yet) is checked at the sets with MUL_REG 0.
+#: and the accelerator top at.
 LINT_SETS = (
     (4, 4, 8, 32, 0),
     (1, 1, 2, 4, 0),

@@ -31,8 +31,8 @@ def default_fifo_depth(params: ArrayParams) -> int:
 
 def slots(params: ArrayParams) -> int:
     """Length of the write schedule: a fold admitted in cycle c writes its groups no later than
-    cycle c + ROWS + COLS."""
-    return params.rows + params.cols + 1
+    cycle c + ROWS + COLS + L (L = MUL_REG, the array's result latency)."""
+    return params.rows + params.cols + 1 + params.latency
 
 
 def check_out_rows(params: ArrayParams, out_rows: int) -> int:
@@ -60,10 +60,11 @@ def groups(m: int, out_rows: int) -> int:
     return -(-m // out_rows)
 
 
-def group_ready(n: int, m: int, g: int, out_rows: int) -> int:
+def group_ready(n: int, m: int, g: int, out_rows: int, latency: int = 0) -> int:
     """Cycles after a fold's last step is accepted (cycle c) from which its group g is complete:
-    row r is complete from c + 1 + r + n, and group g ends at row min((g+1)*out_rows, m) - 1."""
-    return n + min((g + 1) * out_rows, m)
+    row r is complete from c + 1 + r + n + L (L = ``latency``, the array's MUL_REG), and group g
+    ends at row min((g+1)*out_rows, m) - 1."""
+    return n + min((g + 1) * out_rows, m) + latency
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,10 @@ def schedule(
     return schedule_folds(gemm_folds(m, k, n, params), params, fifo_depth, out_rows, shadows)
 
 
-def _shadow_ok(first: Sequence[int], c: int, shadows: int) -> bool:
+def _shadow_ok(first: Sequence[int], c: int, shadows: int, latency: int) -> bool:
     """The shadow rule: the fold ``shadows`` + 1 back has its first group written by cycle
-    c + 1."""
-    return len(first) <= shadows or c >= first[-1 - shadows] - 1
+    c + 1 + L."""
+    return len(first) <= shadows or c >= first[-1 - shadows] - 1 - latency
 
 
 def schedule_folds(
@@ -174,12 +175,12 @@ def schedule_folds(
                 admitted -= 1
             # Groups in order, at most one per cycle, each once it is complete.
             w = tuple(
-                max(c + group_ready(f.n, f.m, g, out_rows), last_write + 1 + g)
+                max(c + group_ready(f.n, f.m, g, out_rows, params.latency), last_write + 1 + g)
                 for g in range(n_groups)
             )
             fits = w[-1] - c < limit
             room = admitted + n_groups <= depth
-            shadow = _shadow_ok(first, c, shadows)
+            shadow = _shadow_ok(first, c, shadows, params.latency)
             if fits and room and shadow:
                 break
             if c == earliest:
@@ -234,19 +235,21 @@ def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams, out_rows: int
     """A lower bound on ``accel_cycles`` for any design with the top's streams and registers.
 
     Steps arrive one per cycle, so fold f's last step is in at cycle (f+1)K - 1 at the earliest;
-    its row r is complete n_f + r cycles after the one input register (the array's skew), so its
-    group g (rows up to min((g+1)P, m_f) - 1, P = ``out_rows``) leaves no earlier than
-    (f+1)K + n_f + min((g+1)P, m_f) - 1 + 1 through the output register; the groups leave one per
+    its row r is complete n_f + r + L cycles after the one input register (the array's skew and
+    its result latency L = MUL_REG), so its group g (rows up to min((g+1)P, m_f) - 1, P =
+    ``out_rows``) leaves no earlier than (f+1)K + n_f + min((g+1)P, m_f) + L - 1 + 1 through the
+    output register; the groups leave one per
     beat, in order. So the beats from fold f's group g on cannot all be out before that plus the
     beats from there on. The bound is the largest of these over (f, g), counted inclusively (+1).
     Fold 0's group 0 gives the output port's bound (all beats through one port), the last group
     the input streams' bound (all steps in, then fill and drain).
     """
-    return folds_lower_bound(gemm_folds(m, k, n, params), out_rows)
+    return folds_lower_bound(gemm_folds(m, k, n, params), out_rows, params.latency)
 
 
-def folds_lower_bound(folds: Sequence[FoldShape], out_rows: int = 1) -> int:
-    """``accel_lower_bound`` of a sequence of folds streamed back to back."""
+def folds_lower_bound(folds: Sequence[FoldShape], out_rows: int = 1, latency: int = 0) -> int:
+    """``accel_lower_bound`` of a sequence of folds streamed back to back, through an array of
+    result latency ``latency`` (MUL_REG)."""
     steps = 0
     ends = []
     for f in folds:
@@ -257,7 +260,7 @@ def folds_lower_bound(folds: Sequence[FoldShape], out_rows: int = 1) -> int:
     for f, end in zip(reversed(folds), reversed(ends), strict=True):
         for g in reversed(range(groups(f.m, out_rows))):
             beats_from += 1
-            best = max(best, end - 1 + group_ready(f.n, f.m, g, out_rows) + beats_from)
+            best = max(best, end - 1 + group_ready(f.n, f.m, g, out_rows, latency) + beats_from)
     return best + 1
 
 

@@ -22,23 +22,25 @@
 // TIMING CONTRACT (models/accel.py is its executable form). Cycle c is the clock period that
 // ends with rising edge c. A step accepted in cycle c (tvalid && tready sampled at edge c) is on
 // the array's west lane i in cycle c+1+i and north lane j in cycle c+1+j: the array's own
-// contract with stream step s = c+1 (systolic_array.v). When a fold's last step is accepted in
-// cycle c, PE(r,j) captures its result at edge c+1+r+j, and row r is complete (all n columns)
-// from cycle c+1+r+n. Group g (rows g*OUT_ROWS .. min((g+1)*OUT_ROWS, m) - 1: one FIFO entry,
-// one beat) is complete from cycle c + n + min((g+1)*OUT_ROWS, m) and is written to the result
-// FIFO in cycle
-//     w_g = max(c + n + min((g+1)*OUT_ROWS, m), e + g),
+// contract with stream step s = c+1 (systolic_array.v). L = MUL_REG is the array's result
+// latency (its product register). When a fold's last step is accepted in cycle c, PE(r,j)
+// captures its result at edge c+1+r+j+L, and row r is complete (all n columns) from cycle
+// c+1+r+n+L. Group g (rows g*OUT_ROWS .. min((g+1)*OUT_ROWS, m) - 1: one FIFO entry, one beat) is
+// complete from cycle c + n + min((g+1)*OUT_ROWS, m) + L and is written to the result FIFO in
+// cycle
+//     w_g = max(c + n + min((g+1)*OUT_ROWS, m) + L, e + g),
 // e being the cycle after the previous fold's last group write (groups are written in order, at
 // most one per cycle); it is on m_axis_c from cycle w_g+1 (FIFO output, registered), if the FIFO
 // is empty. With OUT_ROWS = 1, w_r = w_0 + r: a fold's rows are written back to back.
 // A fold's last step is held back (tready low, nothing lost) until all of these hold:
 //   * room:   its groups fit in the FIFO beside the entries in it and those still to be written;
-//   * slots:  its group writes fit in the schedule (its last write no later than c+ROWS+COLS);
-//   * shadow: the fold SHADOWS+1 before it has its first group written no later than cycle c+1
-//             (a PE's results are held by its result register and SHADOWS shadow registers, so
-//             the fold SHADOWS+2 after one must not capture before that one's row is read; row
-//             r of a fold is written no later than w_0 + r, and PE(r,0) of the fold admitted in
-//             cycle c captures at edge c+1+r).
+//   * slots:  its group writes fit in the schedule (its last write no later than
+//             c+ROWS+COLS+L);
+//   * shadow: the fold SHADOWS+1 before it has its first group written no later than cycle
+//             c+1+L (a PE's results are held by its result register and SHADOWS shadow
+//             registers, so the fold SHADOWS+2 after one must not capture before that one's row
+//             is read; row r of a fold is written no later than w_0 + r, and PE(r,0) of the
+//             fold admitted in cycle c captures at edge c+1+r+L).
 // Steps that are not a fold's last step are never held back. With a sink that never stalls and
 // FIFO_DEPTH >= ROWS + COLS + 2 no fold is held back by room (models/accel.py, docs/architecture.md).
 //
@@ -51,10 +53,10 @@
 // takes each kept word from the oldest pending one: shadow_q[pend_q-2] while more than one is
 // pending, the PE's result register otherwise. The shadow rule keeps pend_q <= SHADOWS+1. With
 // OUT_ROWS > 1, SHADOWS = 2 lets a fold's rows wait behind the previous folds' groups without
-// holding the input (docs/architecture.md). The edge at which PE(r,j)
-// fires `last` is seen from outside the array as: the `last` beat on west lane r (j = 0) or
-// PE(r,j-1)'s result strobe, together with b valid on north lane j (r = 0) or PE(r-1,j)'s result
-// strobe (this needs the prefix masks above).
+// holding the input (docs/architecture.md). The edge at which PE(r,j) captures its result is
+// seen from outside the array as: the `last` beat on west lane r (j = 0; one cycle later with
+// L = 1) or PE(r,j-1)'s result strobe, together with b valid on north lane j (r = 0; one cycle
+// later with L = 1) or PE(r-1,j)'s result strobe (this needs the prefix masks above).
 //
 // rst_ni (asynchronous, active low) clears every register except the FIFO's storage; operands in
 // flight and results not yet sent are dropped, and the next beat starts a new fold.
@@ -68,7 +70,8 @@ module systolic_accel #(
   parameter integer ACC_W      = 32,               // accumulator width (2*DATA_W..64)
   parameter integer FIFO_DEPTH = ROWS + COLS + 2,  // result beats buffered (ROWS..1024)
   parameter integer OUT_ROWS   = 1,                // rows of C per result beat (1..ROWS)
-  parameter integer SHADOWS    = 1                 // shadow registers per PE (1..4)
+  parameter integer SHADOWS    = 1,                // shadow registers per PE (1..4)
+  parameter integer MUL_REG    = 0                 // the array's product register (0 or 1)
 ) (
   input  wire                     clk_i,
   input  wire                     rst_ni,
@@ -125,7 +128,8 @@ module systolic_accel #(
     end
   endgenerate
 
-  localparam integer SLOTS   = ROWS + COLS + 1;       // write schedule: cycles c+1 .. c+SLOTS
+  localparam integer LAT     = MUL_REG;               // the array's result latency L (0 or 1)
+  localparam integer SLOTS   = ROWS + COLS + 1 + LAT; // write schedule: cycles c+1 .. c+SLOTS
   localparam integer CNT_W   = $clog2(SLOTS + 2) + 1; // counters over the schedule (signed room)
   localparam integer GROUPS  = (ROWS + OUT_ROWS - 1) / OUT_ROWS;  // beats of a full fold
   localparam integer GRP_W   = (GROUPS > 1) ? $clog2(GROUPS) : 1;
@@ -167,6 +171,8 @@ module systolic_accel #(
   wire [CNT_W-1:0] fold_m     = ones_a(s_axis_a_tkeep);          // rows of the fold
   wire [CNT_W-1:0] fold_n     = ones_b(s_axis_b_tkeep);          // columns of the fold
 
+  localparam [CNT_W-1:0] LAT_C = LAT[CNT_W-1:0];
+
   // Group g of the fold admitted now: in the fold (g_in), its last (g_end), its rows (g_keep), and
   // its write slot (g_pos: the cycle now + g_pos) = max(n + min((g+1)*OUT_ROWS, m), end_q + g).
   wire [GROUPS-1:0]   g_in;
@@ -181,7 +187,7 @@ module systolic_accel #(
       localparam [CNT_W-1:0] LO   = LO_I[CNT_W-1:0];  // its first row
       localparam [CNT_W-1:0] HI   = HI_I[CNT_W-1:0];  // one past its last row (full group)
       localparam [CNT_W-1:0] G  = gg;
-      wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m);  // complete from now+ready
+      wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m) + LAT_C;  // complete from now+ready
       wire [CNT_W-1:0] after = end_q + G;                                // the write order's slot
       assign g_in[gg]  = LO < fold_m;
       assign g_end[gg] = (LO < fold_m) && (HI >= fold_m);
@@ -206,7 +212,7 @@ module systolic_accel #(
   wire [CNT_W-1:0] start_slot = g_pos[0];      // its first group write: now + start_slot
   // Its last group write: max(n + m, end_q + fold_g - 1) (g_pos of its last group).
   wire [CNT_W-1:0] order_end  = end_q + fold_g - {{(CNT_W - 1){1'b0}}, 1'b1};
-  wire [CNT_W-1:0] ready_end  = fold_n + fold_m;
+  wire [CNT_W-1:0] ready_end  = fold_n + fold_m + LAT_C;
   wire [CNT_W-1:0] last_slot  = (order_end > ready_end) ? order_end : ready_end;
   wire             fits       = last_slot < SLOTS[CNT_W-1:0];
   wire [FILL_W:0]  need       = {1'b0, count_q} + {1'b0, resv_q}
@@ -320,7 +326,7 @@ module systolic_accel #(
         end_q    <= last_slot;
         // The fold after next may come once this fold's first group write is at most one cycle
         // away: start_slot - 1 cycles from now, i.e. start_slot - 2 from the next cycle.
-        guard_q[0] <= start_slot - {{(CNT_W - 2){1'b0}}, 2'd2};
+        guard_q[0] <= start_slot - {{(CNT_W - 2){1'b0}}, 2'd2} - LAT_C;
         for (gs = 1; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs-1]);
       end else begin
         end_q    <= dec_sat(end_q);
@@ -391,10 +397,11 @@ module systolic_accel #(
   wire [COLS-1:0]            south_b_vld;
 
   systolic_array #(
-    .ROWS   (ROWS),
-    .COLS   (COLS),
-    .DATA_W (DATA_W),
-    .ACC_W  (ACC_W)
+    .ROWS    (ROWS),
+    .COLS    (COLS),
+    .DATA_W  (DATA_W),
+    .ACC_W   (ACC_W),
+    .MUL_REG (MUL_REG)
   ) u_array (
     .clk_i     (clk_i),
     .rst_ni    (rst_ni),
@@ -437,13 +444,29 @@ module systolic_accel #(
                                    // .. SHADOWS+1; the oldest of k > 1 is in shadow_q[k-2]
         wire             west_last;
         wire             north_vld;
-        if (j == 0) begin : g_w_edge
+        // At the west and north edges the PE's firing `last` pair is seen on the lanes; with the
+        // product register (LAT = 1) it captures one edge later, so the lanes' flags are delayed.
+        if (j == 0 && LAT == 0) begin : g_w_edge
           assign west_last = arr_a_vld[i] & arr_a_last[i];
+        end else if (j == 0) begin : g_w_edge_reg
+          reg west_last_q;
+          always @(posedge clk_i or negedge rst_ni) begin
+            if (!rst_ni) west_last_q <= 1'b0;
+            else west_last_q <= arr_a_vld[i] & arr_a_last[i];
+          end
+          assign west_last = west_last_q;
         end else begin : g_w_inner
           assign west_last = res_vld[i*COLS+j-1];
         end
-        if (i == 0) begin : g_n_edge
+        if (i == 0 && LAT == 0) begin : g_n_edge
           assign north_vld = arr_b_vld[j];
+        end else if (i == 0) begin : g_n_edge_reg
+          reg north_vld_q;
+          always @(posedge clk_i or negedge rst_ni) begin
+            if (!rst_ni) north_vld_q <= 1'b0;
+            else north_vld_q <= arr_b_vld[j];
+          end
+          assign north_vld = north_vld_q;
         end else begin : g_n_inner
           assign north_vld = res_vld[(i-1)*COLS+j];
         end

@@ -93,7 +93,7 @@ class AccelLayers:
         if cycles != model:
             errors = [*errors, f"the top took {cycles} cycles, its cycle model {model}"]
         wall = time.perf_counter() - t0
-        lower = folds_lower_bound(folds, self.out_rows)
+        lower = folds_lower_bound(folds, self.out_rows, p.latency)
         return make_record(name, kind, pairs, cycles, model, lower, wall, errors, p)
 
 

@@ -31,7 +31,8 @@ module systolic_accel_bench #(
   parameter integer ACC_W      = 32,
   parameter integer FIFO_DEPTH = ROWS + COLS + 2,
   parameter integer OUT_ROWS   = 1,
-  parameter integer SHADOWS    = 1
+  parameter integer SHADOWS    = 1,
+  parameter integer MUL_REG    = 0
 ) (
   input  wire        clk_i,
   input  wire        rst_ni,
@@ -148,7 +149,7 @@ module systolic_accel_bench #(
 
   systolic_accel #(
     .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .FIFO_DEPTH (FIFO_DEPTH),
-    .OUT_ROWS (OUT_ROWS), .SHADOWS (SHADOWS)
+    .OUT_ROWS (OUT_ROWS), .SHADOWS (SHADOWS), .MUL_REG (MUL_REG)
   ) u_accel (
     .clk_i (clk_i), .rst_ni (rst_ni),
     .s_axis_a_tdata (a_tdata), .s_axis_a_tkeep (a_tkeep), .s_axis_a_tlast (step_last),
@@ -236,7 +237,7 @@ endmodule
 // and the files); prints the report.
 module systolic_accel_bench_tb;
   parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, FIFO_DEPTH = ROWS + COLS + 2,
-                    OUT_ROWS = 1, SHADOWS = 1;
+                    OUT_ROWS = 1, SHADOWS = 1, MUL_REG = 0;
 
   reg clk = 1'b0, rst_n = 1'b0;
   reg [31:0] m = 32'd1, k = 32'd1, n = 32'd1;
@@ -248,7 +249,7 @@ module systolic_accel_bench_tb;
 
   systolic_accel_bench #(
     .ROWS (ROWS), .COLS (COLS), .DATA_W (DATA_W), .ACC_W (ACC_W), .FIFO_DEPTH (FIFO_DEPTH),
-    .OUT_ROWS (OUT_ROWS), .SHADOWS (SHADOWS)
+    .OUT_ROWS (OUT_ROWS), .SHADOWS (SHADOWS), .MUL_REG (MUL_REG)
   ) u_bench (
     .clk_i (clk), .rst_ni (rst_n), .m_i (m), .k_i (k), .n_i (n), .files_i (files),
     .beats_in_i (beats_in), .beats_out_i (beats_out), .done_o (done),

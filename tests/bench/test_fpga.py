@@ -454,12 +454,17 @@ def test_mul_reg_rows(fake_tools: dict[str, Path], capsys) -> None:
     assert json.loads(out.read_text())["rows"][0]["mul_reg"] == 0
 
 
-def test_mul_reg_is_refused_for_the_top(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The accelerator top has no MUL_REG yet: one clear error before any tool runs."""
-    monkeypatch.setattr(fpga, "run_tool", lambda *_a, **_k: pytest.fail("a tool ran"))
-    opts = fpga.FpgaOptions(sizes=[(2, 2)], designs=["systolic_accel"], mul_reg=1)
-    with pytest.raises(ConfigError, match="--mul-reg 1 is for systolic_array only"):
-        fpga.run_fpga(opts)
+def test_mul_reg_reaches_the_top(fake_tools: dict[str, Path], capsys) -> None:
+    """--mul-reg 1 with the accelerator top: Yosys sets MUL_REG on systolic_accel, which passes
+    it to its array."""
+    out = fake_tools["out"]
+    argv = ["fpga", "--sizes", "2x2", "--mul-reg", "1", "--designs", "systolic_accel"]
+    assert main([*argv, "--out", str(out)]) == 0
+    capsys.readouterr()
+    (yosys, _nextpnr) = _calls(fake_tools["calls"])
+    script = yosys[yosys.index("-p") + 1]
+    assert "-set MUL_REG 1" in script and "systolic_accel" in script
+    assert json.loads(out.read_text())["rows"][0]["mul_reg"] == 1
 
 
 def test_nothing_is_cached(fake_tools: dict[str, Path], capsys) -> None:

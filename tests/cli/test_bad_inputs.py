@@ -114,19 +114,8 @@ CATALOG = [
         ("rows per result beat must be 1..4",),
     ),
     Case("bench-port-too-wide", ("bench", "--sizes", "4x4", "--out-rows", "8"), ("does not fit",)),
-    # MUL_REG: 0 or 1, and 1 not (yet) through the accelerator top.
+    # MUL_REG: 0 or 1.
     Case("mul-reg-2", ("sim", "--rows", "2", "--mul-reg", "2"), ("MUL_REG=2",)),
-    Case(
-        "mul-reg-top-accel",
-        ("sim", "--workload", "{tmp}/w.npz", "--top", "accel", "--mul-reg", "1"),
-        ("--mul-reg 1", "accelerator top"),
-    ),
-    Case(
-        "mul-reg-fpga-accel",
-        ("fpga", "--mul-reg", "1", "--designs", "systolic_accel"),
-        ("--mul-reg 1", "systolic_accel has no MUL_REG"),
-    ),
-    Case("mul-reg-bench-top", ("bench", "--mul-reg", "1"), ("--mul-reg 1 needs --no-top",)),
     Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no such directory",)),
     # Matrices for `systolic gemm`.
     Case("inner-dims", gemm("a.npy", "b_k3.npy"), ("inner dimensions",)),

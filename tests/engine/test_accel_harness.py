@@ -99,3 +99,24 @@ def test_the_check_bites_on_groups_read_in_reverse(tmp_path: Path) -> None:
     )
     run = accel_harness.run_bench("icarus", exe, 7, 3, 5, p, out_rows=2)
     assert any("signature" in x for x in run.problems), run.problems
+
+
+@pytest.mark.parametrize(("out_rows", "shadows", "depth"), [(1, 1, None), (2, 2, None), (1, 1, 3)])
+def test_the_product_register_shifts_the_schedule(
+    out_rows: int, shadows: int, depth: int | None
+) -> None:
+    """MUL_REG = 1: the top passes it to its array, whose results come a cycle later; the top's
+    cycles still equal models.accel (which adds the latency to every capture, write and bound),
+    and every result word checks."""
+    p = ArrayParams(rows=3, cols=2, mul_reg=1)
+    exe = accel_harness.build_bench(
+        "icarus", p, fifo_depth=depth, out_rows=out_rows, shadows=shadows
+    )
+    slower = 0
+    for m, k, n in SHAPES + _random_shapes(32, 6):
+        run = accel_harness.run_bench("icarus", exe, m, k, n, p, out_rows=out_rows)
+        assert not run.problems, (m, k, n, run.problems)
+        assert run.cycles == accel_cycles(m, k, n, p, depth, out_rows, shadows), (m, k, n)
+        p0 = ArrayParams(rows=3, cols=2)
+        slower += run.cycles > accel_cycles(m, k, n, p0, depth, out_rows, shadows)
+    assert slower == len(SHAPES) + 6  # one cycle of latency is never free

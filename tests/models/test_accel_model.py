@@ -274,3 +274,32 @@ def test_doc_result_port_table() -> None:
         assert float(worst) == round(max(over_lb), 4)
         assert int(conv1) == accel_cycles(64, 9, 16, p, None, o, s)
         assert float(conv1_ss) == round(int(conv1) / GemmPlan(64, 9, 16, p).scalesim_cycles, 3)
+
+
+def test_product_register_by_hand() -> None:
+    # The 3x3x3 example of test_one_fold_by_hand with MUL_REG = 1: every capture is one edge
+    # later, so the rows are written in cycles 7, 8, 9 and the GEMM takes 11 cycles.
+    p = ArrayParams(rows=4, cols=4, mul_reg=1)
+    s = schedule(3, 3, 3, p)
+    assert s.admit == (2,) and s.first_write == (7,) and s.held == (0,)
+    assert s.cycles == 11 == accel_lower_bound(3, 3, 3, p)
+
+
+@pytest.mark.parametrize(("out_rows", "shadows"), [(1, 1), (2, 2), (3, 1)])
+def test_product_register_shifts_an_unheld_schedule(out_rows: int, shadows: int) -> None:
+    """With MUL_REG = 1 and no fold held back at either setting, every write and the total are
+    exactly one cycle later; the lower bound holds at both settings."""
+    p0, p1 = ArrayParams(rows=3, cols=4), ArrayParams(rows=3, cols=4, mul_reg=1)
+    shifted = 0
+    for m, k, n in itertools.product((1, 3, 7, 16), (1, 2, 9), (1, 5, 11)):
+        s0 = schedule(m, k, n, p0, None, out_rows, shadows)
+        s1 = schedule(m, k, n, p1, None, out_rows, shadows)
+        assert accel_lower_bound(m, k, n, p1, out_rows) <= s1.cycles
+        assert (
+            accel_lower_bound(m, k, n, p1, out_rows) == accel_lower_bound(m, k, n, p0, out_rows) + 1
+        )
+        if sum(s0.held) == sum(s1.held) == 0:
+            assert s1.writes == tuple(tuple(w + 1 for w in f) for f in s0.writes)
+            assert s1.cycles == s0.cycles + 1
+            shifted += 1
+    assert shifted > 20

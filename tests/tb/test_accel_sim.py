@@ -24,10 +24,11 @@ from systolic.models import ArrayParams
 #: Verilator build costs 15-25 s of C++ on a busy 2-core machine, so Verilator gets one set (the
 #: multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are free. The two multi-row
 #: Icarus sets between them kill every accelerator mutant of systolic.mutation.catalog (the
-#: default FIFO lets the shadow rule bind, the small one the room rule).
+#: default FIFO lets the shadow rule bind, the small one the room rule). The 2x3 set's array has
+#: the product register (MUL_REG = 1: every capture one cycle later).
 SETS = {
     "icarus": [
-        (ArrayParams(2, 3, 8, 32), None, 1, 1),
+        (ArrayParams(2, 3, 8, 32, mul_reg=1), None, 1, 1),
         (ArrayParams(3, 2, 8, 32), 3, 1, 1),
         (ArrayParams(4, 3, 8, 32), None, 2, 2),
         (ArrayParams(3, 2, 8, 32), 3, 3, 2),
@@ -54,6 +55,7 @@ def _id(sim: str, p: ArrayParams, depth: int | None, out_rows: int, shadows: int
         + (f"-fifo{depth}" if depth else "")
         + (f"-out{out_rows}" if out_rows != 1 else "")
         + (f"-sh{shadows}" if shadows != 1 else "")
+        + ("-mulreg" if p.mul_reg else "")
         + f"-{sim}"
     )
 
