@@ -207,6 +207,13 @@ ACCEL_BMC_CONFIGS = {
         (2, 2, 2, 4, 6, 1, 2, 9),
     ),
 }
+#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS, bmc depth) of the full tier's
+#: accelerator tops whose array has the product register (MUL_REG = 1, names ``..._m1_...``):
+#: every group proved, covered and bounded as above, one cycle of latency later.
+ACCEL_MUL_REG_CONFIGS = {
+    "quick": (),
+    "full": ((2, 2, 2, 4, 3, 1, 1, 10), (2, 2, 2, 4, 3, 2, 2, 10)),
+}
 #: k of the k-inductions: k = 4 closes them (measured); k = 8 lets the base case (from
 #: reset) show a planted bug as a counterexample (fail) rather than an inconclusive induction.
 ACCEL_PROVE_DEPTH = 8
@@ -311,15 +318,20 @@ def _accel_task(
     mode: str,
     depth: int,
     tier: str,
+    mul_reg: int = 0,
 ) -> Task:
-    """Task ``accel_<R>x<C>_d<DATA_W>a<ACC_W>_f<FIFO_DEPTH>[_o<OUT_ROWS>s<SHADOWS>]_<suffix>``:
-    the OUT_ROWS/SHADOWS part (and those parameters) only where one of them is not 1."""
+    """Task ``accel_<R>x<C>_d<DATA_W>a<ACC_W>_f<FIFO_DEPTH>[_o<OUT_ROWS>s<SHADOWS>][_m1]_<suffix>``:
+    the OUT_ROWS/SHADOWS part (and those parameters) only where one of them is not 1, ``_m1``
+    with the array's product register (MUL_REG = 1)."""
     rows, cols, dw, aw, fifo, out_rows, shadows = config
     params = (*_array_params(rows, cols, dw, aw), ("FIFO_DEPTH", fifo))
     drain = ""
     if (out_rows, shadows) != (1, 1):
         params = (*params, ("OUT_ROWS", out_rows), ("SHADOWS", shadows))
         drain = f"_o{out_rows}s{shadows}"
+    if mul_reg:
+        params = (*params, *_mul_reg(mul_reg)[0])
+        drain += "_m1"
     return Task(
         f"accel_{rows}x{cols}_d{dw}a{aw}_f{fifo}{drain}_{suffix}",
         "systolic_accel_fv",
@@ -349,6 +361,13 @@ def _accel_tasks(tier: str) -> list[Task]:
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "bmc":
                 tasks.append(_accel_task(tuple(config), suffix, globs, mode, depth, tier))
+    for *config, bmc_depth in ACCEL_MUL_REG_CONFIGS[tier]:
+        for suffix, globs, mode in ACCEL_GROUPS:
+            depth = ACCEL_PROVE_DEPTH if mode == "prove" else bmc_depth
+            tasks.append(_accel_task(tuple(config), suffix, globs, mode, depth, tier, 1))
+        tasks.append(
+            _accel_task(tuple(config), "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier, 1)
+        )
     return tasks
 
 

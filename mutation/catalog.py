@@ -254,6 +254,8 @@ ACCEL_RESET = ("test_reset_mid_stream",)
 # two rows per beat, two shadow registers.
 ACCEL_PARAMS_4X3 = (_p(4, 3),)
 PORT_O2S2 = (2, 2)
+# The top around an array with the product register (MUL_REG = 1), where tests/tb runs it.
+ACCEL_PARAMS_M1 = (ArrayParams(2, 3, 8, 32, mul_reg=1),)
 
 # The accelerator top's formal tasks (rtl/formal/systolic_accel_fv.sv): the quick tier's 1x2
 # array with FIFO_DEPTH 2; full-tier configurations where a bug needs more than one row.
@@ -271,6 +273,7 @@ FV_ACCEL_2X2_ORDER = ("accel_2x2_d2a4_f3_order",)
 FV_ACCEL_O2S1_SHADOW = ("accel_2x2_d2a4_f3_o2s1_shadow",)
 FV_ACCEL_O2S2_DRAIN = ("accel_2x2_d2a4_f3_o2s2_drain",)
 FV_ACCEL_O2S2_ORDER = ("accel_2x2_d2a4_f3_o2s2_order",)
+FV_ACCEL_M1_DRAIN = ("accel_2x2_d2a4_f3_m1_drain",)
 
 
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
@@ -1258,6 +1261,23 @@ CATALOG: tuple[Mutant, ...] = (
         port=PORT_O2S2,
         tests=ACCEL_TILED,
         proofs=FV_ACCEL_O2S2_ORDER,
+        formal_tier="full",
+    ),
+    Mutant(
+        "edge_capture_not_delayed",
+        "with MUL_REG = 1 the west edge's capture strobe is not delayed: shadows copy a cycle early",
+        (
+            (
+                ACCEL,
+                "if (j == 0 && LAT == 0) begin : g_w_edge",
+                "if (j == 0) begin : g_w_edge",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS_M1,
+        tests=ACCEL_K1,
+        proofs=FV_ACCEL_M1_DRAIN,
         formal_tier="full",
     ),
 )

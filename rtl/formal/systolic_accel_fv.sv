@@ -63,7 +63,8 @@ module systolic_accel_fv #(
   parameter integer ACC_W      = 4,
   parameter integer FIFO_DEPTH = 3,
   parameter integer OUT_ROWS   = 1,
-  parameter integer SHADOWS    = 1
+  parameter integer SHADOWS    = 1,
+  parameter integer MUL_REG    = 0
 ) (
   input wire                   clk_i,
   input wire                   rst_ni,
@@ -80,7 +81,7 @@ module systolic_accel_fv #(
 );
 
   // The design's widths (rtl/systolic_accel.v), for the taps.
-  localparam integer SLOTS   = ROWS + COLS + 1;
+  localparam integer SLOTS   = ROWS + COLS + 1 + MUL_REG;
   localparam integer CNT_W   = $clog2(SLOTS + 2) + 1;
   localparam integer GROUPS  = (ROWS + OUT_ROWS - 1) / OUT_ROWS;  // beats of a full fold
   localparam integer GRP_W   = (GROUPS > 1) ? $clog2(GROUPS) : 1;
@@ -116,7 +117,8 @@ module systolic_accel_fv #(
     .ACC_W      (ACC_W),
     .FIFO_DEPTH (FIFO_DEPTH),
     .OUT_ROWS   (OUT_ROWS),
-    .SHADOWS    (SHADOWS)
+    .SHADOWS    (SHADOWS),
+    .MUL_REG    (MUL_REG)
   ) u_dut (
     .clk_i           (clk_i),
     .rst_ni          (rst_ni),

@@ -147,10 +147,16 @@ def test_catalog_has_every_accel_group() -> None:
         f"{O2S2}_resv",
     }
     assert {t.name for t in quick} < {t.name for t in full}
+    at_l0 = [t for t in full if "_m1_" not in t.name]
     for config in (O2S2, O2S2_3X2, O2S1, O1S2):
-        assert {t.name.removeprefix(f"{config}_") for t in full if t.name.startswith(config)} == (
+        assert {t.name.removeprefix(f"{config}_") for t in at_l0 if t.name.startswith(config)} == (
             suffixes
         )
+    # With the array's product register (MUL_REG = 1): every group at 2x2/f3, OUT_ROWS 1 and 2.
+    for config in ("accel_2x2_d2a4_f3_m1", f"{O2S2}_m1"):
+        tasks = [t for t in full if t.name.startswith(f"{config}_")]
+        assert {t.name.removeprefix(f"{config}_") for t in tasks} == suffixes
+        assert all(("MUL_REG", 1) in t.params for t in tasks)
     assert len({t.name for t in full}) == len(full)
     assert all(t.files == run.ACCEL_FILES and t.tier in run.TIERS for t in full)
     modes = {t.name.rsplit("_", 1)[1]: t.mode for t in quick}
