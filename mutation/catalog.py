@@ -1216,8 +1216,8 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 ACCEL,
-                "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m);",
-                "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m) - 1'b1;",
+                "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m) + LAT_C;",
+                "wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m) + LAT_C - 1'b1;",
             ),
         ),
         cls="top drain",
