@@ -357,18 +357,26 @@ def _accel_tasks(tier: str) -> list[Task]:
             for suffix, globs, mode in ACCEL_GROUPS:
                 if suffix in suffixes:
                     tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
-    for *config, depth in ACCEL_BMC_CONFIGS[tier]:
+    for row in ACCEL_BMC_CONFIGS[tier]:
+        bmc_config, depth = _split_depth(row)
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "bmc":
-                tasks.append(_accel_task(tuple(config), suffix, globs, mode, depth, tier))
-    for *config, bmc_depth in ACCEL_MUL_REG_CONFIGS[tier]:
+                tasks.append(_accel_task(bmc_config, suffix, globs, mode, depth, tier))
+    for row in ACCEL_MUL_REG_CONFIGS[tier]:
+        m1_config, bmc_depth = _split_depth(row)
         for suffix, globs, mode in ACCEL_GROUPS:
             depth = ACCEL_PROVE_DEPTH if mode == "prove" else bmc_depth
-            tasks.append(_accel_task(tuple(config), suffix, globs, mode, depth, tier, 1))
-        tasks.append(
-            _accel_task(tuple(config), "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier, 1)
-        )
+            tasks.append(_accel_task(m1_config, suffix, globs, mode, depth, tier, 1))
+        tasks.append(_accel_task(m1_config, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier, 1))
     return tasks
+
+
+def _split_depth(
+    row: tuple[int, ...],
+) -> tuple[tuple[int, int, int, int, int, int, int], int]:
+    """(ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS) and the bmc depth of a row."""
+    rows, cols, dw, aw, fifo, out_rows, shadows, depth = row
+    return (rows, cols, dw, aw, fifo, out_rows, shadows), depth
 
 
 def catalog(tier: str = "quick") -> list[Task]:
