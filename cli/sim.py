@@ -15,6 +15,7 @@ from systolic.cli import options
 from systolic.engine import build, runner, toolchain
 from systolic.engine.tops import WORKLOAD_TOPS
 from systolic.errors import ConfigError
+from systolic.models.accel import top_parameters
 from systolic.models.params import ArrayParams
 from systolic.verify import coverage, doctor, flake, gemm, regress
 
@@ -190,7 +191,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_sim_workload(args: argparse.Namespace) -> int:
     """``systolic sim --workload FILE``: one workload through the RTL, per-layer table."""
-    from systolic.verify.workload import print_summary, run_workload
+    from systolic.verify.workload import port_phrase, print_summary, run_workload
 
     for flag_name, given in (("--waves", args.waves), ("--sizes", args.sizes)):
         if given:
@@ -200,8 +201,9 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
     p = ArrayParams(rows, cols, args.data_w, args.acc_w, args.mul_reg)
     out_rows, shadows = options.port_of(args)
     where = ", accelerator top" if args.top == "accel" else ""
-    if (out_rows, shadows) != (1, 1):
-        where += f" ({out_rows} rows per beat, {shadows} shadow registers)"
+    if args.top == "accel":
+        top_parameters(p, None, out_rows, shadows)  # a bad port: one line, before anything runs
+        where += port_phrase(out_rows, shadows)
     print(
         f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}{where}) ...",
         flush=True,

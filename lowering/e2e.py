@@ -162,7 +162,7 @@ def run_e2e(
     from systolic.engine import toolchain
     from systolic.lowering.report import write_report
     from systolic.models.params import ArrayParams
-    from systolic.verify.workload import print_summary, run_workload, top_run_tag
+    from systolic.verify.workload import port_phrase, print_summary, run_workload, top_run_tag
 
     if images is not None and images < 1:
         from systolic.errors import LoweringError
@@ -190,9 +190,7 @@ def run_e2e(
             f"{info['fake_quant_check']['max_abs_logit_diff']:.1e}",
             flush=True,
         )
-        where = " (accelerator top)" if top == "accel" else ""
-        if (out_rows, shadows) != (1, 1):
-            where = f" (accelerator top, {out_rows} rows per beat, {shadows} shadow registers)"
+        where = f" (accelerator top{port_phrase(out_rows, shadows)})" if top == "accel" else ""
         print(f"running {entry.name} end to end on {sim} {rows}x{cols}{where} ...", flush=True)
         run = run_workload(
             Path(info["workload"]),

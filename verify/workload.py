@@ -128,6 +128,15 @@ def _run_on_accel(
     return summary
 
 
+def port_phrase(out_rows: int, shadows: int) -> str:
+    """How a run names the top's result port: nothing at the RTL's defaults, else e.g.
+    ", 2 rows per beat, 2 shadow registers"."""
+    if (out_rows, shadows) == (1, 1):
+        return ""
+    rows = f"{out_rows} row{'s' if out_rows != 1 else ''} per beat"
+    return f", {rows}, {shadows} shadow register{'s' if shadows != 1 else ''}"
+
+
 def top_run_tag(top: str, out_rows: int, shadows: int) -> str:
     """The run's name suffix: none for the array, _accel for the top at its defaults."""
     if top != "accel":

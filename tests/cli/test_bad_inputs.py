@@ -114,6 +114,11 @@ CATALOG = [
         ("rows per result beat must be 1..4",),
     ),
     Case("bench-port-too-wide", ("bench", "--sizes", "4x4", "--out-rows", "8"), ("does not fit",)),
+    Case(
+        "sim-port-wider-than-the-array",
+        ("sim", "--workload", "{tmp}/w.npz", "--top", "accel", "--rows", "4", "--out-rows", "5"),
+        ("rows per result beat must be 1..4",),
+    ),
     # MUL_REG: 0 or 1.
     Case("mul-reg-2", ("sim", "--rows", "2", "--mul-reg", "2"), ("MUL_REG=2",)),
     Case("no-coverage", ("coverage", "{tmp}/nothing", "--check"), ("no such directory",)),
