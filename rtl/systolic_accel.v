@@ -152,24 +152,18 @@ module systolic_accel #(
   reg  [FILL_W-1:0] count_q;  // entries (groups) in the FIFO
   reg               first_q;  // the next accepted step starts a fold
 
-  function automatic [CNT_W-1:0] ones_a(input [ROWS-1:0] v);
+  // The set bits of a mask of up to 32 lanes (ROWS, COLS and GROUPS are at most 32), given
+  // zero-extended to 33 bits so that the padding is never an empty replication.
+  function automatic [CNT_W-1:0] ones(input [32:0] v);
     integer n;
     begin
-      ones_a = {CNT_W{1'b0}};
-      for (n = 0; n < ROWS; n = n + 1) ones_a = ones_a + {{(CNT_W - 1){1'b0}}, v[n]};
+      ones = {CNT_W{1'b0}};
+      for (n = 0; n < 33; n = n + 1) ones = ones + {{(CNT_W - 1){1'b0}}, v[n]};
     end
   endfunction
 
-  function automatic [CNT_W-1:0] ones_b(input [COLS-1:0] v);
-    integer n;
-    begin
-      ones_b = {CNT_W{1'b0}};
-      for (n = 0; n < COLS; n = n + 1) ones_b = ones_b + {{(CNT_W - 1){1'b0}}, v[n]};
-    end
-  endfunction
-
-  wire [CNT_W-1:0] fold_m     = ones_a(s_axis_a_tkeep);          // rows of the fold
-  wire [CNT_W-1:0] fold_n     = ones_b(s_axis_b_tkeep);          // columns of the fold
+  wire [CNT_W-1:0] fold_m = ones({{(33 - ROWS){1'b0}}, s_axis_a_tkeep});  // rows of the fold
+  wire [CNT_W-1:0] fold_n = ones({{(33 - COLS){1'b0}}, s_axis_b_tkeep});  // columns of the fold
 
   localparam [CNT_W-1:0] LAT_C = LAT[CNT_W-1:0];
 
@@ -200,15 +194,7 @@ module systolic_accel #(
     end
   endgenerate
 
-  function automatic [CNT_W-1:0] ones_g(input [GROUPS-1:0] v);
-    integer n;
-    begin
-      ones_g = {CNT_W{1'b0}};
-      for (n = 0; n < GROUPS; n = n + 1) ones_g = ones_g + {{(CNT_W - 1){1'b0}}, v[n]};
-    end
-  endfunction
-
-  wire [CNT_W-1:0] fold_g     = ones_g(g_in);  // groups (beats) of the fold
+  wire [CNT_W-1:0] fold_g     = ones({{(33 - GROUPS){1'b0}}, g_in});  // groups (beats) of the fold
   wire [CNT_W-1:0] start_slot = g_pos[0];      // its first group write: now + start_slot
   // Its last group write: max(n + m, end_q + fold_g - 1) (g_pos of its last group).
   wire [CNT_W-1:0] order_end  = end_q + fold_g - {{(CNT_W - 1){1'b0}}, 1'b1};
