@@ -209,7 +209,8 @@ class SimTarget:
 def sim_targets(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) -> list[SimTarget]:
     """The builds a mutant runs on: its design at its own parameter sets, or at ``sizes`` with
     each of its widths. With ``sizes``, an accelerator mutant's FIFO depth is raised to ROWS
-    where it is below (the smallest depth the top accepts)."""
+    where it is below (the smallest depth the top accepts), and its rows per result beat lowered
+    to ROWS where they are above (the widest port the top accepts)."""
     if sizes:
         widths = dict.fromkeys((p.data_w, p.acc_w, p.mul_reg) for p in mutant.params)
         params = [ArrayParams(r, c, d, a, m) for (d, a, m) in widths for (r, c) in sizes]
