@@ -153,6 +153,14 @@ def test_sizes_keep_a_legal_fifo_depth() -> None:
     assert depths == {2: small.fifo_depth, 8: 8}
 
 
+def test_sizes_keep_a_legal_result_port() -> None:
+    """--sizes runs a mutant of the wider result port at other sizes: its rows per beat are
+    lowered to ROWS where they would be above (the top refuses OUT_ROWS > ROWS)."""
+    wide = next(m for m in CATALOG if m.port != (1, 1))
+    ports = {t.params.rows: t.port for t in mutate.sim_targets(wide, [(1, 3), (4, 3)])}
+    assert ports == {1: (1, wide.port[1]), 4: wide.port}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
