@@ -290,11 +290,11 @@ def accel_beats(p: ArrayParams, samples: Sequence[PortSample], out_rows: int) ->
 
 
 def accel_events(
-    samples: Sequence[PortSample], shadowed: Sequence[int], pending_max: Sequence[int] = ()
+    samples: Sequence[PortSample], pending_max: Sequence[int]
 ) -> tuple[list[str], list[str]]:
     """The stall and drain events (``ACCEL_STALLS``, ``ACCEL_DRAIN``) of sampled cycles
-    (``shadowed``: PEs with a result in a shadow register, ``pending_max``: the most unread
-    results of a PE, per cycle)."""
+    (``pending_max``: the most unread results of a PE, per cycle; two or more put the oldest in
+    a shadow register)."""
     stalls: set[str] = set()
     drain: set[str] = set()
     for s in samples:
@@ -310,7 +310,7 @@ def accel_events(
             stalls.add("fold admission held back")
         if s.c.fire and s.a.fire:
             drain.add("results leave while the next fold streams in")
-    if any(shadowed):
+    if any(k >= 2 for k in pending_max):
         drain.add("shadow register used")
     if any(k >= 3 for k in pending_max):
         drain.add("second shadow register used")
@@ -320,15 +320,14 @@ def accel_events(
 def sample_accel(
     p: ArrayParams,
     samples: Sequence[PortSample],
-    shadowed: Sequence[int],
+    pending_max: Sequence[int],
     epochs: Sequence[Sequence[ExpectedFold]],
     out_rows: int = 1,
-    pending_max: Sequence[int] = (),
 ) -> None:
     """Record the coverage of an accelerator test: stalls, drain overlap (``pending_max``: the
     most unread results of a PE per cycle), fold shapes and, with ``out_rows`` (OUT_ROWS) > 1,
     the multi-row result beats."""
-    stalls, drain = accel_events(samples, shadowed, pending_max)
+    stalls, drain = accel_events(samples, pending_max)
     for event in accel_beats(p, samples, out_rows):
         _sample_accel_beat(event)
     for event in stalls:
