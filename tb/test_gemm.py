@@ -8,7 +8,7 @@ Two kinds of run, told apart by the toplevel the runner built:
   and the measured cycle count (first operand at cycle 0 to the last result strobe) must equal
   ``models.tiling.gemm_cycles``;
 * ``systolic_harness`` (the fast path, ``systolic.engine.harness.run_cocotb``): the same streams
-  played from an HDL buffer, checked through a per-cycle state signature (bench/fastpath.py).
+  played from an HDL buffer, checked through a per-cycle state signature (models/fast_trace.py).
 """
 
 from __future__ import annotations

@@ -32,6 +32,21 @@ def test_the_checker_bites(tmp_path: Path) -> None:
     assert any("import cycle: engine -> models -> engine" in p for p in problems), problems
 
 
+def test_an_allowance_no_import_uses_is_reported() -> None:
+    """A same-layer allowance whose import went away is stale (issue 22: bench -> verify and
+    mutation -> verify were still allowed)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import import_graph
+    finally:
+        sys.path.pop(0)
+    found = {("lowering", "verify"): ["lowering/e2e.py"]}
+    allowed = {("lowering", "verify"), ("bench", "verify")}
+    assert import_graph.problems(found, allowed) == [
+        "SAME_LAYER_OK allows bench -> verify, which no module imports: remove it"
+    ]
+
+
 def test_test_modules_have_unique_names() -> None:
     names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

@@ -1,4 +1,5 @@
-"""GEMM lowering: shapes per the rules of docs/domain.md section 3, checked against im2col."""
+"""GEMM lowering: shapes per the rules of docs/lowering.md ("What runs where"), checked against
+im2col."""
 
 from __future__ import annotations
 
