@@ -30,6 +30,8 @@
 #   CONTAINER_CHECK_VERBOSE=1           stream every step's output, not only its log
 #   --plan [DOCKERFILE]                 print how the Dockerfile would be reproduced and exit
 #                                       (no root, no network; used by the tests)
+#   --devnull-preflight [PATH]          the /dev/null preflight on PATH (default /dev/null) and
+#                                       exit (used by the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd -P)
@@ -140,6 +142,43 @@ CHECK_CMDS=(
     "make test SIMS=icarus,verilator COV_CHECK= PYTEST_ARGS='$TEST_ARGS'"
 )
 
+# --- /dev/null and apt's sandbox user ------------------------------------------------------------
+# apt drops to its sandbox user _apt to download and verify; apt-key and gpgv then write to
+# /dev/null as _apt. On a host whose /dev/null is not writable by _apt (mode 0755 seen), the very
+# first step fails with "apt-key: cannot create /dev/null: Permission denied" and "gpgv ...
+# required for verification". The root's /dev is the host's (bound), so the Dockerfile's own
+# apt-get would fail the same way. apt then runs as root: APT::Sandbox::User "root".
+APT_SANDBOX_ROOT=""
+APT_SANDBOX_OPT='APT::Sandbox::User "root"'
+
+# apt_user_can_write PATH: whether apt's sandbox user _apt may write PATH, by its owner, group
+# and mode bits (no _apt user: apt does not drop privileges, nothing to check).
+apt_user_can_write() {
+    local path=$1 mode uid gid auid g
+    auid=$(id -u _apt 2>/dev/null) || return 0
+    read -r mode uid gid < <(stat -L -c '%a %u %g' -- "$path" 2>/dev/null) || return 1
+    mode=$((8#$mode))
+    if [ "$uid" = "$auid" ]; then (( mode & 8#200 )); return; fi
+    for g in $(id -G _apt 2>/dev/null); do
+        if [ "$g" = "$gid" ]; then (( mode & 8#020 )); return; fi
+    done
+    (( mode & 8#002 ))
+}
+
+# devnull_preflight PATH: one line and exit 1 when PATH is no usable null device; APT_SANDBOX_ROOT
+# set (and one line saying why) when only apt's sandbox user cannot write it.
+devnull_preflight() {
+    local path=$1 mode
+    [ -e "$path" ] || die "preflight: $path does not exist: apt and every build step write to it"
+    [ -c "$path" ] || die "preflight: $path is not a character device ($(stat -L -c %F -- "$path")): apt and every build step write to it; recreate it (mknod -m 666 /dev/null c 1 3)"
+    [ -w "$path" ] || die "preflight: $path is not writable by $(id -un): apt and every build step write to it"
+    if ! apt_user_can_write "$path"; then
+        mode=$(stat -L -c '%a' -- "$path")
+        APT_SANDBOX_ROOT=1
+        say "preflight: $path (mode $mode) is not writable by apt's sandbox user _apt: apt runs as root (APT::Sandbox::User \"root\") on the host and in the root"
+    fi
+}
+
 # --- plan mode: what would be done (tests parse this) -------------------------------------------
 if [ "${1:-}" = --plan ]; then
     read_dockerfile "${2:-Dockerfile}"
@@ -152,19 +191,27 @@ if [ "${1:-}" = --plan ]; then
     for k in "${!CHECK_NAMES[@]}"; do printf 'check\t%s\t%s\n' "${CHECK_NAMES[k]}" "${CHECK_CMDS[k]}"; done
     exit 0
 fi
-[ $# -eq 0 ] || die "usage: $0 [--plan [DOCKERFILE]]"
+if [ "${1:-}" = --devnull-preflight ]; then
+    devnull_preflight "${2:-/dev/null}"
+    printf 'apt-sandbox-root\t%s\n' "${APT_SANDBOX_ROOT:-no}"
+    exit 0
+fi
+[ $# -eq 0 ] || die "usage: $0 [--plan [DOCKERFILE] | --devnull-preflight [PATH]]"
 case $HANDOVER in auto | yes | no) ;; *) die "CONTAINER_PIP_HANDOVER=$HANDOVER: use auto, yes or no" ;; esac
 case $CONTEXT_KIND in head | worktree) ;; *) die "CONTAINER_CONTEXT=$CONTEXT_KIND: use head or worktree" ;; esac
 
 # --- prerequisites ---------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "needs root (mmdebstrap, chroot, mount): run as root, e.g. sudo make container-check"
 case $WORK in *[[:space:]]*) die "the repository path has white space; move it: $WORK" ;; esac
+devnull_preflight /dev/null
+HOST_APT_OPTS=()
+[ -z "$APT_SANDBOX_ROOT" ] || HOST_APT_OPTS=(-o "$APT_SANDBOX_OPT")
 if ! command -v mmdebstrap >/dev/null 2>&1 || [ ! -d "$HOOKS" ]; then
     command -v apt-get >/dev/null 2>&1 || die "needs mmdebstrap (Debian package) and apt-get to install it"
     say "installing mmdebstrap with apt-get"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null 2>&1 || {
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get "${HOST_APT_OPTS[@]}" install -y -qq mmdebstrap >/dev/null 2>&1 || {
+        apt-get "${HOST_APT_OPTS[@]}" update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get "${HOST_APT_OPTS[@]}" install -y -qq mmdebstrap >/dev/null
     } || die "apt-get install mmdebstrap failed"
 fi
 for t in chroot mount umount mountpoint findmnt flock git tar xargs sha256sum; do
@@ -390,13 +437,14 @@ handover_paths() {
 
 # --- the root file system: cached tarball, extracted fresh -------------------------------------
 key_src="mmdebstrap $(mmdebstrap --version 2>/dev/null | head -1); arch $(dpkg --print-architecture 2>/dev/null || uname -m)
-suite $SUITE; variant minbase; hook $HOOKS; include $INCLUDE; dpkgopt ${SLIM_DPKG_OPTS[*]}"
+suite $SUITE; variant minbase; hook $HOOKS; include $INCLUDE; dpkgopt ${SLIM_DPKG_OPTS[*]}${APT_SANDBOX_ROOT:+; aptopt $APT_SANDBOX_OPT}"
 KEY=$(printf '%s' "$key_src" | sha256sum | cut -c1-16)
 TARBALL=$WORK/rootfs-$SUITE-$KEY.tar
 build_rootfs() {  # (set -e does not hold inside a step: every command checks its status)
     TMP_TAR=$(mktemp "$WORK/.rootfs.XXXXXX.tar") || return 1
     local -a opts=(--variant=minbase --hook-dir="$HOOKS" --format=tar)
     [ -z "$INCLUDE" ] || opts+=(--include="$INCLUDE")
+    [ -z "$APT_SANDBOX_ROOT" ] || opts+=(--aptopt="$APT_SANDBOX_OPT")
     for o in "${SLIM_DPKG_OPTS[@]}"; do opts+=(--dpkgopt="$o"); done
     echo "mmdebstrap ${opts[*]} $SUITE $TMP_TAR"
     mmdebstrap "${opts[@]}" "$SUITE" "$TMP_TAR" || return 1
@@ -424,6 +472,10 @@ prepare_root() {  # (set -e does not hold inside a step: every command checks it
     tar -C "$ROOT" -xf "$TARBALL" || return 1
     # Python: exactly what the base image has (the stand-in's packages only); no `python` alias.
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" || return 1
+    if [ -n "$APT_SANDBOX_ROOT" ]; then  # the root's /dev is the host's: its apt-get needs it too
+        printf '%s;\n' "$APT_SANDBOX_OPT" >"$ROOT/etc/apt/apt.conf.d/00container-check-sandbox" || return 1
+        echo "apt: $APT_SANDBOX_OPT (the host's /dev/null is not writable by _apt)"
+    fi
     bind /proc "$ROOT/proc" || return 1
     bind /dev "$ROOT/dev" || return 1
     if mountpoint -q /dev/pts; then bind /dev/pts "$ROOT/dev/pts" || return 1; fi

@@ -9,8 +9,11 @@ torch index are where CI expects them, and PYTHON3 reaches Verilator's makefiles
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +198,76 @@ def test_python3_reaches_makefiles_that_assign_it(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin:/bin", "MAKEFLAGS": env_changes["MAKEFLAGS"]},
     )
     assert proc.stdout.strip() == sys.executable, proc.stderr
+
+
+def has_apt_user() -> bool:
+    try:
+        pwd.getpwnam("_apt")
+    except KeyError:
+        return False
+    return True
+
+
+def devnull_preflight(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), "--devnull-preflight", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def fake_devnull(tmp_path: Path, mode: int) -> Path:
+    """A character device 1,3 (what /dev/null is) with ``mode``, owned by root."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | mode, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("needs root to make a device node")
+    os.chmod(node, mode)  # mknod's mode passes through the umask
+    return node
+
+
+@pytest.mark.skipif(not has_apt_user(), reason="needs apt's sandbox user _apt")
+@pytest.mark.parametrize(("mode", "sandbox_root"), [(0o755, "1"), (0o666, "no")])
+def test_a_devnull_apt_cannot_write_makes_apt_run_as_root(
+    tmp_path: Path, mode: int, sandbox_root: str
+) -> None:
+    """Seen on a fresh Debian machine: /dev/null of mode 0755, and mmdebstrap's first step fails
+    with "apt-key: cannot create /dev/null: Permission denied". The preflight sees that apt's
+    sandbox user cannot write it, says why in one line, and apt then runs as root."""
+    proc = devnull_preflight(fake_devnull(tmp_path, mode))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"apt-sandbox-root\t{sandbox_root}\n"
+    lines = proc.stderr.splitlines()
+    if sandbox_root == "1":
+        assert len(lines) == 1, lines
+        assert "not writable by apt's sandbox user _apt" in lines[0] and "mode 755" in lines[0]
+    else:
+        assert lines == []
+
+
+def test_the_script_builds_the_root_and_runs_apt_as_root_when_the_preflight_says_so() -> None:
+    text = SCRIPT.read_text()
+    assert "devnull_preflight /dev/null" in text
+    assert 'opts+=(--aptopt="$APT_SANDBOX_OPT")' in text  # mmdebstrap, on the host
+    assert 'HOST_APT_OPTS=(-o "$APT_SANDBOX_OPT")' in text  # apt-get install mmdebstrap
+    assert "apt.conf.d/00container-check-sandbox" in text  # the root's own apt-get (bound /dev)
+    assert "aptopt $APT_SANDBOX_OPT" in text  # part of the cached root's recipe
+
+
+@pytest.mark.parametrize("kind", ["regular file", "missing"])
+def test_a_devnull_that_is_no_device_fails_the_preflight_in_one_line(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "null"
+    if kind == "regular file":
+        path.write_text("")
+        path.chmod(0o755)
+    proc = devnull_preflight(path)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"container-check: preflight: {path} ")
+    assert ("not a character device" if kind == "regular file" else "does not exist") in lines[0]
