@@ -9,6 +9,7 @@ so a run counts only when its beats, errors and signature all agree.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -97,7 +98,7 @@ def build_bench(
     registers per PE); returns the executable (vvp file or binary)."""
     toolchain.check_simulator(sim)
     gparams = top_parameters(params, fifo_depth, out_rows, shadows)
-    tag = "_".join(f"{k}{v}" for k, v in gparams.items())
+    tag = "_".join(f"{k}{v}" for k, v in gparams.items()) + _rtl_tag(rtl_dir)
     bdir = build.build_dir(sim, params, root=build_root, rtl_dir=rtl_dir).parent / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
     main = HARNESS_DIR / "accel_main.cpp"
@@ -129,19 +130,34 @@ def build_bench(
         return out
 
 
+def _rtl_tag(rtl_dir: Path | None) -> str:
+    """``_rtl<hash>`` for an RTL folder other than the packaged rtl/ (``rtl_dir`` or the RTL_DIR
+    setting): two RTL folders never share (and rebuild) one harness build under each other."""
+    rtl = Path(rtl_dir or build.RTL_DIR).resolve()
+    if rtl == systolic.rtl.directory().resolve():
+        return ""
+    return "_rtl" + hashlib.sha256(str(rtl).encode()).hexdigest()[:8]
+
+
 _REPORT = re.compile(r"^(DONE|CYCLES|BEATS|ERRORS|SIG) ([0-9a-fA-F]+)$", re.M)
 
 
 def _run(
-    sim: str, exe: Path, args: list[str], limit: int, what: str, beats_out: int | None = None
+    sim: str,
+    exe: Path,
+    args: list[str],
+    limit: int,
+    what: str,
+    beats_out: int | None = None,
+    cwd: Path | None = None,
 ) -> tuple[dict[str, str], float]:
-    """One harness process with ``args`` and a cycle limit: its report (DONE, CYCLES, BEATS,
-    ERRORS, SIG) and wall time. A crash, a missing report or an unfinished run raises
-    SimulatorError naming ``what``."""
+    """One harness process with ``args`` and a cycle limit, in ``cwd`` (default: the build
+    folder): its report (DONE, CYCLES, BEATS, ERRORS, SIG) and wall time. A crash, a missing
+    report or an unfinished run raises SimulatorError naming ``what``."""
     args = [*args, f"+MAXCYC={limit}"]
     cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd or exe.parent)
     wall = time.perf_counter() - t0
     report = {key: value for key, value in _REPORT.findall(proc.stdout)}
     if proc.returncode != 0 or set(report) != {"DONE", "CYCLES", "BEATS", "ERRORS", "SIG"}:
@@ -198,6 +214,10 @@ class StreamRun:
     beats: int
     problems: list[str]
     wall_s: float
+
+
+#: The stream run's operand files (A and B steps) and result file (C beats), in its workdir.
+STREAM_FILES = ("a", "b", "c")
 
 
 def _hex_lines(fields: list[tuple[np.ndarray, int]]) -> list[str]:
@@ -270,15 +290,18 @@ def run_stream(
     p = params
     workdir.mkdir(parents=True, exist_ok=True)
     a_lines, b_lines, folds = _operand_lines(gemms, p)
-    files = {name: workdir / f"{name}.hex" for name in ("a", "b", "c")}
+    files = {name: workdir / f"{name}.hex" for name in STREAM_FILES}
     files["a"].write_text("\n".join(a_lines) + "\n")
     files["b"].write_text("\n".join(b_lines) + "\n")
     files["c"].unlink(missing_ok=True)
     beats_out = sum(groups(f[2], out_rows) for f in folds)
     limit = len(a_lines) + len(folds) * (2 * (p.rows + p.cols) + 8) + beats_out
-    args = [f"+A_FILE={files['a']}", f"+B_FILE={files['b']}", f"+C_FILE={files['c']}"]
+    # The harness runs in workdir and gets the files' bare names: it reads a plusarg path into
+    # a 128-character register, so a long (or non-ASCII) absolute path would be cut, the file
+    # never opened and the stream run empty, depending on where the build folder is.
+    args = [f"+{name.upper()}_FILE={files[name].name}" for name in STREAM_FILES]
     args += [f"+BEATS_IN={len(a_lines)}", f"+BEATS_OUT={beats_out}"]
-    report, wall = _run(sim, exe, args, limit, "accelerator stream run", beats_out)
+    report, wall = _run(sim, exe, args, limit, "accelerator stream run", beats_out, workdir)
     if not files["c"].is_file():
         raise SimulatorError(f"accelerator stream run failed: no result file {files['c']}")
     beats = [int(line, 16) for line in files["c"].read_text().split()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from systolic.engine import accel_harness, build
@@ -120,3 +121,26 @@ def test_the_product_register_shifts_the_schedule(
         p0 = ArrayParams(rows=3, cols=2)
         slower += run.cycles > accel_cycles(m, k, n, p0, depth, out_rows, shadows)
     assert slower == len(SHAPES) + 6  # one cycle of latency is never free
+
+
+def test_a_stream_run_does_not_depend_on_where_its_folder_is(tmp_path: Path) -> None:
+    """The same GEMMs give the same exact results from a folder whose path is longer than the
+    harness's 128-character plusarg register, with a non-ASCII name (a build folder deep in a
+    user's tree): a run depends on the design only. The harness once got absolute paths, which
+    it cut, so it opened no file and saw 0 result beats: the e2e test of the top then failed on
+    unchanged RTL whenever the build folder's path was long enough (a false kill)."""
+    p = ArrayParams(rows=4, cols=4)
+    exe = accel_harness.build_bench("icarus", p)
+    rng = np.random.default_rng(5)
+    gemms = [
+        (rng.integers(-128, 128, (m, k)), rng.integers(-128, 128, (k, n)))
+        for m, k, n in ((9, 3, 6), (4, 1, 5))
+    ]
+    deep = tmp_path / ("\u00fc" + "x" * 150) / "units.0.conv1"
+    assert len(str(deep / "a.hex")) > 128
+    for folder in (tmp_path / "s", deep):
+        run = accel_harness.run_stream("icarus", exe, gemms, p, folder)
+        assert not run.problems, (folder, run.problems)
+        assert run.beats == (9 + 4) * 2 and run.cycles > 0  # rows x column folds
+        for c, (a, b) in zip(run.results, gemms, strict=True):
+            assert c is not None and np.array_equal(c, a @ b), folder
