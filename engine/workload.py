@@ -26,6 +26,13 @@ unpickled). Arrays:
 Loading checks everything a simulator run relies on and reports the first problem in one line
 (:class:`WorkloadError`): truncated or foreign file, missing arrays, wrong dtypes, shapes that do
 not chain, B that is not the layer's weight, C that is not A @ B, unknown operations.
+
+Names inside the file are checked before anything uses them (:mod:`systolic.names`): operation
+(layer) names become folder names of a run on the accelerator top, so they and the tensor names
+are portable file names (``A-Z a-z 0-9 . _ -``, at most 100 characters, no ``..``), unique, also
+without regard to case; every array must be one the format names (no extra or repeated keys); the
+metadata is JSON without repeated keys, its ``source``, ``accuracy`` and ``fake_quant_check``
+flat records of numbers and printable strings. Saving applies the same checks.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from typing import Any, Literal, cast, overload
 
 import numpy as np
 
+from systolic import names
 from systolic.errors import LoweringError
 from systolic.fileio import atomic_path
 from systolic.models.im2col import ConvGeometry
@@ -45,6 +53,12 @@ from systolic.models.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tenso
 
 FORMAT = "systolic-workload"
 VERSION = 1
+#: Arrays every workload holds, besides the per-layer ones (``w.L``, ``gemm.L.g.A``, ...).
+FIXED_ARRAYS = ("meta", "input", "labels", "predictions", "logits")
+#: The metadata records that are kept (flat: names to numbers, strings or null).
+RECORDS = ("source", "accuracy", "fake_quant_check")
+#: The longest string a metadata record may hold (a model folder's path, a hash).
+MAX_RECORD_TEXT = 4096
 
 
 class WorkloadError(LoweringError):
@@ -198,6 +212,8 @@ def save_workload(wl: Workload, path: str | Path) -> Path:
             for op in net.ops
         ],
     }
+    # What the reader would refuse is not written either.
+    check_meta_names(meta, names.shown(path))
     arrays: dict[str, np.ndarray] = {
         "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8),
         "input": wl.x.astype(np.int8),
@@ -226,7 +242,7 @@ def save_workload(wl: Workload, path: str | Path) -> Path:
 class _Arrays:
     """Typed access to the arrays of an open npz, each failure one WorkloadError."""
 
-    def __init__(self, npz: Any, path: Path) -> None:
+    def __init__(self, npz: Any, path: str) -> None:
         self.npz, self.path = npz, path
 
     def get(self, key: str, dtype: type, ndim: int | None = None) -> np.ndarray:
@@ -274,9 +290,10 @@ def _scale(d: dict[str, Any], key: str, where: str, optional: bool = False) -> f
 def _read_meta(arrays: _Arrays) -> dict[str, Any]:
     raw = arrays.get("meta", np.uint8, 1)
     try:
-        meta = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.tobytes().decode()
+    except UnicodeDecodeError as exc:
         raise WorkloadError(f"{arrays.path}: corrupt metadata: {exc}") from None
+    meta = names.loads_json(text, arrays.path, WorkloadError, "metadata")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise WorkloadError(f"{arrays.path} is not a systolic workload file")
     if meta.get("version") != VERSION:
@@ -284,6 +301,76 @@ def _read_meta(arrays: _Arrays) -> dict[str, Any]:
             f"{arrays.path}: workload format version {meta.get('version')}, expected {VERSION}"
         )
     return meta
+
+
+def _file_name(value: Any, what: str, where: str) -> str:
+    return names.check_name(value, what, where, rule="file", error=WorkloadError)
+
+
+def _op_names(ops: list[Any], where: str) -> None:
+    """The names in the operations' metadata (before anything uses them): each a portable file
+    name; operation names unique, and each tensor written once, both without regard to case."""
+    op_names: list[str] = []
+    written = ["input"]
+    for d in ops:
+        if not isinstance(d, dict):
+            continue  # refused as a malformed operation when it is read
+        if "name" in d:
+            what = "layer name" if d.get("op") == "gemm" else "operation name"
+            op_names.append(_file_name(d["name"], what, where))
+        for key in ("src", "dst", "residual", "gate"):
+            if d.get(key) is not None:
+                _file_name(d[key], "tensor name", where)
+        if "dst" in d:
+            written.append(d["dst"])
+    for what, found in (("operation name", op_names), ("output tensor", written)):
+        names.check_unique(found, what, where, rule="file", error=WorkloadError)
+
+
+def _records(meta: dict[str, Any], where: str) -> None:
+    """``source``, ``accuracy``, ``fake_quant_check``: flat records of numbers, printable strings
+    and nulls under checked keys (they are copied into every run's summary)."""
+    for record in RECORDS:
+        value = meta.get(record, {})
+        if not isinstance(value, dict):
+            raise WorkloadError(f"{where}: metadata {record!r} is not a record")
+        for key, item in value.items():
+            names.check_name(key, f"{record} key", where, error=WorkloadError)
+            text = isinstance(item, str)
+            if not (item is None or text or isinstance(item, int | float)):
+                raise WorkloadError(f"{where}: {record} {key!r} is not a number or a string")
+            if text and (len(item) > MAX_RECORD_TEXT or not item.isprintable()):
+                raise WorkloadError(
+                    f"{where}: {record} {key!r} is not printable text of at most "
+                    f"{MAX_RECORD_TEXT} characters"
+                )
+
+
+def check_meta_names(meta: dict[str, Any], where: str) -> None:
+    """Every name and record of a workload's metadata (see the module's docstring); the loader
+    and :func:`save_workload` both apply it."""
+    if "model" in meta:
+        names.check_name(meta["model"], "model name", where, error=WorkloadError)
+    if "output" in meta:
+        _file_name(meta["output"], "tensor name", where)
+    if isinstance(meta.get("ops"), list):
+        _op_names(meta["ops"], where)
+    _records(meta, where)
+
+
+def _array_names(npz: Any, wl: Workload, where: str) -> None:
+    """The file's arrays are the format's: none repeated (a zip may hold one name twice) and none
+    that the format does not name."""
+    keys = list(npz.files)
+    names.check_unique(keys, "array", where, error=WorkloadError)
+    known = set(FIXED_ARRAYS)
+    for layer in wl.net.layers:
+        known |= {f"{k}.{layer.name}" for k in ("w", "ws", "bias")}
+        groups = range(len(wl.gemms[layer.name]))
+        known |= {f"gemm.{layer.name}.{g}.{x}" for g in groups for x in "ABC"}
+    stray = [k for k in keys if k not in known]
+    if stray:
+        raise WorkloadError(f"{where}: array {names.quoted(stray[0])} is not part of a workload")
 
 
 def _pair(values: Any) -> tuple[int, int]:
@@ -415,26 +502,32 @@ def _gemms(layer: GemmLayer, declared: Any, arrays: _Arrays) -> list[Gemm]:
 def load_workload(path: str | Path) -> Workload:
     """Load and check a workload file; every problem is one WorkloadError line."""
     path = Path(path)
+    label = names.shown(path)  # the path in messages: one line, whatever it holds
     if path.is_dir():
-        raise WorkloadError(f"{path} is a directory, not a workload file (.npz)")
+        raise WorkloadError(f"{label} is a directory, not a workload file (.npz)")
     if not path.is_file():
-        raise WorkloadError(f"workload file {path} does not exist")
+        raise WorkloadError(f"workload file {label} does not exist")
     try:
         npz = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise WorkloadError(f"{path} is not a readable workload file (.npz): {exc}") from None
+        raise WorkloadError(
+            f"{label} is not a readable workload file (.npz): {names.shown(str(exc), 200)}"
+        ) from None
     if not hasattr(npz, "files"):
-        raise WorkloadError(f"{path} holds a single array, not a workload (.npz)")
+        raise WorkloadError(f"{label} holds a single array, not a workload (.npz)")
     with npz:
-        arrays = _Arrays(npz, path)
+        arrays = _Arrays(npz, label)
         meta = _read_meta(arrays)
+        check_meta_names(meta, label)
         try:
-            return _build(meta, arrays, path)
+            wl = _build(meta, arrays, label)
         except (KeyError, TypeError, AttributeError) as exc:
-            raise WorkloadError(f"{path}: malformed metadata ({exc!r})") from None
+            raise WorkloadError(f"{label}: malformed metadata ({exc!r})") from None
+        _array_names(npz, wl, label)
+        return wl
 
 
-def _build(meta: dict[str, Any], arrays: _Arrays, path: Path) -> Workload:
+def _build(meta: dict[str, Any], arrays: _Arrays, path: str) -> Workload:
     shape = tuple(_need(meta, "input_shape", list, str(path)))
     x = arrays.get("input", np.int8, 4)
     if tuple(x.shape[1:]) != shape:
@@ -486,7 +579,7 @@ def _build(meta: dict[str, Any], arrays: _Arrays, path: Path) -> Workload:
     return wl
 
 
-def _check_reference(wl: Workload, path: Path) -> None:
+def _check_reference(wl: Workload, path: str) -> None:
     """Rerun the integer reference from the input: it must run, lower to exactly the recorded
     GEMMs, and reproduce the recorded logits and predictions (so a run never starts on a file
     whose network and GEMMs disagree)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from systolic import names
 from systolic.engine import accel_harness
 from systolic.engine.workload import Workload, check_operands_match
 from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
@@ -63,9 +64,9 @@ class AccelLayers:
         beats were wrong). Each must equal ``want`` (default: the exact A @ B)."""
         p = self.p
         t0 = time.perf_counter()
-        run = accel_harness.run_stream(
-            self.sim, self.exe, pairs, p, self.workdir / name, self.out_rows
-        )
+        # The loader checked the name; checked again where it becomes a folder (in depth).
+        folder = names.confined(self.workdir, name, "the workload", what="layer name")
+        run = accel_harness.run_stream(self.sim, self.exe, pairs, p, folder, self.out_rows)
         errors = [*(errors or []), *run.problems]
         if want is None:  # exact: the operands may be int8 arrays
             want = [a.astype(np.int64) @ b.astype(np.int64) for a, b in pairs]
@@ -109,6 +110,8 @@ def run_accel_workload(
     """``wl`` through the top (built with ``port`` = (rows per result beat, shadow registers per
     PE)) in ``mode`` (``replay`` or ``e2e``); the summary of the array's runner, with ``top`` =
     "accel", ``out_rows`` and ``shadows``."""
+    layer_names = [layer.name for layer in wl.net.layers]
+    names.check_names(layer_names, "layer name", "the workload", rule="file")  # before any run
     run = AccelLayers(sim, params, exe, workdir, port)
     extra: dict[str, Any] = {**summary_header(wl, mode, params), "top": "accel"}
     extra |= {"out_rows": port[0], "shadows": port[1]}
