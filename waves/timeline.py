@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,32 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from systolic.models.params import ArrayParams
+from systolic.waves.stimfile import stim_dir, stream_starts
 from systolic.waves.vcd import ArrayWaves, WaveError
 
 PE = tuple[int, int]
-
-
-def stim_dir(vcd: Path) -> Path:
-    """Folder where a ``--waves`` run keeps the stimulus of each stream of this wave file."""
-    vcd = Path(vcd)
-    return vcd.with_name(vcd.name.removesuffix(vcd.suffix) + ".stim")
-
-
-def stream_starts(vcd: Path) -> list[float]:
-    """Sim time (ns) at which each saved stream's cycle 0 is applied, in stream order."""
-    folder = stim_dir(vcd)
-    if not folder.is_dir():
-        return []
-
-    def order(p: Path) -> int:
-        m = re.search(r"_(\d+)$", p.stem)
-        return int(m[1]) if m else 0
-
-    starts = []
-    for f in sorted(folder.glob("*.npz"), key=order):
-        with np.load(f) as d:
-            starts.append(float(d["t0_ns"]))
-    return starts
 
 
 @dataclass
