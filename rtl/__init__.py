@@ -2,7 +2,8 @@
 
 ``systolic.rtl.directory()`` is the folder that holds ``systolic_pe.v``, ``systolic_array.v``,
 ``formal/`` (the formal wrappers) and ``harness/`` (the fast-path harness), whether the project
-runs from a checkout or from an installed wheel.
+runs from a checkout or from an installed wheel. ``systolic.rtl.sources(top)`` lists the files
+one design compiles from (for a simulator of one's own, e.g. ``cocotb_test.simulator.run``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,29 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+#: Each design's RTL files in compile order, its top level's last (module name = file name).
+DESIGNS: dict[str, tuple[str, ...]] = {
+    "systolic_pe": ("systolic_pe.v",),
+    "systolic_array": ("systolic_pe.v", "systolic_array.v"),
+    "systolic_accel": ("systolic_pe.v", "systolic_array.v", "systolic_accel.v"),
+}
+
 
 def directory() -> Path:
     """The folder of the shipped RTL files (a real folder: wheels install unzipped)."""
     return Path(str(files(__name__)))
+
+
+def sources(top: str = "systolic_array") -> list[Path]:
+    """The shipped RTL files of design ``top`` (a key of :data:`DESIGNS`), the top level last.
+
+    Its HDL parameters come from the same parameter object the testbench is told about
+    (``ArrayParams.hdl_parameters()``). ValueError for a design the package does not have."""
+    try:
+        names = DESIGNS[top]
+    except KeyError:
+        raise ValueError(
+            f"no design {top!r} in the package's RTL: choose one of {', '.join(DESIGNS)}"
+        ) from None
+    folder = directory().resolve()
+    return [folder / name for name in names]

