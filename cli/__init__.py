@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from systolic import procs
 from systolic.cli import options
 from systolic.engine import config as settings
-from systolic.errors import SystolicError
+from systolic.errors import SystolicError, error_line, shown
 
 #: Modules that contribute subcommands: each has ``register(subparsers)`` which adds its parsers
 #: and sets ``func`` (args -> exit status) as the parser default.
@@ -100,22 +100,20 @@ def _main(argv: Sequence[str] | None) -> int:
         options.check_paths(args)
         return int(args.func(args) or 0)
     except SystolicError as exc:
-        print(f"systolic: error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.split(".")[0] == "systolic":
             raise
         extra = OPTIONAL_PACKAGES.get(exc.name.split(".")[0])
         how = f"pip install 'systolic[{extra}]' (or make setup)" if extra else "make setup"
-        print(
-            f"systolic: error: this needs the Python package {exc.name!r}: {how}", file=sys.stderr
-        )
+        print(error_line(f"this needs the Python package {exc.name!r}: {how}"), file=sys.stderr)
         return 2
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
         # A fault of the machine (disk full, permissions changed under us): one line, not a
         # traceback; outputs are written atomically, so nothing half-written stays behind.
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"systolic: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        where = f"{shown(exc.filename)}: " if getattr(exc, "filename", None) else ""
+        print(error_line(f"{where}{exc.strerror or exc}"), file=sys.stderr)
         return 2
