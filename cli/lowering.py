@@ -9,7 +9,7 @@ from typing import Any
 
 from systolic.cli import options
 from systolic.engine.tops import WORKLOAD_TOPS
-from systolic.lowering.e2e import METHOD_FAMILY
+from systolic.pruning.registry import NAMES
 
 LOWER_EPILOG = """\
 examples:
@@ -30,14 +30,17 @@ goes to --out: report.md, report.json, e2e.png, workloads/*.npz.
 
 
 def _methods(text: str) -> list[str]:
-    """Comma-separated method names; unknown ones are one clear error (not argparse usage)."""
+    """Comma-separated method names, or ``all``; unknown ones are one clear error (not argparse
+    usage)."""
     from systolic.errors import LoweringError
 
+    if text.strip() == "all":
+        return list(NAMES)
     names = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
-    bad = [m for m in names if m not in METHOD_FAMILY]
+    bad = [m for m in names if m not in NAMES]
     if bad or not names:
         raise LoweringError(
-            f"unknown method {', '.join(bad) or '(none)'}; choose from {', '.join(METHOD_FAMILY)}"
+            f"unknown method {', '.join(bad) or '(none)'}; choose from {', '.join(NAMES)} or all"
         )
     return names
 
@@ -78,8 +81,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--methods",
-        default=",".join(METHOD_FAMILY),
-        help="comma-separated pruning methods (default: slimming,autopruner,se,shuffle)",
+        default="all",
+        help=f"comma-separated pruning methods ({','.join(NAMES)}), or all (the default)",
     )
     options.add_sim(p, "verilator")
     p.add_argument(

@@ -7,8 +7,7 @@ import argparse
 from typing import Any
 
 from systolic.cli import options
-
-METHOD_CHOICES = ("slimming", "autopruner", "se", "shuffle", "all")
+from systolic.pruning.registry import FAMILIES, NAMES, REGISTRY, users
 
 EPILOG = """\
 examples:
@@ -20,31 +19,79 @@ Reports: <out>/<method>/report.{json,md}, pruning.png, pruned/ and dense/ models
 <out>/summary.md compares the methods that ran.
 """
 
+#: The methods' own options (which method reads which: the registry's ``options``).
+METHOD_OPTIONS: dict[str, dict[str, Any]] = {
+    "--ratio": dict(
+        type=options.real(0, 1, lo_open=True, hi_open=True),
+        default=0.7,
+        help="fraction of all BN channels to prune, in (0, 1)",
+    ),
+    "--sparsity": dict(
+        type=options.real(0, 10), default=5e-3, help="lambda of the L1 on BN scales"
+    ),
+    "--min-channels": dict(
+        type=options.integer(0),
+        default=1,
+        help="keep at least this many channels per layer (0: no guard, an emptied "
+        "layer is an error)",
+    ),
+    "--round-to": dict(
+        type=options.integer(1, 4096),
+        default=None,
+        help="round kept channels up to a multiple of this (the array width)",
+    ),
+    "--keep-rate": dict(
+        type=options.real(0, 1, lo_open=True, hi_open=True),
+        default=0.4,
+        help="target fraction r of channels to keep, in (0, 1)",
+    ),
+    "--se-threshold": dict(
+        type=options.real(0, 1, lo_open=True, hi_open=True),
+        default=0.05,
+        help="a channel whose excitation stays below this for every calibration sample is removed",
+    ),
+    "--se-sparsity": dict(
+        type=options.real(0, 10),
+        default=0.1,
+        help="lambda of the L1 on excitations during sparsity training",
+    ),
+    "--groups": dict(type=options.integer(1, 64), default=3, help="groups of the 1x1 convs"),
+    "--block-sparsity": dict(
+        type=options.real(0, 10),
+        default=3e-2,
+        help="lambda of the L1 on the off-diagonal weight blocks",
+    ),
+}
+
 
 def register(subparsers: Any) -> None:
-    """Add the ``prune`` subcommand, its options in three groups."""
+    """Add the ``prune`` subcommand: what to run, one option group per method (the registry's),
+    the options several methods share, training and reporting."""
+    titles = ", ".join(m.title for m in REGISTRY)
     p = subparsers.add_parser(
         "prune",
-        help="prune digits CNNs (Network Slimming, AutoPruner, SE, ShuffleNet) and report",
-        description="Train a small CNN on scikit-learn's digits, prune it with one of four "
-        "methods, fine-tune, and report accuracy, parameters, MACs and GEMM shapes per layer.",
+        help=f"prune digits CNNs ({titles}) and report",
+        description="Train a small CNN on scikit-learn's digits, prune it with one of the "
+        f"methods ({titles}), fine-tune, and report accuracy, parameters, MACs and GEMM shapes "
+        "per layer.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _what(p.add_argument_group("what to run and where"))
-    _methods(p.add_argument_group("the methods' settings"))
+    _methods(p)
     _training(p.add_argument_group("training and reporting"))
     p.set_defaults(func=_run)
 
 
 def _what(p: Any) -> None:
     """Options: what to run and where."""
-    p.add_argument("--method", choices=METHOD_CHOICES, default="slimming")
+    p.add_argument("--method", choices=(*NAMES, "all"), default=NAMES[0])
     p.add_argument(
         "--model",
-        choices=("plain", "se", "shuffle"),
+        choices=FAMILIES,
         default=None,
-        help="model family (default: the method's own: plain, plain, se, shuffle)",
+        help="model family (default: the method's own: "
+        f"{', '.join(m.default_family for m in REGISTRY)})",
     )
     options.add_out(p, "report directory", default="artifacts/pruning")
     p.add_argument(
@@ -56,64 +103,17 @@ def _what(p: Any) -> None:
     )
 
 
-def _methods(p: Any) -> None:
-    """Options: the methods' settings."""
-    p.add_argument(
-        "--ratio",
-        type=options.real(0, 1, lo_open=True, hi_open=True),
-        default=0.7,
-        help="Network Slimming: fraction of all BN channels to prune, in (0, 1)",
-    )
-    p.add_argument(
-        "--sparsity",
-        type=options.real(0, 10),
-        default=5e-3,
-        help="Network Slimming: lambda of the L1 on BN scales",
-    )
-    p.add_argument(
-        "--min-channels",
-        type=options.integer(0),
-        default=1,
-        help="keep at least this many channels per layer (0: no guard, an emptied "
-        "layer is an error)",
-    )
-    p.add_argument(
-        "--round-to",
-        type=options.integer(1, 4096),
-        default=None,
-        help="round kept channels up to a multiple of this (the array width)",
-    )
-    p.add_argument(
-        "--keep-rate",
-        type=options.real(0, 1, lo_open=True, hi_open=True),
-        default=0.4,
-        help="AutoPruner: target fraction r of channels to keep, in (0, 1)",
-    )
-    p.add_argument(
-        "--se-threshold",
-        type=options.real(0, 1, lo_open=True, hi_open=True),
-        default=0.05,
-        help="SE: a channel whose excitation stays below this for every "
-        "calibration sample is removed",
-    )
-    p.add_argument(
-        "--se-sparsity",
-        type=options.real(0, 10),
-        default=0.1,
-        help="SE: lambda of the L1 on excitations during sparsity training",
-    )
-    p.add_argument(
-        "--groups",
-        type=options.integer(1, 64),
-        default=3,
-        help="ShuffleNet: groups of the 1x1 convs",
-    )
-    p.add_argument(
-        "--block-sparsity",
-        type=options.real(0, 10),
-        default=3e-2,
-        help="ShuffleNet: lambda of the L1 on the off-diagonal weight blocks",
-    )
+def _methods(p: argparse.ArgumentParser) -> None:
+    """The methods' options: an option one method reads goes into that method's group, one that
+    several read into a shared group that names them."""
+    groups = {m.name: p.add_argument_group(f"{m.title} (--method {m.name})") for m in REGISTRY}
+    shared = p.add_argument_group("settings of several methods")
+    for flag, spec in METHOD_OPTIONS.items():
+        readers = users(flag)
+        if len(readers) == 1:
+            groups[readers[0]].add_argument(flag, **spec)
+        else:
+            shared.add_argument(flag, **{**spec, "help": f"{spec['help']} ({', '.join(readers)})"})
 
 
 def _training(p: Any) -> None:
@@ -196,13 +196,14 @@ def _inspect(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.inspect:
         return _inspect(args)
-    from systolic.pruning.config import METHODS, method_spec
+    from systolic.pruning.config import method_spec
     from systolic.pruning.pipeline import run_methods
+    from systolic.pruning.registry import get
 
     cfg = _config(args)
-    methods = list(METHODS) if args.method == "all" else [args.method]
+    methods = list(NAMES) if args.method == "all" else [args.method]
     if args.method == "all" and args.model:
-        methods = [m for m in methods if args.model in _allowed(m)]
+        methods = [m for m in methods if get(m).refusal(args.model) is None]
     for m in methods:
         method_spec(cfg, m)  # reject a method/model mismatch before any training
     reports = run_methods(methods, cfg, args.out, args.batch)
@@ -219,9 +220,3 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  report: {r['files']['markdown']}")
     print(f"summary: {args.out}/summary.md")
     return 0
-
-
-def _allowed(method: str) -> tuple[str, ...]:
-    from systolic.pruning.config import METHOD_MODELS
-
-    return METHOD_MODELS[method]

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-#: Methods and the family each prunes (systolic.pruning.config.METHOD_MODELS defaults).
-METHOD_FAMILY = {"slimming": "plain", "autopruner": "plain", "se": "se", "shuffle": "shuffle"}
+from systolic.pruning.registry import get
+
 #: Calibration images (from the training split) for the activation scales.
 CALIBRATION_IMAGES = 512
 #: Largest logit difference allowed between the integer reference and the fake-quantized torch
@@ -58,7 +58,7 @@ def model_entries(methods: list[str], prune_dir: Path) -> list[ModelEntry]:
     entries: list[ModelEntry] = []
     dense_by_hash: dict[str, str] = {}
     for m in methods:
-        fam = METHOD_FAMILY[m]
+        fam = get(m).default_family
         dense_dir = prune_dir / m / "dense"
         digest = json.loads((dense_dir / "model.json").read_text()).get("weights_sha256", m)
         if digest not in dense_by_hash:

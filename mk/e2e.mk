@@ -10,7 +10,7 @@
 E2E_SIM     ?= verilator
 E2E_ROWS    ?= 8
 E2E_COLS    ?= 8
-E2E_METHODS ?= slimming,autopruner,se,shuffle
+E2E_METHODS ?= all
 E2E_IMAGES  ?=
 E2E_SEED    ?= 0
 E2E_OUT     ?= artifacts/e2e

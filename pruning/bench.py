@@ -6,8 +6,8 @@ DIR holds either one run (``DIR/<method>/report.json``) or several seeds
 the table gives each seed's row and, per method, the mean and spread: on 450 test samples one
 sample is 0.22 percentage points, so a single seed says little about a 0.5 pp target.
 
-Targets (Network Slimming and AutoPruner): MACs >= 4x fewer on every seed, mean accuracy loss
-<= 0.5 pp, every run < 120 s. Exit status 0 when met, 1 when not, 2 without reports.
+Targets (of the methods the registry marks ``targets``): MACs >= 4x fewer on every seed, mean
+accuracy loss <= 0.5 pp, every run < 120 s. Exit status 0 when met, 1 when not, 2 without reports.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from systolic.fileio import atomic_write
-from systolic.pruning.config import METHODS
+from systolic.pruning.registry import NAMES, TARGET_METHODS
 from systolic.pruning.report import (
     TARGET_MAC_REDUCTION,
     TARGET_MAX_LOSS_PP,
-    TARGET_METHODS,
     TARGET_SECONDS,
     summary_markdown,
 )
@@ -33,13 +32,13 @@ def collect(root: Path) -> dict[str, list[dict[str, Any]]]:
     """Reports per run directory (the root itself, or its ``seed*`` folders)."""
     runs = (
         [root]
-        if any((root / m / "report.json").is_file() for m in METHODS)
+        if any((root / m / "report.json").is_file() for m in NAMES)
         else sorted(root.glob("seed*"), key=lambda p: (len(p.name), p.name))
     )
     out = {}
     for run in runs:
         reports = [
-            json.loads(p.read_text()) for m in METHODS if (p := run / m / "report.json").is_file()
+            json.loads(p.read_text()) for m in NAMES if (p := run / m / "report.json").is_file()
         ]
         if reports:
             out[run.name] = reports

@@ -8,10 +8,9 @@ from typing import Any
 from torch import nn
 
 from systolic.pruning.models import Spec
+from systolic.pruning.registry import get
 from systolic.pruning.surgery import KeptMap
 from systolic.pruning.train import TrainConfig
-
-METHODS = ("slimming", "autopruner", "se", "shuffle")
 
 
 @dataclass(frozen=True)
@@ -71,33 +70,17 @@ class MethodResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-#: Model families each method can run on (the first one is its default).
-METHOD_MODELS: dict[str, tuple[str, ...]] = {
-    "slimming": ("plain", "se"),
-    "autopruner": ("plain", "se"),
-    "se": ("se",),
-    "shuffle": ("shuffle",),
-}
-WHY_NOT = {
-    "slimming": "it needs conv-BN stages whose channels can be removed",
-    "autopruner": "it needs conv-BN stages whose channels can be removed",
-    "se": "it needs an SE block after every conv stage",
-    "shuffle": "it part-prunes the 1x1 convs of ShuffleNet units",
-}
-
-
 def method_spec(cfg: PruneConfig, method: str) -> Spec:
-    """The architecture ``method`` runs on under ``cfg`` (``cfg.model`` or the default)."""
+    """The architecture ``method`` runs on under ``cfg`` (``cfg.model`` or the method's
+    default); a model the method does not apply to is a :class:`PruningError`."""
     from systolic.pruning.errors import PruningError
     from systolic.pruning.models import ShuffleSpec, plain_spec, se_spec
 
-    allowed = METHOD_MODELS[method]
-    family = cfg.model or allowed[0]
-    if family not in allowed:
-        raise PruningError(
-            f"method {method!r} does not apply to the {family!r} model: {WHY_NOT[method]} "
-            f"(use --model {' or '.join(allowed)})"
-        )
+    info = get(method)
+    family = cfg.model or info.default_family
+    refusal = info.refusal(family)
+    if refusal is not None:
+        raise PruningError(refusal)
     if family == "plain":
         return plain_spec(cfg.widths)
     if family == "se":

@@ -13,30 +13,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from systolic.fileio import atomic_write
-from systolic.pruning.autopruner import AutoPruner
-from systolic.pruning.config import METHODS, MethodResult, PruneConfig, method_spec
+from systolic.pruning.config import MethodResult, PruneConfig, method_spec
 from systolic.pruning.data import Digits, load_digits_split, seed_everything
-from systolic.pruning.errors import PruningError
 from systolic.pruning.method import Description, Pruned, PruningMethod, RunContext, Trained
+from systolic.pruning.registry import REGISTRY, get
 from systolic.pruning.report import summary_markdown, write_report
-from systolic.pruning.se_prune import SEPruning
-from systolic.pruning.shuffle import ShufflePartPruning
-from systolic.pruning.slimming import NetworkSlimming
 from systolic.pruning.train import BaselineCache, accuracy, finetune
 
-#: The implementation of every name in METHODS.
-IMPLEMENTATIONS: dict[str, PruningMethod[Any]] = {
-    m.name: m for m in (NetworkSlimming(), AutoPruner(), SEPruning(), ShufflePartPruning())
-}
+#: The implementation of every method of the registry, by name.
+IMPLEMENTATIONS: dict[str, PruningMethod[Any]] = {m.name: m.load() for m in REGISTRY}
 
 T = TypeVar("T")
 
 
 def get_method(method: str) -> PruningMethod[Any]:
     """The implementation of ``method``; an unknown name is a :class:`PruningError`."""
-    if method not in IMPLEMENTATIONS:
-        raise PruningError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    return IMPLEMENTATIONS[method]
+    return IMPLEMENTATIONS[get(method).name]
 
 
 def _timed(secs: dict[str, float], phase: str | None, step: Callable[[], T]) -> T:
@@ -61,7 +53,7 @@ def _prune(
 def run_method(
     method: str, cfg: PruneConfig, data: Digits, baselines: BaselineCache | None = None
 ) -> MethodResult:
-    """Run ``method`` (one of METHODS) and return its result (no files written)."""
+    """Run ``method`` (a name of the registry) and return its result (no files written)."""
     impl = get_method(method)
     seed_everything(cfg.seed, cfg.threads)
     impl.check(cfg)

@@ -25,13 +25,13 @@ from systolic.pruning.data import Digits
 from systolic.pruning.io import save_model
 from systolic.pruning.lowering import LayerGemm, count_params, gemm_shapes, total_macs
 from systolic.pruning.models import family, input_shape, spec_of
+from systolic.pruning.registry import TARGET_METHODS, get
 from systolic.report import md_table
 
-#: Benchmark targets of issue 4 (Network Slimming and AutoPruner).
+#: Benchmark targets of issue 4 (the registry's TARGET_METHODS).
 TARGET_MAC_REDUCTION = 4.0
 TARGET_MAX_LOSS_PP = 0.5
 TARGET_SECONDS = 120.0
-TARGET_METHODS = ("slimming", "autopruner")
 
 
 def _channels(layers: list[LayerGemm]) -> dict[str, int]:
@@ -270,7 +270,7 @@ def plot(result: MethodResult, report: dict[str, Any], path: Path) -> None:
     names = list(report["channels"])
     before = [report["channels"][n]["before"] for n in names]
     after = [report["channels"][n]["after"] or 0 for n in names]
-    if result.method == "shuffle":
+    if get(result.method).removes == "weights":
         # Channel counts do not change; what part-pruning removes is weights per layer.
         after_w = {g["layer"]: g["count"] * g["K"] * g["N"] for g in report["gemms"]["after"]}
         before = [g["count"] * g["K"] * g["N"] for g in report["gemms"]["before"]]

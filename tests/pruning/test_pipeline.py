@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from systolic.pruning import pipeline
-from systolic.pruning.config import METHODS, PruneConfig
+from systolic.pruning.config import PruneConfig
 from systolic.pruning.data import Digits
 from systolic.pruning.errors import PruningError
 from systolic.pruning.method import Description, Pruned, PruningMethod, RunContext, Trained
+from systolic.pruning.registry import NAMES as METHODS
 from systolic.pruning.surgery import remove_channels
 from systolic.pruning.train import BaselineCache, TrainConfig
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from systolic.cli import main
+from systolic.pruning.registry import NAMES, get
 
 #: A few epochs of narrow networks: exercises every code path in seconds (not the benchmark).
 TINY = [
@@ -51,10 +52,10 @@ def _check_report(out: Path, method: str) -> None:
         assert report["params"]["pruned"] < report["params"]["dense"]
     assert report["seconds"]["total"] > 0
     assert "MACs" in (folder / "report.md").read_text()
-    assert ("targets" in report) == (method in ("slimming", "autopruner"))
+    assert ("targets" in report) == get(method).targets
     saved = json.loads((folder / "pruned" / "model.json").read_text())
     assert report["kept_indices"] == saved["kept_indices"]
-    if method != "shuffle":
+    if get(method).removes == "channels":
         widths = [s["out_channels"] for s in saved["spec"]["stages"]]
         assert widths == [len(v) for v in report["kept_indices"].values()]
 
@@ -64,9 +65,9 @@ def test_all_methods_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     # One test rather than a shared fixture: under pytest-xdist a module fixture would be
     # rebuilt on every worker that runs one of its users.
     assert main(["prune", "--method", "all", "--out", str(tmp_path), *TINY]) == 0
-    for method in ("slimming", "autopruner", "se", "shuffle"):
+    for method in NAMES:
         _check_report(tmp_path, method)
-    assert (tmp_path / "summary.md").read_text().count("\n") == 2 + 4
+    assert (tmp_path / "summary.md").read_text().count("\n") == 2 + len(NAMES)
     capsys.readouterr()
     assert (
         main(["prune", "--inspect", str(tmp_path / "autopruner" / "pruned"), "--threads", "1"]) == 0
