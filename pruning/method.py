@@ -82,7 +82,8 @@ S = TypeVar("S")
 class PruningMethod(ABC, Generic[S]):
     """One pruning method: only what is specific to it (see the module docstring)."""
 
-    #: The method's name (``--method``, the report folder, ``MethodResult.method``).
+    #: The name of the registry entry it implements (:mod:`systolic.pruning.registry`, which
+    #: checks that the two agree): ``--method``, the report folder, ``MethodResult.method``.
     name: ClassVar[str]
     #: Progress-bar label of the sparsity training.
     regularizer: ClassVar[str] = "sparsity"
