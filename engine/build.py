@@ -10,7 +10,9 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import shutil
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +166,9 @@ def built(
         yield runner, bdir
 
 
-#: Written last into a build folder: a build without it was cut short and is never reused.
+#: Written last into a build folder: a build without it was cut short and is never reused. It
+#: holds the build's key and the size and digest of each of its products, so that a product
+#: changed after the build (cut short by a full disk, a copy, a user) is rebuilt, not run.
 BUILD_STAMP = ".systolic-build-ok"
 
 
@@ -176,9 +180,11 @@ def shared_build(
     same key and sources is there, then hold a shared lock while the caller uses it.
 
     Concurrent runs of one configuration (two commands, pytest-xdist workers) thus build once
-    and never rebuild under each other; a build cut short (kill, full disk) has no stamp and is
-    wiped and rebuilt by the next run. ``do_build`` is called in both cases, because cocotb's
-    runner needs its build call before a test; on a finished build it has nothing to do.
+    and never rebuild under each other; a build cut short (kill, full disk) has no stamp, and a
+    build whose products (the simulator executables) no longer match its stamp was damaged
+    afterwards: both are wiped and rebuilt by the next run. ``do_build`` is called in every
+    case, because cocotb's runner needs its build call before a test; on a finished build it
+    has nothing to do.
     """
     want = _build_key(key, sources)
     try:
@@ -189,14 +195,53 @@ def shared_build(
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = bdir / BUILD_STAMP
-        finished = stamp.is_file() and stamp.read_text() == want
+        finished = _stamp_matches(stamp, want, bdir)
         if not finished:
             _wipe_build(bdir)
         do_build()
         if not finished:
-            atomic_write(stamp, want)
+            atomic_write(stamp, json.dumps({"key": want, "products": build_products(bdir)}))
         fcntl.flock(lock, fcntl.LOCK_SH)
         yield
+
+
+def build_products(bdir: Path) -> dict[str, list[Any]]:
+    """Size and SHA-256 of every executable file of a build folder (what a run executes:
+    Icarus's ``sim.vvp``, a Verilator binary), earlier runs' folders left out."""
+    found: dict[str, list[Any]] = {}
+    for folder, dirs, files in os.walk(bdir):
+        if Path(folder) == bdir:
+            dirs[:] = [d for d in dirs if d != "runs"]
+        for name in files:
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+                if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
+                    continue
+                found[str(path.relative_to(bdir))] = [st.st_size, _sha256(path)]
+            except OSError:
+                continue
+    return dict(sorted(found.items()))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp_matches(stamp: Path, want: str, bdir: Path) -> bool:
+    """The stamp is there, names this build's key, and every product it lists is unchanged
+    (none missing, none added)."""
+    try:
+        recorded = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(recorded, dict) or recorded.get("key") != want:
+        return False
+    return recorded.get("products") == build_products(bdir)
 
 
 def _build_key(key: dict[str, Any], sources: Sequence[Path]) -> str:

@@ -85,7 +85,11 @@ SETTINGS = (
 
 
 def check_environment(environ: Mapping[str, str] | None = None) -> None:
-    """Raise ConfigError (one line) for the first setting with a bad value."""
+    """Raise ConfigError (one line) for the first setting with a bad value.
+
+    Checking the process's own environment (``environ`` None) also resolves its path settings
+    against the working directory, once: every child process then reads the same folders,
+    whatever folder it runs in."""
     env = os.environ if environ is None else environ
     for s in SETTINGS:
         if s.name not in env:
@@ -94,6 +98,8 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
             s.check(env[s.name])
         except SystolicError as exc:
             raise ConfigError(f"${s.name}={env[s.name]!r}: {exc}") from None
+    if environ is None:
+        os.environ.update(resolved_paths())
 
 
 def _get(name: str) -> str | None:
@@ -101,21 +107,42 @@ def _get(name: str) -> str | None:
     return value if value and value.strip() else None
 
 
+#: The settings that name a folder (checked as one): read through :func:`path_setting` only.
+PATH_SETTINGS = tuple(s.name for s in SETTINGS if s.check in (_out_dir, _in_dir))
+
+
+def path_setting(name: str) -> Path | None:
+    """The folder a path setting names, absolute (a relative value is taken from the caller's
+    working directory), or None when it is not set.
+
+    The one reader of every path setting: simulators run in their own folders, so a relative
+    path handed on as it is would land in (or be looked up from) the wrong place.
+    """
+    if name not in PATH_SETTINGS:
+        raise KeyError(f"{name} is not a path setting")
+    value = _get(name)
+    return fileio.resolve(value) if value else None
+
+
+def resolved_paths() -> dict[str, str]:
+    """Every path setting that is set, absolute: for the environment of child processes, which
+    run in other folders (a relative value would otherwise be read again from there)."""
+    return {name: str(path) for name in PATH_SETTINGS if (path := path_setting(name))}
+
+
 def build_root() -> Path:
     """Builds, run results and waves: ``$SYSTOLIC_BUILD_DIR``, else ./build."""
-    return fileio.resolve(_get(BUILD_DIR) or "build")
+    return path_setting(BUILD_DIR) or fileio.resolve("build")
 
 
 def rtl_dir_setting() -> Path | None:
     """``$SYSTOLIC_RTL_DIR`` (the RTL to simulate instead of the packaged one), if set."""
-    value = _get(RTL_DIR)
-    return fileio.resolve(value) if value else None
+    return path_setting(RTL_DIR)
 
 
 def cov_dir() -> Path | None:
     """``$SYSTOLIC_COV_DIR``: the folder collecting every run's coverage file, if set."""
-    value = _get(COV_DIR)
-    return Path(value) if value else None
+    return path_setting(COV_DIR)
 
 
 def waves_always() -> bool:
@@ -125,8 +152,7 @@ def waves_always() -> bool:
 
 def waves_dir_setting() -> Path | None:
     """``$SYSTOLIC_WAVES_DIR``: the folder of wave files, if set (else <build root>/waves)."""
-    value = _get(WAVES_DIR)
-    return Path(value) if value else None
+    return path_setting(WAVES_DIR)
 
 
 def stream_scale() -> int:

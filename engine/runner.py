@@ -3,18 +3,26 @@
 A run gets a fresh folder (``<build>/runs/<name>_seed<N>.<unique>``) holding its run
 configuration (``run.json``, the one thing the simulator process is told), the tests' statistics
 records, coverage, the simulator log and cocotb's xUnit results, which are read back into a
-:class:`RunResult`. Never raises for failing tests: a failure, an error, a crash and a run that
-ran nothing all end in ``RunResult.passed`` being False.
+:class:`RunResult`. Never raises for failing tests: a failure, an error, a crash, a run that
+ran nothing and a run that counted no check all end in ``RunResult.passed`` being False. A fault
+of the machine (an output that cannot be written, a wave file cut short) raises a one-line
+:class:`~systolic.fileio.OutputError` and leaves no partial output behind.
+
+The simulator is only ever given ASCII names: it runs in the run folder (whose name is made
+ASCII) and gets the paths of its files relative to it; Icarus mangles other bytes in a path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import glob
+import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -26,17 +34,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from systolic import fileio
 from systolic.engine import build, config, stats, toolchain
 from systolic.engine.build import ARRAY_TOP, HdlTop
 from systolic.engine.config import RunConfig
-from systolic.errors import SimulatorError, one_line
+from systolic.errors import ConfigError, SimulatorError, one_line
+from systolic.fileio import OutputError
 from systolic.models.params import ArrayParams
-from systolic.waves.gtkw import write_gtkw
+from systolic.waves.gtkw import gtkw_path, write_gtkw
 from systolic.waves.timeline import stim_dir
+from systolic.waves.vcd import WaveError, check_complete
 
 TEST_MODULE = "systolic.tb.test_array"
 #: Run folders kept per test name and seed (older ones are removed by the next run).
 KEEP_RUNS = 5
+#: The wave file's name in the run folder, where the simulator writes it; moved into the waves
+#: folder once it is checked whole.
+LOCAL_WAVES = "waves.vcd"
+#: How far before the simulation's end a whole wave file may end: one clock period of the
+#: testbenches (the clock runs to the end; a test may end between two of its edges).
+WAVE_END_SLACK_PS = 10_000
+#: Why a run whose tests all passed is no pass when they counted no check.
+NO_CHECKS = (
+    "no checks counted: the tests passed but recorded no product, PE-cycle or edge check "
+    "(their statistics were lost or they checked nothing)"
+)
 
 
 @dataclass
@@ -57,8 +79,15 @@ class RunResult:
     log: Path | None = None
 
     @property
+    def checks(self) -> int:
+        """Checks of the design that the tests counted: products, PE-cycle and edge checks."""
+        return stats.checks(self.stats)
+
+    @property
     def passed(self) -> bool:
-        return self.tests > 0 and self.failed == 0
+        """At least one test ran, none failed, and they counted at least one check: a run that
+        checked nothing (statistics lost, tests that returned early) is never a pass."""
+        return self.tests > 0 and self.failed == 0 and self.checks > 0
 
     def summary(self) -> str:
         lines = [
@@ -67,6 +96,8 @@ class RunResult:
         ]
         for name, msg in self.failures.items():
             lines.append(f"  FAIL {name}: {msg}")
+        if self.tests > self.failed == 0 and not self.checks:
+            lines.append(f"  FAIL {NO_CHECKS}")
         return "\n".join(lines)
 
 
@@ -91,6 +122,8 @@ def run(
     for every run (CI reruns failed tests that way).
     """
     waves = waves or config.waves_always()
+    if waves:  # before the build: an unusable waves folder is one line, not a lost run
+        fileio.check_output_dir(waves_dir(build_root))
     t0 = time.perf_counter()
     with build.built(sim, params, waves, rtl_dir, build_root, quiet, top) as (cocotb_runner, bdir):
         name = "-".join(tests) if tests and len(tests) <= 2 else "all"
@@ -153,29 +186,32 @@ class Launch:
     trust_inertial_writes: bool = True
 
     def run(
-        self, tests: Sequence[str] | None, tdir: Path, cfg: RunConfig, wave_file: Path | None = None
+        self, tests: Sequence[str] | None, tdir: Path, cfg: RunConfig, waves: bool = False
     ) -> RunResult:
-        """Run ``tests`` (all when None) in ``tdir`` with configuration ``cfg``; read results."""
+        """Run ``tests`` (all when None) in ``tdir`` with configuration ``cfg``; read results.
+
+        waves: the simulator writes a wave file, ``<tdir>/waves.vcd`` (and the testbench the
+        stimulus next to it), for the caller to check and move into place."""
         tdir.mkdir(parents=True, exist_ok=True)
-        plusargs, test_args = list(self.plusargs), []
+        plusargs = [simulator_arg(arg, tdir) for arg in self.plusargs]
+        test_args: list[str] = []
         env_changes = toolchain.simulator_env(self.sim)
-        if wave_file is not None:
-            wave_file.parent.mkdir(parents=True, exist_ok=True)
-            wave_file.unlink(missing_ok=True)
-            stims = stim_dir(wave_file)
-            if stims.exists():
-                shutil.rmtree(stims)
+        if waves:
+            local = tdir / LOCAL_WAVES
+            fileio.discard(local, stim_dir(local))
             # The TB saves each stream's stimulus there: `systolic waves` numbers cycles with it.
-            cfg = cfg.replace(stim_dir=str(stims))
+            cfg = cfg.replace(stim_dir=str(stim_dir(local)))
             if self.sim == "icarus":
                 # The runner asks vvp for FST; a later -vcd wins, the dump module takes the path.
                 env_changes["SIM_CMD_SUFFIX"] = "-vcd"
-                plusargs.append(f"+dumpfile_path={wave_file}")
+                plusargs.append(f"+dumpfile_path={LOCAL_WAVES}")
             else:
-                test_args += ["--trace-file", str(wave_file)]
+                test_args += ["--trace-file", LOCAL_WAVES]
         # Said explicitly either way: cocotb's runner turns it on for Verilator unless it is set.
         run_env = cfg.write(tdir / "run.json")
         run_env["COCOTB_TRUST_INERTIAL_WRITES"] = "1" if self.trust_inertial_writes else "0"
+        # The simulator runs in the run folder: it reads the settings' folders as resolved here.
+        run_env.update(config.resolved_paths())
         results = tdir / "results.xml"
         with (
             toolchain.patched_environ(env_changes),
@@ -193,14 +229,56 @@ class Launch:
                 extra_env=run_env,
                 plusargs=plusargs,
                 test_args=test_args,
-                waves=wave_file is not None,
+                waves=waves,
                 results_xml=str(results),
             )
         assert cfg.params is not None
         res = RunResult(self.sim, cfg.params, self.seed, results_xml=results, log=tdir / "sim.log")
         read_results(res, results)
-        res.stats = stats.read_stats(tdir / "stats")
+        try:
+            check_write_faults(res, tdir)
+        except OutputError:  # what the run wrote is partial: none of it may be taken for a result
+            fileio.discard(results, tdir / LOCAL_WAVES, stim_dir(tdir / LOCAL_WAVES))
+            raise
+        # Read where the tests were told to write them.
+        res.stats = stats.read_stats(Path(cfg.stats_dir) if cfg.stats_dir else tdir / "stats")
         return res
+
+
+#: What a write that failed for want of room or permission says (in a test's failure message).
+_WRITE_FAULTS = tuple(
+    os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+)
+
+
+def check_write_faults(res: RunResult, tdir: Path) -> None:
+    """A run whose outputs could not be written (a test's statistics, stimulus or results, or
+    cocotb's results file) is a fault of the machine, not a verdict on the design: one
+    OutputError line. A crash without such a cause stays a failed test."""
+    for name, msg in res.failures.items():
+        if name == "<simulator>":
+            note = _space_note(tdir)
+            if note:
+                raise OutputError(f"cannot write the results of the run in {tdir}{note}")
+        elif any(fault in msg for fault in _WRITE_FAULTS):
+            raise OutputError(f"{name}: {one_line(msg)}")
+
+
+def simulator_arg(arg: str, cwd: Path) -> str:
+    """A plusarg as the simulator is given it: a path inside its working folder ``cwd`` (the
+    run folder) relative to it, so that only ASCII names reach the simulator wherever the build
+    folder is (Icarus mangles the other bytes of a path it is handed); a value that is still
+    not ASCII is refused with one line."""
+    name, sep, value = arg.partition("=")
+    if sep and os.path.isabs(value):
+        with contextlib.suppress(ValueError):
+            value = str(Path(value).relative_to(cwd))
+    if not value.isascii():
+        raise ConfigError(
+            f"cannot hand the simulator the path {value!r} ({name.lstrip('+')}): simulators "
+            "take ASCII paths only"
+        )
+    return f"{name}{sep}{value}"
 
 
 def _run_with_waves(
@@ -217,8 +295,13 @@ def _run_with_waves(
     failed_before = False
     for test in tests:
         wave_file = wave_path(launch.sim, cfg.params, test, launch.seed, build_root)
-        test_cov = cov.with_name(f"{cov.stem}_{test}.yml") if cov else tdir / test / "coverage.yml"
-        one = launch.run([test], tdir / test, cfg.replace(cov_file=str(test_cov)), wave_file)
+        # An earlier run's files are never shown as this run's.
+        fileio.discard(wave_file, stim_dir(wave_file), gtkw_path(wave_file))
+        test_dir = tdir / test
+        test_cov = cov.with_name(f"{cov.stem}_{test}.yml") if cov else test_dir / "coverage.yml"
+        test_cfg = cfg.replace(cov_file=str(test_cov), stats_dir=str(test_dir / "stats"))
+        one = launch.run([test], test_dir, test_cfg, waves=True)
+        published = publish_waves(one, test_dir, wave_file)
         res.tests += one.tests
         res.failed += one.failed
         # A crash is named after the test whose simulator crashed.
@@ -226,9 +309,8 @@ def _run_with_waves(
         for name, msg in failures.items():
             res.failures[name] = msg + waves_hint(wave_file, msg)
         res.stats += one.stats
-        if wave_file.exists():
+        if published:
             res.waves[test] = wave_file
-            write_view(wave_file)
         if res.log is None or (failures and not failed_before):
             res.log = one.log  # the first failing test's log, else the first test's
         failed_before = failed_before or bool(failures)
@@ -236,14 +318,78 @@ def _run_with_waves(
     return res
 
 
+def publish_waves(res: RunResult, tdir: Path, wave_file: Path) -> bool:
+    """Move the wave file the simulator wrote in ``tdir`` (and its stimulus folder) to
+    ``wave_file``, with its GTKWave view; False when the simulator crashed (nothing shown).
+
+    The file is checked whole first (header, last line, last time step at the simulation's
+    end): a simulator says nothing when its wave file cannot be written. A cut or missing
+    file, or a move that fails, is a one-line OutputError and leaves none of the files."""
+    local = tdir / LOCAL_WAVES
+    stims = stim_dir(local)
+    if "<simulator>" in res.failures:  # no results: whatever the simulator wrote is no record
+        fileio.discard(local, stims)
+        return False
+    try:
+        check_complete(local, _sim_end_ps(res.results_xml), WAVE_END_SLACK_PS)
+    except WaveError as exc:
+        fileio.discard(local, stims)
+        why = str(exc).removeprefix(f"{local}: ")
+        raise OutputError(f"cannot write {wave_file}: {why}{_space_note(tdir, local)}") from None
+    try:
+        if stims.is_dir():
+            fileio.move_into_place(stims, stim_dir(wave_file))
+        fileio.move_into_place(local, wave_file)
+        write_view(wave_file)
+    except OutputError:
+        fileio.discard(wave_file, stim_dir(wave_file), gtkw_path(wave_file), local, stims)
+        raise
+    return True
+
+
+def _sim_end_ps(results_xml: Path | None) -> float | None:
+    """The simulated time at which the run's last test ended (ps), from cocotb's results."""
+    units = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6, "ms": 1e9, "sec": 1e12, "s": 1e12}
+    end = None
+    if results_xml is None:
+        return None
+    with contextlib.suppress(OSError, ET.ParseError):
+        for case in ET.parse(results_xml).getroot().iter("testcase"):
+            props = {p.get("name"): p.get("value") for p in case.iter("property")}
+            with contextlib.suppress(TypeError, ValueError):
+                t = float(props["sim_time_stop"] or "") * units[props.get("sim_time_unit") or "ns"]
+                end = t if end is None else max(end, t)
+    return end
+
+
+def _space_note(folder: Path, written: Path | None = None) -> str:
+    """Why a file may have been cut short: a full disk or the file size limit (ulimit -f)."""
+    notes = []
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(folder).free
+        if free < 1 << 20:
+            notes.append(f"No space left on device ({free} bytes free in {folder})")
+    with contextlib.suppress(OSError, ValueError):
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if written is not None and limit != resource.RLIM_INFINITY and limit <= 1 << 40:
+            notes.append(f"the file size limit (ulimit -f) is {limit} bytes")
+    return "; " + "; ".join(notes) if notes else ""
+
+
 def write_view(wave_file: Path) -> None:
-    """The GTKWave view next to a wave file (a convenience: never fails a run)."""
-    with contextlib.suppress(Exception):
+    """The GTKWave view next to a wave file. Only a write that fails raises (OutputError): a
+    view that cannot be made (an unexpected file) is a convenience lost, not a failed run."""
+    try:
         write_gtkw(wave_file)
+    except OutputError:
+        raise
+    except Exception:  # the view is optional
+        fileio.discard(gtkw_path(wave_file))
 
 
 def _crashed(log: Path | None) -> str:
-    return f"no results written: the simulation crashed; see {log}"
+    note = _space_note(log.parent) if log is not None else ""
+    return f"no results written: the simulation crashed; see {log}{note}"
 
 
 def fresh_run_dir(parent: Path, name: str, seed: int) -> Path:
@@ -253,7 +399,7 @@ def fresh_run_dir(parent: Path, name: str, seed: int) -> Path:
     oldest folders of the same name beyond ``KEEP_RUNS`` are removed.
     """
     parent.mkdir(parents=True, exist_ok=True)
-    prefix = f"{name}_seed{seed}."
+    prefix = f"{ascii_name(name)}_seed{seed}."
     tdir = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(tdir, 0o777 & ~_umask())  # mkdtemp folders are private: make it an ordinary one
     old = sorted(
@@ -266,6 +412,15 @@ def fresh_run_dir(parent: Path, name: str, seed: int) -> Path:
             if (stale / "results.xml").exists() or time.time() - stale.stat().st_mtime > 86400:
                 shutil.rmtree(stale)
     return tdir
+
+
+def ascii_name(name: str, limit: int = 80) -> str:
+    """``name`` as a folder name a simulator can take: ASCII letters, digits and ``._-``, the
+    rest replaced; a digest of the original keeps changed names apart."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    if safe == name and len(name) <= limit:
+        return name
+    return f"{safe[:limit]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def _umask() -> int:
@@ -341,10 +496,10 @@ def _merge_results(tdir: Path, results: Path) -> None:
     """One xUnit file for the run, made of the per-test files (for tools that read it)."""
     root = ET.Element("testsuites", name="results")
     for xml_path in sorted(tdir.glob("*/results.xml")):
-        with contextlib.suppress(ET.ParseError):
+        with contextlib.suppress(ET.ParseError, OSError):
             for suite in ET.parse(xml_path).getroot().iter("testsuite"):
                 root.append(suite)
-    ET.ElementTree(root).write(results, encoding="unicode")
+    fileio.atomic_write(results, ET.tostring(root, encoding="unicode"))
 
 
 def read_results(res: RunResult, xml_path: Path) -> None:
@@ -353,7 +508,14 @@ def read_results(res: RunResult, xml_path: Path) -> None:
         res.tests, res.failed = 1, 1
         res.failures["<simulator>"] = _crashed(res.log)
         return
-    for case in ET.parse(xml_path).getroot().iter("testcase"):
+    try:
+        cases = list(ET.parse(xml_path).getroot().iter("testcase"))
+    except (ET.ParseError, OSError) as exc:
+        res.tests, res.failed = 1, 1
+        note = _space_note(xml_path.parent)
+        res.failures["<simulator>"] = f"unreadable results {xml_path} ({one_line(exc)}){note}"
+        return
+    for case in cases:
         if case.find("skipped") is not None:
             continue
         res.tests += 1

@@ -8,11 +8,20 @@ summaries, the flake check and the benchmarks use.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from systolic.errors import SystolicError, one_line
 from systolic.fileio import atomic_write
+
+#: The counters of a record that are checks of the design (a run with none of them is no pass).
+CHECK_FIELDS = ("products", "pe_checks", "edge_checks")
+
+
+class StatsError(SystolicError):
+    """A statistics record that cannot be read (cut short, not JSON, unknown fields)."""
 
 
 @dataclass
@@ -45,7 +54,17 @@ def write_stats(folder: str | Path | None, record: TestStats) -> None:
 
 
 def read_stats(folder: Path) -> list[dict[str, Any]]:
-    """Every record of a run's statistics folder, in test-name order."""
-    return [
-        asdict(TestStats(**json.loads(p.read_text()))) for p in sorted(Path(folder).glob("*.json"))
-    ]
+    """Every record of a run's statistics folder, in test-name order (none when the folder does
+    not exist); a record that cannot be read is a one-line :class:`StatsError`."""
+    records = []
+    for p in sorted(Path(folder).glob("*.json")):
+        try:
+            records.append(asdict(TestStats(**json.loads(p.read_text()))))
+        except (OSError, ValueError, TypeError) as exc:
+            raise StatsError(f"{p}: unreadable statistics record ({one_line(exc)})") from None
+    return records
+
+
+def checks(records: Iterable[Mapping[str, Any]]) -> int:
+    """How many checks of the design the records count: products, PE-cycle and edge checks."""
+    return sum(int(r.get(name, 0) or 0) for r in records for name in CHECK_FIELDS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -228,3 +229,56 @@ def check_not_input(out: Path, inputs: Iterable[str | os.PathLike[str]]) -> None
             same = same or os.path.samefile(src, out)
         if same:
             raise OutputError(f"{out}: is also an input of this run; refusing to overwrite it")
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs that another program writes (a simulator's wave file): checked by the caller, then
+# moved into place whole, or removed.
+# ---------------------------------------------------------------------------------------------
+
+
+def discard(*paths: str | Path) -> None:
+    """Remove files or folders that must not stay behind (partial outputs); missing ones and
+    failures to remove are ignored (the caller is already reporting an error)."""
+    for item in paths:
+        p = Path(item)
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink(missing_ok=True)
+
+
+def move_into_place(src: str | Path, dest: str | Path) -> Path:
+    """Move the finished file or folder ``src`` to ``dest``, replacing what is there.
+
+    ``dest`` is then whole or absent, never partial: a rename on one file system, else a copy
+    under a temporary name next to ``dest`` that is renamed into place. A failure (full disk,
+    no permission) is one :class:`OutputError` line and leaves nothing at ``dest``."""
+    src, dest = Path(src), Path(dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        discard(dest)
+        try:
+            os.replace(src, dest)
+            return dest
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+        if src.is_dir():
+            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+            try:
+                shutil.copytree(src, tmp, dirs_exist_ok=True)
+                os.chmod(tmp, 0o777 & ~_umask())
+                os.replace(tmp, dest)
+            finally:
+                discard(tmp)
+            discard(src)
+            return dest
+    except OSError as exc:
+        discard(dest)
+        raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from None
+    with atomic_path(dest) as tmp_file:
+        shutil.copyfile(src, tmp_file)
+    discard(src)
+    return dest

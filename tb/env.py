@@ -17,6 +17,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, Timer
 from cocotb.utils import get_sim_time
 
 from systolic.engine.stats import TestStats, write_stats
+from systolic.fileio import atomic_path
 from systolic.models.array_model import EDGE_PORTS, ArrayTrace, simulate
 from systolic.models.skew import ResetPulse, Stream, pulsed_model_inputs
 from systolic.tb import coverage
@@ -197,14 +198,14 @@ class TB:
         if not folder:
             return
         path = Path(folder) / f"{self.test_name}_{self.stats.streams}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            path,
-            t0_ns=get_sim_time("ns"),
-            period_ns=CLOCK_PERIOD_NS,
-            # numpy's stubs: a ** mapping might also name the keyword allow_pickle (a bool).
-            **stream.stimulus.fields(),  # type: ignore[arg-type]
-        )
+        with atomic_path(path) as tmp:  # a failed write (full disk) leaves no partial file
+            np.savez(
+                tmp,
+                t0_ns=get_sim_time("ns"),
+                period_ns=CLOCK_PERIOD_NS,
+                # numpy's stubs: a ** mapping might also name the keyword allow_pickle (a bool).
+                **stream.stimulus.fields(),  # type: ignore[arg-type]
+            )
 
     async def _drive(self, cycles: int) -> None:
         clk = self.dut.clk_i

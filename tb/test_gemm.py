@@ -234,6 +234,8 @@ async def test_fast_checker_bites(dut):
         assert res.errors, f"the fast path accepted a wrong {what} in PE{pe}"
         assert all(f"PE({pe[0]},{pe[1]})" in e for e in res.errors if "signature" in e), res.errors
         dut._log.info("injected %s error in PE%s caught: %s", what, pe, res.errors[0])
+    # The unmodified stream was checked (a run that counted no check is no pass).
+    _stats("test_fast_checker_bites", True, good.cycles, 0.0, p.rows * p.cols)
 
 
 def _c_mismatches(name: str, got: np.ndarray, want: np.ndarray) -> list[str]:
@@ -262,6 +264,7 @@ async def test_fast_dump(dut):
         [(r, r + c, c), (1, 1, 1), (3 * r - 1, 2, 2 * c + 1)],
     ]
     failures: list[str] = []
+    cycles = 0
     for run_idx, shapes in enumerate(runs):
         ops = [
             random_operands(m, k, n, p, 40 + 10 * run_idx + q) for q, (m, k, n) in enumerate(shapes)
@@ -272,6 +275,7 @@ async def test_fast_dump(dut):
         stream = schedule([f for a, b in ops for f in tile_gemm(a, b, p)], p)
         await h.reset()
         res = await h.run(stream)
+        cycles += res.cycles
         failures += [f"run {run_idx}: {e}" for e in res.errors]
         assert len(res.results) == len(stream.products), res.errors
         cs = gemm_results(res, [(m, n) for m, _, n in shapes], p)
@@ -289,4 +293,5 @@ async def test_fast_dump(dut):
             sum(x.size for x in res.results if x is not None),
             res.phases.get("results_s", 0.0),
         )
+    _stats("test_fast_dump", not failures, cycles, 0.0, p.rows * p.cols)
     assert not failures, f"{'; '.join(failures[:8])} [{_fast_context(p)}]"

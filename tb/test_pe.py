@@ -18,6 +18,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
+from systolic.engine.stats import TestStats, write_stats
 from systolic.tb.config import RUN, dut_params
 from systolic.tb.env import CLOCK_PERIOD_NS, RESET_READ_PS
 
@@ -101,6 +102,7 @@ class PeBench:
         self.model = PeModel(self.params.data_w, self.params.acc_w, self.params.mul_reg)
         self.errors: list[str] = []
         self.cycle = 0
+        self.compares = 0  # output comparisons made (the run's statistics count them)
         self._in = [dut[name] for name in IN_PORTS]
         self._out = {name: dut[name] for name in OUT_PORTS}
         if len(dut.acc_o) != self.params.acc_w or len(dut.a_i) != self.params.data_w:
@@ -152,11 +154,18 @@ class PeBench:
 
     def compare(self, want: dict[str, int], when: str) -> None:
         got = self.read()
+        self.compares += 1
         for name in OUT_PORTS:
             if got[name] != want[name]:
                 self.errors.append(f"PE {name} {when}: expected {want[name]}, got {got[name]}")
 
+    def write_stats(self, passed: bool) -> None:
+        """Record what the test checked (a run that counted no check is no pass)."""
+        record = TestStats(self.test_name, passed, self.cycle, pe_checks=self.compares)
+        write_stats(RUN.stats_dir, record)
+
     def raise_if_failed(self) -> None:
+        self.write_stats(not self.errors)
         if self.errors:
             more = f"; and {len(self.errors) - 8} more" if len(self.errors) > 8 else ""
             shown = "; ".join(self.errors[:8])
@@ -252,3 +261,4 @@ async def test_pe_checker_bites(dut):
     pb.compare(pb.model.out, "at cycle 20")
     want = f"PE acc_o at cycle 20: expected {pb.model.out['acc_o']}, got {good}"
     assert pb.errors == [want], pb.errors
+    pb.write_stats(True)  # the injected error was reported as it must be

@@ -54,7 +54,8 @@ def print_waves(res: runner.RunResult, asked: bool) -> None:
 
 
 def print_summary(results: Sequence[runner.RunResult], wall: float) -> None:
-    """Totals over the runs: tests, products, PE-cycle checks, cycles, wall time."""
+    """Totals over the runs: tests, products, PE-cycle checks, cycles, wall time; which runs
+    counted no check (no pass, whatever their tests reported)."""
     stats = [s for r in results for s in r.stats]
     tests = sum(r.tests for r in results)
     failed = sum(r.failed for r in results)
@@ -65,3 +66,6 @@ def print_summary(results: Sequence[runner.RunResult], wall: float) -> None:
     print(f"  PE-cycle checks  {sum(s['pe_checks'] for s in stats)}")
     print(f"  simulated cycles {sum(s['cycles'] for s in stats)}")
     print(f"  wall time        {wall:.1f} s")
+    unchecked = [r for r in results if r.tests > r.failed == 0 and not r.checks]
+    for r in unchecked:
+        print(f"  NOT PASSED       {r.sim} {r.params.tag}: {runner.NO_CHECKS}")

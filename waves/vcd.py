@@ -8,8 +8,12 @@ which GTKWave needs); nothing here parses VCD text by hand. Both simulators put 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +40,42 @@ def pe_scope(scope: str, i: int, j: int) -> str:
     return f"{scope}.g_row[{i}].g_col[{j}].u_pe"
 
 
+@contextlib.contextmanager
+def _native(path: Path) -> Iterator[None]:
+    """Around every call into the wave reader (pywellen, Rust): its output is captured, and what
+    it says about the file becomes one ``WaveError`` line.
+
+    The reader prints straight to the process's stdout and stderr: warnings when a file
+    contradicts itself (time that goes backwards, whose changes it then skips) and, when it
+    panics on one (a value wider than its variable, a scope closed twice), a backtrace. A panic
+    surfaces as ``pyo3_runtime.PanicException``, a ``BaseException``: caught here, not above.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            except BaseException as exc:
+                if type(exc).__name__ != "PanicException":
+                    raise
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else "reader panic"
+                raise WaveError(f"{path}: the wave file contradicts itself ({why})") from None
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+        sink.seek(0)
+        said = [line for line in sink.read().decode(errors="replace").splitlines() if line]
+    if said:
+        raise WaveError(f"{path}: the wave file contradicts itself ({said[0].strip()})")
+
+
 def open_waveform(path: Path):
     """pywellen.Waveform of ``path``; one-line ``WaveError`` for anything that is not a VCD/FST."""
     import pywellen
@@ -54,7 +94,10 @@ def open_waveform(path: Path):
         last = f.read(1)
     is_vcd = head.lstrip()[:1] == b"$"
     try:
-        w = pywellen.Waveform(str(path))
+        with _native(path):
+            w = pywellen.Waveform(str(path))
+    except WaveError:
+        raise
     except Exception as exc:  # pywellen raises RuntimeError with a multi-line text
         why = " ".join(str(exc).split())
         if is_vcd:
@@ -66,6 +109,55 @@ def open_waveform(path: Path):
             "or the file is still being written)"
         )
     return w
+
+
+def ps_per_unit(w) -> float:
+    """Picoseconds per time unit of an open wave file."""
+    ts = w.timescale
+    unit = str(ts.unit).rsplit(".", 1)[-1].lower()
+    return int(ts.factor) * _UNIT_PS.get(unit, 1.0)
+
+
+def last_time(path: Path, chunk: int = 1 << 16) -> int | None:
+    """The last time step (``#<n>`` line, file units) of a VCD, read from its end; None when it
+    has none."""
+    with open(path, "rb") as f:
+        pos = f.seek(0, os.SEEK_END)
+        buf = b""
+        while pos > 0:
+            start = max(0, pos - chunk)
+            f.seek(start)
+            buf = f.read(pos - start) + buf
+            pos = start
+            lines = buf.splitlines(keepends=True)
+            # The first line of a chunk may be cut: searched with the next chunk.
+            whole, buf = (lines[1:], lines[0]) if start > 0 else (lines, b"")
+            for line in reversed(whole):
+                text = line.strip()
+                if text.startswith(b"#") and text[1:].isdigit():
+                    return int(text[1:])
+    return None
+
+
+def check_complete(path: Path, until_ps: float | None = None, slack_ps: float = 0.0) -> None:
+    """Raise a one-line ``WaveError`` unless ``path`` is a whole VCD: not empty, a readable
+    header, a complete last line and, with ``until_ps``, a last time step no earlier than
+    ``until_ps - slack_ps`` (where the simulation ended). A simulator writes its wave file
+    itself and says nothing when that fails (a full disk, a size limit): this is the check."""
+    path = Path(path)
+    w = open_waveform(path)
+    if until_ps is None:
+        return
+    with _native(path):
+        scale = ps_per_unit(w)
+    last = last_time(path)
+    if last is None:
+        raise WaveError(f"{path}: cut short: no time step in the file")
+    if last * scale < until_ps - slack_ps:
+        raise WaveError(
+            f"{path}: cut short: it ends at {last * scale / 1000:g} ns, the simulation ran to "
+            f"{until_ps / 1000:g} ns"
+        )
 
 
 @dataclass(frozen=True)
@@ -109,7 +201,9 @@ def declarations(path: Path) -> dict[str, Declared]:
                     out.setdefault(name, Declared(name, int(var.size), rng))
                 elif tok.kind is TokenKind.ENDDEFINITIONS:
                     break
-    except (VCDParseError, IndexError, ValueError) as exc:
+    except OSError as exc:
+        raise WaveError(f"{path}: {exc.strerror or exc}") from None
+    except (VCDParseError, IndexError, ValueError, KeyError, AttributeError) as exc:
         raise WaveError(f"{path}: cannot read the VCD header ({exc})") from None
     return out
 
@@ -124,7 +218,8 @@ class ArrayWaves:
     def __init__(self, path: Path, params: ArrayParams | None = None) -> None:
         self.path = Path(path)
         self._w = open_waveform(self.path)
-        self.names = {str(v)[4:-1] for v in self._w.all_vars()}  # "Var(scope.name)"
+        with _native(self.path):
+            self.names = {str(v)[4:-1] for v in self._w.all_vars()}  # "Var(scope.name)"
         self.scope = self._find_scope()
         inferred = self._infer_params()
         if params is not None and params != inferred:
@@ -173,12 +268,12 @@ class ArrayWaves:
     def _width(self, name: str) -> int:
         if name not in self.names:
             raise WaveError(f"{self.path}: {name} is not in this wave file")
-        return int(self._w[name].bitwidth)
+        with _native(self.path):
+            return int(self._w[name].bitwidth)
 
     def _ps_per_unit(self) -> float:
-        ts = self._w.timescale
-        unit = str(ts.unit).rsplit(".", 1)[-1].lower()
-        return int(ts.factor) * _UNIT_PS.get(unit, 1.0)
+        with _native(self.path):
+            return ps_per_unit(self._w)
 
     def has(self, name: str) -> bool:
         return f"{self.scope}.{name}" in self.names
@@ -190,7 +285,8 @@ class ArrayWaves:
             full = f"{self.scope}.{name}"
             if full not in self.names:
                 raise WaveError(f"{self.path}: {full} is not in this wave file")
-            tv = list(self._w[full].tv)  # iterating the Var itself never ends: use .tv
+            with _native(self.path):
+                tv = list(self._w[full].tv)  # iterating the Var itself never ends: use .tv
             times = np.fromiter((t for t, _ in tv), dtype=np.int64, count=len(tv))
             self._changes[name] = (times, [v for _, v in tv])
         return self._changes[name]
@@ -216,7 +312,7 @@ class ArrayWaves:
         not-yet-dumped values read as 0.
         """
         t_changes, values = self.changes(name)
-        width = width or int(self._w[f"{self.scope}.{name}"].bitwidth) // lanes
+        width = width or self._width(f"{self.scope}.{name}") // lanes
         idx = np.searchsorted(t_changes, np.asarray(times, dtype=np.int64), side="right") - 1
         out = np.zeros((len(idx), lanes), np.int64)
         cache: dict[int, np.ndarray] = {}
@@ -236,7 +332,8 @@ class ArrayWaves:
 
     # -- compatibility with the core's checks --------------------------------------------------
     def bus(self, name: str, time_ps: float) -> int:
-        value = self._w[f"{self.scope}.{name}"][round(time_ps / self.ps_per_unit)]
+        with _native(self.path):
+            value = self._w[f"{self.scope}.{name}"][round(time_ps / self.ps_per_unit)]
         if value is None:
             raise WaveError(f"{self.scope}.{name} has no value at {time_ps} ps")
         return int(value)
