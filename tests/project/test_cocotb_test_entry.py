@@ -20,22 +20,36 @@ import systolic.rtl
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "examples" / "test_my_array.py"
 
-#: The planted faults: (folder and file name, the example's line, what replaces it).
+#: The planted faults: folder and file name -> (the example's line, what replaces it), ...
 RUN_LINE = "    sb = await tb.run(stream)\n"
 PARAMETERS_LINE = "        parameters=PARAMS.hdl_parameters(),\n"
-PLANTS = {
+PARAMS_LINE = "PARAMS = ArrayParams(rows=3, cols=3, data_w=8, acc_w=32)\n"
+SIM_BUILD_LINE = '        sim_build=HERE / "sim_build" / f"{SIM}_{PARAMS.tag}",\n'
+PLANTS: dict[str, tuple[tuple[str, str], ...]] = {
     # The model is told a wrong accumulator at one PE and cycle: the DUT must disagree there.
     "test_planted_expectation": (
-        RUN_LINE,
-        "    from systolic.models.array_model import simulate\n"
-        "    expected = simulate(stream.stimulus, p)\n"
-        "    expected.acc[6, 1, 2] += 1\n"
-        "    sb = await tb.run(stream, expected=expected)\n",
+        (
+            RUN_LINE,
+            "    from systolic.models.array_model import simulate\n"
+            "    expected = simulate(stream.stimulus, p)\n"
+            "    expected.acc[6, 1, 2] += 1\n"
+            "    sb = await tb.run(stream, expected=expected)\n",
+        ),
     ),
     # The build gets another COLS than the testbench is told.
     "test_planted_parameter": (
-        PARAMETERS_LINE,
-        '        parameters={**PARAMS.hdl_parameters(), "COLS": 2},\n',
+        (PARAMETERS_LINE, '        parameters={**PARAMS.hdl_parameters(), "COLS": 2},\n'),
+    ),
+    # A 2x4 array in the 3x3 example's sim_build (run after it): cocotb-test reuses the 3x3
+    # build because it is newer than the sources, which is why the example keeps one folder per
+    # parameter set; the testbench's parameter check refuses the run.
+    "test_shared_sim_build": (
+        (PARAMS_LINE, PARAMS_LINE.replace("rows=3, cols=3", "rows=2, cols=4")),
+        (
+            SIM_BUILD_LINE,
+            '        sim_build=HERE.parent / "test_my_array" / "sim_build" / "icarus_r3c3_d8_a32"'
+            ",\n",
+        ),
     ),
 }
 
@@ -73,12 +87,11 @@ def user_pytest(folder: Path, env: dict[str, str]) -> tuple[str, dict[str, tuple
 
 
 def copy_example(
-    folder: Path, name: str = "test_my_array", plant: tuple[str, str] | None = None
+    folder: Path, name: str = "test_my_array", plant: tuple[tuple[str, str], ...] = ()
 ) -> None:
-    """The example user file as ``folder/name/name.py``, with one line replaced when planted."""
+    """The example user file as ``folder/name/name.py``, with the planted lines replaced."""
     text = EXAMPLE.read_text()
-    if plant is not None:
-        old, new = plant
+    for old, new in plant:
         assert text.count(old) == 1, f"the example no longer has {old!r}"
         text = text.replace(old, new)
     target = folder / name / f"{name}.py"
@@ -119,6 +132,10 @@ def test_user_file_checks_every_pe_through_cocotb_test(tmp_path: Path) -> None:
     outcome, log = tests["test_planted_parameter"]
     assert outcome == "failure", log
     assert "ConfigError: the DUT was built with COLS=2, the run configuration says 3" in log, log
+
+    outcome, log = tests["test_shared_sim_build"]
+    assert outcome == "failure" and "Skipping compilation" in log, log
+    assert "ConfigError: the DUT was built with ROWS=3, the run configuration says 2" in log, log
 
 
 @pytest.mark.sim
