@@ -51,6 +51,15 @@ PLANTS: dict[str, tuple[tuple[str, str], ...]] = {
             ",\n",
         ),
     ),
+    # Waves asked of the 3x3 example's build (run after it): cocotb-test reuses the build
+    # without its dump module, and the run passes with no wave file.
+    "test_waves_on_a_reused_build": (
+        (
+            SIM_BUILD_LINE,
+            '        sim_build=HERE.parent / "test_my_array" / "sim_build" / "icarus_r3c3_d8_a32"'
+            ",\n        waves=True,\n",
+        ),
+    ),
 }
 
 
@@ -136,6 +145,10 @@ def test_user_file_checks_every_pe_through_cocotb_test(tmp_path: Path) -> None:
     outcome, log = tests["test_shared_sim_build"]
     assert outcome == "failure" and "Skipping compilation" in log, log
     assert "ConfigError: the DUT was built with ROWS=3, the run configuration says 2" in log, log
+
+    outcome, log = tests["test_waves_on_a_reused_build"]
+    assert outcome == "passed" and "Skipping compilation" in log, log
+    assert not [*tmp_path.rglob("*.fst"), *tmp_path.rglob("*.vcd")], "a wave file was written"
 
 
 @pytest.mark.sim
