@@ -1,15 +1,28 @@
 # Benchmarks (issue 3 grows this file).
+# SIZES=RxC,... for every target here (bench-sim, bench, and every run of fpga); ONLY= for bench.
 .PHONY: bench-sim
 
+VARS.bench-sim := SIZES
+CMD.bench-sim = bench-sim $(call opt,--sizes,$(SIZES))
 bench-sim: setup ## simulated cycles/s: cocotb default + fast path vs raw Icarus/Verilator
-	@$(SYSTOLIC) bench-sim
+	@$(SYSTOLIC) $(CMD.bench-sim)
 .PHONY: bench
 
+VARS.bench := SIZES ONLY
+CMD.bench = bench $(call opt,--sizes,$(SIZES)) $(call opt,--only,$(ONLY))
 bench: setup ## hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, Yosys area
-	@$(SYSTOLIC) bench
+	@$(SYSTOLIC) $(CMD.bench)
 .PHONY: fpga
 
+# The array (MUL_REG 0 and 1) at its default sizes and the accelerator top at 4x4 and 8x8, or
+# every one at SIZES.
+VARS.fpga := SIZES
+FPGA_ACCEL_SIZES := 4x4,8x8
+CMD.fpga.1 = fpga $(call opt,--sizes,$(SIZES))
+CMD.fpga.2 = fpga --mul-reg 1 --out build/bench/fpga_mulreg.json $(call opt,--sizes,$(SIZES))
+CMD.fpga.3 = fpga --designs systolic_accel --sizes $(call sq,$(or $(SIZES),$(FPGA_ACCEL_SIZES))) \
+	--out build/bench/fpga_accel.json
 fpga: setup ## FPGA figures, ECP5-85F out of context (Yosys + nextpnr), array (MUL_REG 0 and 1) and accelerator top: LUTs, FFs, DSPs, Fmax
-	@$(SYSTOLIC) fpga
-	@$(SYSTOLIC) fpga --mul-reg 1 --out build/bench/fpga_mulreg.json
-	@$(SYSTOLIC) fpga --designs systolic_accel --sizes 4x4,8x8 --out build/bench/fpga_accel.json
+	@$(SYSTOLIC) $(CMD.fpga.1)
+	@$(SYSTOLIC) $(CMD.fpga.2)
+	@$(SYSTOLIC) $(CMD.fpga.3)

@@ -12,5 +12,7 @@
 .PHONY: container-check
 export CONTAINER_PIP_HANDOVER CONTAINER_CONTEXT CONTAINER_REF CONTAINER_TEST_ARGS CONTAINER_CHECK_VERBOSE
 
-container-check: ## Dockerfile steps for real in a bookworm chroot + sims/tests inside (root, minutes)
+VARS.container-check := CONTAINER_PIP_HANDOVER CONTAINER_CONTEXT CONTAINER_REF CONTAINER_TEST_ARGS \
+	CONTAINER_CHECK_VERBOSE
+container-check: make-check ## Dockerfile steps for real in a bookworm chroot + sims/tests inside (root, minutes)
 	@bash scripts/container-check.sh

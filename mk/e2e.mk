@@ -19,18 +19,25 @@ E2E_TOP     ?= array
 # with E2E_TOP=accel: rows per result beat and shadow registers per PE (empty: 1 and 1)
 E2E_OUT_ROWS ?=
 E2E_SHADOWS  ?=
-# artifacts/pruning/e2e/slimming/pruned/ -> build/slimming-pruned.npz
-MODEL_DIR    = $(patsubst %/,%,$(MODEL))
-WORKLOAD_OUT ?= build/$(notdir $(patsubst %/,%,$(dir $(MODEL_DIR))))-$(notdir $(MODEL_DIR)).npz
+# artifacts/pruning/e2e/slimming/pruned/ -> build/slimming-pruned.npz (a space in MODEL kept as
+# one word through make's word functions)
+space        := $() $()
+MODEL_DIR    = $(patsubst %/,%,$(subst $(space),^SP^,$(MODEL)))
+WORKLOAD_OUT ?= $(subst ^SP^,$(space),build/$(notdir $(patsubst %/,%,$(dir $(MODEL_DIR))))-$(notdir $(MODEL_DIR)).npz)
 
 .PHONY: e2e lower
 
+VARS.e2e := E2E_SIM E2E_ROWS E2E_COLS E2E_METHODS E2E_IMAGES E2E_SEED E2E_OUT E2E_TOP \
+	E2E_OUT_ROWS E2E_SHADOWS
+CMD.e2e = e2e --sim $(call sq,$(E2E_SIM)) --rows $(call sq,$(E2E_ROWS)) --cols $(call sq,$(E2E_COLS)) \
+	--methods $(call sq,$(E2E_METHODS)) --seed $(call sq,$(E2E_SEED)) --out $(call sq,$(E2E_OUT)) \
+	--top $(call sq,$(E2E_TOP)) $(call opt,--images,$(E2E_IMAGES)) \
+	$(call opt,--out-rows,$(E2E_OUT_ROWS)) $(call opt,--shadows,$(E2E_SHADOWS))
 e2e: setup ## train, prune, lower, run the digits test split through the RTL; report (artifacts/e2e)
-	$(SYSTOLIC) e2e --sim $(E2E_SIM) --rows $(E2E_ROWS) --cols $(E2E_COLS) \
-		--methods $(E2E_METHODS) --seed $(E2E_SEED) --out $(E2E_OUT) --top $(E2E_TOP) \
-		$(if $(E2E_IMAGES),--images $(E2E_IMAGES)) $(if $(E2E_OUT_ROWS),--out-rows $(E2E_OUT_ROWS)) \
-		$(if $(E2E_SHADOWS),--shadows $(E2E_SHADOWS))
+	$(SYSTOLIC) $(CMD.e2e)
 
+# Without MODEL, the check refuses before anything runs (lower's MODEL argument is required).
+VARS.lower := MODEL WORKLOAD_OUT
+CMD.lower = lower $(if $(strip $(MODEL)),$(call sq,$(MODEL))) --out $(call sq,$(WORKLOAD_OUT))
 lower: setup ## a saved model to a workload file: make lower MODEL=artifacts/pruning/e2e/slimming/pruned
-	@test -n "$(MODEL)" || { echo "make lower: give MODEL=<directory written by systolic prune>" >&2; exit 2; }
-	$(SYSTOLIC) lower $(MODEL) --out $(WORKLOAD_OUT)
+	$(SYSTOLIC) $(CMD.lower)

@@ -15,17 +15,26 @@ PRUNE_METHODS ?= $(shell $(PY) -m systolic.pruning.registry)
 
 .PHONY: prune bench-prune test-prune
 
+# PRUNE_ARGS are shell words (several options), checked as part of the command line.
+VARS.prune := PRUNE_METHOD PRUNE_OUT PRUNE_ARGS
+CMD.prune = prune --method $(call sq,$(PRUNE_METHOD)) --out $(call sq,$(PRUNE_OUT)) $(PRUNE_ARGS)
 prune: setup ## prune digits CNNs with every method, reports in artifacts/pruning/
-	$(PY) -m systolic.cli prune --method $(PRUNE_METHOD) --out $(PRUNE_OUT) $(PRUNE_ARGS)
+	$(SYSTOLIC) $(CMD.prune)
 
 # Each method and seed runs in its own process, so that its wall time includes its own dense
 # baseline training (nothing is shared or cached between runs).
+# One command line per seed and method, checked exactly as run (defined only when bench-prune
+# is a goal: PRUNE_METHODS asks the registry).
+VARS.bench-prune := PRUNE_SEEDS PRUNE_METHODS PRUNE_OUT PRUNE_ARGS
+BENCH_PRUNE_RUNS = $(foreach s,$(PRUNE_SEEDS),$(foreach m,$(PRUNE_METHODS),$(s):$(m)))
+bench_prune_cmd = prune --method $(call sq,$(2)) --seed $(call sq,$(1)) \
+	--out $(call sq,$(PRUNE_OUT)/bench/seed$(1)) --quiet $(PRUNE_ARGS)
+$(if $(filter bench-prune,$(MAKECMDGOALS)),$(foreach r,$(BENCH_PRUNE_RUNS),$(eval \
+	CMD.bench-prune.$(subst :,.,$(r)) = $$(call bench_prune_cmd,$(subst :,$(comma),$(r))))))
 bench-prune: setup ## pruning benchmark: MACs, accuracy loss, wall time per method vs dense
-	@for s in $(PRUNE_SEEDS); do for m in $(PRUNE_METHODS); do \
-	  $(PY) -m systolic.cli prune --method $$m --seed $$s --out $(PRUNE_OUT)/bench/seed$$s --quiet \
-	    $(PRUNE_ARGS) || exit $$?; \
-	done; done
-	$(PY) -m systolic.pruning.bench $(PRUNE_OUT)/bench
+	@$(foreach r,$(BENCH_PRUNE_RUNS),$(SYSTOLIC) $(call bench_prune_cmd,$(firstword $(subst :, ,$(r))),$(lastword $(subst :, ,$(r)))) &&) true
+	$(QPY) -m systolic.pruning.bench $(call sq,$(PRUNE_OUT)/bench)
 
+VARS.test-prune :=
 test-prune: setup ## the pruning unit tests only
-	$(PY) -m pytest -q tests/pruning
+	$(QPY) -m pytest -q tests/pruning
