@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from systolic import fileio
+from systolic import fileio, locks
 from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError, one_line
 from systolic.models.accel import default_fifo_depth
@@ -369,7 +369,15 @@ def nextpnr_args(freq: float, seed: int, top: str = TOP) -> list[str]:
 def implement(
     params: ArrayParams, freq: float, seed: int, workdir: Path, design: Design = ARRAY
 ) -> FpgaRow:
-    """Synthesize, place and route one design at one size in ``workdir`` (emptied first)."""
+    """Synthesize, place and route one design at one size in ``workdir`` (emptied first; a
+    concurrent run of the same design and size waits for its turn)."""
+    with locks.exclusive(workdir):
+        return _implement(params, freq, seed, workdir, design)
+
+
+def _implement(
+    params: ArrayParams, freq: float, seed: int, workdir: Path, design: Design
+) -> FpgaRow:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     # YoWASP maps /tmp to a private folder of its own: the sources are copied next to the run.

@@ -72,20 +72,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; every expected failure is one line on stderr and a non-zero exit."""
+    """Run one subcommand; every expected failure is one line on stderr and a non-zero exit.
+
+    Standard output is part of the result: a closed one (``>&-``) or a full device
+    (``>/dev/full``) is an error (exit 2), a closed pipe (``| head``) the quiet exit 141."""
+    if sys.stdout is None:  # Python's stdout when file descriptor 1 was closed at start
+        print(error_line("standard output is closed"), file=sys.stderr)
+        return 2
+    stdout = sys.stdout
+    sys.stdout = procs.CheckedStdout(stdout)
+    try:
+        return _guarded(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _guarded(argv: Sequence[str] | None) -> int:
+    """The command under the signal handler; its children ended however it ends."""
     try:
         with procs.terminable():
-            return _main(argv)
+            try:
+                status = _main(argv)
+                sys.stdout.flush()  # a full device shows here, at the last flush
+                return status
+            finally:
+                procs.end_sessions()
+    except procs.StdoutError as exc:
+        procs.quiet_stdout()  # the output is lost: drop what is buffered, quietly
+        print(error_line(f"cannot write to standard output: {exc.strerror}"), file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `systolic ... | head`: the reader is gone; exit as Unix tools do
         procs.quiet_stdout()
         return 141
     except procs.Terminated:
         procs.kill_children()
-        print("systolic: error: terminated", file=sys.stderr)
+        print(error_line("terminated"), file=sys.stderr)
         return 143
     except KeyboardInterrupt:
         procs.kill_children()
-        print("systolic: error: interrupted", file=sys.stderr)
+        print(error_line("interrupted"), file=sys.stderr)
         return 130
 
 
@@ -110,7 +135,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(error_line(f"this needs the Python package {exc.name!r}: {how}"), file=sys.stderr)
         return 2
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
+        if isinstance(exc, (BrokenPipeError, procs.StdoutError)):
             raise
         # A fault of the machine (disk full, permissions changed under us): one line, not a
         # traceback; outputs are written atomically, so nothing half-written stays behind.

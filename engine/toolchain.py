@@ -10,12 +10,12 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from systolic import procs
 from systolic.errors import ConfigError, SimulatorError
 
 SIMULATORS = ("icarus", "verilator")
@@ -200,22 +200,8 @@ def yowasp_env(cache_root: Path) -> dict[str, str]:
 def run_killable(
     cmd: list[str], cwd: Path, env: dict[str, str], timeout: float
 ) -> tuple[str, int | None]:
-    """Run ``cmd`` (stderr into stdout); returns (output, exit status), the status None when it
-    ran longer than ``timeout`` seconds: then its whole process group is killed, so that no
-    solver or router outlives the run. OSError when it cannot start."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        return out, proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return out, None
+    """Run ``cmd`` (stderr into stdout) in a session of its own, tracked by ``systolic.procs``
+    so that a signal or the exit ends its whole process tree; returns (output, exit status),
+    the status None when it ran longer than ``timeout`` seconds: then its whole process group is
+    killed, so that no solver or router outlives the run. OSError when it cannot start."""
+    return procs.run_in_session(cmd, cwd, env, timeout)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import systolic.rtl
+from systolic import locks
 from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError
 
@@ -627,12 +628,13 @@ def unconnected_taps(design_log: Path) -> list[str]:
 def run_task(task: Task, rtl_dir: Path, work: Path, tools: Toolchain) -> ProofResult:
     """Write the task's .sby file under ``work/<task>`` and run it."""
     folder = Path(work) / task.name
-    folder.mkdir(parents=True, exist_ok=True)
-    sby_file = folder / f"{task.name}.sby"
-    sby_file.write_text(sby_text(task, rtl_dir))
-    run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
+    with locks.exclusive(folder):  # a concurrent run of the same task waits for its turn
+        folder.mkdir(parents=True, exist_ok=True)
+        sby_file = folder / f"{task.name}.sby"
+        sby_file.write_text(sby_text(task, rtl_dir))
+        run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
+        taps = unconnected_taps(folder / "sby" / "model" / "design.log")
     status, detail = verdict(task.mode, run)
-    taps = unconnected_taps(folder / "sby" / "model" / "design.log")
     if taps:
         status, detail = "error", f"not connected to the design: {', '.join(taps[:4])}"
     return ProofResult(task.name, task.config, task.mode_text, status, run.seconds, detail)
@@ -792,12 +794,13 @@ def prove_equivalent(
     config = " ".join(f"{k}={v}" for k, v in params.items())
     tools = find_toolchain()
     folder = Path(work).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    sby_file = folder / f"equiv_{top}.sby"
-    sby_file.write_text(equivalence_sby(rtl_a, rtl_b, top, params, depth))
-    run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
-    status, detail = verdict("prove", run)
-    if status == "fail":
-        detail = _difference(run.log, folder / "sby" / "engine_0" / "trace.vcd")
+    with locks.exclusive(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        sby_file = folder / f"equiv_{top}.sby"
+        sby_file.write_text(equivalence_sby(rtl_a, rtl_b, top, params, depth))
+        run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
+        status, detail = verdict("prove", run)
+        if status == "fail":
+            detail = _difference(run.log, folder / "sby" / "engine_0" / "trace.vcd")
     mode = f"{ENGINE.replace('--unroll ', '')}: miter, k-induction k={depth}"
     return ProofResult(f"equiv_{top}", config, mode, status, run.seconds, detail)

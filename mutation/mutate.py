@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from systolic import fileio
+from systolic import fileio, locks
 from systolic.engine import build, runner, toolchain, tops
 from systolic.engine.build import ARRAY_TOP, HdlTop
 from systolic.errors import ConfigError, SimulatorError
@@ -252,7 +252,9 @@ def _run_sim_once(
     build_root: Path,
 ) -> RunVerdict:
     """One Icarus run of the target's design and test module, judged; a failed build is an
-    error verdict."""
+    error verdict (a mutant's; the unmodified RTL's, ``rtl`` None, is the command's error)."""
+    if rtl is None:
+        return judge(_run_unmodified(target, tests, seed, build_root), _expected(target, tests))
     try:
         res = runner.run(
             SIM,
@@ -266,7 +268,44 @@ def _run_sim_once(
         )
     except SimulatorError as exc:
         return RunVerdict("error", f"build failed: {str(exc).split(' (')[0]}")
-    return judge(res, expected_count(tests, target.test_module))
+    return judge(res, _expected(target, tests))
+
+
+def _expected(target: SimTarget, tests: tuple[str, ...] | None) -> int:
+    return expected_count(tests, target.test_module)
+
+
+def _run_unmodified(
+    target: SimTarget, tests: tuple[str, ...] | None, seed: int, build_root: Path
+) -> runner.RunResult:
+    """The unmodified RTL's run of a target: an RTL folder that does not build is the command's
+    one-line error (as for ``systolic run``), not a verdict."""
+    try:
+        return runner.run(
+            SIM,
+            target.params,
+            tests=tests,
+            seed=seed,
+            build_root=build_root,
+            test_module=target.test_module,
+            top=target.top,
+        )
+    except SimulatorError as exc:
+        raise SimulatorError(f"the RTL in {build.RTL_DIR} does not build: {exc}") from None
+
+
+def check_rtl(mutants: Sequence[Mutant], sizes: Sequence[tuple[int, int]] | None = None) -> None:
+    """Before any run: every RTL file the mutants' designs use is a readable file of the RTL
+    folder, and every mutant's edit finds its text there exactly once (one-line errors)."""
+    rtl = build.RTL_DIR
+    files = {f for m in mutants for t in sim_targets(m, sizes) for f in t.top.source_files(rtl)}
+    files |= {Path(rtl) / file for m in mutants for file, _old, _new in m.edits}
+    texts = {f.resolve(): fileio.check_input_file(f).read_text() for f in sorted(files)}
+    for m in mutants:
+        for file, old, _new in m.edits:
+            path = (Path(rtl) / file).resolve()
+            if texts[path].count(old) != 1:
+                raise ConfigError(f"mutant {m.name}: its edit does not apply to {path}")
 
 
 def run_sim(
@@ -451,12 +490,13 @@ def mutate_one(
     from systolic.mutation import catalog as mutants
 
     work = out / mutant.name
-    rtl = mutants.apply(mutant, build.RTL_DIR, work / "rtl")
     report = MutantReport(mutant)
-    if engine in ("sim", "both"):
-        report.sim = run_sim(mutant, rtl, work, seed, full, sizes)
-    if engine in ("formal", "both"):
-        report.formal = run_formal(mutant, rtl, work, full)
+    with locks.exclusive(work):  # a concurrent run of the same mutant waits for its turn
+        rtl = mutants.apply(mutant, build.RTL_DIR, work / "rtl")
+        if engine in ("sim", "both"):
+            report.sim = run_sim(mutant, rtl, work, seed, full, sizes)
+        if engine in ("formal", "both"):
+            report.formal = run_formal(mutant, rtl, work, full)
     report.killed_by = [
         name for name, res in (("sim", report.sim), ("formal", report.formal)) if res and res.killed
     ]
@@ -509,6 +549,7 @@ def campaign(
         toolchain.check_simulator(SIM)
     if "formal" in engines:
         formal_module()
+    check_rtl(chosen, sizes)
     setup = {"engine": engine, "seed": seed, "full": full}
     problems = _baseline(chosen, engines, seed, full, sizes, out)
     if problems:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from systolic import procs
 from systolic.errors import SystolicError
 
 
@@ -59,11 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     if gtkwave and display and not args.no_open:
         print(f"opening {_rel(vcd)} in GTKWave with {_rel(gtkw)}")
-        subprocess.Popen(  # detached: make returns while the viewer stays open
+        procs.detach(  # make returns while the viewer stays open
             [gtkwave, str(vcd), str(gtkw)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
         return 0
     why = "no display" if gtkwave else "GTKWave is not installed (apt-get install -y gtkwave)"
