@@ -358,17 +358,14 @@ def check_meta_names(meta: dict[str, Any], where: str) -> None:
     _records(meta, where)
 
 
-def _array_names(npz: Any, wl: Workload, where: str) -> None:
-    """The file's arrays are the format's: none repeated (a zip may hold one name twice) and none
-    that the format does not name."""
-    keys = list(npz.files)
-    names.check_unique(keys, "array", where, error=WorkloadError)
+def _stray_arrays(npz: Any, wl: Workload, where: str) -> None:
+    """Every array of the file is one the format names for ``wl``."""
     known = set(FIXED_ARRAYS)
     for layer in wl.net.layers:
         known |= {f"{k}.{layer.name}" for k in ("w", "ws", "bias")}
         groups = range(len(wl.gemms[layer.name]))
         known |= {f"gemm.{layer.name}.{g}.{x}" for g in groups for x in "ABC"}
-    stray = [k for k in keys if k not in known]
+    stray = [k for k in npz.files if k not in known]
     if stray:
         raise WorkloadError(f"{where}: array {names.quoted(stray[0])} is not part of a workload")
 
@@ -519,11 +516,13 @@ def load_workload(path: str | Path) -> Workload:
         arrays = _Arrays(npz, label)
         meta = _read_meta(arrays)
         check_meta_names(meta, label)
+        # A zip may hold one member name twice; which one numpy reads is not for a file to pick.
+        names.check_unique(npz.files, "array", label, error=WorkloadError)
         try:
             wl = _build(meta, arrays, label)
         except (KeyError, TypeError, AttributeError) as exc:
             raise WorkloadError(f"{label}: malformed metadata ({exc!r})") from None
-        _array_names(npz, wl, label)
+        _stray_arrays(npz, wl, label)
         return wl
 
 

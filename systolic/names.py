@@ -211,16 +211,17 @@ def read_limited(path: Path, limit: int, error: type[SystolicError] = InnerNameE
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise error(f"{shown(path)}: cannot read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as fh:
+    try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise error(f"{shown(path)}: not a regular file")
         if st.st_size > limit:
             raise error(f"{shown(path)}: {st.st_size} bytes, more than the {limit} allowed")
-        try:
-            data = fh.read(limit + 1)
-        except OSError as exc:
-            raise error(f"{shown(path)}: cannot read ({exc.strerror or exc})") from None
+        data = os.read(fd, limit + 1)
+    except OSError as exc:
+        raise error(f"{shown(path)}: cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise error(f"{shown(path)}: more than the {limit} bytes allowed")
     return data

@@ -29,7 +29,7 @@ from systolic.waves.vcd import WaveError
 STIM_ARRAYS = frozenset(("t0_ns", "period_ns", *(f.name for f in dataclasses.fields(EdgeStimulus))))
 #: How large ``t0_ns`` may be inside the archive (bytes): a scalar with its .npy header.
 MAX_SCALAR_BYTES = 1024
-_NAME = re.compile(r"(?P<test>.+)_(?P<k>[0-9]{1,9})\.npz")
+_NAME = re.compile(r"(?P<test>.+)_(?P<k>[0-9]{1,9})\.npz", re.DOTALL)
 
 
 def stim_dir(vcd: Path) -> Path:
