@@ -136,6 +136,7 @@ def built(
 
     toolchain.check_simulator(sim)
     bdir = build_dir(sim, params, waves, build_root, rtl_dir, top)
+    check_build_path(sim, bdir)
     runner = get_runner(sim)
     sources = top.source_files(rtl_dir)
     hdl_params = top.hdl_parameters(params)
@@ -164,6 +165,16 @@ def built(
 
     with shared_build(bdir, {**key, "args": build_args(sim)}, sources, do_build):
         yield runner, bdir
+
+
+def check_build_path(sim: str, bdir: Path) -> None:
+    """Refuse, in one line before any work, a build folder the simulator cannot build in:
+    Verilator's makefiles (GNU make) stop at a path with a space or other blank."""
+    if sim == "verilator" and any(ch.isspace() for ch in str(bdir)):
+        raise SimulatorError(
+            f"Verilator cannot build in {str(bdir)!r}: GNU make takes no blank in a folder's "
+            "path; choose a build folder without one (SYSTOLIC_BUILD_DIR)"
+        )
 
 
 #: Written last into a build folder: a build without it was cut short and is never reused. It

@@ -213,28 +213,34 @@ class Launch:
         # The simulator runs in the run folder: it reads the settings' folders as resolved here.
         run_env.update(config.resolved_paths())
         results = tdir / "results.xml"
+        exited = ""
         with (
             toolchain.patched_environ(env_changes),
             toolchain.log_to(tdir / "sim.log", self.quiet),
             toolchain.no_pytest_env(),
             contextlib.suppress(SystemExit),
         ):
-            self.runner.test(
-                test_module=self.test_module,
-                hdl_toplevel=self.toplevel,
-                hdl_toplevel_lang="verilog",
-                testcase=list(tests) if tests else None,
-                seed=self.seed,
-                test_dir=tdir,
-                extra_env=run_env,
-                plusargs=plusargs,
-                test_args=test_args,
-                waves=waves,
-                results_xml=str(results),
-            )
+            try:
+                self.runner.test(
+                    test_module=self.test_module,
+                    hdl_toplevel=self.toplevel,
+                    hdl_toplevel_lang="verilog",
+                    testcase=list(tests) if tests else None,
+                    seed=self.seed,
+                    test_dir=tdir,
+                    extra_env=run_env,
+                    plusargs=plusargs,
+                    test_args=test_args,
+                    waves=waves,
+                    results_xml=str(results),
+                )
+            except RuntimeError as exc:  # cocotb's runner: the simulator exited non-zero
+                exited = one_line(exc)
         assert cfg.params is not None
         res = RunResult(self.sim, cfg.params, self.seed, results_xml=results, log=tdir / "sim.log")
         read_results(res, results)
+        if exited and "<simulator>" in res.failures:
+            res.failures["<simulator>"] += f" ({exited})"
         try:
             check_write_faults(res, tdir)
         except OutputError:  # what the run wrote is partial: none of it may be taken for a result
