@@ -7,6 +7,7 @@ the Python API takes (parameters handed to a cocotb run, a build that does not m
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -56,7 +57,38 @@ def files(tmp: Path) -> dict[str, Path]:
         np.save(fh, np.array([{"x": 1}], dtype=object), allow_pickle=True)
     (tmp / "pickled.pkl").write_bytes(pickle.dumps([1, 2]))
     np.savez(tmp / "w.npz", x=np.zeros(1))  # a workload path (refused before it is read)
+    inner_name_files(tmp)
     return out
+
+
+def inner_name_files(tmp: Path) -> None:
+    """Files whose contents name paths (issue 21): workloads with a layer named to land in
+    ``{tmp}/out`` (the folder every case checks), coverage files, a saved model."""
+    from systolic.engine.workload import build_workload, save_workload
+    from systolic.models.network import GemmLayer, HostOp, QuantNet
+
+    rng = np.random.default_rng(0)
+    w, bias = rng.integers(-3, 4, (2, 4)).astype(np.int8), np.zeros(2, np.int32)
+    fc = GemmLayer("fc", "linear", "flat", "logits", w, np.ones(2), bias, 1.0, None)
+    net = QuantNet("t", (1, 2, 2), 1.0, [HostOp("flatten", "flatten", "input", "flat"), fc])
+    save_workload(build_workload(net, rng.random((1, 1, 2, 2)), np.zeros(1)), tmp / "wl.npz")
+    for stem, layer in (("wl-traversal", "../../../out/x"), ("wl-absolute", f"{tmp}/out/abs")):
+        with np.load(tmp / "wl.npz") as npz:  # renamed after saving: the writer refuses it
+            arrays = {k.replace(".fc", f".{layer}"): npz[k] for k in npz.files}
+        arrays["meta"] = np.frombuffer(
+            arrays["meta"].tobytes().replace(b'"name": "fc"', f'"name": "{layer}"'.encode()),
+            np.uint8,
+        )
+        np.savez(tmp / f"{stem}.npz", **arrays)
+    laughs = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    for folder, text in (("cov-bomb", "\n".join(laughs)), ("cov-traversal", "../../x: {}")):
+        (tmp / folder).mkdir()
+        (tmp / folder / "run.yml").write_text(text + "\n")
+    (tmp / "model-outside").mkdir()
+    spec = {"kind": "cnn", "stages": [{"out_channels": 4, "pool": False, "se_hidden": None}]}
+    doc = {"format": "systolic-pruned-model", "version": 1, "spec": spec, "weights": "../x.pt"}
+    (tmp / "model-outside" / "model.json").write_text(json.dumps(doc))
 
 
 def gemm(a: str, b: str = "b.npy", *extra: str) -> tuple[str, ...]:
@@ -118,6 +150,24 @@ CATALOG = [
         "sim-port-wider-than-the-array",
         ("sim", "--workload", "{tmp}/w.npz", "--top", "accel", "--rows", "4", "--out-rows", "5"),
         ("rows per result beat must be 1..4",),
+    ),
+    # Names inside input files (issue 21): they never decide where a file is written.
+    Case(
+        "workload-layer-traversal",
+        ("sim", "--workload", "{tmp}/wl-traversal.npz", "--top", "accel", "--mode", "replay"),
+        ("wl-traversal.npz: layer name '../../../out/x'",),
+    ),
+    Case(
+        "workload-layer-absolute",
+        ("sim", "--workload", "{tmp}/wl-absolute.npz", "--top", "accel", "--mode", "replay"),
+        ("wl-absolute.npz: layer name '/",),
+    ),
+    Case("coverage-yaml-bomb", ("coverage", "{tmp}/cov-bomb"), ("anchors and aliases",)),
+    Case("coverage-point-traversal", ("coverage", "{tmp}/cov-traversal"), ("'../../x'",)),
+    Case(
+        "model-weights-outside",
+        ("prune", "--inspect", "{tmp}/model-outside"),
+        ("weights file name '../x.pt'",),
     ),
     # MUL_REG: 0 or 1.
     Case("mul-reg-2", ("sim", "--rows", "2", "--mul-reg", "2"), ("MUL_REG=2",)),
