@@ -46,7 +46,7 @@ Start with:
   systolic sim                      lecture 3x3 example + short random regression on Icarus
   systolic sim --sim verilator      the same on Verilator
   systolic sim --waves              also write a VCD per test and print its path
-  systolic doctor                   check that simulators and packages are in place
+  systolic doctor                   check that every tool and package is in place
   systolic e2e                      digits CNNs (dense + pruned) end to end through the RTL
   systolic formal                   SymbiYosys proofs of the PE and array properties
 Every subcommand has its own --help.

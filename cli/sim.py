@@ -137,7 +137,9 @@ def _add_lint(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_doctor(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check that simulators and packages are in place")
+    p = sub.add_parser(
+        "doctor", help="check that every tool (simulators, z3, YoWASP) and package is in place"
+    )
     p.set_defaults(func=cmd_doctor)
 
 
