@@ -37,7 +37,22 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from systolic.errors import SystolicError
+from systolic.errors import SystolicError, shown
+
+__all__ = [
+    "MAX_NAME",
+    "InnerNameError",
+    "Rule",
+    "check_name",
+    "check_names",
+    "check_unique",
+    "confined",
+    "fold",
+    "loads_json",
+    "quoted",
+    "read_limited",
+    "shown",
+]
 
 #: The longest name a file may give (characters): generous for layer names such as
 #: ``units.12.se.fc2`` or a cover point's bin, short enough to stay one readable line and far
@@ -54,14 +69,6 @@ Rule = Literal["label", "name", "file"]
 
 class InnerNameError(SystolicError, ValueError):
     """A name, key or path inside an input file that a loader refuses."""
-
-
-def shown(value: object, limit: int = 4096) -> str:
-    """``value`` for a one-line message: a printable string as is, anything else repr-quoted (a
-    newline or an escape sequence in it cannot break the line), long ones shortened."""
-    text = os.fspath(value) if isinstance(value, os.PathLike) else value
-    out = text if isinstance(text, str) and text.isprintable() else repr(text)
-    return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
 def quoted(name: str) -> str:
