@@ -8,7 +8,6 @@ Network Slimming and AutoPruner) are run once (same weight hash).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +54,14 @@ def ensure_models(methods: list[str], prune_dir: Path, seed: int, retrain: bool)
 
 def model_entries(methods: list[str], prune_dir: Path) -> list[ModelEntry]:
     """Dense models (deduplicated by weight hash) and pruned models, dense first per family."""
+    from systolic.pruning.io import read_doc
+
     entries: list[ModelEntry] = []
     dense_by_hash: dict[str, str] = {}
     for m in methods:
         fam = get(m).default_family
         dense_dir = prune_dir / m / "dense"
-        digest = json.loads((dense_dir / "model.json").read_text()).get("weights_sha256", m)
+        digest = read_doc(dense_dir).get("weights_sha256", m)  # checked: one line if corrupt
         if digest not in dense_by_hash:
             dense_by_hash[digest] = f"{fam}-dense"
             if any(e.name == f"{fam}-dense" for e in entries):
@@ -139,8 +140,9 @@ def lower_model(
 
 
 def _source(model_dir: Path) -> dict[str, Any]:
-    doc = json.loads((model_dir / "model.json").read_text())
-    return {"weights_sha256": doc.get("weights_sha256")}
+    from systolic.pruning.io import read_doc
+
+    return {"weights_sha256": read_doc(model_dir).get("weights_sha256")}
 
 
 def run_e2e(

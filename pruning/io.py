@@ -82,7 +82,11 @@ def save_model(
     return atomic_write(path, json.dumps(doc, indent=1))
 
 
-def _read_doc(directory: Path) -> dict[str, Any]:
+def read_doc(directory: str | Path) -> dict[str, Any]:
+    """A saved model's ``model.json`` as a dict, checked as far as it is read without torch: a
+    regular file of at most MAX_META_BYTES, JSON without repeated keys, this format and version,
+    a ``weights_sha256`` that is text."""
+    directory = Path(directory)
     path = directory / META_FILE
     if not path.is_file():
         raise PruningError(f"no saved model in {names.shown(directory)} (missing {META_FILE})")
@@ -92,6 +96,8 @@ def _read_doc(directory: Path) -> dict[str, Any]:
         raise PruningError(f"{path} is not a saved systolic pruned model")
     if doc.get("version") != VERSION:
         raise PruningError(f"{path} has format version {doc.get('version')}, expected {VERSION}")
+    if not isinstance(doc.get("weights_sha256", ""), str):
+        raise PruningError(f"{names.shown(path)}: weights_sha256 is not text")
     return doc
 
 
@@ -148,7 +154,7 @@ def _check_kept(spec: Spec, kept: dict[str, list[int]]) -> None:
 def load_model(directory: str | Path) -> tuple[Network, dict[str, list[int]], dict[str, Any]]:
     """Load what :func:`save_model` wrote: (model in eval mode, kept_indices, meta)."""
     directory = Path(directory)
-    doc = _read_doc(directory)
+    doc = read_doc(directory)
     where = names.shown(directory / META_FILE)
     spec_doc = doc.get("spec", {})
     if not isinstance(spec_doc, dict):

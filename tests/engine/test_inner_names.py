@@ -702,3 +702,24 @@ def test_a_model_with_bad_kept_keys_is_not_saved(tmp_path: Path) -> None:
     with pytest.raises(PruningError, match=r"'\.\./x'"):
         save_model(tmp_path / "m", build_model(plain_spec((4,))), {"../x": [0]})
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("{not json", "corrupt JSON"),
+        ("[1, 2]", "not a saved systolic pruned model"),
+        ('{"format": "systolic-pruned-model", "version": 1, "weights_sha256": []}', "not text"),
+    ],
+)
+def test_e2e_reads_saved_models_through_the_checked_reader(text: str, needle: str, tmp_path: Path):
+    """``systolic e2e`` finds equal dense models by their weight hash in model.json: that read
+    is the loader's too, so a corrupt file is one line, not a traceback."""
+    pytest.importorskip("torch")
+    from systolic.lowering.e2e import model_entries
+    from systolic.pruning.errors import PruningError
+
+    (tmp_path / "slimming" / "dense").mkdir(parents=True)
+    (tmp_path / "slimming" / "dense" / "model.json").write_text(text)
+    with pytest.raises(PruningError, match=needle):
+        model_entries(["slimming"], tmp_path)
