@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
+from systolic.fileio import atomic_path
 from systolic.models.array_model import EdgeTrace
 from systolic.models.fixed import wrap
 from systolic.models.params import ArrayParams
@@ -351,6 +352,6 @@ def export() -> Path | None:
     if not target or "systolic.array.shape" not in coverage_db:
         return None
     path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    coverage_db.export_to_yaml(str(path))
+    with atomic_path(path) as tmp:  # `systolic coverage` never finds half a file
+        coverage_db.export_to_yaml(str(tmp))
     return path

@@ -590,6 +590,18 @@ def wave_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.sim
+def test_a_simulator_runs_coverage_file_passes_the_reader(wave_file: Path) -> None:
+    """What tb/coverage.py writes is what verify/coverage.py reads: no name, field or bin of a
+    real run is refused, and the temporary file of its atomic write is gone."""
+    from systolic.verify.coverage import read_coverage_file
+
+    (written,) = (wave_file.parent / "build").rglob("coverage.yml")
+    db = read_coverage_file(written)
+    assert "systolic.reset" in db and "operands on the east/south edges" in str(db)
+    assert [p.name for p in written.parent.glob(".coverage.*")] == []
+
+
+@pytest.mark.sim
 @pytest.mark.parametrize("case", ["pickled-file", "truncated", "object-array", "name-newline"])
 def test_waves_with_a_bad_stimulus_is_one_line(
     case: str, wave_file: Path, box: Path, capsys: pytest.CaptureFixture[str]
