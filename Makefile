@@ -50,6 +50,7 @@ ARRAY_VARS = SIM ROWS COLS DATA_W ACC_W MUL_REG SEED WAVES
 .DEFAULT_GOAL := help
 .PHONY: help setup sim test regress test-one lint mutate flake clean distclean make-check
 
+VARS.help :=
 help: make-check ## show this help
 	@echo "systolic: output-stationary systolic array, cocotb testbench, models, CNN pruning"
 	@echo
@@ -63,6 +64,9 @@ help: make-check ## show this help
 	@echo "         make test/regress: SIMS=icarus,verilator JOBS=2 PYTEST_ARGS='-k 8x8'"
 	@echo "Every variable is checked before anything starts: one set on the command line that the"
 	@echo "target does not take, or a bad value, is one line 'systolic: error: ...' and exit status 2."
+	@echo "Variables of each target (and VENV= PYTHON= EXTRAS= SETUP_PIP_ARGS= of every one):"
+	@printf '  %-16s %s\n' $(foreach t,$(sort $(patsubst VARS.%,%,$(filter VARS.%,$(.VARIABLES)))),$(if \
+		$(VARS.$(t)),$(t) $(call sq,$(VARS.$(t)))))
 
 VARS.setup :=
 setup: make-check ## create .venv with pinned packages, install Icarus (apt, as root)

