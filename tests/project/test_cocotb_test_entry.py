@@ -59,9 +59,11 @@ PLANTS: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def user_env(**extra: str) -> dict[str, str]:
-    """This environment less what the project's own runs set (a user's shell has none of it)."""
-    drop = ("SYSTOLIC_", "COCOTB_", "PYTEST_", "SIM")
+    """This environment less what the project's own runs set (a user's shell has none of it);
+    cocotb-test also reads $SIM and $WAVES (`make test WAVES=1` exports the latter)."""
+    drop = ("SYSTOLIC_", "COCOTB_", "PYTEST_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env = {k: v for k, v in env.items() if k not in ("SIM", "WAVES")}
     return {**env, **extra}
 
 
