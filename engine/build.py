@@ -173,7 +173,7 @@ def check_build_path(sim: str, bdir: Path) -> None:
     if sim == "verilator" and any(ch.isspace() for ch in str(bdir)):
         raise SimulatorError(
             f"Verilator cannot build in {str(bdir)!r}: GNU make takes no blank in a folder's "
-            "path; choose a build folder without one (SYSTOLIC_BUILD_DIR)"
+            f"path; choose a build folder without one (${config.BUILD_DIR})"
         )
 
 
