@@ -145,7 +145,7 @@ def _check_point(item: Any, where: str) -> None:
     if not isinstance(bins, dict):
         raise ConfigError(f"{where}: bins:_hits is not a record of bins")
     labels = [b for b in bins if isinstance(b, str)]
-    if any(type(b) not in (str, int, bool) for b in bins):
+    if any(type(b) not in (str, int, bool, float) for b in bins):
         raise ConfigError(f"{where}: a bin is neither a name nor a number")
     names.check_names(labels, "bin", where, rule="label", error=ConfigError)
     if not all(_count(h) for h in bins.values()):
