@@ -24,8 +24,9 @@ def directory() -> Path:
     return Path(str(files(__name__)))
 
 
-def sources(top: str = "systolic_array") -> list[Path]:
-    """The shipped RTL files of design ``top`` (a key of :data:`DESIGNS`), the top level last.
+def sources(top: str = "systolic_array", folder: Path | None = None) -> list[Path]:
+    """The RTL files of design ``top`` (a key of :data:`DESIGNS`), the top level last: the
+    shipped ones, or those of ``folder`` (another copy of this RTL).
 
     Its HDL parameters come from the same parameter object the testbench is told about
     (``ArrayParams.hdl_parameters()``). ValueError for a design the package does not have."""
@@ -35,5 +36,5 @@ def sources(top: str = "systolic_array") -> list[Path]:
         raise ValueError(
             f"no design {top!r} in the package's RTL: choose one of {', '.join(DESIGNS)}"
         ) from None
-    folder = directory().resolve()
-    return [folder / name for name in names]
+    root = Path(folder or directory()).resolve()
+    return [root / name for name in names]

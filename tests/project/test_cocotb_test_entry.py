@@ -105,12 +105,14 @@ def copy_example(
     target.write_text(text)
 
 
-def test_sources_name_each_design_top_last() -> None:
+def test_sources_name_each_design_top_last(tmp_path: Path) -> None:
     for top, names in systolic.rtl.DESIGNS.items():
         files = systolic.rtl.sources(top)
         assert [f.name for f in files] == list(names)
         assert files[-1].name == f"{top}.v" and all(f.is_file() for f in files)
         assert f"module {top}" in files[-1].read_text()
+    copy = [tmp_path / name for name in systolic.rtl.DESIGNS["systolic_accel"]]
+    assert systolic.rtl.sources("systolic_accel", tmp_path) == copy
     with pytest.raises(ValueError, match=r"no design .nope.*systolic_array"):
         systolic.rtl.sources("nope")
 
