@@ -94,7 +94,7 @@ def _why(name: str, rule: Rule) -> str | None:
     if name in (".", ".."):
         return "is a relative path"
     if os.path.isabs(name) or ntpath.isabs(name) or ntpath.splitdrive(name)[0]:
-        return "is an absolute path"
+        return "is an absolute path or names a drive"
     if rule == "name":
         return None
     if ".." in name:
