@@ -206,12 +206,16 @@ def shared_build(
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = bdir / BUILD_STAMP
-        finished = _stamp_matches(stamp, want, bdir)
+        recorded = _read_stamp(stamp)
+        finished = recorded == {"key": want, "products": build_products(bdir)}
         if not finished:
             _wipe_build(bdir)
         do_build()
-        if not finished:
-            atomic_write(stamp, json.dumps({"key": want, "products": build_products(bdir)}))
+        # A build call on a finished build may rewrite its products from the same sources (a
+        # compiler that is not byte-for-byte reproducible): recorded again, not rebuilt next time.
+        done = {"key": want, "products": build_products(bdir)}
+        if not finished or done != recorded:
+            atomic_write(stamp, json.dumps(done))
         fcntl.flock(lock, fcntl.LOCK_SH)
         yield
 
@@ -243,16 +247,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _stamp_matches(stamp: Path, want: str, bdir: Path) -> bool:
-    """The stamp is there, names this build's key, and every product it lists is unchanged
-    (none missing, none added)."""
+def _read_stamp(stamp: Path) -> dict[str, Any] | None:
+    """What a build's stamp records (its key and products), or None: no stamp, or one of an
+    earlier format (which names no products, so the build is made again once)."""
     try:
         recorded = json.loads(stamp.read_text())
     except (OSError, ValueError):
-        return False
-    if not isinstance(recorded, dict) or recorded.get("key") != want:
-        return False
-    return recorded.get("products") == build_products(bdir)
+        return None
+    return recorded if isinstance(recorded, dict) else None
 
 
 def _build_key(key: dict[str, Any], sources: Sequence[Path]) -> str:

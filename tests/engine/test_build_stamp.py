@@ -62,6 +62,29 @@ def test_a_changed_product_is_rebuilt(tmp_path: Path) -> None:
     assert fake.builds == 4
 
 
+def test_a_build_call_that_rewrites_its_products_is_recorded_not_wiped(tmp_path: Path) -> None:
+    """A build step run on every use that writes the binary again from the same sources, with
+    other bytes (Icarus puts addresses in a vvp file): its result is recorded, not wiped."""
+    bdir = tmp_path / "b"
+    uses = []
+
+    def compile_again() -> None:
+        uses.append(1)
+        (bdir / "obj").mkdir(parents=True, exist_ok=True)
+        if len(uses) == 1:
+            (bdir / "first.log").write_text("made by the first build\n")
+        exe = bdir / "obj" / "sim.vvp"
+        exe.write_bytes(f"#! vvp {len(uses)}\n".encode() * 50)
+        exe.chmod(0o755)
+
+    for _ in range(3):
+        with shared_build(bdir, {"sim": "fake"}, [], compile_again):
+            pass
+    assert (bdir / "first.log").is_file(), "a finished build was wiped"
+    recorded = json.loads((bdir / BUILD_STAMP).read_text())["products"]
+    assert recorded == build.build_products(bdir)
+
+
 def test_a_stamp_without_products_is_rebuilt(tmp_path: Path) -> None:
     """A stamp of the earlier format (the key alone) names no product: built again once."""
     fake = FakeBuild(tmp_path / "b")
