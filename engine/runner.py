@@ -241,6 +241,11 @@ class Launch:
         read_results(res, results)
         if exited and "<simulator>" in res.failures:
             res.failures["<simulator>"] += f" ({exited})"
+        elif exited:  # results written, yet the simulator failed: never a pass
+            res.failures["<simulator>"] = (
+                f"the simulator exited with an error ({exited}); see {res.log}"
+            )
+            res.tests, res.failed = max(res.tests, 1), max(res.failed, 1)
         try:
             check_write_faults(res, tdir)
         except OutputError:  # what the run wrote is partial: none of it may be taken for a result
