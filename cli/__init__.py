@@ -80,23 +80,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error_line("standard output is closed"), file=sys.stderr)
         return 2
     stdout = sys.stdout
-    sys.stdout = procs.CheckedStdout(stdout)
+    sys.stdout = checked = procs.CheckedStdout(stdout)
     try:
-        return _guarded(argv)
+        return _guarded(argv, checked)
     finally:
         sys.stdout = stdout
 
 
-def _guarded(argv: Sequence[str] | None) -> int:
+def _guarded(argv: Sequence[str] | None, stdout: procs.CheckedStdout) -> int:
     """The command under the signal handler; its children ended however it ends."""
     try:
         with procs.terminable():
             try:
                 status = _main(argv)
-                sys.stdout.flush()  # a full device shows here, at the last flush
-                return status
+            except SystemExit:  # --help: argparse swallows a failed write, so look again
+                stdout.check()
+                raise
             finally:
                 procs.end_sessions()
+            stdout.check()  # a full device may only show at the last flush
+            return status
     except procs.StdoutError as exc:
         procs.quiet_stdout()  # the output is lost: drop what is buffered, quietly
         print(error_line(f"cannot write to standard output: {exc.strerror}"), file=sys.stderr)

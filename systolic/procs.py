@@ -256,31 +256,40 @@ class CheckedStdout:
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
+        #: The first failure, kept: a caller may swallow the exception (argparse's --help does).
+        self.error: StdoutError | None = None
 
     def write(self, text: str) -> int:
-        with _stdout_errors():
+        with self._errors():
             return int(self.stream.write(text))
 
     def writelines(self, lines: Any) -> None:
-        with _stdout_errors():
+        with self._errors():
             self.stream.writelines(lines)
 
     def flush(self) -> None:
-        with _stdout_errors():
+        with self._errors():
             self.stream.flush()
+
+    def check(self) -> None:
+        """Flush, and raise the first failure of any write so far."""
+        self.flush()
+        if self.error is not None:
+            raise self.error
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
-
-@contextlib.contextmanager
-def _stdout_errors() -> Iterator[None]:
-    try:
-        yield
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise StdoutError(exc.errno, exc.strerror or str(exc), "standard output") from None
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            error = StdoutError(exc.errno, exc.strerror or str(exc), "standard output")
+            self.error = self.error or error
+            raise error from None
 
 
 def quiet_stdout() -> None:
