@@ -184,6 +184,20 @@ ACCEL_CONFIGS = {
         (3, 2, 2, 4, 3, 2, 2),
         (2, 2, 2, 4, 3, 2, 1),
         (2, 2, 2, 4, 6, 1, 2),
+        (4, 1, 2, 4, 4, 1, 1),
+    ),
+}
+#: Tall, narrow tops (ROWS >> COLS) with deep FIFOs: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH,
+#: OUT_ROWS, SHADOWS) and the groups proved there (k-inductions only: a FIFO of 1000 entries does
+#: not fill within a cover's or a bmc's depth, but an induction covers every reachable state, a
+#: full FIFO too). They prove the widths of the FIFO's count and pointers, the reservations and
+#: the schedule at the largest FIFO_DEPTH (1024) and one that is not a power of two (1000).
+AccelConfig = tuple[int, int, int, int, int, int, int]
+ACCEL_DEEP_CONFIGS: dict[str, tuple[tuple[AccelConfig, tuple[str, ...]], ...]] = {
+    "quick": (((4, 1, 2, 4, 1024, 1, 1), ("fifo",)),),
+    "full": (
+        ((4, 1, 2, 4, 1024, 1, 1), ("axis", "in", "resv")),
+        ((4, 1, 2, 4, 1000, 1, 1), ("axis", "in", "fifo", "resv")),
     ),
 }
 #: Proof groups of full-tier configurations that run in the quick tier instead (k-inductions of
@@ -363,6 +377,10 @@ def _accel_tasks(tier: str) -> list[Task]:
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "bmc":
                 tasks.append(_accel_task(bmc_config, suffix, globs, mode, depth, tier))
+    for deep, proved in ACCEL_DEEP_CONFIGS[tier]:
+        for suffix, globs, mode in ACCEL_GROUPS:
+            if suffix in proved:
+                tasks.append(_accel_task(deep, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
     for row in ACCEL_MUL_REG_CONFIGS[tier]:
         m1_config, bmc_depth = _split_depth(row)
         for suffix, globs, mode in ACCEL_GROUPS:

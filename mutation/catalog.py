@@ -58,6 +58,8 @@ CLASSES = (
     "top streams",
     "top admission",
     "top drain",
+    "top >16 lanes",
+    "top FIFO depth",
     "product register",
 )
 
@@ -203,6 +205,7 @@ BUBBLES = ("test_valid_bubbles",)
 RESET = ("test_reset_mid_product",)
 RESET_EDGES = ("test_reset_between_edges",)
 EXTREMES = ("test_extremes_wrap",)
+EVERY_BIT = ("test_accumulator_every_bit",)
 ZEROS = ("test_zeros",)
 BACK_TO_BACK = ("test_back_to_back",)
 
@@ -257,6 +260,14 @@ PORT_O2S2 = (2, 2)
 # The top around an array with the product register (MUL_REG = 1), where tests/tb runs it.
 ACCEL_PARAMS_M1 = (ArrayParams(2, 3, 8, 32, mul_reg=1),)
 
+# A top wider and taller than 16 lanes (tests/tb/test_accel_sim.py, Icarus): a count or index
+# that only sees lanes 0..15 shows only there (the bench's 16x16 hides it).
+ACCEL_PARAMS_WIDE = (_p(18, 17),)
+# A tall, narrow top (ROWS >> COLS, COLS = 1) whose sink stalls until the FIFO is full: at the
+# smallest FIFO_DEPTH (ROWS, a power of two here) and the largest (1024).
+ACCEL_PARAMS_TALL = (_p(8, 1),)
+ACCEL_FILL = ("test_fifo_fills",)
+
 # The accelerator top's formal tasks (rtl/formal/systolic_accel_fv.sv): the quick tier's 1x2
 # array with FIFO_DEPTH 2; full-tier configurations where a bug needs more than one row.
 FV_ACCEL_IN = ("accel_1x2_d2a4_f2_in",)
@@ -274,6 +285,8 @@ FV_ACCEL_O2S1_SHADOW = ("accel_2x2_d2a4_f3_o2s1_shadow",)
 FV_ACCEL_O2S2_DRAIN = ("accel_2x2_d2a4_f3_o2s2_drain",)
 FV_ACCEL_O2S2_ORDER = ("accel_2x2_d2a4_f3_o2s2_order",)
 FV_ACCEL_M1_DRAIN = ("accel_2x2_d2a4_f3_m1_drain",)
+# A tall, narrow top (4x1) with the deepest FIFO (1024): the counters' widths (quick tier).
+FV_ACCEL_DEEP_FIFO = ("accel_4x1_d2a4_f1024_fifo",)
 
 
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
@@ -281,6 +294,10 @@ _FV_NARROW_ARRAY = "equivalent at DATA_W <= 8, and the array proofs stop at DATA
 _FV_OVERLAP = (
     "at ACC_W < 32 the overlapping lane writes are a Yosys error (not a kill); at ACC_W 32, "
     "the widest array proof, it is equivalent"
+)
+_FV_TAPPED_WIDTH = (
+    "changes the width of a counter that the formal wrapper taps (count_q, end_q): the formal "
+    "flow refuses the unconnected tap (an error, not a kill)"
 )
 _FV_UNDRIVEN = (
     "leaves north lanes undriven, which the formal flow refuses (an error, not a kill); "
@@ -915,6 +932,24 @@ CATALOG: tuple[Mutant, ...] = (
         tests=EXTREMES,
         proofs=FV_ACC,
     ),
+    Mutant(
+        "adder_guard_bits_only",
+        "the accumulator adds in 2*DATA_W+9 bits (room for 512 extreme products), sign-extended"
+        " to ACC_W: a wide accumulator wraps early",
+        (
+            (
+                PE,
+                _ACC_NEXT,
+                "localparam integer MUT_W = (PROD_W + 9 < ACC_W) ? PROD_W + 9 : ACC_W;\n"
+                "  wire signed [MUT_W-1:0] mut_sum = acc_base[MUT_W-1:0] + mac_prod[MUT_W-1:0];\n"
+                "  wire signed [ACC_W-1:0] acc_next = mut_sum;",
+            ),
+        ),
+        cls="wide accumulator",
+        tests=EVERY_BIT,
+        proofs=FV_WIDE,
+        formal_tier="full",
+    ),
     # ---- more than 256 PEs -----------------------------------------------------------------
     Mutant(
         "strobe_index_8bit",
@@ -1262,6 +1297,89 @@ CATALOG: tuple[Mutant, ...] = (
         tests=ACCEL_TILED,
         proofs=FV_ACCEL_O2S2_ORDER,
         formal_tier="full",
+    ),
+    Mutant(
+        "lane_count_stops_at_16",
+        "a fold's rows and columns are counted over tkeep lanes 0..15 only",
+        (
+            (
+                ACCEL,
+                "for (n = 0; n < 33; n = n + 1) ones = ones +",
+                "for (n = 0; n < 16; n = n + 1) ones = ones +",
+            ),
+        ),
+        cls="top >16 lanes",
+        design="accel",
+        params=ACCEL_PARAMS_WIDE,
+        tests=ACCEL_K1,
+        formal="needs more than 16 rows or columns; the formal tops are at most 4x1 and 3x2",
+    ),
+    Mutant(
+        "group_index_4_bits",
+        "a fold's group (row) index is 4 bits wide: group 16 is read as group 0",
+        (
+            (
+                ACCEL,
+                "localparam integer GRP_W   = (GROUPS > 1) ? $clog2(GROUPS) : 1;",
+                "localparam integer GRP_W   = (GROUPS > 16) ? 4 : (GROUPS > 1) ? $clog2(GROUPS) : 1;",
+            ),
+        ),
+        cls="top >16 lanes",
+        design="accel",
+        params=ACCEL_PARAMS_WIDE,
+        tests=ACCEL_K1,
+        formal="needs more than 16 groups of rows; the formal tops are at most 4x1 and 3x2",
+    ),
+    Mutant(
+        "fifo_count_pointer_wide",
+        "the FIFO's entry count has the pointers' width: a full FIFO of 2^k entries reads empty",
+        (
+            (
+                ACCEL,
+                "reg  [FILL_W-1:0] count_q;  // entries (groups) in the FIFO",
+                "reg  [PTR_W-1:0]  count_q;  // entries (groups) in the FIFO",
+            ),
+        ),
+        cls="top FIFO depth",
+        design="accel",
+        params=ACCEL_PARAMS_TALL,
+        fifo_depth=8,  # FIFO_DEPTH = ROWS, a power of two
+        tests=ACCEL_FILL,
+        formal=_FV_TAPPED_WIDTH,
+    ),
+    Mutant(
+        "schedule_counter_one_bit_short",
+        "the schedule's counters lose their spare bit: a tall top's slot positions wrap",
+        (
+            (
+                ACCEL,
+                "localparam integer CNT_W   = $clog2(SLOTS + 2) + 1;",
+                "localparam integer CNT_W   = $clog2(SLOTS + 2);",
+            ),
+        ),
+        cls="top FIFO depth",
+        design="accel",
+        params=ACCEL_PARAMS_TALL,
+        fifo_depth=1024,
+        tests=ACCEL_FILL,
+        formal=_FV_TAPPED_WIDTH,
+    ),
+    Mutant(
+        "last_slot_one_bit_short",
+        "a fold's last write slot (end of the write order) is one bit short: it wraps on a tall top",
+        (
+            (
+                ACCEL,
+                "wire [CNT_W-1:0] order_end  = end_q + fold_g",
+                "wire [CNT_W-2:0] order_end  = end_q + fold_g",
+            ),
+        ),
+        cls="top FIFO depth",
+        design="accel",
+        params=ACCEL_PARAMS_TALL,
+        fifo_depth=1024,
+        tests=ACCEL_FILL,
+        proofs=FV_ACCEL_DEEP_FIFO,
     ),
     Mutant(
         "edge_capture_not_delayed",

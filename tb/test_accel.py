@@ -106,6 +106,48 @@ async def test_backpressure(dut):
     await run_gemms(tb, [edge_gemm(tb, k, 3, 2), edge_gemm(tb, 1, 2, 2), edge_gemm(tb, 5)])
 
 
+@cocotb.test()
+async def test_fifo_fills(dut):
+    """A sink that stalls until the result FIFO is full, at any FIFO_DEPTH (ROWS .. 1024): a
+    GEMM of K = 1 with M >> ROWS (full folds of every row, enough of them to fill the FIFO
+    twice over at a small depth) streams in while the sink takes nothing. The room rule must
+    then hold a fold's last step back for longer than the write schedule (nothing left in
+    flight), the FIFO must hold every beat it has room for and, once the sink takes one beat
+    per cycle, deliver them back to back; every result beat exact and in order."""
+    tb = AccelTB(dut, "test_fifo_fills")
+    await tb.start()
+    p = tb.params
+    per_fold = groups(p.rows, tb.out_rows)  # beats of a full fold
+    room = tb.fifo_depth // per_fold * per_fold  # the beats the room rule lets in
+    folds = tb.fifo_depth // per_fold + 3
+    a = random_matrix(tb.rng, (folds * p.rows, 1), p)
+    b = random_matrix(tb.rng, (1, p.cols), p)
+    tb.sink.pause = True
+    await tb.send_gemm(a, b)
+    # Filling takes a cycle per beat; a FIFO that never fills is released after 4 times that,
+    # so that the checks below name what came out wrong.
+    held, hold = 0, p.rows + p.cols + 2 + p.latency  # longer than any write still scheduled
+    limit = tb.sampler.cycle + 4 * (folds * (per_fold + 1) + hold)
+    while held <= hold and tb.sampler.cycle < limit:
+        await FallingEdge(dut.clk_i)
+        s = tb.sampler.samples[-1]
+        held = held + 1 if s.a.tvalid == 1 and s.a.tready == 0 else 0
+    release = tb.sampler.cycle
+    tb.sink.pause = False
+    await run_gemms(tb, [])
+    assert held > hold, (
+        f"the input was never held back while the sink stalled {release} cycles: the FIFO of "
+        f"{tb.fifo_depth} entries never filled [{tb.context}]"
+    )
+    fires = [s.c.fire for s in tb.sampler.samples[release:]]
+    first = fires.index(True)  # the sink takes beats from the rising edge after the release
+    burst = [*fires[first:], False].index(False)
+    assert burst >= room, (
+        f"after the stall the FIFO delivered {burst} beats back to back, it had room for "
+        f"{room} of them (FIFO_DEPTH {tb.fifo_depth}) [{tb.context}]"
+    )
+
+
 def held_gemms(tb: AccelTB) -> list[tuple]:
     """For each admission rule (room, slots, shadow) that can hold a fold back at the DUT's
     parameters with sources that never pause: a random K = 1 GEMM of up to 3 x 3 folds that

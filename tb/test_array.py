@@ -8,6 +8,7 @@ the skew contract.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cocotb
 import numpy as np
@@ -16,7 +17,7 @@ from systolic.models.array_model import EDGE_PORTS, ArrayTrace, simulate
 from systolic.models.fixed import wrap
 from systolic.models.gemm import golden_gemm
 from systolic.models.params import ArrayParams
-from systolic.models.skew import Product, ResetPulse, Stream, schedule
+from systolic.models.skew import Product, ResetPulse, Stream, pe_delay, schedule
 from systolic.models.tiling import assemble, tile_gemm
 from systolic.tb.config import RUN
 from systolic.tb.env import TB
@@ -50,9 +51,12 @@ def random_products(tb: TB, ks: list[int], full: bool = False) -> list[Product]:
 
 
 async def run_and_check(
-    tb: TB, stream: Stream, pulses: list[ResetPulse] | None = None
+    tb: TB,
+    stream: Stream,
+    pulses: list[ResetPulse] | None = None,
+    expected: ArrayTrace | None = None,
 ) -> Scoreboard:
-    sb = await tb.run(stream, pulses=pulses or ())
+    sb = await tb.run(stream, expected=expected, pulses=pulses or ())
     tb.write_stats(sb.passed)
     sb.raise_if_failed()
     return sb
@@ -150,6 +154,109 @@ async def test_extremes_wrap(dut):
     else:
         tb.log.info("ACC_W=%d needs K=%d to wrap; extremes checked with K=%d", p.acc_w, k_wrap, k)
     await run_and_check(tb, stream)
+
+
+# The value every PE's accumulator is preloaded with in test_accumulator_every_bit (ACC_W bits,
+# as a function of the parameters): the largest positive sum, 0111...1.
+def preload_value(p: ArrayParams) -> int:
+    return (1 << (p.acc_w - 1)) - 1
+
+
+def every_bit_steps(p: ArrayParams) -> list[tuple[int, int]]:
+    """The (a, b) pairs test_accumulator_every_bit streams from the preload 0111...1: +1 wraps it
+    to 1000...0 (every bit flips, the positive wrap), -1 back to 0111...1 (every bit flips, the
+    negative wrap), then the extremes: min*min wraps it up by 2^(2*DATA_W-2), min*max and
+    max*min down across the wrap again, and max*max lands exactly on the wrap (0111...1 + 1),
+    then min*min once more."""
+    lo, hi = p.data_min, p.data_max
+    return [(1, 1), (-1, 1), (lo, lo), (lo, hi), (hi, lo), (hi, hi), (lo, lo)]
+
+
+def every_bit_sums(p: ArrayParams) -> list[int]:
+    """The accumulator after each step of every_bit_steps, as signed ACC_W-bit values (Python
+    ints: the contract's wrap modulo 2^ACC_W, independent of the array's model)."""
+    mod, half = 1 << p.acc_w, 1 << (p.acc_w - 1)
+    out, acc = [], preload_value(p)
+    for a, b in every_bit_steps(p):
+        acc = (acc + a * b + half) % mod - half
+        out.append(acc)
+    return out
+
+
+def pe_registers(dut: Any, p: ArrayParams, name: str) -> list[list[Any]]:
+    """Handle of register ``name`` in every PE, [row][column], of the array or of the two chained
+    arrays that make one (engine/hdl/systolic_chain.v)."""
+    if getattr(dut, "SOUTH", None) is None:
+        return [[dut.g_row[i].g_col[j].u_pe[name] for j in range(p.cols)] for i in range(p.rows)]
+    south, split = int(dut.SOUTH.value), int(dut.SPLIT.value)
+    pair = dut.g_north_south if south else dut.g_east_west
+
+    def pe(i: int, j: int) -> Any:
+        if south:
+            arr, i = (pair.u_first, i) if i < split else (pair.u_second, i - split)
+        else:
+            arr, j = (pair.u_first, j) if j < split else (pair.u_second, j - split)
+        return arr.g_row[i].g_col[j].u_pe[name]
+
+    return [[pe(i, j) for j in range(p.cols)] for i in range(p.rows)]
+
+
+def _plus(values: np.ndarray, offset: int, acc_w: int) -> np.ndarray:
+    """``values + offset`` modulo 2^ACC_W, signed (uint64 arithmetic: wraps, never overflows)."""
+    total = values.astype(np.uint64) + np.uint64(offset % (1 << 64))
+    return wrap(total.view(np.int64), acc_w)
+
+
+def preloaded_trace(stream: Stream, p: ArrayParams, offset: int) -> ArrayTrace:
+    """The cycle model's trace of ``stream`` when every PE's accumulator held ``offset`` at the
+    start and the first product has no `first` flag: ``offset`` is added to every accumulator
+    until the second product's first pair restarts it, and to every result of the first."""
+    trace = simulate(stream.stimulus, p)
+    t = np.arange(trace.cycles)[:, None, None]
+    first, second = stream.products
+    captured = first.capture_cycles()[None]
+    restart = (second.steps[0] + pe_delay(*np.indices((p.rows, p.cols))) + p.latency)[None]
+    trace.acc = np.where(t < restart, _plus(trace.acc, offset, p.acc_w), trace.acc)
+    held = (t >= captured) & (t < second.capture_cycles()[None])
+    trace.res = np.where(held, _plus(trace.res, offset, p.acc_w), trace.res)
+    return trace
+
+
+@cocotb.test()
+async def test_accumulator_every_bit(dut):
+    """Every bit of every accumulator flips and the sum wraps modulo 2^ACC_W at exactly the right
+    step, at any ACC_W: every PE's accumulator is preloaded with 0111...1 (a deposit into its
+    acc_q after reset: from zero, 2^(ACC_W-2*DATA_W+1) extreme products are needed to get
+    there), then one full-array product with no `first` flag adds +1, -1 and the extremes
+    (every_bit_steps), and a second product restarts it. Every PE and edge is checked every
+    cycle; the first product's C is the preload plus its sum, wrapped."""
+    tb = TB(dut, "test_accumulator_every_bit")
+    await tb.start()
+    p = tb.params
+    steps = every_bit_steps(p)
+    a = np.array([[x for x, _ in steps]] * p.rows, np.int64)
+    b = np.array([[y for _, y in steps]] * p.cols, np.int64).T
+    after = random_products(tb, [3], full=True)
+    stream = schedule([Product(a, b, "preloaded"), *after], p)
+    stream.stimulus.a_first[stream.products[0].steps[0] + np.arange(p.rows), np.arange(p.rows)] = (
+        False
+    )
+    offset = preload_value(p)
+    sums = [offset, *every_bit_sums(p)]
+    # What makes the scenario: +1 flips every bit up across the wrap, -1 every bit back down.
+    every = (1 << p.acc_w) - 1
+    assert (sums[0] ^ sums[1]) & every == every and (sums[1] ^ sums[2]) & every == every, sums
+    assert sums[1] == -(1 << (p.acc_w - 1)) and sums[2] == offset, sums
+    stream.products[0].expected[:] = sums[-1]
+    trace = preloaded_trace(stream, p, offset)
+    assert (trace.acc[:, 0, 0] == sums[1]).any() and (trace.res[:, 0, 0] == sums[-1]).any()
+    for row in pe_registers(dut, p, "acc_q"):
+        for reg in row:
+            # Positive: the same bits as an unsigned value. Cut to the register's own width, so
+            # that a register narrower than ACC_W is a mismatch the scoreboard names.
+            reg.value = offset & ((1 << len(reg)) - 1)
+    tb.log.info("accumulators preloaded with %d, then %s: %s", offset, steps, sums[1:])
+    await run_and_check(tb, stream, expected=trace)
 
 
 @cocotb.test()

@@ -38,6 +38,9 @@ def _random_shapes(seed: int, count: int) -> list[tuple[int, int, int]]:
         ("icarus", 4, 4, 8, 32, None, 2, 2),
         ("icarus", 5, 3, 8, 32, None, 3, 1),
         ("icarus", 3, 2, 8, 32, 3, 2, 3),
+        # A tall, narrow top with a deep FIFO of 1000 entries (not a power of two): 64x9x16's
+        # 1024 result beats take its pointers past their wrap at 999.
+        ("icarus", 8, 1, 8, 32, 1000, 1, 1),
         # One Verilator build costs 10-20 s of C++: the e2e and cocotb tests of the top run
         # Verilator in make test; these sets run in the nightly tier.
         pytest.param("verilator", 4, 2, 8, 20, 4, 1, 1, marks=pytest.mark.nightly),

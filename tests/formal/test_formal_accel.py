@@ -27,6 +27,8 @@ O2S2 = "accel_2x2_d2a4_f3_o2s2"
 O2S2_3X2 = "accel_3x2_d2a4_f3_o2s2"
 O2S1 = "accel_2x2_d2a4_f3_o2s1"
 O1S2 = "accel_2x2_d2a4_f6_o1s2"
+#: The tall, narrow top of the deep-FIFO proofs (FIFO_DEPTH 4, 1000 and 1024).
+DEEP = "accel_4x1_d2a4"
 
 #: Planted bugs: (id, RTL text, replacement, task that must fail, property it must name). Their
 #: tasks are in the quick tier (make test).
@@ -70,6 +72,15 @@ BUGS = (
 
 #: Planted bugs that only show at OUT_ROWS 2 or SHADOWS 2, against full-tier tasks (nightly).
 BUGS_FULL = (
+    (
+        # A tall top's last write slot needs every bit of the schedule's counters: one bit short,
+        # it wraps at 4x1 (the quick tier's deep-FIFO task; the 1x2 tasks cannot show it).
+        "last_write_slot_one_bit_short",
+        "wire [CNT_W-1:0] order_end  = end_q + fold_g",
+        "wire [CNT_W-2:0] order_end  = end_q + fold_g",
+        f"{DEEP}_f1024_fifo",
+        "p_inv_end",
+    ),
     (
         # At OUT_ROWS 2 a fold's rows wait for the group's last row: with one shadow, the fold
         # two before must be read before a new fold captures, and only the shadow rule ensures it.
@@ -145,6 +156,13 @@ def test_catalog_has_every_accel_group() -> None:
         f"{O2S2}_in",
         f"{O2S2}_fifo",
         f"{O2S2}_resv",
+        f"{DEEP}_f1024_fifo",
+    }
+    # Tall, narrow tops with deep FIFOs: k-inductions only (no cover or bmc fills 1000 entries).
+    assert {t.name for t in full if t.name.startswith((f"{DEEP}_f1000_", f"{DEEP}_f1024_"))} == {
+        f"{DEEP}_f{depth}_{group}"
+        for depth in (1000, 1024)
+        for group in ("axis", "in", "fifo", "resv")
     }
     assert {t.name for t in quick} < {t.name for t in full}
     at_l0 = [t for t in full if "_m1_" not in t.name]

@@ -6,7 +6,9 @@ test in one simulator process. Small arrays and a few folds keep make test's add
 the small FIFO (FIFO_DEPTH = ROWS) makes the room rule hold folds back even without a stalled
 sink. Each simulator runs a top with OUT_ROWS = 2 (two rows of C per result beat, and edge folds
 whose last beat carries one) and SHADOWS = 2; Icarus also one with OUT_ROWS = ROWS (a whole fold
-per beat) and a small FIFO, where the room rule counts beats of three rows.
+per beat) and a small FIFO, where the room rule counts beats of three rows, and a tall, narrow
+8x1 top with the deepest FIFO (1024 entries, which test_fifo_fills fills). test_accel_partial
+runs a few tests on an 18x17 top (more than 16 rows and columns) and on 8x1 at FIFO_DEPTH 8.
 """
 
 from __future__ import annotations
@@ -20,18 +22,24 @@ from systolic.engine import build, runner, toolchain
 from systolic.engine.tops import ACCEL_TEST_MODULE, accel_top
 from systolic.models import ArrayParams
 
+#: The top's largest FIFO_DEPTH (rtl/systolic_accel.v accepts ROWS .. 1024).
+FIFO_DEPTH_MAX = 1024
+
 #: (parameters, FIFO depth or None for the RTL's default, OUT_ROWS, SHADOWS) per simulator. A
 #: Verilator build costs 15-25 s of C++ on a busy 2-core machine, so Verilator gets one set (the
 #: multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are free. The two multi-row
 #: Icarus sets between them kill every accelerator mutant of systolic.mutation.catalog (the
 #: default FIFO lets the shadow rule bind, the small one the room rule). The 2x3 set's array has
-#: the product register (MUL_REG = 1: every capture one cycle later).
+#: the product register (MUL_REG = 1: every capture one cycle later). The tall, narrow 8x1 top
+#: (ROWS >> COLS, COLS = 1) has the deepest FIFO: test_fifo_fills stalls the sink until all 1024
+#: entries are full, where a counter one bit short would wrap.
 SETS = {
     "icarus": [
         (ArrayParams(2, 3, 8, 32, mul_reg=1), None, 1, 1),
         (ArrayParams(3, 2, 8, 32), 3, 1, 1),
         (ArrayParams(4, 3, 8, 32), None, 2, 2),
         (ArrayParams(3, 2, 8, 32), 3, 3, 2),
+        (ArrayParams(8, 1, 8, 32), FIFO_DEPTH_MAX, 1, 1),
     ],
     "verilator": [(ArrayParams(4, 4, 8, 32), None, 2, 2)],
 }
@@ -86,6 +94,43 @@ def test_accel(
     assert set(stats) == set(tests), f"tests without statistics: {res.summary()}"
     for name, s in stats.items():
         # Every test checked result folds and every PE of the inner array every sampled cycle.
+        assert s["products"] > 0, f"{name} checked no fold: {s}"
+        assert s["pe_checks"] == (s["cycles"] - 1) * params.rows * params.cols, (name, s)
+
+
+#: (parameters, FIFO depth, tests) of Icarus tops that run some of the cocotb tests only: one
+#: wider and taller than 16 lanes (a count or index that sees lanes 0..15 only, which the bench's
+#: 16x16 hides; Icarus runs about 80 cycles a second there), and the tall, narrow top at the
+#: smallest FIFO depth, ROWS (a power of two: a full FIFO of 2^k entries).
+PARTIAL_SETS = [
+    (ArrayParams(18, 17, 8, 32), None, ("test_k1",)),
+    (ArrayParams(8, 1, 8, 32), 8, ("test_fifo_fills", "test_backpressure")),
+]
+
+
+def _partial(p: ArrayParams, depth: int | None, tests: tuple[str, ...]) -> object:
+    top = accel_top(p, depth)
+    group = pytest.mark.xdist_group(f"build-icarus-{p.tag}{top.tag}")
+    return pytest.param(p, depth, tests, marks=group, id=_id("icarus", p, depth, 1, 1))
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("params", "fifo_depth", "tests"), [_partial(*s) for s in PARTIAL_SETS])
+def test_accel_partial(
+    params: ArrayParams, fifo_depth: int | None, tests: tuple[str, ...], base_seed: int
+) -> None:
+    res = runner.run(
+        "icarus",
+        params,
+        tests=tests,
+        seed=base_seed * 1000 + 500 + params.rows * 10 + params.cols,
+        test_module=ACCEL_TEST_MODULE,
+        top=accel_top(params, fifo_depth),
+    )
+    assert res.passed and res.tests == len(tests), res.summary()
+    stats = {s["test"]: s for s in res.stats}
+    assert set(stats) == set(tests), f"tests without statistics: {res.summary()}"
+    for name, s in stats.items():
         assert s["products"] > 0, f"{name} checked no fold: {s}"
         assert s["pe_checks"] == (s["cycles"] - 1) * params.rows * params.cols, (name, s)
 

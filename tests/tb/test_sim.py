@@ -97,6 +97,7 @@ def _check_stats(res: runner.RunResult, params: ArrayParams, tests: list[str]) -
 #: there; the long random streams are left to the nightly tier).
 LARGE_TESTS = [
     "test_lecture_3x3",
+    "test_accumulator_every_bit",
     "test_identity",
     "test_zeros",
     "test_gemm_tiled",
