@@ -120,7 +120,8 @@ def doctor(tools: tuple[Tool, ...] = TOOLS) -> int:
         except SystolicError as exc:
             ok = False
             print(f"{name:21} PROBLEM   {exc}")
-    missing, optional = [], []
+    missing: list[Tool] = []
+    optional: list[Tool] = []
     for tool in tools:
         try:
             where = tool.find()
