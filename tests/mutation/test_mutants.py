@@ -105,6 +105,21 @@ def test_parameter_specific_classes_run_at_their_parameters(cls: str) -> None:
         assert all(p.rows * p.cols > 256 for m in CATALOG if m.cls == cls for p in m.params)
 
 
+def test_size_and_depth_classes_of_the_top_run_where_they_show() -> None:
+    """A lane count that sees lanes 0..15 only hides at 16x16 and below: its mutants run on a top
+    of more than 16 rows and columns. A counter one bit short wraps only on a tall, narrow top
+    whose FIFO fills: those mutants run at ROWS > COLS with a FIFO depth of ROWS (a power of
+    two) or the largest, 1024."""
+    lanes = [m for m in CATALOG if m.cls == "top >16 lanes"]
+    depth = [m for m in CATALOG if m.cls == "top FIFO depth"]
+    assert lanes and depth
+    assert all(p.rows > 16 and p.cols > 16 for m in lanes for p in m.params)
+    for m in depth:
+        assert all(p.rows > p.cols for p in m.params), m.name
+        assert m.fifo_depth in {mutants.FIFO_DEPTH_MAX, *(p.rows for p in m.params)}, m.name
+    assert {m.fifo_depth for m in depth} > {mutants.FIFO_DEPTH_MAX}  # both extremes
+
+
 def test_every_mutant_and_equivalent_applies(tmp_path: Path) -> None:
     """Every edit matches exactly once (``apply`` refuses others), and a mutant changes only
     the files of the design it is run through (an accelerator mutant may change any of them;
