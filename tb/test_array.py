@@ -156,9 +156,9 @@ async def test_extremes_wrap(dut):
     await run_and_check(tb, stream)
 
 
-# The value every PE's accumulator is preloaded with in test_accumulator_every_bit (ACC_W bits,
-# as a function of the parameters): the largest positive sum, 0111...1.
 def preload_value(p: ArrayParams) -> int:
+    """What test_accumulator_every_bit preloads every accumulator with: the largest positive
+    ACC_W-bit sum, 0111...1."""
     return (1 << (p.acc_w - 1)) - 1
 
 
@@ -238,15 +238,15 @@ async def test_accumulator_every_bit(dut):
     b = np.array([[y for _, y in steps]] * p.cols, np.int64).T
     after = random_products(tb, [3], full=True)
     stream = schedule([Product(a, b, "preloaded"), *after], p)
-    stream.stimulus.a_first[stream.products[0].steps[0] + np.arange(p.rows), np.arange(p.rows)] = (
-        False
-    )
+    rows = np.arange(p.rows)
+    stream.stimulus.a_first[stream.products[0].steps[0] + rows, rows] = False  # no restart
     offset = preload_value(p)
     sums = [offset, *every_bit_sums(p)]
-    # What makes the scenario: +1 flips every bit up across the wrap, -1 every bit back down.
-    every = (1 << p.acc_w) - 1
+    # What makes the scenario: +1 flips every bit up across the wrap, -1 every bit back down,
+    # and min*min + min*max + max*min + max*max = (min + max)^2 = 1 lands on the wrap again.
+    every, low = (1 << p.acc_w) - 1, -(1 << (p.acc_w - 1))
     assert (sums[0] ^ sums[1]) & every == every and (sums[1] ^ sums[2]) & every == every, sums
-    assert sums[1] == -(1 << (p.acc_w - 1)) and sums[2] == offset, sums
+    assert sums[1] == sums[6] == low and sums[2] == offset, sums
     stream.products[0].expected[:] = sums[-1]
     trace = preloaded_trace(stream, p, offset)
     assert (trace.acc[:, 0, 0] == sums[1]).any() and (trace.res[:, 0, 0] == sums[-1]).any()
