@@ -294,6 +294,24 @@ def _run_unmodified(
         raise SimulatorError(f"the RTL in {build.RTL_DIR} does not build: {exc}") from None
 
 
+def build_unmodified(
+    mutants: Sequence[Mutant], sizes: Sequence[tuple[int, int]] | None, work: Path
+) -> None:
+    """Build the unmodified RTL once per design and parameter set the mutants use (Icarus, the
+    builds the simulator baseline then reuses): an RTL folder that does not build is the
+    command's one-line error, whatever the engine. Skipped without Icarus (formal only)."""
+    try:
+        toolchain.check_simulator(SIM)
+    except SimulatorError:
+        return
+    targets = dict.fromkeys(t for m in mutants for t in sim_targets(m, sizes))
+    for target in targets:
+        try:
+            build.build(SIM, target.params, build_root=work / "build", top=target.top)
+        except SimulatorError as exc:
+            raise SimulatorError(f"the RTL in {build.RTL_DIR} does not build: {exc}") from None
+
+
 def check_rtl(mutants: Sequence[Mutant], sizes: Sequence[tuple[int, int]] | None = None) -> None:
     """Before any run: every RTL file the mutants' designs use is a readable file of the RTL
     folder, and every mutant's edit finds its text there exactly once (one-line errors)."""
@@ -550,6 +568,7 @@ def campaign(
     if "formal" in engines:
         formal_module()
     check_rtl(chosen, sizes)
+    build_unmodified(chosen, sizes, out / "_baseline")
     setup = {"engine": engine, "seed": seed, "full": full}
     problems = _baseline(chosen, engines, seed, full, sizes, out)
     if problems:
