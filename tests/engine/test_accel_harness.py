@@ -71,6 +71,19 @@ def test_cycles_equal_the_model_and_every_word_checks(
     assert held > 0 or rows == cols == 1
 
 
+def test_a_top_wider_and_taller_than_16_lanes() -> None:
+    """18x17: full folds of 18 rows and 17 columns and edge folds of one, K = 1 and 2, admission
+    holding folds back; the cycles equal models.accel and every word checks (a count or index
+    that sees lanes 0..15 only, which 16x16 hides, fails here)."""
+    p = ArrayParams(rows=18, cols=17)
+    exe = accel_harness.build_bench("icarus", p)
+    for m, k, n in ((19, 1, 18), (36, 2, 34)):
+        run = accel_harness.run_bench("icarus", exe, m, k, n, p)
+        assert not run.problems, (m, k, n, run.problems)
+        assert run.cycles == accel_cycles(m, k, n, p), (m, k, n)
+        assert sum(schedule(m, k, n, p).held) > 0, (m, k, n)
+
+
 def test_the_check_bites_on_a_broken_drain(tmp_path: Path) -> None:
     """The drain never reading the shadow register loses results: the signature must say so.
 
