@@ -10,6 +10,7 @@ from typing import Any
 from systolic.cli import options
 from systolic.engine.tops import WORKLOAD_TOPS
 from systolic.lowering.e2e import METHOD_FAMILY
+from systolic.models.params import ArrayParams
 
 LOWER_EPILOG = """\
 examples:
@@ -137,13 +138,10 @@ def cmd_e2e(args: argparse.Namespace) -> int:
         args.prune_dir,
         args.out,
         args.sim,
-        args.rows,
-        args.cols,
+        options.design_of(args, ArrayParams(args.rows, args.cols, 8, 32)),
         args.seed,
         args.images,
         args.retrain,
-        args.top,
-        options.port_of(args),
     )
     print()
     print(to_markdown({**report, "runs": []}))

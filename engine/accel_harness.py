@@ -21,8 +21,8 @@ import numpy as np
 import systolic.rtl
 from systolic.engine import build, toolchain
 from systolic.errors import SimulatorError
-from systolic.models.accel import groups, result_beats, top_parameters
-from systolic.models.params import ArrayParams
+from systolic.models.accel import groups, result_beats
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.tiling import check_dims, plan_folds
 
 HARNESS_DIR = systolic.rtl.directory() / "harness"
@@ -85,18 +85,12 @@ class AccelRun:
 
 
 def build_bench(
-    sim: str,
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    build_root: Path | None = None,
-    rtl_dir: Path | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
+    sim: str, top: TopParams, build_root: Path | None = None, rtl_dir: Path | None = None
 ) -> Path:
-    """Build the harness for one top (``out_rows`` rows per result beat, ``shadows`` shadow
-    registers per PE); returns the executable (vvp file or binary)."""
+    """Build the harness for one top; returns the executable (vvp file or binary)."""
     toolchain.check_simulator(sim)
-    gparams = top_parameters(params, fifo_depth, out_rows, shadows)
+    params = top.array
+    gparams = top.hdl_parameters()
     tag = "_".join(f"{k}{v}" for k, v in gparams.items())
     bdir = build.build_dir(sim, params, root=build_root, rtl_dir=rtl_dir).parent / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
@@ -161,12 +155,12 @@ def run_bench(
     m: int,
     k: int,
     n: int,
-    params: ArrayParams,
+    top: TopParams,
     max_cycles: int | None = None,
-    out_rows: int = 1,
 ) -> AccelRun:
-    """Run one GEMM through the harness built with ``out_rows``; raises SimulatorError when the
-    run did not finish."""
+    """Run one GEMM through the harness built for ``top``; raises SimulatorError when the run
+    did not finish."""
+    params = top.array
     m, k, n = check_dims(m, k, n)
     # Generous: every fold alone, with its fill and drain, plus the reset.
     limit = max_cycles or len(plan_folds(m, n, params)) * (k + 2 * (params.rows + params.cols) + 8)
@@ -177,7 +171,7 @@ def run_bench(
         beats=int(report["BEATS"]),
         errors=int(report["ERRORS"]),
         signature=int(report["SIG"], 16),
-        expected_beats=result_beats(m, n, params, out_rows),
+        expected_beats=result_beats(m, n, top),
         expected_signature=expected_signature(m, k, n, params),
         wall_s=wall,
     )
@@ -259,15 +253,14 @@ def run_stream(
     sim: str,
     exe: Path,
     gemms: list[tuple[np.ndarray, np.ndarray]],
-    params: ArrayParams,
+    top: TopParams,
     workdir: Path,
-    out_rows: int = 1,
 ) -> StreamRun:
-    """Stream every fold of ``gemms`` (back to back, in order) through the top built with
-    ``out_rows`` and read back every result beat: each fold's beats must be its groups of rows in
+    """Stream every fold of ``gemms`` (back to back, in order) through the harness built for
+    ``top`` and read back every result beat: each fold's beats must be its groups of rows in
     order with the fold's tkeep and tlast; each GEMM's C is assembled from them (signed ACC_W).
     Raises SimulatorError when the harness did not run or did not finish."""
-    p = params
+    p, out_rows = top.array, top.out_rows
     workdir.mkdir(parents=True, exist_ok=True)
     a_lines, b_lines, folds = _operand_lines(gemms, p)
     files = {name: workdir / f"{name}.hex" for name in ("a", "b", "c")}
@@ -282,7 +275,7 @@ def run_stream(
     if not files["c"].is_file():
         raise SimulatorError(f"accelerator stream run failed: no result file {files['c']}")
     beats = [int(line, 16) for line in files["c"].read_text().split()]
-    results, problems = _assemble(beats, folds, gemms, p, out_rows)
+    results, problems = _assemble(beats, folds, gemms, top)
     return StreamRun(results, int(report["CYCLES"]), len(beats), problems, wall)
 
 
@@ -290,10 +283,10 @@ def _assemble(
     beats: list[int],
     folds: list[tuple[int, int, int, int, int]],
     gemms: list[tuple[np.ndarray, np.ndarray]],
-    p: ArrayParams,
-    out_rows: int = 1,
+    top: TopParams,
 ) -> tuple[list[np.ndarray | None], list[str]]:
     """Result beats -> one C per GEMM, checking each beat's tkeep and tlast against its fold."""
+    p, out_rows = top.array, top.out_rows
     word = (1 << p.acc_w) - 1
     lanes = out_rows * p.cols
     data_bits = lanes * p.acc_w

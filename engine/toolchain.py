@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from systolic.errors import ConfigError, SimulatorError
+from systolic.models.params import ArrayParams, TopParams
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -128,27 +129,25 @@ def log_to(path: Path, quiet: bool) -> Iterator[None]:
             os.close(saved[1])
 
 
-#: Parameter sets (ROWS, COLS, DATA_W, ACC_W, MUL_REG) that ``systolic lint`` checks the array
-#: and the accelerator top at.
+#: The arrays that ``systolic lint`` checks the array and the accelerator top at.
 LINT_SETS = (
-    (4, 4, 8, 32, 0),
-    (1, 1, 2, 4, 0),
-    (2, 5, 8, 16, 0),
-    (32, 32, 16, 64, 0),
-    (3, 7, 4, 8, 0),
-    (4, 4, 8, 32, 1),
-    (1, 1, 2, 4, 1),
-    (3, 7, 4, 8, 1),
-    (32, 32, 16, 64, 1),
+    ArrayParams(4, 4, 8, 32),
+    ArrayParams(1, 1, 2, 4),
+    ArrayParams(2, 5, 8, 16),
+    ArrayParams(32, 32, 16, 64),
+    ArrayParams(3, 7, 4, 8),
+    ArrayParams(4, 4, 8, 32, mul_reg=1),
+    ArrayParams(1, 1, 2, 4, mul_reg=1),
+    ArrayParams(3, 7, 4, 8, mul_reg=1),
+    ArrayParams(32, 32, 16, 64, mul_reg=1),
 )
-#: (ROWS, COLS, DATA_W, ACC_W, OUT_ROWS, SHADOWS) at which ``systolic lint`` also checks the
-#: accelerator top: wider result ports (a last beat of fewer rows, one beat per fold) and more
-#: shadow registers.
+#: The accelerator tops ``systolic lint`` also checks: wider result ports (a last beat of fewer
+#: rows, one beat per fold) and more shadow registers.
 LINT_PORT_SETS = (
-    (4, 4, 8, 32, 2, 2),
-    (5, 3, 8, 32, 2, 3),
-    (3, 7, 4, 8, 3, 1),
-    (32, 32, 16, 64, 32, 4),
+    TopParams(ArrayParams(4, 4, 8, 32), out_rows=2, shadows=2),
+    TopParams(ArrayParams(5, 3, 8, 32), out_rows=2, shadows=3),
+    TopParams(ArrayParams(3, 7, 4, 8), out_rows=3, shadows=1),
+    TopParams(ArrayParams(32, 32, 16, 64), out_rows=32, shadows=4),
 )
 
 

@@ -38,8 +38,8 @@ def edge_gemm(
     p, rng = tb.params, tb.rng
     if p.rows == 1:
         m = row_folds
-    elif ragged and tb.out_rows > 1:
-        edge_rows = [r for r in range(1, p.rows) if r % tb.out_rows]  # 1 is one
+    elif ragged and tb.top.out_rows > 1:
+        edge_rows = [r for r in range(1, p.rows) if r % tb.top.out_rows]  # 1 is one
         m = (row_folds - 1) * p.rows + edge_rows[int(rng.integers(len(edge_rows)))]
     else:
         m = (row_folds - 1) * p.rows + int(rng.integers(1, p.rows))
@@ -117,7 +117,7 @@ def held_gemms(tb: AccelTB) -> list[tuple]:
     among: dict[str, list[tuple[int, int]]] = {rule: [] for rule in rules}
     for m in range(1, 3 * p.rows + 1):
         for n in range(1, 3 * p.cols + 1):
-            held = schedule(m, 1, n, p, tb.fifo_depth, tb.out_rows, tb.shadows).held_by
+            held = schedule(m, 1, n, tb.top).held_by
             for rule in rules:
                 if rule in held:
                     alone[rule].append((m, n))
@@ -152,7 +152,7 @@ async def test_no_pause_cycles(dut):
         c0 = steps[0]
         got_admit = [n - c0 for n in steps if samples[n].a.tlast]
         m, n = a.shape[0], b.shape[1]
-        shape = (m, k, n, p, tb.fifo_depth, tb.out_rows, tb.shadows)
+        shape = (m, k, n, tb.top)
         want_admit = admit_cycles(*shape)
         assert got_admit == want_admit, (
             f"M={m} K={k} N={n}: folds admitted in cycles {got_admit}, models.accel says "
@@ -230,7 +230,7 @@ async def test_checker_bites(dut):
     folds, beats = tb.epochs[0], tb.result_beats()[0]
 
     def fails(folds_: list[ExpectedFold], beats_: list[ResultBeat], needle: str) -> None:
-        sb = ResultScoreboard(tb.params, tb.context, tb.out_rows)
+        sb = ResultScoreboard(tb.top, tb.context)
         sb.check(folds_, beats_, cut=False)
         try:
             sb.raise_if_failed()
@@ -244,10 +244,10 @@ async def test_checker_bites(dut):
     wrong = [*folds[:1], dataclasses.replace(folds[1], c=bad), *folds[2:]]
     row0 = next(b for b in beats if b.tlast).cycle + 1  # fold 1's first beat follows fold 0's
     first_of_fold1 = next(b.cycle for b in beats if b.cycle >= row0)
-    where = "row 0" if tb.out_rows == 1 else "beat 0 row 0"
+    where = "row 0" if tb.top.out_rows == 1 else "beat 0 row 0"
     fails(wrong, beats, f"{folds[1].label} {where} at cycle {first_of_fold1}: C word 0 expected")
     dropped = [b for b in beats if b.cycle != first_of_fold1]
-    g = groups(folds[1].fold.m, tb.out_rows)
+    g = groups(folds[1].fold.m, tb.top.out_rows)
     # A fold of one beat loses its whole frame: then the folds after it are one short.
     lost = f"({len(folds) - 1} of {len(folds)} folds received)"
     fails(folds, dropped, f"{folds[1].label}: {g - 1} result beats, expected" if g > 1 else lost)

@@ -21,7 +21,7 @@ from systolic.engine import accel_harness
 from systolic.engine.workload import Workload, check_operands_match
 from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
 from systolic.models.network import predictions, run_steps
-from systolic.models.params import ArrayParams
+from systolic.models.params import TopParams
 from systolic.models.tiling import plan_folds
 from systolic.tb.workload import (
     LayerRecord,
@@ -42,13 +42,12 @@ class AccelLayers:
     def __init__(
         self,
         sim: str,
-        params: ArrayParams,
+        top: TopParams,
         exe: Path,
         workdir: Path,
-        port: tuple[int, int] = (1, 1),
     ) -> None:
-        self.sim, self.p, self.exe, self.workdir = sim, params, exe, workdir
-        self.out_rows, self.shadows = port  # rows per result beat, shadow registers per PE
+        self.sim, self.top, self.exe, self.workdir = sim, top, exe, workdir
+        self.p = top.array
         self.records: list[LayerRecord] = []
 
     def layer(
@@ -63,9 +62,7 @@ class AccelLayers:
         beats were wrong). Each must equal ``want`` (default: the exact A @ B)."""
         p = self.p
         t0 = time.perf_counter()
-        run = accel_harness.run_stream(
-            self.sim, self.exe, pairs, p, self.workdir / name, self.out_rows
-        )
+        run = accel_harness.run_stream(self.sim, self.exe, pairs, self.top, self.workdir / name)
         errors = [*(errors or []), *run.problems]
         if want is None:  # exact: the operands may be int8 arrays
             want = [a.astype(np.int64) @ b.astype(np.int64) for a, b in pairs]
@@ -89,11 +86,11 @@ class AccelLayers:
             for a, b in pairs
             for f in plan_folds(a.shape[0], b.shape[1], p)
         ]
-        model = schedule_folds(folds, p, None, self.out_rows, self.shadows).cycles
+        model = schedule_folds(folds, self.top).cycles
         if cycles != model:
             errors = [*errors, f"the top took {cycles} cycles, its cycle model {model}"]
         wall = time.perf_counter() - t0
-        lower = folds_lower_bound(folds, self.out_rows, p.latency)
+        lower = folds_lower_bound(folds, self.top)
         return make_record(name, kind, pairs, cycles, model, lower, wall, errors, p)
 
 
@@ -101,17 +98,16 @@ def run_accel_workload(
     wl: Workload,
     mode: str,
     sim: str,
-    params: ArrayParams,
+    top: TopParams,
     exe: Path,
     workdir: Path,
-    port: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
-    """``wl`` through the top (built with ``port`` = (rows per result beat, shadow registers per
-    PE)) in ``mode`` (``replay`` or ``e2e``); the summary of the array's runner, with ``top`` =
-    "accel", ``out_rows`` and ``shadows``."""
-    run = AccelLayers(sim, params, exe, workdir, port)
-    extra: dict[str, Any] = {**summary_header(wl, mode, params), "top": "accel"}
-    extra |= {"out_rows": port[0], "shadows": port[1]}
+    """``wl`` through the top (its harness ``exe`` built for ``top``) in ``mode`` (``replay`` or
+    ``e2e``); the summary of the array's runner, with ``top`` = "accel", ``out_rows`` and
+    ``shadows``."""
+    run = AccelLayers(sim, top, exe, workdir)
+    extra: dict[str, Any] = {**summary_header(wl, mode, top.array), "top": "accel"}
+    extra |= {"out_rows": top.out_rows, "shadows": top.shadows}
     if mode == "replay":
         for layer in wl.net.layers:
             gs = wl.gemms[layer.name]
