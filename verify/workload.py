@@ -13,10 +13,10 @@ from systolic import fileio
 from systolic.engine import build
 from systolic.engine.config import WORKLOAD_MODES
 from systolic.engine.harness import build_cocotb, run_cocotb
+from systolic.engine.layers import LayerRecord, format_layer
 from systolic.engine.workload import Workload, load_workload
 from systolic.errors import SystolicError, one_line
 from systolic.models.params import ArrayParams, TopParams
-from systolic.tb.workload import LayerRecord, format_layer
 
 
 def run_workload(
