@@ -166,21 +166,6 @@ ACCEL_GROUPS = (
 )
 
 
-def _top(
-    rows: int,
-    cols: int,
-    dw: int,
-    aw: int,
-    fifo: int,
-    out_rows: int = 1,
-    shadows: int = 1,
-    mul_reg: int = 0,
-) -> TopParams:
-    """A top of the formal tables: its array (ROWS, COLS, DATA_W, ACC_W[, MUL_REG]), FIFO depth
-    and result port."""
-    return TopParams(ArrayParams(rows, cols, dw, aw, mul_reg), fifo, out_rows, shadows)
-
-
 #: The accelerator tops of the proofs and covers: FIFO depths below the default ROWS + COLS + 2
 #: make the room rule hold folds back. OUT_ROWS (rows per result beat) and SHADOWS (shadow
 #: registers per PE) are 1 but in the full tier's last four: OUT_ROWS 2 with SHADOWS 2 (2x2: one
@@ -189,39 +174,39 @@ def _top(
 #: SHADOWS 2 at OUT_ROWS 1 at the default FIFO depth (a stalled sink fills both shadows; at 1x2
 #: no PE ever has three results pending, c_shadow).
 ACCEL_CONFIGS: dict[str, tuple[TopParams, ...]] = {
-    "quick": (_top(1, 2, 2, 4, 2),),
+    "quick": (TopParams(ArrayParams(1, 2, 2, 4), 2),),
     "full": (
-        _top(1, 1, 2, 4, 1),
-        _top(2, 2, 2, 4, 3),
-        _top(2, 3, 2, 4, 2),
-        _top(3, 2, 2, 4, 3),
-        _top(2, 2, 2, 4, 6),
-        _top(2, 2, 2, 4, 3, 2, 2),
-        _top(3, 2, 2, 4, 3, 2, 2),
-        _top(2, 2, 2, 4, 3, 2, 1),
-        _top(2, 2, 2, 4, 6, 1, 2),
+        TopParams(ArrayParams(1, 1, 2, 4), 1),
+        TopParams(ArrayParams(2, 2, 2, 4), 3),
+        TopParams(ArrayParams(2, 3, 2, 4), 2),
+        TopParams(ArrayParams(3, 2, 2, 4), 3),
+        TopParams(ArrayParams(2, 2, 2, 4), 6),
+        TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 2),
+        TopParams(ArrayParams(3, 2, 2, 4), 3, 2, 2),
+        TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 1),
+        TopParams(ArrayParams(2, 2, 2, 4), 6, 1, 2),
     ),
 }
 #: Proof groups of full-tier configurations that run in the quick tier instead (k-inductions of
 #: a few seconds each): the group counting of the stream, FIFO and reservation rules at
 #: OUT_ROWS 2, SHADOWS 2.
-ACCEL_QUICK_GROUPS = {_top(2, 2, 2, 4, 3, 2, 2): ("in", "fifo", "resv")}
+ACCEL_QUICK_GROUPS = {TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 2): ("in", "fifo", "resv")}
 #: The tops of the bmc groups, each with its depth. The solver's time grows steeply with the
 #: depth (2x2 at depth 10: about 30 s a group), so the quick tier bounds them at 1x2, the
 #: smallest array where a result waits in a shadow register (c_shadow; a 1x1 array never has two
 #: results pending). With SHADOWS 2 every shadow of a PE holds an unread result from step 6-7
 #: (c_shadow), so depths 9-10 check a few cycles beyond.
 ACCEL_BMC_CONFIGS: dict[str, tuple[tuple[TopParams, int], ...]] = {
-    "quick": ((_top(1, 2, 2, 4, 2), 10),),
+    "quick": ((TopParams(ArrayParams(1, 2, 2, 4), 2), 10),),
     "full": (
-        (_top(1, 1, 2, 4, 1), 12),
-        (_top(2, 2, 2, 4, 3), 10),
-        (_top(2, 3, 2, 4, 2), 9),
-        (_top(3, 2, 2, 4, 3), 9),
-        (_top(2, 2, 2, 4, 3, 2, 2), 10),
-        (_top(3, 2, 2, 4, 3, 2, 2), 9),
-        (_top(2, 2, 2, 4, 3, 2, 1), 10),
-        (_top(2, 2, 2, 4, 6, 1, 2), 9),
+        (TopParams(ArrayParams(1, 1, 2, 4), 1), 12),
+        (TopParams(ArrayParams(2, 2, 2, 4), 3), 10),
+        (TopParams(ArrayParams(2, 3, 2, 4), 2), 9),
+        (TopParams(ArrayParams(3, 2, 2, 4), 3), 9),
+        (TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 2), 10),
+        (TopParams(ArrayParams(3, 2, 2, 4), 3, 2, 2), 9),
+        (TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 1), 10),
+        (TopParams(ArrayParams(2, 2, 2, 4), 6, 1, 2), 9),
     ),
 }
 #: The full tier's accelerator tops whose array has the product register (MUL_REG = 1, names
@@ -229,7 +214,10 @@ ACCEL_BMC_CONFIGS: dict[str, tuple[tuple[TopParams, int], ...]] = {
 #: one cycle of latency later.
 ACCEL_MUL_REG_CONFIGS: dict[str, tuple[tuple[TopParams, int], ...]] = {
     "quick": (),
-    "full": ((_top(2, 2, 2, 4, 3, mul_reg=1), 10), (_top(2, 2, 2, 4, 3, 2, 2, mul_reg=1), 10)),
+    "full": (
+        (TopParams(ArrayParams(2, 2, 2, 4, mul_reg=1), 3), 10),
+        (TopParams(ArrayParams(2, 2, 2, 4, mul_reg=1), 3, 2, 2), 10),
+    ),
 }
 #: k of the k-inductions: k = 4 closes them (measured); k = 8 lets the base case (from
 #: reset) show a planted bug as a counterexample (fail) rather than an inconclusive induction.
