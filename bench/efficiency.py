@@ -14,7 +14,7 @@ from systolic import fileio
 from systolic.engine import build
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.accel import accel_cycles, accel_lower_bound
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.tiling import GemmPlan
 from systolic.models.workloads import BENCH_GEMMS, Workload
 
@@ -52,19 +52,17 @@ def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str
     return {row["name"]: row for row in json.loads(out.read_text())["rows"]}
 
 
-def measure_top(
-    sim: str, params: ArrayParams, gemms: list[Workload], out_rows: int = 1, shadows: int = 1
-) -> dict[str, dict]:
+def measure_top(sim: str, top: TopParams, gemms: list[Workload]) -> dict[str, dict]:
     """The accelerator top's cycles of every GEMM (rtl/harness/systolic_accel_bench.v: sources
     that never pause, a sink that never stalls), each run checked by beats, tkeep/tlast and the
-    signature of every result word; ``out_rows`` rows per result beat, ``shadows`` shadow
-    registers per PE."""
+    signature of every result word."""
     from systolic.engine import accel_harness
 
-    exe = accel_harness.build_bench(sim, params, out_rows=out_rows, shadows=shadows)
+    params = top.array
+    exe = accel_harness.build_bench(sim, top)
     out = {}
     for w in gemms:
-        run = accel_harness.run_bench(sim, exe, w.m, w.k, w.n, params, out_rows=out_rows)
+        run = accel_harness.run_bench(sim, exe, w.m, w.k, w.n, top)
         out[w.name] = {"top_cycles": run.cycles, "problems": run.problems}
         for problem in run.problems:
             print(f"[{params.rows}x{params.cols}] top {w.name}: {problem}", flush=True)
@@ -107,7 +105,7 @@ def run_bench(args: BenchOptions) -> int:
         if not args.no_top:
             print(f"[{r}x{c}] accelerator top ({args.sim}, harness) ...", flush=True)
             t0 = time.perf_counter()
-            top = measure_top(args.sim, p, gemms)
+            top = measure_top(args.sim, TopParams(p), gemms)
             print(f"[{r}x{c}] top done in {time.perf_counter() - t0:.1f} s", flush=True)
         ss = {} if args.no_scalesim else _scalesim(p, gemms, args.scalesim_max_cycles, work)
         rows = [
@@ -117,8 +115,9 @@ def run_bench(args: BenchOptions) -> int:
         array = _array_summary(rows)
         if top:
             widths = args.out_rows or [x for x in DEFAULT_OUT_ROWS if x <= r]
-            array["ports"] = [_port_summary(p, 1, 1, rows)] + [
-                _measure_port(args, p, gemms, rows, out_rows) for out_rows in widths
+            array["ports"] = [_port_summary(TopParams(p), rows)] + [
+                _measure_port(args, TopParams(p, None, out_rows, args.shadows), gemms, rows)
+                for out_rows in widths
             ]
         report["arrays"][f"{r}x{c}"] = array
         all_ss += [x["rtl_over_scalesim"] for x in rows if x["rtl_over_scalesim"]]
@@ -162,40 +161,37 @@ def _check_ports(args: BenchOptions) -> None:
 
 def _measure_port(
     args: BenchOptions,
-    p: ArrayParams,
+    top: TopParams,
     gemms: list[Workload],
     rows: list[dict[str, Any]],
-    out_rows: int,
 ) -> dict[str, Any]:
-    """The top with ``out_rows`` rows per result beat (and ``args.shadows`` shadow registers)
-    on every GEMM: its rows and summary."""
+    """The top with a wider result port on every GEMM: its rows and summary."""
+    p = top.array
     print(
-        f"[{p.rows}x{p.cols}] accelerator top, {out_rows} rows per beat, {args.shadows} shadow "
+        f"[{p.rows}x{p.cols}] accelerator top, {top.out_rows} rows per beat, {top.shadows} shadow "
         f"registers ({args.sim}, harness) ...",
         flush=True,
     )
     t0 = time.perf_counter()
-    top = measure_top(args.sim, p, gemms, out_rows, args.shadows)
+    measured = measure_top(args.sim, top, gemms)
     print(f"[{p.rows}x{p.cols}] done in {time.perf_counter() - t0:.1f} s", flush=True)
     port_rows = [
-        _top_fields(w, p, top[w.name], row["scalesim_cycles"], out_rows, args.shadows)
+        _top_fields(w, top, measured[w.name], row["scalesim_cycles"])
         | {"name": w.name, "m": w.m, "k": w.k, "n": w.n}
         for w, row in zip(gemms, rows, strict=True)
     ]
-    return _port_summary(p, out_rows, args.shadows, port_rows)
+    return _port_summary(top, port_rows)
 
 
-def _port_summary(
-    p: ArrayParams, out_rows: int, shadows: int, rows: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _port_summary(top: TopParams, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One result-port configuration of the top at one array size: its GEMM rows, the geometric
     mean top/SCALE-Sim, the worst top/LB and digits conv1's figures."""
     conv1 = next((x for x in rows if x["name"] == "digits conv1"), None)
     keys = ("name", "m", "k", "n", *(k for k in rows[0] if k.startswith("top_"))) if rows else ()
     return {
-        "out_rows": out_rows,
-        "shadows": shadows,
-        "words_per_beat": out_rows * p.cols,
+        "out_rows": top.out_rows,
+        "shadows": top.shadows,
+        "words_per_beat": top.words,
         "rows": [{k: x[k] for k in keys} for x in rows],
         "geomean_top_over_scalesim": geomean(
             [x["top_over_scalesim"] for x in rows if x.get("top_over_scalesim")]
@@ -276,28 +272,26 @@ def _row(
         "checked": got["passed"],
     }
     if top is not None:
-        row |= _top_fields(w, p, top, ss_cycles)
+        row |= _top_fields(w, TopParams(p), top, ss_cycles)
     return row
 
 
 def _top_fields(
     w: Workload,
-    p: ArrayParams,
-    top: dict[str, Any],
+    top: TopParams,
+    measured: dict[str, Any],
     ss_cycles: int | None,
-    out_rows: int = 1,
-    shadows: int = 1,
 ) -> dict[str, Any]:
     """The accelerator top's columns of one GEMM: its cycles, model, lower bound and ratios."""
-    cycles = top["top_cycles"]
-    lb = accel_lower_bound(w.m, w.k, w.n, p, out_rows)
+    cycles = measured["top_cycles"]
+    lb = accel_lower_bound(w.m, w.k, w.n, top)
     return {
         "top_cycles": cycles,
-        "top_model_cycles": accel_cycles(w.m, w.k, w.n, p, None, out_rows, shadows),
+        "top_model_cycles": accel_cycles(w.m, w.k, w.n, top),
         "top_lower_bound": lb,
         "top_over_lb": cycles / lb,
         "top_over_scalesim": cycles / ss_cycles if ss_cycles else None,
-        "top_checked": not top["problems"],
+        "top_checked": not measured["problems"],
     }
 
 

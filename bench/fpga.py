@@ -36,8 +36,7 @@ from typing import Any
 from systolic import fileio, locks
 from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError, one_line
-from systolic.models.accel import default_fifo_depth
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 
 CLOCK = "clk_i"
 #: The part: LFE5U-85F in its default package, slowest speed grade (nextpnr's default).
@@ -74,7 +73,7 @@ class Design:
 
     def fifo_depth(self, params: ArrayParams) -> int | None:
         """The FIFO_DEPTH the RTL takes by default (None: no FIFO)."""
-        return default_fifo_depth(params) if self.has_fifo else None
+        return TopParams(params).depth if self.has_fifo else None
 
 
 ARRAY = Design("systolic_array", build.rtl_sources)

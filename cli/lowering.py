@@ -9,6 +9,7 @@ from typing import Any
 
 from systolic.cli import options
 from systolic.engine.tops import WORKLOAD_TOPS
+from systolic.models.params import ArrayParams
 from systolic.pruning.registry import NAMES
 
 LOWER_EPILOG = """\
@@ -140,13 +141,10 @@ def cmd_e2e(args: argparse.Namespace) -> int:
         args.prune_dir,
         args.out,
         args.sim,
-        args.rows,
-        args.cols,
+        options.design_of(args, ArrayParams(args.rows, args.cols, 8, 32)),
         args.seed,
         args.images,
         args.retrain,
-        args.top,
-        options.port_of(args),
     )
     print()
     print(to_markdown({**report, "runs": []}))

@@ -23,6 +23,7 @@ from systolic.models.params import (
     MUL_REG_RANGE,
     ROWS_RANGE,
     ArrayParams,
+    TopParams,
 )
 
 #: Largest seed: NumPy's generators take any non-negative int, cocotb and the simulators 32 bits.
@@ -164,13 +165,16 @@ def add_port(p: argparse.ArgumentParser) -> None:
     )
 
 
-def port_of(args: argparse.Namespace) -> tuple[int, int]:
-    """(rows per result beat, shadow registers) of ``add_port``'s options; either one given
-    without --top accel is an error."""
+def design_of(args: argparse.Namespace, params: ArrayParams) -> ArrayParams | TopParams:
+    """The design a workload run goes through: the array ``params``, or with ``--top accel``
+    the top around it at ``add_port``'s options (checked here, once: a bad port is one line
+    before anything runs). Either port option without --top accel is an error."""
     given = [f for f, v in (("--out-rows", args.out_rows), ("--shadows", args.shadows)) if v]
-    if given and args.top != "accel":
-        raise ConfigError(f"{given[0]} applies to --top accel runs only")
-    return args.out_rows or 1, args.shadows or 1
+    if args.top != "accel":
+        if given:
+            raise ConfigError(f"{given[0]} applies to --top accel runs only")
+        return params
+    return TopParams(params, out_rows=args.out_rows or 1, shadows=args.shadows or 1)
 
 
 def count_list(lo: int, hi: int) -> Callable[[str], tuple[int, ...]]:

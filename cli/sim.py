@@ -15,8 +15,7 @@ from systolic.cli import options
 from systolic.engine import build, runner, toolchain
 from systolic.engine.tops import WORKLOAD_TOPS
 from systolic.errors import ConfigError
-from systolic.models.accel import top_parameters
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.verify import coverage, doctor, flake, gemm, regress
 
 #: Matrix files ``systolic gemm`` reads and writes (the suffix, without case, decides the format).
@@ -201,26 +200,13 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
     rows = args.rows if args.rows is not None else (args.cols or 8)
     cols = args.cols if args.cols is not None else rows
     p = ArrayParams(rows, cols, args.data_w, args.acc_w, args.mul_reg)
-    out_rows, shadows = options.port_of(args)
-    where = ", accelerator top" if args.top == "accel" else ""
-    if args.top == "accel":
-        top_parameters(p, None, out_rows, shadows)  # a bad port: one line, before anything runs
-        where += port_phrase(out_rows, shadows)
+    design = options.design_of(args, p)
+    where = f", accelerator top{port_phrase(design)}" if isinstance(design, TopParams) else ""
     print(
         f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}{where}) ...",
         flush=True,
     )
-    top = args.top or "array"
-    summary = run_workload(
-        args.workload,
-        args.sim,
-        p,
-        args.mode or "e2e",
-        args.seed,
-        top=top,
-        out_rows=out_rows,
-        shadows=shadows,
-    )
+    summary = run_workload(args.workload, args.sim, design, args.mode or "e2e", args.seed)
     print_summary(summary)
     return 0 if summary["passed"] else 1
 
@@ -267,25 +253,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
     LINT_PORT_SETS (wider result ports)."""
     bad = 0
     designs = ((build.TOPLEVEL, build.rtl_sources()), ("systolic_accel", build.accel_sources()))
-    for top, sources in designs:
-        for rows, cols, dw, aw, mr in toolchain.LINT_SETS:
-            params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
-            params |= {"MUL_REG": mr} if mr else {}
-            msgs = toolchain.lint(top, sources, params)
-            bad += bool(msgs)
-            named = " ".join(f"{k}={v}" for k, v in params.items())
-            print(f"lint {top} {named}: {'FAIL' if msgs else 'clean'}")
-            for line in msgs:
-                print(f"  {line}")
-    for rows, cols, dw, aw, out_rows, shadows in toolchain.LINT_PORT_SETS:
-        params = {"ROWS": rows, "COLS": cols, "DATA_W": dw, "ACC_W": aw}
-        params |= {"OUT_ROWS": out_rows, "SHADOWS": shadows}
-        msgs = toolchain.lint("systolic_accel", build.accel_sources(), params)
+    runs = [
+        (top, sources, p.hdl_parameters()) for top, sources in designs for p in toolchain.LINT_SETS
+    ]
+    runs += [
+        ("systolic_accel", build.accel_sources(), t.hdl_parameters())
+        for t in toolchain.LINT_PORT_SETS
+    ]
+    for top, sources, params in runs:
+        msgs = toolchain.lint(top, sources, params)
         bad += bool(msgs)
-        print(
-            f"lint systolic_accel {' '.join(f'{k}={v}' for k, v in params.items())}: "
-            f"{'FAIL' if msgs else 'clean'}"
-        )
+        named = " ".join(f"{k}={v}" for k, v in params.items())
+        print(f"lint {top} {named}: {'FAIL' if msgs else 'clean'}")
         for line in msgs:
             print(f"  {line}")
     return 1 if bad else 0

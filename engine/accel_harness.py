@@ -9,8 +9,6 @@ so a run counts only when its beats, errors and signature all agree.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import subprocess
 import time
@@ -22,8 +20,8 @@ import numpy as np
 import systolic.rtl
 from systolic.engine import build, toolchain
 from systolic.errors import SimulatorError
-from systolic.models.accel import groups, result_beats, top_parameters
-from systolic.models.params import ArrayParams
+from systolic.models.accel import groups, result_beats
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.tiling import check_dims, plan_folds
 
 HARNESS_DIR = systolic.rtl.directory() / "harness"
@@ -86,57 +84,16 @@ class AccelRun:
 
 
 def build_bench(
-    sim: str,
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    build_root: Path | None = None,
-    rtl_dir: Path | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
+    sim: str, top: TopParams, build_root: Path | None = None, rtl_dir: Path | None = None
 ) -> Path:
-    """Build the harness for one top (``out_rows`` rows per result beat, ``shadows`` shadow
-    registers per PE); returns the executable (vvp file or binary)."""
-    toolchain.check_simulator(sim)
-    gparams = top_parameters(params, fifo_depth, out_rows, shadows)
-    tag = "_".join(f"{k}{v}" for k, v in gparams.items()) + _rtl_tag(rtl_dir)
+    """Build the harness for one top; returns the executable (vvp file or binary)."""
+    params = top.array
+    gparams = top.hdl_parameters()
+    tag = "_".join(f"{k}{v}" for k, v in gparams.items()) + build.rtl_tag(rtl_dir)
     bdir = build.build_dir(sim, params, root=build_root, rtl_dir=rtl_dir).parent / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
     main = HARNESS_DIR / "accel_main.cpp"
-    key = {"sim": sim, "params": gparams, "top": BENCH_TOP}
-    out = bdir / ("sim.vvp" if sim == "icarus" else "obj/Vsystolic_accel_bench")
-
-    def do_build() -> None:
-        bdir.mkdir(parents=True, exist_ok=True)
-        if sim == "icarus":
-            cmd = ["iverilog", "-g2012", "-o", str(out), "-s", f"{BENCH_TOP}_tb"]
-            cmd += [f"-P{BENCH_TOP}_tb.{k}={v}" for k, v in gparams.items()]
-            cmd += [str(s) for s in srcs]
-        else:
-            exe = toolchain.verilator_bin() / "verilator"
-            cmd = [str(exe), "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint"]
-            cmd += ["-Werror-USERFATAL", "--top-module", BENCH_TOP, "-Mdir", str(bdir / "obj")]
-            cmd += [f"-G{k}={v}" for k, v in gparams.items()]
-            cmd += [*map(str, srcs), str(main)]
-        env = {**os.environ, **toolchain.simulator_env(sim)}
-        env.pop("VERILATOR_ROOT", None)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
-        (bdir / "build.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0 or not out.exists():
-            raise SimulatorError(
-                f"{sim} build of the accelerator harness failed; see {bdir / 'build.log'}"
-            )
-
-    with build.shared_build(bdir, key, [*srcs, main], do_build):
-        return out
-
-
-def _rtl_tag(rtl_dir: Path | None) -> str:
-    """``_rtl<hash>`` for an RTL folder other than the packaged rtl/ (``rtl_dir`` or the RTL_DIR
-    setting): two RTL folders never share (and rebuild) one harness build under each other."""
-    rtl = Path(rtl_dir or build.RTL_DIR).resolve()
-    if rtl == systolic.rtl.directory().resolve():
-        return ""
-    return "_rtl" + hashlib.sha256(str(rtl).encode()).hexdigest()[:8]
+    return build.native_build(sim, bdir, f"{BENCH_TOP}_tb", BENCH_TOP, gparams, srcs, main)
 
 
 _REPORT = re.compile(r"^(DONE|CYCLES|BEATS|ERRORS|SIG) ([0-9a-fA-F]+)$", re.M)
@@ -154,8 +111,7 @@ def _run(
     """One harness process with ``args`` and a cycle limit, in ``cwd`` (default: the build
     folder): its report (DONE, CYCLES, BEATS, ERRORS, SIG) and wall time. A crash, a missing
     report or an unfinished run raises SimulatorError naming ``what``."""
-    args = [*args, f"+MAXCYC={limit}"]
-    cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
+    cmd = toolchain.simulator(sim).native_run(exe, [*args, f"+MAXCYC={limit}"])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd or exe.parent)
     wall = time.perf_counter() - t0
@@ -177,12 +133,12 @@ def run_bench(
     m: int,
     k: int,
     n: int,
-    params: ArrayParams,
+    top: TopParams,
     max_cycles: int | None = None,
-    out_rows: int = 1,
 ) -> AccelRun:
-    """Run one GEMM through the harness built with ``out_rows``; raises SimulatorError when the
-    run did not finish."""
+    """Run one GEMM through the harness built for ``top``; raises SimulatorError when the run
+    did not finish."""
+    params = top.array
     m, k, n = check_dims(m, k, n)
     # Generous: every fold alone, with its fill and drain, plus the reset.
     limit = max_cycles or len(plan_folds(m, n, params)) * (k + 2 * (params.rows + params.cols) + 8)
@@ -193,7 +149,7 @@ def run_bench(
         beats=int(report["BEATS"]),
         errors=int(report["ERRORS"]),
         signature=int(report["SIG"], 16),
-        expected_beats=result_beats(m, n, params, out_rows),
+        expected_beats=result_beats(m, n, top),
         expected_signature=expected_signature(m, k, n, params),
         wall_s=wall,
     )
@@ -279,15 +235,14 @@ def run_stream(
     sim: str,
     exe: Path,
     gemms: list[tuple[np.ndarray, np.ndarray]],
-    params: ArrayParams,
+    top: TopParams,
     workdir: Path,
-    out_rows: int = 1,
 ) -> StreamRun:
-    """Stream every fold of ``gemms`` (back to back, in order) through the top built with
-    ``out_rows`` and read back every result beat: each fold's beats must be its groups of rows in
+    """Stream every fold of ``gemms`` (back to back, in order) through the harness built for
+    ``top`` and read back every result beat: each fold's beats must be its groups of rows in
     order with the fold's tkeep and tlast; each GEMM's C is assembled from them (signed ACC_W).
     Raises SimulatorError when the harness did not run or did not finish."""
-    p = params
+    p, out_rows = top.array, top.out_rows
     workdir.mkdir(parents=True, exist_ok=True)
     a_lines, b_lines, folds = _operand_lines(gemms, p)
     files = {name: workdir / f"{name}.hex" for name in STREAM_FILES}
@@ -305,7 +260,7 @@ def run_stream(
     if not files["c"].is_file():
         raise SimulatorError(f"accelerator stream run failed: no result file {files['c']}")
     beats = [int(line, 16) for line in files["c"].read_text().split()]
-    results, problems = _assemble(beats, folds, gemms, p, out_rows)
+    results, problems = _assemble(beats, folds, gemms, top)
     return StreamRun(results, int(report["CYCLES"]), len(beats), problems, wall)
 
 
@@ -313,10 +268,10 @@ def _assemble(
     beats: list[int],
     folds: list[tuple[int, int, int, int, int]],
     gemms: list[tuple[np.ndarray, np.ndarray]],
-    p: ArrayParams,
-    out_rows: int = 1,
+    top: TopParams,
 ) -> tuple[list[np.ndarray | None], list[str]]:
     """Result beats -> one C per GEMM, checking each beat's tkeep and tlast against its fold."""
+    p, out_rows = top.array, top.out_rows
     word = (1 << p.acc_w) - 1
     lanes = out_rows * p.cols
     data_bits = lanes * p.acc_w

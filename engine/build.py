@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,15 +38,14 @@ ACCEL_V = "systolic_accel.v"
 
 
 def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
-    """The array's RTL files, the top level last (cocotb's runner takes the language from the
-    last)."""
-    d = Path(rtl_dir or RTL_DIR).resolve()
-    return [d / "systolic_pe.v", d / "systolic_array.v"]
+    """The array's RTL files (of ``rtl_dir``, else RTL_DIR), the top level last (cocotb's runner
+    takes the language from the last): systolic.rtl's one list."""
+    return systolic.rtl.sources("systolic_array", rtl_dir or RTL_DIR)
 
 
 def accel_sources(rtl_dir: Path | None = None) -> list[Path]:
     """The accelerator top's RTL files: the array's, then rtl/systolic_accel.v."""
-    return [*rtl_sources(rtl_dir), Path(rtl_dir or RTL_DIR).resolve() / ACCEL_V]
+    return systolic.rtl.sources("systolic_accel", rtl_dir or RTL_DIR)
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,18 @@ def build_dir(
 ) -> Path:
     """``<root>/<sim>/<params tag>[<top tag>][_waves][_rtl<hash>]``: one folder per build
     configuration."""
-    name = params.tag + top.tag + ("_waves" if waves else "")
-    if rtl_dir is not None and Path(rtl_dir).resolve() != Path(RTL_DIR).resolve():
-        name += "_rtl" + hashlib.sha256(str(Path(rtl_dir).resolve()).encode()).hexdigest()[:8]
+    name = params.tag + top.tag + ("_waves" if waves else "") + rtl_tag(rtl_dir)
     return Path(root or BUILD_ROOT).resolve() / sim / name
+
+
+def rtl_tag(rtl_dir: Path | None) -> str:
+    """``_rtl<hash>`` for an RTL folder other than the packaged rtl/ (``rtl_dir``, else the
+    RTL_DIR setting): builds of two RTL folders never share a folder and rebuild it under each
+    other (a mutant's and the clean design's, say)."""
+    rtl = Path(rtl_dir or RTL_DIR).resolve()
+    if rtl == systolic.rtl.directory().resolve():
+        return ""
+    return "_rtl" + hashlib.sha256(str(rtl).encode()).hexdigest()[:8]
 
 
 def build(
@@ -168,13 +176,12 @@ def built(
 
 
 def check_build_path(sim: str, bdir: Path) -> None:
-    """Refuse, in one line before any work, a build folder the simulator cannot build in:
-    Verilator's makefiles (GNU make) stop at a path with a space or other blank."""
-    if sim == "verilator" and any(ch.isspace() for ch in str(bdir)):
-        raise SimulatorError(
-            f"Verilator cannot build in {str(bdir)!r}: GNU make takes no blank in a folder's "
-            f"path; choose a build folder without one (${config.BUILD_DIR})"
-        )
+    """Refuse, in one line before any work, a build folder the simulator cannot build in
+    (Simulator.check_build_folder), naming the setting that chooses it."""
+    try:
+        toolchain.simulator(sim).check_build_folder(bdir)
+    except SimulatorError as exc:
+        raise SimulatorError(f"{exc} (${config.BUILD_DIR})") from None
 
 
 #: Written last into a build folder: a build without it was cut short and is never reused. It
@@ -280,8 +287,37 @@ def _wipe_build(bdir: Path) -> None:
 
 
 def build_args(sim: str) -> list[str]:
-    if sim == "verilator":
-        # -O3 and no assertions: the build is reused across many runs.
-        # Warnings do not stop a build, but the RTL's elaboration-time $error checks must.
-        return ["-O3", "-Wno-fatal", "-Werror-USERERROR", "-Werror-USERFATAL"]
-    return []
+    """Extra arguments of the array's cocotb builds on ``sim``."""
+    return toolchain.simulator(sim).cocotb_build_args()
+
+
+def native_build(
+    sim: str,
+    bdir: Path,
+    tb_top: str,
+    hdl_top: str,
+    params: dict[str, int],
+    sources: Sequence[Path],
+    main: Path,
+) -> Path:
+    """Build a no-Python harness (a Verilog testbench for Icarus, a C++ ``main`` for Verilator;
+    see Simulator.native_build) into ``bdir`` through the same lock and completion stamp as
+    every other build; returns the executable. A failed build is one line naming its log."""
+    tool = toolchain.simulator(sim)
+    tool.check()
+    cmd, exe = tool.native_build(tb_top, hdl_top, params, list(sources), main, bdir)
+    key = {"sim": sim, "native": tb_top, "top": hdl_top, "params": params, "cmd": cmd}
+
+    def do_build() -> None:
+        if exe.exists():
+            return  # a finished build: cocotb's builds are called here too, natives need not be
+        bdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **tool.env()}
+        env.pop("VERILATOR_ROOT", None)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
+        (bdir / "build.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0 or not exe.exists():
+            raise SimulatorError(f"{sim} build of {tb_top} failed; see {bdir / 'build.log'}")
+
+    with shared_build(bdir, key, [*sources, main], do_build):
+        return exe

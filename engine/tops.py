@@ -7,8 +7,7 @@ from pathlib import Path
 
 from systolic.engine import build
 from systolic.engine.build import HdlTop
-from systolic.models.accel import top_parameters
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 
 #: Test-only top level: two systolic_array instances chained into one array.
 CHAIN_V = Path(__file__).resolve().parent / "hdl" / "systolic_chain.v"
@@ -32,17 +31,14 @@ WORKLOAD_TOPS = ("array", "accel")
 ACCEL_TEST_MODULE = "systolic.tb.test_accel"
 
 
-def accel_top(
-    params: ArrayParams, fifo_depth: int | None = None, out_rows: int = 1, shadows: int = 1
-) -> HdlTop:
-    """rtl/systolic_accel.v around the array; ``fifo_depth`` result beats (None: the RTL's
-    default, ROWS + COLS + 2), ``out_rows`` rows per result beat, ``shadows`` shadow registers
-    per PE. Its testbench (cocotbext-axi) writes right after rising edges, so cocotb defers
-    writes to the ReadWrite phase for it."""
+def accel_top(top: TopParams) -> HdlTop:
+    """rtl/systolic_accel.v around the array, at ``top``'s parameters. Its testbench
+    (cocotbext-axi) writes right after rising edges, so cocotb defers writes to the ReadWrite
+    phase for it."""
     return HdlTop(
         name="systolic_accel",
         rtl_extra=(build.ACCEL_V,),
-        parameters=top_parameters(params, fifo_depth, out_rows, shadows),
+        parameters=top.hdl_parameters(),
         trust_inertial_writes=False,
     )
 

@@ -34,6 +34,7 @@ import systolic.rtl
 from systolic import locks
 from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError
+from systolic.models.params import ArrayParams, TopParams
 
 #: The design's RTL (``prove``'s default) and the formal wrappers (always taken from here).
 RTL_DIR = build.RTL_DIR
@@ -164,70 +165,73 @@ ACCEL_GROUPS = (
     ("order", "p_order_*", "bmc"),
     ("out", "p_out_*", "bmc"),
 )
-#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS) of the accelerator top's proofs
-#: and covers: FIFO depths below the default ROWS + COLS + 2 make the room rule hold folds back.
-#: OUT_ROWS (rows per result beat) and SHADOWS (shadow registers per PE) are 1 but in the full
-#: tier's last four: OUT_ROWS 2 with SHADOWS 2 (2x2: one group per fold; 3x2: two, the last of
-#: one row), OUT_ROWS 2 with one shadow (groups wait for rows, so the shadow rule holds folds
-#: back: a fold's rows wait longer than at OUT_ROWS 1), and SHADOWS 2 at OUT_ROWS 1 at the
-#: default FIFO depth (a stalled sink fills both shadows; at 1x2 no PE ever has three results
-#: pending, c_shadow).
-ACCEL_CONFIGS = {
-    "quick": ((1, 2, 2, 4, 2, 1, 1),),
+
+
+#: The accelerator tops of the proofs and covers: FIFO depths below the default ROWS + COLS + 2
+#: make the room rule hold folds back. OUT_ROWS (rows per result beat) and SHADOWS (shadow
+#: registers per PE) are 1 but in the full tier's last four: OUT_ROWS 2 with SHADOWS 2 (2x2: one
+#: group per fold; 3x2: two, the last of one row), OUT_ROWS 2 with one shadow (groups wait for
+#: rows, so the shadow rule holds folds back: a fold's rows wait longer than at OUT_ROWS 1), and
+#: SHADOWS 2 at OUT_ROWS 1 at the default FIFO depth (a stalled sink fills both shadows; at 1x2
+#: no PE ever has three results pending, c_shadow).
+ACCEL_CONFIGS: dict[str, tuple[TopParams, ...]] = {
+    "quick": (TopParams(ArrayParams(1, 2, 2, 4), 2),),
     "full": (
-        (1, 1, 2, 4, 1, 1, 1),
-        (2, 2, 2, 4, 3, 1, 1),
-        (2, 3, 2, 4, 2, 1, 1),
-        (3, 2, 2, 4, 3, 1, 1),
-        (2, 2, 2, 4, 6, 1, 1),
-        (2, 2, 2, 4, 3, 2, 2),
-        (3, 2, 2, 4, 3, 2, 2),
-        (2, 2, 2, 4, 3, 2, 1),
-        (2, 2, 2, 4, 6, 1, 2),
-        (4, 1, 2, 4, 4, 1, 1),
+        TopParams(ArrayParams(1, 1, 2, 4), 1),
+        TopParams(ArrayParams(2, 2, 2, 4), 3),
+        TopParams(ArrayParams(2, 3, 2, 4), 2),
+        TopParams(ArrayParams(3, 2, 2, 4), 3),
+        TopParams(ArrayParams(2, 2, 2, 4), 6),
+        TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 2),
+        TopParams(ArrayParams(3, 2, 2, 4), 3, 2, 2),
+        TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 1),
+        TopParams(ArrayParams(2, 2, 2, 4), 6, 1, 2),
+        TopParams(ArrayParams(4, 1, 2, 4), 4),
     ),
 }
-#: Tall, narrow tops (ROWS >> COLS) with deep FIFOs: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH,
-#: OUT_ROWS, SHADOWS) and the groups proved there (k-inductions only: a FIFO of 1000 entries does
-#: not fill within a cover's or a bmc's depth, but an induction covers every reachable state, a
-#: full FIFO too). They prove the widths of the FIFO's count and pointers, the reservations and
-#: the schedule at the largest FIFO_DEPTH (1024) and one that is not a power of two (1000).
-AccelConfig = tuple[int, int, int, int, int, int, int]
-ACCEL_DEEP_CONFIGS: dict[str, tuple[tuple[AccelConfig, tuple[str, ...]], ...]] = {
-    "quick": (((4, 1, 2, 4, 1024, 1, 1), ("fifo",)),),
+#: Tall, narrow tops (ROWS >> COLS) with deep FIFOs and the groups proved there (k-inductions
+#: only: a FIFO of 1000 entries does not fill within a cover's or a bmc's depth, but an induction
+#: covers every reachable state, a full FIFO too). They prove the widths of the FIFO's count and
+#: pointers, the reservations and the schedule at the largest FIFO_DEPTH (1024) and one that is
+#: not a power of two (1000).
+ACCEL_DEEP_CONFIGS: dict[str, tuple[tuple[TopParams, tuple[str, ...]], ...]] = {
+    "quick": ((TopParams(ArrayParams(4, 1, 2, 4), 1024), ("fifo",)),),
     "full": (
-        ((4, 1, 2, 4, 1024, 1, 1), ("axis", "in", "resv")),
-        ((4, 1, 2, 4, 1000, 1, 1), ("axis", "in", "fifo", "resv")),
+        (TopParams(ArrayParams(4, 1, 2, 4), 1024), ("axis", "in", "resv")),
+        (TopParams(ArrayParams(4, 1, 2, 4), 1000), ("axis", "in", "fifo", "resv")),
     ),
 }
 #: Proof groups of full-tier configurations that run in the quick tier instead (k-inductions of
 #: a few seconds each): the group counting of the stream, FIFO and reservation rules at
 #: OUT_ROWS 2, SHADOWS 2.
-ACCEL_QUICK_GROUPS = {(2, 2, 2, 4, 3, 2, 2): ("in", "fifo", "resv")}
-#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS, depth) of its bmc groups. The
-#: solver's time grows steeply with the depth (2x2 at depth 10: about 30 s a group), so the quick
-#: tier bounds them at 1x2, the smallest array where a result waits in a shadow register
-#: (c_shadow; a 1x1 array never has two results pending). With SHADOWS 2 every shadow of a PE
-#: holds an unread result from step 6-7 (c_shadow), so depths 9-10 check a few cycles beyond.
-ACCEL_BMC_CONFIGS = {
-    "quick": ((1, 2, 2, 4, 2, 1, 1, 10),),
+ACCEL_QUICK_GROUPS = {TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 2): ("in", "fifo", "resv")}
+#: The tops of the bmc groups, each with its depth. The solver's time grows steeply with the
+#: depth (2x2 at depth 10: about 30 s a group), so the quick tier bounds them at 1x2, the
+#: smallest array where a result waits in a shadow register (c_shadow; a 1x1 array never has two
+#: results pending). With SHADOWS 2 every shadow of a PE holds an unread result from step 6-7
+#: (c_shadow), so depths 9-10 check a few cycles beyond.
+ACCEL_BMC_CONFIGS: dict[str, tuple[tuple[TopParams, int], ...]] = {
+    "quick": ((TopParams(ArrayParams(1, 2, 2, 4), 2), 10),),
     "full": (
-        (1, 1, 2, 4, 1, 1, 1, 12),
-        (2, 2, 2, 4, 3, 1, 1, 10),
-        (2, 3, 2, 4, 2, 1, 1, 9),
-        (3, 2, 2, 4, 3, 1, 1, 9),
-        (2, 2, 2, 4, 3, 2, 2, 10),
-        (3, 2, 2, 4, 3, 2, 2, 9),
-        (2, 2, 2, 4, 3, 2, 1, 10),
-        (2, 2, 2, 4, 6, 1, 2, 9),
+        (TopParams(ArrayParams(1, 1, 2, 4), 1), 12),
+        (TopParams(ArrayParams(2, 2, 2, 4), 3), 10),
+        (TopParams(ArrayParams(2, 3, 2, 4), 2), 9),
+        (TopParams(ArrayParams(3, 2, 2, 4), 3), 9),
+        (TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 2), 10),
+        (TopParams(ArrayParams(3, 2, 2, 4), 3, 2, 2), 9),
+        (TopParams(ArrayParams(2, 2, 2, 4), 3, 2, 1), 10),
+        (TopParams(ArrayParams(2, 2, 2, 4), 6, 1, 2), 9),
     ),
 }
-#: (ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS, bmc depth) of the full tier's
-#: accelerator tops whose array has the product register (MUL_REG = 1, names ``..._m1_...``):
-#: every group proved, covered and bounded as above, one cycle of latency later.
-ACCEL_MUL_REG_CONFIGS = {
+#: The full tier's accelerator tops whose array has the product register (MUL_REG = 1, names
+#: ``..._m1_...``), each with its bmc depth: every group proved, covered and bounded as above,
+#: one cycle of latency later.
+ACCEL_MUL_REG_CONFIGS: dict[str, tuple[tuple[TopParams, int], ...]] = {
     "quick": (),
-    "full": ((2, 2, 2, 4, 3, 1, 1, 10), (2, 2, 2, 4, 3, 2, 2, 10)),
+    "full": (
+        (TopParams(ArrayParams(2, 2, 2, 4, mul_reg=1), 3), 10),
+        (TopParams(ArrayParams(2, 2, 2, 4, mul_reg=1), 3, 2, 2), 10),
+    ),
 }
 #: k of the k-inductions: k = 4 closes them (measured); k = 8 lets the base case (from
 #: reset) show a planted bug as a counterexample (fail) rather than an inconclusive induction.
@@ -326,29 +330,20 @@ def _array_tasks(tier: str) -> list[Task]:
     return tasks
 
 
-def _accel_task(
-    config: tuple[int, int, int, int, int, int, int],
-    suffix: str,
-    globs: str,
-    mode: str,
-    depth: int,
-    tier: str,
-    mul_reg: int = 0,
-) -> Task:
+def _accel_task(top: TopParams, suffix: str, globs: str, mode: str, depth: int, tier: str) -> Task:
     """Task ``accel_<R>x<C>_d<DATA_W>a<ACC_W>_f<FIFO_DEPTH>[_o<OUT_ROWS>s<SHADOWS>][_m1]_<suffix>``:
     the OUT_ROWS/SHADOWS part (and those parameters) only where one of them is not 1, ``_m1``
     with the array's product register (MUL_REG = 1)."""
-    rows, cols, dw, aw, fifo, out_rows, shadows = config
-    params = (*_array_params(rows, cols, dw, aw), ("FIFO_DEPTH", fifo))
-    drain = ""
-    if (out_rows, shadows) != (1, 1):
-        params = (*params, ("OUT_ROWS", out_rows), ("SHADOWS", shadows))
-        drain = f"_o{out_rows}s{shadows}"
-    if mul_reg:
-        params = (*params, *_mul_reg(mul_reg)[0])
+    a = top.array
+    params = (*_array_params(a.rows, a.cols, a.data_w, a.acc_w), ("FIFO_DEPTH", top.depth))
+    drain = top.port_tag
+    if drain:
+        params = (*params, ("OUT_ROWS", top.out_rows), ("SHADOWS", top.shadows))
+    if a.mul_reg:
+        params = (*params, *_mul_reg(a.mul_reg)[0])
         drain += "_m1"
     return Task(
-        f"accel_{rows}x{cols}_d{dw}a{aw}_f{fifo}{drain}_{suffix}",
+        f"accel_{a.rows}x{a.cols}_d{a.data_w}a{a.acc_w}_f{top.depth}{drain}_{suffix}",
         "systolic_accel_fv",
         params,
         globs,
@@ -361,41 +356,31 @@ def _accel_task(
 
 def _accel_tasks(tier: str) -> list[Task]:
     tasks = []
-    for config in ACCEL_CONFIGS[tier]:
-        quick = ACCEL_QUICK_GROUPS.get(config, ()) if tier == "full" else ()
+    for top in ACCEL_CONFIGS[tier]:
+        quick = ACCEL_QUICK_GROUPS.get(top, ()) if tier == "full" else ()
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "prove" and suffix not in quick:
-                tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
-        tasks.append(_accel_task(config, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier))
+                tasks.append(_accel_task(top, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
+        tasks.append(_accel_task(top, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier))
     if tier == "quick":
-        for config, suffixes in ACCEL_QUICK_GROUPS.items():
+        for top, suffixes in ACCEL_QUICK_GROUPS.items():
             for suffix, globs, mode in ACCEL_GROUPS:
                 if suffix in suffixes:
-                    tasks.append(_accel_task(config, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
-    for row in ACCEL_BMC_CONFIGS[tier]:
-        bmc_config, depth = _split_depth(row)
+                    tasks.append(_accel_task(top, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
+    for top, depth in ACCEL_BMC_CONFIGS[tier]:
         for suffix, globs, mode in ACCEL_GROUPS:
             if mode == "bmc":
-                tasks.append(_accel_task(bmc_config, suffix, globs, mode, depth, tier))
+                tasks.append(_accel_task(top, suffix, globs, mode, depth, tier))
     for deep, proved in ACCEL_DEEP_CONFIGS[tier]:
         for suffix, globs, mode in ACCEL_GROUPS:
             if suffix in proved:
                 tasks.append(_accel_task(deep, suffix, globs, mode, ACCEL_PROVE_DEPTH, tier))
-    for row in ACCEL_MUL_REG_CONFIGS[tier]:
-        m1_config, bmc_depth = _split_depth(row)
+    for top, bmc_depth in ACCEL_MUL_REG_CONFIGS[tier]:
         for suffix, globs, mode in ACCEL_GROUPS:
             depth = ACCEL_PROVE_DEPTH if mode == "prove" else bmc_depth
-            tasks.append(_accel_task(m1_config, suffix, globs, mode, depth, tier, 1))
-        tasks.append(_accel_task(m1_config, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier, 1))
+            tasks.append(_accel_task(top, suffix, globs, mode, depth, tier))
+        tasks.append(_accel_task(top, "cover", "c_*", "cover", ACCEL_COVER_DEPTH, tier))
     return tasks
-
-
-def _split_depth(
-    row: tuple[int, ...],
-) -> tuple[tuple[int, int, int, int, int, int, int], int]:
-    """(ROWS, COLS, DATA_W, ACC_W, FIFO_DEPTH, OUT_ROWS, SHADOWS) and the bmc depth of a row."""
-    rows, cols, dw, aw, fifo, out_rows, shadows, depth = row
-    return (rows, cols, dw, aw, fifo, out_rows, shadows), depth
 
 
 def catalog(tier: str = "quick") -> list[Task]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from systolic.models.params import ArrayParams, TopParams
 from systolic.pruning.registry import get
 
 #: Calibration images (from the training split) for the activation scales.
@@ -150,20 +151,15 @@ def run_e2e(
     prune_dir: Path,
     out_dir: Path,
     sim: str,
-    rows: int,
-    cols: int,
+    design: ArrayParams | TopParams,
     seed: int = 0,
     images: int | None = None,
     retrain: bool = False,
-    top: str = "array",
-    port: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
-    """The whole flow; returns the report (also written to ``out_dir``). ``top``: "array" or
-    "accel" (the network through the accelerator top, with ``port`` = (rows per result beat,
-    shadow registers per PE))."""
+    """The whole flow; returns the report (also written to ``out_dir``). ``design``: the array
+    (int8 operands, int32 results) or the accelerator top around it."""
     from systolic.engine import toolchain
     from systolic.lowering.report import write_report
-    from systolic.models.params import ArrayParams
     from systolic.verify.workload import port_phrase, print_summary, run_workload, top_run_tag
 
     if images is not None and images < 1:
@@ -171,12 +167,9 @@ def run_e2e(
 
         raise LoweringError(f"--images must be at least 1, got {images}")
     toolchain.check_simulator(sim)
-    params = ArrayParams(rows, cols, 8, 32)
-    out_rows, shadows = port
-    if top == "accel":  # a bad port is one clear line before any training
-        from systolic.models.accel import top_parameters
-
-        top_parameters(params, None, out_rows, shadows)
+    params = design.array if isinstance(design, TopParams) else design
+    rows, cols = params.rows, params.cols
+    top = "accel" if isinstance(design, TopParams) else "array"
     ensure_models(methods, prune_dir, seed, retrain)
     out_dir.mkdir(parents=True, exist_ok=True)
     models = []
@@ -192,17 +185,14 @@ def run_e2e(
             f"{info['fake_quant_check']['max_abs_logit_diff']:.1e}",
             flush=True,
         )
-        where = f" (accelerator top{port_phrase(out_rows, shadows)})" if top == "accel" else ""
+        where = f" (accelerator top{port_phrase(design)})" if isinstance(design, TopParams) else ""
         print(f"running {entry.name} end to end on {sim} {rows}x{cols}{where} ...", flush=True)
         run = run_workload(
             Path(info["workload"]),
             sim,
-            params,
+            design,
             "e2e",
-            name=f"e2e_{entry.name}_{sim}_{rows}x{cols}" + top_run_tag(top, *port),
-            top=top,
-            out_rows=out_rows,
-            shadows=shadows,
+            name=f"e2e_{entry.name}_{sim}_{rows}x{cols}" + top_run_tag(design),
         )
         print_summary(run)
         models.append({**info, "family": entry.family, "dense": entry.dense, "run": run})

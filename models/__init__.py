@@ -2,7 +2,7 @@
 
 from systolic.models.array_model import ArrayModel, ArrayTrace, simulate
 from systolic.models.gemm import check_operands, golden_gemm
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.skew import EdgeStimulus, Product, ScheduledProduct, Stream, deskew, schedule
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Product",
     "ScheduledProduct",
     "Stream",
+    "TopParams",
     "check_operands",
     "deskew",
     "golden_gemm",

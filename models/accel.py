@@ -19,40 +19,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from systolic.errors import OperandError
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.tiling import check_dims, plan_folds
-
-
-def default_fifo_depth(params: ArrayParams) -> int:
-    """The RTL's default FIFO_DEPTH: ROWS + COLS + 2 result beats."""
-    return params.rows + params.cols + 2
-
-
-def slots(params: ArrayParams) -> int:
-    """Length of the write schedule: a fold admitted in cycle c writes its groups no later than
-    cycle c + ROWS + COLS + L (L = MUL_REG, the array's result latency)."""
-    return params.rows + params.cols + 1 + params.latency
-
-
-def check_out_rows(params: ArrayParams, out_rows: int) -> int:
-    """OUT_ROWS as the RTL accepts it: rows of C per result beat, 1..ROWS."""
-    if isinstance(out_rows, bool) or not isinstance(out_rows, int):
-        raise OperandError(f"rows per result beat must be an integer, got {out_rows!r}")
-    if not 1 <= out_rows <= params.rows:
-        raise OperandError(
-            f"rows per result beat must be 1..{params.rows} (1..ROWS), got {out_rows}"
-        )
-    return out_rows
-
-
-def check_shadows(shadows: int) -> int:
-    """SHADOWS as the RTL accepts it: shadow registers per PE, 1..4."""
-    if isinstance(shadows, bool) or not isinstance(shadows, int):
-        raise OperandError(f"shadow registers per PE must be an integer, got {shadows!r}")
-    if not 1 <= shadows <= 4:
-        raise OperandError(f"shadow registers per PE must be 1..4, got {shadows}")
-    return shadows
 
 
 def groups(m: int, out_rows: int) -> int:
@@ -85,30 +53,6 @@ class AccelSchedule:
     writes: tuple[tuple[int, ...], ...] = ()
 
 
-def check_depth(params: ArrayParams, fifo_depth: int | None) -> int:
-    """FIFO_DEPTH as the RTL accepts it (ROWS..1024), default ``default_fifo_depth``."""
-    if fifo_depth is None:
-        return default_fifo_depth(params)
-    if isinstance(fifo_depth, bool) or not isinstance(fifo_depth, int):
-        raise OperandError(f"FIFO depth must be an integer, got {fifo_depth!r}")
-    if not params.rows <= fifo_depth <= 1024:
-        raise OperandError(f"FIFO depth must be {params.rows}..1024 (ROWS..1024), got {fifo_depth}")
-    return fifo_depth
-
-
-def top_parameters(
-    params: ArrayParams, fifo_depth: int | None = None, out_rows: int = 1, shadows: int = 1
-) -> dict[str, int]:
-    """The top's HDL parameters, checked; FIFO_DEPTH, OUT_ROWS and SHADOWS only when they differ
-    from the RTL's defaults (so that build folders keep their names)."""
-    extra = {} if fifo_depth is None else {"FIFO_DEPTH": check_depth(params, fifo_depth)}
-    if check_out_rows(params, out_rows) != 1:
-        extra["OUT_ROWS"] = out_rows
-    if check_shadows(shadows) != 1:
-        extra["SHADOWS"] = shadows
-    return {**params.hdl_parameters(), **extra}
-
-
 @dataclass(frozen=True)
 class FoldShape:
     """One fold as the top sees it: K steps, m rows (A's tkeep), n columns (B's tkeep)."""
@@ -124,17 +68,9 @@ def gemm_folds(m: int, k: int, n: int, params: ArrayParams) -> list[FoldShape]:
     return [FoldShape(k, f.m, f.n) for f in plan_folds(m, n, params)]
 
 
-def schedule(
-    m: int,
-    k: int,
-    n: int,
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
-) -> AccelSchedule:
+def schedule(m: int, k: int, n: int, top: TopParams) -> AccelSchedule:
     """Replay the top's admission rules on an M x K x N GEMM (folds of ``plan_folds`` order)."""
-    return schedule_folds(gemm_folds(m, k, n, params), params, fifo_depth, out_rows, shadows)
+    return schedule_folds(gemm_folds(m, k, n, top.array), top)
 
 
 def _shadow_ok(first: Sequence[int], c: int, shadows: int, latency: int) -> bool:
@@ -143,19 +79,11 @@ def _shadow_ok(first: Sequence[int], c: int, shadows: int, latency: int) -> bool
     return len(first) <= shadows or c >= first[-1 - shadows] - 1 - latency
 
 
-def schedule_folds(
-    folds: Sequence[FoldShape],
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
-) -> AccelSchedule:
+def schedule_folds(folds: Sequence[FoldShape], top: TopParams) -> AccelSchedule:
     """Replay the top's admission rules on a sequence of folds streamed back to back (e.g. all
     GEMMs of a layer), for sources that never pause and a sink that never stalls."""
-    depth = check_depth(params, fifo_depth)
-    out_rows = check_out_rows(params, out_rows)
-    shadows = check_shadows(shadows)
-    limit = slots(params)
+    depth, out_rows, shadows, latency = top.depth, top.out_rows, top.shadows, top.latency
+    limit = top.slots
     admit: list[int] = []
     first: list[int] = []
     writes: list[tuple[int, ...]] = []
@@ -175,12 +103,12 @@ def schedule_folds(
                 admitted -= 1
             # Groups in order, at most one per cycle, each once it is complete.
             w = tuple(
-                max(c + group_ready(f.n, f.m, g, out_rows, params.latency), last_write + 1 + g)
+                max(c + group_ready(f.n, f.m, g, out_rows, latency), last_write + 1 + g)
                 for g in range(n_groups)
             )
             fits = w[-1] - c < limit
             room = admitted + n_groups <= depth
-            shadow = _shadow_ok(first, c, shadows, params.latency)
+            shadow = _shadow_ok(first, c, shadows, latency)
             if fits and room and shadow:
                 break
             if c == earliest:
@@ -204,34 +132,18 @@ def schedule_folds(
     )
 
 
-def accel_cycles(
-    m: int,
-    k: int,
-    n: int,
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
-) -> int:
+def accel_cycles(m: int, k: int, n: int, top: TopParams) -> int:
     """Cycles of an M x K x N GEMM through the top: first operand beat accepted (cycle 0) to last
     result beat accepted, inclusive; sources never pause, the sink never stalls."""
-    return schedule(m, k, n, params, fifo_depth, out_rows, shadows).cycles
+    return schedule(m, k, n, top).cycles
 
 
-def admit_cycles(
-    m: int,
-    k: int,
-    n: int,
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
-) -> list[int]:
+def admit_cycles(m: int, k: int, n: int, top: TopParams) -> list[int]:
     """The cycle in which each fold's last step is accepted (``schedule``'s ``admit``)."""
-    return list(schedule(m, k, n, params, fifo_depth, out_rows, shadows).admit)
+    return list(schedule(m, k, n, top).admit)
 
 
-def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams, out_rows: int = 1) -> int:
+def accel_lower_bound(m: int, k: int, n: int, top: TopParams) -> int:
     """A lower bound on ``accel_cycles`` for any design with the top's streams and registers.
 
     Steps arrive one per cycle, so fold f's last step is in at cycle (f+1)K - 1 at the earliest;
@@ -244,12 +156,13 @@ def accel_lower_bound(m: int, k: int, n: int, params: ArrayParams, out_rows: int
     Fold 0's group 0 gives the output port's bound (all beats through one port), the last group
     the input streams' bound (all steps in, then fill and drain).
     """
-    return folds_lower_bound(gemm_folds(m, k, n, params), out_rows, params.latency)
+    return folds_lower_bound(gemm_folds(m, k, n, top.array), top)
 
 
-def folds_lower_bound(folds: Sequence[FoldShape], out_rows: int = 1, latency: int = 0) -> int:
-    """``accel_lower_bound`` of a sequence of folds streamed back to back, through an array of
-    result latency ``latency`` (MUL_REG)."""
+def folds_lower_bound(folds: Sequence[FoldShape], top: TopParams) -> int:
+    """``accel_lower_bound`` of a sequence of folds streamed back to back through ``top`` (its
+    rows per beat and its array's result latency count; its FIFO and shadows do not)."""
+    out_rows, latency = top.out_rows, top.latency
     steps = 0
     ends = []
     for f in folds:
@@ -264,27 +177,20 @@ def folds_lower_bound(folds: Sequence[FoldShape], out_rows: int = 1, latency: in
     return best + 1
 
 
-def result_beats(m: int, n: int, params: ArrayParams, out_rows: int = 1) -> int:
-    """Beats on m_axis_c for an M x N result: every fold's groups of ``out_rows`` rows."""
-    return sum(groups(f.m, out_rows) for f in plan_folds(m, n, params))
+def result_beats(m: int, n: int, top: TopParams) -> int:
+    """Beats on m_axis_c for an M x N result: every fold's groups of OUT_ROWS rows."""
+    return sum(groups(f.m, top.out_rows) for f in plan_folds(m, n, top.array))
 
 
-def timing_diagram(
-    m: int,
-    k: int,
-    n: int,
-    params: ArrayParams,
-    fifo_depth: int | None = None,
-    out_rows: int = 1,
-    shadows: int = 1,
-) -> str:
+def timing_diagram(m: int, k: int, n: int, top: TopParams) -> str:
     """A text timing diagram of an M x K x N GEMM through the top (sources that never pause, a
     sink that never stalls), one column per cycle: the step accepted on A/B (fold letter, step
     number), tlast, a last step held back, each west lane's `last` entering the array, the row
-    written to the FIFO and the row on m_axis_c (fold letter, row number; with ``out_rows`` > 1
+    written to the FIFO and the row on m_axis_c (fold letter, row number; with OUT_ROWS > 1
     the group number), and tlast there."""
+    params = top.array
     folds = gemm_folds(m, k, n, params)
-    s = schedule_folds(folds, params, fifo_depth, out_rows, shadows)
+    s = schedule_folds(folds, top)
     cycles = s.cycles
     lines: dict[str, list[str]] = {}
 

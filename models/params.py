@@ -99,3 +99,109 @@ class ArrayParams:
 def _check_range(name: str, value: int, lo: int, hi: int) -> None:
     if not lo <= value <= hi:
         raise ConfigError(f"{name}={value} is illegal: it must be between {lo} and {hi}")
+
+
+#: Legal ranges of the accelerator top's own parameters, mirrored by rtl/systolic_accel.v.
+FIFO_DEPTH_MAX = 1024
+SHADOWS_RANGE = (1, 4)
+
+
+@dataclass(frozen=True)
+class TopParams:
+    """The accelerator top (rtl/systolic_accel.v) of one run: its array and its result port.
+
+    array: the array inside (size, widths, MUL_REG); fifo_depth: result-FIFO entries (None: the
+    RTL's default, ROWS + COLS + 2; legal ROWS..1024); out_rows: rows of C per result beat
+    (OUT_ROWS, 1..ROWS), a *group*; shadows: shadow registers per PE (SHADOWS, 1..4). Checked
+    when built, so a bad port is one line before anything runs; passed as one value from the
+    command line to the models, the builds, the testbench and the flows.
+    """
+
+    array: ArrayParams = ArrayParams()
+    fifo_depth: int | None = None
+    out_rows: int = 1
+    shadows: int = 1
+
+    def __post_init__(self) -> None:
+        from systolic.errors import OperandError
+
+        if not isinstance(self.array, ArrayParams):
+            raise ConfigError(f"a top's array must be ArrayParams, got {self.array!r}")
+        for name, what in (
+            ("fifo_depth", "FIFO depth"),
+            ("out_rows", "rows per result beat"),
+            ("shadows", "shadow registers per PE"),
+        ):
+            value = getattr(self, name)
+            if value is None and name == "fifo_depth":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise OperandError(f"{what} must be an integer, got {value!r}")
+        rows = self.array.rows
+        if self.fifo_depth is not None and not rows <= self.fifo_depth <= FIFO_DEPTH_MAX:
+            raise OperandError(
+                f"FIFO depth must be {rows}..{FIFO_DEPTH_MAX} (ROWS..{FIFO_DEPTH_MAX}), "
+                f"got {self.fifo_depth}"
+            )
+        if not 1 <= self.out_rows <= rows:
+            raise OperandError(
+                f"rows per result beat must be 1..{rows} (1..ROWS), got {self.out_rows}"
+            )
+        if not SHADOWS_RANGE[0] <= self.shadows <= SHADOWS_RANGE[1]:
+            raise OperandError(
+                f"shadow registers per PE must be {SHADOWS_RANGE[0]}..{SHADOWS_RANGE[1]}, "
+                f"got {self.shadows}"
+            )
+
+    @property
+    def depth(self) -> int:
+        """The FIFO depth the RTL elaborates (the default resolved)."""
+        a = self.array
+        return a.rows + a.cols + 2 if self.fifo_depth is None else self.fifo_depth
+
+    @property
+    def latency(self) -> int:
+        """L: the array's result latency (MUL_REG)."""
+        return self.array.latency
+
+    @property
+    def mul_reg(self) -> int:
+        return self.array.mul_reg
+
+    @property
+    def slots(self) -> int:
+        """Length of the write schedule: a fold admitted in cycle c writes its groups no later
+        than cycle c + ROWS + COLS + L."""
+        return self.array.rows + self.array.cols + 1 + self.latency
+
+    @property
+    def words(self) -> int:
+        """Words of one result beat: OUT_ROWS x COLS."""
+        return self.out_rows * self.array.cols
+
+    def hdl_parameters(self) -> dict[str, int]:
+        """The top's HDL parameters: the array's, then FIFO_DEPTH (when given), OUT_ROWS and
+        SHADOWS only when they differ from the RTL's defaults (so build folders keep their
+        names)."""
+        extra: dict[str, int] = {}
+        if self.fifo_depth is not None:
+            extra["FIFO_DEPTH"] = self.fifo_depth
+        if self.out_rows != 1:
+            extra["OUT_ROWS"] = self.out_rows
+        if self.shadows != 1:
+            extra["SHADOWS"] = self.shadows
+        return {**self.array.hdl_parameters(), **extra}
+
+    @property
+    def port_tag(self) -> str:
+        """The result port's part of a name: '' at the defaults, else e.g. ``_o2s2``."""
+        if (self.out_rows, self.shadows) == (1, 1):
+            return ""
+        return f"_o{self.out_rows}s{self.shadows}"
+
+    @property
+    def tag(self) -> str:
+        """Short name of the top, e.g. ``r4c4_d8_a32_f10_o2s2`` (the array's tag, then the FIFO
+        depth when given and the port when not the default)."""
+        fifo = "" if self.fifo_depth is None else f"_f{self.fifo_depth}"
+        return self.array.tag + fifo + self.port_tag

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from systolic.errors import SystolicError
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 
 PE = "systolic_pe.v"
 TOP = "systolic_array.v"
@@ -33,9 +33,6 @@ ACCEL = "systolic_accel.v"
 #: The designs a mutant is run through: the array alone (tb/test_array.py) or the accelerator
 #: top around it (tb/test_accel.py).
 DESIGNS = ("array", "accel")
-
-#: The accelerator top's largest FIFO_DEPTH (its smallest is ROWS; rtl/systolic_accel.v).
-FIFO_DEPTH_MAX = 1024
 
 #: (file, old text, new text): one exact replacement.
 Edit = tuple[str, str, str]
@@ -102,23 +99,16 @@ class Mutant:
             raise SystolicError(f"mutant {self.name}: unknown design {self.design!r}")
         if not self.params:
             raise SystolicError(f"mutant {self.name}: no parameter set")
-        if self.fifo_depth is not None:
-            if self.design != "accel":
-                raise SystolicError(f"mutant {self.name}: a FIFO depth needs design 'accel'")
-            low = max(p.rows for p in self.params)
-            if not low <= self.fifo_depth <= FIFO_DEPTH_MAX:
-                raise SystolicError(
-                    f"mutant {self.name}: FIFO depth {self.fifo_depth} is not "
-                    f"ROWS ({low})..{FIFO_DEPTH_MAX}"
-                )
-        if self.port != (1, 1):
-            if self.design != "accel":
-                raise SystolicError(f"mutant {self.name}: a result port needs design 'accel'")
-            out_rows, shadows = self.port
-            if not 1 <= out_rows <= min(p.rows for p in self.params) or not 1 <= shadows <= 4:
-                raise SystolicError(
-                    f"mutant {self.name}: port {self.port} is not (1..ROWS, 1..4) at its params"
-                )
+        if (self.fifo_depth, self.port) != (None, (1, 1)) and self.design != "accel":
+            raise SystolicError(
+                f"mutant {self.name}: a FIFO depth or result port needs design 'accel'"
+            )
+        if self.design == "accel":
+            for p in self.params:  # the top at every parameter set, checked as the RTL would
+                try:
+                    TopParams(p, self.fifo_depth, *self.port)
+                except SystolicError as exc:
+                    raise SystolicError(f"mutant {self.name} at {p.tag}: {exc}") from None
         if self.formal_tier not in ("quick", "full"):
             raise SystolicError(f"mutant {self.name}: unknown formal tier {self.formal_tier!r}")
 

@@ -27,7 +27,7 @@ from systolic import fileio, locks
 from systolic.engine import build, runner, toolchain, tops
 from systolic.engine.build import ARRAY_TOP, HdlTop
 from systolic.errors import ConfigError, SimulatorError
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.mutation.catalog import Mutant
 
 #: Engines of ``systolic mutate --engine``.
@@ -172,37 +172,43 @@ TEST_MODULES = {"array": runner.TEST_MODULE, "accel": tops.ACCEL_TEST_MODULE}
 
 @dataclass(frozen=True)
 class SimTarget:
-    """One build a mutant's simulator runs use: its design (catalog.DESIGNS), the array's
-    parameters and, for the accelerator top, its FIFO depth (None: the RTL's default) and result
-    port (OUT_ROWS, SHADOWS)."""
+    """One build a mutant's simulator runs use: the array alone (ArrayParams) or the accelerator
+    top around it (TopParams: its FIFO depth and result port)."""
 
-    params: ArrayParams
-    design: str = "array"
-    fifo_depth: int | None = None
-    port: tuple[int, int] = (1, 1)
+    design: ArrayParams | TopParams
+
+    @property
+    def params(self) -> ArrayParams:
+        """The array's parameters (the top's array for the top)."""
+        return self.design.array if isinstance(self.design, TopParams) else self.design
+
+    @property
+    def design_name(self) -> str:
+        """The design's name in the catalog (catalog.DESIGNS)."""
+        return "accel" if isinstance(self.design, TopParams) else "array"
 
     @property
     def tag(self) -> str:
         """``3x3 d8 a32`` for the array; ``3x2 d8 a32 accel fifo3`` for the top (``o2s2`` for
         two rows per beat and two shadow registers)."""
         text = short_tag(self.params)
-        if self.design != "array":
-            text += f" {self.design}"
-        if self.fifo_depth is not None:
-            text += f" fifo{self.fifo_depth}"
-        if self.port != (1, 1):
-            text += f" o{self.port[0]}s{self.port[1]}"
+        if isinstance(self.design, TopParams):
+            text += " accel"
+            if self.design.fifo_depth is not None:
+                text += f" fifo{self.design.fifo_depth}"
+            if self.design.port_tag:
+                text += " " + self.design.port_tag.lstrip("_")
         return text
 
     @property
     def test_module(self) -> str:
-        return TEST_MODULES[self.design]
+        return TEST_MODULES[self.design_name]
 
     @property
     def top(self) -> HdlTop:
         """The HdlTop the runner builds (the array alone: its default)."""
-        if self.design == "accel":
-            return tops.accel_top(self.params, self.fifo_depth, *self.port)
+        if isinstance(self.design, TopParams):
+            return tops.accel_top(self.design)
         return ARRAY_TOP
 
 
@@ -216,13 +222,14 @@ def sim_targets(mutant: Mutant, sizes: Sequence[tuple[int, int]] | None = None) 
         params = [ArrayParams(r, c, d, a, m) for (d, a, m) in widths for (r, c) in sizes]
     else:
         params = list(mutant.params)
-    depth = mutant.fifo_depth
+    if mutant.design == "array":
+        return [SimTarget(p) for p in params]
+    depth, (out_rows, shadows) = mutant.fifo_depth, mutant.port
     return [
         SimTarget(
-            p,
-            mutant.design,
-            None if depth is None else max(depth, p.rows),
-            (min(mutant.port[0], p.rows), mutant.port[1]),
+            TopParams(
+                p, None if depth is None else max(depth, p.rows), min(out_rows, p.rows), shadows
+            )
         )
         for p in params
     ]

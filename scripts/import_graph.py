@@ -183,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     for b in bad:
         print(f"import_graph: {b}", file=sys.stderr)
     if args.check and DOC.read_text() != _doc_with(graph):
-        print("import_graph: docs/architecture.md's graph is stale: run with --write",
-              file=sys.stderr)
+        print(
+            "import_graph: docs/architecture.md's graph is stale: run with --write", file=sys.stderr
+        )
         return 1
     return 1 if bad else 0
 

@@ -41,7 +41,7 @@ from cocotbext.axi import (
 from systolic.engine.stats import TestStats, write_stats
 from systolic.models.array_model import ArrayTrace, simulate
 from systolic.models.fixed import unpack_lanes
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.skew import EdgeStimulus, Stream
 from systolic.models.tiling import plan_folds
 from systolic.tb import coverage
@@ -202,10 +202,13 @@ class AccelTB:
         self.dut = dut
         self.test_name = test_name
         self.params = dut_params(dut)
-        self.fifo_depth = int(dut.FIFO_DEPTH.value)
-        #: Rows of C per result beat and shadow registers per PE (the top's HDL parameters).
-        self.out_rows = int(dut.OUT_ROWS.value)
-        self.shadows = int(dut.SHADOWS.value)
+        #: The top's parameters, read from the DUT (its FIFO depth always given).
+        self.top = TopParams(
+            self.params,
+            int(dut.FIFO_DEPTH.value),
+            int(dut.OUT_ROWS.value),
+            int(dut.SHADOWS.value),
+        )
         self._check_widths()
         self.seed = RUN.seed
         self.rng = np.random.default_rng([self.seed, zlib.crc32(test_name.encode())])
@@ -248,16 +251,16 @@ class AccelTB:
             "s_axis_a_tkeep": p.rows,
             "s_axis_b_tdata": p.cols * p.data_w,
             "s_axis_b_tkeep": p.cols,
-            "m_axis_c_tdata": self.out_rows * p.cols * p.acc_w,
-            "m_axis_c_tkeep": self.out_rows * p.cols,
+            "m_axis_c_tdata": self.top.words * p.acc_w,
+            "m_axis_c_tkeep": self.top.words,
         }
         check_port_widths(self.dut, expect, p)
 
     @property
     def context(self) -> str:
         """Parameters, seed and the call that reproduces the test."""
-        p = self.params
-        depth, out_rows, shadows = self.fifo_depth, self.out_rows, self.shadows
+        p, t = self.params, self.top
+        depth, out_rows, shadows = t.fifo_depth, t.out_rows, t.shadows
         return (
             f"design=systolic_accel ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} "
             f"ACC_W={p.acc_w} FIFO_DEPTH={depth} OUT_ROWS={out_rows} SHADOWS={shadows} "
@@ -265,7 +268,7 @@ class AccelTB:
             f"systolic.engine.runner.run('{self.sim}', "
             f"ArrayParams({p.rows}, {p.cols}, {p.data_w}, {p.acc_w}), tests=['{self.test_name}'], "
             f"seed={self.seed}, test_module=ACCEL_TEST_MODULE, "
-            f"top=accel_top(params, {depth}, {out_rows}, {shadows}))"
+            f"top=accel_top(TopParams(params, {depth}, {out_rows}, {shadows})))"
         )
 
     def set_backpressure(self, a: float = 0.0, b: float = 0.0, c: float = 0.0) -> None:
@@ -369,7 +372,7 @@ class AccelTB:
         samples = self.sampler.samples
         p = self.params
         errors: list[str] = []
-        violations = check_protocol(samples, p, self.out_rows)
+        violations = check_protocol(samples, self.top)
         if violations:
             errors.append(
                 "AXI4-Stream protocol: "
@@ -384,7 +387,7 @@ class AccelTB:
                 "in c+1+j): " + "; ".join(contract[:8])
             )
         array_sb = self.check_array(recorded)
-        sb = ResultScoreboard(p, self.context, self.out_rows)
+        sb = ResultScoreboard(self.top, self.context)
         beats = self.result_beats()
         for n, (folds, got) in enumerate(zip(self.epochs, beats, strict=True)):
             sb.check(folds, got, cut=n < len(self.epochs) - 1)
@@ -451,7 +454,7 @@ class AccelTB:
         want = [
             (beat.tdata >> (j * self.params.acc_w)) & mask
             for beat in _complete_frames(beats[-1])
-            for j in range(self.out_rows * self.params.cols)
+            for j in range(self.top.words)
         ]
         if words != want:
             raise AccelCheckError(
@@ -462,9 +465,7 @@ class AccelTB:
     def _record(self, sb: ResultScoreboard, array_sb: Scoreboard) -> None:
         """Statistics and functional coverage of the test so far."""
         samples = self.sampler.samples
-        coverage.sample_accel(
-            self.params, samples, self.sampler.pending_max, self.epochs, self.out_rows
-        )
+        coverage.sample_accel(self.top, samples, self.sampler.pending_max, self.epochs)
         self.stats.cycles = len(samples)
         self.stats.products = sb.folds_checked
         self.stats.pe_checks = array_sb.pe_checks

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from systolic.models.accel import groups
 from systolic.models.fixed import unpack_lanes
 from systolic.models.gemm import golden_gemm
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.skew import EdgeStimulus
 from systolic.models.tiling import Fold, plan_folds
 
@@ -96,10 +97,10 @@ def result_keep(rows: int, n: int, params: ArrayParams) -> int:
     return sum(col << (p * params.cols) for p in range(rows))
 
 
-def split_result_keep(keep: int, params: ArrayParams, out_rows: int = 1) -> tuple[int, int] | None:
+def split_result_keep(keep: int, top: TopParams) -> tuple[int, int] | None:
     """(rows, columns) of an m_axis_c tkeep that is ``result_keep(rows, columns)`` with
-    1 <= rows <= ``out_rows`` and 1 <= columns <= COLS; None for any other pattern."""
-    cols = params.cols
+    1 <= rows <= OUT_ROWS and 1 <= columns <= COLS; None for any other pattern."""
+    cols, out_rows = top.array.cols, top.out_rows
     lane = (1 << cols) - 1
     col = keep & lane
     if keep >> (out_rows * cols) or not is_prefix_mask(col):
@@ -114,9 +115,7 @@ def split_result_keep(keep: int, params: ArrayParams, out_rows: int = 1) -> tupl
     return rows, col.bit_length()
 
 
-def check_protocol(
-    samples: Sequence[PortSample], params: ArrayParams, out_rows: int = 1
-) -> list[ProtocolViolation]:
+def check_protocol(samples: Sequence[PortSample], top: TopParams) -> list[ProtocolViolation]:
     """Every AXI4-Stream rule the top's ports must keep, every port, every cycle.
 
     All ports: tvalid low while rst_ni is low; tvalid never X or Z out of reset; once tvalid is
@@ -125,7 +124,7 @@ def check_protocol(
     Slave inputs, as the header requires: tkeep a non-empty prefix of lanes, the same on every
     beat of a fold; tlast on the same beat of A and B. The top's handshake: both tready are the
     same wire and high only while both tvalid are.
-    The result stream (``out_rows`` = OUT_ROWS rows of COLS words per beat), as the header
+    The result stream (OUT_ROWS rows of COLS words per beat), as the header
     promises: tdata and tkeep no wider than OUT_ROWS*COLS*ACC_W and OUT_ROWS*COLS bits; tkeep
     the row-keep x column-keep pattern (``result_keep``: a non-empty prefix of the OUT_ROWS rows,
     each with the same non-empty prefix of columns), the same columns on every beat of a frame,
@@ -169,27 +168,27 @@ def check_protocol(
             prev = s
             continue
         out += _check_slave_beats(cycle, s, fold_keep)
-        out += _check_result_beat(cycle, s.c, fold_keep, params, out_rows)
+        out += _check_result_beat(cycle, s.c, fold_keep, top)
         prev = s
     return out
 
 
 def _check_result_beat(
-    cycle: int, beat: Beat, fold_keep: dict[str, int | None], params: ArrayParams, out_rows: int
+    cycle: int, beat: Beat, fold_keep: dict[str, int | None], top: TopParams
 ) -> list[ProtocolViolation]:
     """The header's rules of an accepted m_axis_c beat (updates ``fold_keep["m_axis_c"]``: the
     frame's column keep)."""
     if not beat.fire or beat.tkeep is None:
         return []
     name, out = "m_axis_c", []
-    words = out_rows * params.cols
+    params, out_rows, words = top.array, top.out_rows, top.words
     if beat.tdata is not None and beat.tdata >> (words * params.acc_w):
         out.append(
             ProtocolViolation(
                 name, cycle, f"tdata wider than OUT_ROWS*COLS*ACC_W = {words * params.acc_w} bits"
             )
         )
-    shape = split_result_keep(beat.tkeep, params, out_rows)
+    shape = split_result_keep(beat.tkeep, top)
     if shape is None:
         out.append(
             ProtocolViolation(
@@ -313,24 +312,19 @@ class ResultBeat:
     tkeep: int
     tlast: int
 
-    def words(self, params: ArrayParams, out_rows: int = 1) -> np.ndarray:
+    def words(self, top: TopParams) -> np.ndarray:
         """The OUT_ROWS x COLS words (row p of the beat, column j), signed ACC_W (bits above
         the port's width ignored: ``check_protocol`` reports them)."""
-        bits = out_rows * params.cols * params.acc_w
-        lanes = unpack_lanes(self.tdata & ((1 << bits) - 1), out_rows * params.cols, params.acc_w)
-        return lanes.reshape(out_rows, params.cols)
-
-
-def result_groups(m: int, out_rows: int) -> int:
-    """Beats of a fold of m rows: groups of ``out_rows`` rows (models.accel.groups)."""
-    return -(-m // out_rows)
+        acc_w = top.array.acc_w
+        lanes = unpack_lanes(self.tdata & ((1 << (top.words * acc_w)) - 1), top.words, acc_w)
+        return lanes.reshape(top.out_rows, top.array.cols)
 
 
 @dataclass
 class ResultScoreboard:
     """Checks every beat of m_axis_c against the expected folds, folds in order.
 
-    Each beat carries ``out_rows`` (OUT_ROWS) rows of a fold, a *group*: beat g has the fold's
+    Each beat carries OUT_ROWS rows of a fold, a *group*: beat g has the fold's
     rows g*OUT_ROWS + p in its row p (lanes p*COLS .. p*COLS + COLS - 1). A fold's frame must
     have ceil(m / OUT_ROWS) beats, tkeep = the fold's rows x the fold's columns on every beat
     (``result_keep``), tlast on the last beat only, and every kept word equal to C. Beats are
@@ -339,9 +333,8 @@ class ResultScoreboard:
     epoch, whose results may then stop early but must still be a correct prefix.
     """
 
-    params: ArrayParams
+    top: TopParams
     context: str = ""
-    out_rows: int = 1
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     beats_checked: int = 0
@@ -375,8 +368,8 @@ class ResultScoreboard:
         self.folds_per_epoch.append(self.folds_checked - before)
 
     def _check_frame(self, fold: ExpectedFold, frame: list[ResultBeat], complete: bool) -> None:
-        f, p, rows = fold.fold, self.params, self.out_rows
-        n_beats = result_groups(f.m, rows)
+        f, p, rows = fold.fold, self.top.array, self.top.out_rows
+        n_beats = groups(f.m, rows)
         if len(frame) != n_beats and (complete or len(frame) > n_beats):
             per = "one per fold row" if rows == 1 else f"one per OUT_ROWS={rows} fold rows"
             self._add(
@@ -403,7 +396,7 @@ class ResultScoreboard:
             want_last = int(g == n_beats - 1)
             if beat.tlast != want_last and g < len(frame) - 1:
                 self._add(f"{where}: tlast expected {want_last}, got {beat.tlast}")
-            got = beat.words(p, rows)
+            got = beat.words(self.top)
             for q in range(kept):
                 r = row0 + q
                 at = where if rows == 1 else f"{fold.label} beat {g} row {r} at cycle {beat.cycle}"
@@ -417,9 +410,9 @@ class ResultScoreboard:
         and column."""
         diff = want ^ got
         bit = (diff & -diff).bit_length() - 1
-        row, col = divmod(bit, self.params.cols)
+        row, col = divmod(bit, self.top.array.cols)
         state = ("not kept", "kept")
-        where = f"column {col}" if self.out_rows == 1 else f"row {row0 + row} column {col}"
+        where = f"column {col}" if self.top.out_rows == 1 else f"row {row0 + row} column {col}"
         return f" ({where}: expected {state[want >> bit & 1]}, got {state[got >> bit & 1]})"
 
     @property

@@ -16,7 +16,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from systolic.fileio import atomic_path
 from systolic.models.array_model import EdgeTrace
 from systolic.models.fixed import wrap
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.models.skew import ScheduledProduct, Stream
 from systolic.tb.accel_check import ExpectedFold, PortSample, split_result_keep
 from systolic.tb.config import RUN
@@ -275,16 +275,17 @@ def _sample_accel_beat(event: str) -> None:
     """Sampling function for the multi-row result beats (OUT_ROWS > 1)."""
 
 
-def accel_beats(p: ArrayParams, samples: Sequence[PortSample], out_rows: int) -> list[str]:
+def accel_beats(top: TopParams, samples: Sequence[PortSample]) -> list[str]:
     """The kinds of multi-row result beats (``ACCEL_BEATS``) accepted on m_axis_c; none when
-    ``out_rows`` is 1."""
+    OUT_ROWS is 1."""
+    out_rows = top.out_rows
     if out_rows == 1:
         return []
     seen: set[str] = set()
     for s in samples:
         if s.rst or not s.c.fire or s.c.tkeep is None:
             continue
-        shape = split_result_keep(s.c.tkeep, p, out_rows)
+        shape = split_result_keep(s.c.tkeep, top)
         if shape is not None:
             seen.add(ACCEL_BEATS[shape[0] < out_rows])
     return [e for e in ACCEL_BEATS if e in seen]
@@ -319,17 +320,17 @@ def accel_events(
 
 
 def sample_accel(
-    p: ArrayParams,
+    top: TopParams,
     samples: Sequence[PortSample],
     pending_max: Sequence[int],
     epochs: Sequence[Sequence[ExpectedFold]],
-    out_rows: int = 1,
 ) -> None:
     """Record the coverage of an accelerator test: stalls, drain overlap (``pending_max``: the
-    most unread results of a PE per cycle), fold shapes and, with ``out_rows`` (OUT_ROWS) > 1,
-    the multi-row result beats."""
+    most unread results of a PE per cycle), fold shapes and, with OUT_ROWS > 1, the multi-row
+    result beats."""
+    p = top.array
     stalls, drain = accel_events(samples, pending_max)
-    for event in accel_beats(p, samples, out_rows):
+    for event in accel_beats(top, samples):
         _sample_accel_beat(event)
     for event in stalls:
         _sample_accel_stall(event)

@@ -38,8 +38,8 @@ def edge_gemm(
     p, rng = tb.params, tb.rng
     if p.rows == 1:
         m = row_folds
-    elif ragged and tb.out_rows > 1:
-        edge_rows = [r for r in range(1, p.rows) if r % tb.out_rows]  # 1 is one
+    elif ragged and tb.top.out_rows > 1:
+        edge_rows = [r for r in range(1, p.rows) if r % tb.top.out_rows]  # 1 is one
         m = (row_folds - 1) * p.rows + edge_rows[int(rng.integers(len(edge_rows)))]
     else:
         m = (row_folds - 1) * p.rows + int(rng.integers(1, p.rows))
@@ -117,9 +117,9 @@ async def test_fifo_fills(dut):
     tb = AccelTB(dut, "test_fifo_fills")
     await tb.start()
     p = tb.params
-    per_fold = groups(p.rows, tb.out_rows)  # beats of a full fold
-    room = tb.fifo_depth // per_fold * per_fold  # the beats the room rule lets in
-    folds = tb.fifo_depth // per_fold + 3
+    per_fold = groups(p.rows, tb.top.out_rows)  # beats of a full fold
+    room = tb.top.depth // per_fold * per_fold  # the beats the room rule lets in
+    folds = tb.top.depth // per_fold + 3
     a = random_matrix(tb.rng, (folds * p.rows, 1), p)
     b = random_matrix(tb.rng, (1, p.cols), p)
     tb.sink.pause = True
@@ -137,14 +137,14 @@ async def test_fifo_fills(dut):
     await run_gemms(tb, [])
     assert held > hold, (
         f"the input was never held back while the sink stalled {release} cycles: the FIFO of "
-        f"{tb.fifo_depth} entries never filled [{tb.context}]"
+        f"{tb.top.depth} entries never filled [{tb.context}]"
     )
     fires = [s.c.fire for s in tb.sampler.samples[release:]]
     first = fires.index(True)  # the sink takes beats from the rising edge after the release
     burst = [*fires[first:], False].index(False)
     assert burst >= room, (
         f"after the stall the FIFO delivered {burst} beats back to back, it had room for "
-        f"{room} of them (FIFO_DEPTH {tb.fifo_depth}) [{tb.context}]"
+        f"{room} of them (FIFO_DEPTH {tb.top.depth}) [{tb.context}]"
     )
 
 
@@ -159,7 +159,7 @@ def held_gemms(tb: AccelTB) -> list[tuple]:
     among: dict[str, list[tuple[int, int]]] = {rule: [] for rule in rules}
     for m in range(1, 3 * p.rows + 1):
         for n in range(1, 3 * p.cols + 1):
-            held = schedule(m, 1, n, p, tb.fifo_depth, tb.out_rows, tb.shadows).held_by
+            held = schedule(m, 1, n, tb.top).held_by
             for rule in rules:
                 if rule in held:
                     alone[rule].append((m, n))
@@ -194,7 +194,7 @@ async def test_no_pause_cycles(dut):
         c0 = steps[0]
         got_admit = [n - c0 for n in steps if samples[n].a.tlast]
         m, n = a.shape[0], b.shape[1]
-        shape = (m, k, n, p, tb.fifo_depth, tb.out_rows, tb.shadows)
+        shape = (m, k, n, tb.top)
         want_admit = admit_cycles(*shape)
         assert got_admit == want_admit, (
             f"M={m} K={k} N={n}: folds admitted in cycles {got_admit}, models.accel says "
@@ -272,7 +272,7 @@ async def test_checker_bites(dut):
     folds, beats = tb.epochs[0], tb.result_beats()[0]
 
     def fails(folds_: list[ExpectedFold], beats_: list[ResultBeat], needle: str) -> None:
-        sb = ResultScoreboard(tb.params, tb.context, tb.out_rows)
+        sb = ResultScoreboard(tb.top, tb.context)
         sb.check(folds_, beats_, cut=False)
         try:
             sb.raise_if_failed()
@@ -286,10 +286,10 @@ async def test_checker_bites(dut):
     wrong = [*folds[:1], dataclasses.replace(folds[1], c=bad), *folds[2:]]
     row0 = next(b for b in beats if b.tlast).cycle + 1  # fold 1's first beat follows fold 0's
     first_of_fold1 = next(b.cycle for b in beats if b.cycle >= row0)
-    where = "row 0" if tb.out_rows == 1 else "beat 0 row 0"
+    where = "row 0" if tb.top.out_rows == 1 else "beat 0 row 0"
     fails(wrong, beats, f"{folds[1].label} {where} at cycle {first_of_fold1}: C word 0 expected")
     dropped = [b for b in beats if b.cycle != first_of_fold1]
-    g = groups(folds[1].fold.m, tb.out_rows)
+    g = groups(folds[1].fold.m, tb.top.out_rows)
     # A fold of one beat loses its whole frame: then the folds after it are one short.
     lost = f"({len(folds) - 1} of {len(folds)} folds received)"
     fails(folds, dropped, f"{folds[1].label}: {g - 1} result beats, expected" if g > 1 else lost)

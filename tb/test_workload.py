@@ -15,23 +15,15 @@ from typing import cast
 import cocotb
 import numpy as np
 
+from systolic.engine.layers import LayerRecord, check_layer, format_layer, run_layers
 from systolic.models.params import ArrayParams
 from systolic.tb.config import RUN, dut_params
-from systolic.tb.workload import (
-    LayerRecord,
-    first_mismatch,
-    format_layer,
-    layer_record,
-    layer_stream,
-    prediction_fields,
-    split_results,
-    summarize,
-    summary_header,
-)
+from systolic.tb.workload import layer_record, layer_stream, split_results
 
 
 class WorkloadRun:
-    """Runs layers on the harness and keeps their records."""
+    """Runs layers on the harness and keeps their records (the array's per-layer callable of
+    systolic.engine.layers.run_layers)."""
 
     def __init__(self, dut, params: ArrayParams) -> None:
         from systolic.tb.fastpath import FastHarness
@@ -46,11 +38,11 @@ class WorkloadRun:
         name: str,
         kind: str,
         pairs: list[tuple[np.ndarray, np.ndarray]],
-        want: list[np.ndarray] | None = None,
-        errors: list[str] | None = None,
+        want: list[np.ndarray] | None,
+        errors: list[str],
     ) -> list[np.ndarray | None]:
         """All GEMMs of one layer in one stream; returns the RTL's C per GEMM. Each must equal
-        ``want`` (default: the golden A @ B that scheduling computed for every fold)."""
+        ``want`` (None: the golden A @ B that scheduling computed for every fold)."""
         p = self.p
         t0 = time.perf_counter()
         stream = layer_stream(pairs, p)
@@ -61,14 +53,8 @@ class WorkloadRun:
             )
         await self.h.reset()
         res = await self.h.run(stream)
-        errors = [*(errors or []), *res.errors]
         cs = split_results(res.results, pairs, p)
-        for g, (c, w, (_, b)) in enumerate(zip(cs, want, pairs, strict=True)):
-            label = f"{name}[{g}]" if len(pairs) > 1 else name
-            if c is None:
-                errors.append(f"{label}: the RTL returned no results")
-            elif not np.array_equal(c, w):
-                errors.append(f"{label}: " + first_mismatch(c, w, b.shape[1], p))
+        errors = [*errors, *res.errors, *check_layer(name, cs, want, pairs, p, "the RTL")]
         rec = layer_record(
             name, kind, pairs, stream, res.measured_cycles, time.perf_counter() - t0, errors, p
         )
@@ -87,48 +73,19 @@ def _write(summary: dict) -> None:
 @cocotb.test(skip=not RUN.workload)
 async def test_workload(dut):
     """Every GEMM of the workload (replay) or the whole network (e2e) on the RTL, bit-exact."""
-    from systolic.engine.workload import check_operands_match, load_workload
-    from systolic.models.network import predictions, run_steps
+    from systolic.engine.workload import load_workload
 
     p = dut_params(dut)
     assert RUN.workload, "the run names no workload file: use `systolic sim --workload FILE`"
     wl = load_workload(RUN.workload)
     mode = RUN.workload_mode
     run = WorkloadRun(dut, p)
-    extra: dict = summary_header(wl, mode, p)
-    if mode == "replay":
-        for layer in wl.net.layers:
-            gs = wl.gemms[layer.name]
-            await run.layer(layer.name, layer.kind, [(g.a, g.b) for g in gs], [g.c for g in gs])
-    else:
-        steps = run_steps(wl.net, wl.x)
-        try:
-            item = next(steps)
-            while True:
-                layer, pairs = item.layer, item.pairs
-                diverged = [
-                    check_operands_match(wl, layer.name, g, a) for g, (a, _) in enumerate(pairs)
-                ]
-                cs = await run.layer(
-                    layer.name, layer.kind, pairs, errors=[d for d in diverged if d]
-                )
-                # Only the RTL's values go on; a missing result stops the run (its layer record
-                # says so, and the summary is still written).
-                done = [c for c in cs if c is not None]
-                if len(done) != len(cs):
-                    extra.update(
-                        agreement=0, agreement_ok=False, rtl_accuracy=0.0, stopped_at=layer.name
-                    )
-                    break
-                item = steps.send(done)
-        except StopIteration as stop:
-            extra.update(prediction_fields(wl, predictions(stop.value)))
-    summary = summarize(run.records, extra)
+    summary = await run_layers(wl, mode, run.layer, run.records, p)
     _write(summary)
     bad = [f"{r.layer}: {'; '.join(r.errors[:3])}" for r in run.records if not r.passed]
-    if mode == "e2e" and not extra["agreement_ok"]:
+    if mode == "e2e" and not summary.get("agreement_ok", True):
         bad.append(
             f"RTL predictions differ from the integer reference on "
-            f"{extra['images'] - extra['agreement']} of {extra['images']} images"
+            f"{summary['images'] - summary['agreement']} of {summary['images']} images"
         )
     assert not bad, f"{wl.net.name} on {p.tag} ({mode}): " + " | ".join(bad[:4])

@@ -1,6 +1,6 @@
 """A workload file through the accelerator top (``systolic sim --workload FILE --top accel``).
 
-The same two modes and the same checks as the array's runner (systolic.tb.workload), on
+The same loop, modes and checks as the array's runner (systolic.engine.layers.run_layers), on
 rtl/systolic_accel.v through its no-Python harness: every GEMM of a layer is streamed through
 the top's AXI4-Stream ports back to back (the layer's folds in order), every result beat's
 tkeep and tlast is checked, each GEMM's C must equal A @ B exactly, and the layer's cycles
@@ -19,63 +19,47 @@ import numpy as np
 
 from systolic import names
 from systolic.engine import accel_harness
-from systolic.engine.workload import Workload, check_operands_match
-from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
-from systolic.models.network import predictions, run_steps
-from systolic.models.params import ArrayParams
-from systolic.models.tiling import plan_folds
-from systolic.tb.workload import (
+from systolic.engine.layers import (
     LayerRecord,
-    first_mismatch,
+    Pairs,
+    check_layer,
     format_layer,
     make_record,
-    prediction_fields,
-    summarize,
-    summary_header,
+    run_layers,
+    run_now,
 )
-
-Pairs = list[tuple[np.ndarray, np.ndarray]]
+from systolic.engine.workload import Workload
+from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
+from systolic.models.params import TopParams
+from systolic.models.tiling import plan_folds
 
 
 class AccelLayers:
-    """Runs layers through the top's harness and keeps their records."""
+    """Runs layers through the top's harness and keeps their records (the top's per-layer
+    callable of run_layers)."""
 
-    def __init__(
-        self,
-        sim: str,
-        params: ArrayParams,
-        exe: Path,
-        workdir: Path,
-        port: tuple[int, int] = (1, 1),
-    ) -> None:
-        self.sim, self.p, self.exe, self.workdir = sim, params, exe, workdir
-        self.out_rows, self.shadows = port  # rows per result beat, shadow registers per PE
+    def __init__(self, sim: str, top: TopParams, exe: Path, workdir: Path) -> None:
+        self.sim, self.top, self.exe, self.workdir = sim, top, exe, workdir
+        self.p = top.array
         self.records: list[LayerRecord] = []
 
-    def layer(
-        self,
-        name: str,
-        kind: str,
-        pairs: Pairs,
-        want: list[np.ndarray] | None = None,
-        errors: list[str] | None = None,
+    async def layer(
+        self, name: str, kind: str, pairs: Pairs, want: list[np.ndarray] | None, errors: list[str]
     ) -> list[np.ndarray | None]:
         """All GEMMs of one layer in one stream; returns the top's C per GEMM (None where its
-        beats were wrong). Each must equal ``want`` (default: the exact A @ B)."""
+        beats were wrong). Each must equal ``want`` (None: the exact A @ B)."""
         p = self.p
         t0 = time.perf_counter()
         # The loader checked the name; checked again where it becomes a folder (in depth).
         folder = names.confined(self.workdir, name, "the workload", what="layer name")
-        run = accel_harness.run_stream(self.sim, self.exe, pairs, p, folder, self.out_rows)
-        errors = [*(errors or []), *run.problems]
+        run = accel_harness.run_stream(self.sim, self.exe, pairs, self.top, folder)
         if want is None:  # exact: the operands may be int8 arrays
             want = [a.astype(np.int64) @ b.astype(np.int64) for a, b in pairs]
-        for g, (c, w, (_, b)) in enumerate(zip(run.results, want, pairs, strict=True)):
-            label = f"{name}[{g}]" if len(pairs) > 1 else name
-            if c is None:
-                errors.append(f"{label}: the top returned no usable results")
-            elif not np.array_equal(c, w):
-                errors.append(f"{label}: " + first_mismatch(c, w, b.shape[1], p))
+        errors = [
+            *errors,
+            *run.problems,
+            *check_layer(name, run.results, want, pairs, p, "the top"),
+        ]
         self.records.append(self._record(name, kind, pairs, run.cycles, t0, errors))
         print("  " + format_layer(self.records[-1]), flush=True)
         return run.results
@@ -90,52 +74,22 @@ class AccelLayers:
             for a, b in pairs
             for f in plan_folds(a.shape[0], b.shape[1], p)
         ]
-        model = schedule_folds(folds, p, None, self.out_rows, self.shadows).cycles
+        model = schedule_folds(folds, self.top).cycles
         if cycles != model:
             errors = [*errors, f"the top took {cycles} cycles, its cycle model {model}"]
         wall = time.perf_counter() - t0
-        lower = folds_lower_bound(folds, self.out_rows, p.latency)
+        lower = folds_lower_bound(folds, self.top)
         return make_record(name, kind, pairs, cycles, model, lower, wall, errors, p)
 
 
 def run_accel_workload(
-    wl: Workload,
-    mode: str,
-    sim: str,
-    params: ArrayParams,
-    exe: Path,
-    workdir: Path,
-    port: tuple[int, int] = (1, 1),
+    wl: Workload, mode: str, sim: str, top: TopParams, exe: Path, workdir: Path
 ) -> dict[str, Any]:
-    """``wl`` through the top (built with ``port`` = (rows per result beat, shadow registers per
-    PE)) in ``mode`` (``replay`` or ``e2e``); the summary of the array's runner, with ``top`` =
-    "accel", ``out_rows`` and ``shadows``."""
+    """``wl`` through the top (its harness ``exe`` built for ``top``) in ``mode`` (``replay`` or
+    ``e2e``); the summary of the array's runner, with ``top`` = "accel", ``out_rows`` and
+    ``shadows``."""
     layer_names = [layer.name for layer in wl.net.layers]
     names.check_names(layer_names, "layer name", "the workload", rule="file")  # before any run
-    run = AccelLayers(sim, params, exe, workdir, port)
-    extra: dict[str, Any] = {**summary_header(wl, mode, params), "top": "accel"}
-    extra |= {"out_rows": port[0], "shadows": port[1]}
-    if mode == "replay":
-        for layer in wl.net.layers:
-            gs = wl.gemms[layer.name]
-            run.layer(layer.name, layer.kind, [(g.a, g.b) for g in gs], [g.c for g in gs])
-        return summarize(run.records, extra)
-    steps = run_steps(wl.net, wl.x)
-    try:
-        item = next(steps)
-        while True:
-            layer, pairs = item.layer, item.pairs
-            diverged = [
-                check_operands_match(wl, layer.name, g, a) for g, (a, _) in enumerate(pairs)
-            ]
-            cs = run.layer(layer.name, layer.kind, pairs, errors=[d for d in diverged if d])
-            done = [c for c in cs if c is not None]
-            if len(done) != len(cs):  # only the top's values go on
-                extra.update(
-                    agreement=0, agreement_ok=False, rtl_accuracy=0.0, stopped_at=layer.name
-                )
-                return summarize(run.records, extra)
-            item = steps.send(done)
-    except StopIteration as stop:
-        extra.update(prediction_fields(wl, predictions(stop.value)))
-    return summarize(run.records, extra)
+    run = AccelLayers(sim, top, exe, workdir)
+    design = {"top": "accel", "out_rows": top.out_rows, "shadows": top.shadows}
+    return run_now(run_layers(wl, mode, run.layer, run.records, top.array, design))

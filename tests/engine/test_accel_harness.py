@@ -12,7 +12,7 @@ import pytest
 from systolic.engine import accel_harness, build
 from systolic.errors import SimulatorError
 from systolic.models.accel import accel_cycles, schedule
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.mutation import catalog as mutants
 
 pytestmark = pytest.mark.sim
@@ -58,14 +58,14 @@ def test_cycles_equal_the_model_and_every_word_checks(
     shadows: int,
 ) -> None:
     p = ArrayParams(rows=rows, cols=cols, data_w=data_w, acc_w=acc_w)
-    exe = accel_harness.build_bench(sim, p, fifo_depth=depth, out_rows=out_rows, shadows=shadows)
+    top = TopParams(p, depth, out_rows, shadows)
+    exe = accel_harness.build_bench(sim, top)
     held = 0
     for m, k, n in SHAPES + _random_shapes(rows * 10 + cols, 8):
-        run = accel_harness.run_bench(sim, exe, m, k, n, p, out_rows=out_rows)
+        run = accel_harness.run_bench(sim, exe, m, k, n, top)
         assert not run.problems, (m, k, n, run.problems)
-        want = accel_cycles(m, k, n, p, depth, out_rows, shadows)
-        assert run.cycles == want, (m, k, n)
-        held += sum(schedule(m, k, n, p, depth, out_rows, shadows).held)
+        assert run.cycles == accel_cycles(m, k, n, top), (m, k, n)
+        held += sum(schedule(m, k, n, top).held)
     # The list exercises admission control, not only free streaming (a 1x1 array's one row per
     # fold always keeps up with the port).
     assert held > 0 or rows == cols == 1
@@ -75,13 +75,13 @@ def test_a_top_wider_and_taller_than_16_lanes() -> None:
     """18x17: full folds of 18 rows and 17 columns and edge folds of one, K = 1 and 2, admission
     holding folds back; the cycles equal models.accel and every word checks (a count or index
     that sees lanes 0..15 only, which 16x16 hides, fails here)."""
-    p = ArrayParams(rows=18, cols=17)
-    exe = accel_harness.build_bench("icarus", p)
+    top = TopParams(ArrayParams(rows=18, cols=17))
+    exe = accel_harness.build_bench("icarus", top)
     for m, k, n in ((19, 1, 18), (36, 2, 34)):
-        run = accel_harness.run_bench("icarus", exe, m, k, n, p)
+        run = accel_harness.run_bench("icarus", exe, m, k, n, top)
         assert not run.problems, (m, k, n, run.problems)
-        assert run.cycles == accel_cycles(m, k, n, p), (m, k, n)
-        assert sum(schedule(m, k, n, p).held) > 0, (m, k, n)
+        assert run.cycles == accel_cycles(m, k, n, top), (m, k, n)
+        assert sum(schedule(m, k, n, top).held) > 0, (m, k, n)
 
 
 def test_the_check_bites_on_a_broken_drain(tmp_path: Path) -> None:
@@ -91,30 +91,30 @@ def test_the_check_bites_on_a_broken_drain(tmp_path: Path) -> None:
     step, so the next fold's result arrives before the read and the older one is in the shadow.
     """
     rtl = mutants.apply(mutants.by_name("shadow_never_read"), build.RTL_DIR, tmp_path / "rtl")
-    p = ArrayParams(rows=4, cols=4)
-    exe = accel_harness.build_bench("icarus", p, build_root=tmp_path / "b", rtl_dir=rtl)
-    run = accel_harness.run_bench("icarus", exe, 1, 2, 16, p)
+    top = TopParams(ArrayParams(rows=4, cols=4))
+    exe = accel_harness.build_bench("icarus", top, build_root=tmp_path / "b", rtl_dir=rtl)
+    run = accel_harness.run_bench("icarus", exe, 1, 2, 16, top)
     assert any("signature" in x for x in run.problems), run.problems
-    good = accel_harness.run_bench("icarus", accel_harness.build_bench("icarus", p), 1, 2, 16, p)
+    good = accel_harness.run_bench(
+        "icarus", accel_harness.build_bench("icarus", top), 1, 2, 16, top
+    )
     assert not good.problems
 
 
 def test_a_run_that_does_not_finish_is_an_error() -> None:
-    p = ArrayParams(rows=2, cols=2)
-    exe = accel_harness.build_bench("icarus", p)
+    top = TopParams(ArrayParams(rows=2, cols=2))
+    exe = accel_harness.build_bench("icarus", top)
     with pytest.raises(SimulatorError, match="did not finish within 5 cycles"):
-        accel_harness.run_bench("icarus", exe, 8, 8, 8, p, max_cycles=5)
+        accel_harness.run_bench("icarus", exe, 8, 8, 8, top, max_cycles=5)
 
 
 def test_the_check_bites_on_groups_read_in_reverse(tmp_path: Path) -> None:
     """A drain that reads a fold's groups last first (its beats keep their tkeep and tlast): with
     two rows per beat the words land in the wrong beats, and the signature must say so."""
     rtl = mutants.apply(mutants.by_name("rows_read_reversed"), build.RTL_DIR, tmp_path / "rtl")
-    p = ArrayParams(rows=4, cols=4)
-    exe = accel_harness.build_bench(
-        "icarus", p, build_root=tmp_path / "b", rtl_dir=rtl, out_rows=2, shadows=2
-    )
-    run = accel_harness.run_bench("icarus", exe, 7, 3, 5, p, out_rows=2)
+    top = TopParams(ArrayParams(rows=4, cols=4), out_rows=2, shadows=2)
+    exe = accel_harness.build_bench("icarus", top, build_root=tmp_path / "b", rtl_dir=rtl)
+    run = accel_harness.run_bench("icarus", exe, 7, 3, 5, top)
     assert any("signature" in x for x in run.problems), run.problems
 
 
@@ -125,17 +125,15 @@ def test_the_product_register_shifts_the_schedule(
     """MUL_REG = 1: the top passes it to its array, whose results come a cycle later; the top's
     cycles still equal models.accel (which adds the latency to every capture, write and bound),
     and every result word checks."""
-    p = ArrayParams(rows=3, cols=2, mul_reg=1)
-    exe = accel_harness.build_bench(
-        "icarus", p, fifo_depth=depth, out_rows=out_rows, shadows=shadows
-    )
+    top = TopParams(ArrayParams(rows=3, cols=2, mul_reg=1), depth, out_rows, shadows)
+    top0 = TopParams(ArrayParams(rows=3, cols=2), depth, out_rows, shadows)
+    exe = accel_harness.build_bench("icarus", top)
     slower = 0
     for m, k, n in SHAPES + _random_shapes(32, 6):
-        run = accel_harness.run_bench("icarus", exe, m, k, n, p, out_rows=out_rows)
+        run = accel_harness.run_bench("icarus", exe, m, k, n, top)
         assert not run.problems, (m, k, n, run.problems)
-        assert run.cycles == accel_cycles(m, k, n, p, depth, out_rows, shadows), (m, k, n)
-        p0 = ArrayParams(rows=3, cols=2)
-        slower += run.cycles > accel_cycles(m, k, n, p0, depth, out_rows, shadows)
+        assert run.cycles == accel_cycles(m, k, n, top), (m, k, n)
+        slower += run.cycles > accel_cycles(m, k, n, top0)
     assert slower == len(SHAPES) + 6  # one cycle of latency is never free
 
 
@@ -145,8 +143,8 @@ def test_a_stream_run_does_not_depend_on_where_its_folder_is(tmp_path: Path) -> 
     user's tree): a run depends on the design only. The harness once got absolute paths, which
     it cut, so it opened no file and saw 0 result beats: the e2e test of the top then failed on
     unchanged RTL whenever the build folder's path was long enough (a false kill)."""
-    p = ArrayParams(rows=4, cols=4)
-    exe = accel_harness.build_bench("icarus", p)
+    top = TopParams(ArrayParams(rows=4, cols=4))
+    exe = accel_harness.build_bench("icarus", top)
     rng = np.random.default_rng(5)
     gemms = [
         (rng.integers(-128, 128, (m, k)), rng.integers(-128, 128, (k, n)))
@@ -155,7 +153,7 @@ def test_a_stream_run_does_not_depend_on_where_its_folder_is(tmp_path: Path) -> 
     deep = tmp_path / ("\u00fc" + "x" * 150) / "units.0.conv1"
     assert len(str(deep / "a.hex")) > 128
     for folder in (tmp_path / "s", deep):
-        run = accel_harness.run_stream("icarus", exe, gemms, p, folder)
+        run = accel_harness.run_stream("icarus", exe, gemms, top, folder)
         assert not run.problems, (folder, run.problems)
         assert run.beats == (9 + 4) * 2 and run.cycles > 0  # rows x column folds
         for c, (a, b) in zip(run.results, gemms, strict=True):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from systolic.engine import build, toolchain
-from systolic.models.params import ArrayParams
+from systolic.models.params import ArrayParams, TopParams
 from systolic.mutation import catalog as mutants
 from systolic.verify.workload import run_workload
 
@@ -86,7 +86,7 @@ def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path:
 
 #: The top's result port per simulator: Icarus at the RTL's defaults, Verilator with two rows
 #: per beat and two shadow registers (one build each).
-PORTS = {"icarus": (1, 1), "verilator": (2, 2)}
+PORTS = {"icarus": TopParams(ARRAY), "verilator": TopParams(ARRAY, out_rows=2, shadows=2)}
 
 
 @pytest.mark.sim
@@ -97,21 +97,11 @@ def test_small_networks_end_to_end_through_the_accelerator_top(
     """The same networks through rtl/systolic_accel.v (``--top accel``): every GEMM bit-exact
     from the result beats, every layer's cycles equal to models.accel, the predictions the
     integer reference's."""
-    out_rows, shadows = PORTS[sim]
+    top = PORTS[sim]
     for family, path in workloads.items():
-        s = run_workload(
-            path,
-            sim,
-            ARRAY,
-            "e2e",
-            name=f"{family}-{sim}-accel",
-            build_root=ROOT,
-            top="accel",
-            out_rows=out_rows,
-            shadows=shadows,
-        )
+        s = run_workload(path, sim, top, "e2e", name=f"{family}-{sim}-accel", build_root=ROOT)
         assert s["passed"] and s["top"] == "accel", [lr["errors"] for lr in s["layers"]]
-        assert (s["out_rows"], s["shadows"]) == (out_rows, shadows)
+        assert (s["out_rows"], s["shadows"]) == (top.out_rows, top.shadows)
         assert s["agreement"] == s["images"]
         assert all(
             lr["lower_bound"] <= lr["rtl_cycles"] == lr["model_cycles"] for lr in s["layers"]
@@ -129,12 +119,11 @@ def test_the_accelerator_run_catches_a_broken_top(
     s = run_workload(
         workloads["shuffle-g3"],
         "icarus",
-        ARRAY,
+        TopParams(ARRAY),
         "replay",
         name="broken-top",
         build_root=tmp_path,
         rtl_dir=rtl,
-        top="accel",
     )
     assert not s["passed"]
     errors = [(lr["layer"], e) for lr in s["layers"] for e in lr["errors"]]

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import build, config, runner, toolchain, tops
-from systolic.models import ArrayParams
+from systolic.models import ArrayParams, TopParams
+from systolic.models.params import FIFO_DEPTH_MAX
 from systolic.mutation import catalog as mutants
 from systolic.mutation import mutate
 from systolic.mutation.catalog import CATALOG, CLASSES, DEFAULT_PARAMS, DESIGNS, Mutant
@@ -116,8 +117,8 @@ def test_size_and_depth_classes_of_the_top_run_where_they_show() -> None:
     assert all(p.rows > 16 and p.cols > 16 for m in lanes for p in m.params)
     for m in depth:
         assert all(p.rows > p.cols for p in m.params), m.name
-        assert m.fifo_depth in {mutants.FIFO_DEPTH_MAX, *(p.rows for p in m.params)}, m.name
-    assert {m.fifo_depth for m in depth} > {mutants.FIFO_DEPTH_MAX}  # both extremes
+        assert m.fifo_depth in {FIFO_DEPTH_MAX, *(p.rows for p in m.params)}, m.name
+    assert {m.fifo_depth for m in depth} > {FIFO_DEPTH_MAX}  # both extremes
 
 
 def test_every_mutant_and_equivalent_applies(tmp_path: Path) -> None:
@@ -151,20 +152,26 @@ def test_accel_mutants_build_the_accelerator_top() -> None:
         for target in mutate.sim_targets(m):
             if m.design == "accel":
                 assert target.test_module == tops.ACCEL_TEST_MODULE
-                top = tops.accel_top(target.params, m.fifo_depth, *m.port)
+                top = tops.accel_top(TopParams(target.params, m.fifo_depth, *m.port))
                 assert target.top == top, m.name
                 assert "accel" in target.tag
             else:
                 assert target.test_module == runner.TEST_MODULE
-                assert target.top == build.ARRAY_TOP and target.fifo_depth is None, m.name
+                assert target.top == build.ARRAY_TOP and target.design == target.params, m.name
                 assert target.tag == mutate.short_tag(target.params)
+
+
+def _top_of(target: mutate.SimTarget) -> TopParams:
+    assert isinstance(target.design, TopParams)
+    return target.design
 
 
 def test_sizes_keep_a_legal_fifo_depth() -> None:
     """--sizes runs an accelerator mutant at other sizes: its FIFO depth is raised to ROWS
     where it would be below (the top refuses FIFO_DEPTH < ROWS)."""
     small = next(m for m in CATALOG if m.fifo_depth is not None)
-    depths = {t.params.rows: t.fifo_depth for t in mutate.sim_targets(small, [(2, 2), (8, 3)])}
+    targets = mutate.sim_targets(small, [(2, 2), (8, 3)])
+    depths = {t.params.rows: _top_of(t).fifo_depth for t in targets}
     assert depths == {2: small.fifo_depth, 8: 8}
 
 
@@ -172,7 +179,8 @@ def test_sizes_keep_a_legal_result_port() -> None:
     """--sizes runs a mutant of the wider result port at other sizes: its rows per beat are
     lowered to ROWS where they would be above (the top refuses OUT_ROWS > ROWS)."""
     wide = next(m for m in CATALOG if m.port != (1, 1))
-    ports = {t.params.rows: t.port for t in mutate.sim_targets(wide, [(1, 3), (4, 3)])}
+    targets = mutate.sim_targets(wide, [(1, 3), (4, 3)])
+    ports = {t.params.rows: (_top_of(t).out_rows, _top_of(t).shadows) for t in targets}
     assert ports == {1: (1, wide.port[1]), 4: wide.port}
 
 
@@ -181,8 +189,11 @@ def test_sizes_keep_a_legal_result_port() -> None:
     [
         ({"design": "asic"}, "unknown design"),
         ({"fifo_depth": 4}, "needs design 'accel'"),
-        ({"design": "accel", "fifo_depth": 2, "params": (ArrayParams(3, 2),)}, "FIFO depth 2"),
-        ({"design": "accel", "fifo_depth": 2000}, "FIFO depth 2000"),
+        (
+            {"design": "accel", "fifo_depth": 2, "params": (ArrayParams(3, 2),)},
+            "FIFO depth.*got 2$",
+        ),
+        ({"design": "accel", "fifo_depth": 2000}, "FIFO depth.*got 2000$"),
     ],
 )
 def test_bad_mutant_targets_are_refused(kwargs: dict, match: str) -> None:
@@ -332,7 +343,7 @@ def test_accel_mutant_runs_through_the_accelerator_testbench(
     accel_calls = by_module[tops.ACCEL_TEST_MODULE]
     assert len(accel_calls) == 2  # baseline and mutant
     for call in accel_calls:
-        assert call["top"] == tops.accel_top(accel.params[0], accel.fifo_depth)
+        assert call["top"] == tops.accel_top(TopParams(accel.params[0], accel.fifo_depth))
         assert call["tests"] == accel.tests and call["params"] == accel.params[0]
     array_calls = by_module[runner.TEST_MODULE]
     assert len(array_calls) == 2

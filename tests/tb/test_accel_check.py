@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from systolic.models import ArrayParams
+from systolic.models import ArrayParams, TopParams
 from systolic.models.fixed import pack_lanes
 from systolic.tb.accel_check import (
     IDLE_BEAT,
@@ -49,7 +49,7 @@ def _beats(folds: list, start: int = 10) -> list[ResultBeat]:
 
 
 def _failure(folds: list, beats: list[ResultBeat], cut: bool = False) -> str:
-    sb = ResultScoreboard(P, "CTX")
+    sb = ResultScoreboard(TopParams(P), "CTX")
     sb.check(folds, beats, cut)
     with pytest.raises(AccelCheckError) as info:
         sb.raise_if_failed()
@@ -60,7 +60,7 @@ def _failure(folds: list, beats: list[ResultBeat], cut: bool = False) -> str:
 def test_scoreboard_passes_a_correct_stream() -> None:
     folds = expected_folds(*_gemm(), P)
     assert [(f.fold.m, f.fold.n) for f in folds] == [(2, 3), (2, 1), (1, 3), (1, 1)]
-    sb = ResultScoreboard(P)
+    sb = ResultScoreboard(TopParams(P))
     sb.check(folds, _beats(folds), cut=False)
     sb.raise_if_failed()
     assert sb.folds_checked == len(folds) and sb.beats_checked == 6
@@ -100,7 +100,7 @@ def test_scoreboard_tkeep_and_cut_epochs() -> None:
     beats[2] = dataclasses.replace(beats[2], tkeep=0b111)
     assert "row 0 at cycle 12: tkeep expected 0x1, got 0x7" in _failure(folds, beats)
     # An epoch ended by a reset may stop anywhere, but what came out must be right.
-    sb = ResultScoreboard(P)
+    sb = ResultScoreboard(TopParams(P))
     sb.check(folds, _beats(folds)[:3], cut=True)
     sb.raise_if_failed()
     assert sb.folds_per_epoch == [1]
@@ -123,7 +123,7 @@ def test_protocol_passes_a_correct_recording() -> None:
     rst = PortSample(True, IDLE_BEAT, IDLE_BEAT, IDLE_BEAT)
     waits = _step(0b11, 0b1, 1, ready=0)
     samples = [rst, _step(0b11, 0b1, 0), waits, waits, _step(0b11, 0b1, 1), _step(0b1, 0b111, 1)]
-    assert check_protocol(samples, P) == []
+    assert check_protocol(samples, TopParams(P)) == []
     assert is_prefix_mask(0b111) and not is_prefix_mask(0b101) and not is_prefix_mask(0)
 
 
@@ -163,7 +163,7 @@ def test_protocol_passes_a_correct_recording() -> None:
 )
 def test_protocol_checker_bites(broken: list[PortSample], message: str) -> None:
     samples = [PortSample(True, IDLE_BEAT, IDLE_BEAT, IDLE_BEAT), *broken]
-    found = [str(v) for v in check_protocol(samples, P)]
+    found = [str(v) for v in check_protocol(samples, TopParams(P))]
     assert any(v.startswith(message) for v in found), found
 
 
@@ -189,6 +189,7 @@ def test_contract_stimulus_and_check() -> None:
 
 P3 = ArrayParams(3, 2, 8, 32)
 OUT = 2  # OUT_ROWS: a full fold (3 rows) is two beats, rows 0-1 and row 2
+T3 = TopParams(P3, out_rows=OUT)
 
 
 def _gemm3(seed: int = 1) -> list:
@@ -215,7 +216,7 @@ def _group_beats(folds: list, start: int = 10, junk: int = 0) -> list[ResultBeat
 
 
 def _group_failure(folds: list, beats: list[ResultBeat], cut: bool = False) -> str:
-    sb = ResultScoreboard(P3, "CTX", OUT)
+    sb = ResultScoreboard(T3, "CTX")
     sb.check(folds, beats, cut)
     with pytest.raises(AccelCheckError) as info:
         sb.raise_if_failed()
@@ -235,14 +236,14 @@ def _result_samples(beats: list[ResultBeat]) -> list[PortSample]:
 def test_result_keep_is_rows_times_columns() -> None:
     assert result_keep(1, 2, P3) == 0b0011 and result_keep(2, 1, P3) == 0b0101
     assert result_keep(2, 2, P3) == 0b1111
-    assert split_result_keep(0b0101, P3, OUT) == (2, 1)
-    assert split_result_keep(0b0011, P3, OUT) == (1, 2)
-    assert split_result_keep(0b0011, P3, 1) == (1, 2)  # OUT_ROWS = 1: a plain column prefix
+    assert split_result_keep(0b0101, T3) == (2, 1)
+    assert split_result_keep(0b0011, T3) == (1, 2)
+    assert split_result_keep(0b0011, TopParams(P3)) == (1, 2)  # OUT_ROWS = 1: a plain column prefix
     for bad in (0, 0b0100, 0b1001, 0b0111, 0b0010, 0b1_0011):  # no row 0, mixed, too wide
-        assert split_result_keep(bad, P3, OUT) is None, bin(bad)
+        assert split_result_keep(bad, T3) is None, bin(bad)
     # Rows must be a prefix: rows 0 and 2 without row 1 is not a pattern.
-    assert split_result_keep(0b01_00_01, P3, 3) is None
-    assert split_result_keep(0b00_01_01, P3, 3) == (2, 1)
+    assert split_result_keep(0b01_00_01, TopParams(P3, out_rows=3)) is None
+    assert split_result_keep(0b00_01_01, TopParams(P3, out_rows=3)) == (2, 1)
 
 
 def test_group_scoreboard_passes_a_correct_stream() -> None:
@@ -250,19 +251,19 @@ def test_group_scoreboard_passes_a_correct_stream() -> None:
     assert [(f.fold.m, f.fold.n) for f in folds] == [(3, 2), (3, 1), (1, 2), (1, 1)]
     beats = _group_beats(folds, junk=-7)  # words tkeep does not keep are not checked
     assert [b.tkeep for b in beats] == [0b1111, 0b0011, 0b0101, 0b0001, 0b0011, 0b0001]
-    sb = ResultScoreboard(P3, out_rows=OUT)
+    sb = ResultScoreboard(T3)
     sb.check(folds, beats, cut=False)
     sb.raise_if_failed()
     assert sb.folds_checked == 4 and sb.beats_checked == 6
-    assert check_protocol(_result_samples(beats), P3, OUT) == []
+    assert check_protocol(_result_samples(beats), T3) == []
     # The same beats read as one row per beat are wrong: the checker uses OUT_ROWS.
-    assert _failure_with(P3, 1, folds, beats).startswith(
+    assert _failure_with(TopParams(P3), folds, beats).startswith(
         f"{folds[0].label}: 2 result beats, expected 3 (one per fold row)"
     )
 
 
-def _failure_with(p: ArrayParams, out_rows: int, folds: list, beats: list[ResultBeat]) -> str:
-    sb = ResultScoreboard(p, "CTX", out_rows)
+def _failure_with(top: TopParams, folds: list, beats: list[ResultBeat]) -> str:
+    sb = ResultScoreboard(top, "CTX")
     sb.check(folds, beats, cut=False)
     assert not sb.passed
     return sb.errors[0]
@@ -272,7 +273,7 @@ def test_group_scoreboard_names_a_wrong_word() -> None:
     folds = _gemm3()
     beats = _group_beats(folds)
     # Fold 0's row 1 is row 1 of its beat 0 (cycle 10): lanes COLS .. 2*COLS-1.
-    words = beats[0].words(P3, OUT).copy()
+    words = beats[0].words(T3).copy()
     words[1, 1] += 3
     beats[0] = dataclasses.replace(beats[0], tdata=pack_lanes(words.reshape(1, -1), 32)[0])
     msg = _group_failure(folds, beats)
@@ -308,7 +309,7 @@ def test_group_checkers_name_a_wrong_row_keep_bit() -> None:
         f"{folds[0].label} beat 0 (rows 0..1) at cycle 10: tkeep expected 0xf, got 0x3 "
         "(row 1 column 0: expected kept, got not kept)"
     )
-    found = [str(v) for v in check_protocol(_result_samples(short), P3, OUT)]
+    found = [str(v) for v in check_protocol(_result_samples(short), T3)]
     assert found == [
         "m_axis_c at cycle 1: tkeep 0x3 keeps 1 of OUT_ROWS=2 rows on a beat without tlast"
     ]
@@ -339,7 +340,7 @@ def test_group_scoreboard_names_a_wrong_tlast() -> None:
     assert msg.startswith(f"{folds[0].label}: 4 result beats, expected 2")
     assert f"{folds[0].label} beat 1 (rows 2..2) at cycle 11: tlast expected 1, got 0" in msg
     # A cut epoch may stop after any beat, but a prefix that came out must be right.
-    sb = ResultScoreboard(P3, out_rows=OUT)
+    sb = ResultScoreboard(T3)
     sb.check(folds, beats[:3], cut=True)
     sb.raise_if_failed()
     assert sb.folds_per_epoch == [1]
@@ -360,7 +361,7 @@ def test_group_protocol_checker_bites(keeps: list[tuple[int, int]], message: str
     beats = [ResultBeat(n, 1, keep, last) for n, (keep, last) in enumerate(keeps)]
     if "tdata wider" in message:
         beats = [dataclasses.replace(beats[0], tdata=1 << (OUT * P3.cols * P3.acc_w))]
-    found = [str(v) for v in check_protocol(_result_samples(beats), P3, OUT)]
+    found = [str(v) for v in check_protocol(_result_samples(beats), T3)]
     if "keeps 2 of" in message:  # a full beat without tlast is fine: this one must pass
         assert found == []
         return

@@ -20,74 +20,56 @@ import pytest
 
 from systolic.engine import build, runner, toolchain
 from systolic.engine.tops import ACCEL_TEST_MODULE, accel_top
-from systolic.models import ArrayParams
+from systolic.models import ArrayParams, TopParams
+from systolic.models.params import FIFO_DEPTH_MAX
 
-#: The top's largest FIFO_DEPTH (rtl/systolic_accel.v accepts ROWS .. 1024).
-FIFO_DEPTH_MAX = 1024
-
-#: (parameters, FIFO depth or None for the RTL's default, OUT_ROWS, SHADOWS) per simulator. A
-#: Verilator build costs 15-25 s of C++ on a busy 2-core machine, so Verilator gets one set (the
-#: multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are free. The two multi-row
-#: Icarus sets between them kill every accelerator mutant of systolic.mutation.catalog (the
-#: default FIFO lets the shadow rule bind, the small one the room rule). The 2x3 set's array has
-#: the product register (MUL_REG = 1: every capture one cycle later). The tall, narrow 8x1 top
-#: (ROWS >> COLS, COLS = 1) has the deepest FIFO: test_fifo_fills stalls the sink until all 1024
-#: entries are full, where a counter one bit short would wrap.
+#: The tops per simulator. A Verilator build costs 15-25 s of C++ on a busy 2-core machine, so
+#: Verilator gets one set (the multi-row one; Icarus runs OUT_ROWS = 1 too); Icarus's builds are
+#: free. The two multi-row Icarus sets between them kill every accelerator mutant of
+#: systolic.mutation.catalog (the default FIFO lets the shadow rule bind, the small one the room
+#: rule). The 2x3 set's array has the product register (MUL_REG = 1: every capture one cycle
+#: later). The tall, narrow 8x1 top (ROWS >> COLS, COLS = 1) has the deepest FIFO:
+#: test_fifo_fills stalls the sink until all 1024 entries are full, where a counter one bit short
+#: would wrap.
 SETS = {
     "icarus": [
-        (ArrayParams(2, 3, 8, 32, mul_reg=1), None, 1, 1),
-        (ArrayParams(3, 2, 8, 32), 3, 1, 1),
-        (ArrayParams(4, 3, 8, 32), None, 2, 2),
-        (ArrayParams(3, 2, 8, 32), 3, 3, 2),
-        (ArrayParams(8, 1, 8, 32), FIFO_DEPTH_MAX, 1, 1),
+        TopParams(ArrayParams(2, 3, 8, 32, mul_reg=1)),
+        TopParams(ArrayParams(3, 2, 8, 32), fifo_depth=3),
+        TopParams(ArrayParams(4, 3, 8, 32), out_rows=2, shadows=2),
+        TopParams(ArrayParams(3, 2, 8, 32), fifo_depth=3, out_rows=3, shadows=2),
+        TopParams(ArrayParams(8, 1, 8, 32), fifo_depth=FIFO_DEPTH_MAX),
     ],
-    "verilator": [(ArrayParams(4, 4, 8, 32), None, 2, 2)],
+    "verilator": [TopParams(ArrayParams(4, 4, 8, 32), out_rows=2, shadows=2)],
 }
-CASES = [(sim, *s) for sim in toolchain.SIMULATORS for s in SETS[sim]]
+CASES = [(sim, t) for sim in toolchain.SIMULATORS for t in SETS[sim]]
 
 
-def _case(sim: str, p: ArrayParams, depth: int | None, out_rows: int, shadows: int) -> object:
+def _case(sim: str, top: TopParams) -> object:
     """One item; its xdist group names the accelerator's own build (tests/conftest.py groups
     items by simulator and array parameters, which would put it with the array regression's
     item of the same parameters: a different build, so nothing to share)."""
-    top = accel_top(p, depth, out_rows, shadows)
-    group = pytest.mark.xdist_group(f"build-{sim}-{p.tag}{top.tag}")
-    return pytest.param(
-        sim, p, depth, out_rows, shadows, marks=group, id=_id(sim, p, depth, out_rows, shadows)
-    )
+    group = pytest.mark.xdist_group(f"build-{sim}-{top.array.tag}{accel_top(top).tag}")
+    return pytest.param(sim, top, marks=group, id=_id(sim, top))
 
 
-def _id(sim: str, p: ArrayParams, depth: int | None, out_rows: int, shadows: int) -> str:
+def _id(sim: str, top: TopParams) -> str:
+    p = top.array
     return (
         f"{p.rows}x{p.cols}-d{p.data_w}-a{p.acc_w}"
-        + (f"-fifo{depth}" if depth else "")
-        + (f"-out{out_rows}" if out_rows != 1 else "")
-        + (f"-sh{shadows}" if shadows != 1 else "")
+        + (f"-fifo{top.fifo_depth}" if top.fifo_depth else "")
+        + (f"-out{top.out_rows}" if top.out_rows != 1 else "")
+        + (f"-sh{top.shadows}" if top.shadows != 1 else "")
         + ("-mulreg" if p.mul_reg else "")
         + f"-{sim}"
     )
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(
-    ("sim", "params", "fifo_depth", "out_rows", "shadows"), [_case(*c) for c in CASES]
-)
-def test_accel(
-    sim: str,
-    params: ArrayParams,
-    fifo_depth: int | None,
-    out_rows: int,
-    shadows: int,
-    base_seed: int,
-) -> None:
+@pytest.mark.parametrize(("sim", "top"), [_case(*c) for c in CASES])
+def test_accel(sim: str, top: TopParams, base_seed: int) -> None:
+    params = top.array
     seed = base_seed * 1000 + 300 + params.rows * 10 + params.cols
-    res = runner.run(
-        sim,
-        params,
-        seed=seed,
-        test_module=ACCEL_TEST_MODULE,
-        top=accel_top(params, fifo_depth, out_rows, shadows),
-    )
+    res = runner.run(sim, params, seed=seed, test_module=ACCEL_TEST_MODULE, top=accel_top(top))
     tests = runner.list_tests(ACCEL_TEST_MODULE)
     assert res.passed and res.tests == len(tests), res.summary()
     stats = {s["test"]: s for s in res.stats}
@@ -98,34 +80,32 @@ def test_accel(
         assert s["pe_checks"] == (s["cycles"] - 1) * params.rows * params.cols, (name, s)
 
 
-#: (parameters, FIFO depth, tests) of Icarus tops that run some of the cocotb tests only: one
-#: wider and taller than 16 lanes (a count or index that sees lanes 0..15 only, which the bench's
-#: 16x16 hides; Icarus runs about 80 cycles a second there), and the tall, narrow top at the
-#: smallest FIFO depth, ROWS (a power of two: a full FIFO of 2^k entries).
+#: Icarus tops that run some of the cocotb tests only, with those tests: one wider and taller
+#: than 16 lanes (a count or index that sees lanes 0..15 only, which the bench's 16x16 hides;
+#: Icarus runs about 80 cycles a second there), and the tall, narrow top at the smallest FIFO
+#: depth, ROWS (a power of two: a full FIFO of 2^k entries).
 PARTIAL_SETS = [
-    (ArrayParams(18, 17, 8, 32), None, ("test_k1",)),
-    (ArrayParams(8, 1, 8, 32), 8, ("test_fifo_fills", "test_backpressure")),
+    (TopParams(ArrayParams(18, 17, 8, 32)), ("test_k1",)),
+    (TopParams(ArrayParams(8, 1, 8, 32), fifo_depth=8), ("test_fifo_fills", "test_backpressure")),
 ]
 
 
-def _partial(p: ArrayParams, depth: int | None, tests: tuple[str, ...]) -> object:
-    top = accel_top(p, depth)
-    group = pytest.mark.xdist_group(f"build-icarus-{p.tag}{top.tag}")
-    return pytest.param(p, depth, tests, marks=group, id=_id("icarus", p, depth, 1, 1))
+def _partial(top: TopParams, tests: tuple[str, ...]) -> object:
+    group = pytest.mark.xdist_group(f"build-icarus-{top.array.tag}{accel_top(top).tag}")
+    return pytest.param(top, tests, marks=group, id=_id("icarus", top))
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("params", "fifo_depth", "tests"), [_partial(*s) for s in PARTIAL_SETS])
-def test_accel_partial(
-    params: ArrayParams, fifo_depth: int | None, tests: tuple[str, ...], base_seed: int
-) -> None:
+@pytest.mark.parametrize(("top", "tests"), [_partial(*s) for s in PARTIAL_SETS])
+def test_accel_partial(top: TopParams, tests: tuple[str, ...], base_seed: int) -> None:
+    params = top.array
     res = runner.run(
         "icarus",
         params,
         tests=tests,
         seed=base_seed * 1000 + 500 + params.rows * 10 + params.cols,
         test_module=ACCEL_TEST_MODULE,
-        top=accel_top(params, fifo_depth),
+        top=accel_top(top),
     )
     assert res.passed and res.tests == len(tests), res.summary()
     stats = {s["test"]: s for s in res.stats}
@@ -141,7 +121,7 @@ def test_the_testbench_refuses_immediate_writes() -> None:
     Icarus would let that edge see the write. The top is run with it off, and its testbench
     refuses to run otherwise (one clear message per test, no silent one-cycle shift)."""
     p = ArrayParams(2, 2, 8, 32)
-    top = dataclasses.replace(accel_top(p), trust_inertial_writes=True)
+    top = dataclasses.replace(accel_top(TopParams(p)), trust_inertial_writes=True)
     res = runner.run("icarus", p, tests=["test_k1"], test_module=ACCEL_TEST_MODULE, top=top)
     assert not res.passed and res.failed == 1
     assert "needs COCOTB_TRUST_INERTIAL_WRITES unset" in res.failures["test_k1"]
@@ -167,7 +147,7 @@ def test_x_on_the_result_stream_is_a_checker_failure(tmp_path: Path) -> None:
         p,
         tests=["test_k1"],
         test_module=ACCEL_TEST_MODULE,
-        top=accel_top(p, 3),
+        top=accel_top(TopParams(p, 3)),
         rtl_dir=rtl,
         build_root=tmp_path / "b",
     )
