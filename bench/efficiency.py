@@ -12,6 +12,8 @@ from typing import Any
 
 from systolic import fileio
 from systolic.engine import build
+from systolic.engine.config import RunSettings
+from systolic.engine.harness import HarnessBuild
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.accel import accel_cycles, accel_lower_bound
 from systolic.models.params import ArrayParams, TopParams
@@ -40,12 +42,12 @@ def measure_rtl(sim: str, params: ArrayParams, gemms, workdir: Path) -> dict[str
     out.unlink(missing_ok=True)
     depth = harness.DEFAULT_DEPTH  # the build tests and bench-sim use too
     res = harness.run_cocotb(
-        sim,
+        RunSettings(sim),
         params,
         ["test_fast_gemm"],
         inputs={"gemm_jobs": str(jobs), "gemm_out": str(out)},
-        depth=depth,
         name="bench",
+        harness=HarnessBuild(depth=depth),
     )
     if not res.passed:
         raise SimulatorError(f"RTL run failed: {res.summary()}")
@@ -59,7 +61,7 @@ def measure_top(sim: str, top: TopParams, gemms: list[Workload]) -> dict[str, di
     from systolic.engine import accel_harness
 
     params = top.array
-    exe = accel_harness.build_bench(sim, top)
+    exe = accel_harness.build_bench(RunSettings(sim), top)
     out = {}
     for w in gemms:
         run = accel_harness.run_bench(sim, exe, w.m, w.k, w.n, top)

@@ -13,6 +13,8 @@ from typing import Any
 from systolic import fileio
 from systolic.bench.efficiency import DEFAULT_OUT
 from systolic.engine import runner, toolchain
+from systolic.engine.config import RunSettings
+from systolic.engine.harness import HarnessBuild
 from systolic.errors import SimulatorError
 from systolic.models.params import ArrayParams
 from systolic.models.streams import speed_stream
@@ -53,8 +55,9 @@ def run_bench_sim(args: SpeedOptions) -> int:
             cycles = args.cycles or SPEED_CYCLES.get((sim, max(r, c)), 20000)
             print(f"[{sim} {r}x{c}] {cycles} cycles ...", flush=True)
             row: dict[str, Any] = {"sim": sim, "array": f"{r}x{c}", "cycles": cycles}
-            row.update(_raw_rates(sim, p, cycles, args.seed, args.repeat))
-            cocotb = _cocotb_rates(sim, p, cycles, args.seed, args.repeat)
+            settings = RunSettings(sim, args.seed)
+            row.update(_raw_rates(settings, p, cycles, args.repeat))
+            cocotb = _cocotb_rates(settings, p, cycles, args.repeat)
             if cocotb is None:
                 return 1
             row.update(cocotb)
@@ -62,13 +65,14 @@ def run_bench_sim(args: SpeedOptions) -> int:
     return _report(results, args)
 
 
-def _raw_rates(sim: str, p: ArrayParams, cycles: int, seed: int, repeat: int) -> dict[str, float]:
+def _raw_rates(settings: RunSettings, p: ArrayParams, cycles: int, repeat: int) -> dict[str, float]:
     """The raw baselines: the same harness and stimulus file, no Python; with and without the
     signature logic (the checked one's signature must equal the model's)."""
     from systolic.engine import harness
     from systolic.models.fast_trace import stream_signature
 
-    stream = speed_stream(p, cycles, seed)
+    sim = settings.sim
+    stream = speed_stream(p, cycles, settings.seed)
     rows_n = harness.stimulus_rows(stream.stimulus)
     depth = 1 << max(10, (rows_n - 1).bit_length())
     rates = {}
@@ -77,7 +81,7 @@ def _raw_rates(sim: str, p: ArrayParams, cycles: int, seed: int, repeat: int) ->
         harness.write_hex(hexf, stream.stimulus, p, 0, rows_n)
         harness.write_hex(tiny, stream.stimulus, p, 0, 1)
         for check, key in ((True, "raw"), (False, "raw_nocheck")):
-            exe = harness.build_raw(sim, p, depth=depth, check=check)
+            exe = harness.build_raw(settings, p, HarnessBuild(depth=depth, check=check))
             best = 0.0
             for _ in range(repeat):
                 full = harness.run_raw(sim, exe, hexf, rows_n, stream.cycles, p, check)
@@ -93,7 +97,7 @@ def _raw_rates(sim: str, p: ArrayParams, cycles: int, seed: int, repeat: int) ->
 
 
 def _cocotb_rates(
-    sim: str, p: ArrayParams, cycles: int, seed: int, repeat: int
+    settings: RunSettings, p: ArrayParams, cycles: int, repeat: int
 ) -> dict[str, float] | None:
     """cocotb's default path (Python checks every PE every cycle) and fast path (HDL buffer and
     signature), the best of ``repeat`` runs each; None (after printing why) when a run fails."""
@@ -103,15 +107,19 @@ def _cocotb_rates(
     ways = {
         ("cocotb_default", "test_speed_default"): functools.partial(
             runner.run,
-            sim,
+            settings,
             p,
-            tests=["test_speed_default"],
-            seed=seed,
+            ["test_speed_default"],
             inputs=inputs,
             test_module="systolic.tb.test_gemm",
         ),
         ("cocotb_fast", "test_speed_fast"): functools.partial(
-            harness.run_cocotb, sim, p, ["test_speed_fast"], inputs=inputs, seed=seed, name="speed"
+            harness.run_cocotb,
+            settings,
+            p,
+            ["test_speed_fast"],
+            inputs=inputs,
+            name="speed",
         ),
     }
     rates = {}

@@ -140,9 +140,8 @@ def cmd_e2e(args: argparse.Namespace) -> int:
         _methods(args.methods),
         args.prune_dir,
         args.out,
-        args.sim,
+        options.settings_of(args),
         options.design_of(args, ArrayParams(args.rows, args.cols, 8, 32)),
-        args.seed,
         args.images,
         args.retrain,
     )

@@ -15,6 +15,7 @@ from pathlib import PosixPath
 from typing import Any, NoReturn
 
 from systolic import fileio
+from systolic.engine.config import RunSettings
 from systolic.errors import ConfigError, SystolicError
 from systolic.models.params import (
     ACC_W_MAX,
@@ -162,6 +163,17 @@ def add_port(p: argparse.ArgumentParser) -> None:
         type=integer(1, 4),
         default=None,
         help="with --top accel: shadow registers per PE, SHADOWS = 1..4 (default 1)",
+    )
+
+
+def settings_of(args: argparse.Namespace) -> RunSettings:
+    """The run settings of a simulating command, built once from its options (``--sim``,
+    ``--seed``, ``--waves``, ``--verbose`` where the command has them)."""
+    return RunSettings(
+        sim=args.sim,
+        seed=args.seed,
+        waves=bool(getattr(args, "waves", False)),
+        quiet=not getattr(args, "verbose", False),
     )
 
 

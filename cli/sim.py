@@ -185,9 +185,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     for flag_name, value in (*given, ("--out-rows", args.out_rows), ("--shadows", args.shadows)):
         if value is not None:
             raise ConfigError(f"{flag_name} applies to --workload runs only")
-    return regress.run_and_report(
-        args.sim, _params_list(args), None, args.seed, args.waves, not args.verbose
-    )
+    return regress.run_and_report(options.settings_of(args), _params_list(args), None)
 
 
 def cmd_sim_workload(args: argparse.Namespace) -> int:
@@ -206,7 +204,7 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
         f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}{where}) ...",
         flush=True,
     )
-    summary = run_workload(args.workload, args.sim, design, args.mode or "e2e", args.seed)
+    summary = run_workload(args.workload, options.settings_of(args), design, args.mode or "e2e")
     print_summary(summary)
     return 0 if summary["passed"] else 1
 
@@ -216,15 +214,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in args.test or []:
         if name not in known:
             raise ConfigError(f"no cocotb test named {name!r}; known: {', '.join(known)}")
-    return regress.run_and_report(
-        args.sim, _params_list(args), args.test, args.seed, args.waves, not args.verbose
-    )
+    return regress.run_and_report(options.settings_of(args), _params_list(args), args.test)
 
 
 def cmd_gemm(args: argparse.Namespace) -> int:
     p = ArrayParams(args.rows, args.cols, args.data_w, args.acc_w, args.mul_reg)
     a, b = gemm.load_matrix(args.a), gemm.load_matrix(args.b)
-    res, c = gemm.gemm_on_rtl(args.sim, p, a, b, args.seed, args.waves, not args.verbose)
+    res, c = gemm.gemm_on_rtl(options.settings_of(args), p, a, b)
     print(res.summary())
     regress.print_waves(res, args.waves)
     if c is None:

@@ -19,6 +19,7 @@ import numpy as np
 
 import systolic.rtl
 from systolic.engine import build, toolchain
+from systolic.engine.config import RunSettings
 from systolic.errors import SimulatorError
 from systolic.models.accel import groups, result_beats
 from systolic.models.params import ArrayParams, TopParams
@@ -83,14 +84,14 @@ class AccelRun:
         return out
 
 
-def build_bench(
-    sim: str, top: TopParams, build_root: Path | None = None, rtl_dir: Path | None = None
-) -> Path:
-    """Build the harness for one top; returns the executable (vvp file or binary)."""
+def build_bench(settings: RunSettings, top: TopParams) -> Path:
+    """Build the harness for one top (the settings' simulator, RTL and build folders); returns
+    the executable (vvp file or binary)."""
+    sim, rtl_dir = settings.sim, settings.rtl_dir
     params = top.array
     gparams = top.hdl_parameters()
     tag = "_".join(f"{k}{v}" for k, v in gparams.items()) + build.rtl_tag(rtl_dir)
-    bdir = build.build_dir(sim, params, root=build_root, rtl_dir=rtl_dir).parent / f"accel_{tag}"
+    bdir = build.build_dir(settings.replace(waves=False), params).parent / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
     main = HARNESS_DIR / "accel_main.cpp"
     return build.native_build(sim, bdir, f"{BENCH_TOP}_tb", BENCH_TOP, gparams, srcs, main)

@@ -22,6 +22,7 @@ from typing import Any
 import systolic.rtl
 from systolic import fileio
 from systolic.engine import config, toolchain
+from systolic.engine.config import RunSettings
 from systolic.errors import SimulatorError, one_line
 from systolic.fileio import atomic_write
 from systolic.models.params import ArrayParams
@@ -91,18 +92,12 @@ class HdlTop:
 ARRAY_TOP = HdlTop()
 
 
-def build_dir(
-    sim: str,
-    params: ArrayParams,
-    waves: bool = False,
-    root: Path | None = None,
-    rtl_dir: Path | None = None,
-    top: HdlTop = ARRAY_TOP,
-) -> Path:
+def build_dir(settings: RunSettings, params: ArrayParams, top: HdlTop = ARRAY_TOP) -> Path:
     """``<root>/<sim>/<params tag>[<top tag>][_waves][_rtl<hash>]``: one folder per build
     configuration."""
-    name = params.tag + top.tag + ("_waves" if waves else "") + rtl_tag(rtl_dir)
-    return Path(root or BUILD_ROOT).resolve() / sim / name
+    s = settings
+    name = params.tag + top.tag + ("_waves" if s.waves else "") + rtl_tag(s.rtl_dir)
+    return Path(s.build_root or BUILD_ROOT).resolve() / s.sim / name
 
 
 def rtl_tag(rtl_dir: Path | None) -> str:
@@ -115,35 +110,23 @@ def rtl_tag(rtl_dir: Path | None) -> str:
     return "_rtl" + hashlib.sha256(str(rtl).encode()).hexdigest()[:8]
 
 
-def build(
-    sim: str,
-    params: ArrayParams,
-    waves: bool = False,
-    rtl_dir: Path | None = None,
-    build_root: Path | None = None,
-    quiet: bool = True,
-    top: HdlTop = ARRAY_TOP,
-) -> Path:
+def build(settings: RunSettings, params: ArrayParams, top: HdlTop = ARRAY_TOP) -> Path:
     """Build the array (or ``top``) for one parameter set; returns the build directory."""
-    with built(sim, params, waves, rtl_dir, build_root, quiet, top) as (_, bdir):
+    with built(settings, params, top) as (_, bdir):
         return bdir
 
 
 @contextlib.contextmanager
 def built(
-    sim: str,
-    params: ArrayParams,
-    waves: bool,
-    rtl_dir: Path | None,
-    build_root: Path | None,
-    quiet: bool,
-    top: HdlTop = ARRAY_TOP,
+    settings: RunSettings, params: ArrayParams, top: HdlTop = ARRAY_TOP
 ) -> Iterator[tuple[object, Path]]:
-    """The cocotb runner with a finished build of the array, held (shared) while in use."""
+    """The cocotb runner with a finished build of the array (or ``top``), held (shared) while
+    in use."""
     from cocotb_tools.runner import get_runner
 
+    sim, waves, rtl_dir = settings.sim, settings.waves, settings.rtl_dir
     toolchain.check_simulator(sim)
-    bdir = build_dir(sim, params, waves, build_root, rtl_dir, top)
+    bdir = build_dir(settings, params, top)
     check_build_path(sim, bdir)
     runner = get_runner(sim)
     sources = top.source_files(rtl_dir)
@@ -153,7 +136,7 @@ def built(
     def do_build() -> None:
         with (
             toolchain.patched_environ(toolchain.simulator_env(sim)),
-            toolchain.log_to(bdir / "build.log", quiet),
+            toolchain.log_to(bdir / "build.log", settings.quiet),
         ):
             try:
                 runner.build(

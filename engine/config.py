@@ -165,6 +165,25 @@ def stream_scale() -> int:
 SETTING_NAMES = tuple(s.name for s in SETTINGS)
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How a command's simulations run, one value from the command line to every build and run:
+    the simulator, the seed, waves on, the simulator's output kept out of the terminal
+    (``quiet``), the RTL folder and the build folder (None: the settings', RTL_DIR and
+    BUILD_DIR)."""
+
+    sim: str = "icarus"
+    seed: int = 1
+    waves: bool = False
+    quiet: bool = True
+    rtl_dir: Path | None = None
+    build_root: Path | None = None
+
+    def replace(self, **changes: Any) -> RunSettings:
+        """A copy with ``changes`` (field names of this class)."""
+        return dataclasses.replace(self, **changes)
+
+
 # ------------------------------------------------------------------------------------------------
 # The configuration of one simulator run
 # ------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 import systolic.rtl
 from systolic import fileio
 from systolic.engine import build, runner, toolchain
-from systolic.engine.config import PLUSARG_RES, PLUSARG_STIM
+from systolic.engine.config import PLUSARG_RES, PLUSARG_STIM, RunSettings
 from systolic.errors import SimulatorError
 from systolic.models.fast_trace import Signature, chunk_count
 from systolic.models.fixed import lane_bits
@@ -128,19 +128,28 @@ def slots(value: int, n: int) -> np.ndarray:
     return np.frombuffer(value.to_bytes(8 * n, "little"), dtype="<u8").astype(np.uint64)
 
 
-def hdl_parameters(
-    params: ArrayParams, depth: int, check: bool, dump: bool = False
-) -> dict[str, int]:
-    """The harness's HDL parameters. DUMP is passed only when on (the raw Verilog testbench
-    has no such parameter; DUMP=0 is the harness's default)."""
-    gparams = {**params.hdl_parameters(), "DEPTH": depth, "CHECK": int(check)}
-    if dump:
-        gparams["DUMP"] = 1
-    return gparams
+@dataclass(frozen=True)
+class HarnessBuild:
+    """How the fast-path harness is built: ``depth`` stimulus rows per segment, ``check`` the
+    in-HDL checker on, ``dump`` (DUMP=1) every strobed result written to the file named by
+    PLUSARG_RES."""
 
+    depth: int = DEFAULT_DEPTH
+    check: bool = True
+    dump: bool = False
 
-def tag(params: ArrayParams, depth: int, check: bool, dump: bool = False) -> str:
-    return f"harness_{params.tag}_n{depth}{'' if check else '_nocheck'}{'_dump' if dump else ''}"
+    def hdl_parameters(self, params: ArrayParams) -> dict[str, int]:
+        """The harness's HDL parameters. DUMP is passed only when on (the raw Verilog testbench
+        has no such parameter; DUMP=0 is the harness's default)."""
+        gparams = {**params.hdl_parameters(), "DEPTH": self.depth, "CHECK": int(self.check)}
+        if self.dump:
+            gparams["DUMP"] = 1
+        return gparams
+
+    def tag(self, params: ArrayParams) -> str:
+        """The build's name for ``params``."""
+        check = "" if self.check else "_nocheck"
+        return f"harness_{params.tag}_n{self.depth}{check}{'_dump' if self.dump else ''}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,17 +164,13 @@ class RawResult:
     wall_s: float  # wall time of the simulator process
 
 
-def build_raw(
-    sim: str,
-    params: ArrayParams,
-    depth: int = DEFAULT_DEPTH,
-    check: bool = True,
-    build_root: Path | None = None,
-) -> Path:
+def build_raw(settings: RunSettings, params: ArrayParams, harness: HarnessBuild) -> Path:
     """Build the raw (no-Python) harness; returns the executable (vvp file or binary)."""
-    bdir = (build_root or build.BUILD_ROOT) / sim / ("raw_" + tag(params, depth, check))
-    srcs = [*harness_sources(), HARNESS_DIR / "systolic_harness_tb.v"]
-    gparams = hdl_parameters(params, depth, check)
+    sim, raw = settings.sim, HarnessBuild(harness.depth, harness.check)  # no DUMP there
+    name = "raw_" + raw.tag(params) + build.rtl_tag(settings.rtl_dir)
+    bdir = (settings.build_root or build.BUILD_ROOT) / sim / name
+    srcs = [*harness_sources(settings.rtl_dir), HARNESS_DIR / "systolic_harness_tb.v"]
+    gparams = raw.hdl_parameters(params)
     main = HARNESS_DIR / "harness_main.cpp"
     return build.native_build(sim, bdir, "systolic_harness_tb", HARNESS_TOP, gparams, srcs, main)
 
@@ -196,30 +201,24 @@ def run_raw(
 
 
 def build_cocotb(
-    sim: str,
-    params: ArrayParams,
-    depth: int = DEFAULT_DEPTH,
-    check: bool = True,
-    rtl_dir: Path | None = None,
-    build_root: Path | None = None,
-    dump: bool = False,
+    settings: RunSettings, params: ArrayParams, harness: HarnessBuild
 ) -> tuple[Runner, Path]:
-    """Build the harness for cocotb (own build directory); returns (runner, build dir).
-
-    dump: build with DUMP=1 (every strobed result written to the file named by PLUSARG_RES)."""
+    """Build the harness for cocotb (own build directory); returns (runner, build dir)."""
     from cocotb_tools.runner import get_runner
 
+    sim = settings.sim
     toolchain.check_simulator(sim)
     top = cocotb_top(sim)
-    bdir = (build_root or build.BUILD_ROOT) / sim / (tag(params, depth, check, dump) + "_" + top)
+    name = harness.tag(params) + "_" + top + build.rtl_tag(settings.rtl_dir)
+    bdir = (settings.build_root or build.BUILD_ROOT) / sim / name
     r = get_runner(sim)
     extra = []
     if top == HDL_CLOCK_TOP:
         from cocotb_tools.runner import VerilatorControlFile
 
         extra = [VerilatorControlFile(HARNESS_DIR / "harness_top.vlt")]
-    sources = harness_sources(rtl_dir, top)
-    hdl_params = hdl_parameters(params, depth, check, dump)
+    sources = harness_sources(settings.rtl_dir, top)
+    hdl_params = harness.hdl_parameters(params)
     build_args = toolchain.simulator(sim).cocotb_build_args(fast=True)
 
     def do_build() -> None:
@@ -249,31 +248,28 @@ def build_cocotb(
 
 
 def run_cocotb(
-    sim: str,
+    settings: RunSettings,
     params: ArrayParams,
     tests: list[str],
+    *,
     inputs: Mapping[str, object] | None = None,
-    depth: int = DEFAULT_DEPTH,
-    check: bool = True,
-    seed: int = 1,
-    rtl_dir: Path | None = None,
-    build_root: Path | None = None,
+    harness: HarnessBuild = HarnessBuild(),
     name: str = "fast",
-    dump: bool = False,
     test_module: str = "systolic.tb.test_gemm",
 ) -> runner.RunResult:
     """Run cocotb tests of ``test_module`` on the harness build; see runner.RunResult.
 
-    inputs: fields of the run configuration beyond the basics (e.g. ``gemm_jobs``).
-    dump: a DUMP=1 build; the harness writes every strobed result to <run dir>/results.hex,
-    named to the tests by the run configuration (FastHarness then returns the RTL's C values)."""
+    inputs: fields of the run configuration beyond the basics (e.g. ``gemm_jobs``). With
+    ``harness.dump`` the harness writes every strobed result to <run dir>/results.hex, named to
+    the tests by the run configuration (FastHarness then returns the RTL's C values)."""
     t0 = time.perf_counter()
-    r, bdir = build_cocotb(sim, params, depth, check, rtl_dir, build_root, dump)
+    sim, seed = settings.sim, settings.seed
+    r, bdir = build_cocotb(settings, params, harness)
     tdir = runner.fresh_run_dir(bdir / "runs", name, seed)
-    cfg = runner.base_config(sim, params, seed, tdir).replace(
-        harness_depth=depth,
+    cfg = runner.base_config(settings, params, tdir).replace(
+        harness_depth=harness.depth,
         harness_dir=str(tdir),
-        harness_res=str(tdir / "results.hex") if dump else None,
+        harness_res=str(tdir / "results.hex") if harness.dump else None,
         **(inputs or {}),
     )
     plusargs = [f"+{PLUSARG_STIM}={tdir / 'stim.hex'}"]

@@ -37,7 +37,7 @@ from typing import Any
 from systolic import fileio
 from systolic.engine import build, config, stats, toolchain
 from systolic.engine.build import ARRAY_TOP, HdlTop
-from systolic.engine.config import RunConfig
+from systolic.engine.config import RunConfig, RunSettings
 from systolic.errors import ConfigError, SimulatorError, one_line
 from systolic.fileio import OutputError
 from systolic.models.params import ArrayParams
@@ -102,34 +102,33 @@ class RunResult:
 
 
 def run(
-    sim: str,
+    settings: RunSettings,
     params: ArrayParams,
     tests: Sequence[str] | None = None,
-    seed: int = 1,
-    waves: bool = False,
-    rtl_dir: Path | None = None,
-    build_root: Path | None = None,
-    out_dir: Path | None = None,
-    quiet: bool = True,
+    *,
     inputs: Mapping[str, Any] | None = None,
     test_module: str = TEST_MODULE,
     top: HdlTop = ARRAY_TOP,
+    out_dir: Path | None = None,
 ) -> RunResult:
     """Build (if needed) and run cocotb tests of ``test_module``; see :class:`RunResult`.
 
     inputs: fields of the run configuration beyond the basics (e.g. ``gemm_file``).
     top: the design to build and test (default: the array). The WAVES setting turns waves on
-    for every run (CI reruns failed tests that way).
+    for every run (CI reruns failed tests that way). out_dir: the run folders' parent (default:
+    the build's ``runs``).
     """
-    waves = waves or config.waves_always()
+    settings = settings.replace(waves=settings.waves or config.waves_always())
+    sim, seed, waves, quiet = settings.sim, settings.seed, settings.waves, settings.quiet
+    build_root = settings.build_root
     if waves:  # before the build: an unusable waves folder is one line, not a lost run
         fileio.check_output_dir(waves_dir(build_root))
     t0 = time.perf_counter()
-    with build.built(sim, params, waves, rtl_dir, build_root, quiet, top) as (cocotb_runner, bdir):
+    with build.built(settings, params, top) as (cocotb_runner, bdir):
         name = "-".join(tests) if tests and len(tests) <= 2 else "all"
         tdir = fresh_run_dir(out_dir or bdir / "runs", name, seed)
-        cfg = base_config(sim, params, seed, tdir, top).replace(**(inputs or {}))
-        cov = _coverage_file(sim, params, top, name, seed)
+        cfg = base_config(settings, params, tdir, top).replace(**(inputs or {}))
+        cov = _coverage_file(settings, params, top, name)
         launch = Launch(
             cocotb_runner,
             sim,
@@ -150,13 +149,13 @@ def run(
 
 
 def base_config(
-    sim: str, params: ArrayParams, seed: int, tdir: Path, top: HdlTop = ARRAY_TOP
+    settings: RunSettings, params: ArrayParams, tdir: Path, top: HdlTop = ARRAY_TOP
 ) -> RunConfig:
     """What every cocotb run of the project is told: parameters, simulator, seed, where the tests
     write their statistics (read back by :func:`stats.read_stats`), the stream scale."""
     return RunConfig(
-        sim=sim,
-        seed=seed,
+        sim=settings.sim,
+        seed=settings.seed,
         params=params,
         top=top.tag.removeprefix("_"),
         stats_dir=str(tdir / "stats"),
@@ -164,10 +163,14 @@ def base_config(
     )
 
 
-def _coverage_file(sim: str, params: ArrayParams, top: HdlTop, name: str, seed: int) -> Path | None:
+def _coverage_file(
+    settings: RunSettings, params: ArrayParams, top: HdlTop, name: str
+) -> Path | None:
     """The run's coverage file in the COV_DIR setting's folder (make targets collect them there)."""
     folder = config.cov_dir()
-    return folder / f"{sim}_{params.tag}{top.tag}_{name}_seed{seed}.yml" if folder else None
+    if folder is None:
+        return None
+    return folder / f"{settings.sim}_{params.tag}{top.tag}_{name}_seed{settings.seed}.yml"
 
 
 @dataclass
@@ -305,7 +308,8 @@ def _run_with_waves(
     res = RunResult(launch.sim, cfg.params, launch.seed, results_xml=tdir / "results.xml")
     failed_before = False
     for test in tests:
-        wave_file = wave_path(launch.sim, cfg.params, test, launch.seed, build_root)
+        settings = RunSettings(launch.sim, launch.seed, build_root=build_root)
+        wave_file = wave_path(settings, cfg.params, test)
         # An earlier run's files are never shown as this run's.
         fileio.discard(wave_file, stim_dir(wave_file), gtkw_path(wave_file))
         test_dir = tdir / test
@@ -445,11 +449,10 @@ def waves_dir(build_root: Path | None = None) -> Path:
     return config.waves_dir_setting() or (build_root or build.BUILD_ROOT) / "waves"
 
 
-def wave_path(
-    sim: str, params: ArrayParams, test: str, seed: int, build_root: Path | None = None
-) -> Path:
+def wave_path(settings: RunSettings, params: ArrayParams, test: str) -> Path:
     """``<waves dir>/<test>-<sim>-<params tag>-seed<N>.vcd``: one file per test and parameters."""
-    return waves_dir(build_root) / f"{test}-{sim}-{params.tag}-seed{seed}.vcd"
+    s = settings
+    return waves_dir(s.build_root) / f"{test}-{s.sim}-{params.tag}-seed{s.seed}.vcd"
 
 
 def waves_hint(wave_file: Path, message: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from systolic.engine.config import RunSettings
 from systolic.models.params import ArrayParams, TopParams
 from systolic.pruning.registry import get
 
@@ -150,14 +151,14 @@ def run_e2e(
     methods: list[str],
     prune_dir: Path,
     out_dir: Path,
-    sim: str,
+    settings: RunSettings,
     design: ArrayParams | TopParams,
-    seed: int = 0,
     images: int | None = None,
     retrain: bool = False,
 ) -> dict[str, Any]:
     """The whole flow; returns the report (also written to ``out_dir``). ``design``: the array
-    (int8 operands, int32 results) or the accelerator top around it."""
+    (int8 operands, int32 results) or the accelerator top around it; ``settings.seed`` also
+    seeds the training of models that are not there yet."""
     from systolic.engine import toolchain
     from systolic.lowering.report import write_report
     from systolic.verify.workload import port_phrase, print_summary, run_workload, top_run_tag
@@ -166,11 +167,12 @@ def run_e2e(
         from systolic.errors import LoweringError
 
         raise LoweringError(f"--images must be at least 1, got {images}")
+    sim = settings.sim
     toolchain.check_simulator(sim)
     params = design.array if isinstance(design, TopParams) else design
     rows, cols = params.rows, params.cols
     top = "accel" if isinstance(design, TopParams) else "array"
-    ensure_models(methods, prune_dir, seed, retrain)
+    ensure_models(methods, prune_dir, settings.seed, retrain)
     out_dir.mkdir(parents=True, exist_ok=True)
     models = []
     for entry in model_entries(methods, prune_dir):
@@ -189,7 +191,7 @@ def run_e2e(
         print(f"running {entry.name} end to end on {sim} {rows}x{cols}{where} ...", flush=True)
         run = run_workload(
             Path(info["workload"]),
-            sim,
+            settings,
             design,
             "e2e",
             name=f"e2e_{entry.name}_{sim}_{rows}x{cols}" + top_run_tag(design),

@@ -26,6 +26,7 @@ from types import ModuleType
 from systolic import fileio, locks
 from systolic.engine import build, runner, toolchain, tops
 from systolic.engine.build import ARRAY_TOP, HdlTop
+from systolic.engine.config import RunSettings
 from systolic.errors import ConfigError, SimulatorError
 from systolic.models.params import ArrayParams, TopParams
 from systolic.mutation.catalog import Mutant
@@ -264,12 +265,9 @@ def _run_sim_once(
         return judge(_run_unmodified(target, tests, seed, build_root), _expected(target, tests))
     try:
         res = runner.run(
-            SIM,
+            RunSettings(SIM, seed=seed, rtl_dir=rtl, build_root=build_root),
             target.params,
-            tests=tests,
-            seed=seed,
-            rtl_dir=rtl,
-            build_root=build_root,
+            tests,
             test_module=target.test_module,
             top=target.top,
         )
@@ -289,11 +287,9 @@ def _run_unmodified(
     one-line error (as for ``systolic run``), not a verdict."""
     try:
         return runner.run(
-            SIM,
+            RunSettings(SIM, seed=seed, build_root=build_root),
             target.params,
-            tests=tests,
-            seed=seed,
-            build_root=build_root,
+            tests,
             test_module=target.test_module,
             top=target.top,
         )
@@ -314,7 +310,7 @@ def build_unmodified(
     targets = dict.fromkeys(t for m in mutants for t in sim_targets(m, sizes))
     for target in targets:
         try:
-            build.build(SIM, target.params, build_root=work / "build", top=target.top)
+            build.build(RunSettings(SIM, build_root=work / "build"), target.params, target.top)
         except SimulatorError as exc:
             raise SimulatorError(f"the RTL in {build.RTL_DIR} does not build: {exc}") from None
 

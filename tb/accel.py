@@ -261,14 +261,14 @@ class AccelTB:
         """Parameters, seed and the call that reproduces the test."""
         p, t = self.params, self.top
         depth, out_rows, shadows = t.fifo_depth, t.out_rows, t.shadows
+        array = f"ArrayParams({p.rows}, {p.cols}, {p.data_w}, {p.acc_w}, {p.mul_reg})"
         return (
             f"design=systolic_accel ROWS={p.rows} COLS={p.cols} DATA_W={p.data_w} "
-            f"ACC_W={p.acc_w} FIFO_DEPTH={depth} OUT_ROWS={out_rows} SHADOWS={shadows} "
-            f"sim={self.sim} seed={self.seed} test={self.test_name}; reproduce: "
-            f"systolic.engine.runner.run('{self.sim}', "
-            f"ArrayParams({p.rows}, {p.cols}, {p.data_w}, {p.acc_w}), tests=['{self.test_name}'], "
-            f"seed={self.seed}, test_module=ACCEL_TEST_MODULE, "
-            f"top=accel_top(TopParams(params, {depth}, {out_rows}, {shadows})))"
+            f"ACC_W={p.acc_w} MUL_REG={p.mul_reg} FIFO_DEPTH={depth} OUT_ROWS={out_rows} "
+            f"SHADOWS={shadows} sim={self.sim} seed={self.seed} test={self.test_name}; "
+            f"reproduce: systolic.engine.runner.run(RunSettings('{self.sim}', seed={self.seed}), "
+            f"{array}, ['{self.test_name}'], test_module=ACCEL_TEST_MODULE, "
+            f"top=accel_top(TopParams({array}, {depth}, {out_rows}, {shadows})))"
         )
 
     def set_backpressure(self, a: float = 0.0, b: float = 0.0, c: float = 0.0) -> None:

@@ -10,8 +10,9 @@ costs little wall time. A mismatch names the PEs whose state differed; rerun tha
 default path (``tb/test_gemm.py::test_gemm_sweep`` style, every PE every cycle in Python) to see
 the first wrong cycle.
 
-Result values: a harness built with DUMP=1 (``harness.run_cocotb(..., dump=True)``) writes every
-strobed result to a file, named to the tests by the run configuration (``harness_res``).
+Result values: a harness built with DUMP=1 (``harness.run_cocotb`` with
+``harness=HarnessBuild(dump=True)``) writes every strobed result to a file, named to the tests
+by the run configuration (``harness_res``).
 ``FastHarness.run`` then also returns the RTL's own C of every product (``FastResult.results``),
 read back after ``done_o`` from where the previous run's lines ended; ``gemm_result`` puts the
 folds of a tiled GEMM back into its M x N C. Values come from the RTL, not from the model.
@@ -90,7 +91,7 @@ class FastHarness:
         # cocotb's clock on clk_i.
         self.hdl_clock = not hasattr(dut, "clk_i")
         self.clk = dut.clk if self.hdl_clock else dut.clk_i
-        # A DUMP=1 build run by harness.run_cocotb(dump=True): the file of strobed results.
+        # A DUMP=1 build (HarnessBuild(dump=True)): the file of strobed results.
         self.res_file: Path | None = Path(RUN.harness_res) if RUN.harness_res else None
         self._res_offset = 0  # bytes of the results file consumed by earlier runs
 

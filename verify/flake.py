@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from systolic.engine import runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.models.params import ArrayParams
 
 
@@ -42,7 +43,7 @@ def flake(runs: int, seed: int, params: Sequence[ArrayParams], sims: Sequence[st
     differences = failing = 0
     for sim in sims:
         for p in params:
-            results = [runner.run(sim, p, seed=seed) for _ in range(runs)]
+            results = [runner.run(RunSettings(sim, seed=seed), p) for _ in range(runs)]
             problems = flake_problems(results)
             sigs = [flake_signature(r) for r in results]
             diff = sorted(t for t in set().union(*sigs) if len({s.get(t) for s in sigs}) > 1)

@@ -10,6 +10,7 @@ import numpy as np
 
 from systolic import fileio
 from systolic.engine import runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.errors import OperandError, one_line
 from systolic.models.gemm import check_operands
 from systolic.models.params import ArrayParams
@@ -47,29 +48,15 @@ def save_matrix(path: Path, c: np.ndarray) -> None:
 
 
 def gemm_on_rtl(
-    sim: str,
-    p: ArrayParams,
-    a: np.ndarray,
-    b: np.ndarray,
-    seed: int = 1,
-    waves: bool = False,
-    quiet: bool = True,
+    settings: RunSettings, p: ArrayParams, a: np.ndarray, b: np.ndarray
 ) -> tuple[runner.RunResult, np.ndarray | None]:
     """C = A @ B on the simulated array (``test_gemm_file``); C is None when the run failed."""
     check_operands(a, b, p)
-    toolchain.check_simulator(sim)
+    toolchain.check_simulator(settings.sim)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "gemm.npz"
         np.savez(src, a=a.astype(np.int64), b=b.astype(np.int64))
-        res = runner.run(
-            sim,
-            p,
-            tests=["test_gemm_file"],
-            seed=seed,
-            waves=waves,
-            quiet=quiet,
-            inputs={"gemm_file": str(src)},
-        )
+        res = runner.run(settings, p, ["test_gemm_file"], inputs={"gemm_file": str(src)})
         if not res.passed:
             return res, None
         return res, np.load(Path(tmp) / "gemm_c.npy")

@@ -7,19 +7,16 @@ import time
 from collections.abc import Sequence
 
 from systolic.engine import runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.models.params import ArrayParams
 
 
 def run_and_report(
-    sim: str,
-    params: Sequence[ArrayParams],
-    tests: Sequence[str] | None,
-    seed: int,
-    waves: bool = False,
-    quiet: bool = True,
+    settings: RunSettings, params: Sequence[ArrayParams], tests: Sequence[str] | None
 ) -> int:
     """Every test (or ``tests``) at every parameter set, a line per run and a summary; 0 when
     everything passed, else 1."""
+    sim, waves = settings.sim, settings.waves
     toolchain.check_simulator(sim)
     results = []
     t0 = time.perf_counter()
@@ -30,7 +27,7 @@ def run_and_report(
             "building and running ...",
             flush=True,
         )
-        res = runner.run(sim, p, tests=tests, seed=seed, waves=waves, quiet=quiet)
+        res = runner.run(settings, p, tests)
         results.append(res)
         print(res.summary(), flush=True)
         print_waves(res, waves)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from systolic import procs
+from systolic.engine.config import RunSettings
 from systolic.errors import SystolicError
 
 
@@ -43,10 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         params = ArrayParams(args.rows, args.cols, args.data_w, args.acc_w)
-        vcd = runner.wave_path(args.sim, params, args.test, args.seed)
+        vcd = runner.wave_path(RunSettings(args.sim, args.seed, waves=True), params, args.test)
         if not vcd.is_file():
             print(f"{_rel(vcd)} does not exist yet: running {args.test} with waves ...", flush=True)
-            res = runner.run(args.sim, params, tests=[args.test], seed=args.seed, waves=True)
+            res = runner.run(RunSettings(args.sim, seed=args.seed, waves=True), params, [args.test])
             print(res.summary())
             if not vcd.is_file():
                 raise SystolicError(f"no wave file was written; see {res.log}")

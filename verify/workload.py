@@ -11,8 +11,8 @@ from typing import Any
 
 from systolic import fileio
 from systolic.engine import build
-from systolic.engine.config import WORKLOAD_MODES
-from systolic.engine.harness import build_cocotb, run_cocotb
+from systolic.engine.config import WORKLOAD_MODES, RunSettings
+from systolic.engine.harness import HarnessBuild, build_cocotb, run_cocotb
 from systolic.engine.layers import LayerRecord, format_layer
 from systolic.engine.workload import Workload, load_workload
 from systolic.errors import SystolicError, one_line
@@ -21,24 +21,21 @@ from systolic.models.params import ArrayParams, TopParams
 
 def run_workload(
     path: Path,
-    sim: str,
+    settings: RunSettings,
     design: ArrayParams | TopParams,
     mode: str = "e2e",
-    seed: int = 1,
     name: str | None = None,
-    build_root: Path | None = None,
-    rtl_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Build the dumping harness for ``design`` on ``sim`` and run ``path`` through it.
+    """Build the dumping harness for ``design`` and run ``path`` through it.
 
     ``design``: the array (ArrayParams: the fast-path harness and tb/test_workload.py) or the
     accelerator top (TopParams: its harness, systolic.verify.accel_workload).
 
     Returns the summary written by tb/test_workload.py (layers, totals, predictions); raises
     SystolicError if the simulation could not run at all. A failing check is reported in the
-    summary (``passed`` False, per-layer ``errors``), not raised. ``build_root`` (default
-    build/) holds the harness build and ``workloads/<name>.json``; ``rtl_dir`` replaces rtl/
-    (mutation tests)."""
+    summary (``passed`` False, per-layer ``errors``), not raised. The settings' build folder
+    holds the harness build and ``workloads/<name>.json``."""
+    sim, build_root = settings.sim, settings.build_root
     params = design.array if isinstance(design, TopParams) else design
     if mode not in WORKLOAD_MODES:
         choices = ", ".join(WORKLOAD_MODES)
@@ -55,21 +52,19 @@ def run_workload(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     if isinstance(design, TopParams):
-        return _run_on_accel(wl, mode, sim, design, out, build_root, rtl_dir)
+        return _run_on_accel(wl, mode, settings, design, out)
     t0 = time.perf_counter()
-    build_cocotb(sim, params, check=True, rtl_dir=rtl_dir, build_root=build_root, dump=True)
+    harness = HarnessBuild(dump=True)
+    build_cocotb(settings, params, harness)
     build_s = time.perf_counter() - t0
     res = run_cocotb(
-        sim,
+        settings,
         params,
         ["test_workload"],
         inputs={"workload": str(path), "workload_mode": mode, "workload_out": str(out)},
-        seed=seed,
+        harness=harness,
         name=tag,
         test_module="systolic.tb.test_workload",
-        dump=True,
-        build_root=build_root,
-        rtl_dir=rtl_dir,
     )
     if not out.is_file():
         first = [f"{name}: {one_line(msg)}" for name, msg in list(res.failures.items())[:2]]
@@ -87,11 +82,9 @@ def run_workload(
 def _run_on_accel(
     wl: Workload,
     mode: str,
-    sim: str,
+    settings: RunSettings,
     top: TopParams,
     out: Path,
-    build_root: Path | None,
-    rtl_dir: Path | None,
 ) -> dict[str, Any]:
     """The workload through the accelerator top ``top``; the summary is written to ``out``
     too."""
@@ -99,11 +92,11 @@ def _run_on_accel(
     from systolic.verify.accel_workload import run_accel_workload
 
     t0 = time.perf_counter()
-    exe = accel_harness.build_bench(sim, top, build_root=build_root, rtl_dir=rtl_dir)
+    exe = accel_harness.build_bench(settings, top)
     build_s = time.perf_counter() - t0
     work = out.with_suffix("")
     try:
-        summary = run_accel_workload(wl, mode, sim, top, exe, work)
+        summary = run_accel_workload(wl, mode, settings.sim, top, exe, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)  # operand and result files of every layer
     summary |= {"sim_wall_s": time.perf_counter() - t0, "build_s": build_s, "log": "-"}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from systolic.engine import accel_harness, build
+from systolic.engine.config import RunSettings
 from systolic.errors import SimulatorError
 from systolic.models.accel import accel_cycles, schedule
 from systolic.models.params import ArrayParams, TopParams
@@ -59,7 +60,7 @@ def test_cycles_equal_the_model_and_every_word_checks(
 ) -> None:
     p = ArrayParams(rows=rows, cols=cols, data_w=data_w, acc_w=acc_w)
     top = TopParams(p, depth, out_rows, shadows)
-    exe = accel_harness.build_bench(sim, top)
+    exe = accel_harness.build_bench(RunSettings(sim), top)
     held = 0
     for m, k, n in SHAPES + _random_shapes(rows * 10 + cols, 8):
         run = accel_harness.run_bench(sim, exe, m, k, n, top)
@@ -76,7 +77,7 @@ def test_a_top_wider_and_taller_than_16_lanes() -> None:
     holding folds back; the cycles equal models.accel and every word checks (a count or index
     that sees lanes 0..15 only, which 16x16 hides, fails here)."""
     top = TopParams(ArrayParams(rows=18, cols=17))
-    exe = accel_harness.build_bench("icarus", top)
+    exe = accel_harness.build_bench(RunSettings(), top)
     for m, k, n in ((19, 1, 18), (36, 2, 34)):
         run = accel_harness.run_bench("icarus", exe, m, k, n, top)
         assert not run.problems, (m, k, n, run.problems)
@@ -92,18 +93,18 @@ def test_the_check_bites_on_a_broken_drain(tmp_path: Path) -> None:
     """
     rtl = mutants.apply(mutants.by_name("shadow_never_read"), build.RTL_DIR, tmp_path / "rtl")
     top = TopParams(ArrayParams(rows=4, cols=4))
-    exe = accel_harness.build_bench("icarus", top, build_root=tmp_path / "b", rtl_dir=rtl)
+    exe = accel_harness.build_bench(RunSettings(build_root=tmp_path / "b", rtl_dir=rtl), top)
     run = accel_harness.run_bench("icarus", exe, 1, 2, 16, top)
     assert any("signature" in x for x in run.problems), run.problems
     good = accel_harness.run_bench(
-        "icarus", accel_harness.build_bench("icarus", top), 1, 2, 16, top
+        "icarus", accel_harness.build_bench(RunSettings(), top), 1, 2, 16, top
     )
     assert not good.problems
 
 
 def test_a_run_that_does_not_finish_is_an_error() -> None:
     top = TopParams(ArrayParams(rows=2, cols=2))
-    exe = accel_harness.build_bench("icarus", top)
+    exe = accel_harness.build_bench(RunSettings(), top)
     with pytest.raises(SimulatorError, match="did not finish within 5 cycles"):
         accel_harness.run_bench("icarus", exe, 8, 8, 8, top, max_cycles=5)
 
@@ -113,7 +114,7 @@ def test_the_check_bites_on_groups_read_in_reverse(tmp_path: Path) -> None:
     two rows per beat the words land in the wrong beats, and the signature must say so."""
     rtl = mutants.apply(mutants.by_name("rows_read_reversed"), build.RTL_DIR, tmp_path / "rtl")
     top = TopParams(ArrayParams(rows=4, cols=4), out_rows=2, shadows=2)
-    exe = accel_harness.build_bench("icarus", top, build_root=tmp_path / "b", rtl_dir=rtl)
+    exe = accel_harness.build_bench(RunSettings(build_root=tmp_path / "b", rtl_dir=rtl), top)
     run = accel_harness.run_bench("icarus", exe, 7, 3, 5, top)
     assert any("signature" in x for x in run.problems), run.problems
 
@@ -127,7 +128,7 @@ def test_the_product_register_shifts_the_schedule(
     and every result word checks."""
     top = TopParams(ArrayParams(rows=3, cols=2, mul_reg=1), depth, out_rows, shadows)
     top0 = TopParams(ArrayParams(rows=3, cols=2), depth, out_rows, shadows)
-    exe = accel_harness.build_bench("icarus", top)
+    exe = accel_harness.build_bench(RunSettings(), top)
     slower = 0
     for m, k, n in SHAPES + _random_shapes(32, 6):
         run = accel_harness.run_bench("icarus", exe, m, k, n, top)
@@ -144,7 +145,7 @@ def test_a_stream_run_does_not_depend_on_where_its_folder_is(tmp_path: Path) -> 
     it cut, so it opened no file and saw 0 result beats: the e2e test of the top then failed on
     unchanged RTL whenever the build folder's path was long enough (a false kill)."""
     top = TopParams(ArrayParams(rows=4, cols=4))
-    exe = accel_harness.build_bench("icarus", top)
+    exe = accel_harness.build_bench(RunSettings(), top)
     rng = np.random.default_rng(5)
     gemms = [
         (rng.integers(-128, 128, (m, k)), rng.integers(-128, 128, (k, n)))

@@ -12,6 +12,7 @@ import pytest
 
 from systolic.engine import build, runner
 from systolic.engine.build import BUILD_STAMP, shared_build
+from systolic.engine.config import RunSettings
 from systolic.models.params import ArrayParams
 
 
@@ -111,9 +112,9 @@ def test_truncated_simulator_binary_is_rebuilt_and_the_run_passes(
 ) -> None:
     """The binary cut in half after a finished build; the next run rebuilds it and passes."""
     p = ArrayParams(2, 2)
-    exe = build.build(sim, p, build_root=tmp_path) / binary
+    exe = build.build(RunSettings(sim, build_root=tmp_path), p) / binary
     size = exe.stat().st_size
     os.truncate(exe, size // 2)
-    res = runner.run(sim, p, ["test_lecture_3x3"], build_root=tmp_path)
+    res = runner.run(RunSettings(sim, build_root=tmp_path), p, ["test_lecture_3x3"])
     assert res.passed, res.summary()
     assert exe.stat().st_size == size

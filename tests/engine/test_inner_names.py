@@ -32,6 +32,7 @@ import yaml
 from systolic import names
 from systolic.cli import main
 from systolic.engine import build
+from systolic.engine.config import RunSettings
 from systolic.engine.workload import WorkloadError, build_workload, load_workload, save_workload
 from systolic.models.network import GemmLayer, HostOp, QuantNet
 from systolic.waves.stimfile import stim_dir, stream_starts
@@ -578,12 +579,9 @@ def wave_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv(config.WAVES_DIR, str(folder))
         mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
-            "icarus",
+            RunSettings("icarus", seed=1, waves=True, build_root=folder / "build"),
             ArrayParams(2, 2),
-            tests=["test_identity"],
-            seed=1,
-            waves=True,
-            build_root=folder / "build",
+            ["test_identity"],
         )
     assert res.passed, res.summary()
     return res.waves["test_identity"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import build, config, runner
+from systolic.engine.config import RunSettings
 from systolic.engine.runner import NO_CHECKS, RunResult
 from systolic.models.params import ArrayParams
 
@@ -77,7 +78,7 @@ def leftovers(folder: Path) -> list[str]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A build folder holding the 2x2 Icarus build with waves (the runs below reuse it)."""
     root = tmp_path_factory.mktemp("build")
-    build.build("icarus", P2, waves=True, build_root=root)
+    build.build(RunSettings("icarus", waves=True, build_root=root), P2)
     return root
 
 
@@ -113,7 +114,7 @@ def test_full_disk_under_the_run_folder_is_one_line(tmpfs: Callable[[str], Path]
     stimulus and cocotb's results are cut; one line, and none of them stays behind."""
     disk = tmpfs("1m")
     root = disk / "build"
-    build.build("icarus", P2, waves=True, build_root=root)
+    build.build(RunSettings("icarus", waves=True, build_root=root), P2)
     fill(disk, 20000)
     proc = systolic(*RUN_2X2, env={config.BUILD_DIR: str(root)})
     line = one_error_line(proc)
@@ -145,7 +146,7 @@ def test_run_that_counted_no_check_is_no_pass(built: Path, monkeypatch, capsys) 
     monkeypatch.setattr(
         runner, "base_config", lambda *a, **k: base(*a, **k).replace(stats_dir=None)
     )
-    res = runner.run("icarus", P2, ["test_lecture_3x3"], out_dir=built / "nostats")
+    res = runner.run(RunSettings("icarus"), P2, ["test_lecture_3x3"], out_dir=built / "nostats")
     assert (res.tests, res.failed, res.checks) == (1, 0, 0)
     assert not res.passed and NO_CHECKS in res.summary()
     assert main(RUN_2X2[:-1]) == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import config
-from systolic.engine.config import RunConfig
+from systolic.engine.config import RunConfig, RunSettings
 from systolic.errors import ConfigError
 from systolic.models.params import ArrayParams
 
@@ -118,7 +118,7 @@ def test_build_and_configuration_must_agree(tmp_path: Path) -> None:
 
     built = ArrayParams(2, 3)
     res = runner.run(
-        "icarus",
+        RunSettings("icarus"),
         built,
         ["test_lecture_3x3"],
         out_dir=tmp_path,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import runner
-from systolic.engine.config import RunConfig
+from systolic.engine.config import RunConfig, RunSettings
 from systolic.fileio import OutputError
 from systolic.models.params import ArrayParams
 
@@ -35,7 +35,7 @@ class StandIn:
 
 def launch(tmp_path: Path, act: Callable[[Path, dict[str, str]], None]) -> runner.RunResult:
     tdir = tmp_path / "run"
-    cfg = runner.base_config("icarus", P, 1, tdir)
+    cfg = runner.base_config(RunSettings("icarus"), P, tdir)
     return runner.Launch(StandIn(act), "icarus", "top", "m", 1).run(["test_a"], tdir, cfg)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from systolic.engine import build, toolchain
+from systolic.engine.config import RunSettings
 from systolic.models.params import ArrayParams, TopParams
 from systolic.mutation import catalog as mutants
 from systolic.verify.workload import run_workload
@@ -45,7 +46,9 @@ def workloads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("sim", toolchain.SIMULATORS)
 def test_small_networks_end_to_end(sim: str, workloads: dict[str, Path]) -> None:
     for family, path in workloads.items():
-        s = run_workload(path, sim, ARRAY, "e2e", name=f"{family}-{sim}", build_root=ROOT)
+        s = run_workload(
+            path, RunSettings(sim, build_root=ROOT), ARRAY, "e2e", name=f"{family}-{sim}"
+        )
         assert s["passed"], [lr["errors"] for lr in s["layers"] if lr["errors"]]
         assert s["agreement"] == s["images"]
         assert all(lr["rtl_cycles"] == lr["model_cycles"] > 0 for lr in s["layers"])
@@ -59,7 +62,11 @@ def test_small_networks_end_to_end(sim: str, workloads: dict[str, Path]) -> None
 @pytest.mark.sim
 def test_replay_every_recorded_gemm(workloads: dict[str, Path]) -> None:
     s = run_workload(
-        workloads["shuffle-g3"], "icarus", ARRAY, "replay", name="replay", build_root=ROOT
+        workloads["shuffle-g3"],
+        RunSettings("icarus", build_root=ROOT),
+        ARRAY,
+        "replay",
+        name="replay",
     )
     assert s["passed"] and s["mode"] == "replay"
     assert s["total"]["gemms"] == sum(lr["gemms"] for lr in s["layers"]) > len(s["layers"])
@@ -72,7 +79,11 @@ def test_end_to_end_catches_a_broken_array(workloads: dict[str, Path], tmp_path:
     mutant = mutants.by_name("result_misses_last_pair")
     rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     s = run_workload(
-        workloads["plain"], "icarus", ARRAY, "e2e", name="mutant", build_root=tmp_path, rtl_dir=rtl
+        workloads["plain"],
+        RunSettings("icarus", rtl_dir=rtl, build_root=tmp_path),
+        ARRAY,
+        "e2e",
+        name="mutant",
     )
     assert not s["passed"]
     # (The predictions may still agree: small errors need not change a random net's argmax.)
@@ -99,7 +110,9 @@ def test_small_networks_end_to_end_through_the_accelerator_top(
     integer reference's."""
     top = PORTS[sim]
     for family, path in workloads.items():
-        s = run_workload(path, sim, top, "e2e", name=f"{family}-{sim}-accel", build_root=ROOT)
+        s = run_workload(
+            path, RunSettings(sim, build_root=ROOT), top, "e2e", name=f"{family}-{sim}-accel"
+        )
         assert s["passed"] and s["top"] == "accel", [lr["errors"] for lr in s["layers"]]
         assert (s["out_rows"], s["shadows"]) == (top.out_rows, top.shadows)
         assert s["agreement"] == s["images"]
@@ -118,12 +131,10 @@ def test_the_accelerator_run_catches_a_broken_top(
     rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     s = run_workload(
         workloads["shuffle-g3"],
-        "icarus",
+        RunSettings("icarus", rtl_dir=rtl, build_root=tmp_path),
         TopParams(ARRAY),
         "replay",
         name="broken-top",
-        build_root=tmp_path,
-        rtl_dir=rtl,
     )
     assert not s["passed"]
     errors = [(lr["layer"], e) for lr in s["layers"] for e in lr["errors"]]

@@ -69,3 +69,17 @@ def test_the_checks_bite(tmp_path: Path) -> None:
     fn = tree.body[0]
     assert isinstance(fn, ast.FunctionDef)
     assert {"out_rows", "shadows"} <= {a.arg for a in fn.args.args}
+
+
+def test_no_long_argument_lists() -> None:
+    """The run settings travel as one RunSettings (and the harness's build as one HarnessBuild):
+    no function of the engine or the flows takes the simulator and its seed, waves or folders
+    as separate parameters."""
+    found = []
+    for p in _sources():
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = {a.arg for a in [*node.args.args, *node.args.kwonlyargs]}
+                if "sim" in names and names & {"seed", "waves", "rtl_dir", "build_root", "quiet"}:
+                    found.append(f"{p.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not found, found

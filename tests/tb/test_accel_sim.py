@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import build, runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.engine.tops import ACCEL_TEST_MODULE, accel_top
 from systolic.models import ArrayParams, TopParams
 from systolic.models.params import FIFO_DEPTH_MAX
@@ -69,7 +70,9 @@ def _id(sim: str, top: TopParams) -> str:
 def test_accel(sim: str, top: TopParams, base_seed: int) -> None:
     params = top.array
     seed = base_seed * 1000 + 300 + params.rows * 10 + params.cols
-    res = runner.run(sim, params, seed=seed, test_module=ACCEL_TEST_MODULE, top=accel_top(top))
+    res = runner.run(
+        RunSettings(sim, seed=seed), params, test_module=ACCEL_TEST_MODULE, top=accel_top(top)
+    )
     tests = runner.list_tests(ACCEL_TEST_MODULE)
     assert res.passed and res.tests == len(tests), res.summary()
     stats = {s["test"]: s for s in res.stats}
@@ -100,10 +103,9 @@ def _partial(top: TopParams, tests: tuple[str, ...]) -> object:
 def test_accel_partial(top: TopParams, tests: tuple[str, ...], base_seed: int) -> None:
     params = top.array
     res = runner.run(
-        "icarus",
+        RunSettings("icarus", seed=base_seed * 1000 + 500 + params.rows * 10 + params.cols),
         params,
-        tests=tests,
-        seed=base_seed * 1000 + 500 + params.rows * 10 + params.cols,
+        tests,
         test_module=ACCEL_TEST_MODULE,
         top=accel_top(top),
     )
@@ -122,7 +124,7 @@ def test_the_testbench_refuses_immediate_writes() -> None:
     refuses to run otherwise (one clear message per test, no silent one-cycle shift)."""
     p = ArrayParams(2, 2, 8, 32)
     top = dataclasses.replace(accel_top(TopParams(p)), trust_inertial_writes=True)
-    res = runner.run("icarus", p, tests=["test_k1"], test_module=ACCEL_TEST_MODULE, top=top)
+    res = runner.run(RunSettings("icarus"), p, ["test_k1"], test_module=ACCEL_TEST_MODULE, top=top)
     assert not res.passed and res.failed == 1
     assert "needs COCOTB_TRUST_INERTIAL_WRITES unset" in res.failures["test_k1"]
 
@@ -143,13 +145,11 @@ def test_x_on_the_result_stream_is_a_checker_failure(tmp_path: Path) -> None:
     top.write_text(text.replace(old, "localparam integer     LAST_SLOT = (1 << PTR_W) - 1;"))
     p = ArrayParams(3, 2, 8, 32)
     res = runner.run(
-        "icarus",
+        RunSettings("icarus", rtl_dir=rtl, build_root=tmp_path / "b"),
         p,
-        tests=["test_k1"],
+        ["test_k1"],
         test_module=ACCEL_TEST_MODULE,
         top=accel_top(TopParams(p, 3)),
-        rtl_dir=rtl,
-        build_root=tmp_path / "b",
     )
     assert not res.passed
     assert "tvalid high with X/Z in the payload" in res.failures["test_k1"], res.failures

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import build, config, runner
+from systolic.engine.config import RunSettings
 from systolic.engine.tops import CHAIN_V, chain_top
 from systolic.models import ArrayParams
 
@@ -52,12 +53,9 @@ def test_synchronous_reset_is_caught_between_edges(tmp_path: Path) -> None:
     register's, is not built at MUL_REG=0.)"""
     rtl = _mutated_rtl(tmp_path, PE_FILE, ASYNC, "always @(posedge clk_i) begin", count=3)
     res = runner.run(
-        "icarus",
+        RunSettings("icarus", seed=5, rtl_dir=rtl, build_root=tmp_path / "build"),
         ArrayParams(3, 3),
-        tests=["test_reset_between_edges"],
-        seed=5,
-        rtl_dir=rtl,
-        build_root=tmp_path / "build",
+        ["test_reset_between_edges"],
     )
     msg = _failures(res)
     assert "100 ps after rst_ni fell at cycle" in msg, msg
@@ -77,12 +75,9 @@ def test_late_release_is_caught(tmp_path: Path) -> None:
     path = rtl / ARRAY_FILE
     path.write_text(path.read_text().replace(PE_RST, "          .rst_ni    (late_rst_n),"))
     res = runner.run(
-        "icarus",
+        RunSettings("icarus", seed=5, rtl_dir=rtl, build_root=tmp_path / "build"),
         ArrayParams(2, 3),
-        tests=["test_reset_release"],
-        seed=5,
-        rtl_dir=rtl,
-        build_root=tmp_path / "build",
+        ["test_reset_release"],
     )
     msg = _failures(res)
     # Held over edges 1..3: edge 4 is the first that must accept inputs.
@@ -105,12 +100,10 @@ def test_chain_without_the_edge_delay_is_caught(tmp_path: Path) -> None:
     params = ArrayParams(3, 5)
     top = chain_top(params, south=False, split=2, source=chain)
     res = runner.run(
-        "icarus",
+        RunSettings("icarus", seed=5, build_root=tmp_path / "build"),
         params,
-        tests=["test_lecture_3x3"],
-        seed=5,
+        ["test_lecture_3x3"],
         top=top,
-        build_root=tmp_path / "build",
     )
     msg = _failures(res)
     assert "PE(0,2) accumulator at cycle" in msg, msg

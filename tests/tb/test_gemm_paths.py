@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from systolic.engine import build, harness, runner, toolchain
+from systolic.engine.config import RunSettings
+from systolic.engine.harness import HarnessBuild
 from systolic.errors import OperandError
 from systolic.models import ArrayParams, Product, schedule, simulate
 from systolic.models.fast_trace import fast_trace, stream_signature, trace_signature
@@ -128,7 +130,9 @@ def test_gemm_sweep_on_rtl(sim: str, params: ArrayParams, tmp_path_factory) -> N
     and RTL cycles == gemm_cycles, on both simulators."""
     # The array's own build, shared with tests/tb/test_sim.py (the runner's build lock makes that
     # safe across pytest-xdist workers).
-    res = runner.run(sim, params, tests=["test_gemm_sweep"], test_module="systolic.tb.test_gemm")
+    res = runner.run(
+        RunSettings(sim), params, ["test_gemm_sweep"], test_module="systolic.tb.test_gemm"
+    )
     assert res.passed, res.summary()
     assert res.stats and res.stats[0]["streams"] >= 13
 
@@ -143,10 +147,9 @@ def test_fast_path_on_rtl(sim: str, mul_reg: int) -> None:
     """The harness fast path: signature == model, cycles == model, injected errors are caught
     (with the product register too: the harness passes MUL_REG down, the model adds L)."""
     res = harness.run_cocotb(
-        sim,
+        RunSettings(sim, build_root=build.BUILD_ROOT / "gemm-tests"),
         ArrayParams(4, 4, mul_reg=mul_reg),
         ["test_fast_gemm", "test_fast_checker_bites"],
-        build_root=build.BUILD_ROOT / "gemm-tests",
     )
     assert res.tests == 2 and res.passed, res.summary()
 
@@ -157,7 +160,9 @@ def test_fast_path_kills_a_timing_mutant(tmp_path) -> None:
     mutant = next(m for m in mutants.CATALOG if m.name == "delay_last_pe")
     rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = harness.run_cocotb(
-        "icarus", ArrayParams(3, 3), ["test_fast_gemm"], rtl_dir=rtl, build_root=tmp_path / "b"
+        RunSettings("icarus", rtl_dir=rtl, build_root=tmp_path / "b"),
+        ArrayParams(3, 3),
+        ["test_fast_gemm"],
     )
     assert res.tests == 1 and not res.passed, res.summary()
     assert "PE(2,2)" in res.failures["test_fast_gemm"], res.summary()
@@ -170,11 +175,9 @@ def test_fast_path_kills_a_product_register_mutant(tmp_path) -> None:
     mutant = mutants.by_name("product_register_bypassed")
     rtl = mutants.apply(mutant, build.RTL_DIR, tmp_path / "rtl")
     res = harness.run_cocotb(
-        "icarus",
+        RunSettings("icarus", rtl_dir=rtl, build_root=tmp_path / "b"),
         ArrayParams(3, 3, mul_reg=1),
         ["test_fast_gemm"],
-        rtl_dir=rtl,
-        build_root=tmp_path / "b",
     )
     assert res.tests == 1 and not res.passed, res.summary()
     assert "signature of PE(" in res.failures["test_fast_gemm"], res.summary()
@@ -291,11 +294,10 @@ def test_fast_path_dump_on_rtl(sim: str, params: ArrayParams) -> None:
     """A DUMP=1 harness build hands back the RTL's own C values, equal to golden, on both
     simulators (and the fast-path checks still pass on that build)."""
     res = harness.run_cocotb(
-        sim,
+        RunSettings(sim, build_root=build.BUILD_ROOT / "gemm-tests"),
         params,
         ["test_fast_dump", "test_fast_checker_bites"],
-        build_root=build.BUILD_ROOT / "gemm-tests",
-        dump=True,
         name="dump",
+        harness=HarnessBuild(dump=True),
     )
     assert res.tests == 2 and res.passed, res.summary()

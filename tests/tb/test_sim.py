@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from systolic.engine import runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.engine.tops import PE_TEST_MODULE, chain_top, pe_top
 from systolic.models import ArrayParams
 from systolic.tb.test_array import WRAP_STEPS_MAX
@@ -71,7 +72,7 @@ def _id(p: ArrayParams) -> str:
 @pytest.mark.parametrize(("sim", "params"), [_case(s, p) for s, p in SIM_PARAMS])
 def test_regression(sim: str, params: ArrayParams, base_seed: int) -> None:
     seed = base_seed * 1000 + params.rows * 100 + params.cols
-    res = runner.run(sim, params, seed=seed)
+    res = runner.run(RunSettings(sim, seed=seed), params)
     assert res.tests >= 11, res.summary()
     assert res.passed, res.summary()
     stats = _check_stats(res, params, runner.list_tests())
@@ -113,7 +114,7 @@ LARGE_TESTS = [
 def test_more_than_256_pes(sim: str, base_seed: int) -> None:
     """17x16 = 272 PEs (the PE index no longer fits 8 bits) on Icarus, a subset of the tests."""
     params = ArrayParams(17, 16, 8, 32)
-    res = runner.run(sim, params, tests=LARGE_TESTS, seed=base_seed * 1000 + 1716)
+    res = runner.run(RunSettings(sim, seed=base_seed * 1000 + 1716), params, LARGE_TESTS)
     assert res.passed, res.summary()
     _check_stats(res, params, LARGE_TESTS)
 
@@ -132,7 +133,7 @@ def test_chained_arrays(
     """Two arrays chained through their edge outputs behave as one array: the whole cocotb
     suite, driven with the combined array's skew, checks every PE, both edges and every C."""
     top = chain_top(params, how == "south-north", split)
-    res = runner.run(sim, params, seed=base_seed * 1000 + 77, top=top)
+    res = runner.run(RunSettings(sim, seed=base_seed * 1000 + 77), params, top=top)
     assert res.passed, res.summary()
     _check_stats(res, params, runner.list_tests())
 
@@ -159,9 +160,8 @@ PE_SETS = [
 def test_standalone_pe(sim: str, data_w: int, acc_w: int, mul_reg: int, base_seed: int) -> None:
     params = ArrayParams(1, 1, data_w, acc_w, mul_reg)
     res = runner.run(
-        sim,
+        RunSettings(sim, seed=base_seed * 1000 + data_w),
         params,
-        seed=base_seed * 1000 + data_w,
         test_module=PE_TEST_MODULE,
         top=pe_top(data_w, acc_w, mul_reg),
     )

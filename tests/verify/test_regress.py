@@ -7,6 +7,7 @@ import os
 import pytest
 
 from systolic.engine import runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.models import ArrayParams
 
 SIZES = [(32, 32), (1, 32), (32, 1), (7, 3), (3, 7), (16, 16), (6, 6)]
@@ -24,7 +25,7 @@ def test_nightly(
     sim: str, params: ArrayParams, seed: int, base_seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SYSTOLIC_STREAM_SCALE", os.environ.get("SYSTOLIC_STREAM_SCALE", "5"))
-    res = runner.run(sim, params, seed=base_seed * 100 + seed)
+    res = runner.run(RunSettings(sim, seed=base_seed * 100 + seed), params)
     assert res.tests >= 11 and res.passed, res.summary()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from systolic.engine.config import RunSettings
 from systolic.engine.runner import RunResult
 from systolic.errors import SystolicError
 from systolic.models.params import ArrayParams
@@ -23,7 +24,7 @@ def test_no_results_is_one_error_naming_the_failures(
     monkeypatch.setattr(workload, "build_cocotb", lambda *a, **k: None)
     monkeypatch.setattr(workload, "run_cocotb", lambda *a, **k: failed)
     with pytest.raises(SystolicError) as exc:
-        workload.run_workload(tmp_path / "w.npz", "icarus", p, build_root=tmp_path)
+        workload.run_workload(tmp_path / "w.npz", RunSettings("icarus", build_root=tmp_path), p)
     text = str(exc.value)
     assert "\n" not in text
     assert "wrote no results" in text and "sim.log" in text
@@ -32,6 +33,6 @@ def test_no_results_is_one_error_naming_the_failures(
 
 def test_unknown_mode_and_narrow_array_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SystolicError, match="unknown workload mode 'x'"):
-        workload.run_workload(tmp_path / "w.npz", "icarus", ArrayParams(8, 8), mode="x")
+        workload.run_workload(tmp_path / "w.npz", RunSettings("icarus"), ArrayParams(8, 8), "x")
     with pytest.raises(SystolicError, match="DATA_W >= 8 and ACC_W >= 32"):
-        workload.run_workload(tmp_path / "w.npz", "icarus", ArrayParams(8, 8, 4, 16))
+        workload.run_workload(tmp_path / "w.npz", RunSettings("icarus"), ArrayParams(8, 8, 4, 16))

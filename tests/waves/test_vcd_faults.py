@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from systolic.engine import config, runner
+from systolic.engine.config import RunSettings
 from systolic.models.params import ArrayParams
 from systolic.waves.vcd import WaveError, check_complete, last_time
 
@@ -23,7 +24,9 @@ def vcd(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv(config.WAVES_DIR, str(tmp / "waves"))
         mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
-            "icarus", ArrayParams(2, 2), ["test_lecture_3x3"], waves=True, build_root=tmp / "b"
+            RunSettings("icarus", waves=True, build_root=tmp / "b"),
+            ArrayParams(2, 2),
+            ["test_lecture_3x3"],
         )
     assert res.passed, res.summary()
     return res.waves["test_lecture_3x3"]

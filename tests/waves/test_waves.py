@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from systolic.engine import build, config, runner, toolchain
+from systolic.engine.config import RunSettings
 from systolic.models import ArrayParams, EdgeStimulus, simulate
 from systolic.mutation import catalog as mutants
 from systolic.waves.gtkw import gtkw_path
@@ -34,7 +35,7 @@ def run_with_waves(sim: str, tmp: Path) -> runner.RunResult:
         mp.setenv(config.WAVES_DIR, str(tmp / "waves"))
         mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
-            sim, PARAMS, tests=list(TESTS), seed=SEED, waves=True, out_dir=tmp / "runs"
+            RunSettings(sim, seed=SEED, waves=True), PARAMS, list(TESTS), out_dir=tmp / "runs"
         )
     assert res.passed, res.summary()
     return res
@@ -61,7 +62,7 @@ def test_waves_with_the_product_register(tmp_path: Path) -> None:
         mp.setenv(config.WAVES_DIR, str(tmp_path / "waves"))
         mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
-            "icarus", p, tests=[TESTS[0]], seed=SEED, waves=True, out_dir=tmp_path / "runs"
+            RunSettings("icarus", seed=SEED, waves=True), p, [TESTS[0]], out_dir=tmp_path / "runs"
         )
     assert res.passed, res.summary()
     path = res.waves[TESTS[0]]
@@ -176,13 +177,9 @@ def test_failing_test_names_its_wave_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(config.WAVES_DIR, str(tmp_path / "waves"))
     rtl = mutants.apply(mutants.CATALOG[0], build.RTL_DIR, tmp_path / "rtl")
     res = runner.run(
-        "icarus",
+        RunSettings("icarus", seed=1, waves=True, rtl_dir=rtl, build_root=tmp_path / "build"),
         PARAMS,
-        tests=["test_lecture_3x3"],
-        seed=1,
-        waves=True,
-        rtl_dir=rtl,
-        build_root=tmp_path / "build",
+        ["test_lecture_3x3"],
         out_dir=tmp_path / "runs",
     )
     assert not res.passed

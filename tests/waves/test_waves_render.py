@@ -12,6 +12,7 @@ import pytest
 
 from systolic.cli import main
 from systolic.engine import config, runner
+from systolic.engine.config import RunSettings
 from systolic.models import ArrayParams, EdgeStimulus, simulate
 from systolic.waves import render
 from systolic.waves.timeline import format_text, read_timeline, stim_dir
@@ -25,12 +26,9 @@ def _vcd(tmp_path_factory, params: ArrayParams) -> Path:
         mp.setenv(config.WAVES_DIR, str(folder))
         mp.delenv(config.COV_DIR, raising=False)
         res = runner.run(
-            "icarus",
+            RunSettings("icarus", seed=1, waves=True, build_root=folder / "build"),
             params,
-            tests=["test_lecture_3x3"],
-            seed=1,
-            waves=True,
-            build_root=folder / "build",  # private: xdist workers never share a build dir
+            ["test_lecture_3x3"],
         )
     assert res.passed, res.summary()
     return res.waves["test_lecture_3x3"]
@@ -189,7 +187,7 @@ def test_make_waves_without_gtkwave_prints_how_to_open(lecture, tmp_path, monkey
 
     monkeypatch.setenv(config.WAVES_DIR, str(tmp_path))
     monkeypatch.setenv("PATH", "/nonexistent")  # no gtkwave
-    target = runner.wave_path("icarus", ArrayParams(3, 3), "test_lecture_3x3", 1)
+    target = runner.wave_path(RunSettings("icarus"), ArrayParams(3, 3), "test_lecture_3x3")
     shutil.copy(lecture, target)  # present: nothing is simulated
     assert show.main(["--sim", "icarus", "--test", "test_lecture_3x3"]) == 0
     out = capsys.readouterr().out
