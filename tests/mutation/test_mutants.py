@@ -310,7 +310,8 @@ def _patch_runner(
     ``mutant_cases``; the simulator is never started. Returns the calls' arguments."""
     calls: list[dict] = []
 
-    def run(sim, params, tests=None, seed=1, rtl_dir=None, build_root=None, **kw):
+    def run(settings, params, tests=None, **kw):
+        rtl_dir = settings.rtl_dir
         calls.append({"params": params, "tests": tests, "rtl_dir": rtl_dir, **kw})
         module = kw.get("test_module", runner.TEST_MODULE)
         names = list(tests or mutate.expected_count(None, module) * ["t"])
