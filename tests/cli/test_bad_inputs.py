@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import systolic.rtl
 from systolic.errors import SystolicError
 from systolic.models import ArrayParams, EdgeStimulus, Product, schedule
 from systolic.models.tiling import assemble, gemm_cycles
@@ -28,6 +29,8 @@ class Case:
     id: str
     argv: tuple[str, ...]
     needles: tuple[str, ...]
+    #: Settings of the case's environment ({tmp} is the catalog's folder).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def files(tmp: Path) -> dict[str, Path]:
@@ -58,7 +61,44 @@ def files(tmp: Path) -> dict[str, Path]:
     (tmp / "pickled.pkl").write_bytes(pickle.dumps([1, 2]))
     np.savez(tmp / "w.npz", x=np.zeros(1))  # a workload path (refused before it is read)
     inner_name_files(tmp)
+    wave_files(tmp)
+    broken = tmp / "rtl-broken"  # an RTL folder whose PE lost its endmodule
+    broken.mkdir()
+    for src in sorted(Path(systolic.rtl.directory()).glob("*.v")):
+        text = src.read_text()
+        (broken / src.name).write_text(
+            text.replace("endmodule", "", 1) if "pe" in src.name else text
+        )
     return out
+
+
+def wave_files(tmp: Path) -> None:
+    """Wave files that contradict themselves, and a stimulus next to a wave file that is not
+    the project's (a pickle): from a real 2x2 Icarus run."""
+    from systolic.engine import config, runner
+    from systolic.engine.config import RunSettings
+    from systolic.waves.stimfile import stim_dir
+
+    os.environ.pop(config.COV_DIR, None)
+    os.environ[config.WAVES_DIR] = str(tmp / "waves")
+    try:
+        settings = RunSettings("icarus", waves=True, build_root=tmp / "wave-build")
+        res = runner.run(settings, ArrayParams(2, 2), ["test_lecture_3x3"])
+    finally:
+        os.environ.pop(config.WAVES_DIR, None)
+    assert res.passed, res.summary()
+    vcd = res.waves["test_lecture_3x3"]
+    text = vcd.read_text()
+    twice = text.replace("$upscope $end\n", "$upscope $end\n$upscope $end\n$upscope $end\n", 1)
+    (tmp / "twice.vcd").write_text(twice)
+    (tmp / "cut.vcd").write_text(text[: len(text) // 3])
+    pickled = tmp / "pickled" / vcd.name
+    pickled.parent.mkdir()
+    pickled.write_text(text)
+    stims = stim_dir(pickled)
+    stims.mkdir()
+    for old in stim_dir(vcd).glob("*.npz"):
+        (stims / old.name).write_bytes(pickle.dumps({"a": [1, 2]}))
 
 
 def inner_name_files(tmp: Path) -> None:
@@ -220,6 +260,23 @@ CATALOG = [
         ("does not apply",),
     ),
     Case("prune-inspect-missing", ("prune", "--inspect", "{tmp}/nomodel"), ("no such directory",)),
+    # Issue 21's second pass: a new line or an escape in a path stays on one escaped line; wave
+    # files that contradict themselves or were cut, a pickled stimulus next to a wave file; a
+    # broken RTL folder given to mutate.
+    Case("path-newline", gemm("no\nsuch.npy"), ("no such file", "\\n")),
+    Case("path-escape", gemm("\x1b[2Jx.npy"), ("no such file", "\\x1b")),
+    Case("vcd-scope-closed-twice", ("waves", "{tmp}/twice.vcd"), ("twice.vcd",)),
+    Case("vcd-cut-short", ("waves", "{tmp}/cut.vcd"), ("cut.vcd",)),
+    Case(
+        "stim-pickled", ("waves", "{tmp}/pickled/test_lecture_3x3-icarus-r2c2_d8_a32-seed1.vcd"), ()
+    ),
+    Case(
+        "mutate-broken-rtl",
+        # Its own folder: the message names the failed build's log, kept there to be read.
+        ("mutate", "--only", "swap_ab_forwarding", "--out", "{tmp}/mutate-out"),
+        ("rtl-broken", "does not build", "build.log"),
+        env=(("SYSTOLIC_RTL_DIR", "{tmp}/rtl-broken"),),
+    ),
 ]
 
 
@@ -239,6 +296,7 @@ def test_catalog_is_large_enough() -> None:
 def test_bad_input(case: Case, tmp: Path) -> None:
     argv = [a.replace("{tmp}", str(tmp)) for a in case.argv]
     env = {**os.environ, "SYSTOLIC_BUILD_DIR": str(tmp / "build")}
+    env |= {k: v.replace("{tmp}", str(tmp)) for k, v in case.env}
     proc = subprocess.run(
         [sys.executable, "-m", "systolic.cli", *argv],
         capture_output=True,
