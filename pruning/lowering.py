@@ -62,6 +62,12 @@ def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
 def gemm_shapes(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) -> list[LayerGemm]:
     """Every conv/linear layer of ``model`` (in execution order) as GEMMs, for a batch of
     ``batch`` inputs of shape ``input_shape`` (C x H x W)."""
+    return layer_gemms(model, torch.zeros(batch, *input_shape))
+
+
+def layer_gemms(model: nn.Module, example: torch.Tensor) -> list[LayerGemm]:
+    """Every conv/linear layer of ``model`` (in execution order) as GEMMs, for the input batch
+    ``example`` (one forward pass in eval mode, no gradients)."""
     found: list[LayerGemm] = []
     handles = []
 
@@ -87,7 +93,7 @@ def gemm_shapes(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) 
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(batch, *input_shape))
+            model(example)
     finally:
         for h in handles:
             h.remove()

@@ -64,6 +64,17 @@ class MethodInfo:
             f"(use --model {' or '.join(self.families)})"
         )
 
+    def model_refusal(self, model: Any, has_data: bool, options: dict[str, Any]) -> str | None:
+        """Why the method does not apply to a user's model (any ``nn.Module``, pruned through
+        the dependency graph), in one line; None: it applies. The check looks at the model
+        itself (its BNs, SE blocks, grouped convs) and whether data was given."""
+        from systolic.pruning.depgraph_methods import premise_refusal
+
+        reason = premise_refusal(self.name, model, has_data, options)
+        if reason is None:
+            return None
+        return f"method {self.name!r} ({self.title}) does not apply to this model: {reason}"
+
     def load(self) -> PruningMethod[Any]:
         """A fresh instance of the implementation (imports torch)."""
         module, cls = self.implementation.split(":")
