@@ -67,6 +67,13 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
         help="with --workload: the design it runs through, the array (default) or the "
         "accelerator top (AXI4-Stream, rtl/systolic_accel.v)",
     )
+    p.add_argument(
+        "--jobs",
+        type=options.integer(1, 256),
+        default=None,
+        help="with --workload --mode replay: layers run on up to N simulator processes at once "
+        "(default: the cores this process may use); e2e runs layer after layer",
+    )
     options.add_port(p)
     p.set_defaults(func=cmd_sim)
 
@@ -89,13 +96,23 @@ def _add_gemm(sub: argparse._SubParsersAction) -> None:
         help="multiply your own matrices on the RTL",
         description="Load A (MxK) and B (KxN) from .npy or .csv files, tile the "
         "GEMM onto the array, run it on the simulator with every PE checked, and "
-        "write C (int64) to --out.",
+        "write C (int64) to --out. A GEMM of more than "
+        f"{gemm.FAST_GEMM_CYCLES:,} cycles takes the fast path (the stimulus played from an "
+        "HDL buffer, every PE checked through a per-cycle signature, C read back from the RTL).",
     )
     _array_args(p, rows=4, cols=4)
     p.add_argument("--a", required=True, type=MATRIX_IN, help="A: .npy or .csv of integers")
     p.add_argument("--b", required=True, type=MATRIX_IN, help="B: .npy or .csv of integers")
     options.add_out(
         p, "where to write C (.npy or .csv: the suffix decides the format)", *MATRIX_OUT
+    )
+    p.add_argument(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--fast: the fast-path harness at the simulator's speed; --no-fast: the default "
+        f"path (Python checks every PE every cycle; needed for --waves); default: fast above "
+        f"{gemm.FAST_GEMM_CYCLES:,} cycles",
     )
     p.set_defaults(func=cmd_gemm)
 
@@ -181,7 +198,7 @@ def _params_list(args: argparse.Namespace) -> list[ArrayParams]:
 def cmd_sim(args: argparse.Namespace) -> int:
     if args.workload is not None:
         return cmd_sim_workload(args)
-    given = (("--mode", args.mode), ("--top", args.top))
+    given = (("--mode", args.mode), ("--top", args.top), ("--jobs", args.jobs))
     for flag_name, value in (*given, ("--out-rows", args.out_rows), ("--shadows", args.shadows)):
         if value is not None:
             raise ConfigError(f"{flag_name} applies to --workload runs only")
@@ -190,7 +207,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_sim_workload(args: argparse.Namespace) -> int:
     """``systolic sim --workload FILE``: one workload through the RTL, per-layer table."""
-    from systolic.verify.workload import port_phrase, print_summary, run_workload
+    from systolic.engine.layers import available_cores
+    from systolic.verify.workload import port_phrase, print_summary, run_workload, stdout_lines
 
     for flag_name, given in (("--waves", args.waves), ("--sizes", args.sizes)):
         if given:
@@ -204,7 +222,14 @@ def cmd_sim_workload(args: argparse.Namespace) -> int:
         f"[{args.sim} {p.rows}x{p.cols}] {args.workload} ({args.mode or 'e2e'}{where}) ...",
         flush=True,
     )
-    summary = run_workload(args.workload, options.settings_of(args), design, args.mode or "e2e")
+    summary = run_workload(
+        args.workload,
+        options.settings_of(args),
+        design,
+        args.mode or "e2e",
+        jobs=args.jobs or available_cores(),
+        progress=stdout_lines(),
+    )
     print_summary(summary)
     return 0 if summary["passed"] else 1
 
@@ -220,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_gemm(args: argparse.Namespace) -> int:
     p = ArrayParams(args.rows, args.cols, args.data_w, args.acc_w, args.mul_reg)
     a, b = gemm.load_matrix(args.a), gemm.load_matrix(args.b)
-    res, c = gemm.gemm_on_rtl(options.settings_of(args), p, a, b)
+    res, c = gemm.gemm_on_rtl(options.settings_of(args), p, a, b, args.fast)
     print(res.summary())
     regress.print_waves(res, args.waves)
     if c is None:

@@ -214,6 +214,9 @@ class RunConfig:
     harness_dir / harness_depth / harness_res: the fast-path harness's stimulus folder, segment
     depth and (DUMP=1 builds) its strobed-results file.
     workload / workload_mode / workload_out: a workload file, its mode, its summary JSON.
+    workload_layers: replay only these layers (indices, comma-separated; one part of a parallel
+    replay). workload_progress: a file the test appends each finished layer's record to (one
+    JSON line each), read by the host while the simulator runs.
     """
 
     sim: str = ""
@@ -234,6 +237,8 @@ class RunConfig:
     workload: str | None = None
     workload_mode: str = "e2e"
     workload_out: str | None = None
+    workload_layers: str | None = None
+    workload_progress: str | None = None
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with ``changes`` (field names of this class; an unknown one is a TypeError)."""

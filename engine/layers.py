@@ -12,13 +12,23 @@ per-layer callable that streams one layer's GEMMs through its design and returns
   shuffle, SE gate on the host), so the predictions are the design's. Each A is also compared
   with the file's (the integer reference's), and each C with the exact A @ B.
 
+In ``replay`` the layers are independent: :func:`run_replay_parts` runs groups of them at once
+(threads that each drive a simulator process) and puts the records back in the workload's order,
+so the summary equals the sequential run's apart from wall times. ``e2e`` runs layer after layer
+(each feeds the next). :class:`Progress` turns each finished layer's record into one line:
+layer i of n, cycles/s and an ETA.
+
 The records and the summary are the contract between the runners and ``systolic sim
 --workload``'s report; they live here, below both the host flows and the testbench.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+import concurrent.futures
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,14 +75,17 @@ async def run_layers(
     records: list[LayerRecord],
     p: ArrayParams,
     design: dict[str, Any] | None = None,
+    only: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """``wl`` in ``mode`` through a design, one ``layer`` call per layer (which appends its
     record to ``records``); returns the summary (``design``: fields that name the design, after
     the file's). In ``e2e`` mode a layer whose C is missing for any GEMM stops the run (its
-    record says why; the summary is still complete)."""
+    record says why; the summary is still complete). ``only`` (replay): the indices of the
+    layers to run, in that order (one part of :func:`run_replay_parts`)."""
     extra = {**summary_header(wl, mode, p), **(design or {})}
     if mode == "replay":
-        for lay in wl.net.layers:
+        chosen = range(len(wl.net.layers)) if only is None else only
+        for lay in (wl.net.layers[i] for i in chosen):
             gs = wl.gemms[lay.name]
             await layer(lay.name, lay.kind, [(g.a, g.b) for g in gs], [g.c for g in gs], [])
         return summarize(records, extra)
@@ -91,6 +104,107 @@ async def run_layers(
     except StopIteration as stop:
         extra.update(prediction_fields(wl, predictions(stop.value)))
     return summarize(records, extra)
+
+
+def run_replay_parts(
+    wl: Workload,
+    parts: Sequence[Sequence[int]],
+    run_part: Callable[[Sequence[int]], list[LayerRecord]],
+    jobs: int,
+    p: ArrayParams,
+    design: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``replay`` with the layers split into ``parts`` (layer indices) run ``jobs`` at a time:
+    ``run_part`` runs one part's layers (each on its own simulator process or processes) and
+    returns their records. The records go back into the workload's layer order, so the summary
+    equals :func:`run_layers`'s in ``replay`` apart from wall times. A part that raises fails the
+    whole run (the first error is raised after every started part has finished)."""
+    index = {lay.name: i for i, lay in enumerate(wl.net.layers)}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_part, part) for part in parts]
+        records = [rec for fut in futures for rec in fut.result()]
+    records.sort(key=lambda r: index[r.layer])
+    want = [i for part in parts for i in part]
+    if sorted(index[r.layer] for r in records) != sorted(want):
+        raise RuntimeError("a replay part returned records of other layers than it was given")
+    return summarize(records, {**summary_header(wl, "replay", p), **(design or {})})
+
+
+def layer_costs(wl: Workload, p: ArrayParams) -> list[int]:
+    """Each layer's cycles on the array by the cycle model, from the workload's recorded GEMM
+    shapes (the same shapes in both modes): the weights of the ETA and of the parts."""
+    return [
+        sum(gemm_cycles(g.a.shape[0], g.a.shape[1], g.b.shape[1], p) for g in wl.gemms[lay.name])
+        for lay in wl.net.layers
+    ]
+
+
+def replay_parts(costs: Sequence[int], parts: int) -> list[list[int]]:
+    """Layer indices in ``parts`` groups of about equal total cost (longest first onto the
+    least loaded group), each group in the workload's order; empty groups dropped."""
+    groups: list[list[int]] = [[] for _ in range(max(1, parts))]
+    load = [0] * len(groups)
+    for i in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        k = load.index(min(load))
+        groups[k].append(i)
+        load[k] += costs[i]
+    return [sorted(g) for g in groups if g]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity call on this platform (macOS)
+        return max(1, os.cpu_count() or 1)
+
+
+class Progress:
+    """One line per finished layer: ``layer i of n``, the layer's simulated cycles per second
+    and the ETA of the whole run (the remaining layers' cycle-model cost at the rate so far).
+    Thread-safe: parallel replay parts report from their threads."""
+
+    def __init__(
+        self, costs: Sequence[int], out: Callable[[str], None], names: Sequence[str]
+    ) -> None:
+        self.cost = dict(zip(names, costs, strict=True))
+        self.total = sum(costs)
+        self.out = out
+        self.done = 0
+        self.done_cost = 0
+        self.t0 = time.perf_counter()
+        self._lock = threading.Lock()
+
+    def layer_done(self, rec: LayerRecord) -> None:
+        """Report one finished layer."""
+        with self._lock:
+            self.done += 1
+            self.done_cost += self.cost.get(rec.layer, 0)
+            self.out(self.line(rec, time.perf_counter() - self.t0))
+
+    def line(self, rec: LayerRecord, elapsed: float) -> str:
+        """The progress line of ``rec``, ``elapsed`` seconds into the run."""
+        rate = rec.rtl_cycles / rec.wall_s if rec.wall_s > 0 else 0.0
+        left = self.total - self.done_cost
+        if left <= 0:
+            eta = "done"
+        elif self.done_cost > 0:
+            eta = f"ETA {format_seconds(elapsed * left / self.done_cost)}"
+        else:
+            eta = "ETA ?"
+        status = "ok" if rec.passed else "FAILED"
+        return (
+            f"  layer {self.done} of {len(self.cost)} {rec.layer}: {rec.rtl_cycles:,} cycles in "
+            f"{rec.wall_s:.2f} s ({rate:,.0f} cycles/s) {status}; "
+            f"elapsed {format_seconds(elapsed)}, {eta}"
+        )
+
+
+def format_seconds(s: float) -> str:
+    """``42 s`` or ``3 min 05 s``."""
+    if s < 60:
+        return f"{s:.0f} s"
+    return f"{int(s // 60)} min {int(s % 60):02d} s"
 
 
 def run_now(coro: Coroutine[Any, Any, Any]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import cast
 
@@ -60,7 +61,16 @@ class WorkloadRun:
         )
         self.records.append(rec)
         self.dut._log.info(format_layer(rec))
+        _report_progress(rec)
         return cs
+
+
+def _report_progress(rec: LayerRecord) -> None:
+    """Append the finished layer's record to the run's progress file (one JSON line, written
+    whole and flushed: the host reads it while the simulator runs)."""
+    if RUN.workload_progress:
+        with open(RUN.workload_progress, "a") as fh:
+            fh.write(json.dumps(asdict(rec)) + "\n")
 
 
 def _write(summary: dict) -> None:
@@ -80,7 +90,8 @@ async def test_workload(dut):
     wl = load_workload(RUN.workload)
     mode = RUN.workload_mode
     run = WorkloadRun(dut, p)
-    summary = await run_layers(wl, mode, run.layer, run.records, p)
+    only = [int(i) for i in RUN.workload_layers.split(",")] if RUN.workload_layers else None
+    summary = await run_layers(wl, mode, run.layer, run.records, p, only=only)
     _write(summary)
     bad = [f"{r.layer}: {'; '.join(r.errors[:3])}" for r in run.records if not r.passed]
     if mode == "e2e" and not summary.get("agreement_ok", True):

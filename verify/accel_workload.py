@@ -12,6 +12,7 @@ are the accelerator's.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,11 @@ from systolic.engine.layers import (
     LayerRecord,
     Pairs,
     check_layer,
-    format_layer,
+    layer_costs,
     make_record,
     run_layers,
     run_now,
+    run_replay_parts,
 )
 from systolic.engine.workload import Workload
 from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
@@ -38,10 +40,18 @@ class AccelLayers:
     """Runs layers through the top's harness and keeps their records (the top's per-layer
     callable of run_layers)."""
 
-    def __init__(self, sim: str, top: TopParams, exe: Path, workdir: Path) -> None:
+    def __init__(
+        self,
+        sim: str,
+        top: TopParams,
+        exe: Path,
+        workdir: Path,
+        progress: Callable[[LayerRecord], None] | None = None,
+    ) -> None:
         self.sim, self.top, self.exe, self.workdir = sim, top, exe, workdir
         self.p = top.array
         self.records: list[LayerRecord] = []
+        self.progress = progress
 
     async def layer(
         self, name: str, kind: str, pairs: Pairs, want: list[np.ndarray] | None, errors: list[str]
@@ -61,7 +71,8 @@ class AccelLayers:
             *check_layer(name, run.results, want, pairs, p, "the top"),
         ]
         self.records.append(self._record(name, kind, pairs, run.cycles, t0, errors))
-        print("  " + format_layer(self.records[-1]), flush=True)
+        if self.progress is not None:
+            self.progress(self.records[-1])
         return run.results
 
     def _record(
@@ -83,13 +94,31 @@ class AccelLayers:
 
 
 def run_accel_workload(
-    wl: Workload, mode: str, sim: str, top: TopParams, exe: Path, workdir: Path
+    wl: Workload,
+    mode: str,
+    sim: str,
+    top: TopParams,
+    exe: Path,
+    workdir: Path,
+    jobs: int = 1,
+    progress: Callable[[LayerRecord], None] | None = None,
 ) -> dict[str, Any]:
     """``wl`` through the top (its harness ``exe`` built for ``top``) in ``mode`` (``replay`` or
     ``e2e``); the summary of the array's runner, with ``top`` = "accel", ``out_rows`` and
-    ``shadows``."""
+    ``shadows``. In ``replay`` with ``jobs`` > 1 the layers run as that many harness processes
+    at once (the costliest first); ``progress`` gets each layer's record as it finishes."""
     layer_names = [layer.name for layer in wl.net.layers]
     names.check_names(layer_names, "layer name", "the workload", rule="file")  # before any run
-    run = AccelLayers(sim, top, exe, workdir)
     design = {"top": "accel", "out_rows": top.out_rows, "shadows": top.shadows}
+    if mode == "replay" and jobs > 1 and len(layer_names) > 1:
+        costs = layer_costs(wl, top.array)
+        order = sorted(range(len(costs)), key=lambda i: -costs[i])
+
+        def run_part(part: Sequence[int]) -> list[LayerRecord]:
+            run = AccelLayers(sim, top, exe, workdir, progress)
+            run_now(run_layers(wl, mode, run.layer, run.records, top.array, design, only=part))
+            return run.records
+
+        return run_replay_parts(wl, [[i] for i in order], run_part, jobs, top.array, design)
+    run = AccelLayers(sim, top, exe, workdir, progress)
     return run_now(run_layers(wl, mode, run.layer, run.records, top.array, design))
