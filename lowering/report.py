@@ -271,3 +271,261 @@ def write_report(
             plot(report, tmp)
     report["files"] = {k: str(v) for k, v in files.items()}
     return report
+
+
+# ------------------------------------------------------------------------------------------------
+# Per-layer cost table of one model (systolic lower --model, systolic report, systolic topology)
+# ------------------------------------------------------------------------------------------------
+
+#: Columns of the per-layer table (``systolic report``, ``systolic topology``).
+COST_HEADER = (
+    "layer",
+    "op",
+    "M",
+    "K",
+    "N",
+    "groups",
+    "MACs",
+    "model cycles",
+    "utilization",
+    "SCALE-Sim cycles",
+    "RTL cycles",
+    "bit-exact",
+)
+
+
+def layer_model_cycles(m: int, k: int, n: int, groups: int, params: ArrayParams) -> int:
+    """Cycles of a layer's ``groups`` M x K x N GEMMs streamed back to back in one stream (how
+    the workload runs put a layer on the array): every fold of every GEMM in order, fold f
+    ending at (f+1)*K - 1 + m_f - 1 + n_f - 1 + L (models.tiling.gemm_cycles, over the stream)."""
+    from systolic.models.tiling import plan_folds
+
+    folds = plan_folds(m, n, params) * groups
+    lat = params.latency
+    return max((i + 1) * k - 1 + f.m - 1 + f.n - 1 + lat for i, f in enumerate(folds)) + 1
+
+
+def cost_row(
+    layer: str, op: str, m: int, k: int, n: int, groups: int, params: ArrayParams
+) -> dict[str, Any]:
+    """One layer's shape-only costs: MACs, model cycles, utilization, SCALE-Sim cycles (formula:
+    models.tiling.scalesim_os_cycles per GEMM, summed over the groups)."""
+    from systolic.models.tiling import scalesim_os_cycles
+
+    macs = m * k * n * groups
+    cycles = layer_model_cycles(m, k, n, groups, params)
+    return {
+        "layer": layer,
+        "op": op,
+        "M": m,
+        "K": k,
+        "N": n,
+        "groups": groups,
+        "macs": macs,
+        "model_cycles": cycles,
+        "utilization": macs / (cycles * params.rows * params.cols),
+        "scalesim_cycles": groups * scalesim_os_cycles(m, k, n, params),
+        "rtl_cycles": None,
+        "bit_exact": None,
+    }
+
+
+def _op_name(layer: Any) -> str:
+    geo = layer.geometry
+    if layer.kind != "conv" or geo is None:
+        return str(layer.kind)
+    c_in_g = layer.weight.shape[1]
+    if geo.groups > 1 and c_in_g == 1:
+        return f"dwconv {geo.kernel[0]}x{geo.kernel[1]}/{geo.stride[0]}"
+    tag = "gconv" if geo.groups > 1 else "conv"
+    return f"{tag} {geo.kernel[0]}x{geo.kernel[1]}/{geo.stride[0]}"
+
+
+def workload_costs(wl: Any, params: ArrayParams) -> list[dict[str, Any]]:
+    """The per-layer table of a workload (``engine.workload.Workload``) on ``params``."""
+    rows = []
+    for layer in wl.net.layers:
+        gemms = wl.gemms[layer.name]
+        m, k, n = gemms[0].shape
+        rows.append(cost_row(layer.name, _op_name(layer), m, k, n, len(gemms), params))
+    return rows
+
+
+def attach_run(rows: list[dict[str, Any]], run: dict[str, Any], source: object) -> None:
+    """Put a run's RTL cycles and bit-exactness (``systolic sim --workload``'s results JSON)
+    next to each layer; the run must be of the same layers and shapes."""
+    from systolic.errors import LoweringError, shown
+
+    layers = run.get("layers") if isinstance(run, dict) else None
+    if not isinstance(layers, list) or len(layers) != len(rows):
+        raise LoweringError(
+            f"{shown(source)}: the run has {len(layers) if isinstance(layers, list) else 'no'} "
+            f"layers, the workload {len(rows)}"
+        )
+    for row, rec in zip(rows, layers, strict=True):
+        ok = isinstance(rec, dict) and all(
+            rec.get(key) == row[col]
+            for key, col in (("layer", "layer"), ("M", "M"), ("K", "K"), ("N", "N"))
+        )
+        cycles = rec.get("rtl_cycles") if isinstance(rec, dict) else None
+        if not ok or isinstance(cycles, bool) or not isinstance(cycles, int):
+            raise LoweringError(
+                f"{shown(source)}: its layer {rec.get('layer') if isinstance(rec, dict) else rec!r}"
+                f" does not match the workload's {row['layer']!r} (M, K, N {row['M']}, {row['K']},"
+                f" {row['N']}): a run of another model or array"
+            )
+        row["rtl_cycles"] = cycles
+        row["bit_exact"] = rec.get("passed") is True
+
+
+def cost_totals(rows: list[dict[str, Any]], params: ArrayParams) -> dict[str, Any]:
+    """Totals of a per-layer table (RTL cycles only when every layer has them)."""
+    macs = sum(r["macs"] for r in rows)
+    cycles = sum(r["model_cycles"] for r in rows)
+    rtl = [r["rtl_cycles"] for r in rows]
+    return {
+        "layer": "total",
+        "op": "",
+        "M": None,
+        "K": None,
+        "N": None,
+        "groups": sum(r["groups"] for r in rows),
+        "macs": macs,
+        "model_cycles": cycles,
+        "utilization": macs / (cycles * params.rows * params.cols) if cycles else 0.0,
+        "scalesim_cycles": sum(r["scalesim_cycles"] for r in rows),
+        "rtl_cycles": sum(rtl) if rows and all(c is not None for c in rtl) else None,
+        "bit_exact": all(r["bit_exact"] for r in rows)
+        if rows and all(r["bit_exact"] is not None for r in rows)
+        else None,
+    }
+
+
+def _cost_cells(r: dict[str, Any]) -> tuple[object, ...]:
+    def num(v: Any) -> str:
+        return "-" if v is None else f"{v:,}"
+
+    exact = "-" if r["bit_exact"] is None else ("yes" if r["bit_exact"] else "NO")
+    return (
+        r["layer"],
+        r["op"],
+        num(r["M"]),
+        num(r["K"]),
+        num(r["N"]),
+        r["groups"],
+        num(r["macs"]),
+        num(r["model_cycles"]),
+        _pct(r["utilization"]),
+        num(r["scalesim_cycles"]),
+        num(r["rtl_cycles"]),
+        exact,
+    )
+
+
+def cost_markdown(title: str, rows: list[dict[str, Any]], params: ArrayParams) -> list[str]:
+    """A per-layer table with its totals row, as Markdown lines under a ``##`` title."""
+    cells = [_cost_cells(r) for r in [*rows, cost_totals(rows, params)]]
+    return [f"## {title}", "", *md_table(COST_HEADER, cells, "llrrrrrrrrrl")]
+
+
+def plot_layer_cycles(
+    models: list[tuple[str, list[dict[str, Any]]]], params: ArrayParams, path: Path
+) -> None:
+    """Cycles per layer (RTL where run, else the model's), one bar per model side by side
+    (dense against pruned when both are given; layers matched by name, dense order)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = list(dict.fromkeys(r["layer"] for _, rows in models for r in rows))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(order) + 2), 4.5))
+    width = 0.8 / len(models)
+    for i, (label, rows) in enumerate(models):
+        by = {r["layer"]: r for r in rows}
+        ys = [(by[n]["rtl_cycles"] or by[n]["model_cycles"]) if n in by else 0 for n in order]
+        ax.bar(
+            [x + (i - (len(models) - 1) / 2) * width for x in range(len(order))],
+            ys,
+            width,
+            label=label,
+        )
+    ax.set_xticks(list(range(len(order))), order, rotation=90, fontsize=7)
+    ax.set_ylabel("cycles")
+    ax.set_title(f"cycles per layer on the {params.rows}x{params.cols} array")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+#: The largest run results file read (bytes).
+MAX_RUN_BYTES = 64 << 20
+
+
+def _read_run(path: Path) -> dict[str, Any]:
+    from systolic import names
+    from systolic.errors import LoweringError
+
+    doc = names.loads_json(
+        names.read_limited(path, MAX_RUN_BYTES, LoweringError), path, LoweringError, "results"
+    )
+    if not isinstance(doc, dict):
+        raise LoweringError(f"{path}: not the results of a systolic sim --workload run")
+    return doc
+
+
+def write_cost_report(
+    models: list[tuple[Path, Path | None]], params: ArrayParams, out_dir: Path
+) -> dict[str, str]:
+    """Per-layer tables of workloads (the first dense, the second pruned), each with its run's
+    RTL cycles when given; writes report.md, report.json and cycles.png into ``out_dir``.
+    Returns the files written and the Markdown text (``text``)."""
+    from systolic.engine.workload import load_workload
+    from systolic.errors import LoweringError
+
+    tables: list[tuple[str, list[dict[str, Any]]]] = []
+    for k, (wl_path, run_path) in enumerate(models):
+        wl = load_workload(wl_path)
+        rows = workload_costs(wl, params)
+        if run_path is not None:
+            run = _read_run(run_path)
+            if (run.get("rows"), run.get("cols")) != (params.rows, params.cols):
+                raise LoweringError(
+                    f"{run_path}: a run on {run.get('rows')}x{run.get('cols')}, the report is "
+                    f"for {params.rows}x{params.cols} (--rows, --cols)"
+                )
+            attach_run(rows, run, run_path)
+        label = ("dense", "pruned")[k] if len(models) > 1 else wl.net.name
+        tables.append((f"{label}: {wl.net.name}", rows))
+    lines = [f"# Per-layer cost on the {params.rows}x{params.cols} array", ""]
+    for title, rows in tables:
+        lines += [*cost_markdown(title, rows, params), ""]
+    doc: dict[str, Any] = {
+        "array": params.tag,
+        "models": [{"name": t, "layers": r, "total": cost_totals(r, params)} for t, r in tables],
+    }
+    if len(tables) == 2:
+        (_, dense), (_, pruned) = tables
+        d, p = cost_totals(dense, params), cost_totals(pruned, params)
+        doc["reduction"] = {
+            "macs": _reduction(d["macs"], p["macs"]),
+            "model_cycles": _reduction(d["model_cycles"], p["model_cycles"]),
+            "rtl_cycles": _reduction(d["rtl_cycles"], p["rtl_cycles"])
+            if d["rtl_cycles"] and p["rtl_cycles"]
+            else None,
+        }
+        red = doc["reduction"]
+        lines += [
+            f"Pruned against dense: {_x(red['macs'])} fewer MACs, {_x(red['model_cycles'])} "
+            f"fewer model cycles, RTL cycles {_x(red['rtl_cycles'])}.",
+            "",
+        ]
+    text = "\n".join(lines)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"plot": out_dir / "cycles.png"}
+    plot_layer_cycles([(t.split(":")[0], r) for t, r in tables], params, files["plot"])
+    files["markdown"] = atomic_write(out_dir / "report.md", text)
+    files["json"] = atomic_write(out_dir / "report.json", json.dumps(doc, indent=1))
+    return {"text": text, **{k: str(v) for k, v in files.items()}}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from systolic.engine.workload import Workload
-from systolic.errors import LoweringError
+from systolic.errors import LoweringError, shown
 from systolic.fileio import atomic_write
 
 CONV_HEADER = (
@@ -70,18 +70,114 @@ def conv_rows(wl: Workload) -> list[tuple]:
     return rows
 
 
-def write_topologies(wl: Workload, stem: str | Path) -> tuple[Path, Path]:
-    """Write ``<stem>.scalesim_conv.csv`` and ``<stem>.scalesim_gemm.csv``; returns both paths."""
+def write_topologies(wl: Workload, stem: str | Path, conv: bool = True) -> tuple[Path, ...]:
+    """Write ``<stem>.scalesim_conv.csv`` (unless ``conv`` is false: a model with dilated convs
+    has none) and ``<stem>.scalesim_gemm.csv``; returns the paths written, the GEMM one last."""
     stem = Path(stem)
-    conv = stem.with_name(stem.name + ".scalesim_conv.csv")
+    conv_path = stem.with_name(stem.name + ".scalesim_conv.csv")
     gemm = stem.with_name(stem.name + ".scalesim_gemm.csv")
-    lines = [CONV_HEADER]
-    lines += [", ".join(map(str, r)) + "," for r in conv_rows(wl)]
-    atomic_write(conv, "\n".join(lines) + "\n")
+    written: tuple[Path, ...] = ()
+    if conv:
+        lines = [CONV_HEADER]
+        lines += [", ".join(map(str, r)) + "," for r in conv_rows(wl)]
+        atomic_write(conv_path, "\n".join(lines) + "\n")
+        written = (conv_path,)
     lines = ["Layer Name, M, N, K,"]
     for g in wl.all_gemms:
         m, k, n = g.shape
         name = g.layer if len(wl.gemms[g.layer]) == 1 else f"{g.layer}_g{g.group}"
         lines.append(f"{_safe(name)}, {m}, {n}, {k},")
     atomic_write(gemm, "\n".join(lines) + "\n")
-    return conv, gemm
+    return (*written, gemm)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading a SCALE-Sim topology (systolic topology FILE.csv)
+# ------------------------------------------------------------------------------------------------
+
+#: The columns of the two SCALE-Sim topology formats, by their header's normalized names.
+CONV_COLUMNS = (
+    "layer name",
+    "ifmap height",
+    "ifmap width",
+    "filter height",
+    "filter width",
+    "channels",
+    "num filter",
+    "strides",
+)
+GEMM_COLUMNS = ("layer name", "m", "n", "k")
+#: The largest number a topology cell may hold (a dimension).
+MAX_TOPOLOGY_VALUE = 1 << 24
+#: The largest topology file read (bytes) and the most layers.
+MAX_TOPOLOGY_BYTES = 1 << 20
+
+
+class TopologyError(LoweringError):
+    """A SCALE-Sim topology file that cannot be read: one line names the file, line and cell."""
+
+
+def _cells(line: str) -> list[str]:
+    cells = [c.strip() for c in line.split(",")]
+    return cells[:-1] if cells and cells[-1] == "" else cells  # SCALE-Sim ends rows with ","
+
+
+def read_topology(path: Path) -> list[tuple[str, int, int, int]]:
+    """The GEMMs (name, M, K, N) of a SCALE-Sim topology file, conv or GEMM format (told apart
+    by the header). A conv row is SCALE-Sim's own mapping: M = E*F output pixels with
+    E = (H - R) // S + 1 (the IFMAP is already padded), K = R*S*C, N = filters."""
+    from systolic import names
+
+    text = names.read_limited(path, MAX_TOPOLOGY_BYTES, TopologyError)
+    try:
+        lines = text.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise TopologyError(f"{shown(path)}: not UTF-8 text") from None
+    if not lines:
+        raise TopologyError(f"{shown(path)}: empty; a SCALE-Sim topology starts with its header")
+    header = [" ".join(c.lower().split()) for c in _cells(lines[0])]
+    if tuple(header) == CONV_COLUMNS:
+        conv = True
+    elif tuple(header) == GEMM_COLUMNS:
+        conv = False
+    else:
+        raise TopologyError(
+            f"{shown(path)}: line 1: the header is neither SCALE-Sim's conv topology "
+            f"({', '.join(CONV_COLUMNS)}) nor its GEMM topology ({', '.join(GEMM_COLUMNS)})"
+        )
+    out: list[tuple[str, int, int, int]] = []
+    for no, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = _cells(line)
+        if len(cells) != len(header):
+            raise TopologyError(
+                f"{shown(path)}: line {no}: {len(cells)} cells, the header has {len(header)}"
+            )
+        name = cells[0]
+        names.check_name(name, f"line {no}: layer name", path, rule="file", error=TopologyError)
+        nums = [_number(path, no, header[i], cells[i]) for i in range(1, len(cells))]
+        out.append((name, *(_conv_gemm(path, no, nums) if conv else (nums[0], nums[2], nums[1]))))
+    if not out:
+        raise TopologyError(f"{shown(path)}: no layers after the header")
+    names.check_unique([o[0] for o in out], "layer name", path, rule="file", error=TopologyError)
+    return out
+
+
+def _number(path: Path, no: int, column: str, cell: str) -> int:
+    if not cell.isascii() or not cell.isdecimal() or not 1 <= int(cell) <= MAX_TOPOLOGY_VALUE:
+        raise TopologyError(
+            f"{shown(path)}: line {no}: {column} must be an integer 1..{MAX_TOPOLOGY_VALUE}, "
+            f"got {cell!r}"
+        )
+    return int(cell)
+
+
+def _conv_gemm(path: Path, no: int, nums: list[int]) -> tuple[int, int, int]:
+    h, w, r, s, c, filters, stride = nums
+    if r > h or s > w:
+        raise TopologyError(
+            f"{shown(path)}: line {no}: the filter ({r}x{s}) is larger than the IFMAP ({h}x{w})"
+        )
+    e, f = (h - r) // stride + 1, (w - s) // stride + 1
+    return e * f, r * s * c, filters
