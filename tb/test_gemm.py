@@ -295,3 +295,43 @@ async def test_fast_dump(dut):
         )
     _stats("test_fast_dump", not failures, cycles, 0.0, p.rows * p.cols)
     assert not failures, f"{'; '.join(failures[:8])} [{_fast_context(p)}]"
+
+
+@cocotb.test(skip=not (FAST and RUN.gemm_file and RUN.harness_res))
+async def test_fast_gemm_file(dut):
+    """``systolic gemm --fast``: the GEMM in the run's ``gemm_file`` (npz with int arrays a, b)
+    streamed through the dumping harness at the simulator's speed. Every PE's state over every
+    cycle is checked through the signature, the cycles must equal the cycle model's, and the C
+    read back from the RTL must equal the golden GEMM; C is written next to the file."""
+    from systolic.errors import SimulatorError
+    from systolic.tb.fastpath import FastHarness, gemm_result
+
+    p = dut_params(dut)
+    assert RUN.gemm_file, "the run names no GEMM file: use `systolic gemm --fast`"
+    path = Path(RUN.gemm_file)
+    with np.load(path, allow_pickle=False) as data:
+        a, b = data["a"], data["b"]
+    m, n = a.shape[0], b.shape[1]
+    h = FastHarness(dut, p)
+    await h.reset()
+    stream = schedule(tile_gemm(a, b, p), p)
+    res = await h.run(stream)
+    failures = list(res.errors)
+    model = gemm_cycles(m, a.shape[1], n, p)
+    if res.measured_cycles != model:
+        failures.append(f"RTL {res.measured_cycles} cycles, cycle model {model}")
+    c = None
+    try:
+        c = gemm_result(res, m, n, p)
+    except SimulatorError as exc:  # a missing result tile: reported with the other failures
+        failures.append(str(exc))
+    if c is not None:
+        failures += _c_mismatches("C", c, golden_gemm(a, b, p))
+    k = a.shape[1]
+    dut._log.info("fast path %dx%dx%d: %d cycles in %.2f s", m, k, n, res.cycles, res.wall_s)
+    _stats("test_fast_gemm_file", not failures, res.cycles, res.wall_s, p.rows * p.cols)
+    assert not failures, f"{'; '.join(failures[:8])} [{_fast_context(p)}]"
+    assert c is not None
+    out = path.with_name(path.stem + "_c.npy")
+    np.save(out, c)
+    dut._log.info("C (%dx%d) written to %s", m, n, out)
