@@ -139,9 +139,13 @@ def _import(spec: str, module_name: str) -> Any:
         try:
             return importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
+            hint = (
+                "pip install 'systolic[vision]' (or make setup)"
+                if (exc.name or "").split(".")[0] == "torchvision"
+                else "is its folder on PYTHONPATH?"
+            )
             raise UserModelError(
-                f"--model {spec}: no module named {exc.name or module_name!r} (is its folder "
-                "on PYTHONPATH?)"
+                f"--model {spec}: no module named {exc.name or module_name!r} ({hint})"
             ) from None
         except Exception as exc:
             if attempt == 1 and vision.is_missing_ops(exc):

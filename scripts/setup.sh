@@ -69,7 +69,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 stamp="$VENV/.systolic-setup"
-want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16) $EXTRAS"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16) $EXTRAS vision=${SETUP_VISION:-1}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
 fi
@@ -86,6 +86,16 @@ if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constra
     grep -v -E "^WARNING: Location .* is ignored" "$log" | tail -20 >&2
     echo "setup: pip install failed (full log: $log)" >&2
     exit 1
+fi
+# torchvision (the `vision` extra: torchvision's architectures for `systolic lower --model`) with
+# --no-deps, so that it cannot pull a CUDA torch over the CPU one; SETUP_VISION=0 skips it.
+if [ "${SETUP_VISION:-1}" = 1 ] && [[ ",$EXTRAS," == *,pruning,* ]]; then
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+            -c constraints.txt ${pip_args[@]+"${pip_args[@]}"} torchvision >>"$log" 2>&1; then
+        tail -5 "$log" >&2
+        echo "setup: pip install torchvision failed (full log: $log)" >&2
+        exit 1
+    fi
 fi
 "$VENV/bin/python" -c "import cocotb, numpy, systolic.models" \
     || { echo "setup: the installed packages do not import (see $log)" >&2; exit 1; }
