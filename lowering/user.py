@@ -530,12 +530,20 @@ def lower_user_model(req: LowerRequest, params: Any) -> dict[str, Any]:
     from systolic.lowering import graph  # helper F's front end: the one lowering
 
     try:
-        net = graph.lower_module(model.module, example, calib, model.name)
+        lowered = graph.lower(model.module, example, calib, model.name)
     except LoweringError:
         raise
     except Exception as exc:
         raise trace_error(model, exc) from None
+    net = lowered.net
     x = data.x[:images]
+    check = graph.fake_quant_check(lowered, torch.from_numpy(x))
+    if not check.ok:
+        raise UserModelError(
+            f"{model.name}: the integer network disagrees with the fake-quantized torch forward "
+            f"(logits differ by up to {check.max_abs_logit_diff:.3g}, tolerance "
+            f"{check.tolerance:.3g}; predictions agree on {100 * check.prediction_agreement:.0f}%)"
+        )
     with torch.no_grad():
         float_logits = model.module(torch.from_numpy(x)).double().numpy()
     float_pred = float_logits.argmax(1)
@@ -544,6 +552,7 @@ def lower_user_model(req: LowerRequest, params: Any) -> dict[str, Any]:
     source = {**model.source, "input_shape": ",".join(map(str, req.input_shape))}
     source["calibration"] = data.source
     wl = build_workload(net, x, labels, source=source, float_accuracy=float_acc)
+    wl.meta["fake_quant_check"] = check.as_record()
     rows = workload_costs(wl, params)
     try:
         conv_rows(wl)
@@ -577,6 +586,7 @@ def lower_user_model(req: LowerRequest, params: Any) -> dict[str, Any]:
         "macs": wl.macs,
         "calibration": data.source,
         "agreement": float((wl.predictions == float_pred).mean()),
+        "fake_quant_check": check.as_record(),
         "table": table,
     }
 
