@@ -15,16 +15,15 @@ from systolic.verify import workload
 
 
 def test_no_results_is_one_error_naming_the_failures(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffle_workload: Path
 ) -> None:
     p = ArrayParams(8, 8)
     failed = RunResult("icarus", p, 1, tests=1, failed=1, log=tmp_path / "sim.log")
     failed.failures["test_workload"] = "AssertionError: layer conv1\nC[0][0] = 1, expected 2"
-    monkeypatch.setattr(workload, "load_workload", lambda path: None)
     monkeypatch.setattr(workload, "build_cocotb", lambda *a, **k: None)
     monkeypatch.setattr(workload, "run_cocotb", lambda *a, **k: failed)
     with pytest.raises(SystolicError) as exc:
-        workload.run_workload(tmp_path / "w.npz", RunSettings("icarus", build_root=tmp_path), p)
+        workload.run_workload(shuffle_workload, RunSettings("icarus", build_root=tmp_path), p)
     text = str(exc.value)
     assert "\n" not in text
     assert "wrote no results" in text and "sim.log" in text
