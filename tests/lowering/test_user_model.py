@@ -448,3 +448,105 @@ def test_own_model_lowered_run_on_the_rtl_and_reported(tmp_path: Path) -> None:
     conv = read_topology(tmp_path / "lowered" / f"{name}.scalesim_conv.csv")
     per_image = [(g.shape[0] // 2, *g.shape[1:]) for g in wl.all_gemms]
     assert [s[1:] for s in conv] == per_image
+
+
+GEMM_HEAD = "Layer Name, M, N, K,\n"
+CONV_HEAD = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+    "Strides,\n"
+)
+#: Bad topology files: text, a piece of the one error line.
+BAD_TOPOLOGY = {
+    "foreign header": ("a, b, c,\nx, 1, 2, 3,\n", "the header is neither"),
+    "empty": ("", "empty"),
+    "header only": (GEMM_HEAD, "no layers"),
+    "missing cell": (GEMM_HEAD + "l1, 4, 4,\n", "line 2: 3 cells"),
+    "not a number": (GEMM_HEAD + "l1, 4, x, 4,\n", "line 2: n must be an integer"),
+    "zero": (GEMM_HEAD + "l1, 0, 4, 4,\n", "line 2: m must be an integer"),
+    "negative": (GEMM_HEAD + "l1, 4, -4, 4,\n", "line 2: n must be"),
+    "float": (GEMM_HEAD + "l1, 4, 4.5, 4,\n", "line 2: n must be"),
+    "path as name": (GEMM_HEAD + "../x, 4, 4, 4,\n", "line 2: layer name"),
+    "repeated name": (GEMM_HEAD + "a, 4, 4, 4,\nA, 4, 4, 4,\n", "layer name"),
+    "filter larger than ifmap": (CONV_HEAD + "c, 2, 2, 3, 3, 1, 1, 1,\n", "line 2: the filter"),
+    "binary": ("\udcff", "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOPOLOGY))
+def test_bad_topology_is_one_line(
+    tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from systolic.cli import main
+
+    text, needle = BAD_TOPOLOGY[case]
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    assert main(["topology", str(path), "--rows", "4", "--cols", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+
+
+def test_topology_cycle_table_from_shapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A conv row becomes SCALE-Sim's GEMM (M = E*F, K = R*S*C, N = filters); the table's model
+    cycles are models.tiling's."""
+    from systolic.cli import main
+    from systolic.models.params import ArrayParams
+    from systolic.models.tiling import gemm_cycles, scalesim_os_cycles
+
+    path = tmp_path / "t.csv"
+    path.write_text(CONV_HEAD + "conv1, 10, 10, 3, 3, 2, 5, 2,\n")
+    assert main(["topology", str(path), "--rows", "4", "--cols", "4"]) == 0
+    out = capsys.readouterr().out
+    p = ArrayParams(4, 4)
+    row = next(line for line in out.splitlines() if line.startswith("| conv1 "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:5] == ["16", "18", "5"]  # E = F = (10 - 3) // 2 + 1 = 4
+    assert cells[7] == f"{gemm_cycles(16, 18, 5, p):,}"
+    assert cells[9] == f"{scalesim_os_cycles(16, 18, 5, p):,}"
+
+
+def test_layer_model_cycles_equal_the_streamed_schedule() -> None:
+    """The report's per-layer cycles (groups streamed back to back) equal the schedule the
+    workload runs build (tb.workload.layer_stream)."""
+    from systolic.lowering.report import layer_model_cycles
+    from systolic.models.params import ArrayParams
+    from systolic.models.tiling import stream_cycles
+    from systolic.tb.workload import layer_stream
+
+    rng = np.random.default_rng(0)
+    for m, k, n, g, p in [
+        (9, 5, 3, 4, ArrayParams(4, 4)),
+        (5, 2, 7, 1, ArrayParams(3, 2)),
+        (33, 9, 1, 8, ArrayParams(4, 4, mul_reg=1)),
+    ]:
+        pairs = [(rng.integers(-3, 3, (m, k)), rng.integers(-3, 3, (k, n))) for _ in range(g)]
+        stream = layer_stream(pairs, p)
+        assert layer_model_cycles(m, k, n, g, p) == stream_cycles(stream.products)
+
+
+@pytest.mark.nightly
+def test_resnet18_lowers_end_to_end_through_the_cli(tmp_path: Path) -> None:
+    """Unmodified torchvision resnet18 at 32x32 by spec (through the torchvision shim here)."""
+    if importlib.util.find_spec("torchvision") is None:
+        pytest.skip("torchvision is not installed (pip install 'systolic[vision]')")
+    proc = _cli(
+        tmp_path,
+        "lower",
+        "--model",
+        "torchvision.models:resnet18",
+        "--input-shape",
+        "3,32,32",
+        "--rows",
+        "4",
+        "--cols",
+        "4",
+        "--out",
+        "r18",
+    )
+    assert proc.returncode == 0, proc.stderr
+    from systolic.engine.workload import load_workload
+
+    wl = load_workload(tmp_path / "r18" / "resnet18.npz")
+    assert len(wl.net.layers) == 21
