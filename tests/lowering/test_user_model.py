@@ -550,3 +550,27 @@ def test_resnet18_lowers_end_to_end_through_the_cli(tmp_path: Path) -> None:
 
     wl = load_workload(tmp_path / "r18" / "resnet18.npz")
     assert len(wl.net.layers) == 21
+
+
+def test_readme_three_commands_parse_and_name_the_run_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's "Bring your own model": the three commands are valid command lines, and the
+    results file the report reads is the one systolic sim --workload writes for that workload
+    (the same commands run end to end above on a small model, and resnet18's lower nightly)."""
+    import shlex
+
+    from systolic.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("## Bring your own model", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    cmds = [shlex.split(line)[1:] for line in block.strip().splitlines()]
+    assert [c[0] for c in cmds] == ["lower", "sim", "report"]
+    monkeypatch.chdir(tmp_path)  # the files the later commands read, as the earlier write them
+    for path in ("build/r18/resnet18.npz", "build/workloads/workload_resnet18_e2e.json"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    for argv in cmds:
+        build_parser().parse_args(argv)
+    stem = Path(cmds[1][cmds[1].index("--workload") + 1]).stem
+    assert cmds[2][cmds[2].index("--run") + 1] == f"build/workloads/workload_{stem}_e2e.json"
