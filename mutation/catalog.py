@@ -108,7 +108,10 @@ class Mutant:
                 try:
                     TopParams(p, self.fifo_depth, *self.port)
                 except SystolicError as exc:
-                    raise SystolicError(f"mutant {self.name} at {p.tag}: {exc}") from None
+                    raise SystolicError(
+                        f"mutant {self.name}: FIFO depth {self.fifo_depth}, port {self.port} "
+                        f"at {p.tag}: {exc}"
+                    ) from None
         if self.formal_tier not in ("quick", "full"):
             raise SystolicError(f"mutant {self.name}: unknown formal tier {self.formal_tier!r}")
 
