@@ -32,6 +32,7 @@ from systolic.engine.layers import (
 )
 from systolic.engine.workload import Workload
 from systolic.models.accel import FoldShape, folds_lower_bound, schedule_folds
+from systolic.models.gemm import exact_matmul
 from systolic.models.params import TopParams
 from systolic.models.tiling import plan_folds
 
@@ -64,7 +65,7 @@ class AccelLayers:
         folder = names.confined(self.workdir, name, "the workload", what="layer name")
         run = accel_harness.run_stream(self.sim, self.exe, pairs, self.top, folder)
         if want is None:  # exact: the operands may be int8 arrays
-            want = [a.astype(np.int64) @ b.astype(np.int64) for a, b in pairs]
+            want = [exact_matmul(a, b) for a, b in pairs]
         errors = [
             *errors,
             *run.problems,
