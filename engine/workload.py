@@ -13,15 +13,20 @@ unpickled). Arrays:
 
 ``meta``::
 
-    {"format": "systolic-workload", "version": 1, "model": str, "source": {...},
+    {"format": "systolic-workload", "version": 2, "model": str, "source": {...},
      "data_w": 8, "acc_w": 32, "input_scale": float, "input_shape": [C, H, W],
      "images": N, "output": "logits", "accuracy": {"float": f, "int": f},
      "ops": [{"op": "gemm", "name", "kind": "conv"|"linear", "src", "dst", "in_scale",
-              "out_scale" (null: real output), "relu", "residual" (null or tensor),
+              "out_scale" (null: real output), "relu", "lo", "hi" (real clamp bounds or null),
               "geometry": {"kernel", "stride", "padding", "dilation", "groups"} | null,
               "gemms": [{"M", "K", "N"}, ...]},
-             {"op": "maxpool"|"flatten"|"gap"|"shuffle"|"se_scale", "name", "src", "dst",
-              "out_scale", "groups", "gate"}, ...]}
+             {"op": one of models.network.HOST_OPS, "name", "src", "dst", "out_scale",
+              "groups", "gate", "inputs" (further tensors read: add, cat), "pool" ({"kernel",
+              "stride", "padding", "ceil_mode"} | null), "count_include_pad", "output_size",
+              "shape", "index", "relu", "lo", "hi"}, ...]}
+
+Version 2 (integer-only requantization, general host operations) refuses version-1 files: their
+numbers were requantized in floating point, so rerunning them would not reproduce them.
 
 Loading checks everything a simulator run relies on and reports the first problem in one line
 (:class:`WorkloadError`): truncated or foreign file, missing arrays, wrong dtypes, shapes that do
@@ -48,11 +53,11 @@ import numpy as np
 from systolic import names
 from systolic.errors import LoweringError
 from systolic.fileio import atomic_path
-from systolic.models.im2col import ConvGeometry
-from systolic.models.network import HOST_OPS, GemmLayer, HostOp, QuantNet, Tensor
+from systolic.models.im2col import ConvGeometry, PoolGeometry
+from systolic.models.network import HOST_OPS, REQUANTIZING, GemmLayer, HostOp, QuantNet, Tensor
 
 FORMAT = "systolic-workload"
-VERSION = 1
+VERSION = 2
 #: Arrays every workload holds, besides the per-layer ones (``w.L``, ``gemm.L.g.A``, ...).
 FIXED_ARRAYS = ("meta", "input", "labels", "predictions", "logits")
 #: The metadata records that are kept (flat: names to numbers, strings or null).
@@ -165,6 +170,7 @@ def _op_meta(
     op: GemmLayer | HostOp, gemms: list[Gemm], in_shape: tuple[int, ...]
 ) -> dict[str, Any]:
     if isinstance(op, HostOp):
+        pool = op.pool
         return {
             "op": op.op,
             "name": op.name,
@@ -173,6 +179,22 @@ def _op_meta(
             "out_scale": op.out_scale,
             "groups": op.groups,
             "gate": op.gate,
+            "inputs": list(op.inputs),
+            "pool": None
+            if pool is None
+            else {
+                "kernel": list(pool.kernel),
+                "stride": list(pool.stride),
+                "padding": list(pool.padding),
+                "ceil_mode": pool.ceil_mode,
+            },
+            "count_include_pad": op.count_include_pad,
+            "output_size": None if op.output_size is None else list(op.output_size),
+            "shape": None if op.shape is None else list(op.shape),
+            "index": None if op.index is None else list(op.index),
+            "relu": op.relu,
+            "lo": op.lo,
+            "hi": op.hi,
         }
     return {
         "op": "gemm",
@@ -183,7 +205,8 @@ def _op_meta(
         "in_scale": op.in_scale,
         "out_scale": op.out_scale,
         "relu": op.relu,
-        "residual": op.residual,
+        "lo": op.lo,
+        "hi": op.hi,
         "geometry": _geometry_dict(op.geometry),
         "input_shape": list(in_shape),
         "gemms": [dict(zip("MKN", g.shape, strict=True)) for g in gemms],
@@ -318,9 +341,12 @@ def _op_names(ops: list[Any], where: str) -> None:
         if "name" in d:
             what = "layer name" if d.get("op") == "gemm" else "operation name"
             op_names.append(_file_name(d["name"], what, where))
-        for key in ("src", "dst", "residual", "gate"):
+        for key in ("src", "dst", "gate"):
             if d.get(key) is not None:
                 _file_name(d[key], "tensor name", where)
+        inputs = d.get("inputs")
+        for t in inputs if isinstance(inputs, list) else []:
+            _file_name(t, "tensor name", where)
         if "dst" in d:
             written.append(d["dst"])
     for what, found in (("operation name", op_names), ("output tensor", written)):
@@ -435,8 +461,66 @@ def _layer(d: dict[str, Any], arrays: _Arrays) -> GemmLayer:
         out_scale=_scale(d, "out_scale", where, optional=True),
         relu=bool(_need(d, "relu", bool, where)),
         geometry=geometry,
-        residual=d.get("residual"),
+        lo=_bound(d, "lo", where),
+        hi=_bound(d, "hi", where),
     )
+
+
+def _bound(d: dict[str, Any], key: str, where: str) -> float | None:
+    """An optional real clamp bound: null or a finite number."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+        raise WorkloadError(f"{where}: {key} must be a finite number or null, got {v!r}")
+    return float(v)
+
+
+def _ints(
+    d: dict[str, Any], key: str, where: str, size: int | None, low: int
+) -> tuple[int, ...] | None:
+    """An optional list of integers >= ``low`` (of length ``size`` if given)."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if (
+        not isinstance(v, list)
+        or not v
+        or (size is not None and len(v) != size)
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= low for x in v)
+    ):
+        raise WorkloadError(f"{where}: malformed {key} {v!r}")
+    return tuple(v)
+
+
+def _pool(d: dict[str, Any], where: str) -> PoolGeometry | None:
+    p = d.get("pool")
+    if p is None:
+        return None
+    if not isinstance(p, dict) or set(p) != {"kernel", "stride", "padding", "ceil_mode"}:
+        raise WorkloadError(f"{where}: malformed pool {p!r}")
+    kernel = _ints(p, "kernel", where, 2, 1)
+    stride = _ints(p, "stride", where, 2, 1)
+    padding = _ints(p, "padding", where, 2, 0)
+    if kernel is None or stride is None or padding is None or not isinstance(p["ceil_mode"], bool):
+        raise WorkloadError(f"{where}: malformed pool {p!r}")
+    if any(2 * pad > k for pad, k in zip(padding, kernel, strict=True)):
+        raise WorkloadError(f"{where}: pool padding larger than half the kernel {p!r}")
+    return PoolGeometry(_pair(kernel), _pair(stride), _pair(padding), p["ceil_mode"])
+
+
+#: What each host operation needs besides src and dst.
+_HOST_NEEDS = {
+    "maxpool": ("pool",),
+    "avgpool": ("pool", "out_scale"),
+    "adaptive_avgpool": ("output_size", "out_scale"),
+    "gap": ("out_scale",),
+    "reshape": ("shape",),
+    "channels": ("index",),
+    "add": ("inputs", "out_scale"),
+    "cat": ("out_scale",),
+    "se_scale": ("gate", "out_scale"),
+}
 
 
 def _host_op(d: dict[str, Any], where: str) -> HostOp:
@@ -446,15 +530,37 @@ def _host_op(d: dict[str, Any], where: str) -> HostOp:
     groups = d.get("groups", 1)
     if not isinstance(groups, int) or groups < 1:
         raise WorkloadError(f"{where}: groups must be a positive integer, got {groups!r}")
-    return HostOp(
+    inputs = d.get("inputs", [])
+    if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
+        raise WorkloadError(f"{where}: inputs must be a list of tensor names, got {inputs!r}")
+    include_pad = d.get("count_include_pad", True)
+    relu = d.get("relu", False)
+    if not isinstance(include_pad, bool) or not isinstance(relu, bool):
+        raise WorkloadError(f"{where}: count_include_pad and relu must be true or false")
+    out = HostOp(
         op,
         _need(d, "name", str, where),
         _need(d, "src", str, where),
         _need(d, "dst", str, where),
-        _scale(d, "out_scale", where, optional=op not in ("gap", "se_scale")),
+        _scale(d, "out_scale", where, optional=op not in REQUANTIZING),
         groups,
         d.get("gate"),
+        inputs=tuple(inputs),
+        pool=_pool(d, where),
+        count_include_pad=include_pad,
+        output_size=cast("tuple[int, int] | None", _ints(d, "output_size", where, 2, 1)),
+        shape=_ints(d, "shape", where, None, 1),
+        index=_ints(d, "index", where, None, 0),
+        relu=relu,
+        lo=_bound(d, "lo", where),
+        hi=_bound(d, "hi", where),
     )
+    missing = [k for k in _HOST_NEEDS.get(op, ()) if not getattr(out, k)]
+    if missing:
+        raise WorkloadError(f"{where}: {op} needs its {missing[0]}")
+    if op == "add" and len(inputs) != 1:
+        raise WorkloadError(f"{where}: add reads exactly two tensors")
+    return out
 
 
 def _gemms(layer: GemmLayer, declared: Any, arrays: _Arrays) -> list[Gemm]:
@@ -547,9 +653,7 @@ def _build(meta: dict[str, Any], arrays: _Arrays, path: str) -> Workload:
         if not isinstance(d, dict) or "op" not in d:
             raise WorkloadError(f"{path}: malformed operation {d!r}")
         op = _layer(d, arrays) if d["op"] == "gemm" else _host_op(d, f"{path}: op {d.get('name')}")
-        needs = [op.src] + [
-            t for t in (getattr(op, "residual", None), getattr(op, "gate", None)) if t
-        ]
+        needs = [op.src] if isinstance(op, GemmLayer) else op.reads
         missing = [t for t in needs if t not in known]
         if missing:
             raise WorkloadError(f"{path}: {op.name} reads {missing[0]!r} before it is computed")

@@ -41,6 +41,37 @@ class ConvGeometry:
 
 
 @dataclass(frozen=True)
+class PoolGeometry:
+    """A pooling window (h, w pairs) with torch's output-size rule, ceil_mode included."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int] = (0, 0)
+    ceil_mode: bool = False
+
+    def output_size(self, h: int, w: int) -> tuple[int, int]:
+        out = []
+        for size, k, s, p in zip((h, w), self.kernel, self.stride, self.padding, strict=True):
+            if k < 1 or s < 1 or p < 0 or 2 * p > k:
+                raise LoweringError(f"illegal pooling window: kernel {k}, stride {s}, padding {p}")
+            span = size + 2 * p - k
+            o = (span + (s - 1 if self.ceil_mode else 0)) // s + 1
+            if self.ceil_mode and (o - 1) * s >= size + p:
+                o -= 1  # the last window would start in the right padding
+            if span < 0 or o < 1:
+                raise LoweringError(f"the pooling window does not fit the {h}x{w} input")
+            out.append(o)
+        return out[0], out[1]
+
+
+def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """torch's adaptive pooling windows: [floor(i*size/out), ceil((i+1)*size/out))."""
+    if out < 1:
+        raise LoweringError(f"adaptive pooling to {out} outputs")
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+@dataclass(frozen=True)
 class GemmShape:
     """The GEMMs of one layer: ``count`` identical GEMMs of M x K x N (count = groups)."""
 

@@ -11,7 +11,6 @@ from torch import nn
 from systolic.errors import LoweringError
 from systolic.lowering.from_torch import (
     build_quantnet,
-    check_supported,
     fake_quant_forward,
     float_forward,
     quantnet_scales,
@@ -52,12 +51,14 @@ def test_integer_reference_equals_fake_quant_layer_by_layer(family: str) -> None
             continue
         got = int_trace[name]
         codes = np.rint(t.numpy() / got.scale).astype(np.int64)
-        # The same int8 codes at every requantization point (float rounding may flip a code
-        # that sits exactly on a .5 boundary; none does here).
-        assert np.array_equal(codes, got.q.astype(np.int64)), name
+        # The same int8 codes at every requantization point, but for a rare code one apart:
+        # the integer network multiplies by M0 * 2^-(31+shift) and rounds ties away from zero
+        # (as hardware does), the fake-quant forward by the float scale ratio, ties to even.
+        diff = np.abs(codes - got.q.astype(np.int64))
+        assert diff.max() <= 1 and diff.mean() < 1e-3, name
         compared += 1
     assert compared >= 3
-    assert np.allclose(logits.real(), fq.numpy(), atol=1e-9)
+    assert np.abs(logits.real() - fq.numpy()).max() <= 0.05 * np.abs(fq.numpy()).max()
     assert np.array_equal(predictions(logits), fq.numpy().argmax(1))
 
 
@@ -122,24 +123,24 @@ def test_accumulator_overflow_is_an_error() -> None:
 
 
 def test_unsupported_layers_are_named() -> None:
+    """What the hand-written walks refused: an attached AutoPruner gate (a sigmoid that is not an
+    SE gate) and a reflect-padded conv are still one line naming the place; an Identity shuffle,
+    a ceil_mode pool and a bare Sequential now lower through the traced path."""
     model = random_model("plain")
     model.stages[1].gate = nn.Sigmoid()
-    with pytest.raises(LoweringError, match=r"stages\.1\.gate: a Sigmoid is attached"):
-        check_supported(model)
-    model = random_model("shuffle-g3")
-    model.units[0].shuffle = nn.Identity()
-    with pytest.raises(LoweringError, match=r"units\.0\.shuffle: unsupported Identity"):
-        check_supported(model)
-    model = random_model("plain")
-    model.stages[1].pool = nn.MaxPool2d(2, ceil_mode=True)
-    with pytest.raises(LoweringError, match=r"stages\.1\.pool: only 2x2 max-pooling"):
-        check_supported(model)
+    with pytest.raises(LoweringError, match=r"in stages\.1\.gate: a sigmoid other than an SE"):
+        build_quantnet(model, images(4), "x")
     model = random_model("plain")
     model.stages[0].conv.padding_mode = "reflect"
-    with pytest.raises(LoweringError, match=r"stages\.0\.conv: padding mode 'reflect'"):
-        check_supported(model)
-    with pytest.raises(LoweringError, match="Sequential is not supported"):
-        build_quantnet(nn.Sequential(nn.Conv2d(1, 2, 3)), images(4), "x")
+    with pytest.raises(LoweringError, match=r"in stages\.0\.conv: padding mode 'reflect'"):
+        build_quantnet(model, images(4), "x")
+    model = random_model("shuffle-g3")
+    model.units[0].shuffle = nn.Identity()
+    build_quantnet(model, images(4), "x")
+    model = random_model("plain")
+    model.stages[1].pool = nn.MaxPool2d(2, ceil_mode=True)
+    build_quantnet(model, images(4), "x")
+    build_quantnet(nn.Sequential(nn.Conv2d(1, 2, 3)), images(4), "x")
 
 
 def test_input_shape_is_checked() -> None:

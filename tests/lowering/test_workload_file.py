@@ -165,7 +165,7 @@ ARRAY_CASES: dict[str, tuple[Callable[[dict], dict], str]] = {
         "the layer was quantized for 0.5",
     ),
     "output-feature-map": (
-        lambda d: _with_meta(d, lambda m: m.update(output="stages.0")),
+        lambda d: _with_meta(d, lambda m: m.update(output="stages.0.conv")),
         "is not the recorded logits",
     ),
     "A-and-C-consistent-but-not-the-network": (
