@@ -263,9 +263,10 @@ def _accuracy(model: nn.Module, data: Digits) -> float:
 def _sparsify_bn(model: nn.Module, lam: float) -> None:
     """Network Slimming's L1 subgradient on every BN scale."""
     for m in model.modules():
-        bn = isinstance(m, nn.modules.batchnorm._BatchNorm)
-        if bn and m.weight is not None and m.weight.grad is not None:
-            m.weight.grad.add_(lam * torch.sign(m.weight.data))
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            w = m.weight
+            if isinstance(w, torch.Tensor) and w.grad is not None:
+                w.grad.add_(lam * torch.sign(w.data))
 
 
 def se_scorer(
@@ -318,7 +319,7 @@ class _Gates(nn.Module):
 def _gate_targets(model: nn.Module, group: GroupInfo) -> list[nn.Module]:
     named = dict(model.named_modules())
     mods = [named[n] for n in group.members if n in named]
-    bns = [m for m in mods if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns: list[nn.Module] = [m for m in mods if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     return bns or [
         m
         for m in mods
