@@ -189,11 +189,8 @@ def test_sizes_keep_a_legal_result_port() -> None:
     [
         ({"design": "asic"}, "unknown design"),
         ({"fifo_depth": 4}, "needs design 'accel'"),
-        (
-            {"design": "accel", "fifo_depth": 2, "params": (ArrayParams(3, 2),)},
-            "FIFO depth.*got 2$",
-        ),
-        ({"design": "accel", "fifo_depth": 2000}, "FIFO depth.*got 2000$"),
+        ({"design": "accel", "fifo_depth": 2, "params": (ArrayParams(3, 2),)}, "FIFO depth 2"),
+        ({"design": "accel", "fifo_depth": 2000}, "FIFO depth 2000"),
     ],
 )
 def test_bad_mutant_targets_are_refused(kwargs: dict, match: str) -> None:
