@@ -131,11 +131,13 @@ def built(
     runner = get_runner(sim)
     sources = top.source_files(rtl_dir)
     hdl_params = top.hdl_parameters(params)
-    key = {"sim": sim, "params": hdl_params, "waves": waves, "top": top.name}
+    key = {"sim": sim, "params": hdl_params, "waves": waves, "top": top.name, "compile": "quick"}
 
     def do_build() -> None:
+        # The default path's runs are bound by Python (every PE checked every cycle): a quick
+        # compile (the fast path's and the native harnesses' builds stay optimised).
         with (
-            toolchain.patched_environ(toolchain.simulator_env(sim)),
+            toolchain.patched_environ(toolchain.simulator(sim).build_env(quick_compile=True)),
             toolchain.log_to(bdir / "build.log", settings.quiet),
         ):
             try:

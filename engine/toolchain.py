@@ -40,6 +40,12 @@ class Simulator:
         """Environment changes the tool's builds and runs need."""
         return {}
 
+    def build_env(self, quick_compile: bool = False) -> dict[str, str]:
+        """:meth:`env` for a build; ``quick_compile``: a build whose runs are bound by Python
+        (cocotb checks every PE every cycle), so compile time matters more than the model's
+        speed."""
+        return self.env()
+
     def cocotb_build_args(self, fast: bool = False) -> list[str]:
         """Extra arguments of a cocotb build (``fast``: the HDL-clocked fast-path harness)."""
         return []
@@ -142,6 +148,15 @@ class Verilator(Simulator):
             "MAKEFLAGS": makeflags,
             "PYTHON3": sys.executable,
         }
+
+    def build_env(self, quick_compile: bool = False) -> dict[str, str]:
+        env = self.env()
+        if quick_compile and "OPT_FAST" not in env["MAKEFLAGS"]:
+            # The generated C++ without optimisation: a 16x16 array compiles about 4 times
+            # faster, and a run that Python drives every cycle barely slows (measured: 8x8,
+            # the whole cocotb suite, 30.4 s at -Os and 24.5 s at -O0, build included).
+            env["MAKEFLAGS"] += " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+        return env
 
     def cocotb_build_args(self, fast: bool = False) -> list[str]:
         if fast:
