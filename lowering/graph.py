@@ -1056,7 +1056,7 @@ class FakeQuantCheck:
 
 
 def fake_quant_check(
-    lowered: Lowered, x: torch.Tensor, rel_tolerance: float = 0.05
+    lowered: Lowered, x: torch.Tensor, rel_tolerance: float = 0.01
 ) -> FakeQuantCheck:
     """Run the integer network and the fake-quant forward on ``x``: argmax agreement and the
     largest logit difference, against a tolerance of ``rel_tolerance`` * max |fake-quant logit|."""

@@ -44,8 +44,9 @@ def requantize(acc: np.ndarray, s_a: float, s_w: np.ndarray, s_y: float, relu: b
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 #: Fraction bits the host keeps while it sums rescaled int8 terms (the residual add): each term
-#: is q << 16 times its multiplier, the sum is rounded once more by a right shift of 16.
-HOST_FRAC_BITS = 16
+#: is q << 23 (still int32 for int8 q) times its multiplier, the sum is rounded once more by a
+#: right shift of 23.
+HOST_FRAC_BITS = 23
 #: Largest right shift of the 62-bit product x * M0; a real multiplier below 2^-62 is stored
 #: as M0 = 0.
 MAX_SHIFT = 62
