@@ -35,7 +35,7 @@ from systolic.errors import SystolicError, one_line
 from systolic.models.params import ArrayParams
 from systolic.models.tiling import gemm_cycles
 from systolic.pruning.errors import PruningError
-from systolic.pruning.lowering import LayerGemm, layer_gemms
+from systolic.pruning.lowering import LayerGemm, hooked_forward, layer_gemms
 
 Scope = Literal["global", "local"]
 #: A score per channel of one group (higher: more important), length = the group's channels.
@@ -158,15 +158,7 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
         for m in model.modules()
         if isinstance(m, nn.Conv2d | nn.Linear)
     ]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+    hooked_forward(model, example, handles)
     return order[-1:]
 
 

@@ -10,6 +10,7 @@ K = in_features, N = out_features.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -89,6 +90,14 @@ def layer_gemms(model: nn.Module, example: torch.Tensor) -> list[LayerGemm]:
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d | nn.Linear):
             handles.append(module.register_forward_hook(hook(name)))
+    hooked_forward(model, example, handles)
+    return found
+
+
+def hooked_forward(model: nn.Module, example: torch.Tensor, handles: list[Any]) -> None:
+    """One forward pass of ``example`` in eval mode without gradients, for the forward hooks
+    ``handles`` to record what they see; the hooks are removed and the model's mode restored
+    afterwards, whatever happens."""
     was_training = model.training
     model.eval()
     try:
@@ -98,7 +107,6 @@ def layer_gemms(model: nn.Module, example: torch.Tensor) -> list[LayerGemm]:
         for h in handles:
             h.remove()
         model.train(was_training)
-    return found
 
 
 def expand_gemms(layers: list[LayerGemm]) -> list[tuple[str, int, int, int]]:
