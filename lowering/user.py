@@ -1,6 +1,7 @@
 """A user's own CNN, loaded safely and checked before it is lowered (``systolic lower --model``).
 
-Three ways in, each refused in one line (:class:`UserModelError`) when it does not fit:
+Three ways in, each refused in one line (:class:`UserModelError`) when it does not fit (the
+factory and its weights through the one loader, :mod:`systolic.pruning.factory`):
 
 * a factory spec ``package.module:function`` (the function is called with no arguments and must
   return an ``nn.Module``); importing a spec runs that module's code, as ``python -c "import
@@ -24,12 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,30 @@ import numpy as np
 
 from systolic import names
 from systolic.errors import LoweringError, one_line, shown
+
+# The one loader of a user's model (factory, weights, input shape): these names are this
+# module's API too (``user.UserModelError``, ``user.load_factory``, ...).
+from systolic.pruning.factory import (
+    MAX_DIM,
+    UserModel,
+    UserModelError,
+    check_runs,
+    is_program_file,
+    load_factory,
+    load_weights,
+    parse_input_shape,
+)
+
+__all__ = [
+    "MAX_DIM",
+    "UserModel",
+    "UserModelError",
+    "check_runs",
+    "is_program_file",
+    "load_factory",
+    "load_weights",
+    "parse_input_shape",
+]
 
 #: Synthetic calibration set (no ``--calib``): this many images drawn from the standard normal
 #: distribution N(0, 1), NumPy's default generator seeded with :data:`SYNTHETIC_SEED`, float32.
@@ -46,24 +70,6 @@ SYNTHETIC_IMAGES = 16
 SYNTHETIC_SEED = 0
 #: Calibration uses at most this many images of a ``--calib`` file (the first ones).
 MAX_CALIBRATION_IMAGES = 512
-#: The largest input dimension accepted for ``--input-shape`` (C, H and W each).
-MAX_DIM = 4096
-
-_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_SPEC = re.compile(rf"({_IDENT}(?:\.{_IDENT})*):({_IDENT}(?:\.{_IDENT})*)")
-
-
-class UserModelError(LoweringError):
-    """A user's model, weights or data file that cannot be lowered: one line says why."""
-
-
-@dataclass
-class UserModel:
-    """A loaded user model in eval mode and where it came from."""
-
-    module: Any  # torch.nn.Module
-    name: str
-    source: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,130 +82,8 @@ class Dataset:
 
 
 # ------------------------------------------------------------------------------------------------
-# Command-line values
+# Loading a .pt2 program (factories and weights: systolic.pruning.factory)
 # ------------------------------------------------------------------------------------------------
-
-
-def parse_input_shape(text: str) -> tuple[int, int, int]:
-    """``C,H,W`` (three positive integers) as a tuple; one line otherwise."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 3 or not all(p.isdecimal() for p in parts):
-        raise UserModelError(f"--input-shape must be C,H,W (three positive integers), got {text!r}")
-    dims = tuple(int(p) for p in parts)
-    if not all(1 <= d <= MAX_DIM for d in dims):
-        raise UserModelError(f"--input-shape: each of C, H, W must be 1..{MAX_DIM}, got {text!r}")
-    return dims[0], dims[1], dims[2]
-
-
-def is_program_file(text: str) -> bool:
-    """Whether ``--model`` names a saved ``torch.export`` program (``.pt2``) rather than a spec."""
-    return text.lower().endswith(".pt2")
-
-
-# ------------------------------------------------------------------------------------------------
-# Loading the model
-# ------------------------------------------------------------------------------------------------
-
-
-def load_factory(spec: str) -> UserModel:
-    """Import ``package.module:function``, call it with no arguments, check the result is an
-    ``nn.Module`` (in eval mode on return). torchvision is imported through
-    :func:`systolic.lowering.vision.import_torchvision` when the module's import needs it."""
-    import torch
-
-    match = _SPEC.fullmatch(spec)
-    if match is None:
-        raise UserModelError(f"--model {spec!r} is neither package.module:function nor a .pt2 file")
-    module_name, attr = match.groups()
-    module = _import(spec, module_name)
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise UserModelError(f"--model {spec}: module {module_name} has no {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise UserModelError(f"--model {spec}: {attr} is a {type(obj).__name__}, not callable")
-    try:
-        model = obj()
-    except Exception as exc:
-        raise UserModelError(
-            f"--model {spec}: calling {attr}() failed: {type(exc).__name__}: {one_line(exc)}"
-        ) from None
-    if not isinstance(model, torch.nn.Module):
-        raise UserModelError(
-            f"--model {spec}: {attr}() returned a {type(model).__name__}, not a torch.nn.Module"
-        )
-    return UserModel(model.eval(), attr.rsplit(".", 1)[-1], {"model": spec})
-
-
-def _import(spec: str, module_name: str) -> Any:
-    from systolic.lowering import vision
-
-    for attempt in (1, 2):
-        try:
-            return importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            hint = (
-                "pip install 'systolic[vision]' (or make setup)"
-                if (exc.name or "").split(".")[0] == "torchvision"
-                else "is its folder on PYTHONPATH?"
-            )
-            raise UserModelError(
-                f"--model {spec}: no module named {exc.name or module_name!r} ({hint})"
-            ) from None
-        except Exception as exc:
-            if attempt == 1 and vision.is_missing_ops(exc):
-                vision.import_torchvision()  # the stub operators, then the module again
-                continue
-            raise UserModelError(
-                f"--model {spec}: importing {module_name} failed: {type(exc).__name__}: "
-                f"{one_line(exc)}"
-            ) from None
-    raise AssertionError("unreachable")
-
-
-def load_weights(model: UserModel, path: Path) -> None:
-    """Load the state dict in ``path`` into ``model`` (strict: keys and shapes must fit)."""
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserModelError(
-            f"{shown(path)}: not a state dict that torch loads safely (weights_only=True): "
-            f"{type(exc).__name__}: {one_line(exc, 120)}"
-        ) from None
-    if not isinstance(state, dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
-    ):
-        raise UserModelError(
-            f"{shown(path)}: a state dict maps parameter names to tensors; this file holds a "
-            f"{type(state).__name__} that does not"
-        )
-    names.check_names(state, "state dict key", path, rule="label", error=UserModelError)
-    want = model.module.state_dict()
-    missing = [k for k in want if k not in state]
-    unexpected = [k for k in state if k not in want]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing key(s), first {names.quoted(missing[0])}")
-        if unexpected:
-            parts.append(
-                f"{len(unexpected)} unexpected key(s), first {names.quoted(unexpected[0])}"
-            )
-        raise UserModelError(
-            f"{shown(path)}: the state dict does not fit {model.name}: {'; '.join(parts)}"
-        )
-    for k, v in want.items():
-        if tuple(state[k].shape) != tuple(v.shape):
-            raise UserModelError(
-                f"{shown(path)}: the state dict does not fit {model.name}: {names.quoted(k)} has "
-                f"shape {tuple(state[k].shape)}, the model {tuple(v.shape)}"
-            )
-    model.module.load_state_dict(state, strict=True)
-    model.source["weights"] = str(path)
-    model.source["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 #: The entries a torch.export archive may hold (below its one top folder); anything else (custom
@@ -305,33 +189,6 @@ def load_program(path: Path, shape: tuple[int, int, int]) -> UserModel:
         )
     source = {"model": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     return UserModel(ep.module(), path.stem, source)
-
-
-# ------------------------------------------------------------------------------------------------
-# Checking the model on its input
-# ------------------------------------------------------------------------------------------------
-
-
-def check_runs(model: UserModel, shape: tuple[int, int, int]) -> Any:
-    """Run the model on one zero image of ``shape``; returns its output. A model that does not
-    take that shape (or fails) is one line."""
-    import torch
-
-    x = torch.zeros((1, *shape))
-    try:
-        with torch.no_grad():
-            out = model.module(x)
-    except Exception as exc:
-        raise UserModelError(
-            f"{model.name} does not run on an input of shape {tuple(x.shape)}: "
-            f"{type(exc).__name__}: {one_line(exc, 140)}"
-        ) from None
-    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
-        what = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise UserModelError(
-            f"{model.name}: the output must be one tensor of logits (N, classes), got {what}"
-        )
-    return out
 
 
 # ------------------------------------------------------------------------------------------------

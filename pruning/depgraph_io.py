@@ -11,8 +11,9 @@ Torch-Pruning's pruning history (which channels of which group were removed), wh
 * ``weights.pt``: the pruned ``state_dict`` (tensors only), read back with
   ``torch.load(weights_only=True)``.
 
-The loader checks the format and version, the factory spec's shape (dotted identifiers, a
-colon), that the factory returns an ``nn.Module``, the history's shape (layer names of the
+The loader checks the format and version, the factory (through the one loader of a user's
+model, :mod:`systolic.pruning.factory`: the spec's shape, its import, that it returns an
+``nn.Module``), the history's shape (layer names of the
 model, distinct non-negative indices), the weights' hash and, strictly, their names and shapes
 against the replayed model; any mismatch is one :class:`PruningError`.
 """
@@ -20,9 +21,7 @@ against the replayed model; any mismatch is one :class:`PruningError`.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +38,14 @@ VERSION = 1
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
 MAX_META_BYTES = 1 << 24
-_SPEC = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 
-def load_factory(spec: str) -> nn.Module:
-    """Call the factory ``package.module:function``; one line if it is not one."""
-    if not isinstance(spec, str) or not _SPEC.match(spec):
-        raise PruningError(f"model factory {spec!r} is not of the form package.module:function")
-    module, func = spec.split(":")
-    try:
-        fn = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError) as exc:
-        raise PruningError(f"cannot import model factory {spec}: {exc}") from None
-    model = fn()
-    if not isinstance(model, nn.Module):
-        raise PruningError(f"model factory {spec} returned a {type(model).__name__}, not a Module")
+def load_factory(spec: Any, where: str = "model factory") -> nn.Module:
+    """The module the factory ``package.module:function`` returns, through the one loader of a
+    user's model (:func:`systolic.pruning.factory.load_factory`); one line if it is not one."""
+    from systolic.pruning.factory import load_factory as load
+
+    model: nn.Module = load(spec, context=where, program_ok=False).module
     return model
 
 
@@ -89,7 +81,7 @@ def save_pruned(
     ``directory``; the record is checked by replaying it first, so what is written loads."""
     out = Path(directory)
     where = names.shown(out / META_FILE)
-    fresh = load_factory(factory)
+    fresh = load_factory(factory, where)
     hist = _check_history(
         [[h[0], bool(h[1]), [int(i) for i in h[2]]] for h in history], fresh, where
     )
@@ -155,7 +147,7 @@ def load_pruned(directory: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise PruningError(
             f"{names.shown(weights)} does not match the hash recorded in {META_FILE}"
         )
-    model = load_factory(doc.get("factory", ""))
+    model = load_factory(doc.get("factory", ""), where)
     history = _check_history(doc.get("history"), model, where)
     replay(model, torch.zeros(1, *shape), history)
     try:

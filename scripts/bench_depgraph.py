@@ -19,9 +19,9 @@ import time
 
 import torch
 
-from systolic.lowering.vision import import_torchvision
 from systolic.models.params import ArrayParams
 from systolic.pruning.depgraph import prune_module
+from systolic.pruning.vision import import_torchvision
 
 TARGETS = {"resnet18": 2.0, "mobilenet_v2": 1.7}
 

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from systolic.lowering import user, vision
+from systolic.lowering import user
+from systolic.pruning import vision
 
 #: The user's model file, written into tmp_path (a package outside the repository).
 USER_MODELS = """
@@ -304,7 +305,7 @@ def test_pt2_with_dynamic_shapes_or_another_shape_is_one_line(tmp_path: Path) ->
 #: Each runs in a fresh interpreter: the stub operators, once defined, stay for the process.
 SHIM_WORKING = """
 import sys, torch
-from systolic.lowering import vision
+from systolic.pruning import vision
 tv = vision.import_torchvision()
 print(tv.__file__.startswith(sys.argv[1]), vision.stubs_defined())
 """
@@ -332,7 +333,7 @@ def test_another_torchvision_failure_is_raised_unchanged(tmp_path: Path) -> None
     fake.mkdir()
     (fake / "__init__.py").write_text("raise RuntimeError('operator torchvision::roi_align x')\n")
     code = (
-        "from systolic.lowering import vision\n"
+        "from systolic.pruning import vision\n"
         "try:\n    vision.import_torchvision()\n"
         "except RuntimeError as e:\n    print(type(e).__name__, e, vision.stubs_defined())\n"
     )
@@ -362,7 +363,7 @@ def test_the_cuda_wheel_builds_models_on_stub_operators() -> None:
         pytest.skip("this torchvision imports on its own (a matching install)")
     code = (
         "import torch\n"
-        "from systolic.lowering import vision\n"
+        "from systolic.pruning import vision\n"
         "tv = vision.import_torchvision()\n"
         "m = tv.models.resnet18(num_classes=10).eval()\n"
         "print(tuple(m(torch.zeros(1, 3, 32, 32)).shape), vision.stubs_defined())\n"
