@@ -175,6 +175,10 @@ class Progress:
         self.t0 = time.perf_counter()
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """The run starts now (after the build): elapsed time and ETA count from here."""
+        self.t0 = time.perf_counter()
+
     def layer_done(self, rec: LayerRecord) -> None:
         """Report one finished layer."""
         with self._lock:

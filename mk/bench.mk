@@ -12,6 +12,12 @@ VARS.bench := SIZES ONLY
 CMD.bench = bench $(call opt,--sizes,$(SIZES)) $(call opt,--only,$(ONLY))
 bench: setup ## hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, Yosys area
 	@$(SYSTOLIC) $(CMD.bench)
+.PHONY: bench-networks
+
+# Needs torchvision's model definitions (make setup installs them; see docs/lowering.md).
+VARS.bench-networks :=
+bench-networks: setup ## whole CNNs on the RTL: resnet18, mobilenet_v2 at 224x224 end to end (Verilator 16x16), time per phase
+	@$(QPY) -m systolic.bench.networks
 .PHONY: fpga
 
 # The array (MUL_REG 0 and 1) at its default sizes and the accelerator top at 4x4 and 8x8, or

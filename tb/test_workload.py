@@ -52,6 +52,7 @@ class WorkloadRun:
             want = cast(
                 "list[np.ndarray]", split_results([sp.expected for sp in stream.products], pairs, p)
             )
+        t_run = time.perf_counter()
         await self.h.reset()
         res = await self.h.run(stream)
         cs = split_results(res.results, pairs, p)
@@ -61,6 +62,9 @@ class WorkloadRun:
         )
         self.records.append(rec)
         self.dut._log.info(format_layer(rec))
+        # Where the layer's wall time went (the benchmark's profile reads it from the log).
+        phases = {k: round(v, 3) for k, v in res.phases.items()}
+        self.dut._log.info("%s phases: stream %.3f s, run %s", name, t_run - t0, phases)
         _report_progress(rec)
         return cs
 

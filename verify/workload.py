@@ -89,6 +89,8 @@ def run_workload(
     t0 = time.perf_counter()
     build_cocotb(settings, params, HarnessBuild(dump=True))
     build_s = time.perf_counter() - t0
+    if tracker is not None:
+        tracker.start()
     if len(parts) > 1:
         summary = _run_array_parts(path, wl, settings, params, tag, out, parts, tracker)
     else:
@@ -259,7 +261,10 @@ def _run_on_accel(
     exe = accel_harness.build_bench(settings, top)
     build_s = time.perf_counter() - t0
     work = out.with_suffix("")
-    done = tracker.layer_done if tracker is not None else None
+    done = None
+    if tracker is not None:
+        tracker.start()
+        done = tracker.layer_done
     try:
         summary = run_accel_workload(wl, mode, settings.sim, top, exe, work, jobs, done)
     finally:
