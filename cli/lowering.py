@@ -20,6 +20,8 @@ examples (your own model: docs/lowering.md, "Bring your own model"):
   systolic lower --model mypkg.nets:small_cnn --weights sd.pt --input-shape 3,32,32 \\
       --calib images.npz --images 4 --out build/small
   systolic lower --model program.pt2 --input-shape 3,224,224 --out build/prog
+  systolic lower --model build/small-pruned --out build/small-pruned-lowered
+      (a folder written by systolic prune --model SPEC; its input shape is recorded)
 A model from systolic prune:
   systolic lower artifacts/pruning/slimming/pruned --out build/slimming.npz
   systolic lower artifacts/pruning/shuffle/dense --out build/shuffle.npz --images 32
@@ -81,9 +83,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--model",
         dest="user_model",
-        metavar="SPEC|FILE.pt2",
+        metavar="SPEC|FILE.pt2|DIR",
         help="your own model: a factory package.module:function (called with no arguments, "
-        "returns an nn.Module) or a torch.export program saved as .pt2",
+        "returns an nn.Module), a torch.export program saved as .pt2, or a folder written by "
+        "systolic prune --model",
     )
     p.add_argument(
         "--weights",
@@ -259,10 +262,16 @@ def cmd_lower(args: argparse.Namespace) -> int:
 
 def cmd_lower_user(args: argparse.Namespace) -> int:
     """``systolic lower --model``: a user's model to DIR/NAME.npz and its per-layer table."""
+    from pathlib import Path
+
+    from systolic.lowering import user
     from systolic.lowering.user import LowerRequest, lower_user_model
 
     if args.model is not None:
         raise UsageError("lower: give either a saved model directory or --model, not both")
+    if args.input_shape is None and user.is_pruned_dir(args.user_model):
+        # a folder from systolic prune --model records its input shape
+        args.input_shape = user.saved_input_shape(Path(args.user_model))
     if args.input_shape is None:
         raise UsageError("lower: --model needs --input-shape C,H,W")
     if not isinstance(args.out, options.OutDir):

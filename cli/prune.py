@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from systolic.cli import options
+from systolic.cli.options import UsageError
 from systolic.pruning.registry import FAMILIES, NAMES, REGISTRY, users
 
 EPILOG = """\
@@ -17,7 +18,19 @@ examples:
   systolic prune --inspect artifacts/pruning/slimming/pruned   load a saved model, print GEMMs
 Reports: <out>/<method>/report.{json,md}, pruning.png, pruned/ and dense/ models;
 <out>/summary.md compares the methods that ran.
+
+your own model (a factory package.module:function), pruned through the dependency graph:
+  systolic prune --model mypkg.nets:small_cnn --input-shape 3,32,32 --method slimming \
+      --amount 0.5 --round-to 16 --out build/small-pruned
+  systolic lower --model build/small-pruned --out build/small-pruned-lowered
+Writes <out>/model.json and weights.pt (systolic lower --model <out> reads them) and
+<out>/report.{json,md}: cycles before/after on --rows x --cols, MACs, parameters, channels.
 """
+
+#: The options of --model SPEC (a user's model), and the digits families' own defaults that it
+#: refuses when changed (they configure the digits pipeline only).
+DIGITS_ONLY = ("ratio", "keep_rate", "se_sparsity", "groups", "block_sparsity", "width", "batch")
+USER_ONLY = ("weights", "input_shape", "amount", "target", "criterion", "data", "rows", "cols")
 
 #: The methods' own options (which method reads which: the registry's ``options``).
 METHOD_OPTIONS: dict[str, dict[str, Any]] = {
@@ -79,8 +92,55 @@ def register(subparsers: Any) -> None:
     )
     _what(p.add_argument_group("what to run and where"))
     _methods(p)
+    _user(p.add_argument_group("your own model (--model package.module:function)"))
     _training(p.add_argument_group("training and reporting"))
     p.set_defaults(func=_run)
+
+
+def _user(p: Any) -> None:
+    """Options of a user's model (``--model SPEC``)."""
+    p.add_argument(
+        "--weights",
+        type=options.in_file(".pt", ".pth"),
+        help="a state dict for the factory's model (torch.load weights_only=True; must fit)",
+    )
+    p.add_argument(
+        "--input-shape", type=_input_shape, metavar="C,H,W", help="one input's shape (required)"
+    )
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--amount",
+        type=options.real(0, 1, hi_open=True),
+        help="fraction of the channels to remove, in [0, 1) (default 0.5)",
+    )
+    how.add_argument(
+        "--target",
+        type=options.real(1, 1000),
+        help="instead of --amount: the least amount whose cycles are this many times fewer",
+    )
+    p.add_argument(
+        "--criterion",
+        choices=("bn", "l1"),
+        help="slimming: BN scale |gamma| (bn, the default) or L1 magnitude (l1, for models "
+        "without BN)",
+    )
+    p.add_argument(
+        "--data",
+        type=options.in_file(".npz"),
+        help="labelled data .npz (x: N samples of --input-shape, y: N labels) to train with",
+    )
+    p.add_argument("--rows", type=options.array_param("ROWS"), help="PE rows of the cycles (16)")
+    p.add_argument("--cols", type=options.array_param("COLS"), help="PE columns (16)")
+
+
+def _input_shape(text: str) -> tuple[int, int, int]:
+    from systolic.errors import SystolicError
+    from systolic.pruning.factory import parse_input_shape
+
+    try:
+        return parse_input_shape(text)
+    except SystolicError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--input-shape ")) from None
 
 
 def _what(p: Any) -> None:
@@ -88,12 +148,17 @@ def _what(p: Any) -> None:
     p.add_argument("--method", choices=(*NAMES, "all"), default=NAMES[0])
     p.add_argument(
         "--model",
-        choices=FAMILIES,
         default=None,
-        help="model family (default: the method's own: "
-        f"{', '.join(m.default_family for m in REGISTRY)})",
+        metavar="FAMILY|SPEC",
+        help=f"a digits model family ({', '.join(FAMILIES)}; default: the method's own: "
+        f"{', '.join(m.default_family for m in REGISTRY)}), or your own model: a factory "
+        "package.module:function pruned through the dependency graph",
     )
-    options.add_out(p, "report directory", default="artifacts/pruning")
+    options.add_out(
+        p,
+        "report directory (default artifacts/pruning; with --model SPEC: the "
+        "folder of the pruned model and its report, required)",
+    )
     p.add_argument(
         "--inspect",
         type=options.in_dir,
@@ -194,6 +259,17 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.model is not None and args.model not in FAMILIES:
+        from systolic.cli.prune_model import run_user
+
+        return run_user(args)
+    for dest in USER_ONLY:
+        if getattr(args, dest) is not None:
+            raise UsageError(
+                f"prune: --{dest.replace('_', '-')} applies to --model package.module:function"
+            )
+    if args.out is None:
+        args.out = options.out_dir("artifacts/pruning")
     if args.inspect:
         return _inspect(args)
     from systolic.pruning.config import method_spec

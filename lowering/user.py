@@ -327,10 +327,69 @@ class LowerRequest:
     name: str | None = None
 
 
+def is_pruned_dir(text: str) -> bool:
+    """Whether ``--model`` names a folder (written by ``systolic prune --model``)."""
+    return Path(text).is_dir()
+
+
+def saved_input_shape(directory: Path) -> tuple[int, int, int]:
+    """The input shape recorded in a pruned model's folder (``systolic prune --model``)."""
+    from systolic.pruning.depgraph_io import MAX_META_BYTES, META_FILE
+
+    path = directory / META_FILE
+    if not path.is_file():
+        raise UserModelError(
+            f"--model {shown(directory)}: a folder must be one written by systolic prune "
+            f"--model (it has no {META_FILE})"
+        )
+    doc = names.loads_json(
+        names.read_limited(path, MAX_META_BYTES, UserModelError), path, UserModelError
+    )
+    shape = doc.get("input_shape") if isinstance(doc, dict) else None
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(type(d) is int and 1 <= d <= MAX_DIM for d in shape)
+    ):
+        raise UserModelError(f"{shown(path)}: input_shape is not C,H,W (three positive integers)")
+    return shape[0], shape[1], shape[2]
+
+
+def load_pruned_model(req: LowerRequest) -> UserModel:
+    """A model pruned by ``systolic prune --model`` (:func:`~systolic.pruning.depgraph_io.
+    load_pruned`: its factory, the pruning history replayed, the saved weights), named
+    ``<function>-pruned``."""
+    from systolic.pruning.depgraph_io import load_pruned
+
+    if req.weights is not None:
+        raise UserModelError(
+            "--weights applies to a factory spec; a pruned model's folder holds its weights"
+        )
+    module, doc = load_pruned(req.model)
+    shape = tuple(doc["input_shape"])
+    if shape != req.input_shape:
+        raise UserModelError(
+            f"--input-shape {','.join(map(str, req.input_shape))}: the pruned model in "
+            f"{shown(req.model)} takes {','.join(map(str, shape))}"
+        )
+    factory = str(doc.get("factory", ""))
+    source = {
+        "model": factory,
+        "pruned": str(req.model),
+        "weights_sha256": doc.get("weights_sha256"),
+        "method": doc.get("meta", {}).get("method"),
+    }
+    return UserModel(
+        module.eval(), f"{factory.rsplit(':', 1)[-1].rsplit('.', 1)[-1]}-pruned", source
+    )
+
+
 def load_user_model(req: LowerRequest) -> UserModel:
-    """The model of a request (factory and weights, or a ``.pt2``), checked to run on its input
-    shape."""
-    if is_program_file(req.model):
+    """The model of a request (factory and weights, a ``.pt2``, or a folder written by
+    ``systolic prune --model``), checked to run on its input shape."""
+    if is_pruned_dir(req.model):
+        model = load_pruned_model(req)
+    elif is_program_file(req.model):
         if req.weights is not None:
             raise UserModelError("--weights applies to a factory spec; a .pt2 holds its weights")
         model = load_program(Path(req.model), req.input_shape)
