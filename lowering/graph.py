@@ -351,6 +351,8 @@ class _Builder:
             if n.op == "placeholder":
                 if input_shape is not None:
                     raise self.fail(n, "a model with more than one input is not supported")
+                if not isinstance(value, torch.Tensor):
+                    raise self.fail(n, "the model's input is not a tensor")
                 input_shape = tuple(value.shape)
                 self.env[n.name] = _T("input")
                 self.shapes["input"] = input_shape
@@ -629,6 +631,7 @@ class _Builder:
             and self.users[prev.name] == 1
             and prev.lo is None
             and prev.hi is None
+            and prev.weight is not None
         ):
             prev.weight, prev.bias = fold_bn(prev.weight, prev.bias, bn.double())
             self.users[prev.name] = len(n.users)
@@ -796,9 +799,9 @@ def _eval_node(node: Node, env: dict[str, torch.Tensor], params: ParamFn) -> tor
         w, b = params(node, node.weight, node.bias)
         if node.kind == "linear":
             return F.linear(x, w, b)
-        g = node.geometry
-        assert g is not None
-        return F.conv2d(x, w, b, g.stride, g.padding, g.dilation, g.groups)
+        geo = node.geometry
+        assert geo is not None
+        return F.conv2d(x, w, b, geo.stride, geo.padding, geo.dilation, geo.groups)
     a = node.attrs
     if node.op == "maxpool":
         p = a["pool"]
@@ -821,8 +824,8 @@ def _eval_node(node: Node, env: dict[str, torch.Tensor], params: ParamFn) -> tor
     if node.op == "clamp":
         return x
     if node.op == "se_scale":
-        g = torch.sigmoid(env[a["gate"]]).reshape(x.shape[0], -1)
-        return x * g[:, :, None, None]
+        gate = torch.sigmoid(env[str(a["gate"])]).reshape(x.shape[0], -1)
+        return x * gate[:, :, None, None]
     raise LoweringError(f"{node.name}: unknown operation {node.op!r}")
 
 
@@ -876,7 +879,7 @@ def calibrate(graph: Graph, calib: torch.Tensor, method: str = "maxabs") -> dict
             return float(a.max())
         if a.numel() > 2**24:
             a = a[torch.randperm(a.numel(), generator=torch.Generator().manual_seed(0))[: 2**24]]
-        return float(torch.quantile(a.float(), PERCENTILE / 100))
+        return float(torch.quantile(a, PERCENTILE / 100))
 
     def record(name: str, t: torch.Tensor) -> torch.Tensor:
         seen.setdefault(name, []).append(stat(t))

@@ -134,7 +134,7 @@ class GemmLayer:
             ho, wo = self.geometry.output_size(x.shape[2], x.shape[3])
             acc = gemm_outputs_to_nchw(products, x.shape[0], ho, wo).astype(np.int64)
             acc = acc + self.bias.astype(np.int64)[None, :, None, None]
-            per_channel = (1, -1, 1, 1)
+            per_channel: tuple[int, ...] = (1, -1, 1, 1)
         else:
             acc = products[0].astype(np.int64) + self.bias.astype(np.int64)[None, :]
             per_channel = (1, -1)
