@@ -44,7 +44,10 @@ def test_known_vectors() -> None:
 def test_every_shift_against_exact_rounding(shift: int) -> None:
     rng = np.random.default_rng(shift)
     x = np.concatenate(
-        [rng.integers(-(2**31), 2**31, 200), [-(2**31), 2**31 - 1, -1, 0, 1, min(2**shift, 2**31 - 1)]]
+        [
+            rng.integers(-(2**31), 2**31, 200),
+            [-(2**31), 2**31 - 1, -1, 0, 1, min(2**shift, 2**31 - 1)],
+        ]
     )
     for m0 in (2**30, 2**31 - 1, int(rng.integers(2**30, 2**31))):
         got = multiply_by_quantized_multiplier(x, m0, shift)
