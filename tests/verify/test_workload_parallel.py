@@ -4,6 +4,9 @@ every finished layer is reported (layer i of n, cycles/s, ETA) outside the summa
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +107,43 @@ def test_sim_workload_prints_progress_not_in_the_results(
     assert "PASSED" in out
     results = out.split("(results: ")[1].split(")")[0]
     assert "layer 1 of" not in Path(results).read_text()
+
+
+@pytest.mark.sim
+def test_progress_reaches_a_pipe_while_the_simulator_output_goes_to_its_log(
+    shuffle_workload: Path, tmp_path: Path
+) -> None:
+    """stdout not a terminal (a pipe), the array's run (whose simulator process gets the log as
+    descriptor 1): every progress line arrives, flushed before the table that follows it."""
+    argv = ["sim", "--workload", str(shuffle_workload), "--rows", "4", "--mode", "replay"]
+    env = {**os.environ, "SYSTOLIC_BUILD_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "systolic.cli", *argv, "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    progress = [i for i, line in enumerate(lines) if line.startswith("  layer ")]
+    table = [i for i, line in enumerate(lines) if line.startswith("  stem ")]
+    assert len(progress) == 8 and table and progress[-1] < table[0], proc.stdout
+
+
+def test_jobs_default_to_the_cores_this_process_may_use(
+    shuffle_workload: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import systolic.verify.workload as vw
+
+    seen: dict[str, Any] = {}
+
+    def capture(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(vw, "run_workload", capture)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    with pytest.raises(SystemExit):
+        main(["sim", "--workload", str(shuffle_workload), "--mode", "replay"])
+    assert seen["jobs"] == 3
