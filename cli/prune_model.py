@@ -18,6 +18,7 @@ from typing import Any
 
 from systolic.cli.options import UsageError
 from systolic.cli.prune import DIGITS_ONLY, METHOD_OPTIONS
+from systolic.pruning.registry import FAMILIES
 
 #: The defaults of the digits-only options without a METHOD_OPTIONS entry.
 _DIGITS_DEFAULTS = {"width": [32, 64, 128], "batch": 1}
@@ -40,6 +41,11 @@ def check_usage(args: argparse.Namespace) -> None:
         raise UsageError(
             "prune: --model needs a factory package.module:function (a .pt2 program cannot be "
             "rebuilt to save the pruned model)"
+        )
+    if ":" not in args.model:
+        raise UsageError(
+            f"prune: --model {args.model!r} is neither a model family ({', '.join(FAMILIES)}) "
+            "nor package.module:function"
         )
     if args.method == "all":
         raise UsageError("prune: --method all applies to the digits families; name one method")
