@@ -44,6 +44,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 SAME_LAYER_OK = {
     ("mutation", "formal"),
     ("lowering", "verify"),
+    ("bench", "verify"),  # bench/networks.py: whole CNNs through the workload runner
+    ("bench", "lowering"),
 }
 PACKAGES = tuple(p for _, pkgs in LAYERS for p in pkgs)
 
