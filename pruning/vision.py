@@ -57,7 +57,8 @@ def import_torchvision() -> ModuleType:
     :data:`MISSING_OPS_ERROR`. Any other failure (torchvision not installed, another error) is
     raised unchanged."""
     try:
-        import torchvision
+        # torchvision ships no py.typed marker (and may be missing): untyped to mypy
+        import torchvision  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except RuntimeError as exc:
         if not is_missing_ops(exc):
             raise

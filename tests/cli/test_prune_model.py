@@ -103,7 +103,8 @@ def test_prune_lower_and_report_a_users_model(user_dir: Path) -> None:
     rec = json.loads((user_dir / "pruned" / "report.json").read_text())
     assert rec["cycles"]["after"] < rec["cycles"]["before"]
     assert {g["group"]: g["after"] % 4 for g in rec["groups"]} == {"c1.0": 0, "c3.0": 0}
-    assert "model cycles" in (user_dir / "pruned" / "report.md").read_text()
+    md = (user_dir / "pruned" / "report.md").read_text()
+    assert all(w in md for w in ("model cycles", "MACs", "parameters", "Channels per group"))
     rep = json.loads((user_dir / "rep" / "report.json").read_text())
     dense, pruned = (m["total"]["model_cycles"] for m in rep["models"])
     assert pruned == rec["cycles"]["after"] and dense == rec["cycles"]["before"]
@@ -245,3 +246,35 @@ def test_saved_models_load_their_factory_through_the_one_loader(
         with pytest.raises(factory.UserModelError) as err:
             depgraph_io.load_pruned(folder)
         assert needle in str(err.value), (spec, str(err.value))
+
+
+def test_readme_prune_commands_parse_and_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's "Bring your own model", pruning: prune, lower DIR, report --pruned are valid
+    command lines and each reads what the one before writes (the same sequence runs end to end
+    above on a small model)."""
+    import shlex
+
+    from systolic.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Bring your own model", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```")[0] for b in section.split("```sh\n")[1:]]
+    dense = [shlex.split(line)[1:] for line in blocks[0].strip().splitlines()]
+    cmds = [shlex.split(line)[1:] for line in blocks[1].strip().splitlines()]
+    assert [c[0] for c in cmds] == ["prune", "lower", "report"]
+
+    def opt(cmd: list[str], flag: str) -> str:
+        return cmd[cmd.index(flag) + 1]
+
+    assert opt(cmds[1], "--model") == opt(cmds[0], "--out")
+    assert opt(cmds[2], "--pruned") == opt(cmds[1], "--out") + "/resnet18-pruned.npz"
+    assert cmds[2][1] == opt(dense[0], "--out") + "/resnet18.npz"
+    assert opt(cmds[0], "--round-to") == opt(cmds[0], "--cols") == opt(cmds[1], "--cols")
+    monkeypatch.chdir(tmp_path)
+    for path in (cmds[2][1], opt(cmds[2], "--pruned")):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    for argv in cmds:
+        build_parser().parse_args(argv)
