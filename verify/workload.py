@@ -95,8 +95,11 @@ def run_workload(
         summary = _run_array_parts(path, wl, settings, params, tag, out, parts, tracker)
     else:
         run = ArrayPart(settings, params, path, mode, tag, out, None)
-        with _tailing([run.progress_file], tracker):
-            summary, _ = run()
+        try:
+            with _tailing([run.progress_file], tracker):
+                summary, _ = run()
+        finally:
+            fileio.discard(run.progress_file)
     summary["sim_wall_s"] = time.perf_counter() - t0
     summary["build_s"] = build_s
     summary["results_json"] = str(out)
@@ -184,22 +187,23 @@ def _run_array_parts(
     by_layers = {run.layers: run for run in runs}
     logs: dict[int, str] = {}
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
-    with (
-        concurrent.futures.ProcessPoolExecutor(len(runs), mp_context=ctx) as pool,
-        _tailing([run.progress_file for run in runs], tracker),
-    ):
+    try:
+        # The tail reads the progress files one last time when the pool is done: removed after.
+        with (
+            concurrent.futures.ProcessPoolExecutor(len(runs), mp_context=ctx) as pool,
+            _tailing([run.progress_file for run in runs], tracker),
+        ):
 
-        def run_part(part: Sequence[int]) -> list[LayerRecord]:
-            run = by_layers[tuple(part)]
-            part_summary, log = pool.submit(run).result()
-            logs[runs.index(run)] = log
-            return [LayerRecord(**row) for row in part_summary["layers"]]
+            def run_part(part: Sequence[int]) -> list[LayerRecord]:
+                run = by_layers[tuple(part)]
+                part_summary, log = pool.submit(run).result()
+                logs[runs.index(run)] = log
+                return [LayerRecord(**row) for row in part_summary["layers"]]
 
-        try:
             summary = run_replay_parts(wl, parts, run_part, len(runs), params)
-        finally:
-            for run in runs:
-                fileio.discard(run.out, run.progress_file)
+    finally:
+        for run in runs:
+            fileio.discard(run.out, run.progress_file)
     summary["log"] = logs[0]
     summary["logs"] = [logs[k] for k in sorted(logs)]
     fileio.atomic_write(out, json.dumps(summary, indent=1))
