@@ -195,6 +195,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[Opt, ...]]] = {
             Opt("--sizes", "sizes"),
             Opt("--workload", "in_file"),
             Opt("--top", "enum"),
+            Opt("--jobs", "int", ("0", "-1", "257")),
             *PORT,
         ),
     ),
