@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def load_factory(spec: str, context: str | None = None, program_ok: bool = True)
         obj = getattr(obj, part)
     if not callable(obj):
         raise UserModelError(f"{label}: {attr} is a {type(obj).__name__}, not callable")
+    _check_not_system(label, obj)
     try:
         model = obj()
     except Exception as exc:
@@ -102,6 +104,30 @@ def load_factory(spec: str, context: str | None = None, program_ok: bool = True)
             f"{label}: {attr}() returned a {type(model).__name__}, not a torch.nn.Module"
         )
     return UserModel(model.eval(), attr.rsplit(".", 1)[-1], {"model": spec})
+
+
+def _check_not_system(label: str, obj: Any) -> None:
+    """Refuse, before calling it, a callable of Python's own library or of a compiled extension
+    (``os:abort``, ``sys:exit``, ``builtins:breakpoint``): no model factory is one, and a saved
+    model's ``model.json`` names its factory, so a downloaded folder must not be able to call
+    them. A model factory is a Python function or an ``nn.Module`` class of an installed or
+    user package."""
+    import inspect
+
+    import torch
+
+    if inspect.isclass(obj):
+        if not issubclass(obj, torch.nn.Module):
+            raise UserModelError(f"{label}: {obj.__name__} is a class but not a torch.nn.Module")
+        return
+    if not inspect.isfunction(obj):
+        raise UserModelError(
+            f"{label}: a {type(obj).__name__} is not a model factory (a Python function "
+            "or an nn.Module class)"
+        )
+    top = (getattr(obj, "__module__", "") or "").split(".")[0]
+    if top in sys.stdlib_module_names or top in ("builtins", "torch"):
+        raise UserModelError(f"{label}: a function of {top} is not a model factory")
 
 
 def _import(label: str, module_name: str) -> Any:

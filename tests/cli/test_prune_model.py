@@ -54,6 +54,15 @@ def nobn():
     return Small(bn=False)
 """
 
+
+@pytest.fixture(autouse=True)
+def _fresh_userpkg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each in-process case imports its own folder's ``userpkg`` (another test of this process
+    may have imported one of the same name; the real command is a fresh process)."""
+    for name in [m for m in sys.modules if m == "userpkg" or m.startswith("userpkg.")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
 BASE = ["--model", "userpkg.nets:small", "--input-shape", "3,16,16"]
 
 

@@ -173,6 +173,10 @@ def _lower_here(
 
     monkeypatch.chdir(user_tmp)
     monkeypatch.syspath_prepend(str(user_tmp))
+    # Another test of this process may have imported a package of the same name from its own
+    # folder: the cases must import this folder's (the real command is a fresh process).
+    for name in [m for m in sys.modules if m == "userpkg" or m.startswith("userpkg.")]:
+        monkeypatch.delitem(sys.modules, name)
     status = main(["lower", *args])
     out = capsys.readouterr()
     return status, out.out, out.err
