@@ -47,6 +47,7 @@ from systolic.pruning.factory import (
     check_runs,
     is_program_file,
     load_factory,
+    load_torch_safely,
     load_weights,
     parse_input_shape,
 )
@@ -248,13 +249,7 @@ def _npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 def _pt(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import torch
 
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserModelError(
-            f"{shown(path)}: not data torch loads safely (weights_only=True): "
-            f"{type(exc).__name__}: {one_line(exc, 100)}"
-        ) from None
+    obj = load_torch_safely(path, "data")
     if isinstance(obj, torch.Tensor):
         return obj.numpy(), None
     if (

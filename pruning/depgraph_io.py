@@ -29,9 +29,10 @@ import torch
 from torch import nn
 
 from systolic import names
-from systolic.fileio import atomic_path, atomic_write
+from systolic.fileio import atomic_write
 from systolic.pruning.depgraph import replay
 from systolic.pruning.errors import PruningError
+from systolic.pruning.io import save_weights
 
 FORMAT = "systolic-depgraph-model"
 VERSION = 1
@@ -90,9 +91,7 @@ def save_pruned(
     meta = dict(meta or {})
     names.check_names(meta, "meta key", where, error=PruningError)
     out.mkdir(parents=True, exist_ok=True)
-    weights = out / WEIGHTS_FILE
-    with atomic_path(weights, same_name=True) as tmp:
-        torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, tmp)
+    weights = save_weights(model, out / WEIGHTS_FILE)
     doc = {
         "format": FORMAT,
         "version": VERSION,

@@ -157,17 +157,25 @@ def _import(label: str, module_name: str) -> Any:
     raise AssertionError("unreachable")
 
 
+def load_torch_safely(path: Path, what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` (tensors and plain containers, never a pickled
+    object); one line saying the file is not ``what`` when torch refuses it."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserModelError(
+            f"{shown(path)}: not {what} that torch loads safely (weights_only=True): "
+            f"{type(exc).__name__}: {one_line(exc, 120)}"
+        ) from None
+
+
 def load_weights(model: UserModel, path: Path) -> None:
     """Load the state dict in ``path`` into ``model`` (strict: keys and shapes must fit)."""
     import torch
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserModelError(
-            f"{shown(path)}: not a state dict that torch loads safely (weights_only=True): "
-            f"{type(exc).__name__}: {one_line(exc, 120)}"
-        ) from None
+    state = load_torch_safely(path, "a state dict")
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):

@@ -50,6 +50,15 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def save_weights(model: nn.Module, path: Path) -> Path:
+    """``model``'s state dict (CPU copies) written atomically to ``path``; returns it. torch.save
+    names the archive inside after the file: the final name keeps the bytes (and so a recorded
+    SHA-256, by which e2e finds equal dense models) independent of the write."""
+    with atomic_path(path, same_name=True) as tmp:
+        torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, tmp)
+    return path
+
+
 def save_model(
     directory: str | Path,
     model: nn.Module,
@@ -64,11 +73,7 @@ def save_model(
     _kept_map(record, spec, names.shown(out / META_FILE))
     _meta(record, names.shown(out / META_FILE))
     out.mkdir(parents=True, exist_ok=True)
-    weights = out / WEIGHTS_FILE
-    # torch.save names the archive inside after the file: the final name keeps the bytes (and
-    # so weights_sha256, by which e2e finds equal dense models) independent of the write.
-    with atomic_path(weights, same_name=True) as tmp:
-        torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, tmp)
+    weights = save_weights(model, out / WEIGHTS_FILE)
     doc = {
         "format": FORMAT,
         "version": VERSION,

@@ -38,28 +38,29 @@ class Tool:
     required: bool = True
 
 
-def on_path(name: str, install: str) -> Callable[[], str]:
-    """A finder of an executable on PATH."""
+def _finder(
+    name: str, install: str, lookup: Callable[[str], str | None], where: str
+) -> Callable[[], str]:
+    """A finder of executable ``name`` by ``lookup``; when it is missing, one line with
+    ``where`` it was looked for and how to ``install`` it."""
 
     def find() -> str:
-        found = shutil.which(name)
+        found = lookup(name)
         if found is None:
-            raise SimulatorError(f"{name} not found on PATH: {install}")
+            raise SimulatorError(f"{name} not found{where}: {install}")
         return found
 
     return find
+
+
+def on_path(name: str, install: str) -> Callable[[], str]:
+    """A finder of an executable on PATH."""
+    return _finder(name, install, shutil.which, " on PATH")
 
 
 def yowasp(name: str, install: str) -> Callable[[], str]:
     """A finder of a YoWASP tool: the venv's bin/ first, then PATH (as the flows look)."""
-
-    def find() -> str:
-        found = toolchain.find_executable(name)
-        if found is None:
-            raise SimulatorError(f"{name} not found: {install}")
-        return found
-
-    return find
+    return _finder(name, install, toolchain.find_executable, "")
 
 
 def perl_modules() -> str:
