@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -46,7 +47,35 @@ class Terminated(KeyboardInterrupt):
 
 
 #: Set by the first signal: the command is ending; no new child may start.
-_stopping = threading.Event()
+class _StopFlag:
+    """The "command is ending" flag: set by the first signal, read by every thread.
+
+    No lock anywhere: ``threading.Event.set`` takes one, and a second signal arriving while the
+    first handler held it re-entered the handler, which waited on that lock for ever (seen under
+    load: eight SIGTERMs to ``systolic fpga``). :meth:`claim` is ``next()`` on a counter, one C
+    call, which a signal handler cannot interrupt: exactly one caller is first."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def claim(self) -> bool:
+        """Set the flag; True for the first caller only."""
+        first = next(self._count) == 0
+        self._set = True
+        return first
+
+    def set(self) -> None:
+        self.claim()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def clear(self) -> None:
+        self._count = itertools.count()
+        self._set = False
+
+
+_stopping = _StopFlag()
 #: Process groups of the children started by :func:`start` (pgid == the child's pid), with their
 #: Popen objects. RLock: the handler runs in the main thread, maybe while it holds the lock.
 _sessions: dict[int, subprocess.Popen[Any]] = {}
@@ -66,11 +95,10 @@ def check_stopping() -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    if _stopping.is_set():
+    if not _stopping.claim():
         # Cleanup already under way (make forwards the group's TERM; Ctrl-C after a TERM):
         # running it again, or raising from inside it, would only cut it short.
         return
-    _stopping.set()
     # End the children first, while they are still ours: once the exception unwinds through
     # subprocess.run, it kills only its direct child (make), whose compilers would be orphaned.
     kill_children()

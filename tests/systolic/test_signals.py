@@ -342,3 +342,36 @@ def test_a_tools_leftover_children_end_with_it_and_at_exit(
     slow = procs.start([sys.executable, "-c", "import time; time.sleep(600)"])
     assert procs.end_sessions() == 1
     assert slow.wait(timeout=5) is not None
+
+
+def test_the_handler_sets_its_flag_without_a_lock(
+    fresh_procs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second signal can arrive while the first handler runs; if the handler held a lock then
+    (threading.Event.set takes one), the nested handler waited on it for ever: `systolic fpga`
+    hung under eight TERMs. The handler's path up to the cleanup takes no lock."""
+    monkeypatch.setattr(procs, "kill_children", lambda *a, **k: 0)
+    acquired: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        name = getattr(arg, "__qualname__", "") or getattr(arg, "__name__", "")
+        owner = type(getattr(arg, "__self__", None)).__name__
+        if (
+            event == "c_call"
+            and "lock" in owner.lower()
+            and name.split(".")[-1]
+            in (
+                "acquire",
+                "__enter__",
+            )
+        ):
+            acquired.append(f"{owner}.{name}")
+
+    sys.setprofile(profile)
+    try:
+        with pytest.raises(procs.Terminated):
+            procs._on_signal(signal.SIGTERM, None)
+    finally:
+        sys.setprofile(None)
+    assert not acquired, acquired
+    assert procs.stopping()
