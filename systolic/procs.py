@@ -46,7 +46,6 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main thread when the process receives SIGTERM."""
 
 
-#: Set by the first signal: the command is ending; no new child may start.
 class _StopFlag:
     """The "command is ending" flag: set by the first signal, read by every thread.
 
@@ -75,6 +74,7 @@ class _StopFlag:
         self._set = False
 
 
+#: Set by the first signal: the command is ending; no new child may start.
 _stopping = _StopFlag()
 #: Process groups of the children started by :func:`start` (pgid == the child's pid), with their
 #: Popen objects. RLock: the handler runs in the main thread, maybe while it holds the lock.
