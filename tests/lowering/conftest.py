@@ -22,7 +22,12 @@ SPECS = {
 def random_model(family: str, seed: int = 0) -> nn.Module:
     """A freshly initialised model with random BN statistics and affine parameters (eval)."""
     torch.manual_seed(seed)
-    model = build_model(SPECS[family])
+    return randomize_bn(build_model(SPECS[family]))
+
+
+def randomize_bn(model: nn.Module) -> nn.Module:
+    """``model`` with random BN statistics and affine parameters, in eval mode (from torch's
+    current random state)."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):

@@ -27,6 +27,8 @@ from systolic.lowering.graph import (
 from systolic.models.im2col import ConvGeometry, conv_gemm_shape
 from systolic.models.network import HostOp, exact_gemm, run
 
+from .conftest import randomize_bn
+
 
 class Block(nn.Module):
     """conv-BN-ReLU6, depthwise conv-BN, residual add, ReLU."""
@@ -80,14 +82,7 @@ class Everything(nn.Module):
 
 def _randomize(model: nn.Module, seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.3, 0.3)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return model.eval()
+    return randomize_bn(model)
 
 
 def _everything(seed: int) -> nn.Module:
