@@ -62,3 +62,30 @@ def test_verilator_refuses_a_build_folder_with_a_blank(tmp_path: Path) -> None:
     toolchain.Icarus().check_build_folder(tmp_path / "a b")
     with pytest.raises(toolchain.SimulatorError, match="GNU make"):
         toolchain.Verilator().check_build_folder(tmp_path / "a b")
+
+
+def test_the_default_path_builds_quick_and_the_fast_path_optimised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build calls themselves (a stand-in for cocotb's runner records the MAKEFLAGS each
+    build sees): build.built compiles at -O0, the fast-path harness's build does not."""
+    import os
+
+    import cocotb_tools.runner
+
+    from systolic.engine import build, harness
+    from systolic.engine.config import RunSettings
+    from systolic.models.params import ArrayParams
+
+    seen: list[str] = []
+
+    class Recorder:
+        def build(self, **_kw: object) -> None:
+            seen.append(os.environ.get("MAKEFLAGS", ""))
+
+    monkeypatch.setattr(cocotb_tools.runner, "get_runner", lambda sim: Recorder())
+    settings = RunSettings("verilator", build_root=tmp_path)
+    build.build(settings, ArrayParams(1, 1))
+    harness.build_cocotb(settings, ArrayParams(1, 1), harness.HarnessBuild(depth=16))
+    assert len(seen) == 2
+    assert "OPT_FAST=-O0" in seen[0] and "OPT_FAST" not in seen[1], seen
