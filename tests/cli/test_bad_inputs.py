@@ -79,18 +79,12 @@ def wave_files(tmp: Path) -> None:
     from systolic.engine.config import RunSettings
     from systolic.waves.stimfile import stim_dir
 
-    saved = {name: os.environ.get(name) for name in (config.COV_DIR, config.WAVES_DIR)}
-    os.environ.pop(config.COV_DIR, None)  # this run's coverage is not the tier's
-    os.environ[config.WAVES_DIR] = str(tmp / "waves")
-    try:
+    # The worker's other tests must see the settings as they were: a context, undone after.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(config.COV_DIR, raising=False)  # this run's coverage is not the tier's
+        mp.setenv(config.WAVES_DIR, str(tmp / "waves"))
         settings = RunSettings("icarus", waves=True, build_root=tmp / "wave-build")
         res = runner.run(settings, ArrayParams(2, 2), ["test_lecture_3x3"])
-    finally:  # the worker's other tests see the settings as they were
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     assert res.passed, res.summary()
     vcd = res.waves["test_lecture_3x3"]
     text = vcd.read_text()
