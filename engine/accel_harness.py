@@ -88,10 +88,9 @@ def build_bench(settings: RunSettings, top: TopParams) -> Path:
     """Build the harness for one top (the settings' simulator, RTL and build folders); returns
     the executable (vvp file or binary)."""
     sim, rtl_dir = settings.sim, settings.rtl_dir
-    params = top.array
     gparams = top.hdl_parameters()
     tag = "_".join(f"{k}{v}" for k, v in gparams.items()) + build.rtl_tag(rtl_dir)
-    bdir = build.build_dir(settings.replace(waves=False), params).parent / f"accel_{tag}"
+    bdir = build.sim_folder(settings) / f"accel_{tag}"
     srcs = [*build.accel_sources(rtl_dir), HARNESS_DIR / "systolic_accel_bench.v"]
     main = HARNESS_DIR / "accel_main.cpp"
     return build.native_build(sim, bdir, f"{BENCH_TOP}_tb", BENCH_TOP, gparams, srcs, main)

@@ -96,8 +96,14 @@ def build_dir(settings: RunSettings, params: ArrayParams, top: HdlTop = ARRAY_TO
     """``<root>/<sim>/<params tag>[<top tag>][_waves][_rtl<hash>]``: one folder per build
     configuration."""
     s = settings
-    name = params.tag + top.tag + ("_waves" if s.waves else "") + rtl_tag(s.rtl_dir)
-    return Path(s.build_root or BUILD_ROOT).resolve() / s.sim / name
+    return sim_folder(s) / (
+        params.tag + top.tag + ("_waves" if s.waves else "") + rtl_tag(s.rtl_dir)
+    )
+
+
+def sim_folder(settings: RunSettings) -> Path:
+    """``<build root>/<sim>``: the parent of every build of the settings' simulator."""
+    return Path(settings.build_root or BUILD_ROOT).resolve() / settings.sim
 
 
 def rtl_tag(rtl_dir: Path | None) -> str:

@@ -168,7 +168,7 @@ def build_raw(settings: RunSettings, params: ArrayParams, harness: HarnessBuild)
     """Build the raw (no-Python) harness; returns the executable (vvp file or binary)."""
     sim, raw = settings.sim, HarnessBuild(harness.depth, harness.check)  # no DUMP there
     name = "raw_" + raw.tag(params) + build.rtl_tag(settings.rtl_dir)
-    bdir = (settings.build_root or build.BUILD_ROOT) / sim / name
+    bdir = build.sim_folder(settings) / name
     srcs = [*harness_sources(settings.rtl_dir), HARNESS_DIR / "systolic_harness_tb.v"]
     gparams = raw.hdl_parameters(params)
     main = HARNESS_DIR / "harness_main.cpp"
@@ -210,7 +210,7 @@ def build_cocotb(
     toolchain.check_simulator(sim)
     top = cocotb_top(sim)
     name = harness.tag(params) + "_" + top + build.rtl_tag(settings.rtl_dir)
-    bdir = (settings.build_root or build.BUILD_ROOT) / sim / name
+    bdir = build.sim_folder(settings) / name
     r = get_runner(sim)
     extra = []
     if top == HDL_CLOCK_TOP:
