@@ -29,8 +29,13 @@ the default) or by the 99.99th percentile of |x| (``"percentile"``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
+import io
+import logging
 import operator
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -96,14 +101,56 @@ def _one_line(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def trace(model: nn.Module) -> torch.fx.GraphModule:
-    """fx-trace ``model``; fall back to torch.export. One LoweringError line if neither can."""
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    lines = str(exc).strip().splitlines()
+    return _one_line(Exception(lines[0] if lines else type(exc).__name__), limit)
+
+
+@contextlib.contextmanager
+def _quiet_torch() -> Iterator[None]:
+    """torch.export logs guard warnings, emits deprecation warnings and prints a failed
+    export's partial graph to stderr; a failure is reported as one line by the caller, so
+    nothing else may reach the terminal."""
+    before = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    sink = io.StringIO()
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stderr(sink),
+            contextlib.redirect_stdout(sink),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(before)
+
+
+def trace(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
+    """The model's graph: a GraphModule as it is (a loaded ``.pt2`` program), else torch.fx,
+    else ``torch.export`` (ATen operators, shapes fixed by ``example``). One LoweringError line
+    if neither can trace it."""
+    if isinstance(model, torch.fx.GraphModule):
+        return model
     try:
         return torch.fx.symbolic_trace(model)
     except Exception as fx_exc:  # tracing user code raises anything
+        fx_why = _one_line(fx_exc, 120)
+    try:
+        with torch.no_grad():
+            model(example)
+    except Exception as exc:  # a user's model raises anything
         raise LoweringError(
-            f"cannot trace {type(model).__name__} with torch.fx ({_one_line(fx_exc)}): "
-            "data-dependent control flow or dynamic shapes are not supported"
+            f"the model does not run on an input of shape {tuple(example.shape)}: {_one_line(exc)}"
+        ) from None
+    try:
+        with _quiet_torch():
+            return torch.export.export(model, (example,), strict=False).module()
+    except Exception as export_exc:  # exporting user code raises anything
+        raise LoweringError(
+            f"cannot trace {type(model).__name__} with torch.fx ({fx_why}) or torch.export "
+            f"({type(export_exc).__name__}: {_first_line(export_exc)}): data-dependent control "
+            "flow or dynamic shapes are not supported"
         ) from None
 
 
@@ -154,6 +201,11 @@ class _Seq:
     items: list[Any]
 
 
+def _same(t: torch.Tensor, *_args: Any, **_kwargs: Any) -> torch.Tensor:
+    """contiguous, clone, alias, detach: the same elements in the same order."""
+    return t
+
+
 _RELU = {F.relu, torch.relu, torch.relu_}
 _LAYOUT_FUNCS = {
     torch.flatten,
@@ -167,6 +219,7 @@ _LAYOUT_FUNCS = {
     torch.narrow,
     torch.t,
     operator.getitem,
+    _same,
 }
 _LAYOUT_METHODS = {
     "view",
@@ -188,6 +241,100 @@ _PASS_MODULES = (nn.Identity, nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.AlphaDr
 _ADD = {operator.add, operator.iadd, torch.add}
 _MUL = {operator.mul, operator.imul, torch.mul}
 _SIGMOID = {torch.sigmoid, F.sigmoid}
+
+
+#: ATen overloads (what torch.export records) -> the torch function with the same positional
+#: signature whose rule lowers them.
+_ATEN_AS: dict[str, Callable[..., Any]] = {
+    "conv2d.default": F.conv2d,
+    "linear.default": F.linear,
+    "relu.default": torch.relu,
+    "relu_.default": torch.relu,
+    "relu6.default": F.relu6,
+    "hardtanh.default": F.hardtanh,
+    "hardtanh_.default": F.hardtanh,
+    "clamp.default": torch.clamp,
+    "clamp_.default": torch.clamp,
+    "max_pool2d.default": F.max_pool2d,
+    "max_pool2d_with_indices.default": F.max_pool2d,
+    "avg_pool2d.default": F.avg_pool2d,
+    "adaptive_avg_pool2d.default": F.adaptive_avg_pool2d,
+    "_adaptive_avg_pool2d.default": F.adaptive_avg_pool2d,
+    "mean.dim": torch.mean,
+    "add.Tensor": torch.add,
+    "add_.Tensor": torch.add,
+    "mul.Tensor": torch.mul,
+    "mul_.Tensor": torch.mul,
+    "cat.default": torch.cat,
+    "sigmoid.default": torch.sigmoid,
+    "sigmoid_.default": torch.sigmoid,
+    "dropout.default": F.dropout,
+    "dropout_.default": F.dropout,
+    "feature_dropout.default": F.dropout,
+    "feature_dropout_.default": F.dropout,
+    "view.default": torch.reshape,
+    "reshape.default": torch.reshape,
+    "_unsafe_view.default": torch.reshape,
+    "flatten.using_ints": torch.flatten,
+    "transpose.int": torch.transpose,
+    "permute.default": torch.permute,
+    "t.default": torch.t,
+    "squeeze.dim": torch.squeeze,
+    "squeeze.dims": torch.squeeze,
+    "squeeze.default": torch.squeeze,
+    "unsqueeze.default": torch.unsqueeze,
+    "chunk.default": torch.chunk,
+    "split.Tensor": torch.split,
+    "split_with_sizes.default": torch.split,
+    "narrow.default": torch.narrow,
+    "contiguous.default": _same,
+    "clone.default": _same,
+    "alias.default": _same,
+    "detach.default": _same,
+}
+
+
+#: Tuple-valued ATen overloads of a decomposed export graph whose first output is the value.
+_ATEN_TUPLES = {
+    torch.ops.aten._native_batch_norm_legit_no_training.default,
+    torch.ops.aten.max_pool2d_with_indices.default,
+}
+
+
+@functools.cache
+def _aten_functions() -> dict[Any, Callable[..., Any]]:
+    """:data:`_ATEN_AS` keyed by the overload objects this torch has."""
+    table: dict[Any, Callable[..., Any]] = {}
+    for key, fn in _ATEN_AS.items():
+        packet, overload = key.split(".")
+        op = getattr(getattr(torch.ops.aten, packet, None), overload, None)
+        if op is not None:
+            table[op] = fn
+    return table
+
+
+def _bn_module(
+    rank: int,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    mean: Any,
+    var: Any,
+    eps: float,
+) -> nn.Module:
+    """The eval-mode BatchNorm module an ATen batch norm stands for (folding reads modules)."""
+    if not isinstance(mean, torch.Tensor) or not isinstance(var, torch.Tensor):
+        return nn.BatchNorm2d(1, track_running_stats=False)  # refused by batch_norm()
+    c = mean.numel()
+    bn = (nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d)(c, eps=eps).double().eval()
+    state = {
+        "weight": torch.ones(c) if weight is None else weight,
+        "bias": torch.zeros(c) if bias is None else bias,
+        "running_mean": mean,
+        "running_var": var,
+        "num_batches_tracked": torch.tensor(0),
+    }
+    bn.load_state_dict(state)
+    return bn
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -212,11 +359,25 @@ def _holds_tensor(value: Any) -> bool:
 
 
 def _op_name(n: torch.fx.Node) -> str:
-    """A readable name for the lowered operation of ``n``: module path, or place and node."""
+    """A readable name for the lowered operation of ``n``: the module path of a module call
+    (in a torch.export graph: of an operator inside a torch.nn layer, such as the conv2d of a
+    Conv2d), else place and node."""
     if n.op == "call_module":
         return str(n.target)
     place = _place(n)
-    return n.name if place == "the model's forward" else f"{place}.{n.name}"
+    if place == "the model's forward":
+        return n.name
+    return place if _in_torch_layer(n) else f"{place}.{n.name}"
+
+
+def _in_torch_layer(n: torch.fx.Node) -> bool:
+    stack = n.meta.get("nn_module_stack") or {}
+    if not stack or not isinstance(n.target, torch._ops.OpOverload):
+        return False
+    last = list(stack.values())[-1]
+    kind = last[1] if isinstance(last, tuple) and len(last) > 1 else None
+    module = kind if isinstance(kind, str) else getattr(kind, "__module__", "") or ""
+    return "torch.nn.modules." in f"{module}." or module.startswith("torch.nn.modules")
 
 
 def _place(n: torch.fx.Node) -> str:
@@ -389,6 +550,8 @@ class _Builder:
         target = n.target
         if n.op == "call_method":
             return self.visit_method(n, str(target), args, kwargs, value)
+        if isinstance(target, torch._ops.OpOverload):
+            return self.visit_aten(n, target, args, kwargs, value)
         return self.visit_function(n, target, args, kwargs, value)
 
     # Modules ------------------------------------------------------------------------------------
@@ -548,6 +711,46 @@ class _Builder:
             raise self.fail(n, "functional batch norm is not supported (use nn.BatchNorm2d)")
         raise self.fail(n, "this operation is not supported")
 
+    # ATen operators (a torch.export graph) --------------------------------------------------
+
+    def visit_aten(self, n, op, args, kwargs, value):  # type: ignore[no-untyped-def]
+        """An ATen operator: the few whose arguments differ are adapted here; the rest share
+        their torch function's positional signature and take its rule."""
+        if op in _ATEN_TUPLES:
+            # (out, saved statistics or indices): the rule lowers `out`; the rest is no
+            # tensor the lowering computes, so a reader of it is refused where it reads.
+            self.values[n.name] = value[0]
+            out = self._visit_aten_one(n, op, args, kwargs, value[0])
+            return _Seq([out] + [None] * (len(value) - 1))
+        return self._visit_aten_one(n, op, args, kwargs, value)
+
+    def _visit_aten_one(self, n, op, args, kwargs, value):  # type: ignore[no-untyped-def]
+        aten = torch.ops.aten
+        if op in (aten.batch_norm.default, aten._native_batch_norm_legit_no_training.default):
+            x, weight, bias, mean, var = args[:5]
+            training = bool(args[5]) if op is aten.batch_norm.default else False
+            eps = args[7] if op is aten.batch_norm.default else args[6]
+            if training:
+                raise self.fail(n, "batch norm in training mode (call model.eval() first)")
+            bn = _bn_module(len(value.shape), weight, bias, mean, var, float(eps))
+            return self.batch_norm(n, x, bn, value)
+        if op is aten.convolution.default:
+            x, weight, bias, stride, padding, dilation, transposed, _, groups = args[:9]
+            if transposed:
+                raise self.fail(n, "transposed convolution is not supported")
+            return self.conv(n, x, weight, bias, stride, padding, dilation, groups, value)
+        if op is aten.addmm.default:
+            bias, x, weight_t = args[:3]
+            if kwargs.get("beta", 1) != 1 or kwargs.get("alpha", 1) != 1:
+                raise self.fail(n, "addmm with beta or alpha other than 1")
+            if not isinstance(weight_t, torch.Tensor):
+                raise self.fail(n, "the linear weight is computed, not a parameter")
+            return self.linear(n, x, weight_t.t(), bias, value)
+        f = _aten_functions().get(op)
+        if f is None:
+            raise self.fail(n, "this operation is not supported")
+        return self.visit_function(n, f, args, kwargs, value)
+
     # -- lowering rules --------------------------------------------------------------------------
 
     def consts(self, n: torch.fx.Node, a: Any) -> Any:
@@ -642,7 +845,7 @@ class _Builder:
         w, b = fold_bn(torch.ones(c, 1, 1, 1, dtype=torch.float64), None, bn.double())
         src = self.tensor(n, x)
         geo = ConvGeometry((1, 1), groups=c)
-        name = self.unique(str(n.target))
+        name = self.unique(_op_name(n))
         return self.add(
             n, Node("gemm", name, [src], _place(n), "conv", w, b, geo), tuple(value.shape)
         )
@@ -752,13 +955,16 @@ class _Builder:
 
 def build_graph(model: nn.Module, example: torch.Tensor) -> Graph:
     """Trace ``model`` (eval mode) and lower it into a :class:`Graph` (shapes from ``example``)."""
-    model = copy.deepcopy(model).eval().double()
-    gm = trace(model)
-    gm.graph.eliminate_dead_code()
-    gm.recompile()
+    with warnings.catch_warnings():
+        # Copying an exported program's module trips a torch-internal FutureWarning.
+        warnings.simplefilter("ignore", FutureWarning)
+        model = copy.deepcopy(model).eval().double()
     x = torch.as_tensor(example).double()
     if x.dim() != 4:
         raise LoweringError(f"the example input must be N x C x H x W, got shape {tuple(x.shape)}")
+    gm = trace(model, x)
+    gm.graph.eliminate_dead_code()
+    gm.recompile()
     rec = _Recorder(gm)
     try:
         with torch.no_grad():

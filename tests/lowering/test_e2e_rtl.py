@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from systolic.engine import build, toolchain
 from systolic.engine.config import RunSettings
@@ -19,7 +22,7 @@ from systolic.models.params import ArrayParams, TopParams
 from systolic.mutation import catalog as mutants
 from systolic.verify.workload import run_workload
 
-from .conftest import images, random_model
+from .conftest import images, random_model, randomize_bn
 
 ARRAY = ArrayParams(4, 4)
 ROOT = build.BUILD_ROOT / "e2e-tests"
@@ -142,3 +145,61 @@ def test_the_accelerator_run_catches_a_broken_top(
         e.startswith(layer) and "wrong entries" in e and "C[" in e and "PE(" in e
         for layer, e in errors
     ), errors
+
+
+class _UsersCnn(nn.Module):
+    """A user's CNN, not one of ours: residual add around a depthwise conv, a two-branch
+    concat, max-pool, and a shape branch that torch.fx cannot follow (so it is lowered through
+    torch.export: the second front end reaches the RTL too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.left = nn.Conv2d(8, 4, 1)
+        self.right = nn.Conv2d(8, 4, 3, padding=1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn(self.stem(x)))
+        y = F.relu(y + self.dw(y))
+        y = torch.cat([self.left(y), F.relu6(self.right(y))], 1)
+        if y.shape[-1] > 8:
+            y = F.max_pool2d(y, 2)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
+@pytest.fixture(scope="module")
+def users_workload(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from systolic.engine.workload import build_workload, save_workload
+    from systolic.lowering.graph import lower
+
+    torch.manual_seed(5)
+    model = randomize_bn(_UsersCnn()).eval()
+    x = torch.from_numpy(np.random.default_rng(8).random((3, 3, 12, 12)).astype(np.float32))
+    lowered = lower(model, x[:1], x, "users-cnn")
+    wl = build_workload(lowered.net, x.numpy(), np.arange(3) % 5)
+    return save_workload(wl, tmp_path_factory.mktemp("users") / "users-cnn.npz")
+
+
+#: (simulator, design): the user's model on the array (Verilator: the Icarus array run is the
+#: README's example test) and through the accelerator top on both simulators.
+USERS_RUNS = [("verilator", ARRAY), ("icarus", PORTS["icarus"]), ("verilator", PORTS["verilator"])]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    "sim,design", USERS_RUNS, ids=[f"{s}-{type(d).__name__}" for s, d in USERS_RUNS]
+)
+def test_a_users_cnn_runs_bit_exact_on_the_array_and_the_top(
+    sim: str, design: ArrayParams | TopParams, users_workload: Path
+) -> None:
+    s = run_workload(
+        users_workload, RunSettings(sim, build_root=ROOT), design, "e2e", name=f"users-{sim}"
+    )
+    assert s["passed"], [lr["errors"] for lr in s["layers"] if lr["errors"]]
+    assert s.get("top") == ("accel" if isinstance(design, TopParams) else None)
+    assert [lr["layer"] for lr in s["layers"]] == ["stem", "dw", "left", "right", "fc"]
+    assert s["agreement"] == s["images"] == 3
+    assert all(lr["rtl_cycles"] == lr["model_cycles"] > 0 for lr in s["layers"])

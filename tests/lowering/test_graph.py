@@ -196,9 +196,11 @@ class _If(nn.Module):
 
 
 class _Loop(nn.Module):
+    """A loop whose count is data: neither torch.fx nor torch.export can fix it."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for _ in range(x.size(1)):
-            x = x + 1
+        for _ in range(int(x.abs().sum() > 0)):
+            x = x + x
         return x
 
 
@@ -237,7 +239,7 @@ BAD = {
     ),
     "dilated max-pool": (_seq(nn.MaxPool2d(2, dilation=2)), "max pooling with dilation"),
     "control flow": (_If(), r"cannot trace _If with torch\.fx .*control flow"),
-    "dynamic shape": (_Loop(), r"cannot trace _Loop with torch\.fx"),
+    "data-dependent loop": (_Loop(), r"cannot trace _Loop with torch\.fx .* or torch\.export"),
     "wrong input shape": (
         nn.Conv2d(1, 4, 3).eval(),
         r"does not run on an input of shape \(1, 3, 32",

@@ -273,6 +273,25 @@ def test_pt2_program_loads(tmp_path: Path) -> None:
     assert tuple(out.shape) == (1, 4)
 
 
+def test_pt2_program_lowers_like_its_module(tmp_path: Path) -> None:
+    """A saved torch.export program and the factory it was exported from give the same
+    workload (layers, weights, scales), and loading the program prints nothing."""
+    from systolic.engine.workload import load_workload
+
+    _user_dir(tmp_path)
+    path = _program(tmp_path)
+    by_program = _lower(tmp_path, "--model", path.name, "--input-shape", "3,8,8", "--out", "p")
+    by_spec = _lower(tmp_path, *BASE, "--name", "prog", "--out", "s")
+    assert by_program.returncode == 0 and by_spec.returncode == 0, by_program.stderr
+    assert by_program.stderr == "", by_program.stderr
+    a = load_workload(tmp_path / "p" / "prog.npz").net
+    b = load_workload(tmp_path / "s" / "prog.npz").net
+    assert [g.name for g in a.layers] == [g.name for g in b.layers] == ["conv", "dw", "fc"]
+    for g, h in zip(a.layers, b.layers, strict=True):
+        assert np.array_equal(g.weight, h.weight) and np.array_equal(g.bias, h.bias)
+        assert (g.in_scale, g.out_scale) == (h.in_scale, h.out_scale)
+
+
 def test_pt2_that_would_unpickle_is_refused_before_loading(tmp_path: Path) -> None:
     path = _program(tmp_path)
     with zipfile.ZipFile(path) as z:
