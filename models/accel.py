@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from systolic.models.params import ArrayParams, TopParams
+from systolic.models.params import FIFO_DEPTH_MAX, ArrayParams, TopParams
 from systolic.models.tiling import check_dims, plan_folds
 
 
@@ -42,7 +42,9 @@ class AccelSchedule:
     admit[f]: the cycle fold f's last step is accepted; writes[f][g]: the cycle its group g is
     written to the FIFO (on m_axis_c from the next cycle); first_write[f] = writes[f][0];
     held[f]: cycles fold f's last step waited (tready low) for room, slots or shadow;
-    held_by[f]: the rules that failed in its first held cycle ("" when it was not held).
+    held_by[f]: the rules that failed in its first held cycle ("" when it was not held);
+    peak: the most FIFO entries in use or reserved that an admission needed (the room rule's
+    left side at the cycle a fold was admitted).
     """
 
     admit: tuple[int, ...]
@@ -51,6 +53,7 @@ class AccelSchedule:
     cycles: int
     held_by: tuple[str, ...] = ()
     writes: tuple[tuple[int, ...], ...] = ()
+    peak: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def schedule_folds(folds: Sequence[FoldShape], top: TopParams) -> AccelSchedule:
     held_by: list[str] = []
     last_write = -1  # the last group-write cycle reserved so far
     admitted = 0  # FIFO entries in it or reserved
+    peak = 0
     pops: deque[int] = deque()  # pop cycles of entries not yet popped, in order
     prev = -1
     for f in folds:
@@ -123,13 +127,39 @@ def schedule_folds(folds: Sequence[FoldShape], top: TopParams) -> AccelSchedule:
         held_by.append(why)
         last_write = w[-1]
         admitted += n_groups
+        peak = max(peak, admitted)
         # A sink that never stalls takes each beat in the cycle after its write.
         pops.extend(x + 1 for x in w)
         prev = c
     cycles = last_write + 2 if folds else 0
     return AccelSchedule(
-        tuple(admit), tuple(first), tuple(held), cycles, tuple(held_by), tuple(writes)
+        tuple(admit), tuple(first), tuple(held), cycles, tuple(held_by), tuple(writes), peak
     )
+
+
+def no_hold_depth(top: TopParams) -> int:
+    """The FIFO depth from which room never holds a fold of any stream back (sink never stalls):
+    max(ROWS, min(ROWS + COLS, (SHADOWS + 2) * ceil(ROWS / OUT_ROWS)) + L + 2).
+
+    A group holds an entry from its fold's admission (cycle c) to its pop, the cycle after its
+    write, so at cycle c the entries in use are groups written in c - 1 or later. Writes are one
+    per cycle and the slots rule ends them by c + ROWS + COLS + L: at most ROWS + COLS + L + 2.
+    The shadow rule puts the first write of the fold SHADOWS + 1 back no later than c + 1 + L,
+    so older folds hold at most L + 2 of them, and that fold, the SHADOWS between and the new
+    one at most ceil(ROWS / OUT_ROWS) each. Exact (one entry less holds some GEMM back) when
+    ROWS + COLS <= (SHADOWS + 2) * ceil(ROWS / OUT_ROWS); ``fifo_need`` is a stream's own need.
+    """
+    a = top.array
+    per_fold = groups(a.rows, top.out_rows)
+    return max(a.rows, min(a.rows + a.cols, (top.shadows + 2) * per_fold) + a.latency + 2)
+
+
+def fifo_need(folds: Sequence[FoldShape], top: TopParams) -> int:
+    """The least FIFO depth at which room holds no fold of ``folds`` back (sink never stalls):
+    the peak of entries in use or reserved with a FIFO that never fills, at least ROWS (the
+    least legal depth). ``top``'s own depth is ignored."""
+    free = TopParams(top.array, FIFO_DEPTH_MAX, top.out_rows, top.shadows)
+    return max(top.array.rows, schedule_folds(folds, free).peak)
 
 
 def accel_cycles(m: int, k: int, n: int, top: TopParams) -> int:

@@ -111,7 +111,7 @@ class TopParams:
     """The accelerator top (rtl/systolic_accel.v) of one run: its array and its result port.
 
     array: the array inside (size, widths, MUL_REG); fifo_depth: result-FIFO entries (None: the
-    RTL's default, ROWS + COLS + 2; legal ROWS..1024); out_rows: rows of C per result beat
+    RTL's default, ROWS + COLS + 2 + MUL_REG; legal ROWS..1024); out_rows: rows of C per result beat
     (OUT_ROWS, 1..ROWS), a *group*; shadows: shadow registers per PE (SHADOWS, 1..4). Checked
     when built, so a bad port is one line before anything runs; passed as one value from the
     command line to the models, the builds, the testbench and the flows.
@@ -155,9 +155,11 @@ class TopParams:
 
     @property
     def depth(self) -> int:
-        """The FIFO depth the RTL elaborates (the default resolved)."""
+        """The FIFO depth the RTL elaborates (the default resolved: ROWS + COLS + 2 + L, which
+        is never below the depth at which room holds no fold back, models/accel.py
+        ``no_hold_depth``)."""
         a = self.array
-        return a.rows + a.cols + 2 if self.fifo_depth is None else self.fifo_depth
+        return a.rows + a.cols + 2 + a.latency if self.fifo_depth is None else self.fifo_depth
 
     @property
     def latency(self) -> int:

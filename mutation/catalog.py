@@ -69,7 +69,8 @@ class Mutant:
     cls: bug class (one of CLASSES). design: the design it is run through (one of DESIGNS).
     params: the parameter sets it is run at (killed when a checker fails at any of them).
     fifo_depth: the accelerator top's FIFO_DEPTH at every parameter set (None: the RTL's
-    default, ROWS + COLS + 2; only for design "accel"; a small depth puts the room rule to work).
+    default, ROWS + COLS + 2 + MUL_REG; only for design "accel"; a small depth puts the room rule
+    to work).
     port: the accelerator top's (OUT_ROWS, SHADOWS) at every parameter set (only for design
     "accel"; (1, 1) is the RTL's default).
     tests: the cocotb tests of its design's test module run for it (None: the whole tier).

@@ -41,8 +41,12 @@
 //             registers, so the fold SHADOWS+2 after one must not capture before that one's row
 //             is read; row r of a fold is written no later than w_0 + r, and PE(r,0) of the
 //             fold admitted in cycle c captures at edge c+1+r+L).
-// Steps that are not a fold's last step are never held back. With a sink that never stalls and
-// FIFO_DEPTH >= ROWS + COLS + 2 no fold is held back by room (models/accel.py, docs/architecture.md).
+// Steps that are not a fold's last step are never held back. With a sink that never stalls, room
+// holds no fold back when FIFO_DEPTH >= min(ROWS + COLS, (SHADOWS + 2) * ceil(ROWS / OUT_ROWS))
+// + L + 2 (models/accel.py no_hold_depth, docs/architecture.md): a group holds an entry from its
+// fold's admission to the cycle after its write, writes are one per cycle, the slots rule ends
+// them by c+ROWS+COLS+L and the shadow rule bounds the folds in flight. The default,
+// ROWS + COLS + 2 + L, is at least that.
 //
 // BACKPRESSURE: the array never stops. A stalled sink fills the FIFO; the room rule then stops
 // new folds at their last step, so no result is ever dropped or duplicated.
@@ -68,10 +72,11 @@ module systolic_accel #(
   parameter integer COLS       = 4,                // PE columns (1..32)
   parameter integer DATA_W     = 8,                // signed operand width (2..16)
   parameter integer ACC_W      = 32,               // accumulator width (2*DATA_W..64)
-  parameter integer FIFO_DEPTH = ROWS + COLS + 2,  // result beats buffered (ROWS..1024)
+  parameter integer MUL_REG    = 0,                // the array's product register (0 or 1)
+  // result beats buffered (ROWS..1024); the default never holds a fold for room (header)
+  parameter integer FIFO_DEPTH = ROWS + COLS + 2 + MUL_REG,
   parameter integer OUT_ROWS   = 1,                // rows of C per result beat (1..ROWS)
-  parameter integer SHADOWS    = 1,                // shadow registers per PE (1..4)
-  parameter integer MUL_REG    = 0                 // the array's product register (0 or 1)
+  parameter integer SHADOWS    = 1                 // shadow registers per PE (1..4)
 ) (
   input  wire                     clk_i,
   input  wire                     rst_ni,

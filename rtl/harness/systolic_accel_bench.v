@@ -29,10 +29,10 @@ module systolic_accel_bench #(
   parameter integer COLS       = 4,
   parameter integer DATA_W     = 8,
   parameter integer ACC_W      = 32,
-  parameter integer FIFO_DEPTH = ROWS + COLS + 2,
+  parameter integer MUL_REG    = 0,
+  parameter integer FIFO_DEPTH = ROWS + COLS + 2 + MUL_REG,  // the top's default
   parameter integer OUT_ROWS   = 1,
-  parameter integer SHADOWS    = 1,
-  parameter integer MUL_REG    = 0
+  parameter integer SHADOWS    = 1
 ) (
   input  wire        clk_i,
   input  wire        rst_ni,
@@ -236,8 +236,8 @@ endmodule
 // Icarus: the clock, the reset and the plusargs +M= +K= +N= +MAXCYC= (or +BEATS_IN= +BEATS_OUT=
 // and the files); prints the report.
 module systolic_accel_bench_tb;
-  parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, FIFO_DEPTH = ROWS + COLS + 2,
-                    OUT_ROWS = 1, SHADOWS = 1, MUL_REG = 0;
+  parameter integer ROWS = 4, COLS = 4, DATA_W = 8, ACC_W = 32, MUL_REG = 0,
+                    FIFO_DEPTH = ROWS + COLS + 2 + MUL_REG, OUT_ROWS = 1, SHADOWS = 1;
 
   reg clk = 1'b0, rst_n = 1'b0;
   reg [31:0] m = 32'd1, k = 32'd1, n = 32'd1;

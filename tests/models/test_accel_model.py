@@ -9,15 +9,21 @@ from __future__ import annotations
 import itertools
 import re
 
+import numpy as np
 import pytest
 
 from systolic.errors import OperandError
 from systolic.models.accel import (
+    FoldShape,
     accel_cycles,
     accel_lower_bound,
     admit_cycles,
+    fifo_need,
+    gemm_folds,
+    no_hold_depth,
     result_beats,
     schedule,
+    schedule_folds,
 )
 from systolic.models.params import ArrayParams, TopParams
 from systolic.models.tiling import GemmPlan, plan_folds
@@ -74,11 +80,11 @@ def test_lower_bound_and_beats_on_many_shapes(rows: int, cols: int) -> None:
 
 
 def test_default_depth_never_holds_on_the_bench_shapes() -> None:
-    """The same on the benchmark list (without ResNet-18) at 4x4, 8x8 and 16x16."""
+    """The same on the benchmark list (without ResNet-18) at 4x4, 8x8 and 16x16, both MUL_REG."""
     from systolic.models.workloads import BENCH_GEMMS
 
-    for size in (4, 8, 16):
-        p = ArrayParams(rows=size, cols=size)
+    for size, mul_reg in itertools.product((4, 8, 16), (0, 1)):
+        p = ArrayParams(rows=size, cols=size, mul_reg=mul_reg)
         for w in BENCH_GEMMS:
             if w.group == "resnet18":
                 continue
@@ -99,15 +105,81 @@ def test_bad_dimensions() -> None:
 
 
 def test_default_depth_never_holds_a_fold_for_room() -> None:
-    """docs/architecture.md: with FIFO_DEPTH = ROWS + COLS + 2 and a sink that never stalls,
-    room never holds a fold back: the admissions equal those of an unbounded FIFO."""
+    """docs/architecture.md: with the default FIFO_DEPTH = ROWS + COLS + 2 + L and a sink that
+    never stalls, room never holds a fold back: the admissions equal those of an unbounded FIFO
+    (both MUL_REG settings)."""
     sizes = (1, 2, 3, 5, 8)
     dims = (1, 2, 3, 5, 8, 13, 17)
-    for rows, cols in itertools.product(sizes, sizes):
-        p = ArrayParams(rows=rows, cols=cols)
+    for rows, cols, mul_reg in itertools.product(sizes, sizes, (0, 1)):
+        p = ArrayParams(rows=rows, cols=cols, mul_reg=mul_reg)
         for m, k, n in itertools.product(dims, (1, 2, 3, 4, 7, 9, 20), dims):
             got = schedule(m, k, n, TopParams(p, TopParams(p).depth)).admit
-            assert got == schedule(m, k, n, TopParams(p, 1024)).admit, (rows, cols, m, k, n)
+            free = schedule(m, k, n, TopParams(p, 1024)).admit
+            assert got == free, (rows, cols, mul_reg, m, k, n)
+
+
+def test_product_register_default_depth_holds_nothing() -> None:
+    """issue 24: at MUL_REG=1 the default FIFO (then ROWS + COLS + 2) held folds back with a
+    sink that never stalls. The default now covers L: the cycles the rules give without the hold,
+    and digits conv1 on 16x16 at its lower bound."""
+    for (rows, cols), (m, k, n), before, after in (
+        ((1, 1), (1, 1, 6), 11, 10),  # six folds of K = 1
+        ((4, 4), (9, 1, 9), 35, 34),
+        ((16, 16), (64, 9, 16), 92, 91),  # digits conv1: now at its lower bound
+    ):
+        p = ArrayParams(rows, cols, mul_reg=1)
+        old = schedule(m, k, n, TopParams(p, rows + cols + 2))
+        assert old.cycles == before and "room" in ",".join(old.held_by)
+        new, free = schedule(m, k, n, TopParams(p)), schedule(m, k, n, TopParams(p, 1024))
+        assert new.cycles == after and TopParams(p).depth == rows + cols + 3
+        assert new.admit == free.admit  # room holds nothing back
+    digits = TopParams(ArrayParams(16, 16, mul_reg=1))
+    assert accel_lower_bound(64, 9, 16, digits) == 91
+    assert schedule(1, 1, 6, TopParams(ArrayParams(1, 1, mul_reg=1))).peak == 5
+
+
+def _random_folds(rng: np.random.Generator, p: ArrayParams) -> list[FoldShape]:
+    """A stream of folds of random shapes, mostly K = 1 (where the port and the rules bind)."""
+    count = int(rng.integers(3, 25))
+    ks = rng.choice([1, 1, 1, 2, 3], count)
+    ms, ns = rng.integers(1, p.rows + 1, count), rng.integers(1, p.cols + 1, count)
+    return [FoldShape(int(k), int(m), int(n)) for k, m, n in zip(ks, ms, ns, strict=True)]
+
+
+def _holds(folds: list[FoldShape], top: TopParams) -> bool:
+    """Room holds some fold of ``folds`` back at ``top``'s depth (vs a FIFO that never fills)."""
+    free = TopParams(top.array, 1024, top.out_rows, top.shadows)
+    return schedule_folds(folds, top).admit != schedule_folds(folds, free).admit
+
+
+def test_no_hold_depth_rule() -> None:
+    """docs/architecture.md: at no_hold_depth no stream of folds is held for room (random
+    streams and GEMMs); where ROWS + COLS <= (SHADOWS + 2) * ceil(ROWS / OUT_ROWS) one entry less
+    holds the GEMM ROWS x 1 x COLS * (D + 2) back; the default depth is never below the rule; and
+    a stream's own need (fifo_need) is exact: no hold at it, a hold one below."""
+    rng = np.random.default_rng(24)
+    tight = 0
+    for rows, cols, mul_reg in itertools.product((1, 2, 3, 5), (1, 2, 4, 7), (0, 1)):
+        p = ArrayParams(rows, cols, mul_reg=mul_reg)
+        for out_rows, shadows in itertools.product(sorted({1, 2, rows}), (1, 2, 3)):
+            if out_rows > rows:
+                continue
+            rule = no_hold_depth(TopParams(p, None, out_rows, shadows))
+            top = TopParams(p, rule, out_rows, shadows)
+            assert TopParams(p, None, out_rows, shadows).depth >= rule
+            streams = [_random_folds(rng, p) for _ in range(8)]
+            streams += [gemm_folds(m, 1, n, p) for m, n in ((rows, cols * 9), (2 * rows, 5))]
+            for folds in streams:
+                assert not _holds(folds, top), (p, out_rows, shadows, folds)
+                need = fifo_need(folds, top)
+                assert need <= rule and not _holds(folds, TopParams(p, need, out_rows, shadows))
+                if need > rows:
+                    assert _holds(folds, TopParams(p, need - 1, out_rows, shadows))
+            if rows + cols <= (shadows + 2) * -(-rows // out_rows) and rule > rows:
+                witness = gemm_folds(rows, 1, cols * (rule + 2), p)
+                assert _holds(witness, TopParams(p, rule - 1, out_rows, shadows)), top
+                tight += 1
+    assert tight > 100
 
 
 def test_doc_timing_diagram() -> None:
@@ -312,7 +384,7 @@ def test_top_params_is_one_checked_value() -> None:
     figures, the HDL parameters (FIFO_DEPTH only when given, OUT_ROWS and SHADOWS only when not
     the RTL's defaults, so build folders keep their names) and a tag."""
     top = TopParams(ArrayParams(4, 3, mul_reg=1), out_rows=2, shadows=2)
-    assert (top.depth, top.slots, top.latency, top.words) == (4 + 3 + 2, 4 + 3 + 1 + 1, 1, 6)
+    assert (top.depth, top.slots, top.latency, top.words) == (4 + 3 + 2 + 1, 4 + 3 + 1 + 1, 1, 6)
     assert top.hdl_parameters() == {
         "ROWS": 4,
         "COLS": 3,

@@ -153,3 +153,37 @@ def test_x_on_the_result_stream_is_a_checker_failure(tmp_path: Path) -> None:
     )
     assert not res.passed
     assert "tvalid high with X/Z in the payload" in res.failures["test_k1"], res.failures
+
+
+@pytest.mark.sim
+def test_rtl_default_fifo_depth_is_the_models(tmp_path: Path) -> None:
+    """issue 24: the RTL's default FIFO_DEPTH (the top's and its bench harness's, used whenever
+    a run gives none) is TopParams' default, ROWS + COLS + 2 + MUL_REG, at both MUL_REG."""
+    import shutil
+    import subprocess
+
+    from systolic.engine.accel_harness import HARNESS_DIR
+
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not installed")
+    cases = [(1, 1, 0), (1, 1, 1), (4, 4, 1), (3, 5, 0), (3, 5, 1)]
+    lines = []
+    for n, (rows, cols, mul_reg) in enumerate(cases):
+        inst = f"#(.ROWS({rows}), .COLS({cols}), .MUL_REG({mul_reg}))"
+        lines += [
+            f"  systolic_accel {inst} u{n} ();",
+            f"  systolic_accel_bench {inst} h{n} ();",
+            f'  initial $display("{n} %0d %0d", u{n}.FIFO_DEPTH, h{n}.FIFO_DEPTH);',
+        ]
+    probe = tmp_path / "probe.v"
+    probe.write_text("module probe;\n" + "\n".join(lines) + "\nendmodule\n")
+    srcs = [str(f) for f in (*build.accel_sources(), HARNESS_DIR / "systolic_accel_bench.v")]
+    exe = tmp_path / "probe.vvp"
+    cmd = ["iverilog", "-g2012", "-s", "probe", "-o", str(exe), str(probe), *srcs]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run = subprocess.run(["vvp", "-n", str(exe)], capture_output=True, text=True, timeout=60)
+    got = {int(x[0]): (int(x[1]), int(x[2])) for x in map(str.split, run.stdout.splitlines())}
+    for n, (rows, cols, mul_reg) in enumerate(cases):
+        want = TopParams(ArrayParams(rows, cols, mul_reg=mul_reg)).depth
+        assert got[n] == (want, want), (rows, cols, mul_reg, got[n], want)
