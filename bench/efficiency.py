@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from systolic import fileio
+from systolic.bench.report import figure
 from systolic.engine import build
 from systolic.engine.config import RunSettings
 from systolic.engine.harness import HarnessBuild
@@ -95,7 +96,12 @@ def run_bench(args: BenchOptions) -> int:
     gemms = select_gemms(args.quick, args.only)
     _check_ports(args)
     work = args.out.parent / "work"
-    report: dict[str, Any] = {"convention": CONVENTION, "arrays": {}, "targets": {}}
+    report: dict[str, Any] = {
+        "convention": CONVENTION,
+        "mul_reg": args.mul_reg,
+        "arrays": {},
+        "targets": {},
+    }
     all_ss: list[float] = []
     for r, c in args.sizes:
         p = ArrayParams(r, c, mul_reg=args.mul_reg)
@@ -339,6 +345,15 @@ CONVENTION = (
 
 
 def _targets(report: dict) -> dict:
+    """The run's targets by name (" at MUL_REG=1" appended to every name in a run of the arrays
+    with the product register, so that the two settings' targets are told apart)."""
+    t = _targets_of(report)
+    if report.get("mul_reg"):
+        return {f"{name} at MUL_REG={report['mul_reg']}": v for name, v in t.items()}
+    return t
+
+
+def _targets_of(report: dict) -> dict:
     t = {}
     worst = max(r["rtl_over_lb"] for a in report["arrays"].values() for r in a["rows"])
     t["RTL <= 1.01 x LB for every GEMM"] = {"value": round(worst, 4), "met": worst <= 1.01}
@@ -416,12 +431,14 @@ def _print_bench(r: int, c: int, array: dict[str, Any]) -> None:
         print(
             f"{x['name']:<26} {x['m']}x{x['k']}x{x['n']:<5}".ljust(43)
             + f"{x['rtl_cycles']:>9} {x['model_cycles']:>9} {ss if ss else '-':>9} "
-            f"{x['lower_bound']:>9} {x['rtl_over_lb']:>7.4f} "
-            f"{x['rtl_over_scalesim'] or float('nan'):>7.3f} {x['utilization']:>6.1%} "
-            f"{x['scalesim_utilization'] or float('nan'):>7.1%} {x['mapping_efficiency']:>7.1%}"
+            f"{x['lower_bound']:>9} {figure(x['rtl_over_lb'], '.4f'):>7} "
+            f"{figure(x['rtl_over_scalesim'], '.3f'):>7} {figure(x['utilization'], '.1%'):>6} "
+            f"{figure(x['scalesim_utilization'], '.1%'):>7} "
+            f"{figure(x['mapping_efficiency'], '.1%'):>7}"
         )
     print(
-        f"geometric mean: RTL/LB {g_lb:.4f}, RTL/SCALE-Sim {g_ss:.3f} (LB/SCALE-Sim {g_lbss:.3f})"
+        f"geometric mean: RTL/LB {figure(g_lb, '.4f')}, RTL/SCALE-Sim {figure(g_ss, '.3f')} "
+        f"(LB/SCALE-Sim {figure(g_lbss, '.3f')})"
     )
     if any("top_cycles" in x for x in rows):
         _print_top(rows, array["geomean_top_over_scalesim"])
@@ -445,10 +462,9 @@ def _print_ports(ports: list[dict[str, Any]]) -> None:
         print(
             f"{x['out_rows']} row{'s' if x['out_rows'] > 1 else ''} per beat".ljust(26)
             + f" {x['words_per_beat']:>10} {x['shadows']:>7} "
-            f"{x['geomean_top_over_scalesim']:>7.3f} {x['max_top_over_lb']:>10.4f} "
-            f"{agree:>8} "
-            f"{conv1 if conv1 is not None else '-':>6} "
-            f"{conv1_ss if conv1_ss else float('nan'):>8.3f} {'yes' if ok else 'NO':>7}"
+            f"{figure(x['geomean_top_over_scalesim'], '.3f'):>7} "
+            f"{figure(x['max_top_over_lb'], '.4f'):>10} {agree:>8} {figure(conv1):>6} "
+            f"{figure(conv1_ss, '.3f'):>8} {'yes' if ok else 'NO':>7}"
         )
 
 
@@ -463,7 +479,7 @@ def _print_top(rows: list[dict[str, Any]], g_ss: float) -> None:
         print(
             f"{x['name']:<26} {x['m']}x{x['k']}x{x['n']:<5}".ljust(43)
             + f"{x['top_cycles']:>9} {x['top_model_cycles']:>9} {x['top_lower_bound']:>9} "
-            f"{x['top_over_lb']:>7.4f} {x['top_over_scalesim'] or float('nan'):>7.3f} "
+            f"{figure(x['top_over_lb'], '.4f'):>7} {figure(x['top_over_scalesim'], '.3f'):>7} "
             f"{x['top_cycles'] / x['rtl_cycles']:>7.3f} {'yes' if x['top_checked'] else 'NO':>7}"
         )
     if not math.isnan(g_ss):

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from systolic.report import md_table
+
+
+def figure(value: float | None, spec: str = "") -> str:
+    """``value`` formatted with ``spec`` (e.g. ``.3f``, ``.1%``), or ``-`` where it was not
+    computed: None (a JSON null, a ratio without its SCALE-Sim figure) or NaN (a geometric mean
+    over nothing). The one formatter of the benchmark's printed and Markdown tables."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
 
 BENCH_HEADER = (
     "GEMM",
@@ -47,11 +58,11 @@ def _gemm_row(r: dict[str, Any]) -> tuple[object, ...]:
         r["model_cycles"],
         f"{ss}{mark}" if ss else "-",
         r["lower_bound"],
-        f"{r['rtl_over_lb']:.4f}",
-        f"{r['rtl_over_scalesim']:.3f}" if ss else "-",
-        f"{r['utilization']:.1%}",
-        f"{r['scalesim_utilization']:.1%}" if ss else "-",
-        f"{r['mapping_efficiency']:.1%}",
+        figure(r["rtl_over_lb"], ".4f"),
+        figure(r["rtl_over_scalesim"], ".3f"),
+        figure(r["utilization"], ".1%"),
+        figure(r["scalesim_utilization"], ".1%"),
+        figure(r["mapping_efficiency"], ".1%"),
     )
 
 
@@ -62,9 +73,9 @@ def bench_md(path: Path) -> str:
         out.append(f"**{size}**\n")
         out += md_table(BENCH_HEADER, [_gemm_row(r) for r in a["rows"]], "llrrrrrrrrr")
         out.append(
-            f"\ngeometric mean RTL/LB {a['geomean_rtl_over_lb']:.4f}, RTL/SCALE-Sim "
-            f"{a['geomean_rtl_over_scalesim']:.3f} (LB/SCALE-Sim "
-            f"{a['geomean_lb_over_scalesim']:.3f})\n"
+            f"\ngeometric mean RTL/LB {figure(a['geomean_rtl_over_lb'], '.4f')}, RTL/SCALE-Sim "
+            f"{figure(a['geomean_rtl_over_scalesim'], '.3f')} (LB/SCALE-Sim "
+            f"{figure(a['geomean_lb_over_scalesim'], '.3f')})\n"
         )
     targets = [(n, t["value"], "yes" if t["met"] else "NO") for n, t in d["targets"].items()]
     out += md_table(("target", "measured", "met"), targets, "lrl")

@@ -10,8 +10,12 @@ bench-sim: setup ## simulated cycles/s: cocotb default + fast path vs raw Icarus
 
 VARS.bench := SIZES ONLY
 CMD.bench = bench $(call opt,--sizes,$(SIZES)) $(call opt,--only,$(ONLY))
+# The same targets with the product register (MUL_REG=1; SCALE-Sim and the area are the first run's).
+CMD.bench.2 = bench --mul-reg 1 --no-scalesim --no-area --out build/bench/bench_mulreg.json \
+	$(call opt,--sizes,$(SIZES)) $(call opt,--only,$(ONLY))
 bench: setup ## hardware efficiency: RTL vs cycle model vs SCALE-Sim vs lower bound, Yosys area
 	@$(SYSTOLIC) $(CMD.bench)
+	@$(SYSTOLIC) $(CMD.bench.2)
 .PHONY: bench-networks
 
 # Needs torchvision's model definitions (make setup installs them; see docs/lowering.md).

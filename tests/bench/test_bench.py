@@ -133,3 +133,63 @@ def test_bench_json_has_no_nan_without_scalesim(tmp_path) -> None:
     # The default result-port widths that fit a 2x2 top: 1 (the RTL's default) and 2.
     assert [(x["out_rows"], x["shadows"]) for x in array["ports"]] == [(1, 1), (2, 2)]
     assert all(r["top_checked"] for x in array["ports"] for r in x["rows"])
+
+
+def test_figure_prints_a_dash_where_nothing_was_computed() -> None:
+    """issue 24: --no-scalesim printed nan and nan% for the ratios it did not compute. The one
+    formatter of the printed and Markdown tables writes '-' for None and NaN, the figure else."""
+    from systolic.bench.report import figure
+
+    assert [figure(None, ".3f"), figure(float("nan"), ".1%"), figure(None)] == ["-"] * 3
+    assert (figure(0.4423, ".3f"), figure(0.5, ".1%"), figure(69)) == ("0.442", "50.0%", "69")
+
+
+def test_tables_without_scalesim_show_dashes(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    """The printed tables (array, top, ports) and the Markdown of bench.json say '-', never
+    nan, where SCALE-Sim was not run."""
+    from systolic.bench import efficiency, report
+
+    row = {
+        "name": "lecture 3x3", "m": 3, "k": 3, "n": 3, "rtl_cycles": 8, "model_cycles": 8,
+        "scalesim_cycles": None, "scalesim_source": None, "lower_bound": 8, "rtl_over_lb": 1.0,
+        "rtl_over_scalesim": None, "utilization": 0.2, "scalesim_utilization": None,
+        "mapping_efficiency": 0.5, "top_cycles": 10, "top_model_cycles": 10,
+        "top_lower_bound": 10, "top_over_lb": 1.0, "top_over_scalesim": None, "top_checked": True,
+    }  # fmt: skip
+    nan = float("nan")
+    port = {
+        "out_rows": 1, "shadows": 1, "words_per_beat": 2, "rows": [row],
+        "geomean_top_over_scalesim": nan, "max_top_over_lb": 1.0, "conv1_top_cycles": None,
+        "conv1_top_over_scalesim": None,
+    }  # fmt: skip
+    array = {
+        "rows": [row], "geomean_rtl_over_lb": 1.0, "geomean_rtl_over_scalesim": nan,
+        "geomean_lb_over_scalesim": nan, "geomean_top_over_scalesim": nan, "ports": [port],
+    }  # fmt: skip
+    efficiency._print_bench(2, 2, array)
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower() and " - " in out and "RTL/SCALE-Sim -" in out
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(efficiency._no_nan({"arrays": {"2x2": array}, "targets": {}})))
+    md = report.bench_md(path)
+    assert "nan" not in md.lower() and "RTL/SCALE-Sim - (LB/SCALE-Sim -)" in md
+
+
+def test_targets_at_mul_reg_1_are_named_so() -> None:
+    """issue 24: make bench checks the targets at MUL_REG=1 too (a second run); that run's
+    target names say so, and the top's 1.01 x LB target is among them."""
+    from systolic.bench.efficiency import _targets
+
+    row = {
+        "name": "g", "m": 2, "k": 2, "n": 2, "rtl_over_lb": 1.0, "rtl_over_scalesim": None,
+        "top_cycles": 9, "top_model_cycles": 9, "top_over_lb": 1.011, "top_over_scalesim": None,
+    }  # fmt: skip
+    array = {"rows": [row], "geomean_rtl_over_scalesim": float("nan")}
+    report = {"arrays": {"2x2": array}, "geomean_rtl_over_scalesim": float("nan"), "mul_reg": 1}
+    t = _targets(report)
+    name = "top <= 1.01 x top LB for every GEMM at MUL_REG=1"
+    assert t[name] == {"value": 1.011, "met": False}
+    assert "RTL <= 1.01 x LB for every GEMM at MUL_REG=1" in t
+    assert all(n.endswith(" at MUL_REG=1") for n in t)
+    mk = (Path(__file__).resolve().parents[2] / "mk" / "bench.mk").read_text()
+    assert "CMD.bench.2 = bench --mul-reg 1 " in mk and "@$(SYSTOLIC) $(CMD.bench.2)\n" in mk
