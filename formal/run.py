@@ -703,11 +703,19 @@ def prove(
 # -------------------------------------------------------------------------------------------------
 
 
-def _read_design(side: str, files: Sequence[Path], top: str, params: dict[str, int]) -> list[str]:
-    """Yosys commands: one version of the design, flattened, renamed to ``side``, stashed."""
+def _read_design(
+    side: str,
+    files: Sequence[Path],
+    top: str,
+    params: dict[str, int],
+    defines: Sequence[str] = (),
+) -> list[str]:
+    """Yosys commands: one version of the design (its files read with the Verilog ``defines``),
+    flattened, renamed to ``side``, stashed."""
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    flags = "".join(f" -D{d}" for d in defines)
     return [
-        *(f"read_verilog -sv {side}/{p.name}" for p in files),
+        *(f"read_verilog -sv{flags} {side}/{p.name}" for p in files),
         *([f"chparam {chparam} {top}"] if params else []),
         f"hierarchy -check -top {top}",
         "proc",
@@ -719,11 +727,22 @@ def _read_design(side: str, files: Sequence[Path], top: str, params: dict[str, i
 
 def equivalence_sby(rtl_a: Path, rtl_b: Path, top: str, params: dict[str, int], depth: int) -> str:
     """A miter of the two versions (gold = rtl_a, gate = rtl_b) proven by k-induction."""
-    files_a, files_b = design_files(rtl_a), design_files(rtl_b)
+    return _miter_sby(design_files(rtl_a), design_files(rtl_b), top, params, depth)
+
+
+def _miter_sby(
+    files_a: Sequence[Path],
+    files_b: Sequence[Path],
+    top: str,
+    params: dict[str, int],
+    depth: int,
+    gate_defines: Sequence[str] = (),
+) -> str:
+    """A miter of gold (``files_a``) and gate (``files_b``, read with ``gate_defines``)."""
     script = [
         "[script]",
         *_read_design("gold", files_a, top, params),
-        *_read_design("gate", files_b, top, params),
+        *_read_design("gate", files_b, top, params, gate_defines),
         "design -copy-from gold -as gold gold",
         "design -copy-from gate -as gate gate",
         "miter -equiv -flatten -make_assert -make_outputs gold gate miter",
@@ -793,17 +812,67 @@ def prove_equivalent(
     all time; "fail": ``detail`` gives the step of a distinguishing input sequence (the trace is
     in ``work``); "error": the tools could not decide.
     """
-    depth = max(int(params.get("ROWS", 1)), int(params.get("COLS", 1))) + 2
+    depth = _miter_depth(params)
+    sby = equivalence_sby(rtl_a, rtl_b, top, params, depth)
+    return _prove_miter(sby, f"equiv_{top}", params, depth, work)
+
+
+def _miter_depth(params: dict[str, int]) -> int:
+    """The k of the k-induction: the array's longest operand path plus two."""
+    return max(int(params.get("ROWS", 1)), int(params.get("COLS", 1))) + 2
+
+
+def _prove_miter(
+    sby: str, name: str, params: dict[str, int], depth: int, work: Path
+) -> ProofResult:
+    """Run the miter ``sby`` in ``work``; the ProofResult ``name`` (a fail names the step and
+    the outputs that differ)."""
     config = " ".join(f"{k}={v}" for k, v in params.items())
     tools = find_toolchain()
     folder = Path(work).resolve()
     with locks.exclusive(folder):
         folder.mkdir(parents=True, exist_ok=True)
-        sby_file = folder / f"equiv_{top}.sby"
-        sby_file.write_text(equivalence_sby(rtl_a, rtl_b, top, params, depth))
+        sby_file = folder / f"{name}.sby"
+        sby_file.write_text(sby)
         run = run_sby(sby_file, folder / "sby", tools, TASK_TIMEOUT + KILL_GRACE)
         status, detail = verdict("prove", run)
         if status == "fail":
             detail = _difference(run.log, folder / "sby" / "engine_0" / "trace.vcd")
     mode = f"{ENGINE.replace('--unroll ', '')}: miter, k-induction k={depth}"
-    return ProofResult(f"equiv_{top}", config, mode, status, run.seconds, detail)
+    return ProofResult(name, config, mode, status, run.seconds, detail)
+
+
+# -------------------------------------------------------------------------------------------------
+# Equivalence of the FPGA mapping of the PE's product register
+# -------------------------------------------------------------------------------------------------
+
+
+def dsp_files(rtl_dir: Path | None = None) -> list[Path]:
+    """The FPGA-mapped design's extra files (systolic.rtl.ECP5_DSP_*): the behavioural model of
+    the MULT18X18D (Yosys has only a black box of it), then the wrapper that instantiates it, of
+    ``rtl_dir`` (default rtl/); ConfigError if one is missing."""
+    names = (systolic.rtl.ECP5_DSP_MODEL, systolic.rtl.ECP5_DSP_WRAPPER)
+    return design_files(Path(rtl_dir or RTL_DIR), names)
+
+
+def prove_dsp_equivalent(
+    top: str, params: dict[str, int], work: Path, rtl_dir: Path | None = None
+) -> ProofResult:
+    """Formal equivalence of ``top`` (systolic_pe or systolic_array, with ``params``; MUL_REG
+    must be 1) as simulated (the behavioural PE of rtl/) and as the FPGA flow synthesizes it
+    (``rtl_dir``'s RTL read with SYSTOLIC_ECP5_DSP: the product register in a MULT18X18D, here
+    its behavioural model rtl/fpga/mult18x18d_model.v). The same miter and k-induction as
+    :func:`prove_equivalent`."""
+    if int(params.get("MUL_REG", 0)) != 1:
+        raise ConfigError("the DSP mapping is the product register's: it needs MUL_REG=1")
+    gate_rtl = Path(rtl_dir or RTL_DIR)
+    depth = _miter_depth(params)
+    sby = _miter_sby(
+        design_files(RTL_DIR),
+        [*dsp_files(gate_rtl), *design_files(gate_rtl)],
+        top,
+        params,
+        depth,
+        gate_defines=(systolic.rtl.ECP5_DSP_DEFINE,),
+    )
+    return _prove_miter(sby, f"equiv_dsp_{top}", params, depth, work)

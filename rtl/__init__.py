@@ -18,6 +18,14 @@ DESIGNS: dict[str, tuple[str, ...]] = {
     "systolic_accel": ("systolic_pe.v", "systolic_array.v", "systolic_accel.v"),
 }
 
+#: The ECP5 mapping of the PE's product register (MUL_REG = 1; docs/gemm.md, FPGA): the Verilog
+#: define under which systolic_pe.v puts it into a MULT18X18D (the FPGA flow sets it, simulation
+#: never does), the primitive's wrapper it then instantiates, and a behavioural model of the
+#: primitive's subset the wrapper uses (read only by the equivalence proof), in fpga/.
+ECP5_DSP_DEFINE = "SYSTOLIC_ECP5_DSP"
+ECP5_DSP_WRAPPER = "fpga/systolic_pe_mult_ecp5.v"
+ECP5_DSP_MODEL = "fpga/mult18x18d_model.v"
+
 
 def directory() -> Path:
     """The folder of the shipped RTL files (a real folder: wheels install unzipped)."""

@@ -154,7 +154,30 @@ module systolic_pe #(
       assign mac_fire  = fire_q;
       assign mac_first = first_q;
       assign mac_last  = last_q;
+`ifdef SYSTOLIC_ECP5_DSP
+      // FPGA flow only (bench/fpga.py defines SYSTOLIC_ECP5_DSP): the product register inside
+      // the ECP5's MULT18X18D (rtl/fpga/systolic_pe_mult_ecp5.v), sign-extended after it. It
+      // holds what prod_q holds (proven: formal/run.py prove_dsp_equivalent); prod_q is then
+      // unused and synthesis removes it.
+      wire unused_prod_q = ^prod_q;  // prod_q is unused here on purpose (lint)
+      wire signed [PROD_W-1:0] prod_dsp_q;  // a_i * b_i of the last edge, in the DSP block
+      systolic_pe_mult_ecp5 #(
+        .DATA_W(DATA_W)
+      ) u_mult (
+        .clk_i (clk_i),
+        .rst_ni(rst_ni),
+        .a_i   (a_i),
+        .b_i   (b_i),
+        .p_o   (prod_dsp_q)
+      );
+      if (ACC_W > PROD_W) begin : g_dsp_sext
+        assign mac_prod = {{(ACC_W - PROD_W){prod_dsp_q[PROD_W-1]}}, prod_dsp_q};
+      end else begin : g_dsp_no_sext
+        assign mac_prod = prod_dsp_q;
+      end
+`else
       assign mac_prod  = prod_q;
+`endif
     end else begin : g_mul_comb
       assign mac_fire  = fire;
       assign mac_first = a_first_i;
