@@ -99,6 +99,81 @@ DESIGNS = {d.name: d for d in (ARRAY, ACCEL)}
 TOP = ARRAY.name
 
 
+# -------------------------------------------------------------------------------------------------
+# The floorplan of the multipliers
+# -------------------------------------------------------------------------------------------------
+
+#: The LFE5U-85F's MULT18X18D sites (nextpnr's BEL names X<x>/Y<y>/MULT18_<k>): three rows of DSP
+#: tiles, at y 10, 34 and 58, each of 13 DSP blocks starting at these x, each block with four
+#: multipliers at x offsets 0, 1, 4 and 5 (sites MULT18_0, _1, _4, _5): 3 * 13 * 4 = 156.
+DSP_ROWS = (10, 34, 58)
+DSP_BLOCKS = (4, 13, 22, 31, 40, 49, 58, 69, 78, 87, 96, 105, 114)
+DSP_SLOTS = ((0, 0), (1, 1), (4, 4), (5, 5))
+#: Which slots of a block a DSP row uses when it holds n PE rows (spread across the block).
+_SLOTS_FOR = {1: (0,), 2: (0, 2), 3: (0, 1, 2), 4: (0, 1, 2, 3)}
+#: PE(i, j)'s MULT18X18D cell in Yosys's netlist (the array alone, or inside the top).
+_PE_CELL = re.compile(r"g_row\[(\d+)\]\.g_col\[(\d+)\]\.u_pe\.")
+
+
+#: ``systolic fpga`` places each PE's multiplier at its Floorplan site (``implement`` takes it
+#: as an argument; False gives nextpnr's own placement, as before the floorplan).
+FLOORPLAN = True
+
+
+@dataclass(frozen=True)
+class Floorplan:
+    """Where PE(i, j)'s multiplier goes: PE rows spread over as many DSP rows as the array has
+    rows (at most three; ceil(ROWS / 3) PE rows in each, at most four: one per multiplier of a
+    block), PE column j in the j-th of COLS DSP blocks centred on the chip. Without it nextpnr's
+    placer puts the multipliers where it legalises them, often far from the PE's adder
+    (docs/gemm.md)."""
+
+    rows: int
+    cols: int
+
+    @property
+    def per_dsp_row(self) -> int:
+        return -(-self.rows // len(DSP_ROWS))
+
+    @property
+    def fits(self) -> bool:
+        """One multiplier per PE fits this scheme: ROWS <= 12 and COLS <= 13."""
+        return self.per_dsp_row <= len(DSP_SLOTS) and self.cols <= len(DSP_BLOCKS)
+
+    def site(self, i: int, j: int) -> str:
+        """nextpnr's BEL for PE(i, j)'s MULT18X18D."""
+        used = -(-self.rows // self.per_dsp_row)
+        row = DSP_ROWS[(len(DSP_ROWS) - used) // 2 + i // self.per_dsp_row]
+        offset, k = DSP_SLOTS[_SLOTS_FOR[self.per_dsp_row][i % self.per_dsp_row]]
+        x = DSP_BLOCKS[(len(DSP_BLOCKS) - self.cols) // 2 + j] + offset
+        return f"X{x}/Y{row}/MULT18_{k}"
+
+
+def place_multipliers(netlist: Path, params: ArrayParams, top: str = TOP) -> int:
+    """Constrain each PE's MULT18X18D in Yosys's netlist to its :class:`Floorplan` site (the
+    cell attribute BEL, which nextpnr honours); the netlist is rewritten only when every
+    multiplier is one PE's and every PE has exactly one. Returns the number placed (0: left
+    to nextpnr)."""
+    plan = Floorplan(params.rows, params.cols)
+    if not plan.fits:
+        return 0
+    data = _json(_read(netlist, "yosys"), lambda what: SimulatorError(f"yosys's netlist: {what}"))
+    module = data.get("modules", {}).get(top, {}) if isinstance(data, dict) else {}
+    cells = [c for c in module.get("cells", {}).items() if c[1].get("type") == "MULT18X18D"]
+    sites: dict[tuple[int, int], dict[str, Any]] = {}
+    for name, cell in cells:
+        m = _PE_CELL.search(name)
+        if m is None:
+            return 0
+        sites.setdefault((int(m[1]), int(m[2])), cell)
+    if len(sites) != len(cells) or len(sites) != params.rows * params.cols:
+        return 0
+    for (i, j), cell in sites.items():
+        cell.setdefault("attributes", {})["BEL"] = plan.site(i, j)
+    fileio.atomic_write(netlist, json.dumps(data))
+    return len(sites)
+
+
 @dataclass(frozen=True)
 class FpgaOptions:
     """What ``systolic fpga`` implements (see its --help)."""
@@ -226,6 +301,7 @@ class FpgaRow:
     # MULT18X18D cells of the netlist by the registers of their own they use ("none": purely
     # combinational; "OUTPUT": the PE's product register in the DSP, the SYSTOLIC_ECP5_DSP mapping)
     dsp_registers: dict[str, int] = field(default_factory=dict)
+    placed_dsps: int = 0  # MULT18X18D constrained to the Floorplan's sites (0: nextpnr's choice)
 
     @property
     def label(self) -> str:
@@ -388,16 +464,22 @@ def nextpnr_args(freq: float, seed: int, top: str = TOP) -> list[str]:
 
 
 def implement(
-    params: ArrayParams, freq: float, seed: int, workdir: Path, design: Design = ARRAY
+    params: ArrayParams,
+    freq: float,
+    seed: int,
+    workdir: Path,
+    design: Design = ARRAY,
+    floorplan: bool = True,
 ) -> FpgaRow:
     """Synthesize, place and route one design at one size in ``workdir`` (emptied first; a
-    concurrent run of the same design and size waits for its turn)."""
+    concurrent run of the same design and size waits for its turn); with ``floorplan`` each
+    PE's multiplier at its :class:`Floorplan` site."""
     with locks.exclusive(workdir):
-        return _implement(params, freq, seed, workdir, design)
+        return _implement(params, freq, seed, workdir, design, floorplan)
 
 
 def _implement(
-    params: ArrayParams, freq: float, seed: int, workdir: Path, design: Design
+    params: ArrayParams, freq: float, seed: int, workdir: Path, design: Design, floorplan: bool
 ) -> FpgaRow:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -416,6 +498,7 @@ def _implement(
     cells = parse_yosys_stat(_read(workdir / "stat.json", f"yosys on {what}"), top)
     memories = parse_memories(_read(workdir / "yosys.log", f"yosys on {what}"))
     dsp_registers = parse_dsp_registers(_read(workdir / f"{top}.json", f"yosys on {what}"), top)
+    placed = place_multipliers(workdir / f"{top}.json", params, top) if floorplan else 0
     run_tool(
         [find_tool(NEXTPNR), *nextpnr_args(freq, seed, top)],
         workdir,
@@ -451,6 +534,7 @@ def _implement(
         memories=memories,
         utilization={k: v for k, v in sorted(report.used.items()) if v},
         dsp_registers=dsp_registers,
+        placed_dsps=placed,
     )
 
 
@@ -727,7 +811,7 @@ def run_fpga(args: FpgaOptions) -> int:
         print(f"{tag} yosys synth_ecp5, nextpnr-ecp5 ...", flush=True)
         folder = f"{design.name}_{p.rows}x{p.cols}{'_m1' if p.mul_reg else ''}"
         try:
-            row = implement(p, args.freq, args.seed, work / folder, design)
+            row = implement(p, args.freq, args.seed, work / folder, design, FLOORPLAN)
         except SimulatorError:
             # The rows done so far are shown (stdout); the failure is the command's error: no
             # row for it, no JSON.
@@ -751,7 +835,13 @@ def run_fpga(args: FpgaOptions) -> int:
     for r in rows:
         print(f"memories {r.design} {r.rows}x{r.cols} (Yosys): {memory_summary(r.memories)}")
     for r in rows:
-        print(f"multipliers {r.design} {r.rows}x{r.cols} (Yosys): {dsp_summary(r.dsp_registers)}")
+        placed = (
+            f"{r.placed_dsps} placed by the floorplan" if r.placed_dsps else "placed by nextpnr"
+        )
+        print(
+            f"multipliers {r.design} {r.rows}x{r.cols}: {dsp_summary(r.dsp_registers)} (Yosys); "
+            f"{placed}"
+        )
     report = {
         "device": DEVICE,
         "package": PACKAGE,
@@ -765,6 +855,8 @@ def run_fpga(args: FpgaOptions) -> int:
         # The define the flow reads the RTL with (the PE's product register in the MULT18X18D);
         # each row's dsp_registers says what the netlist has.
         "defines": [DSP_DEFINE],
+        # Each PE's MULT18X18D at a fixed site (Floorplan; each row's placed_dsps says how many).
+        "floorplan": FLOORPLAN,
         "designs": [d for d in DESIGNS if d in args.designs],
         "tools": versions,
         "load_average": list(os.getloadavg()),

@@ -186,6 +186,68 @@ def test_the_row_names_the_dsp_mapping() -> None:
     assert _row(dsp_registers={"none": 4}).label == "systolic_array"
 
 
+def test_the_floorplan_sites() -> None:
+    """Every PE gets its own MULT18X18D site of the part's 156; vertical neighbours share a DSP
+    block where they can, horizontal ones sit in neighbouring blocks."""
+    every = {
+        f"X{x + off}/Y{y}/MULT18_{k}"
+        for y in fpga.DSP_ROWS
+        for x in fpga.DSP_BLOCKS
+        for off, k in fpga.DSP_SLOTS
+    }
+    assert len(every) == 156  # the LFE5U-85F's MULT18X18D count (nextpnr's utilisation)
+    for rows, cols in ((1, 1), (4, 4), (8, 8), (12, 12), (12, 13), (2, 9)):
+        plan = fpga.Floorplan(rows, cols)
+        sites = {plan.site(i, j) for i in range(rows) for j in range(cols)}
+        assert plan.fits and len(sites) == rows * cols and sites <= every, (rows, cols)
+    plan = fpga.Floorplan(8, 8)  # three PE rows per DSP row, eight blocks from the third
+    assert [plan.site(i, 0) for i in (0, 1, 2, 3)] == [
+        "X22/Y10/MULT18_0",
+        "X23/Y10/MULT18_1",
+        "X26/Y10/MULT18_4",
+        "X22/Y34/MULT18_0",
+    ]
+    assert plan.site(0, 1) == "X31/Y10/MULT18_0" and plan.site(7, 7) == "X88/Y58/MULT18_1"
+    assert not fpga.Floorplan(13, 4).fits and not fpga.Floorplan(4, 14).fits
+
+
+def _pe_netlist(rows: int, cols: int, extra: int = 0) -> dict:
+    """Yosys's netlist of an array: one MULT18X18D per PE named as synth_ecp5 names them (and
+    ``extra`` multipliers of no PE)."""
+    cells: dict[str, dict] = {"ff": {"type": "TRELLIS_FF", "attributes": {}}}
+    for i in range(rows):
+        for j in range(cols):
+            name = f"g_row[{i}].g_col[{j}].u_pe.g_mul_reg.u_mult.u_mult"
+            cells[name] = {"type": "MULT18X18D", "attributes": {"src": "x.v:1"}}
+    for k in range(extra):
+        cells[f"other_MULT18X18D_{k}"] = {"type": "MULT18X18D", "attributes": {}}
+    return {"modules": {"systolic_array": {"cells": cells}, "MULT18X18D": {"cells": {}}}}
+
+
+def test_place_multipliers(tmp_path: Path) -> None:
+    """Each PE's multiplier gets its site as nextpnr's BEL attribute; a netlist that is not one
+    multiplier per PE, or an array the scheme does not cover, is left as it is."""
+    netlist = tmp_path / "systolic_array.json"
+    netlist.write_text(json.dumps(_pe_netlist(2, 3)))
+    assert fpga.place_multipliers(netlist, fpga.ArrayParams(2, 3, 8, 32, 1)) == 6
+    cells = json.loads(netlist.read_text())["modules"]["systolic_array"]["cells"]
+    plan = fpga.Floorplan(2, 3)
+    assert cells["g_row[1].g_col[2].u_pe.g_mul_reg.u_mult.u_mult"]["attributes"] == {
+        "src": "x.v:1",
+        "BEL": plan.site(1, 2),
+    }
+    assert "BEL" not in cells["ff"]["attributes"]
+    for data, params in (
+        (_pe_netlist(2, 3, extra=1), fpga.ArrayParams(2, 3, 8, 32)),
+        (_pe_netlist(2, 2), fpga.ArrayParams(2, 3, 8, 32)),  # a PE without a multiplier
+        (_pe_netlist(13, 1), fpga.ArrayParams(13, 1, 8, 32)),  # too many rows for the scheme
+    ):
+        text = json.dumps(data)
+        netlist.write_text(text)
+        assert fpga.place_multipliers(netlist, params) == 0
+        assert netlist.read_text() == text
+
+
 def test_parse_memories() -> None:
     mems = fpga.parse_memories(YOSYS_LOG)
     assert mems == {
@@ -448,9 +510,13 @@ def test_flow_options_and_json(fake_tools: dict[str, Path], capsys) -> None:
         "3 memories as flip-flops" in stdout
     )
     assert "critical path systolic_accel 2x2: " in stdout
-    assert "multipliers systolic_array 2x2 (Yosys): 1 MULT18X18D combinational" in stdout
+    assert (
+        "multipliers systolic_array 2x2: 1 MULT18X18D combinational (Yosys); placed by nextpnr"
+        in stdout
+    )
     data = json.loads(out.read_text())
-    assert data["defines"] == ["SYSTOLIC_ECP5_DSP"]
+    assert data["defines"] == ["SYSTOLIC_ECP5_DSP"] and data["floorplan"] is True
+    assert data["rows"][0]["placed_dsps"] == 0  # the stand-in's multiplier is no PE's
     assert data["rows"][0]["dsp_registers"] == {"none": 1}
     assert data["seed"] == 7 and data["target_mhz"] == 120.0 and data["out_of_context"]
     assert data["router"] == "router2"
@@ -493,7 +559,7 @@ def test_mul_reg_rows(fake_tools: dict[str, Path], capsys) -> None:
     assert "chparam -set ROWS 2 -set COLS 2 -set DATA_W 8 -set ACC_W 32 -set MUL_REG 1" in script
     assert "DATA_W=8 ACC_W=32 MUL_REG=1;" in stdout
     assert "| systolic_array (MUL_REG=1, DSP OUTPUT reg) | 2x2 |" in stdout
-    assert "multipliers systolic_array 2x2 (Yosys): 1 MULT18X18D with register OUTPUT" in stdout
+    assert "multipliers systolic_array 2x2: 1 MULT18X18D with register OUTPUT (Yosys)" in stdout
     data = json.loads(out.read_text())
     assert data["mul_reg"] == 1 and data["rows"][0]["mul_reg"] == 1
     assert data["rows"][0]["dsp_registers"] == {"OUTPUT": 1}
@@ -640,6 +706,7 @@ def test_real_flow_small_array_mul_reg(tmp_path: Path) -> None:
     plain = fpga.implement(fpga.ArrayParams(2, 2, 4, 8), 150.0, 1, tmp_path / "m0")
     assert row.dsps == 4 and row.mul_reg == 1
     assert row.dsp_registers == {"OUTPUT": 4} and plain.dsp_registers == {"none": 4}
+    assert row.placed_dsps == plain.placed_dsps == 4  # both floorplanned
     assert row.flops == plain.flops + 4
     assert not (row.path.dsp_cells and row.path.carry_cells)
     assert row.fmax_mhz > plain.fmax_mhz
