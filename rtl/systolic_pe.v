@@ -29,6 +29,14 @@
 // registers, happens at edge t+1; a pair may fire at every edge, so products still follow each
 // other with no idle cycle. The forwarding registers are the same in both cases.
 //
+// FPGA mapping (MUL_REG = 1 only): when the Verilog define SYSTOLIC_ECP5_DSP is set, which only
+// the FPGA flow does (bench/fpga.py, for the Lattice ECP5), prod_q is replaced by the output
+// register of a MULT18X18D DSP block (rtl/fpga/systolic_pe_mult_ecp5.v: operands sign-extended
+// to 18 bits, RESETMODE "ASYNC" with RST0 = ~rst_ni, GSR "DISABLED"), sign-extended after it;
+// Yosys's synth_ecp5 does not infer that register from the behavioural code. The cycle behaviour
+// is the same: formal/run.py's prove_dsp_equivalent proves the two equivalent. Simulation
+// (Icarus, Verilator) never sets the define and runs the behavioural code below.
+//
 // Timing: a value presented on a_i/b_i before rising edge t is in a_q/b_q (seen on a_o/b_o by
 // the next PE) before rising edge t+1, and its effect on acc_q/res_q/res_vld_q (acc_o/res_o/
 // res_vld_o) is visible right after edge t + MUL_REG.
