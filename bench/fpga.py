@@ -200,6 +200,15 @@ class PathStep:
     delay_ns: float
     net: str = ""
 
+    @property
+    def sink_port(self) -> str:
+        return self.sink.rsplit(".", 1)[-1]
+
+
+#: A MULT18X18D's operand inputs and product outputs (its combinational arc: A/B -> P).
+_DSP_IN = re.compile(r"[AB]\d+")
+_DSP_OUT = re.compile(r"P\d+")
+
 
 @dataclass(frozen=True)
 class CriticalPath:
@@ -239,8 +248,15 @@ class CriticalPath:
 
     @property
     def dsp_cells(self) -> list[str]:
-        """The MULT18X18D multipliers on the path."""
-        return [c for c in self.logic_cells if "MULT18X18D" in c]
+        """The MULT18X18D multipliers the path goes through: a logic step from an operand
+        input (A<n>, B<n>) to a product output (P<n>), whatever the cell's name (Yosys names an
+        inferred one ..._MULT18X18D_..., an instantiated one keeps its instance name)."""
+        seen: dict[str, None] = {}
+        for s in self.steps:
+            cell, port = s.source.rsplit(".", 1)
+            if s.kind == "logic" and _DSP_IN.fullmatch(port) and _DSP_OUT.fullmatch(s.sink_port):
+                seen.setdefault(cell, None)
+        return [c for c in self.logic_cells if c in seen or "MULT18X18D" in c]
 
     @property
     def carry_cells(self) -> int:
@@ -251,7 +267,8 @@ class CriticalPath:
     def other_cells(self) -> int:
         """How many logic cells on the path are neither multipliers nor carry cells (LUT4s,
         muxes, LUT RAM)."""
-        return sum("MULT18X18D" not in c and "CCU2C" not in c for c in self.logic_cells)
+        dsps = set(self.dsp_cells)
+        return sum(c not in dsps and "CCU2C" not in c for c in self.logic_cells)
 
     @property
     def summary(self) -> str:

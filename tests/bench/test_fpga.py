@@ -138,6 +138,17 @@ def test_parse_a_real_report() -> None:
     assert p.dsp_cells == ["g_row[0].g_col[1].u_pe.prod_MULT18X18D_P7"]
     assert p.carry_cells == 2  # two CCU2C (COMB0 + COMB1 each)
     assert "through g_row[0].g_col[1].u_pe.prod_MULT18X18D_P7, 2 CCU2C" in p.summary
+    assert p.other_cells == 0
+
+
+def test_an_instantiated_multiplier_on_the_path() -> None:
+    """The PE's own MULT18X18D instance (SYSTOLIC_ECP5_DSP) keeps its instance name, without
+    MULT18X18D in it: its A/B -> P arc still makes it the path's multiplier, not "other"."""
+    name = "g_row[0].g_col[1].u_pe.g_mul_reg.u_mult.u_mult"
+    p = fpga.parse_report(REPORT.replace("g_row[0].g_col[1].u_pe.prod_MULT18X18D_P7", name)).path
+    assert p.dsp_cells == [name] and p.other_cells == 0 and p.carry_cells == 2
+    assert f"through {name}, 2 CCU2C carry cells" in p.summary
+    assert "other logic" not in p.summary
 
 
 def test_parse_yosys_stat() -> None:
