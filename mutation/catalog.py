@@ -230,8 +230,8 @@ _B_STAGE0 = (
 )
 _STEP_VLD = "wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;"
 _ADMIT_OK = "wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});"
-_ROOM = "wire             room       = need <= FIFO_DEPTH[FILL_W:0];"
-_NEED = "wire [FILL_W:0]  need       = {1'b0, count_q} + {1'b0, resv_q}"
+_ROOM = "wire             room       = used_w <= room_lim;"
+_NEED = "wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};"
 _SHADOW_SEL = "(pend_q == HELD) ? shadow_q[sh]"
 _PEND_NEXT = (
     "            pend_q <= pend_q + {{(PEND_W - 1){1'b0}}, strobe} - {{(PEND_W - 1){1'b0}}, read};"
@@ -290,7 +290,7 @@ _FV_OVERLAP = (
     "the widest array proof, it is equivalent"
 )
 _FV_TAPPED_WIDTH = (
-    "changes the width of a counter that the formal wrapper taps (count_q, end_q): the formal "
+    "changes the width of a counter that the formal wrapper taps (count_q, used_q): the formal "
     "flow refuses the unconnected tap (an error, not a kill)"
 )
 _FV_UNDRIVEN = (
@@ -1122,7 +1122,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "room_rule_strict",
         "the room rule admits a fold only if it leaves a FIFO row free (< instead of <=)",
-        ((ACCEL, _ROOM, "wire             room       = need < FIFO_DEPTH[FILL_W:0];"),),
+        ((ACCEL, _ROOM, "wire             room       = used_w < room_lim;"),),
         cls="top admission",
         design="accel",
         params=ACCEL_PARAMS_3X2,
@@ -1133,7 +1133,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "room_ignores_reserved",
         "the room rule forgets the rows admitted but not yet written to the FIFO",
-        ((ACCEL, _NEED, "wire [FILL_W:0]  need       = {1'b0, count_q}"),),
+        ((ACCEL, _NEED, "wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, count_q};"),),
         cls="top admission",
         design="accel",
         params=ACCEL_PARAMS_3X2,
@@ -1342,30 +1342,32 @@ CATALOG: tuple[Mutant, ...] = (
         formal=_FV_TAPPED_WIDTH,
     ),
     Mutant(
-        "schedule_counter_one_bit_short",
-        "the schedule's counters lose their spare bit: a tall top's slot positions wrap",
+        "room_count_pointer_wide",
+        "the room rule's count of entries in use has the pointers' width: a full FIFO of 2^k "
+        "entries looks empty to it",
         (
             (
                 ACCEL,
-                "localparam integer CNT_W   = $clog2(SLOTS + 2) + 1;",
-                "localparam integer CNT_W   = $clog2(SLOTS + 2);",
+                "reg  [FILL_W-1:0] used_q;   // count_q + resv_q",
+                "reg  [PTR_W-1:0]  used_q;   // count_q + resv_q",
             ),
         ),
         cls="top FIFO depth",
         design="accel",
         params=ACCEL_PARAMS_TALL,
-        fifo_depth=1024,
+        fifo_depth=8,  # FIFO_DEPTH = ROWS, a power of two
         tests=ACCEL_FILL,
         formal=_FV_TAPPED_WIDTH,
     ),
     Mutant(
-        "last_slot_one_bit_short",
-        "a fold's last write slot (end of the write order) is one bit short: it wraps on a tall top",
+        "room_limit_pointer_wide",
+        "the room rule's limit takes FIFO_DEPTH at the pointers' width: 1024 entries read as 0, "
+        "so every fold has room",
         (
             (
                 ACCEL,
-                "wire [CNT_W-1:0] order_end  = end_q + fold_g",
-                "wire [CNT_W-2:0] order_end  = end_q + fold_g",
+                "wire [ARITH_W-1:0] room_lim = FIFO_DEPTH[ARITH_W-1:0] - fold_g_w;",
+                "wire [ARITH_W-1:0] room_lim = FIFO_DEPTH[PTR_W-1:0] - fold_g_w;",
             ),
         ),
         cls="top FIFO depth",
@@ -1373,7 +1375,8 @@ CATALOG: tuple[Mutant, ...] = (
         params=ACCEL_PARAMS_TALL,
         fifo_depth=1024,
         tests=ACCEL_FILL,
-        proofs=FV_ACCEL_DEEP_FIFO,
+        formal="a FIFO of 1024 entries does not fill within a proof's depth: the k-induction "
+        "is inconclusive, not a kill",
     ),
     Mutant(
         "edge_capture_not_delayed",

@@ -143,6 +143,8 @@ module systolic_accel #(
   localparam integer BEAT_W  = OUT_ROWS * COLS;         // words per result beat
   localparam integer PEND_W  = $clog2(SHADOWS + 2);     // a PE's unread results: 0..SHADOWS+1
   localparam integer ENTRY_W = BEAT_W * ACC_W + BEAT_W + 1;  // {last, keep, data}
+  // The room and reservation sums: wide enough for FIFO_DEPTH and for a fold's groups.
+  localparam integer ARITH_W = ((FILL_W > CNT_W) ? FILL_W : CNT_W) + 1;
 
   // ---------------------------------------------------------------------------------------------
   // Input handshake and fold admission.
@@ -155,6 +157,7 @@ module systolic_accel #(
   reg  [CNT_W-1:0] guard_q [0:SHADOWS];
   reg  [FILL_W-1:0] resv_q;   // groups admitted but not yet written to the FIFO
   reg  [FILL_W-1:0] count_q;  // entries (groups) in the FIFO
+  reg  [FILL_W-1:0] used_q;   // count_q + resv_q, its own register: room is then one compare
   reg               first_q;  // the next accepted step starts a fold
 
   // The set bits of a mask of up to 32 lanes (ROWS, COLS and GROUPS are at most 32), given
@@ -188,9 +191,12 @@ module systolic_accel #(
       localparam [CNT_W-1:0] G  = gg;
       wire [CNT_W-1:0] ready = fold_n + ((HI < fold_m) ? HI : fold_m) + LAT_C;  // complete from now+ready
       wire [CNT_W-1:0] after = end_q + G;                                // the write order's slot
+      // after > ready, compared on end_q itself (ready - G > 0 for a group in the fold), so
+      // that the sum and the compare run side by side.
+      wire             late  = end_q > ready - G;
       assign g_in[gg]  = LO < fold_m;
       assign g_end[gg] = (LO < fold_m) && (HI >= fold_m);
-      assign g_pos[gg] = (after > ready) ? after : ready;
+      assign g_pos[gg] = late ? after : ready;
       for (pp = 0; pp < OUT_ROWS; pp = pp + 1) begin : g_row_keep
         localparam integer     ROW_I = gg * OUT_ROWS + pp;
         localparam [CNT_W-1:0] ROW   = ROW_I[CNT_W-1:0];
@@ -204,11 +210,20 @@ module systolic_accel #(
   // Its last group write: max(n + m, end_q + fold_g - 1) (g_pos of its last group).
   wire [CNT_W-1:0] order_end  = end_q + fold_g - {{(CNT_W - 1){1'b0}}, 1'b1};
   wire [CNT_W-1:0] ready_end  = fold_n + fold_m + LAT_C;
-  wire [CNT_W-1:0] last_slot  = (order_end > ready_end) ? order_end : ready_end;
-  wire             fits       = last_slot < SLOTS[CNT_W-1:0];
-  wire [FILL_W:0]  need       = {1'b0, count_q} + {1'b0, resv_q}
-                              + {{(FILL_W - CNT_W + 1){1'b0}}, fold_g};
-  wire             room       = need <= FIFO_DEPTH[FILL_W:0];
+  // The compares take the register on one side and the beat's figures on the other (no sum of
+  // a register before a compare: the admission is the top's longest path). order_end >
+  // ready_end is end_q > ready_end + 1 - fold_g (> 0: fold_g <= m).
+  wire [CNT_W-1:0] ready_lim  = ready_end + {{(CNT_W - 1){1'b0}}, 1'b1} - fold_g;
+  wire [CNT_W-1:0] last_slot  = (end_q > ready_lim) ? order_end : ready_end;
+  // slots: its last write before SLOTS (ready_end always is): end_q + fold_g - 1 < SLOTS.
+  wire [CNT_W-1:0] slot_lim   = SLOTS[CNT_W-1:0] - fold_g;
+  wire             fits       = end_q <= slot_lim;
+  // room: used_q (entries in the FIFO and reserved) + fold_g <= FIFO_DEPTH.
+  wire [ARITH_W-1:0] fold_g_w = {{(ARITH_W - CNT_W){1'b0}}, fold_g};
+  wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};
+  wire [ARITH_W-1:0] resv_w   = {{(ARITH_W - FILL_W){1'b0}}, resv_q};
+  wire [ARITH_W-1:0] room_lim = FIFO_DEPTH[ARITH_W-1:0] - fold_g_w;
+  wire             room       = used_w <= room_lim;
   wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});
   wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;
   wire             accept     = step_vld & (~s_axis_a_tlast | admit_ok);
@@ -303,13 +318,24 @@ module systolic_accel #(
     end
   endgenerate
 
-  // Admission state.
+  // Admission state. The reservations and the entries in use, with and without the fold.
+  wire [ARITH_W-1:0] wr_w      = {{(ARITH_W - 1){1'b0}}, wr};
+  wire               rd        = m_axis_c_tvalid & m_axis_c_tready;  // a result beat leaves
+  wire [ARITH_W-1:0] rd_w      = {{(ARITH_W - 1){1'b0}}, rd};
+  wire [ARITH_W-1:0] resv_add  = resv_w + fold_g_w - wr_w;
+  wire [ARITH_W-1:0] resv_keep = resv_w - wr_w;
+  wire [ARITH_W-1:0] used_add  = used_w + fold_g_w - rd_w;
+  wire [ARITH_W-1:0] used_keep = used_w - rd_w;
+  // Their top bits: the counts never exceed FILL_W bits (p_resv_room, p_fifo_count).
+  wire unused_sums = ^{resv_add[ARITH_W-1:FILL_W], resv_keep[ARITH_W-1:FILL_W],
+                       used_add[ARITH_W-1:FILL_W], used_keep[ARITH_W-1:FILL_W]};
   integer gs;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       end_q    <= {CNT_W{1'b0}};
       for (gs = 0; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= {CNT_W{1'b0}};
       resv_q   <= {FILL_W{1'b0}};
+      used_q   <= {FILL_W{1'b0}};
       first_q  <= 1'b1;
     end else begin
       if (accept) first_q <= s_axis_a_tlast;
@@ -323,8 +349,9 @@ module systolic_accel #(
         end_q    <= dec_sat(end_q);
         for (gs = 0; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs]);
       end
-      resv_q <= resv_q + (admit ? {{(FILL_W - CNT_W){1'b0}}, fold_g} : {FILL_W{1'b0}})
-                       - {{(FILL_W - 1){1'b0}}, wr};
+      // Both sums side by side, the admission only selecting (it comes last).
+      resv_q <= admit ? resv_add[FILL_W-1:0] : resv_keep[FILL_W-1:0];
+      used_q <= admit ? used_add[FILL_W-1:0] : used_keep[FILL_W-1:0];
     end
   end
 
@@ -516,8 +543,6 @@ module systolic_accel #(
   (* ram_style = "logic" *) reg [ENTRY_W-1:0] fifo_q [0:FIFO_DEPTH-1];
   reg [PTR_W-1:0]   wr_ptr_q;
   reg [PTR_W-1:0]   rd_ptr_q;
-
-  wire rd = m_axis_c_tvalid & m_axis_c_tready;
 
   localparam integer     LAST_SLOT = FIFO_DEPTH - 1;
   localparam [PTR_W-1:0] LAST_PTR  = LAST_SLOT[PTR_W-1:0];

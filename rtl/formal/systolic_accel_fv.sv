@@ -25,8 +25,9 @@
 //              full, no read when empty
 //   p_out_*    every group leaves m_axis_c intact and in order, with its rows' and fold's tkeep
 //              and its fold's tlast (one watched entry, chosen by the solver)
-//   p_resv_*   reservations: never below zero, entries in + reserved <= FIFO_DEPTH, and equal to
-//              the group writes in the schedule (no leak)
+//   p_resv_*   reservations: never below zero, entries in + reserved <= FIFO_DEPTH (and the room
+//              rule's own count of them right), and equal to the group writes in the schedule
+//              (no leak)
 //   p_shadow_* no result lost in the drain: a PE never captures a new result while it holds
 //              SHADOWS+1 unread ones (pend_q == SHADOWS+1: its result register and every shadow)
 //              unless one is read in the same cycle
@@ -142,6 +143,7 @@ module systolic_accel_fv #(
   // Taps of the design's internal state (hierconn: connected by `flatten`).
   (* hierconn *) wire [FILL_W-1:0]        \u_dut.count_q ;
   (* hierconn *) wire [FILL_W-1:0]        \u_dut.resv_q ;
+  (* hierconn *) wire [FILL_W-1:0]        \u_dut.used_q ;
   (* hierconn *) wire [CNT_W-1:0]         \u_dut.end_q ;
   (* hierconn *) wire                     \u_dut.first_q ;
   (* hierconn *) wire [SLOTS-1:0]         \u_dut.slot_vld_q ;
@@ -434,6 +436,8 @@ module systolic_accel_fv #(
       if (f_wr) p_resv_nonneg: assert (f_resv != {FILL_W{1'b0}});
       // p_resv_room: entries in the FIFO + groups reserved <= FIFO_DEPTH.
       p_resv_room: assert (f_fill <= FIFO_DEPTH);
+      // p_resv_used: the room rule's own count is entries in the FIFO + groups reserved.
+      p_resv_used: assert ({2'b00, \u_dut.used_q } == f_fill);
       // p_resv_match: the reservations are exactly the group writes scheduled (no leak).
       p_resv_match: assert ({{(WIDE_W - CNT_W){1'b0}}, f_slots_used} == {2'b00, f_resv});
 

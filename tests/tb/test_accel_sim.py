@@ -158,7 +158,8 @@ def test_x_on_the_result_stream_is_a_checker_failure(tmp_path: Path) -> None:
 @pytest.mark.sim
 def test_rtl_default_fifo_depth_is_the_models(tmp_path: Path) -> None:
     """issue 24: the RTL's default FIFO_DEPTH (the top's and its bench harness's, used whenever
-    a run gives none) is TopParams' default, ROWS + COLS + 2 + MUL_REG, at both MUL_REG."""
+    a run gives none) is TopParams' default, ROWS + COLS + 2 + MUL_REG, at both MUL_REG; and
+    the smallest FIFO elaborates."""
     import shutil
     import subprocess
 
@@ -175,6 +176,9 @@ def test_rtl_default_fifo_depth_is_the_models(tmp_path: Path) -> None:
             f"  systolic_accel_bench {inst} h{n} ();",
             f'  initial $display("{n} %0d %0d", u{n}.FIFO_DEPTH, h{n}.FIFO_DEPTH);',
         ]
+    # The smallest legal FIFO (FIFO_DEPTH = ROWS = 1) elaborates too: its counters are narrower
+    # than the schedule's, which once made a negative replication that Icarus refused.
+    lines += [f"  systolic_accel #(.ROWS(1), .COLS({c}), .FIFO_DEPTH(1)) s{c} ();" for c in (1, 2)]
     probe = tmp_path / "probe.v"
     probe.write_text("module probe;\n" + "\n".join(lines) + "\nendmodule\n")
     srcs = [str(f) for f in (*build.accel_sources(), HARNESS_DIR / "systolic_accel_bench.v")]
