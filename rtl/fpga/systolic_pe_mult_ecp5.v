@@ -22,7 +22,9 @@
 //   "OUTPUT"   REG_OUTPUT   (after the multiplier; the default)
 //   "PIPELINE" REG_PIPELINE (inside the multiplier)
 //   "INPUT"    REG_INPUTA and REG_INPUTB (before the multiplier)
-// All three give the same cycle behaviour (the multiplier is combinational between them).
+// All three give the same cycle behaviour (the multiplier is combinational between them). The PE
+// uses the default: nextpnr times a REG_PIPELINE-only multiplier as combinational, and with
+// REG_INPUT the multiplication is on the adder's path (measured: docs/gemm.md, FPGA).
 
 `default_nettype none
 
