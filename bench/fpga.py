@@ -109,8 +109,9 @@ TOP = ARRAY.name
 DSP_ROWS = (10, 34, 58)
 DSP_BLOCKS = (4, 13, 22, 31, 40, 49, 58, 69, 78, 87, 96, 105, 114)
 DSP_SLOTS = ((0, 0), (1, 1), (4, 4), (5, 5))
-#: Which slots of a block a DSP row uses when it holds n PE rows (spread across the block).
-_SLOTS_FOR = {1: (0,), 2: (0, 2), 3: (0, 1, 2), 4: (0, 1, 2, 3)}
+#: Which slots of a block a DSP row uses when it holds n PE rows (spread across the block; for
+#: three, 0/4/5 measured 158.7 MHz at 8x8 MUL_REG=1 where 0/1/4 gave 151.3: docs/gemm.md).
+_SLOTS_FOR = {1: (0,), 2: (0, 2), 3: (0, 2, 3), 4: (0, 1, 2, 3)}
 #: PE(i, j)'s MULT18X18D cell in Yosys's netlist (the array alone, or inside the top).
 _PE_CELL = re.compile(r"g_row\[(\d+)\]\.g_col\[(\d+)\]\.u_pe\.")
 

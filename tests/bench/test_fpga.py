@@ -214,11 +214,11 @@ def test_the_floorplan_sites() -> None:
     plan = fpga.Floorplan(8, 8)  # three PE rows per DSP row, eight blocks from the third
     assert [plan.site(i, 0) for i in (0, 1, 2, 3)] == [
         "X22/Y10/MULT18_0",
-        "X23/Y10/MULT18_1",
         "X26/Y10/MULT18_4",
+        "X27/Y10/MULT18_5",
         "X22/Y34/MULT18_0",
     ]
-    assert plan.site(0, 1) == "X31/Y10/MULT18_0" and plan.site(7, 7) == "X88/Y58/MULT18_1"
+    assert plan.site(0, 1) == "X31/Y10/MULT18_0" and plan.site(7, 7) == "X91/Y58/MULT18_4"
     assert not fpga.Floorplan(13, 4).fits and not fpga.Floorplan(4, 14).fits
 
 
