@@ -1194,8 +1194,9 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 ACCEL,
-                "take_grp  = g[GRP_W-1:0];",
-                "take_grp  = fold_g[GRP_W-1:0] - 1'b1 - g[GRP_W-1:0];",
+                "take_grp  = take_grp | ({GRP_W{match[g]}} & g[GRP_W-1:0]);",
+                "take_grp  = take_grp | ({GRP_W{match[g]}} & (fold_g[GRP_W-1:0] - 1'b1 - "
+                "g[GRP_W-1:0]));",
             ),
         ),
         cls="top drain",

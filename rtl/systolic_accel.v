@@ -181,6 +181,8 @@ module systolic_accel #(
   wire [GROUPS-1:0]   g_end;
   wire [OUT_ROWS-1:0] g_keep [0:GROUPS-1];
   wire [CNT_W-1:0]    g_pos  [0:GROUPS-1];
+  wire [GROUPS-1:0]   g_late;                   // g_pos is end_q + g (else its ready cycle)
+  wire [CNT_W-1:0]    g_ready [0:GROUPS-1];
   genvar gg, pp;
   generate
     for (gg = 0; gg < GROUPS; gg = gg + 1) begin : g_group
@@ -197,6 +199,8 @@ module systolic_accel #(
       assign g_in[gg]  = LO < fold_m;
       assign g_end[gg] = (LO < fold_m) && (HI >= fold_m);
       assign g_pos[gg] = late ? after : ready;
+      assign g_late[gg] = late;
+      assign g_ready[gg] = ready;
       for (pp = 0; pp < OUT_ROWS; pp = pp + 1) begin : g_row_keep
         localparam integer     ROW_I = gg * OUT_ROWS + pp;
         localparam [CNT_W-1:0] ROW   = ROW_I[CNT_W-1:0];
@@ -257,23 +261,32 @@ module systolic_accel #(
       // Slot sd+1 of this cycle is slot sd of the next; a fold admitted now writes group g in
       // slot g_pos[g] of this cycle.
       localparam [CNT_W-1:0] POS = sd + 1;
+      // match[g]: group g of the fold admitted now is written in this slot. At most one g
+      // matches (g_pos rises with g), so the group's fields are an OR over the matches (a tree,
+      // not a chain of priority muxes), and admit only gates the result.
+      // g_pos[g] == POS without the sum: end_q + g == POS is end_q == POS - g, a compare with a
+      // constant.
+      wire [GROUPS-1:0]  match;
       reg                take;
       reg [GRP_W-1:0]    take_grp;
       reg                take_last;
       reg [OUT_ROWS-1:0] take_rows;
+      genvar mg;
+      for (mg = 0; mg < GROUPS; mg = mg + 1) begin : g_match
+        localparam integer     BACK_I = sd + 1 - mg;  // end_q of a late group g = mg here
+        localparam [CNT_W-1:0] BACK   = (BACK_I < 0) ? {CNT_W{1'b1}} : BACK_I[CNT_W-1:0];
+        assign match[mg] = g_in[mg] && (g_late[mg] ? (BACK_I >= 0) && (end_q == BACK)
+                                                   : (g_ready[mg] == POS));
+      end
       integer g;
       always @* begin
-        take      = 1'b0;
+        take      = admit & (|match);
         take_grp  = {GRP_W{1'b0}};
-        take_last = 1'b0;
+        take_last = |(match & g_end);
         take_rows = {OUT_ROWS{1'b0}};
         for (g = 0; g < GROUPS; g = g + 1) begin
-          if (admit && g_in[g] && (g_pos[g] == POS)) begin  // at most one g: g_pos rises with g
-            take      = 1'b1;
-            take_grp  = g[GRP_W-1:0];
-            take_last = g_end[g];
-            take_rows = g_keep[g];
-          end
+          take_grp  = take_grp | ({GRP_W{match[g]}} & g[GRP_W-1:0]);
+          take_rows = take_rows | ({OUT_ROWS{match[g]}} & g_keep[g]);
         end
       end
       wire                next_vld;
