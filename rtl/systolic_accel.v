@@ -533,8 +533,23 @@ module systolic_accel #(
   endgenerate
 
   // The written group: position p holds row rd_grp*OUT_ROWS + p (zero past the last row).
+  // rd_grp is decoded a cycle early (slot 0 of the next cycle is slot 1 of this one: no fold is
+  // ever scheduled in slot 0 itself, g_pos >= 2) into one-hot selects held in flip-flops, one
+  // copy per column, so that no select drives more than one column's words.
   wire [BEAT_W*ACC_W-1:0] wr_data;
   wire [BEAT_W-1:0]       wr_keep;
+  localparam [GROUPS-1:0] SEL_RESET = 1;  // group 0: slot 0's group after reset
+  reg  [GROUPS-1:0] rd_sel_q [0:COLS-1];
+  integer sc, sg;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (sc = 0; sc < COLS; sc = sc + 1) rd_sel_q[sc] <= SEL_RESET;
+    end else begin
+      for (sc = 0; sc < COLS; sc = sc + 1)
+        for (sg = 0; sg < GROUPS; sg = sg + 1)
+          rd_sel_q[sc][sg] <= ({{(32 - GRP_W){1'b0}}, slot_grp_q[1]} == sg);
+    end
+  end
   generate
     for (pp = 0; pp < OUT_ROWS; pp = pp + 1) begin : g_beat_row
       wire [COLS*ACC_W-1:0] cand [0:GROUPS-1];  // row g*OUT_ROWS + pp of each group g
@@ -545,7 +560,16 @@ module systolic_accel #(
           assign cand[gg] = {(COLS * ACC_W){1'b0}};
         end
       end
-      assign wr_data[pp*COLS*ACC_W +: COLS*ACC_W] = cand[rd_grp];
+      for (j = 0; j < COLS; j = j + 1) begin : g_sel_col
+        reg [ACC_W-1:0] word;
+        integer g;
+        always @* begin
+          word = {ACC_W{1'b0}};
+          for (g = 0; g < GROUPS; g = g + 1)
+            word = word | ({ACC_W{rd_sel_q[j][g]}} & cand[g][j*ACC_W +: ACC_W]);
+        end
+        assign wr_data[(pp*COLS+j)*ACC_W +: ACC_W] = word;
+      end
       assign wr_keep[pp*COLS +: COLS] = slot_keep_q[0] & {COLS{slot_rows_q[0][pp]}};
     end
   endgenerate
