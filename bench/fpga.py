@@ -4,8 +4,8 @@ out of context.
 
 Two designs per size: ``systolic_array`` alone and ``systolic_accel`` (rtl/systolic_accel.v: the
 array with AXI4-Stream ports, skew and shadow registers and its result FIFO of the RTL's default
-FIFO_DEPTH, ROWS + COLS + 2 rows). Their flat operand and result buses need more pins than the
-package has, so the flow implements them *out of context*: Yosys without I/O buffers
+FIFO_DEPTH, ROWS + COLS + 2 + MUL_REG rows). Their flat operand and result buses need more pins
+than the package has, so the flow implements them *out of context*: Yosys without I/O buffers
 (``-noiopad``), nextpnr with ``--out-of-context`` (no I/O buffers, no global clock promotion); a
 report with an I/O site in use is an error. Figures come from nextpnr's ``--report`` JSON:
 utilisation (``TRELLIS_COMB`` LUT4 sites, ``TRELLIS_FF``, ``MULT18X18D``, ``DP16KD``), the
@@ -766,7 +766,7 @@ HEADER = (
 
 NOTE = (
     "LUT4 = nextpnr's TRELLIS_COMB sites used (a CCU2C carry cell fills two, LUT RAM takes them "
-    "too); FIFO n = systolic_accel's result FIFO of n rows (its default, ROWS+COLS+2); "
+    "too); FIFO n = systolic_accel's result FIFO of n rows (its default, ROWS+COLS+2+MUL_REG); "
     "peak GOPS = 2*ROWS*COLS*Fmax/1000"
 )
 

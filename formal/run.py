@@ -167,13 +167,13 @@ ACCEL_GROUPS = (
 )
 
 
-#: The accelerator tops of the proofs and covers: FIFO depths below the default ROWS + COLS + 2
-#: make the room rule hold folds back. OUT_ROWS (rows per result beat) and SHADOWS (shadow
-#: registers per PE) are 1 but in the full tier's last four: OUT_ROWS 2 with SHADOWS 2 (2x2: one
-#: group per fold; 3x2: two, the last of one row), OUT_ROWS 2 with one shadow (groups wait for
-#: rows, so the shadow rule holds folds back: a fold's rows wait longer than at OUT_ROWS 1), and
-#: SHADOWS 2 at OUT_ROWS 1 at the default FIFO depth (a stalled sink fills both shadows; at 1x2
-#: no PE ever has three results pending, c_shadow).
+#: The accelerator tops of the proofs and covers: FIFO depths below the default (ROWS + COLS +
+#: 2 + MUL_REG) make the room rule hold folds back. OUT_ROWS (rows per result beat) and SHADOWS
+#: (shadow registers per PE) are 1 but in the full tier's last four: OUT_ROWS 2 with SHADOWS 2
+#: (2x2: one group per fold; 3x2: two, the last of one row), OUT_ROWS 2 with one shadow (groups
+#: wait for rows, so the shadow rule holds folds back: a fold's rows wait longer than at OUT_ROWS
+#: 1), and SHADOWS 2 at OUT_ROWS 1 at the default FIFO depth (a stalled sink fills both shadows;
+#: at 1x2 no PE ever has three results pending, c_shadow).
 ACCEL_CONFIGS: dict[str, tuple[TopParams, ...]] = {
     "quick": (TopParams(ArrayParams(1, 2, 2, 4), 2),),
     "full": (
