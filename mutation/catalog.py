@@ -269,7 +269,6 @@ FV_ACCEL_RESV = ("accel_1x2_d2a4_f2_resv",)
 FV_ACCEL_FIFO = ("accel_1x2_d2a4_f2_fifo",)
 FV_ACCEL_DRAIN = ("accel_1x2_d2a4_f2_drain",)
 FV_ACCEL_ORDER = ("accel_1x2_d2a4_f2_order",)
-FV_ACCEL_OUT = ("accel_1x2_d2a4_f2_out",)
 FV_ACCEL_COVER = ("accel_1x2_d2a4_f2_cover",)
 FV_ACCEL_2X2_DRAIN = ("accel_2x2_d2a4_f3_drain",)
 FV_ACCEL_3X2_DRAIN = ("accel_3x2_d2a4_f3_drain",)
@@ -1223,23 +1222,6 @@ CATALOG: tuple[Mutant, ...] = (
         fifo_depth=3,
         tests=ACCEL_BACKPRESSURE,
         proofs=FV_ACCEL_FIFO,
-    ),
-    Mutant(
-        "fifo_enable_on_current_pointer",
-        "a FIFO entry's early write enable decodes the pointer of this cycle, not of the next: a "
-        "group that follows another is written over it",
-        (
-            (
-                ACCEL,
-                "else we_q <= slot_vld_q[1] && (wr_ptr_nx == E);",
-                "else we_q <= slot_vld_q[1] && (wr_ptr_q == E);",
-            ),
-        ),
-        cls="top drain",
-        design="accel",
-        params=ACCEL_PARAMS,
-        tests=ACCEL_K1,
-        proofs=FV_ACCEL_OUT,
     ),
     Mutant(
         "reset_keeps_pending",

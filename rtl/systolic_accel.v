@@ -574,14 +574,10 @@ module systolic_accel #(
     end
   endgenerate
 
-  // The FIFO's storage: one register per entry, in flip-flops (the read is combinational, so no
-  // block RAM; with Yosys' LUT RAM, TRELLIS_DPR16X4, nextpnr could not route the 8x8 top on the
-  // ECP5-85F in 30 minutes). An entry's write enable is decoded a cycle early into a flip-flop
-  // (we_q) that drives the entry's clock enables directly: the write pointer's decode in LUTs
-  // drove all of an entry's flip-flops (265 at 8x8) and set the 8x8 top's clock. The next cycle
-  // writes iff slot 1 holds a group now (slot 0 of the next cycle is slot 1 of this one: no fold
-  // is scheduled in slot 0 itself), at the pointer as it will be then. (Copies of we_q, one per
-  // column, are merged back into one by Yosys' opt_merge.)
+  // Flip-flops, not LUT RAM: the read is combinational (no block RAM), and with Yosys' LUT RAM
+  // (TRELLIS_DPR16X4) nextpnr could not route the 8x8 top on the ECP5-85F in 30 minutes; with
+  // flip-flops it routes (make fpga, docs/gemm.md).
+  (* ram_style = "logic" *) reg [ENTRY_W-1:0] fifo_q [0:FIFO_DEPTH-1];
   reg [PTR_W-1:0]   wr_ptr_q;
   reg [PTR_W-1:0]   rd_ptr_q;
 
@@ -591,25 +587,9 @@ module systolic_accel #(
     ptr_inc = (p == LAST_PTR) ? {PTR_W{1'b0}} : p + {{(PTR_W - 1){1'b0}}, 1'b1};
   endfunction
 
-  wire [PTR_W-1:0]   wr_ptr_nx = wr ? ptr_inc(wr_ptr_q) : wr_ptr_q;  // the pointer next cycle
-  wire [ENTRY_W-1:0] wr_entry  = {slot_last_q[0], wr_keep, wr_data};
-  wire [ENTRY_W-1:0] fifo_q [0:FIFO_DEPTH-1];
-  genvar fe;
-  generate
-    for (fe = 0; fe < FIFO_DEPTH; fe = fe + 1) begin : g_fifo
-      localparam [PTR_W-1:0] E = fe[PTR_W-1:0];
-      reg               we_q;  // this entry is written in this cycle
-      reg [ENTRY_W-1:0] entry_q;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) we_q <= 1'b0;
-        else we_q <= slot_vld_q[1] && (wr_ptr_nx == E);
-      end
-      always @(posedge clk_i) begin
-        if (we_q) entry_q <= wr_entry;
-      end
-      assign fifo_q[fe] = entry_q;
-    end
-  endgenerate
+  always @(posedge clk_i) begin
+    if (wr) fifo_q[wr_ptr_q] <= {slot_last_q[0], wr_keep, wr_data};
+  end
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -617,7 +597,7 @@ module systolic_accel #(
       rd_ptr_q <= {PTR_W{1'b0}};
       count_q  <= {FILL_W{1'b0}};
     end else begin
-      if (wr) wr_ptr_q <= wr_ptr_nx;
+      if (wr) wr_ptr_q <= ptr_inc(wr_ptr_q);
       if (rd) rd_ptr_q <= ptr_inc(rd_ptr_q);
       count_q <= count_q + {{(FILL_W - 1){1'b0}}, wr} - {{(FILL_W - 1){1'b0}}, rd};
     end

@@ -732,16 +732,14 @@ def test_real_flow_small_array_mul_reg(tmp_path: Path) -> None:
 @pytest.mark.nightly
 def test_real_flow_small_top(tmp_path: Path) -> None:
     """The accelerator top at 2x2, DATA_W 4, ACC_W 8 (FIFO 6 rows of 19 bits): out of context
-    like the array (no I/O site in use), the array's multipliers, and no memory for the FIFO in
-    Yosys's log (rtl/systolic_accel.v holds it in one register per entry: its read is
-    asynchronous, so not block RAM, and with LUT RAM the 8x8 top did not route)."""
+    like the array (no I/O site in use), the array's multipliers, the FIFO's mapping read from
+    Yosys's log (its read is asynchronous, so not block RAM, and rtl/systolic_accel.v asks for
+    flip-flops: with LUT RAM the 8x8 top did not route)."""
     params = fpga.ArrayParams(2, 2, 4, 8)
     row = fpga.implement(params, 150.0, 1, tmp_path / "top", fpga.ACCEL)
     assert row.design == "systolic_accel" and row.fifo_depth == 6
     assert row.dsps == 4 and row.brams == 0
     assert row.utilization.get("TRELLIS_IO", 0) == 0
-    # The FIFO is one register per entry (g_fifo[e].entry_q), not a memory Yosys could map.
-    assert not any("fifo" in name for name in row.memories)
-    assert fpga.LUT_RAM not in row.memories.values()
+    assert row.memories["fifo_q"] == fpga.FLIP_FLOPS
     assert row.synth_cells.get("TRELLIS_DPR16X4", 0) == 0
     assert 0 < row.fmax_mhz < 1000 and row.luts > 0 and row.flops > 0

@@ -49,8 +49,8 @@ BUGS = (
     ),
     (
         "write_over_head",
-        "else we_q <= slot_vld_q[1] && (wr_ptr_nx == E);",
-        "else we_q <= slot_vld_q[1] && (rd_ptr_q == E);",
+        "if (wr) fifo_q[wr_ptr_q] <=",
+        "if (wr) fifo_q[rd_ptr_q] <=",
         f"{QUICK}_axis",
         "p_axis_hold",
     ),
