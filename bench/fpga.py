@@ -11,7 +11,7 @@ report with an I/O site in use is an error. Figures come from nextpnr's ``--repo
 utilisation (``TRELLIS_COMB`` LUT4 sites, ``TRELLIS_FF``, ``MULT18X18D``, ``DP16KD``), the
 achieved Fmax of the clock and its critical path; what Yosys made of each memory of the RTL (block
 RAM, LUT RAM or flip-flops) comes from its log, and which of its own registers each MULT18X18D
-uses from its netlist. The RTL is read with the define SYSTOLIC_ECP5_DSP, which puts the PE's
+uses from its netlist. The RTL is read with the define ECP5_DSP_PRODUCT_REG, which puts the PE's
 product register (MUL_REG = 1) into the MULT18X18D's output register (rtl/fpga/; Yosys does not
 infer it; simulation never sets the define). nextpnr runs with a fixed ``--seed``, ``--router
 router2`` and ``--timing-allow-fail`` (so that a missed target is reported, not an error).
@@ -317,7 +317,8 @@ class FpgaRow:
     utilization: dict[str, int] = field(default_factory=dict)  # nextpnr: every resource in use
     mul_reg: int = 0  # the array's MUL_REG
     # MULT18X18D cells of the netlist by the registers of their own they use ("none": purely
-    # combinational; "OUTPUT": the PE's product register in the DSP, the SYSTOLIC_ECP5_DSP mapping)
+    # combinational; "OUTPUT": the PE's product register in the DSP, the ECP5_DSP_PRODUCT_REG
+    # mapping)
     dsp_registers: dict[str, int] = field(default_factory=dict)
     placed_dsps: int = 0  # MULT18X18D constrained to the Floorplan's sites (0: nextpnr's choice)
 

@@ -860,7 +860,7 @@ def prove_dsp_equivalent(
 ) -> ProofResult:
     """Formal equivalence of ``top`` (systolic_pe or systolic_array, with ``params``; MUL_REG
     must be 1) as simulated (the behavioural PE of rtl/) and as the FPGA flow synthesizes it
-    (``rtl_dir``'s RTL read with SYSTOLIC_ECP5_DSP: the product register in a MULT18X18D, here
+    (``rtl_dir``'s RTL read with ECP5_DSP_PRODUCT_REG: the product register in a MULT18X18D, here
     its behavioural model rtl/fpga/mult18x18d_model.v). The same miter and k-induction as
     :func:`prove_equivalent`."""
     if int(params.get("MUL_REG", 0)) != 1:

@@ -22,7 +22,7 @@ DESIGNS: dict[str, tuple[str, ...]] = {
 #: define under which systolic_pe.v puts it into a MULT18X18D (the FPGA flow sets it, simulation
 #: never does), the primitive's wrapper it then instantiates, and a behavioural model of the
 #: primitive's subset the wrapper uses (read only by the equivalence proof), in fpga/.
-ECP5_DSP_DEFINE = "SYSTOLIC_ECP5_DSP"
+ECP5_DSP_DEFINE = "ECP5_DSP_PRODUCT_REG"
 ECP5_DSP_WRAPPER = "fpga/systolic_pe_mult_ecp5.v"
 ECP5_DSP_MODEL = "fpga/mult18x18d_model.v"
 

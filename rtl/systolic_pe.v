@@ -29,7 +29,7 @@
 // registers, happens at edge t+1; a pair may fire at every edge, so products still follow each
 // other with no idle cycle. The forwarding registers are the same in both cases.
 //
-// FPGA mapping (MUL_REG = 1 only): when the Verilog define SYSTOLIC_ECP5_DSP is set, which only
+// FPGA mapping (MUL_REG = 1 only): when the Verilog define ECP5_DSP_PRODUCT_REG is set, which only
 // the FPGA flow does (bench/fpga.py, for the Lattice ECP5), prod_q is replaced by the output
 // register of a MULT18X18D DSP block (rtl/fpga/systolic_pe_mult_ecp5.v: operands sign-extended
 // to 18 bits, RESETMODE "ASYNC" with RST0 = ~rst_ni, GSR "DISABLED"), sign-extended after it;
@@ -162,8 +162,8 @@ module systolic_pe #(
       assign mac_fire  = fire_q;
       assign mac_first = first_q;
       assign mac_last  = last_q;
-`ifdef SYSTOLIC_ECP5_DSP
-      // FPGA flow only (bench/fpga.py defines SYSTOLIC_ECP5_DSP): the product register inside
+`ifdef ECP5_DSP_PRODUCT_REG
+      // FPGA flow only (bench/fpga.py defines ECP5_DSP_PRODUCT_REG): the product register inside
       // the ECP5's MULT18X18D (rtl/fpga/systolic_pe_mult_ecp5.v), sign-extended after it. It
       // holds what prod_q holds (proven: formal/run.py prove_dsp_equivalent); prod_q is then
       // unused and synthesis removes it.

@@ -3,7 +3,7 @@
 // systolic_pe_mult_ecp5: the PE's registered product (MUL_REG = 1) in one Lattice ECP5
 // MULT18X18D, with the register inside the DSP block instead of in fabric flip-flops.
 //
-// Used only when the FPGA flow (bench/fpga.py) defines SYSTOLIC_ECP5_DSP: systolic_pe.v then
+// Used only when the FPGA flow (bench/fpga.py) defines ECP5_DSP_PRODUCT_REG: systolic_pe.v then
 // instantiates this module in place of its behavioural `prod_q <= a_i * b_i`. Simulation
 // (Icarus, Verilator) never sets the define and runs the behavioural PE. Yosys's synth_ecp5 does
 // not infer the MULT18X18D's own registers from the behavioural RTL (docs/gemm.md), hence the

@@ -142,7 +142,7 @@ def test_parse_a_real_report() -> None:
 
 
 def test_an_instantiated_multiplier_on_the_path() -> None:
-    """The PE's own MULT18X18D instance (SYSTOLIC_ECP5_DSP) keeps its instance name, without
+    """The PE's own MULT18X18D instance (ECP5_DSP_PRODUCT_REG) keeps its instance name, without
     MULT18X18D in it: its A/B -> P arc still makes it the path's multiplier, not "other"."""
     name = "g_row[0].g_col[1].u_pe.g_mul_reg.u_mult.u_mult"
     p = fpga.parse_report(REPORT.replace("g_row[0].g_col[1].u_pe.prod_MULT18X18D_P7", name)).path
@@ -361,7 +361,8 @@ def test_the_designs_sources() -> None:
     assert all(p.is_file() for p in fpga.ACCEL.sources())
     script = fpga.yosys_script(fpga.ArrayParams(3, 5, 8, 32), fpga.ACCEL)
     assert script.startswith(
-        f"read_verilog -lib +/ecp5/cells_bb.v; read_verilog -DSYSTOLIC_ECP5_DSP {' '.join(names)};"
+        "read_verilog -lib +/ecp5/cells_bb.v; "
+        f"read_verilog -DECP5_DSP_PRODUCT_REG {' '.join(names)};"
     )
     assert "chparam -set ROWS 3 -set COLS 5 -set DATA_W 8 -set ACC_W 32 systolic_accel;" in script
     assert "FIFO_DEPTH" not in script  # the RTL's default
@@ -526,7 +527,7 @@ def test_flow_options_and_json(fake_tools: dict[str, Path], capsys) -> None:
         in stdout
     )
     data = json.loads(out.read_text())
-    assert data["defines"] == ["SYSTOLIC_ECP5_DSP"] and data["floorplan"] is True
+    assert data["defines"] == ["ECP5_DSP_PRODUCT_REG"] and data["floorplan"] is True
     assert data["rows"][0]["placed_dsps"] == 0  # the stand-in's multiplier is no PE's
     assert data["rows"][0]["dsp_registers"] == {"none": 1}
     assert data["seed"] == 7 and data["target_mhz"] == 120.0 and data["out_of_context"]
@@ -710,7 +711,7 @@ def test_real_flow_small_array(tmp_path: Path) -> None:
 @pytest.mark.nightly
 def test_real_flow_small_array_mul_reg(tmp_path: Path) -> None:
     """MUL_REG=1 at 2x2, DATA_W 4, ACC_W 8: the product register is each MULT18X18D's own output
-    register (SYSTOLIC_ECP5_DSP), not flip-flops: one flip-flop more per PE than at MUL_REG=0
+    register (ECP5_DSP_PRODUCT_REG), not flip-flops: one flip-flop more per PE than at MUL_REG=0
     (fire_q), none for the product; the multiplier is off the adder's path, and at MUL_REG=0
     the multipliers stay combinational."""
     row = fpga.implement(fpga.ArrayParams(2, 2, 4, 8, 1), 150.0, 1, tmp_path / "m1")

@@ -1,4 +1,4 @@
-"""The FPGA mapping of the PE's product register (SYSTOLIC_ECP5_DSP: the register inside an ECP5
+"""The FPGA mapping of the PE's product register (ECP5_DSP_PRODUCT_REG: the register inside an ECP5
 MULT18X18D, rtl/fpga/) is proven equivalent to the behavioural PE and array, and the proof fails
 for a wrong wrapper; the mapping is Verilator-lint clean and simulation never sees it."""
 
