@@ -46,7 +46,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from systolic.errors import LoweringError
+from systolic.errors import LoweringError, one_line
 from systolic.lowering.fold import fold_bn
 from systolic.lowering.quant import quantize_layer
 from systolic.models.im2col import ConvGeometry, PoolGeometry
@@ -96,14 +96,10 @@ class Graph:
 # ------------------------------------------------------------------------------------------------
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (torch.export's run over many lines)."""
     lines = str(exc).strip().splitlines()
-    return _one_line(Exception(lines[0] if lines else type(exc).__name__), limit)
+    return one_line(lines[0] if lines else type(exc).__name__, limit)
 
 
 @contextlib.contextmanager
@@ -135,13 +131,13 @@ def trace(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
     try:
         return torch.fx.symbolic_trace(model)
     except Exception as fx_exc:  # tracing user code raises anything
-        fx_why = _one_line(fx_exc, 120)
+        fx_why = one_line(fx_exc, 120)
     try:
         with torch.no_grad():
             model(example)
     except Exception as exc:  # a user's model raises anything
         raise LoweringError(
-            f"the model does not run on an input of shape {tuple(example.shape)}: {_one_line(exc)}"
+            f"the model does not run on an input of shape {tuple(example.shape)}: {one_line(exc)}"
         ) from None
     try:
         with _quiet_torch():
@@ -971,7 +967,7 @@ def build_graph(model: nn.Module, example: torch.Tensor) -> Graph:
             rec.run(x)
     except Exception as exc:  # a user's model raises anything
         raise LoweringError(
-            f"the model does not run on an input of shape {tuple(x.shape)}: {_one_line(exc)}"
+            f"the model does not run on an input of shape {tuple(x.shape)}: {one_line(exc)}"
         ) from None
     graph = _Builder(gm, rec.values).run()
     last = graph.nodes[-1] if graph.nodes else None

@@ -33,8 +33,10 @@ class LoweringError(SystolicError):
 
 def one_line(exc: BaseException | str, limit: int = 200) -> str:
     """An exception's (or a message's) text folded onto one line (and shortened) for a one-line
-    error."""
+    error. An exception without a message is named by its type."""
     text = " ".join(str(exc).split())
+    if not text and isinstance(exc, BaseException):
+        text = type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -58,3 +58,14 @@ def test_a_closed_pipe_stays_quiet(tmp_path: Path) -> None:
     )
     assert proc.stdout.strip() in ("141", "0"), proc.stdout + proc.stderr
     assert proc.stderr == ""
+
+
+def test_one_line_folds_and_names_a_silent_exception() -> None:
+    """The shared one-line helper: whitespace folded, long text cut, and an exception without a
+    message named by its type (not an empty reason after a colon)."""
+    from systolic.errors import one_line
+
+    assert one_line(ValueError("a\n  b\tc")) == "a b c"
+    assert one_line(KeyError()) == "KeyError"
+    assert one_line("") == ""
+    assert one_line("x" * 300, 20) == "x" * 17 + "..."
