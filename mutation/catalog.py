@@ -229,8 +229,8 @@ _B_STAGE0 = (
     "          stage_q[0] <= {accept & s_axis_b_tkeep[j], s_axis_b_tdata[j*DATA_W +: DATA_W]};"
 )
 _STEP_VLD = "wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;"
-_ADMIT_OK = "wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});"
-_ROOM = "wire             room       = used_w <= room_lim;"
+_ADMIT_OK = "wire             admit_ok   = (|(okg_q & g_end)) & free_q;"
+_ROOM = "    room_for = u <= lim;"
 _NEED = "wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};"
 _SHADOW_SEL = "(pend_q == HELD) ? shadow_q[sh]"
 _PEND_NEXT = (
@@ -1111,7 +1111,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "shadow_rule_removed",
         "the shadow rule is dropped: a third fold may overwrite a result not yet read",
-        ((ACCEL, _ADMIT_OK, "wire             admit_ok   = fits & room;"),),
+        ((ACCEL, _ADMIT_OK, "wire             admit_ok   = |(okg_q & g_end);"),),
         cls="top admission",
         design="accel",
         params=ACCEL_PARAMS,
@@ -1122,13 +1122,43 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "room_rule_strict",
         "the room rule admits a fold only if it leaves a FIFO row free (< instead of <=)",
-        ((ACCEL, _ROOM, "wire             room       = used_w < room_lim;"),),
+        ((ACCEL, _ROOM, "    room_for = u < lim;"),),
         cls="top admission",
         design="accel",
         params=ACCEL_PARAMS_3X2,
         fifo_depth=3,  # FIFO_DEPTH = ROWS: a full fold never fits, the stream stops
         tests=ACCEL_K1,
         proofs=FV_ACCEL_COVER,
+    ),
+    Mutant(
+        "admission_flags_ignore_admit",
+        "the admission's flags (slots and room per fold size) move on as if no fold came: the "
+        "next fold is admitted into a full schedule or FIFO",
+        ((ACCEL, "okg_q  <= admit ? okg_add : okg_keep;", "okg_q  <= okg_keep;"),),
+        cls="top admission",
+        design="accel",
+        params=ACCEL_PARAMS_3X2,
+        fifo_depth=3,
+        tests=(*ACCEL_K1, *ACCEL_BACKPRESSURE),
+        proofs=FV_ACCEL_RESV,
+    ),
+    Mutant(
+        "shadow_flag_ignores_admit",
+        "the shadow rule's flag moves on as if no fold came: the fold SHADOWS+2 after one may "
+        "capture before that one's rows are read",
+        (
+            (
+                ACCEL,
+                "free_q <= (admit ? guard_add : guard_keep) == {CNT_W{1'b0}};",
+                "free_q <= guard_keep == {CNT_W{1'b0}};",
+            ),
+        ),
+        cls="top admission",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=("accel_2x2_d2a4_f3_o2s1_resv", *FV_ACCEL_O2S1_SHADOW),
+        formal_tier="full",
     ),
     Mutant(
         "room_ignores_reserved",
@@ -1367,8 +1397,8 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 ACCEL,
-                "wire [ARITH_W-1:0] room_lim = FIFO_DEPTH[ARITH_W-1:0] - fold_g_w;",
-                "wire [ARITH_W-1:0] room_lim = FIFO_DEPTH[PTR_W-1:0] - fold_g_w;",
+                "localparam [ARITH_W-1:0] DEPTH_C = FIFO_DEPTH[ARITH_W-1:0];",
+                "localparam [ARITH_W-1:0] DEPTH_C = FIFO_DEPTH[PTR_W-1:0];",
             ),
         ),
         cls="top FIFO depth",

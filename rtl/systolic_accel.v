@@ -159,6 +159,12 @@ module systolic_accel #(
   reg  [FILL_W-1:0] count_q;  // entries (groups) in the FIFO
   reg  [FILL_W-1:0] used_q;   // count_q + resv_q, its own register: room is then one compare
   reg               first_q;  // the next accepted step starts a fold
+  // The rules as flags for the next cycle (the admission is then a pick of one flag, not a
+  // compare: it drives every register a fold loads). okg_q[k-1]: a fold of k groups passes slots
+  // (end_q <= SLOTS - k) and room (used_q <= FIFO_DEPTH - k); free_q: shadow
+  // (guard_q[SHADOWS] == 0). Reset: end_q, used_q and guard_q are 0, every fold size passes.
+  reg  [GROUPS-1:0] okg_q;
+  reg               free_q;
 
   // The set bits of a mask of up to 32 lanes (ROWS, COLS and GROUPS are at most 32), given
   // zero-extended to 33 bits so that the padding is never an empty replication.
@@ -219,16 +225,11 @@ module systolic_accel #(
   // ready_end is end_q > ready_end + 1 - fold_g (> 0: fold_g <= m).
   wire [CNT_W-1:0] ready_lim  = ready_end + {{(CNT_W - 1){1'b0}}, 1'b1} - fold_g;
   wire [CNT_W-1:0] last_slot  = (end_q > ready_lim) ? order_end : ready_end;
-  // slots: its last write before SLOTS (ready_end always is): end_q + fold_g - 1 < SLOTS.
-  wire [CNT_W-1:0] slot_lim   = SLOTS[CNT_W-1:0] - fold_g;
-  wire             fits       = end_q <= slot_lim;
-  // room: used_q (entries in the FIFO and reserved) + fold_g <= FIFO_DEPTH.
   wire [ARITH_W-1:0] fold_g_w = {{(ARITH_W - CNT_W){1'b0}}, fold_g};
   wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};
   wire [ARITH_W-1:0] resv_w   = {{(ARITH_W - FILL_W){1'b0}}, resv_q};
-  wire [ARITH_W-1:0] room_lim = FIFO_DEPTH[ARITH_W-1:0] - fold_g_w;
-  wire             room       = used_w <= room_lim;
-  wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});
+  // slots, room and shadow: the flag of the fold's size (g_end is one-hot: its last group).
+  wire             admit_ok   = (|(okg_q & g_end)) & free_q;
   wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;
   wire             accept     = step_vld & (~s_axis_a_tlast | admit_ok);
   wire             admit      = accept & s_axis_a_tlast;
@@ -342,6 +343,33 @@ module systolic_accel #(
   // Their top bits: the counts never exceed FILL_W bits (p_resv_room, p_fifo_count).
   wire unused_sums = ^{resv_add[ARITH_W-1:FILL_W], resv_keep[ARITH_W-1:FILL_W],
                        used_add[ARITH_W-1:FILL_W], used_keep[ARITH_W-1:FILL_W]};
+  // The schedule's end and the guard of the next cycle, without and with an admission now.
+  wire [CNT_W-1:0] end_keep   = dec_sat(end_q);
+  wire [CNT_W-1:0] guard_end  = guard_q[SHADOWS];
+  wire [CNT_W-1:0] guard_keep = dec_sat(guard_end);
+  wire [CNT_W-1:0] guard_add  = dec_sat(guard_q[SHADOWS-1]);
+  // The flags of the next cycle, both ways, each rule a compare with a constant.
+  // slots: the fold's last write before SLOTS (ready_end always is): end + k - 1 < SLOTS.
+  function automatic fits_for(input [CNT_W-1:0] e, input [CNT_W-1:0] lim);
+    fits_for = e <= lim;
+  endfunction
+  // room: the entries in use (in the FIFO and reserved) + k <= FIFO_DEPTH.
+  function automatic room_for(input [ARITH_W-1:0] u, input [ARITH_W-1:0] lim);
+    room_for = u <= lim;
+  endfunction
+  localparam [ARITH_W-1:0] DEPTH_C = FIFO_DEPTH[ARITH_W-1:0];
+  wire [GROUPS-1:0] okg_keep;
+  wire [GROUPS-1:0] okg_add;
+  genvar gk;
+  generate
+    for (gk = 0; gk < GROUPS; gk = gk + 1) begin : g_admits
+      localparam integer       K_I      = gk + 1;                       // the fold's groups
+      localparam [CNT_W-1:0]   SLOT_LIM = SLOTS[CNT_W-1:0] - K_I[CNT_W-1:0];
+      localparam [ARITH_W-1:0] ROOM_LIM = DEPTH_C - K_I[ARITH_W-1:0];
+      assign okg_keep[gk] = fits_for(end_keep, SLOT_LIM) & room_for(used_keep, ROOM_LIM);
+      assign okg_add[gk]  = fits_for(last_slot, SLOT_LIM) & room_for(used_add, ROOM_LIM);
+    end
+  endgenerate
   integer gs;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -350,6 +378,8 @@ module systolic_accel #(
       resv_q   <= {FILL_W{1'b0}};
       used_q   <= {FILL_W{1'b0}};
       first_q  <= 1'b1;
+      okg_q    <= {GROUPS{1'b1}};
+      free_q   <= 1'b1;
     end else begin
       if (accept) first_q <= s_axis_a_tlast;
       if (admit) begin
@@ -359,9 +389,11 @@ module systolic_accel #(
         guard_q[0] <= start_slot - {{(CNT_W - 2){1'b0}}, 2'd2} - LAT_C;
         for (gs = 1; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs-1]);
       end else begin
-        end_q    <= dec_sat(end_q);
+        end_q    <= end_keep;
         for (gs = 0; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs]);
       end
+      okg_q  <= admit ? okg_add : okg_keep;
+      free_q <= (admit ? guard_add : guard_keep) == {CNT_W{1'b0}};
       // Both sums side by side, the admission only selecting (it comes last).
       resv_q <= admit ? resv_add[FILL_W-1:0] : resv_keep[FILL_W-1:0];
       used_q <= admit ? used_add[FILL_W-1:0] : used_keep[FILL_W-1:0];

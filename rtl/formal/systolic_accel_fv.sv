@@ -145,6 +145,9 @@ module systolic_accel_fv #(
   (* hierconn *) wire [FILL_W-1:0]        \u_dut.resv_q ;
   (* hierconn *) wire [FILL_W-1:0]        \u_dut.used_q ;
   (* hierconn *) wire [CNT_W-1:0]         \u_dut.end_q ;
+  (* hierconn *) wire [GROUPS-1:0]        \u_dut.okg_q ;
+  (* hierconn *) wire                     \u_dut.free_q ;
+  (* hierconn *) wire [CNT_W-1:0]         \u_dut.guard_end ;
   (* hierconn *) wire                     \u_dut.first_q ;
   (* hierconn *) wire [SLOTS-1:0]         \u_dut.slot_vld_q ;
   (* hierconn *) wire [SLOTS-1:0]         \u_dut.slot_last_q ;
@@ -388,6 +391,14 @@ module systolic_accel_fv #(
       assign f_ok_end[d] = (d < \u_dut.end_q ) || !\u_dut.slot_vld_q [d];
     end
   endgenerate
+  // The admission's flags: okg_q[k-1] is slots and room for a fold of k groups, free_q shadow.
+  wire [GROUPS-1:0] f_okg_exp;
+  generate
+    for (d = 0; d < GROUPS; d = d + 1) begin : g_okg
+      assign f_okg_exp[d] = ({1'b0, \u_dut.end_q } + d + 1 <= SLOTS)
+                         && ({2'b00, \u_dut.used_q } + d + 1 <= FIFO_DEPTH);
+    end
+  endgenerate
   // wr_ptr == rd_ptr + count (mod FIFO_DEPTH), both pointers in range.
   wire [WIDE_W-1:0] f_ptr_sum = {{(WIDE_W - PTR_W){1'b0}}, \u_dut.rd_ptr_q }
                               + {2'b00, f_count};
@@ -468,6 +479,10 @@ module systolic_accel_fv #(
       p_inv_ptr:   assert (f_ptrs_ok);
       p_inv_end:   assert (&f_ok_end);
       p_inv_first: assert (\u_dut.first_q == !f_in_fold);
+      // p_inv_okg, p_inv_free: the admission's flags are the rules on the registers they stand
+      // for (slots and room per fold size; shadow).
+      p_inv_okg:   assert (\u_dut.okg_q == f_okg_exp);
+      p_inv_free:  assert (\u_dut.free_q == (\u_dut.guard_end == {CNT_W{1'b0}}));
       p_inv_watch: assert (!f_watch || f_ahead < FIFO_DEPTH);
       // p_drain_pend: the design's pending count and read strobe agree with the model.
       p_drain_pend: assert (&f_ok_pend);

@@ -35,10 +35,18 @@ DEEP = "accel_4x1_d2a4"
 BUGS = (
     (
         "room_off_by_one",
-        "wire             room       = used_w <= room_lim;",
-        "wire             room       = used_w <= room_lim + 1'b1;",
+        "    room_for = u <= lim;",
+        "    room_for = u <= lim + 1'b1;",
         f"{QUICK}_resv",
         "p_resv_room",
+    ),
+    (
+        # The admission's flags must follow an admission: here they move on as if none came.
+        "admission_flags_ignore_admit",
+        "okg_q  <= admit ? okg_add : okg_keep;",
+        "okg_q  <= okg_keep;",
+        f"{QUICK}_resv",
+        "p_inv_okg",
     ),
     (
         "tready_ignores_admission",
@@ -85,8 +93,8 @@ BUGS_FULL = (
         # At OUT_ROWS 2 a fold's rows wait for the group's last row: with one shadow, the fold
         # two before must be read before a new fold captures, and only the shadow rule ensures it.
         "shadow_rule_removed",
-        "wire             admit_ok   = fits & room & (guard_q[SHADOWS] == {CNT_W{1'b0}});",
-        "wire             admit_ok   = fits & room;",
+        "wire             admit_ok   = (|(okg_q & g_end)) & free_q;",
+        "wire             admit_ok   = |(okg_q & g_end);",
         f"{O2S1}_shadow",
         "p_shadow_keep",
     ),
