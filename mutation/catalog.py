@@ -230,7 +230,7 @@ _B_STAGE0 = (
 )
 _STEP_VLD = "wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;"
 _ADMIT_OK = "wire             admit_ok   = (|(okg_q & g_end)) & free_q;"
-_ROOM = "    room_for = u <= lim;"
+_ROOM = "    room_for = (g <= lim) && (u <= lim - g);"
 _NEED = "wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};"
 _SHADOW_SEL = "(pend_q == HELD) ? shadow_q[sh]"
 _PEND_NEXT = (
@@ -1122,7 +1122,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "room_rule_strict",
         "the room rule admits a fold only if it leaves a FIFO row free (< instead of <=)",
-        ((ACCEL, _ROOM, "    room_for = u < lim;"),),
+        ((ACCEL, _ROOM, "    room_for = (g < lim) && (u < lim - g);"),),
         cls="top admission",
         design="accel",
         params=ACCEL_PARAMS_3X2,
@@ -1149,8 +1149,8 @@ CATALOG: tuple[Mutant, ...] = (
         (
             (
                 ACCEL,
-                "free_q <= (admit ? guard_add : guard_keep) == {CNT_W{1'b0}};",
-                "free_q <= guard_keep == {CNT_W{1'b0}};",
+                "free_q <= admit ? free_add : free_keep;",
+                "free_q <= free_keep;",
             ),
         ),
         cls="top admission",
@@ -1393,12 +1393,12 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "room_limit_pointer_wide",
         "the room rule's limit takes FIFO_DEPTH at the pointers' width: 1024 entries read as 0, "
-        "so every fold has room",
+        "so no fold has room and the stream stops",
         (
             (
                 ACCEL,
-                "localparam [ARITH_W-1:0] DEPTH_C = FIFO_DEPTH[ARITH_W-1:0];",
-                "localparam [ARITH_W-1:0] DEPTH_C = FIFO_DEPTH[PTR_W-1:0];",
+                "localparam [ARITH_W-1:0] DEPTH_C  = FIFO_DEPTH[ARITH_W-1:0];",
+                "localparam [ARITH_W-1:0] DEPTH_C  = FIFO_DEPTH[PTR_W-1:0];",
             ),
         ),
         cls="top FIFO depth",

@@ -165,6 +165,7 @@ module systolic_accel #(
   // (guard_q[SHADOWS] == 0). Reset: end_q, used_q and guard_q are 0, every fold size passes.
   reg  [GROUPS-1:0] okg_q;
   reg               free_q;
+  reg               valid_q;  // count_q != 0 (m_axis_c_tvalid), its own register
 
   // The set bits of a mask of up to 32 lanes (ROWS, COLS and GROUPS are at most 32), given
   // zero-extended to 33 bits so that the padding is never an empty replication.
@@ -224,7 +225,8 @@ module systolic_accel #(
   // a register before a compare: the admission is the top's longest path). order_end >
   // ready_end is end_q > ready_end + 1 - fold_g (> 0: fold_g <= m).
   wire [CNT_W-1:0] ready_lim  = ready_end + {{(CNT_W - 1){1'b0}}, 1'b1} - fold_g;
-  wire [CNT_W-1:0] last_slot  = (end_q > ready_lim) ? order_end : ready_end;
+  wire             late_end   = end_q > ready_lim;  // its last write follows the order
+  wire [CNT_W-1:0] last_slot  = late_end ? order_end : ready_end;
   wire [ARITH_W-1:0] fold_g_w = {{(ARITH_W - CNT_W){1'b0}}, fold_g};
   wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};
   wire [ARITH_W-1:0] resv_w   = {{(ARITH_W - FILL_W){1'b0}}, resv_q};
@@ -346,28 +348,48 @@ module systolic_accel #(
   // The schedule's end and the guard of the next cycle, without and with an admission now.
   wire [CNT_W-1:0] end_keep   = dec_sat(end_q);
   wire [CNT_W-1:0] guard_end  = guard_q[SHADOWS];
-  wire [CNT_W-1:0] guard_keep = dec_sat(guard_end);
-  wire [CNT_W-1:0] guard_add  = dec_sat(guard_q[SHADOWS-1]);
-  // The flags of the next cycle, both ways, each rule a compare with a constant.
-  // slots: the fold's last write before SLOTS (ready_end always is): end + k - 1 < SLOTS.
-  function automatic fits_for(input [CNT_W-1:0] e, input [CNT_W-1:0] lim);
-    fits_for = e <= lim;
+  localparam [CNT_W-1:0] ONE_G = {{(CNT_W - 1){1'b0}}, 1'b1};
+  localparam [FILL_W-1:0] COUNT_ONE = {{(FILL_W - 1){1'b0}}, 1'b1};
+  wire             free_keep  = guard_end <= ONE_G;              // dec_sat(guard_end) == 0
+  wire             free_add   = guard_q[SHADOWS-1] <= ONE_G;     // its next value on admission
+  // The flags of the next cycle, both ways. Each rule is one compare of a register with a
+  // constant or with a figure of the beat alone (a sum of registers before a compare is two carry
+  // chains in a row); this cycle's read and admission select last.
+  // slots: the schedule's end e (a fold's last write e - 1) and g more writes fit before
+  // lim: e + g <= lim, taken as e <= lim - g.
+  function automatic fits_for(input [ARITH_W-1:0] e, input [ARITH_W-1:0] g,
+                              input [ARITH_W-1:0] lim);
+    fits_for = (g <= lim) && (e <= lim - g);
   endfunction
-  // room: the entries in use (in the FIFO and reserved) + k <= FIFO_DEPTH.
-  function automatic room_for(input [ARITH_W-1:0] u, input [ARITH_W-1:0] lim);
-    room_for = u <= lim;
+  // room: u entries in use (in the FIFO and reserved) and g more fit in lim: u + g <= lim.
+  function automatic room_for(input [ARITH_W-1:0] u, input [ARITH_W-1:0] g,
+                              input [ARITH_W-1:0] lim);
+    room_for = (g <= lim) && (u <= lim - g);
   endfunction
-  localparam [ARITH_W-1:0] DEPTH_C = FIFO_DEPTH[ARITH_W-1:0];
+  localparam [ARITH_W-1:0] DEPTH_C  = FIFO_DEPTH[ARITH_W-1:0];
+  localparam [ARITH_W-1:0] SLOTS_C  = SLOTS[ARITH_W-1:0];
+  localparam [ARITH_W-1:0] ONE_C    = {{(ARITH_W - 1){1'b0}}, 1'b1};
+  wire [ARITH_W-1:0] end_w       = {{(ARITH_W - CNT_W){1'b0}}, end_q};
+  wire [ARITH_W-1:0] ready_end_w = {{(ARITH_W - CNT_W){1'b0}}, ready_end};
   wire [GROUPS-1:0] okg_keep;
   wire [GROUPS-1:0] okg_add;
   genvar gk;
   generate
     for (gk = 0; gk < GROUPS; gk = gk + 1) begin : g_admits
-      localparam integer       K_I      = gk + 1;                       // the fold's groups
-      localparam [CNT_W-1:0]   SLOT_LIM = SLOTS[CNT_W-1:0] - K_I[CNT_W-1:0];
-      localparam [ARITH_W-1:0] ROOM_LIM = DEPTH_C - K_I[ARITH_W-1:0];
-      assign okg_keep[gk] = fits_for(end_keep, SLOT_LIM) & room_for(used_keep, ROOM_LIM);
-      assign okg_add[gk]  = fits_for(last_slot, SLOT_LIM) & room_for(used_add, ROOM_LIM);
+      localparam integer       K_I = gk + 1;                 // the fold's groups
+      localparam [ARITH_W-1:0] K   = K_I[ARITH_W-1:0];
+      // Without an admission: end_keep + k <= SLOTS is end_q + k <= SLOTS + 1 (end_q = 0
+      // passes both); used_q - rd + k <= FIFO_DEPTH is used_q + k <= FIFO_DEPTH + rd.
+      wire fits_keep = fits_for(end_w, K, SLOTS_C + ONE_C);
+      wire room_keep = rd ? room_for(used_w, K, DEPTH_C + ONE_C) : room_for(used_w, K, DEPTH_C);
+      // With one: last_slot + k <= SLOTS, last_slot being end_q + fold_g - 1 (late_end) or
+      // ready_end; used_q + fold_g - rd + k <= FIFO_DEPTH.
+      wire fits_add  = late_end ? fits_for(end_w, fold_g_w + K, SLOTS_C + ONE_C)
+                                : fits_for(ready_end_w, K, SLOTS_C);
+      wire room_add  = rd ? room_for(used_w, fold_g_w + K, DEPTH_C + ONE_C)
+                          : room_for(used_w, fold_g_w + K, DEPTH_C);
+      assign okg_keep[gk] = fits_keep & room_keep;
+      assign okg_add[gk]  = fits_add & room_add;
     end
   endgenerate
   integer gs;
@@ -380,6 +402,7 @@ module systolic_accel #(
       first_q  <= 1'b1;
       okg_q    <= {GROUPS{1'b1}};
       free_q   <= 1'b1;
+      valid_q  <= 1'b0;
     end else begin
       if (accept) first_q <= s_axis_a_tlast;
       if (admit) begin
@@ -393,7 +416,9 @@ module systolic_accel #(
         for (gs = 0; gs <= SHADOWS; gs = gs + 1) guard_q[gs] <= dec_sat(guard_q[gs]);
       end
       okg_q  <= admit ? okg_add : okg_keep;
-      free_q <= (admit ? guard_add : guard_keep) == {CNT_W{1'b0}};
+      free_q <= admit ? free_add : free_keep;
+      // count_q + wr - rd != 0, without the sum.
+      valid_q <= wr | (count_q > COUNT_ONE) | ((count_q == COUNT_ONE) & ~rd);
       // Both sums side by side, the admission only selecting (it comes last).
       resv_q <= admit ? resv_add[FILL_W-1:0] : resv_keep[FILL_W-1:0];
       used_q <= admit ? used_add[FILL_W-1:0] : used_keep[FILL_W-1:0];
@@ -636,7 +661,7 @@ module systolic_accel #(
   end
 
   wire [ENTRY_W-1:0] head = fifo_q[rd_ptr_q];
-  assign m_axis_c_tvalid = count_q != {FILL_W{1'b0}};
+  assign m_axis_c_tvalid = valid_q;
   assign m_axis_c_tdata  = head[BEAT_W*ACC_W-1:0];
   assign m_axis_c_tkeep  = head[BEAT_W*ACC_W +: BEAT_W];
   assign m_axis_c_tlast  = head[ENTRY_W-1];

@@ -147,6 +147,7 @@ module systolic_accel_fv #(
   (* hierconn *) wire [CNT_W-1:0]         \u_dut.end_q ;
   (* hierconn *) wire [GROUPS-1:0]        \u_dut.okg_q ;
   (* hierconn *) wire                     \u_dut.free_q ;
+  (* hierconn *) wire                     \u_dut.valid_q ;
   (* hierconn *) wire [CNT_W-1:0]         \u_dut.guard_end ;
   (* hierconn *) wire                     \u_dut.first_q ;
   (* hierconn *) wire [SLOTS-1:0]         \u_dut.slot_vld_q ;
@@ -483,6 +484,8 @@ module systolic_accel_fv #(
       // for (slots and room per fold size; shadow).
       p_inv_okg:   assert (\u_dut.okg_q == f_okg_exp);
       p_inv_free:  assert (\u_dut.free_q == (\u_dut.guard_end == {CNT_W{1'b0}}));
+      // p_inv_valid: m_axis_c_tvalid, a register of its own, is "the FIFO is not empty".
+      p_inv_valid: assert (\u_dut.valid_q == (f_count != {FILL_W{1'b0}}));
       p_inv_watch: assert (!f_watch || f_ahead < FIFO_DEPTH);
       // p_drain_pend: the design's pending count and read strobe agree with the model.
       p_drain_pend: assert (&f_ok_pend);

@@ -35,10 +35,20 @@ DEEP = "accel_4x1_d2a4"
 BUGS = (
     (
         "room_off_by_one",
-        "    room_for = u <= lim;",
-        "    room_for = u <= lim + 1'b1;",
+        "    room_for = (g <= lim) && (u <= lim - g);",
+        "    room_for = (g <= lim + 1'b1) && (u <= lim + 1'b1 - g);",
         f"{QUICK}_resv",
-        "p_resv_room",
+        # The flags' lemma sees it a cycle before the FIFO overflows (p_resv_room, which
+        # tready_ignores_admission shows).
+        "p_inv_okg",
+    ),
+    (
+        # The room flags must count this cycle's read: here a read never frees an entry early.
+        "room_flags_ignore_read",
+        "room_keep = rd ? room_for(used_w, K, DEPTH_C + ONE_C) : room_for(used_w, K, DEPTH_C);",
+        "room_keep = room_for(used_w, K, DEPTH_C);",
+        f"{QUICK}_resv",
+        "p_inv_okg",
     ),
     (
         # The admission's flags must follow an admission: here they move on as if none came.
@@ -97,6 +107,14 @@ BUGS_FULL = (
         "wire             admit_ok   = |(okg_q & g_end);",
         f"{O2S1}_shadow",
         "p_shadow_keep",
+    ),
+    (
+        # m_axis_c_tvalid is a register: here it drops when the last entry is not read.
+        "valid_drops_on_last_entry",
+        "valid_q <= wr | (count_q > COUNT_ONE) | ((count_q == COUNT_ONE) & ~rd);",
+        "valid_q <= wr | (count_q > COUNT_ONE);",
+        f"{DEEP}_f1024_fifo",
+        "p_inv_valid",
     ),
     (
         "second_shadow_never_read",
