@@ -573,11 +573,12 @@ RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "MULT18X18D", "DP16KD")
 #: nextpnr's I/O sites: out of context none may be in use.
 IO_SITE = "TRELLIS_IO"
 
-#: What Yosys's memory mapping says of a memory of the RTL, by the cell it mapped it to.
+#: What Yosys's memory mapping says of a memory of the RTL, by the cell it mapped it to (the
+#: pseudo-dual-port PDPW16KD, one 36-bit write port and one read port, is a DP16KD site too).
 BLOCK_RAM = "block RAM (DP16KD)"
 LUT_RAM = "LUT RAM (TRELLIS_DPR16X4)"
 FLIP_FLOPS = "flip-flops"
-_MEMORY_CELLS = {"DP16KD": BLOCK_RAM, "DPR16X4": LUT_RAM}
+_MEMORY_CELLS = {"DP16KD": BLOCK_RAM, "PDPW16KD": BLOCK_RAM, "DPR16X4": LUT_RAM}
 #: The frontend's (a memory it turned into registers: shift registers and the like), and
 #: memory_libmap's two outcomes (a library cell, or flip-flops when none fits).
 _MEMORY_LINES = (

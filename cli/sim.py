@@ -271,7 +271,7 @@ def cmd_flake(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     """The array and the accelerator top at every parameter set of LINT_SETS, the top also at
-    LINT_PORT_SETS (wider result ports)."""
+    LINT_PORT_SETS (wider result ports), its FIFO's storage alone at LINT_FIFO_RAM_SETS."""
     bad = 0
     designs = ((build.TOPLEVEL, build.rtl_sources()), ("systolic_accel", build.accel_sources()))
     runs = [
@@ -280,6 +280,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
     runs += [
         ("systolic_accel", build.accel_sources(), t.hdl_parameters())
         for t in toolchain.LINT_PORT_SETS
+    ]
+    runs += [
+        ("systolic_fifo_ram", build.fifo_ram_sources(), {"DEPTH": d, "WIDTH": w})
+        for d, w in toolchain.LINT_FIFO_RAM_SETS
     ]
     for top, sources, params in runs:
         msgs = toolchain.lint(top, sources, params)

@@ -36,6 +36,13 @@ TOPLEVEL = "systolic_array"
 
 #: The accelerator top's file in the RTL folder (rtl/systolic_accel.v).
 ACCEL_V = "systolic_accel.v"
+#: The files the accelerator top compiles after the array's (its result FIFO's storage,
+#: rtl/systolic_fifo_ram.v, then rtl/systolic_accel.v): systolic.rtl's lists, the top's last.
+ACCEL_EXTRA = tuple(
+    name
+    for name in systolic.rtl.DESIGNS["systolic_accel"]
+    if name not in systolic.rtl.DESIGNS["systolic_array"]
+)
 
 
 def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
@@ -44,8 +51,14 @@ def rtl_sources(rtl_dir: Path | None = None) -> list[Path]:
     return systolic.rtl.sources("systolic_array", rtl_dir or RTL_DIR)
 
 
+def fifo_ram_sources(rtl_dir: Path | None = None) -> list[Path]:
+    """The result FIFO's storage alone (rtl/systolic_fifo_ram.v): a module of the top's."""
+    return systolic.rtl.sources("systolic_fifo_ram", rtl_dir or RTL_DIR)
+
+
 def accel_sources(rtl_dir: Path | None = None) -> list[Path]:
-    """The accelerator top's RTL files: the array's, then rtl/systolic_accel.v."""
+    """The accelerator top's RTL files: the array's, then rtl/systolic_fifo_ram.v and
+    rtl/systolic_accel.v."""
     return systolic.rtl.sources("systolic_accel", rtl_dir or RTL_DIR)
 
 

@@ -316,6 +316,9 @@ LINT_PORT_SETS = (
     TopParams(ArrayParams(3, 7, 4, 8), out_rows=3, shadows=1),
     TopParams(ArrayParams(32, 32, 16, 64), out_rows=32, shadows=4),
 )
+#: The result FIFO's storage (rtl/systolic_fifo_ram.v) alone, (DEPTH, WIDTH): one word, a power
+#: of two and not, the 12x12 top's default (26 entries of 397 bits), the deepest FIFO.
+LINT_FIFO_RAM_SETS = ((1, 1), (4, 9), (3, 5), (26, 397), (1024, 11))
 
 
 def lint(top: str, sources: list[Path], params: dict[str, int]) -> list[str]:

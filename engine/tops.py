@@ -37,7 +37,7 @@ def accel_top(top: TopParams) -> HdlTop:
     phase for it."""
     return HdlTop(
         name="systolic_accel",
-        rtl_extra=(build.ACCEL_V,),
+        rtl_extra=build.ACCEL_EXTRA,
         parameters=top.hdl_parameters(),
         trust_inertial_writes=False,
     )

@@ -44,8 +44,10 @@ BUILD_ROOT = build.BUILD_ROOT
 DEFAULT_WORK = BUILD_ROOT / "formal"
 #: The design files read from an RTL folder (the PE first, then the array).
 DESIGN_FILES = ("systolic_pe.v", "systolic_array.v")
-#: ... and for the accelerator top's wrapper (the array's files, then the top).
-ACCEL_FILES = (*DESIGN_FILES, "systolic_accel.v")
+#: The result FIFO's storage (the accelerator top's module, proven on its own by its wrapper).
+FIFO_RAM_FILES = ("systolic_fifo_ram.v",)
+#: ... and for the accelerator top's wrapper (the array's files, the FIFO's storage, the top).
+ACCEL_FILES = (*DESIGN_FILES, *FIFO_RAM_FILES, "systolic_accel.v")
 
 ENGINE = "smtbmc --unroll z3"
 TIERS = ("quick", "full")
@@ -97,6 +99,10 @@ class Task:
     multiclock: bool = False
     tier: str = "quick"
     files: tuple[str, ...] = DESIGN_FILES  # the design files it reads from the RTL folder
+    # Memories of the design whose words the wrapper reads: (wrapper wire, memory, words). The
+    # memories become registers (Yosys memory_map, before flatten) and the wire is connected to
+    # the words after flatten, word k at bits [k*W +: W] (rtl/formal/systolic_fifo_ram_fv.sv).
+    memory_taps: tuple[tuple[str, str, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -233,6 +239,21 @@ ACCEL_MUL_REG_CONFIGS: dict[str, tuple[tuple[TopParams, int], ...]] = {
         (TopParams(ArrayParams(2, 2, 2, 4, mul_reg=1), 3, 2, 2), 10),
     ),
 }
+#: The result FIFO's storage (rtl/systolic_fifo_ram.v) against flip-flops read at a registered
+#: pointer (rtl/formal/systolic_fifo_ram_fv.sv), (DEPTH, WIDTH) per tier: one word, depths that
+#: are not a power of two (addresses past the last word exist) and ones that are, the 4x4 top's
+#: default depth (10). Each is proven (p_ram_*) and covered (c_ram_*).
+FIFO_RAM_CONFIGS = {
+    "quick": ((1, 2), (3, 2), (4, 3)),
+    "full": ((2, 1), (5, 4), (8, 2), (10, 3)),
+}
+#: k of the storage's k-induction: its read registers hold one edge of history, and with the
+#: lemma p_ram_word k = 1 closes it at every size of the catalog (measured); k = 4 lets the base
+#: case show a planted bug as a counterexample.
+FIFO_RAM_DEPTH = 4
+FIFO_RAM_COVER_DEPTH = 6
+#: The wrapper's wire that takes the RAM's words, and the RAM's memory (u_dut.mem_q).
+FIFO_RAM_TAP = ("f_words", "u_dut.mem_q")
 #: k of the k-inductions: k = 4 closes them (measured); k = 8 lets the base case (from
 #: reset) show a planted bug as a counterexample (fail) rather than an inconclusive induction.
 ACCEL_PROVE_DEPTH = 8
@@ -383,13 +404,45 @@ def _accel_tasks(tier: str) -> list[Task]:
     return tasks
 
 
+def _fifo_ram_tasks(tier: str) -> list[Task]:
+    """``fiforam_d<DEPTH>w<WIDTH>_read`` (k-induction of p_ram_*) and ``..._cover`` (c_ram_*)."""
+    wire, memory = FIFO_RAM_TAP
+    tasks = []
+    for depth, width in FIFO_RAM_CONFIGS[tier]:
+        for suffix, group, mode, k in (
+            ("read", "p_ram_*", "prove", FIFO_RAM_DEPTH),
+            ("cover", "c_ram_*", "cover", FIFO_RAM_COVER_DEPTH),
+        ):
+            tasks.append(
+                Task(
+                    f"fiforam_d{depth}w{width}_{suffix}",
+                    "systolic_fifo_ram_fv",
+                    (("DEPTH", depth), ("WIDTH", width)),
+                    group,
+                    mode,
+                    k,
+                    tier=tier,
+                    files=FIFO_RAM_FILES,
+                    memory_taps=((wire, memory, depth),),
+                )
+            )
+    return tasks
+
+
 def catalog(tier: str = "quick") -> list[Task]:
     """The tasks of a tier: ``quick`` (make test, make formal) or ``full`` (quick + large)."""
     if tier not in TIERS:
         raise ConfigError(f"unknown formal tier {tier!r}: choose one of {', '.join(TIERS)}")
     tiers = TIERS[: TIERS.index(tier) + 1]
     return [
-        t for name in tiers for t in (*_pe_tasks(name), *_array_tasks(name), *_accel_tasks(name))
+        t
+        for name in tiers
+        for t in (
+            *_pe_tasks(name),
+            *_array_tasks(name),
+            *_accel_tasks(name),
+            *_fifo_ram_tasks(name),
+        )
     ]
 
 
@@ -507,11 +560,24 @@ def _keep_only(task: Task) -> list[str]:
     ]
 
 
+def _tap_commands(task: Task) -> tuple[list[str], list[str]]:
+    """Yosys commands of a task's memory taps: before flatten (the memories as registers) and
+    after (each wrapper wire connected to its memory's words, the last word first)."""
+    if not task.memory_taps:
+        return [], []
+    connects = []
+    for wire, memory, words in task.memory_taps:
+        sig = ",".join(f"\\{memory}[{k}]" for k in reversed(range(words)))
+        connects.append(f"connect -set {wire} {sig}")
+    return ["memory_map"], connects
+
+
 def sby_text(task: Task, rtl_dir: Path) -> str:
     """The .sby file of a task: the design from ``rtl_dir``, the wrapper from rtl/formal."""
     design = design_files(rtl_dir, task.files)
     wrapper = FORMAL_RTL_DIR / f"{task.wrapper}.sv"
     chparam = " ".join(f"-set {k} {v}" for k, v in task.params)
+    before, after = _tap_commands(task)
     script = [
         "[script]",
         *(f"read_verilog -sv {p.name}" for p in design),
@@ -520,7 +586,9 @@ def sby_text(task: Task, rtl_dir: Path) -> str:
         f"hierarchy -check -top {task.wrapper}",
         f"rename -top {task.wrapper}",  # chparam made it $paramod...
         "proc",
+        *before,
         "flatten",
+        *after,
         # Reports undriven nets after flatten: a hierconn tap of the wrapper that did not reach
         # its PE port (see unconnected_taps). Not -assert: a mutant's odd wiring must still run.
         "check",

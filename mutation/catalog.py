@@ -4,8 +4,9 @@ Each mutant is a list of exact text replacements applied to a copy of rtl/. ``ap
 mutant whose text no longer matches the RTL exactly once, so the catalog cannot silently rot.
 
 A mutant names the design it breaks (``design``: the array alone, run by tb/test_array.py, or
-the accelerator top rtl/systolic_accel.v around it, run by tb/test_accel.py through its
-AXI4-Stream ports, at the mutant's ``fifo_depth``), its bug class, the parameter sets at which it
+the accelerator top rtl/systolic_accel.v around it (with its FIFO's storage,
+rtl/systolic_fifo_ram.v), run by tb/test_accel.py through its AXI4-Stream ports, at the mutant's
+``fifo_depth``), its bug class, the parameter sets at which it
 is run (a bug that only shows at an odd DATA_W, a wide ACC_W or more than 256 PEs is run there;
 default 3x3, DATA_W 8, ACC_W 32), the cocotb tests (of its design's test module) that kill it
 quickly (the whole quick tier kills it too: ``systolic mutate --full``
@@ -29,6 +30,7 @@ from systolic.models.params import ArrayParams, TopParams
 PE = "systolic_pe.v"
 TOP = "systolic_array.v"
 ACCEL = "systolic_accel.v"
+FIFO_RAM = "systolic_fifo_ram.v"  # the accelerator top's result FIFO storage
 
 #: The designs a mutant is run through: the array alone (tb/test_array.py) or the accelerator
 #: top around it (tb/test_accel.py).
@@ -281,6 +283,8 @@ FV_ACCEL_O2S2_ORDER = ("accel_2x2_d2a4_f3_o2s2_order",)
 FV_ACCEL_M1_DRAIN = ("accel_2x2_d2a4_f3_m1_drain",)
 # A tall, narrow top (4x1) with the deepest FIFO (1024): the counters' widths (quick tier).
 FV_ACCEL_DEEP_FIFO = ("accel_4x1_d2a4_f1024_fifo",)
+# The FIFO's storage (rtl/systolic_fifo_ram.v) against flip-flops, at a depth of 3 (quick tier).
+FV_FIFO_RAM = ("fiforam_d3w2_read",)
 
 
 _NEEDS_256 = "needs more than 256 PEs (17x16); the formal configurations are small arrays"
@@ -1252,6 +1256,23 @@ CATALOG: tuple[Mutant, ...] = (
         fifo_depth=3,
         tests=ACCEL_BACKPRESSURE,
         proofs=FV_ACCEL_FIFO,
+    ),
+    Mutant(
+        "fifo_bypass_removed",
+        "the FIFO's block RAM does not show a group written at the edge its entry's read address "
+        "is registered: a group written into an empty FIFO leaves with the entry's old contents",
+        (
+            (
+                FIFO_RAM,
+                "assign rdata_o = byp_q ? byp_data_q : rdata_q;",
+                "assign rdata_o = rdata_q;",
+            ),
+        ),
+        cls="top drain",
+        design="accel",
+        params=ACCEL_PARAMS,
+        tests=ACCEL_K1,
+        proofs=FV_FIFO_RAM,
     ),
     Mutant(
         "reset_keeps_pending",

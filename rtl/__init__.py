@@ -1,9 +1,10 @@
 """The RTL of the systolic array, shipped inside the ``systolic`` package as data files.
 
 ``systolic.rtl.directory()`` is the folder that holds ``systolic_pe.v``, ``systolic_array.v``,
-``formal/`` (the formal wrappers) and ``harness/`` (the fast-path harness), whether the project
-runs from a checkout or from an installed wheel. ``systolic.rtl.sources(top)`` lists the files
-one design compiles from (for a simulator of one's own, e.g. ``cocotb_test.simulator.run``).
+``systolic_fifo_ram.v``, ``systolic_accel.v``, ``formal/`` (the formal wrappers) and ``harness/``
+(the fast-path harness), whether the project runs from a checkout or from an installed wheel.
+``systolic.rtl.sources(top)`` lists the files one design compiles from (for a simulator of one's
+own, e.g. ``cocotb_test.simulator.run``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from pathlib import Path
 DESIGNS: dict[str, tuple[str, ...]] = {
     "systolic_pe": ("systolic_pe.v",),
     "systolic_array": ("systolic_pe.v", "systolic_array.v"),
-    "systolic_accel": ("systolic_pe.v", "systolic_array.v", "systolic_accel.v"),
+    "systolic_fifo_ram": ("systolic_fifo_ram.v",),
+    "systolic_accel": (
+        "systolic_pe.v",
+        "systolic_array.v",
+        "systolic_fifo_ram.v",
+        "systolic_accel.v",
+    ),
 }
 
 #: The ECP5 mapping of the PE's product register (MUL_REG = 1; docs/gemm.md, FPGA): the Verilog

@@ -62,8 +62,10 @@
 // L = 1) or PE(r,j-1)'s result strobe, together with b valid on north lane j (r = 0; one cycle
 // later with L = 1) or PE(r-1,j)'s result strobe (this needs the prefix masks above).
 //
-// rst_ni (asynchronous, active low) clears every register except the FIFO's storage; operands in
-// flight and results not yet sent are dropped, and the next beat starts a new fold.
+// rst_ni (asynchronous, active low) clears every register except the FIFO's storage (u_fifo_ram:
+// its entries and read registers); operands in flight and results not yet sent are dropped, and the
+// next beat starts a new fold. m_axis_c_tvalid drops at once; the payload, don't-care while tvalid
+// is low, keeps the head entry until the first edge in reset, then shows entry 0.
 
 `default_nettype none
 
@@ -631,10 +633,13 @@ module systolic_accel #(
     end
   endgenerate
 
-  // Flip-flops, not LUT RAM: the read is combinational (no block RAM), and with Yosys' LUT RAM
-  // (TRELLIS_DPR16X4) nextpnr could not route the 8x8 top on the ECP5-85F in 30 minutes; with
-  // flip-flops it routes (make fpga, docs/gemm.md).
-  (* ram_style = "logic" *) reg [ENTRY_W-1:0] fifo_q [0:FIFO_DEPTH-1];
+  // The storage: block RAM with a registered read (systolic_fifo_ram.v). It is handed the read
+  // pointer's next value (rd_ptr_d), which the RAM registers at the edge where rd_ptr_q loads it,
+  // and it shows a group written at that edge into that entry (into an empty FIFO) itself: head
+  // is the entry at rd_ptr_q, as the combinational read of flip-flops it replaces gave, in every
+  // cycle but the one where rst_ni falls (header; formal tasks fiforam_* prove the storage). In
+  // flip-flops the decode of wr_ptr_q into one entry's write enables was the 8x8 top's critical
+  // path on the ECP5, and in LUT RAM (TRELLIS_DPR16X4) nextpnr could not route it (docs/gemm.md).
   reg [PTR_W-1:0]   wr_ptr_q;
   reg [PTR_W-1:0]   rd_ptr_q;
 
@@ -644,9 +649,21 @@ module systolic_accel #(
     ptr_inc = (p == LAST_PTR) ? {PTR_W{1'b0}} : p + {{(PTR_W - 1){1'b0}}, 1'b1};
   endfunction
 
-  always @(posedge clk_i) begin
-    if (wr) fifo_q[wr_ptr_q] <= {slot_last_q[0], wr_keep, wr_data};
-  end
+  wire [PTR_W-1:0]   rd_ptr_d = rd ? ptr_inc(rd_ptr_q) : rd_ptr_q;  // rd_ptr_q after this edge
+  wire [ENTRY_W-1:0] head;
+
+  systolic_fifo_ram #(
+    .DEPTH  (FIFO_DEPTH),
+    .WIDTH  (ENTRY_W),
+    .ADDR_W (PTR_W)
+  ) u_fifo_ram (
+    .clk_i   (clk_i),
+    .we_i    (wr),
+    .waddr_i (wr_ptr_q),
+    .wdata_i ({slot_last_q[0], wr_keep, wr_data}),
+    .raddr_i (rd_ptr_d),
+    .rdata_o (head)
+  );
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -655,12 +672,11 @@ module systolic_accel #(
       count_q  <= {FILL_W{1'b0}};
     end else begin
       if (wr) wr_ptr_q <= ptr_inc(wr_ptr_q);
-      if (rd) rd_ptr_q <= ptr_inc(rd_ptr_q);
+      rd_ptr_q <= rd_ptr_d;
       count_q <= count_q + {{(FILL_W - 1){1'b0}}, wr} - {{(FILL_W - 1){1'b0}}, rd};
     end
   end
 
-  wire [ENTRY_W-1:0] head = fifo_q[rd_ptr_q];
   assign m_axis_c_tvalid = valid_q;
   assign m_axis_c_tdata  = head[BEAT_W*ACC_W-1:0];
   assign m_axis_c_tkeep  = head[BEAT_W*ACC_W +: BEAT_W];

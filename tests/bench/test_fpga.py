@@ -274,11 +274,15 @@ def test_parse_memories() -> None:
         "mapping memory top.buf via $__ECP5_DP16KD_\n"
         "using FF mapping for memory top.big\n"
         "mapping memory top.odd via $__NEW_CELL_\n"
+        # Yosys 0.70 on the top since its FIFO is rtl/systolic_fifo_ram.v (one write port, one
+        # read port: the pseudo-dual-port PDPW16KD, a DP16KD site)
+        "mapping memory systolic_accel.u_fifo_ram.mem_q via $__PDPW16KD_\n"
     )
     assert fpga.parse_memories(other) == {
         "big": fpga.FLIP_FLOPS,
         "buf": fpga.BLOCK_RAM,
         "odd": "NEW_CELL",
+        "u_fifo_ram.mem_q": fpga.BLOCK_RAM,
     }
     assert fpga.memory_summary({"big": fpga.FLIP_FLOPS}) == "1 memory as flip-flops"
     assert fpga.memory_summary(fpga.parse_memories(STAT)) == "no memory"  # the array's log
@@ -357,7 +361,8 @@ def test_the_designs_sources() -> None:
     wrapper = "systolic_pe_mult_ecp5.v"
     assert [p.name for p in fpga.ARRAY.sources()] == [wrapper, "systolic_pe.v", "systolic_array.v"]
     names = [p.name for p in fpga.ACCEL.sources()]
-    assert names == [wrapper, "systolic_pe.v", "systolic_array.v", "systolic_accel.v"]
+    top = ["systolic_fifo_ram.v", "systolic_accel.v"]
+    assert names == [wrapper, "systolic_pe.v", "systolic_array.v", *top]
     assert all(p.is_file() for p in fpga.ACCEL.sources())
     script = fpga.yosys_script(fpga.ArrayParams(3, 5, 8, 32), fpga.ACCEL)
     assert script.startswith(
@@ -734,13 +739,17 @@ def test_real_flow_small_array_mul_reg(tmp_path: Path) -> None:
 def test_real_flow_small_top(tmp_path: Path) -> None:
     """The accelerator top at 2x2, DATA_W 4, ACC_W 8 (FIFO 6 rows of 19 bits): out of context
     like the array (no I/O site in use), the array's multipliers, the FIFO's mapping read from
-    Yosys's log (its read is asynchronous, so not block RAM, and rtl/systolic_accel.v asks for
-    flip-flops: with LUT RAM the 8x8 top did not route)."""
+    Yosys's log: rtl/systolic_fifo_ram.v's synchronous read puts it in one block RAM (no LUT
+    RAM: with it the 8x8 top did not route), with no logic of Yosys's own for a read of a word
+    written at the same edge (the RAM shows that itself: no_rw_check)."""
     params = fpga.ArrayParams(2, 2, 4, 8)
     row = fpga.implement(params, 150.0, 1, tmp_path / "top", fpga.ACCEL)
     assert row.design == "systolic_accel" and row.fifo_depth == 6
-    assert row.dsps == 4 and row.brams == 0
+    assert row.dsps == 4 and row.brams == 1
     assert row.utilization.get("TRELLIS_IO", 0) == 0
-    assert row.memories["fifo_q"] == fpga.FLIP_FLOPS
+    assert row.memories["u_fifo_ram.mem_q"] == fpga.BLOCK_RAM
     assert row.synth_cells.get("TRELLIS_DPR16X4", 0) == 0
+    log = (tmp_path / "top" / "yosys.log").read_text()
+    assert "mapping memory systolic_accel.u_fifo_ram.mem_q via $__PDPW16KD_" in log
+    assert "Write port 0: don't care on collision." in log
     assert 0 < row.fmax_mhz < 1000 and row.luts > 0 and row.flops > 0

@@ -67,8 +67,8 @@ BUGS = (
     ),
     (
         "write_over_head",
-        "if (wr) fifo_q[wr_ptr_q] <=",
-        "if (wr) fifo_q[rd_ptr_q] <=",
+        "    .waddr_i (wr_ptr_q),",
+        "    .waddr_i (rd_ptr_q),",
         f"{QUICK}_axis",
         "p_axis_hold",
     ),

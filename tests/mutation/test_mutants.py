@@ -125,8 +125,8 @@ def test_every_mutant_and_equivalent_applies(tmp_path: Path) -> None:
     """Every edit matches exactly once (``apply`` refuses others), and a mutant changes only
     the files of the design it is run through (an accelerator mutant may change any of them;
     an array mutant never the top, which its testbench does not build)."""
-    files = {"array": (mutants.PE, mutants.TOP), "accel": (mutants.PE, mutants.TOP, mutants.ACCEL)}
-    every = (mutants.PE, mutants.TOP, mutants.ACCEL)
+    every = (mutants.PE, mutants.TOP, mutants.ACCEL, mutants.FIFO_RAM)
+    files = {"array": (mutants.PE, mutants.TOP), "accel": every}
     for m in (*CATALOG, *(e.mutant for e in mutants.EQUIVALENT)):
         out = mutants.apply(m, build.RTL_DIR, tmp_path / m.name)
         changed = [f for f in every if (out / f).read_text() != _rtl(f)]

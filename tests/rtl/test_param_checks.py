@@ -111,6 +111,30 @@ ILLEGAL = [
         "systolic_accel: SHADOWS must be 1..4",
         "systolic_accel__SHADOWS_must_be_1_to_4",
     ),
+    (
+        "systolic_fifo_ram",
+        {"DEPTH": 0, "WIDTH": 8},
+        "systolic_fifo_ram: DEPTH must be 1..1024",
+        "systolic_fifo_ram__DEPTH_must_be_1_to_1024",
+    ),
+    (
+        "systolic_fifo_ram",
+        {"DEPTH": 1025, "WIDTH": 8},
+        "systolic_fifo_ram: DEPTH must be 1..1024",
+        "systolic_fifo_ram__DEPTH_must_be_1_to_1024",
+    ),
+    (
+        "systolic_fifo_ram",
+        {"DEPTH": 4, "WIDTH": 0},
+        "systolic_fifo_ram: WIDTH must be at least 1",
+        "systolic_fifo_ram__WIDTH_must_be_at_least_1",
+    ),
+    (
+        "systolic_fifo_ram",
+        {"DEPTH": 5, "WIDTH": 8, "ADDR_W": 2},
+        "systolic_fifo_ram: need ADDR_W = clog2(DEPTH)",
+        "systolic_fifo_ram__need_ADDR_W_eq_clog2_DEPTH",
+    ),
 ]
 LEGAL = [
     ("systolic_pe", {"DATA_W": 16, "ACC_W": 64}),
@@ -122,12 +146,16 @@ LEGAL = [
     ("systolic_accel", {"ROWS": 1, "COLS": 2, "DATA_W": 16, "ACC_W": 64, "FIFO_DEPTH": 1024}),
     ("systolic_accel", {"ROWS": 3, "COLS": 2, "OUT_ROWS": 3, "SHADOWS": 4}),
     ("systolic_accel", {"ROWS": 5, "COLS": 2, "OUT_ROWS": 2, "SHADOWS": 1, "FIFO_DEPTH": 5}),
+    ("systolic_fifo_ram", {"DEPTH": 1, "WIDTH": 1}),
+    ("systolic_fifo_ram", {"DEPTH": 1024, "WIDTH": 3}),
 ]
 
 
 def _sources(top: str) -> list[str]:
     if top == "systolic_accel":
         return [str(f) for f in build.accel_sources()]
+    if top == "systolic_fifo_ram":
+        return [str(f) for f in build.fifo_ram_sources()]
     files = build.rtl_sources()
     return [str(f) for f in (files[:1] if top == "systolic_pe" else files)]
 
