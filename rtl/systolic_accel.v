@@ -257,8 +257,25 @@ module systolic_accel #(
   reg  [SLOTS-1:0]    slot_last_q;              // the fold's last group
   reg  [COLS-1:0]     slot_keep_q [0:SLOTS-1];  // the fold's columns
   reg  [OUT_ROWS-1:0] slot_rows_q [0:SLOTS-1];  // the group's rows in the fold
+  // A fold's groups reach their slots a cycle after its admission: pend_*_q[d] is the group a
+  // fold admitted in the previous cycle writes d cycles from now (as slot d would hold it), and
+  // it moves into slot d-1 at the next edge, where the shift would have taken it. So the
+  // admission drives one flip-flop per slot (pend_vld_q), not every field of every slot. A
+  // pending group's slot is free (it is at or beyond the schedule's end before the admission).
+  reg  [SLOTS-1:0]    pend_vld_q;
+  reg  [GRP_W-1:0]    pend_grp_q  [0:SLOTS-1];
+  reg  [SLOTS-1:0]    pend_last_q;
+  reg  [OUT_ROWS-1:0] pend_rows_q [0:SLOTS-1];
+  reg  [COLS-1:0]     pend_keep_q;              // the fold's columns (one fold is pending)
 
   wire wr = slot_vld_q[0];  // a group is written to the FIFO in this cycle
+  // Nothing is pending for slot 0 (g_pos >= 2: p_inv_pend), so its pending group is never read.
+  wire unused_pend0 = ^{pend_vld_q[0], pend_grp_q[0], pend_last_q[0], pend_rows_q[0]};
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) pend_keep_q <= {COLS{1'b0}};
+    else pend_keep_q <= s_axis_b_tkeep;
+  end
 
   genvar sd;
   generate
@@ -300,11 +317,12 @@ module systolic_accel #(
       wire [COLS-1:0]     next_keep;
       wire [OUT_ROWS-1:0] next_rows;
       if (sd + 1 < SLOTS) begin : g_shift
-        assign next_vld  = slot_vld_q[sd+1];
-        assign next_grp  = slot_grp_q[sd+1];
-        assign next_last = slot_last_q[sd+1];
-        assign next_keep = slot_keep_q[sd+1];
-        assign next_rows = slot_rows_q[sd+1];
+        wire pend = pend_vld_q[sd+1];  // a pending group lands here, else the shift
+        assign next_vld  = pend | slot_vld_q[sd+1];
+        assign next_grp  = pend ? pend_grp_q[sd+1]  : slot_grp_q[sd+1];
+        assign next_last = pend ? pend_last_q[sd+1] : slot_last_q[sd+1];
+        assign next_keep = pend ? pend_keep_q       : slot_keep_q[sd+1];
+        assign next_rows = pend ? pend_rows_q[sd+1] : slot_rows_q[sd+1];
       end else begin : g_top
         assign next_vld  = 1'b0;
         assign next_grp  = {GRP_W{1'b0}};
@@ -319,13 +337,16 @@ module systolic_accel #(
           slot_last_q[sd] <= 1'b0;
           slot_keep_q[sd] <= {COLS{1'b0}};
           slot_rows_q[sd] <= {OUT_ROWS{1'b0}};
-        end else if (take) begin
-          slot_vld_q[sd]  <= 1'b1;
-          slot_grp_q[sd]  <= take_grp;
-          slot_last_q[sd] <= take_last;
-          slot_keep_q[sd] <= s_axis_b_tkeep;
-          slot_rows_q[sd] <= take_rows;
+          pend_vld_q[sd]  <= 1'b0;
+          pend_grp_q[sd]  <= {GRP_W{1'b0}};
+          pend_last_q[sd] <= 1'b0;
+          pend_rows_q[sd] <= {OUT_ROWS{1'b0}};
         end else begin
+          // The fields are loaded in every cycle; only the valid flag waits for the admission.
+          pend_vld_q[sd]  <= take;
+          pend_grp_q[sd]  <= take_grp;
+          pend_last_q[sd] <= take_last;
+          pend_rows_q[sd] <= take_rows;
           slot_vld_q[sd]  <= next_vld;
           slot_grp_q[sd]  <= next_grp;
           slot_last_q[sd] <= next_last;
@@ -592,12 +613,14 @@ module systolic_accel #(
   endgenerate
 
   // The written group: position p holds row rd_grp*OUT_ROWS + p (zero past the last row).
-  // rd_grp is decoded a cycle early (slot 0 of the next cycle is slot 1 of this one: no fold is
-  // ever scheduled in slot 0 itself, g_pos >= 2) into one-hot selects held in flip-flops, one
-  // copy per column, so that no select drives more than one column's words.
+  // rd_grp is decoded a cycle early (slot 0 of the next cycle is slot 1 of this one, or the group
+  // pending for it: no fold is ever scheduled in slot 0 itself, g_pos >= 2) into one-hot selects
+  // held in flip-flops, one copy per column, so that no select drives more than one column's
+  // words.
   wire [BEAT_W*ACC_W-1:0] wr_data;
   wire [BEAT_W-1:0]       wr_keep;
   localparam [GROUPS-1:0] SEL_RESET = 1;  // group 0: slot 0's group after reset
+  wire [GRP_W-1:0] grp_next = pend_vld_q[1] ? pend_grp_q[1] : slot_grp_q[1];  // rd_grp next
   reg  [GROUPS-1:0] rd_sel_q [0:COLS-1];
   integer sc, sg;
   always @(posedge clk_i or negedge rst_ni) begin
@@ -606,7 +629,7 @@ module systolic_accel #(
     end else begin
       for (sc = 0; sc < COLS; sc = sc + 1)
         for (sg = 0; sg < GROUPS; sg = sg + 1)
-          rd_sel_q[sc][sg] <= ({{(32 - GRP_W){1'b0}}, slot_grp_q[1]} == sg);
+          rd_sel_q[sc][sg] <= ({{(32 - GRP_W){1'b0}}, grp_next} == sg);
     end
   end
   generate

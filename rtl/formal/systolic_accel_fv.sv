@@ -152,6 +152,7 @@ module systolic_accel_fv #(
   (* hierconn *) wire                     \u_dut.first_q ;
   (* hierconn *) wire [SLOTS-1:0]         \u_dut.slot_vld_q ;
   (* hierconn *) wire [SLOTS-1:0]         \u_dut.slot_last_q ;
+  (* hierconn *) wire [SLOTS-1:0]         \u_dut.pend_vld_q ;
   (* hierconn *) wire [PTR_W-1:0]         \u_dut.wr_ptr_q ;
   (* hierconn *) wire [PTR_W-1:0]         \u_dut.rd_ptr_q ;
   (* hierconn *) wire                     \u_dut.wr ;
@@ -384,12 +385,14 @@ module systolic_accel_fv #(
   // Schedule lemmas.
   // ---------------------------------------------------------------------------------------------
   wire [WIDE_W-1:0] f_fill = {2'b00, f_count} + {2'b00, f_resv};
-  wire [CNT_W-1:0]  f_slots_used = ones_slots(\u_dut.slot_vld_q );
+  // A slot's group is in it, or pending for it a cycle after its fold's admission.
+  wire [SLOTS-1:0]  f_sched = \u_dut.slot_vld_q | \u_dut.pend_vld_q ;
+  wire [CNT_W-1:0]  f_slots_used = ones_slots(f_sched);
   wire [SLOTS-1:0]  f_ok_end;  // no group write scheduled at or beyond end_q
   genvar d;
   generate
     for (d = 0; d < SLOTS; d = d + 1) begin : g_slot
-      assign f_ok_end[d] = (d < \u_dut.end_q ) || !\u_dut.slot_vld_q [d];
+      assign f_ok_end[d] = (d < \u_dut.end_q ) || !f_sched[d];
     end
   endgenerate
   // The admission's flags: okg_q[k-1] is slots and room for a fold of k groups, free_q shadow.
@@ -486,6 +489,9 @@ module systolic_accel_fv #(
       p_inv_free:  assert (\u_dut.free_q == (\u_dut.guard_end == {CNT_W{1'b0}}));
       // p_inv_valid: m_axis_c_tvalid, a register of its own, is "the FIFO is not empty".
       p_inv_valid: assert (\u_dut.valid_q == (f_count != {FILL_W{1'b0}}));
+      // p_inv_pend: a pending group's slot is free, and none is pending for slot 0.
+      p_inv_pend:  assert ((\u_dut.pend_vld_q & \u_dut.slot_vld_q ) == {SLOTS{1'b0}}
+                           && !\u_dut.pend_vld_q [0]);
       p_inv_watch: assert (!f_watch || f_ahead < FIFO_DEPTH);
       // p_drain_pend: the design's pending count and read strobe agree with the model.
       p_drain_pend: assert (&f_ok_pend);
