@@ -620,7 +620,9 @@ module systolic_accel #(
   wire [BEAT_W*ACC_W-1:0] wr_data;
   wire [BEAT_W-1:0]       wr_keep;
   localparam [GROUPS-1:0] SEL_RESET = 1;  // group 0: slot 0's group after reset
-  wire [GRP_W-1:0] grp_next = pend_vld_q[1] ? pend_grp_q[1] : slot_grp_q[1];  // rd_grp next
+  // rd_grp of the next cycle. (A group pending for slot 1 is always a fold's group 0, g_pos = 2
+  // needing n + 1 + L <= 2, and an empty slot holds group 0 too; the select says it anyway.)
+  wire [GRP_W-1:0] grp_next = pend_vld_q[1] ? pend_grp_q[1] : slot_grp_q[1];
   reg  [GROUPS-1:0] rd_sel_q [0:COLS-1];
   integer sc, sg;
   always @(posedge clk_i or negedge rst_ni) begin
