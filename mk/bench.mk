@@ -24,15 +24,18 @@ bench-networks: setup ## whole CNNs on the RTL: resnet18, mobilenet_v2 at 224x22
 	@$(QPY) -m systolic.bench.networks
 .PHONY: fpga
 
-# The array (MUL_REG 0 and 1) at its default sizes and the accelerator top at 4x4 and 8x8, or
-# every one at SIZES.
+# The array and the accelerator top, each at MUL_REG 0 and 1, at their default sizes 4x4, 8x8
+# and 12x12, or every one at SIZES.
 VARS.fpga := SIZES
-FPGA_ACCEL_SIZES := 4x4,8x8
+FPGA_ACCEL_SIZES := 4x4,8x8,12x12
 CMD.fpga.1 = fpga $(call opt,--sizes,$(SIZES))
 CMD.fpga.2 = fpga --mul-reg 1 --out build/bench/fpga_mulreg.json $(call opt,--sizes,$(SIZES))
 CMD.fpga.3 = fpga --designs systolic_accel --sizes $(call sq,$(or $(SIZES),$(FPGA_ACCEL_SIZES))) \
 	--out build/bench/fpga_accel.json
-fpga: setup ## FPGA figures, ECP5-85F out of context (Yosys + nextpnr), array (MUL_REG 0 and 1) and accelerator top: LUTs, FFs, DSPs, Fmax
+CMD.fpga.4 = fpga --designs systolic_accel --mul-reg 1 \
+	--sizes $(call sq,$(or $(SIZES),$(FPGA_ACCEL_SIZES))) --out build/bench/fpga_accel_mulreg.json
+fpga: setup ## FPGA figures, ECP5-85F out of context (Yosys + nextpnr), array and accelerator top at MUL_REG 0 and 1: LUTs, FFs, DSPs, Fmax
 	@$(SYSTOLIC) $(CMD.fpga.1)
 	@$(SYSTOLIC) $(CMD.fpga.2)
 	@$(SYSTOLIC) $(CMD.fpga.3)
+	@$(SYSTOLIC) $(CMD.fpga.4)
