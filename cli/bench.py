@@ -115,7 +115,7 @@ def _add_fpga(sub: Any) -> None:
         default=[fpga.ARRAY.name],
         help=f"comma-separated top levels to implement, each at every size, of "
         f"{','.join(fpga.DESIGNS)} (default {fpga.ARRAY.name}; make fpga also runs "
-        f"systolic_accel at 4x4,8x8: at 12x12 it does not route with this flow)",
+        f"systolic_accel at 4x4,8x8)",
     )
     p.add_argument(
         "--data-w",
