@@ -231,7 +231,7 @@ _B_STAGE0 = (
     "          stage_q[0] <= {accept & s_axis_b_tkeep[j], s_axis_b_tdata[j*DATA_W +: DATA_W]};"
 )
 _STEP_VLD = "wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;"
-_ADMIT_OK = "wire             admit_ok   = (|(okg_q & g_end)) & free_q;"
+_ADMIT_OK = "wire             admit_ok   = (|(okg_q & fold_size)) & free_q;"
 _ROOM = "    room_for = (g <= lim) && (u <= lim - g);"
 _NEED = "wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};"
 _SHADOW_SEL = "(pend_q == HELD) ? shadow_q[sh]"
@@ -1115,7 +1115,7 @@ CATALOG: tuple[Mutant, ...] = (
     Mutant(
         "shadow_rule_removed",
         "the shadow rule is dropped: a third fold may overwrite a result not yet read",
-        ((ACCEL, _ADMIT_OK, "wire             admit_ok   = |(okg_q & g_end);"),),
+        ((ACCEL, _ADMIT_OK, "wire             admit_ok   = |(okg_q & fold_size);"),),
         cls="top admission",
         design="accel",
         params=ACCEL_PARAMS,

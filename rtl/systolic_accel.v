@@ -232,8 +232,10 @@ module systolic_accel #(
   wire [ARITH_W-1:0] fold_g_w = {{(ARITH_W - CNT_W){1'b0}}, fold_g};
   wire [ARITH_W-1:0] used_w   = {{(ARITH_W - FILL_W){1'b0}}, used_q};
   wire [ARITH_W-1:0] resv_w   = {{(ARITH_W - FILL_W){1'b0}}, resv_q};
-  // slots, room and shadow: the flag of the fold's size (g_end is one-hot: its last group).
-  wire             admit_ok   = (|(okg_q & g_end)) & free_q;
+  // slots, room and shadow: the flag of the fold's size, one-hot from the groups in it (its own
+  // decode: g_end marks the last group's tlast and is not the size's).
+  wire [GROUPS-1:0] fold_size = g_in & ~(g_in >> 1);
+  wire             admit_ok   = (|(okg_q & fold_size)) & free_q;
   wire             step_vld   = s_axis_a_tvalid & s_axis_b_tvalid;
   wire             accept     = step_vld & (~s_axis_a_tlast | admit_ok);
   wire             admit      = accept & s_axis_a_tlast;

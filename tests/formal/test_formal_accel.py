@@ -103,8 +103,8 @@ BUGS_FULL = (
         # At OUT_ROWS 2 a fold's rows wait for the group's last row: with one shadow, the fold
         # two before must be read before a new fold captures, and only the shadow rule ensures it.
         "shadow_rule_removed",
-        "wire             admit_ok   = (|(okg_q & g_end)) & free_q;",
-        "wire             admit_ok   = |(okg_q & g_end);",
+        "wire             admit_ok   = (|(okg_q & fold_size)) & free_q;",
+        "wire             admit_ok   = |(okg_q & fold_size);",
         f"{O2S1}_shadow",
         "p_shadow_keep",
     ),
