@@ -180,8 +180,8 @@ class FpgaOptions:
     """What ``systolic fpga`` implements (see its --help)."""
 
     sizes: list[tuple[int, int]] = field(default_factory=lambda: list(DEFAULT_SIZES))
-    # The array by default; make fpga runs the top separately at 4x4 and 8x8 (at 12x12 it took
-    # 8 minutes more once its FIFO was in block RAM, and did not route before: docs/gemm.md).
+    # The array by default; make fpga runs the top separately (4x4, 8x8 and 12x12: the 12x12
+    # top routes since its FIFO is in block RAM, docs/gemm.md).
     designs: list[str] = field(default_factory=lambda: [ARRAY.name])
     data_w: int = DEFAULT_DATA_W
     acc_w: int = DEFAULT_ACC_W

@@ -115,7 +115,7 @@ def _add_fpga(sub: Any) -> None:
         default=[fpga.ARRAY.name],
         help=f"comma-separated top levels to implement, each at every size, of "
         f"{','.join(fpga.DESIGNS)} (default {fpga.ARRAY.name}; make fpga also runs "
-        f"systolic_accel at 4x4,8x8)",
+        f"systolic_accel at 4x4,8x8,12x12, at MUL_REG 0 and 1)",
     )
     p.add_argument(
         "--data-w",
