@@ -195,9 +195,10 @@ USERS_RUNS = [("verilator", ARRAY), ("icarus", PORTS["icarus"]), ("verilator", P
 def test_a_users_cnn_runs_bit_exact_on_the_array_and_the_top(
     sim: str, design: ArrayParams | TopParams, users_workload: Path
 ) -> None:
-    s = run_workload(
-        users_workload, RunSettings(sim, build_root=ROOT), design, "e2e", name=f"users-{sim}"
-    )
+    # One summary file per run: the array's and the top's Verilator runs go side by side on two
+    # xdist workers, and a shared name let one read the other's summary.
+    name = f"users-{sim}-{type(design).__name__}"
+    s = run_workload(users_workload, RunSettings(sim, build_root=ROOT), design, "e2e", name=name)
     assert s["passed"], [lr["errors"] for lr in s["layers"] if lr["errors"]]
     assert s.get("top") == ("accel" if isinstance(design, TopParams) else None)
     assert [lr["layer"] for lr in s["layers"]] == ["stem", "dw", "left", "right", "fc"]
