@@ -21,6 +21,7 @@ argued. They stay out of the killable catalog.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -1507,21 +1508,33 @@ EQUIVALENT: tuple[Equivalent, ...] = (
 )
 
 
+def edit_copy(
+    rtl_dir: Path, out_dir: Path, edits: Iterable[tuple[str, str, str]], what: str = "edit"
+) -> Path:
+    """Copy rtl_dir to out_dir (replacing it) and apply exact text edits (file, old, new);
+    returns out_dir. The one way the mutants and the tests' planted bugs change a copy of rtl/.
+
+    Raises SystolicError naming ``what`` when an edit's old text is not found exactly once (a
+    stale edit).
+    """
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(rtl_dir, out_dir)
+    for file, old, new in edits:
+        path = out_dir / file
+        text = path.read_text()
+        if text.count(old) != 1:
+            raise SystolicError(f"{what}: {old!r} not found once in {file}")
+        path.write_text(text.replace(old, new))
+    return out_dir
+
+
 def apply(mutant: Mutant, rtl_dir: Path, out_dir: Path) -> Path:
     """Copy rtl_dir to out_dir and apply the mutant's edits; returns out_dir.
 
     Raises SystolicError when an edit's old text is not found exactly once (a stale mutant).
     """
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    shutil.copytree(rtl_dir, out_dir)
-    for file, old, new in mutant.edits:
-        path = out_dir / file
-        text = path.read_text()
-        if text.count(old) != 1:
-            raise SystolicError(f"mutant {mutant.name}: {old!r} not found once in {file}")
-        path.write_text(text.replace(old, new))
-    return out_dir
+    return edit_copy(rtl_dir, out_dir, mutant.edits, f"mutant {mutant.name}")
 
 
 def by_name(name: str) -> Mutant:

@@ -5,7 +5,6 @@ for a wrong wrapper; the mapping is Verilator-lint clean and simulation never se
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import systolic.rtl
 from systolic.engine import toolchain
 from systolic.errors import ConfigError
 from systolic.formal import run
+from systolic.mutation.catalog import edit_copy
 
 WRAPPER = systolic.rtl.ECP5_DSP_WRAPPER
 MODEL = systolic.rtl.ECP5_DSP_MODEL
@@ -50,13 +50,7 @@ WRONG = {
 
 def _edited_rtl(tmp_path: Path, edits: list[tuple[str, str, str]]) -> Path:
     """A copy of rtl/ (with fpga/) with exact text edits, each matching exactly once."""
-    rtl = tmp_path / "rtl"
-    shutil.copytree(run.RTL_DIR, rtl, ignore=shutil.ignore_patterns("formal", "harness"))
-    for file, old, new in edits:
-        text = (rtl / file).read_text()
-        assert text.count(old) == 1, f"{old!r} is no longer in rtl/{file}: update this test"
-        (rtl / file).write_text(text.replace(old, new))
-    return rtl
+    return edit_copy(run.RTL_DIR, tmp_path / "rtl", edits, "planted bug")
 
 
 @pytest.mark.formal

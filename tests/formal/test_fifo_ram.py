@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from systolic.engine import build, toolchain
 from systolic.formal import prove, run
+from systolic.mutation.catalog import edit_copy
 
 RAM = "systolic_fifo_ram.v"
 ACCEL = "systolic_accel.v"
@@ -61,12 +61,7 @@ WRONG = {
 
 def _edited_rtl(tmp_path: Path, file: str, old: str, new: str) -> Path:
     """A copy of rtl/ with one exact edit of ``file`` (it must match exactly once)."""
-    rtl = tmp_path / "rtl"
-    shutil.copytree(run.RTL_DIR, rtl, ignore=shutil.ignore_patterns("formal", "harness"))
-    text = (rtl / file).read_text()
-    assert text.count(old) == 1, f"{old!r} is no longer in rtl/{file}: update this test"
-    (rtl / file).write_text(text.replace(old, new))
-    return rtl
+    return edit_copy(run.RTL_DIR, tmp_path / "rtl", [(file, old, new)], "planted bug")
 
 
 def test_catalog_proves_and_covers_the_storage() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from systolic.errors import ConfigError, SimulatorError
 from systolic.formal import ProofResult, prove, prove_equivalent, run
+from systolic.mutation.catalog import edit_copy
 
 RES_VLD = "res_vld_q <= mac_fire & mac_last;"
 
@@ -48,12 +49,7 @@ BUGS = (
 
 def _mutated_rtl(tmp_path: Path, file: str, old: str, new: str) -> Path:
     """A copy of rtl/ with one exact text edit (the edit must match exactly once)."""
-    rtl = tmp_path / "rtl"
-    shutil.copytree(run.RTL_DIR, rtl, ignore=shutil.ignore_patterns("formal", "harness"))
-    text = (rtl / file).read_text()
-    assert text.count(old) == 1, f"{old!r} is no longer in rtl/{file}: update this test"
-    (rtl / file).write_text(text.replace(old, new))
-    return rtl
+    return edit_copy(run.RTL_DIR, tmp_path / "rtl", [(file, old, new)], "planted bug")
 
 
 def _table(results: list[ProofResult]) -> str:

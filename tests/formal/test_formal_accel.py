@@ -10,13 +10,13 @@ full tier's run nightly here.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from systolic.errors import ConfigError
 from systolic.formal import ProofResult, prove, run
+from systolic.mutation.catalog import edit_copy
 
 ACCEL = "systolic_accel.v"
 #: The quick tier's accelerator configuration (formal.run.ACCEL_CONFIGS).
@@ -156,12 +156,7 @@ BUGS_FULL = (
 
 def _mutated_rtl(tmp_path: Path, old: str, new: str) -> Path:
     """A copy of rtl/ with one exact edit of rtl/systolic_accel.v (it must match exactly once)."""
-    rtl = tmp_path / "rtl"
-    shutil.copytree(run.RTL_DIR, rtl, ignore=shutil.ignore_patterns("formal", "harness"))
-    text = (rtl / ACCEL).read_text()
-    assert text.count(old) == 1, f"{old!r} is no longer in rtl/{ACCEL}: update this test"
-    (rtl / ACCEL).write_text(text.replace(old, new))
-    return rtl
+    return edit_copy(run.RTL_DIR, tmp_path / "rtl", [(ACCEL, old, new)], "planted bug")
 
 
 def _table(results: list[ProofResult]) -> str:
