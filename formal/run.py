@@ -42,12 +42,12 @@ FORMAL_RTL_DIR = systolic.rtl.directory() / "formal"
 BUILD_ROOT = build.BUILD_ROOT
 #: Default work folder: one sub-folder per task (the .sby file, SymbiYosys' work dir, its output).
 DEFAULT_WORK = BUILD_ROOT / "formal"
-#: The design files read from an RTL folder (the PE first, then the array).
-DESIGN_FILES = ("systolic_pe.v", "systolic_array.v")
+#: The design files read from an RTL folder (systolic.rtl's lists: the PE first, then the array).
+DESIGN_FILES = systolic.rtl.DESIGNS["systolic_array"]
 #: The result FIFO's storage (the accelerator top's module, proven on its own by its wrapper).
-FIFO_RAM_FILES = ("systolic_fifo_ram.v",)
+FIFO_RAM_FILES = systolic.rtl.DESIGNS["systolic_fifo_ram"]
 #: ... and for the accelerator top's wrapper (the array's files, the FIFO's storage, the top).
-ACCEL_FILES = (*DESIGN_FILES, *FIFO_RAM_FILES, "systolic_accel.v")
+ACCEL_FILES = systolic.rtl.DESIGNS["systolic_accel"]
 
 ENGINE = "smtbmc --unroll z3"
 TIERS = ("quick", "full")
